@@ -1,0 +1,156 @@
+// Package diag carries the diagnostics regionctl reports to a user: errors and
+// warnings that name the file, line, column and field they are about, say what
+// is wrong, and how to fix it.
+//
+// Every stage (loading a spec, validating it against a driver's capabilities,
+// planning) collects diagnostics rather than stopping at the first, so a user
+// sees every problem in one run.
+package diag
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Severity says whether a diagnostic stops the run.
+type Severity int
+
+const (
+	// Error stops the command after all diagnostics are reported.
+	Error Severity = iota
+	// Warning is reported but does not stop the command.
+	Warning
+)
+
+// String returns "error" or "warning".
+func (s Severity) String() string {
+	if s == Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// Pos is a place in a source file. Line and Column are 1-based; zero means
+// unknown.
+type Pos struct {
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+}
+
+// String renders "file:line:col", leaving out the parts that are unknown.
+func (p Pos) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+		if p.Column > 0 {
+			fmt.Fprintf(&b, ":%d", p.Column)
+		}
+	}
+	return b.String()
+}
+
+// Diagnostic is one problem found in the user's input or while planning.
+type Diagnostic struct {
+	Severity Severity `json:"-"`
+	// Summary says what is wrong in one line.
+	Summary string `json:"summary"`
+	// Detail adds context; optional.
+	Detail string `json:"detail,omitempty"`
+	// Pos is where in the source the problem is; optional.
+	Pos Pos `json:"pos,omitempty"`
+	// Path is the field path, e.g. "spec.cluster.nodePools[1].min"; optional.
+	Path string `json:"path,omitempty"`
+	// Fix says how to fix it ("did you mean ...?"); optional.
+	Fix string `json:"fix,omitempty"`
+}
+
+// String renders a diagnostic on one or more lines:
+//
+//	regions/prod.yaml:12:9: error: spec.zones: 7 zones requested ...
+//	  fix: use at most 6 zones
+func (d Diagnostic) String() string {
+	var b strings.Builder
+	if pos := d.Pos.String(); pos != "" {
+		b.WriteString(pos)
+		b.WriteString(": ")
+	}
+	b.WriteString(d.Severity.String())
+	b.WriteString(": ")
+	if d.Path != "" {
+		b.WriteString(d.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(d.Summary)
+	if d.Detail != "" {
+		b.WriteString("\n  ")
+		b.WriteString(strings.ReplaceAll(d.Detail, "\n", "\n  "))
+	}
+	if d.Fix != "" {
+		b.WriteString("\n  fix: ")
+		b.WriteString(d.Fix)
+	}
+	return b.String()
+}
+
+// Diagnostics is a list of diagnostics. The zero value is empty and ready.
+type Diagnostics []Diagnostic
+
+// Errorf appends an error diagnostic at pos/path and returns the list.
+func (ds Diagnostics) Errorf(pos Pos, path, format string, args ...any) Diagnostics {
+	return append(ds, Diagnostic{Severity: Error, Pos: pos, Path: path, Summary: fmt.Sprintf(format, args...)})
+}
+
+// HasErrors reports whether any diagnostic is an error.
+func (ds Diagnostics) HasErrors() bool {
+	for _, d := range ds {
+		if d.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+// Sort orders diagnostics by file, line, column, then path, so output is stable.
+func (ds Diagnostics) Sort() {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.Pos.File != b.Pos.File {
+			return a.Pos.File < b.Pos.File
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		if a.Pos.Column != b.Pos.Column {
+			return a.Pos.Column < b.Pos.Column
+		}
+		return a.Path < b.Path
+	})
+}
+
+// String renders every diagnostic, one after another.
+func (ds Diagnostics) String() string {
+	lines := make([]string, len(ds))
+	for i, d := range ds {
+		lines[i] = d.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Err returns the diagnostics as an error when any of them is an error, and
+// nil otherwise.
+func (ds Diagnostics) Err() error {
+	if !ds.HasErrors() {
+		return nil
+	}
+	return &ListError{Diagnostics: ds}
+}
+
+// ListError is an error made of diagnostics. Use errors.As to get at them.
+type ListError struct {
+	Diagnostics Diagnostics
+}
+
+func (e *ListError) Error() string { return e.Diagnostics.String() }

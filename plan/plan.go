@@ -1,0 +1,190 @@
+// Package plan is the engine: it turns regions into desired resource graphs
+// through their drivers, refreshes what state says exists, diffs the two into
+// a Plan of Changes, writes and reads plan files, and applies a plan by
+// walking the dependency graph with bounded parallelism, persisting state
+// after every cloud operation.
+package plan
+
+import (
+	"time"
+
+	"github.com/regionctl/regionctl/providers"
+)
+
+// FormatVersion is the version of the plan file and `--json` plan format.
+const FormatVersion = 1
+
+// Action is what apply will do to one resource.
+type Action int
+
+const (
+	NoOp Action = iota
+	Create
+	Update
+	// DeleteThenCreate replaces by deleting the old resource first.
+	DeleteThenCreate
+	// CreateThenDelete replaces by creating the new resource first.
+	CreateThenDelete
+	Delete
+)
+
+// String returns the action's name as used in JSON output.
+func (a Action) String() string {
+	switch a {
+	case NoOp:
+		return "no-op"
+	case Create:
+		return "create"
+	case Update:
+		return "update"
+	case DeleteThenCreate:
+		return "delete-then-create"
+	case CreateThenDelete:
+		return "create-then-delete"
+	case Delete:
+		return "delete"
+	}
+	return "unknown"
+}
+
+// Symbol returns the action's mark in a rendered plan: + ~ -/+ +/- -.
+func (a Action) Symbol() string {
+	switch a {
+	case Create:
+		return "+"
+	case Update:
+		return "~"
+	case DeleteThenCreate:
+		return "-/+"
+	case CreateThenDelete:
+		return "+/-"
+	case Delete:
+		return "-"
+	}
+	return " "
+}
+
+// IsReplace reports whether the action replaces a resource.
+func (a Action) IsReplace() bool { return a == DeleteThenCreate || a == CreateThenDelete }
+
+// MarshalText encodes the action by name.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText decodes an action name.
+func (a *Action) UnmarshalText(b []byte) error {
+	for c := NoOp; c <= Delete; c++ {
+		if c.String() == string(b) {
+			*a = c
+			return nil
+		}
+	}
+	return &UnknownActionError{Name: string(b)}
+}
+
+// UnknownActionError is returned when decoding an action name this version
+// does not know.
+type UnknownActionError struct{ Name string }
+
+func (e *UnknownActionError) Error() string { return "unknown plan action " + e.Name }
+
+// Plan is the set of changes to make to one or more regions.
+type Plan struct {
+	FormatVersion int       `json:"formatVersion"`
+	Created       time.Time `json:"created"`
+	// Destroy marks a plan made by `destroy`.
+	Destroy bool         `json:"destroy,omitempty"`
+	Regions []RegionPlan `json:"regions"`
+}
+
+// RegionPlan is the plan for one region, bound to the state it was made from.
+type RegionPlan struct {
+	Region   string `json:"region"`
+	Provider string `json:"provider"`
+	// Lineage and Serial are the state's at plan time (empty/0 for a region
+	// with no state yet); apply refuses the plan if state moved on.
+	Lineage string `json:"lineage,omitempty"`
+	Serial  uint64 `json:"serial"`
+	// Fingerprints hash each refreshed resource (address → hash); apply
+	// refreshes again and names the resources whose fingerprint changed.
+	Fingerprints map[string]string `json:"fingerprints,omitempty"`
+	// Desired is the graph the driver expanded the region into.
+	Desired []providers.Resource `json:"desired"`
+	// Changes are in dependency order; NoOp changes are included.
+	Changes []Change `json:"changes"`
+	// Drift lists what refresh found changed outside regionctl.
+	Drift []Drift `json:"drift,omitempty"`
+	// Notes are the driver's explanations (machine type chosen, ...).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Change is what apply will do to one resource.
+type Change struct {
+	Address string `json:"address"`
+	Type    string `json:"type"`
+	Action  Action `json:"action"`
+	// DeposedID is set when the change deletes a deposed object (the old half
+	// of an interrupted create-then-delete).
+	DeposedID string `json:"deposedID,omitempty"`
+	// Before are the refreshed inputs (nil for Create).
+	Before map[string]any `json:"before,omitempty"`
+	// After are the desired inputs (nil for Delete); values not known until
+	// apply are references made by providers.Ref.
+	After map[string]any `json:"after,omitempty"`
+	// ReplacePaths are the input keys that force replacement.
+	ReplacePaths []string `json:"replacePaths,omitempty"`
+	// Reason explains the action for the user ("cidr forces replacement",
+	// "tainted by a failed create", "adopting pending create"). Apply never
+	// reads it.
+	Reason string `json:"reason,omitempty"`
+	// Stateful is the driver's marking (protect refuses destroy/replace).
+	Stateful bool `json:"stateful,omitempty"`
+}
+
+// Drift is a difference between state and the cloud found by refresh.
+type Drift struct {
+	Address string `json:"address"`
+	// Deleted is true when the resource is gone from the cloud.
+	Deleted bool           `json:"deleted,omitempty"`
+	Before  map[string]any `json:"before,omitempty"`
+	After   map[string]any `json:"after,omitempty"`
+}
+
+// Counts tallies a plan's actions for the summary line.
+type Counts struct {
+	Add, Change, Destroy, Replace int
+}
+
+// Counts tallies the changes of all regions: a replacement counts as one add
+// and one destroy, as in "Plan: 3 to add, 1 to change, 0 to destroy".
+func (p *Plan) Counts() Counts {
+	var c Counts
+	for _, r := range p.Regions {
+		for _, ch := range r.Changes {
+			switch ch.Action {
+			case Create:
+				c.Add++
+			case Update:
+				c.Change++
+			case Delete:
+				c.Destroy++
+			case DeleteThenCreate, CreateThenDelete:
+				c.Add++
+				c.Destroy++
+				c.Replace++
+			}
+		}
+	}
+	return c
+}
+
+// HasChanges reports whether applying the plan would do anything.
+func (p *Plan) HasChanges() bool {
+	for _, r := range p.Regions {
+		for _, ch := range r.Changes {
+			if ch.Action != NoOp {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,37 @@
+package providers
+
+// Capabilities is what a driver's cloud can do, declared as plain data so a
+// spec can be checked before any API call (see CheckRegion) and listed by
+// `regionctl drivers`.
+type Capabilities struct {
+	// Name is the driver's registry name, e.g. "aws".
+	Name string `json:"name"`
+	// Description is one line for `regionctl drivers`.
+	Description string `json:"description"`
+	// KubernetesVersions are the minors the managed service offers ("1.33").
+	KubernetesVersions []string `json:"kubernetesVersions"`
+	// Machines is the catalog neutral machine sizes are mapped onto.
+	Machines []MachineType `json:"machines"`
+	// StorageTiers are the spec tiers the driver maps ("standard", "ssd").
+	StorageTiers []string `json:"storageTiers"`
+	// LoadBalancerSchemes are the spec schemes the driver maps.
+	LoadBalancerSchemes []string `json:"loadBalancerSchemes"`
+	// Locations maps each location the driver knows to its zone count.
+	Locations map[string]int `json:"locations"`
+	// MaxParallel caps concurrent operations against this cloud across all
+	// of its regions (API rate limits); 0 leaves it to the engine default.
+	MaxParallel int `json:"maxParallel,omitempty"`
+}
+
+// MachineType is one instance type of a driver's catalog.
+type MachineType struct {
+	Name      string  `json:"name"`
+	CPU       int     `json:"cpu"`
+	MemoryGiB float64 `json:"memoryGiB"`
+	// Arch is "amd64" or "arm64".
+	Arch string `json:"arch"`
+	GPU  int    `json:"gpu,omitempty"`
+	// Family is "general", "compute", "memory", "gpu", ...; neutral sizes map
+	// only onto general-purpose types unless a GPU is asked for.
+	Family string `json:"family"`
+}

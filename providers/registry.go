@@ -1,0 +1,42 @@
+package providers
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Options configure a driver when the registry builds it.
+type Options struct {
+	// Sandbox points the driver at the offline sandbox emulators instead of
+	// the real cloud; SandboxEndpoints maps service names to base URLs.
+	Sandbox          bool
+	SandboxEndpoints map[string]string
+}
+
+// Factory builds a driver. It may load credentials and configuration
+// through the cloud SDK's standard chain, but must not call the cloud API.
+type Factory func(ctx context.Context, opts Options) (Driver, error)
+
+// Registry maps driver names to factories. It is built explicitly in one
+// place (cmd/regionctl) — no init() side effects.
+type Registry map[string]Factory
+
+// Names returns the registered driver names, sorted.
+func (r Registry) Names() []string {
+	return slices.Sorted(maps.Keys(r))
+}
+
+// New builds the named driver.
+func (r Registry) New(ctx context.Context, name string, opts Options) (Driver, error) {
+	f, ok := r[name]
+	if !ok {
+		return nil, fmt.Errorf("no driver named %q (registered: %v)", name, r.Names())
+	}
+	d, err := f(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("start driver %q: %w", name, err)
+	}
+	return d, nil
+}
