@@ -138,6 +138,15 @@ type Change struct {
 	Reason string `json:"reason,omitempty"`
 	// Stateful is the driver's marking (protect refuses destroy/replace).
 	Stateful bool `json:"stateful,omitempty"`
+	// IdempotencyKey is the key apply passes to Create (for Create and the
+	// create half of a replacement). It is fixed at plan time, and reused
+	// from state for a create that was interrupted, so a retried create is
+	// recognised by the cloud instead of duplicated.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	// AdoptID is set when refresh found the object an interrupted create
+	// made (state said pending): apply records it in state before doing
+	// Action.
+	AdoptID string `json:"adoptID,omitempty"`
 }
 
 // Drift is a difference between state and the cloud found by refresh.
