@@ -28,6 +28,10 @@ type State struct {
 	Region string `json:"region"`
 	// Provider is the driver that manages the region.
 	Provider string `json:"provider"`
+	// Protect copies the spec's protect flag at the last apply, so a destroy
+	// of a region whose spec is gone still refuses to delete stateful
+	// resources without --allow-destroy.
+	Protect bool `json:"protect,omitempty"`
 	// Resources are sorted by address.
 	Resources []Resource `json:"resources"`
 }
