@@ -147,8 +147,33 @@ type Port struct {
 type SourceMap struct {
 	// File is the file the region came from.
 	File string
-	// Positions maps field paths to positions in File.
+	// Positions maps field paths to positions in File. Paths join field
+	// names with ".", list items as "[i]", and map keys as ".key", or
+	// ["key"] when the key is not a plain word (e.g. a label key with a dot
+	// or slash): metadata.labels["app.kubernetes.io/name"].
 	Positions map[string]diag.Pos
+	// Invalid holds the paths whose value could not be decoded (wrong kind,
+	// unknown field, missing required field). The error was reported then;
+	// Validate skips these paths and everything under them, so one mistake
+	// is reported once.
+	Invalid map[string]bool
+}
+
+// skip reports whether path is at or under a path that failed to decode.
+func (m *SourceMap) skip(path string) bool {
+	if m == nil || len(m.Invalid) == 0 {
+		return false
+	}
+	for p := path; ; {
+		if m.Invalid[p] {
+			return true
+		}
+		cut := lastSep(p)
+		if cut < 0 {
+			return false
+		}
+		p = p[:cut]
+	}
 }
 
 // Pos returns where path was written. It falls back to the nearest enclosing
