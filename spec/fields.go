@@ -57,9 +57,9 @@ type fieldDoc struct {
 	enum    []string
 	pattern string
 	// minimum and maximum bound integers; nil means unbounded.
-	minimum, maximum *int
+	minimum, maximum     *int
 	minLength, maxLength int
-	def              any
+	def                  any
 	// keyPattern and valuePattern constrain map keys and string values.
 	keyPattern, valuePattern string
 	// itemPattern constrains the strings of a list.

@@ -364,7 +364,7 @@ func (c *captureFormatter) Format(err error) string {
 	c.err = err
 	return err.Error()
 }
-func (c *captureFormatter) SetMaxStackTraceSize(int)                {}
+func (c *captureFormatter) SetMaxStackTraceSize(int)                 {}
 func (c *captureFormatter) SetColorFormatter(jsonnet.ColorFormatter) {}
 
 // jsonnetDiag turns a Jsonnet error into a diagnostic at the place the

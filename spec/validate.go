@@ -72,7 +72,9 @@ func (v *validator) add(path, fix, detail, format string, args ...any) {
 	})
 }
 
-func (v *validator) errf(path, fix, format string, args ...any) { v.add(path, fix, "", format, args...) }
+func (v *validator) errf(path, fix, format string, args ...any) {
+	v.add(path, fix, "", format, args...)
+}
 
 // required reports an empty string that must be set.
 func (v *validator) required(path, value, fix string) bool {
