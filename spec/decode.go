@@ -295,11 +295,14 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		names[i] = f.name
 	}
 	present := map[string]bool{}
+	// suggested holds fields an unknown key was probably meant to be; they
+	// are not reported missing as well.
+	suggested := map[string]bool{}
 	for _, p := range d.pairs(n, path) {
 		fpath := joinKey(path, p.key.Value)
 		f, ok := byName[p.key.Value]
 		if !ok {
-			d.unknownField(p.key, fpath, names)
+			suggested[d.unknownField(p.key, fpath, names)] = true
 			continue
 		}
 		present[f.name] = true
@@ -308,12 +311,18 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	}
 	for _, f := range fs {
 		if !f.omitempty && !present[f.name] {
+			if suggested[f.name] {
+				d.invalid[joinKey(path, f.name)] = true
+				continue
+			}
 			d.fail(n, joinKey(path, f.name), fmt.Sprintf("add %q", f.name+":"), "missing required field %q", f.name)
 		}
 	}
 }
 
-func (d *decoder) unknownField(key *yaml.Node, path string, valid []string) {
+// unknownField reports a key that is no field of the struct, and returns
+// the field it was probably meant to be, or "".
+func (d *decoder) unknownField(key *yaml.Node, path string, valid []string) string {
 	d.invalid[path] = true
 	dg := diag.Diagnostic{
 		Severity: diag.Error,
@@ -321,7 +330,8 @@ func (d *decoder) unknownField(key *yaml.Node, path string, valid []string) {
 		Path:     path,
 		Summary:  fmt.Sprintf("unknown field %q", truncate(key.Value, 60)),
 	}
-	if s, ok := DidYouMean(key.Value, valid); ok {
+	s, ok := DidYouMean(key.Value, valid)
+	if ok {
 		dg.Fix = fmt.Sprintf("did you mean %q?", s)
 	} else {
 		sorted := append([]string(nil), valid...)
@@ -329,6 +339,7 @@ func (d *decoder) unknownField(key *yaml.Node, path string, valid []string) {
 		dg.Detail = "valid fields here: " + strings.Join(sorted, ", ")
 	}
 	d.diags = append(d.diags, dg)
+	return s
 }
 
 func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {

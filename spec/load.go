@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -375,19 +376,22 @@ func jsonnetDiag(file string, err error) diag.Diagnostic {
 	var located interface{ Loc() ast.LocationRange }
 	switch {
 	case errors.As(err, &rt):
+		// Frames run from the outermost (manifesting the output, field by
+		// field) to the innermost, where the error was raised.
 		d.Summary = "jsonnet: " + rt.Msg
 		var trace []string
-		for i, f := range rt.StackTrace {
+		for _, f := range rt.StackTrace {
+			if f.Loc.Begin.Line == 0 {
+				d.Path = appendManifestPath(d.Path, f.Loc.FileName)
+				continue
+			}
 			p := locPos(file, f.Loc)
-			if i == 0 && p.Line > 0 {
-				d.Pos = p
-			}
-			if i < 10 && p.Line > 0 {
-				trace = append(trace, strings.TrimSpace(p.String()+" "+f.Name))
-			}
+			d.Pos = p
+			trace = append(trace, strings.TrimSpace(p.String()+" "+f.Name))
 		}
 		if len(trace) > 1 {
-			d.Detail = "stack:\n" + strings.Join(trace, "\n")
+			slices.Reverse(trace)
+			d.Detail = "stack (innermost first):\n" + strings.Join(trace[:min(len(trace), 10)], "\n")
 		}
 	case errors.As(err, &located):
 		lr := located.Loc()
@@ -402,6 +406,22 @@ func jsonnetDiag(file string, err error) diag.Diagnostic {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// appendManifestPath extends the output path an error was found under with
+// one manifestation frame ("Field \"spec\"", "Array element 2").
+func appendManifestPath(path, frame string) string {
+	if name, ok := strings.CutPrefix(frame, "Field "); ok {
+		if n, err := strconv.Unquote(name); err == nil {
+			return joinKey(path, n)
+		}
+	}
+	if idx, ok := strings.CutPrefix(frame, "Array element "); ok {
+		if i, err := strconv.Atoi(idx); err == nil {
+			return joinIndex(path, i)
+		}
+	}
+	return path
 }
 
 // locPos converts a Jsonnet location to a diagnostic position.
