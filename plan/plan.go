@@ -115,6 +115,9 @@ type RegionPlan struct {
 	Drift []Drift `json:"drift,omitempty"`
 	// Notes are the driver's explanations (machine type chosen, ...).
 	Notes []string `json:"notes,omitempty"`
+	// Protect is the spec's protect flag (state's, for a destroy made from
+	// state); apply records it in state.
+	Protect bool `json:"protect,omitempty"`
 }
 
 // Change is what apply will do to one resource.

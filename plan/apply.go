@@ -1,0 +1,843 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/state"
+)
+
+// Apply carries out p. It first checks every region's state is still the
+// one the plan was made from; if any moved on it returns a *StaleError for
+// each (joined) and does nothing anywhere. Then regions are applied in
+// parallel, each by walking its dependency graph: an operation starts as
+// soon as the operations it depends on finished, bounded by the global
+// parallelism and the per-driver limit. State is written after every cloud
+// operation. When an operation fails, the operations depending on it are
+// skipped and independent ones go on. When ctx is cancelled no new
+// operation starts; in-flight ones finish (their context is detached from
+// ctx, bounded by DrainTimeout) and are recorded, then Apply returns an
+// error wrapping ctx.Err(). The result is returned even with an error.
+func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyResult, error) {
+	if p == nil {
+		return nil, errors.New("apply: no plan")
+	}
+	if p.FormatVersion > FormatVersion {
+		return nil, fmt.Errorf("apply: plan format version %d is newer than this regionctl understands (%d)", p.FormatVersion, FormatVersion)
+	}
+	par := opts.Parallelism
+	if par <= 0 {
+		par = e.parallelism()
+	}
+	lim := newLimiter(par)
+	drivers := &driverSet{e: e}
+	for _, rp := range p.Regions {
+		ent, err := drivers.get(ctx, rp.Provider)
+		if err != nil {
+			return nil, fmt.Errorf("apply region %s: %w", rp.Region, err)
+		}
+		if _, set := lim.perDriver[rp.Provider]; set {
+			continue
+		}
+		n, ok := opts.PerDriverLimit[rp.Provider]
+		if !ok {
+			n = ent.caps.MaxParallel
+		}
+		lim.setDriverLimit(rp.Provider, n)
+	}
+
+	// Refuse a stale plan before touching anything.
+	states := make([]*state.State, len(p.Regions))
+	var stale []error
+	for i, rp := range p.Regions {
+		st, err := e.State.Read(ctx, rp.Region)
+		switch {
+		case errors.Is(err, state.ErrNoState):
+			st = nil
+		case err != nil:
+			return nil, fmt.Errorf("apply region %s: read state: %w", rp.Region, err)
+		}
+		states[i] = st
+		lineage, serial := "", uint64(0)
+		if st != nil {
+			lineage, serial = st.Lineage, st.Serial
+		}
+		if lineage == rp.Lineage && serial == rp.Serial {
+			continue
+		}
+		ent, _ := drivers.get(ctx, rp.Provider)
+		serr := &StaleError{Region: rp.Region, PlanLineage: rp.Lineage, Lineage: lineage, PlanSerial: rp.Serial, Serial: serial}
+		rl, err := e.refresh(ctx, ent.drv, st, lim, false)
+		if err != nil {
+			return nil, fmt.Errorf("apply region %s: state moved on since the plan, and refreshing it failed: %w", rp.Region, err)
+		}
+		now := map[string]string{}
+		for _, rr := range rl {
+			now[rr.res.Key()] = fingerprint(rr)
+		}
+		for k, fp := range now {
+			if rp.Fingerprints[k] != fp {
+				serr.Changed = append(serr.Changed, k)
+			}
+		}
+		for k := range rp.Fingerprints {
+			if _, ok := now[k]; !ok {
+				serr.Changed = append(serr.Changed, k)
+			}
+		}
+		slices.Sort(serr.Changed)
+		stale = append(stale, serr)
+	}
+	if len(stale) > 0 {
+		return nil, errors.Join(stale...)
+	}
+
+	res := &ApplyResult{Regions: make([]RegionResult, len(p.Regions))}
+	errs := make([]error, len(p.Regions))
+	var wg sync.WaitGroup
+	for i := range p.Regions {
+		wg.Go(func() {
+			ent, _ := drivers.get(ctx, p.Regions[i].Provider)
+			res.Regions[i], errs[i] = e.applyRegion(ctx, &p.Regions[i], states[i], ent.drv, lim)
+		})
+	}
+	wg.Wait()
+	var all []error
+	for i, err := range errs {
+		if err != nil {
+			all = append(all, fmt.Errorf("region %s: %w", p.Regions[i].Region, err))
+		}
+	}
+	if ctx.Err() != nil {
+		all = append(all, fmt.Errorf("apply interrupted: %w", ctx.Err()))
+	}
+	return res, errors.Join(all...)
+}
+
+// opKind is one cloud operation of the walk.
+type opKind int
+
+const (
+	opCreate opKind = iota
+	opUpdate
+	opDelete
+)
+
+// node is one operation of a region's walk.
+type node struct {
+	ch *Change
+	op opKind
+	// adopt: record ch.AdoptID in state before the operation (first node of
+	// the change only).
+	adopt bool
+	// deposeFirst: the create half of a create-then-delete; the current
+	// object is marked deposed before the new one is created.
+	deposeFirst bool
+	// deleteID is the object a delete removes when known at plan time
+	// (deposed objects, adopted ones), or, for the delete half of a
+	// create-then-delete, the object its create half deposed.
+	deleteID string
+	// deposes is, on the create half of a create-then-delete, its delete
+	// half.
+	deposes *node
+
+	deps, dependents []*node
+	remaining        int
+	status           nodeStatus
+}
+
+type nodeStatus int
+
+const (
+	nodeWaiting nodeStatus = iota
+	nodeRunning
+	nodeDone
+	nodeFailed
+	nodeSkipped
+)
+
+func (n *node) action() Action {
+	switch n.op {
+	case opCreate:
+		return Create
+	case opUpdate:
+		return Update
+	}
+	return Delete
+}
+
+func (n *node) name() string {
+	if n.ch.DeposedID != "" {
+		return n.ch.Address + " (deposed " + n.ch.DeposedID + ")"
+	}
+	return n.ch.Address
+}
+
+// buildGraph turns a region's changes into operations and their ordering.
+func buildGraph(rp *RegionPlan, st *state.State) ([]*node, error) {
+	desired := map[string]*providers.Resource{}
+	for i := range rp.Desired {
+		desired[rp.Desired[i].Address] = &rp.Desired[i]
+	}
+	stateDeps := map[string][]string{} // key → dependency addresses
+	if st != nil {
+		for _, r := range st.Resources {
+			stateDeps[r.Key()] = r.Dependencies
+		}
+	}
+	var nodes []*node
+	applyNode := map[string]*node{}     // address → create/update node
+	deleteNodes := map[string][]*node{} // address → deletes of old objects there
+	dependOn := func(n, dep *node) {
+		if n == nil || dep == nil || n == dep || slices.Contains(n.deps, dep) {
+			return
+		}
+		n.deps = append(n.deps, dep)
+		dep.dependents = append(dep.dependents, n)
+	}
+	for i := range rp.Changes {
+		ch := &rp.Changes[i]
+		adopt := ch.AdoptID != ""
+		switch ch.Action {
+		case NoOp:
+		case Create, Update:
+			op := opCreate
+			if ch.Action == Update {
+				op = opUpdate
+			}
+			n := &node{ch: ch, op: op, adopt: adopt}
+			nodes = append(nodes, n)
+			applyNode[ch.Address] = n
+		case DeleteThenCreate:
+			del := &node{ch: ch, op: opDelete, adopt: adopt, deleteID: ch.AdoptID}
+			cr := &node{ch: ch, op: opCreate}
+			dependOn(cr, del)
+			nodes = append(nodes, del, cr)
+			applyNode[ch.Address] = cr
+			deleteNodes[ch.Address] = append(deleteNodes[ch.Address], del)
+		case CreateThenDelete:
+			del := &node{ch: ch, op: opDelete}
+			cr := &node{ch: ch, op: opCreate, adopt: adopt, deposeFirst: true, deposes: del}
+			dependOn(del, cr)
+			nodes = append(nodes, cr, del)
+			applyNode[ch.Address] = cr
+			deleteNodes[ch.Address] = append(deleteNodes[ch.Address], del)
+		case Delete:
+			del := &node{ch: ch, op: opDelete, adopt: adopt, deleteID: ch.DeposedID}
+			if ch.AdoptID != "" {
+				del.deleteID = ch.AdoptID
+			}
+			nodes = append(nodes, del)
+			deleteNodes[ch.Address] = append(deleteNodes[ch.Address], del)
+		default:
+			return nil, fmt.Errorf("%s: unknown action %v", ch.Address, ch.Action)
+		}
+	}
+	depsOfDesired := func(addr string) []string {
+		if d := desired[addr]; d != nil {
+			return resourceDeps(d)
+		}
+		return nil
+	}
+	// Creates and updates wait for what they depend on.
+	for addr, n := range applyNode {
+		for _, dep := range depsOfDesired(addr) {
+			dependOn(n, applyNode[dep])
+		}
+	}
+	// Deleting an old object waits until nothing uses it any more: the old
+	// objects that depended on it are deleted, and (except when it must go
+	// before its replacement) the resources that used it have moved on.
+	for _, dels := range deleteNodes {
+		for _, del := range dels {
+			x := del.ch.Address
+			for key, deps := range stateDeps {
+				if !slices.Contains(deps, x) {
+					continue
+				}
+				addr := addressOfKey(st, key)
+				if addr == x {
+					continue
+				}
+				for _, other := range deleteNodes[addr] {
+					dependOn(del, other)
+				}
+			}
+			if del.ch.Action == DeleteThenCreate {
+				continue
+			}
+			for addr, n := range applyNode {
+				if addr == x {
+					continue
+				}
+				uses := slices.Contains(depsOfDesired(addr), x)
+				if cur, ok := stateDepsOf(st, addr); ok && slices.Contains(cur, x) {
+					uses = true
+				}
+				if uses {
+					dependOn(del, n)
+				}
+			}
+		}
+	}
+	// Refuse a cycle rather than deadlock.
+	ids := map[*node]string{}
+	var keys []string
+	for i, n := range nodes {
+		ids[n] = fmt.Sprintf("%d", i)
+		keys = append(keys, ids[n])
+	}
+	byID := map[string]*node{}
+	for n, id := range ids {
+		byID[id] = n
+	}
+	if _, err := topoOrder(keys, func(id string) []string {
+		var out []string
+		for _, d := range byID[id].deps {
+			out = append(out, ids[d])
+		}
+		return out
+	}); err != nil {
+		return nil, fmt.Errorf("the plan's operations depend on each other in a cycle; plan again")
+	}
+	for _, n := range nodes {
+		n.remaining = len(n.deps)
+	}
+	return nodes, nil
+}
+
+func addressOfKey(st *state.State, key string) string {
+	for _, r := range st.Resources {
+		if r.Key() == key {
+			return r.Address
+		}
+	}
+	return ""
+}
+
+func stateDepsOf(st *state.State, addr string) ([]string, bool) {
+	if st == nil {
+		return nil, false
+	}
+	r, ok := st.Find(addr)
+	return r.Dependencies, ok
+}
+
+// regionRun is the mutable state of one region's apply.
+type regionRun struct {
+	e      *Engine
+	rp     *RegionPlan
+	drv    providers.Driver
+	lim    *limiter
+	wctx   context.Context // for state writes: not cancelled by the user
+	result *RegionResult
+
+	mu      sync.Mutex // guards st, outputs, result counters
+	st      *state.State
+	outputs map[string]map[string]any
+	// fatal is set when state could not be written: nothing new starts.
+	fatal error
+}
+
+type nodeResult struct {
+	n          *node
+	err        error
+	notStarted bool
+}
+
+func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.State, drv providers.Driver, lim *limiter) (RegionResult, error) {
+	res := RegionResult{Region: rp.Region, Skipped: map[string]string{}, Outputs: map[string]map[string]any{}}
+	if st != nil {
+		res.Serial = st.Serial
+	}
+	nodes, err := buildGraph(rp, st)
+	if err != nil {
+		return res, err
+	}
+	run := &regionRun{e: e, rp: rp, drv: drv, lim: lim, wctx: context.WithoutCancel(ctx), result: &res, st: st, outputs: map[string]map[string]any{}}
+	if st != nil {
+		for _, r := range st.Resources {
+			if r.Status == state.StatusCreated {
+				run.outputs[r.Address] = r.Outputs
+			}
+		}
+	}
+	if len(nodes) > 0 && (st == nil || st.Protect != rp.Protect) {
+		// Record protect (and, for a new region, the lineage) up front.
+		if err := run.writeState(func(s *state.State) {}); err != nil {
+			return res, err
+		}
+	}
+
+	results := make(chan nodeResult)
+	running := 0
+	launch := func(n *node) {
+		n.status = nodeRunning
+		running++
+		go func() { results <- run.runNode(ctx, n) }()
+	}
+	skip := func(n *node, cause string) {
+		n.status = nodeSkipped
+		res.Skipped[n.name()] = cause
+		e.emit(Event{Kind: EventSkip, Region: rp.Region, Address: n.name(), Action: n.action(), Cause: cause})
+	}
+	var skipDependents func(n *node, root string)
+	skipDependents = func(n *node, root string) {
+		for _, d := range n.dependents {
+			if d.status == nodeWaiting {
+				skip(d, "depends on "+root)
+				skipDependents(d, root)
+			}
+		}
+	}
+	var errs []error
+	for {
+		run.mu.Lock()
+		fatal := run.fatal
+		run.mu.Unlock()
+		if ctx.Err() == nil && fatal == nil {
+			for _, n := range nodes {
+				if n.status == nodeWaiting && n.remaining == 0 {
+					launch(n)
+				}
+			}
+		}
+		if running == 0 {
+			break
+		}
+		r := <-results
+		running--
+		switch {
+		case r.notStarted:
+			r.n.status = nodeWaiting // reported below as cancelled
+		case r.err != nil:
+			r.n.status = nodeFailed
+			rerr := &ResourceError{Region: rp.Region, Address: r.n.name(), Action: r.n.action(), Err: r.err}
+			res.Errors = append(res.Errors, rerr)
+			errs = append(errs, rerr)
+			skipDependents(r.n, r.n.name())
+		default:
+			r.n.status = nodeDone
+			for _, d := range r.n.dependents {
+				d.remaining--
+			}
+		}
+	}
+	for _, n := range nodes {
+		if n.status == nodeWaiting {
+			cause := "cancelled"
+			if run.fatal != nil {
+				cause = "not started: state could not be written"
+			}
+			skip(n, cause)
+		}
+	}
+	if run.fatal != nil {
+		errs = append(errs, run.fatal)
+	}
+	run.mu.Lock()
+	if run.st != nil {
+		res.Serial = run.st.Serial
+		for _, r := range run.st.Resources {
+			if r.Status == state.StatusCreated {
+				res.Outputs[r.Address] = r.Outputs
+			}
+		}
+	}
+	run.mu.Unlock()
+	return res, errors.Join(errs...)
+}
+
+// writeState applies fn to a copy of the region's state and writes it with
+// compare-and-swap. Writes of one region are serialized.
+func (r *regionRun) writeState(fn func(s *state.State)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writeLocked(fn)
+}
+
+func (r *regionRun) writeLocked(fn func(s *state.State)) error {
+	if r.fatal != nil {
+		return r.fatal
+	}
+	var next *state.State
+	var prev uint64
+	if r.st == nil {
+		lineage := ""
+		if r.e.NewLineage != nil {
+			lineage = r.e.NewLineage()
+		}
+		if lineage == "" {
+			lineage = uuid.NewString()
+		}
+		next = state.New(r.rp.Region, r.rp.Provider, lineage)
+	} else {
+		next = r.st.Clone()
+		prev = r.st.Serial
+	}
+	fn(next)
+	next.Protect = r.rp.Protect
+	next.Provider = r.rp.Provider
+	next.Serial = prev + 1
+	if err := r.e.State.Write(r.wctx, next, prev); err != nil {
+		r.fatal = fmt.Errorf("write state of region %s (serial %d): %w", r.rp.Region, next.Serial, err)
+		return r.fatal
+	}
+	r.st = next
+	r.result.Serial = next.Serial
+	return nil
+}
+
+// runNode waits for capacity, runs one operation and records it.
+func (r *regionRun) runNode(ctx context.Context, n *node) nodeResult {
+	release, err := r.lim.acquire(ctx, r.rp.Provider)
+	if err != nil {
+		return nodeResult{n: n, notStarted: true}
+	}
+	defer release()
+	r.mu.Lock()
+	fatal := r.fatal
+	r.mu.Unlock()
+	if fatal != nil {
+		return nodeResult{n: n, notStarted: true}
+	}
+
+	// The cloud call must outlive the user's cancellation so its result is
+	// recorded; DrainTimeout bounds how long it may go on after that.
+	opCtx, cancelOp := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelOp()
+	drain := r.e.DrainTimeout
+	if drain <= 0 {
+		drain = DefaultDrainTimeout
+	}
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(drain)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelOp()
+		case <-opCtx.Done():
+		}
+	})
+	defer stop()
+
+	start := time.Now()
+	ev := Event{Region: r.rp.Region, Address: n.name(), Action: n.action()}
+	ev.Kind = EventStart
+	r.e.emit(ev)
+	tick := r.e.TickInterval
+	if tick <= 0 {
+		tick = DefaultTickInterval
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				te := ev
+				te.Kind, te.Elapsed = EventTick, time.Since(start)
+				r.e.emit(te)
+			}
+		}
+	}()
+	err = r.do(opCtx, n)
+	close(done)
+	ev.Elapsed = time.Since(start)
+	if err != nil {
+		ev.Kind, ev.Err = EventFail, err
+		r.e.emit(ev)
+		return nodeResult{n: n, err: err}
+	}
+	ev.Kind = EventFinish
+	r.e.emit(ev)
+	return nodeResult{n: n}
+}
+
+func (r *regionRun) do(ctx context.Context, n *node) error {
+	if n.adopt {
+		if err := r.adopt(ctx, n.ch); err != nil {
+			return err
+		}
+	}
+	switch n.op {
+	case opCreate:
+		return r.create(ctx, n)
+	case opUpdate:
+		return r.update(ctx, n)
+	default:
+		return r.delete(ctx, n)
+	}
+}
+
+// adopt records the object an interrupted create made, found at plan time.
+func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
+	cur, ok := r.find(ch.Address)
+	if !ok {
+		cur = state.Resource{Address: ch.Address, Type: ch.Type}
+	}
+	inst := instanceOf(cur)
+	inst.ID = ch.AdoptID
+	resp, err := r.drv.Read(ctx, providers.ReadRequest{Instance: inst})
+	if err != nil {
+		return fmt.Errorf("adopt %s: %w", ch.AdoptID, err)
+	}
+	if !resp.Exists {
+		return fmt.Errorf("adopt %s: the object found at plan time is gone; plan again", ch.AdoptID)
+	}
+	cur.ID, cur.Status = ch.AdoptID, state.StatusCreated
+	if resp.Inputs != nil {
+		cur.Inputs = resp.Inputs
+	}
+	if resp.Outputs != nil {
+		cur.Outputs = resp.Outputs
+	}
+	return r.record(ch.Address, cur)
+}
+
+// record puts res in state (normalized) and remembers its outputs.
+func (r *regionRun) record(addr string, res state.Resource) error {
+	var err error
+	if res.Inputs, err = normalizeValues(res.Inputs); err != nil {
+		return err
+	}
+	if res.Outputs, err = normalizeValues(res.Outputs); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.writeLocked(func(s *state.State) { s.Put(res) }); err != nil {
+		return err
+	}
+	if res.Status == state.StatusCreated {
+		r.outputs[addr] = res.Outputs
+	}
+	return nil
+}
+
+// resolve replaces references in the change's inputs with the outputs
+// produced so far.
+func (r *regionRun) resolve(ch *Change) (providers.Values, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok, missing := resolveRefs(ch.After, func(addr, output string) (any, bool) {
+		o, ok := r.outputs[addr]
+		if !ok {
+			return nil, false
+		}
+		val, ok := o[output]
+		return val, ok
+	})
+	if !ok {
+		return nil, fmt.Errorf("input refers to %s, which is not known", missing)
+	}
+	m, _ := v.(map[string]any)
+	return providers.Values(m), nil
+}
+
+// find returns the current state resource at addr.
+func (r *regionRun) find(addr string) (state.Resource, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.st == nil {
+		return state.Resource{}, false
+	}
+	return r.st.Find(addr)
+}
+
+func (r *regionRun) desired(addr string) *providers.Resource {
+	for i := range r.rp.Desired {
+		if r.rp.Desired[i].Address == addr {
+			return &r.rp.Desired[i]
+		}
+	}
+	return nil
+}
+
+func (r *regionRun) create(ctx context.Context, n *node) error {
+	ch := n.ch
+	inputs, err := r.resolve(ch)
+	if err != nil {
+		return err
+	}
+	var deps []string
+	stateful := ch.Stateful
+	if d := r.desired(ch.Address); d != nil {
+		deps = resourceDeps(d)
+		stateful = d.Stateful
+	}
+	key := ch.IdempotencyKey
+	if key == "" {
+		key = uuid.NewString()
+	}
+
+	// A create that state says is pending under the same key may have
+	// happened since the plan: look before creating again.
+	prior, hadPrior := r.find(ch.Address)
+	if hadPrior && prior.Status == state.StatusPending && prior.IdempotencyKey == key {
+		if finder, ok := r.drv.(providers.Finder); ok {
+			f, err := finder.Find(ctx, providers.FindRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key})
+			if err != nil {
+				return fmt.Errorf("look for interrupted create: %w", err)
+			}
+			if f.Found {
+				return r.recordCreated(ch, key, inputs, deps, stateful, f.ID, f.Outputs)
+			}
+		}
+	}
+
+	pending := state.Resource{Address: ch.Address, Type: ch.Type, Status: state.StatusPending, IdempotencyKey: key, Inputs: inputs, Dependencies: deps, Stateful: stateful}
+	if pending.Inputs, err = normalizeValues(inputs); err != nil {
+		return err
+	}
+	err = r.writeState(func(s *state.State) {
+		if n.deposeFirst {
+			if old, ok := s.Find(ch.Address); ok && old.ID != "" {
+				s.Remove(old.Key())
+				old.Status = state.StatusDeposed
+				s.Put(old)
+				n.deposes.deleteID = old.ID
+			}
+		}
+		s.Put(pending)
+	})
+	if err != nil {
+		return err
+	}
+	resp, err := r.drv.Create(ctx, providers.CreateRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key})
+	if err != nil {
+		if resp.ID != "" {
+			// The object exists but is not usable: the next plan replaces it.
+			tainted := pending
+			tainted.ID, tainted.Status, tainted.Outputs = resp.ID, state.StatusTainted, resp.Outputs
+			if werr := r.record(ch.Address, tainted); werr != nil {
+				return errors.Join(err, werr)
+			}
+		}
+		// Otherwise it stays pending: the next plan finds it or creates it
+		// again under the same key.
+		return err
+	}
+	if resp.ID == "" {
+		return fmt.Errorf("driver created %s but returned no ID", ch.Address)
+	}
+	return r.recordCreated(ch, key, inputs, deps, stateful, resp.ID, resp.Outputs)
+}
+
+func (r *regionRun) recordCreated(ch *Change, key string, inputs providers.Values, deps []string, stateful bool, id string, outputs providers.Values) error {
+	res := state.Resource{Address: ch.Address, Type: ch.Type, ID: id, Status: state.StatusCreated, IdempotencyKey: key,
+		Inputs: inputs, Outputs: outputs, Dependencies: deps, Stateful: stateful}
+	if err := r.record(ch.Address, res); err != nil {
+		return fmt.Errorf("created %s (ID %s) but could not record it: %w", ch.Address, id, err)
+	}
+	r.mu.Lock()
+	r.result.Added++
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *regionRun) update(ctx context.Context, n *node) error {
+	ch := n.ch
+	inputs, err := r.resolve(ch)
+	if err != nil {
+		return err
+	}
+	if inputs, err = normalizeValues(inputs); err != nil {
+		return err
+	}
+	cur, ok := r.find(ch.Address)
+	if !ok || cur.ID == "" {
+		return fmt.Errorf("state has no object to update; plan again")
+	}
+	var changed []string
+	keys := map[string]bool{}
+	for k := range inputs {
+		keys[k] = true
+	}
+	for k := range cur.Inputs {
+		keys[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if !equalValues(inputs[k], cur.Inputs[k]) {
+			changed = append(changed, k)
+		}
+	}
+	outputs := cur.Outputs
+	if len(changed) > 0 {
+		resp, err := r.drv.Update(ctx, providers.UpdateRequest{Instance: instanceOf(cur), Inputs: inputs, Changed: changed})
+		if err != nil {
+			// State keeps the inputs it had; the next plan shows the
+			// difference again (and any partial change as drift).
+			return err
+		}
+		if resp.Outputs != nil {
+			outputs = resp.Outputs
+		}
+	}
+	cur.Inputs, cur.Outputs, cur.Status = inputs, outputs, state.StatusCreated
+	if d := r.desired(ch.Address); d != nil {
+		cur.Dependencies, cur.Stateful = resourceDeps(d), d.Stateful
+	}
+	if err := r.record(ch.Address, cur); err != nil {
+		return fmt.Errorf("updated %s but could not record it: %w", ch.Address, err)
+	}
+	if len(changed) > 0 {
+		r.mu.Lock()
+		r.result.Changed++
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+func (r *regionRun) delete(ctx context.Context, n *node) error {
+	ch := n.ch
+	r.mu.Lock()
+	var target state.Resource
+	found := false
+	if r.st != nil {
+		for _, res := range r.st.Resources {
+			if res.Address != ch.Address {
+				continue
+			}
+			switch {
+			case n.deleteID != "":
+				if res.ID == n.deleteID {
+					target, found = res, true
+				}
+			case ch.Action != CreateThenDelete && res.Status != state.StatusDeposed:
+				target, found = res, true
+			}
+		}
+	}
+	r.mu.Unlock()
+	if !found {
+		return nil // already gone from state: nothing to do
+	}
+	if target.ID != "" {
+		if _, err := r.drv.Delete(ctx, providers.DeleteRequest{Instance: instanceOf(target)}); err != nil && !errors.Is(err, providers.ErrNotFound) {
+			return err
+		}
+	}
+	err := r.writeState(func(s *state.State) { s.Remove(target.Key()) })
+	if err != nil {
+		return fmt.Errorf("deleted %s but could not record it: %w", target.Key(), err)
+	}
+	r.mu.Lock()
+	delete(r.outputs, ch.Address)
+	if target.ID != "" {
+		r.result.Destroyed++
+	}
+	r.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,575 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/spec"
+	"github.com/regionctl/regionctl/state"
+)
+
+// regionInput is one region to plan: from a spec, or (destroy) from state.
+type regionInput struct {
+	name, provider string
+	spec           *spec.Region // nil when planned from state alone
+}
+
+// driverSet builds each provider's driver once per Plan or Apply.
+type driverSet struct {
+	e  *Engine
+	mu sync.Mutex
+	m  map[string]driverEntry
+}
+
+type driverEntry struct {
+	drv  providers.Driver
+	caps providers.Capabilities
+	err  error
+}
+
+func (s *driverSet) get(ctx context.Context, provider string) (driverEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ent, ok := s.m[provider]; ok {
+		return ent, ent.err
+	}
+	var ent driverEntry
+	if s.e.Drivers == nil {
+		ent.err = errors.New("engine has no driver source")
+	} else {
+		ent.drv, ent.err = s.e.Drivers(ctx, provider)
+		if ent.err == nil && ent.drv == nil {
+			ent.err = fmt.Errorf("no driver for provider %q", provider)
+		}
+		if ent.err == nil {
+			ent.caps = ent.drv.Capabilities()
+		}
+	}
+	if s.m == nil {
+		s.m = map[string]driverEntry{}
+	}
+	s.m[provider] = ent
+	return ent, ent.err
+}
+
+// Plan expands each region through its driver, refreshes what state records
+// (in parallel, bounded by Parallelism and the drivers' MaxParallel), and
+// diffs desired against refreshed into one RegionPlan per region, changes in
+// dependency order. Problems in any region are returned as diagnostics, all
+// regions' together; the Plan is nil when any is an error. With
+// opts.Destroy the desired graph is empty and every resource in state is
+// deleted in reverse dependency order.
+func (e *Engine) Plan(ctx context.Context, regions []*spec.Region, opts PlanOptions) (*Plan, diag.Diagnostics) {
+	var ds diag.Diagnostics
+	seen := map[string]bool{}
+	inputs := make([]regionInput, 0, len(regions))
+	for _, r := range regions {
+		if r == nil {
+			continue
+		}
+		if seen[r.Metadata.Name] {
+			ds = ds.Errorf(r.Pos("metadata.name"), "metadata.name", "region %q is defined twice", r.Metadata.Name)
+			continue
+		}
+		seen[r.Metadata.Name] = true
+		inputs = append(inputs, regionInput{name: r.Metadata.Name, provider: r.Spec.Provider, spec: r})
+	}
+	if ds.HasErrors() {
+		return nil, ds
+	}
+	return e.plan(ctx, inputs, opts)
+}
+
+// PlanDestroyFromState plans the deletion of regions known only from state
+// (their spec is gone): each region's provider and protect flag are read
+// from its state. A region without state is an error.
+func (e *Engine) PlanDestroyFromState(ctx context.Context, regionNames []string, opts PlanOptions) (*Plan, diag.Diagnostics) {
+	var ds diag.Diagnostics
+	var inputs []regionInput
+	for _, name := range regionNames {
+		st, err := e.State.Read(ctx, name)
+		switch {
+		case errors.Is(err, state.ErrNoState):
+			ds = append(ds, diag.Diagnostic{Severity: diag.Error, Summary: fmt.Sprintf("region %q has no state: nothing to destroy", name)})
+			continue
+		case err != nil:
+			ds = append(ds, diag.Diagnostic{Severity: diag.Error, Summary: fmt.Sprintf("read state of region %s: %v", name, err)})
+			continue
+		}
+		inputs = append(inputs, regionInput{name: name, provider: st.Provider})
+	}
+	if ds.HasErrors() {
+		return nil, ds
+	}
+	opts.Destroy = true
+	return e.plan(ctx, inputs, opts)
+}
+
+func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOptions) (*Plan, diag.Diagnostics) {
+	drivers := &driverSet{e: e}
+	lim := newLimiter(e.parallelism())
+	// Per-driver limits need the drivers' capabilities before any call.
+	var ds diag.Diagnostics
+	for _, in := range inputs {
+		ent, err := drivers.get(ctx, in.provider)
+		if err != nil {
+			d := diag.Diagnostic{Severity: diag.Error, Summary: fmt.Sprintf("region %s: %v", in.name, err), Path: "spec.provider"}
+			if in.spec != nil {
+				d.Pos = in.spec.Pos("spec.provider")
+			}
+			ds = append(ds, d)
+			continue
+		}
+		if _, set := lim.perDriver[in.provider]; !set {
+			lim.setDriverLimit(in.provider, ent.caps.MaxParallel)
+		}
+	}
+	if ds.HasErrors() {
+		return nil, ds
+	}
+
+	plans := make([]RegionPlan, len(inputs))
+	diags := make([]diag.Diagnostics, len(inputs))
+	var wg sync.WaitGroup
+	for i, in := range inputs {
+		wg.Go(func() {
+			ent, _ := drivers.get(ctx, in.provider)
+			plans[i], diags[i] = e.planRegion(ctx, in, ent, lim, opts)
+		})
+	}
+	wg.Wait()
+	for _, d := range diags {
+		ds = append(ds, d...)
+	}
+	if ds.HasErrors() {
+		ds.Sort()
+		return nil, ds
+	}
+	return &Plan{FormatVersion: FormatVersion, Created: e.now().UTC(), Destroy: opts.Destroy, Regions: plans}, ds
+}
+
+// regionDiag makes an error diagnostic about a region, placed in its spec
+// when there is one.
+func regionDiag(in regionInput, path, format string, args ...any) diag.Diagnostic {
+	d := diag.Diagnostic{Severity: diag.Error, Summary: fmt.Sprintf("region %s: ", in.name) + fmt.Sprintf(format, args...), Path: path}
+	if in.spec != nil {
+		d.Pos = in.spec.Pos(path)
+		if in.spec.Source != nil && d.Pos.File == "" {
+			d.Pos.File = in.spec.Source.File
+		}
+	}
+	return d
+}
+
+func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry, lim *limiter, opts PlanOptions) (RegionPlan, diag.Diagnostics) {
+	rp := RegionPlan{Region: in.name, Provider: in.provider}
+	var ds diag.Diagnostics
+
+	// 1. Check and expand the spec.
+	var desired []*providers.Resource
+	if in.spec != nil && !opts.Destroy {
+		ds = append(ds, checkRegion(in.spec, ent.caps)...) // STUB: providers.CheckRegion once it lands
+		if v, ok := ent.drv.(providers.Validator); ok {
+			ds = append(ds, v.Validate(ctx, in.spec)...)
+		}
+		if ds.HasErrors() {
+			return rp, ds
+		}
+		resp, err := ent.drv.Expand(ctx, providers.ExpandRequest{Region: in.spec})
+		if err != nil {
+			return rp, append(ds, regionDiag(in, "", "driver %s could not expand the region: %v", in.provider, err))
+		}
+		ds = append(ds, resp.Diagnostics...)
+		rp.Notes = resp.Notes
+		var gds diag.Diagnostics
+		desired, gds = checkGraph(in, resp.Resources)
+		ds = append(ds, gds...)
+		if ds.HasErrors() {
+			return rp, ds
+		}
+	}
+
+	// 2. Read state and refresh it.
+	st, err := e.State.Read(ctx, in.name)
+	switch {
+	case errors.Is(err, state.ErrNoState):
+		st = nil
+	case err != nil:
+		return rp, append(ds, regionDiag(in, "", "read state: %v", err))
+	}
+	if st != nil {
+		rp.Lineage, rp.Serial = st.Lineage, st.Serial
+		if st.Provider != "" && st.Provider != in.provider {
+			return rp, append(ds, regionDiag(in, "spec.provider",
+				"state says the region is managed by provider %q, the spec says %q: destroy it with the old provider first, or move its state", st.Provider, in.provider))
+		}
+	}
+	rp.Protect = st != nil && st.Protect
+	if in.spec != nil {
+		rp.Protect = in.spec.Spec.Protect
+	}
+	refreshedList, err := e.refresh(ctx, ent.drv, st, lim, opts.SkipRefresh)
+	if err != nil {
+		return rp, append(ds, regionDiag(in, "", "%v", err))
+	}
+	rp.Fingerprints = map[string]string{}
+	for _, rr := range refreshedList {
+		rp.Fingerprints[rr.res.Key()] = fingerprint(rr)
+		if d, ok := driftOf(rr); ok {
+			rp.Drift = append(rp.Drift, d)
+		}
+	}
+
+	// 3. Diff.
+	rp.Changes, err = diffRegion(desired, refreshedList)
+	if err != nil {
+		return rp, append(ds, regionDiag(in, "", "%v", err))
+	}
+	for _, r := range desired {
+		rp.Desired = append(rp.Desired, *r)
+	}
+
+	// 4. Protect.
+	if rp.Protect && !opts.AllowDestroy {
+		for _, ch := range rp.Changes {
+			if !ch.Stateful || ch.DeposedID != "" || !(ch.Action == Delete || ch.Action.IsReplace()) || strings.HasPrefix(ch.Reason, reasonGone) {
+				continue
+			}
+			verb := "destroy"
+			if ch.Action.IsReplace() {
+				verb = "replace"
+			}
+			d := regionDiag(in, "spec.protect", "refusing to %s stateful resource %s: the region is protected", verb, ch.Address)
+			if ch.Reason != "" {
+				d.Detail = "Why: " + ch.Reason
+			}
+			d.Fix = "if losing it is intended, run again with --allow-destroy (or set spec.protect: false)"
+			ds = append(ds, d)
+		}
+	}
+	return rp, ds
+}
+
+// checkGraph normalizes the driver's resources and checks they form a
+// graph: unique addresses in the region, references to known resources, no
+// cycles. Problems are driver bugs but are reported, not panicked on.
+func checkGraph(in regionInput, rs []providers.Resource) ([]*providers.Resource, diag.Diagnostics) {
+	var ds diag.Diagnostics
+	byAddr := map[string]*providers.Resource{}
+	out := make([]*providers.Resource, 0, len(rs))
+	for _, r := range rs {
+		r := r
+		if region, _, _, err := providers.SplitAddress(r.Address); err != nil || region != in.name {
+			ds = append(ds, regionDiag(in, "", "driver %s produced resource address %q outside the region", in.provider, r.Address))
+			continue
+		}
+		if byAddr[r.Address] != nil {
+			ds = append(ds, regionDiag(in, "", "driver %s produced %s twice", in.provider, r.Address))
+			continue
+		}
+		norm, err := normalizeValues(r.Inputs)
+		if err != nil {
+			ds = append(ds, regionDiag(in, "", "driver %s: %s: %v", in.provider, r.Address, err))
+			continue
+		}
+		r.Inputs = norm
+		byAddr[r.Address] = &r
+		out = append(out, &r)
+	}
+	for _, r := range out {
+		for _, d := range resourceDeps(r) {
+			if byAddr[d] == nil {
+				ds = append(ds, regionDiag(in, "", "driver %s: %s depends on %s, which the region does not have", in.provider, r.Address, d))
+			}
+		}
+	}
+	if ds.HasErrors() {
+		return nil, ds
+	}
+	order, err := topoOrder(addrsOf(out), func(a string) []string { return resourceDeps(byAddr[a]) })
+	if err != nil {
+		return nil, append(ds, regionDiag(in, "", "driver %s: %v", in.provider, err))
+	}
+	sorted := make([]*providers.Resource, len(order))
+	for i, a := range order {
+		sorted[i] = byAddr[a]
+	}
+	return sorted, ds
+}
+
+func addrsOf(rs []*providers.Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Address
+	}
+	return out
+}
+
+// driftOf compares what state recorded with what refresh found.
+func driftOf(rr *refreshed) (Drift, bool) {
+	if rr.res.Status == state.StatusPending || rr.res.ID == "" {
+		return Drift{}, false
+	}
+	if !rr.exists {
+		return Drift{Address: rr.res.Key(), Deleted: true, Before: rr.res.Inputs}, true
+	}
+	before, _ := normalizeValues(rr.res.Inputs)
+	if !equalValues(before, rr.inputs) {
+		return Drift{Address: rr.res.Key(), Before: before, After: rr.inputs}, true
+	}
+	return Drift{}, false
+}
+
+// Reasons the engine gives (apply never reads them).
+const (
+	reasonGone       = "already gone from the cloud"
+	reasonAdopt      = "adopting interrupted create"
+	reasonRetry      = "retrying interrupted create: not found in the cloud"
+	reasonForget     = "forgetting interrupted create: not found in the cloud"
+	reasonTainted    = "tainted by a failed operation"
+	reasonDeletedOOB = "deleted outside regionctl"
+	reasonDeposed    = "deposed by a create-before-destroy replacement"
+	reasonNotInSpec  = "no longer in the spec"
+)
+
+// diffRegion turns desired resources (in dependency order) and refreshed
+// state into changes in dependency order: creates, updates and
+// replacements first in dependency order, then deletions in reverse
+// dependency order.
+func diffRegion(desired []*providers.Resource, refreshedList []*refreshed) ([]Change, error) {
+	current := map[string]*refreshed{}
+	var deposed []*refreshed
+	for _, rr := range refreshedList {
+		if rr.res.Status == state.StatusDeposed {
+			deposed = append(deposed, rr)
+		} else {
+			current[rr.res.Address] = rr
+		}
+	}
+	desiredBy := map[string]*providers.Resource{}
+	for _, d := range desired {
+		desiredBy[d.Address] = d
+	}
+
+	changes := map[string]*Change{}
+	var order []string
+	for _, d := range desired {
+		ch := diffResource(d, current[d.Address], changes, current)
+		changes[d.Address] = ch
+		order = append(order, d.Address)
+	}
+
+	// A replaced resource whose dependent is created before the old one is
+	// destroyed must itself be created first, or the dependent's old half
+	// would outlive the dependency it points at.
+	for i := len(desired) - 1; i >= 0; i-- {
+		d := desired[i]
+		if changes[d.Address].Action != CreateThenDelete {
+			continue
+		}
+		for _, dep := range resourceDeps(d) {
+			if c := changes[dep]; c != nil && c.Action == DeleteThenCreate {
+				c.Action = CreateThenDelete
+				c.Reason += fmt.Sprintf("; created before the old one is destroyed because %s is", d.Address)
+			}
+		}
+	}
+
+	out := make([]Change, 0, len(order)+len(deposed))
+	for _, a := range order {
+		out = append(out, *changes[a])
+	}
+
+	// Deletions: state resources no longer desired, and deposed objects.
+	var gone []*refreshed
+	for _, rr := range refreshedList {
+		if rr.res.Status == state.StatusDeposed || desiredBy[rr.res.Address] == nil {
+			gone = append(gone, rr)
+		}
+	}
+	keys := make([]string, len(gone))
+	byKey := map[string]*refreshed{}
+	for i, rr := range gone {
+		keys[i] = rr.res.Key()
+		byKey[keys[i]] = rr
+	}
+	// Dependencies among state resources, by key: a deposed object depends
+	// on what its address depended on.
+	keysOfAddr := map[string][]string{}
+	for _, k := range keys {
+		a := byKey[k].res.Address
+		keysOfAddr[a] = append(keysOfAddr[a], k)
+	}
+	delOrder, err := topoOrder(keys, func(k string) []string {
+		var ks []string
+		for _, a := range byKey[k].res.Dependencies {
+			ks = append(ks, keysOfAddr[a]...)
+		}
+		return ks
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	slices.Reverse(delOrder)
+	for _, k := range delOrder {
+		rr := byKey[k]
+		ch := Change{Address: rr.res.Address, Type: rr.res.Type, Action: Delete, Before: rr.inputs, Stateful: rr.res.Stateful}
+		switch {
+		case rr.res.Status == state.StatusDeposed:
+			ch.DeposedID = rr.res.ID
+			ch.Reason = reasonDeposed
+			if !rr.exists {
+				ch.Reason = reasonDeposed + "; " + reasonGone
+			}
+		case rr.res.Status == state.StatusPending && rr.adoptID != "":
+			ch.AdoptID = rr.adoptID
+			ch.Reason = reasonNotInSpec + "; " + reasonAdopt
+		case rr.res.Status == state.StatusPending:
+			ch.Reason = reasonForget
+			ch.Before = nil
+		case !rr.exists:
+			ch.Reason = reasonGone
+		default:
+			ch.Reason = reasonNotInSpec
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// diffResource decides the change for one desired resource. changes holds
+// the decisions for its dependencies (made first, in dependency order).
+func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed) *Change {
+	ch := &Change{Address: d.Address, Type: d.Type, After: d.Inputs, Stateful: d.Stateful}
+	replace := func(reason string) {
+		ch.Action = DeleteThenCreate
+		if d.CreateBeforeDestroy {
+			ch.Action = CreateThenDelete
+		}
+		ch.Reason = reason
+		ch.IdempotencyKey = uuid.NewString()
+	}
+	switch {
+	case cur == nil:
+		ch.Action = Create
+		ch.IdempotencyKey = uuid.NewString()
+		return ch
+	case cur.res.Status == state.StatusPending && cur.adoptID == "":
+		ch.Action = Create
+		ch.Reason = reasonRetry
+		ch.IdempotencyKey = cur.res.IdempotencyKey
+		if ch.IdempotencyKey == "" {
+			ch.IdempotencyKey = uuid.NewString()
+		}
+		return ch
+	case !cur.exists && cur.res.Status != state.StatusPending:
+		ch.Action = Create
+		ch.Reason = reasonDeletedOOB
+		ch.IdempotencyKey = uuid.NewString()
+		return ch
+	}
+	ch.Before = cur.inputs
+	ch.AdoptID = cur.adoptID
+	if cur.res.Status == state.StatusTainted {
+		replace(reasonTainted)
+		return ch
+	}
+
+	// Compare every key desired or recorded; keys only the cloud reports
+	// are the cloud's business.
+	keys := map[string]bool{}
+	for k := range d.Inputs {
+		keys[k] = true
+	}
+	for k := range cur.res.Inputs {
+		keys[k] = true
+	}
+	forceNew := map[string]bool{}
+	for _, k := range d.ForceNew {
+		forceNew[k] = true
+	}
+	var changed, replacePaths, why []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		want, hasWant := d.Inputs[k]
+		have, hasHave := cur.inputs[k]
+		if !hasWant {
+			if hasHave {
+				changed = append(changed, k)
+				if forceNew[k] {
+					replacePaths = append(replacePaths, k)
+					why = append(why, k+" forces replacement")
+				}
+			}
+			continue
+		}
+		resolved, known, via := resolveRefs(want, func(addr, output string) (any, bool) {
+			dc := changes[addr]
+			if dc == nil || (dc.Action != NoOp && dc.Action != Update) {
+				return nil, false
+			}
+			c := current[addr]
+			if c == nil {
+				return nil, false
+			}
+			v, ok := c.outputs[output]
+			return v, ok
+		})
+		switch {
+		case !known:
+			changed = append(changed, k)
+			if forceNew[k] {
+				replacePaths = append(replacePaths, k)
+				depAddr, _, _ := strings.Cut(via, "#")
+				why = append(why, fmt.Sprintf("%s forces replacement: %s is %s, so %s is known only after apply", k, depAddr, describe(changes[depAddr]), via))
+			}
+		case !hasHave || !equalValues(resolved, have):
+			changed = append(changed, k)
+			if forceNew[k] {
+				replacePaths = append(replacePaths, k)
+				why = append(why, k+" forces replacement")
+			}
+		}
+	}
+	switch {
+	case len(replacePaths) > 0:
+		replace(strings.Join(why, "; "))
+		ch.ReplacePaths = replacePaths
+	case len(changed) > 0:
+		ch.Action = Update
+	case cur.adoptID != "":
+		// Nothing to change, but state must learn the object's ID.
+		ch.Action = Update
+	default:
+		ch.Action = NoOp
+	}
+	if cur.adoptID != "" {
+		if ch.Reason == "" {
+			ch.Reason = reasonAdopt
+		} else {
+			ch.Reason = reasonAdopt + "; " + ch.Reason
+		}
+	}
+	return ch
+}
+
+func describe(c *Change) string {
+	if c == nil {
+		return "unknown"
+	}
+	switch c.Action {
+	case Create:
+		return "created"
+	case DeleteThenCreate, CreateThenDelete:
+		return "replaced"
+	}
+	return c.Action.String()
+}

@@ -1,0 +1,235 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/state"
+)
+
+// refreshed is what refresh found of one state resource.
+type refreshed struct {
+	res state.Resource
+	// exists is false when the cloud no longer has the object (or a pending
+	// create's object was not found).
+	exists bool
+	// inputs and outputs are the live values (state's where the cloud does
+	// not report them).
+	inputs, outputs map[string]any
+	// adoptID is the ID Find returned for a pending create.
+	adoptID string
+}
+
+// limiter bounds concurrent cloud calls globally and per driver.
+type limiter struct {
+	global    chan struct{}
+	perDriver map[string]chan struct{}
+}
+
+func newLimiter(global int) *limiter {
+	return &limiter{global: make(chan struct{}, global), perDriver: map[string]chan struct{}{}}
+}
+
+// setDriverLimit caps the provider's concurrent calls (n <= 0: no cap).
+// It is called before any acquire.
+func (l *limiter) setDriverLimit(provider string, n int) {
+	if n > 0 {
+		l.perDriver[provider] = make(chan struct{}, n)
+	}
+}
+
+// acquire takes a driver slot then a global slot, or fails when ctx ends
+// first. release gives both back.
+func (l *limiter) acquire(ctx context.Context, provider string) (release func(), err error) {
+	d := l.perDriver[provider]
+	if d != nil {
+		select {
+		case d <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	select {
+	case l.global <- struct{}{}:
+	case <-ctx.Done():
+		if d != nil {
+			<-d
+		}
+		return nil, ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		<-l.global
+		if d != nil {
+			<-d
+		}
+		return nil, err
+	}
+	return func() {
+		<-l.global
+		if d != nil {
+			<-d
+		}
+	}, nil
+}
+
+// listBatch is how many resources one Lister.ReadMany call refreshes.
+const listBatch = 100
+
+// refresh reads every resource of st through drv. With skip it trusts state.
+func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.State, lim *limiter, skip bool) ([]*refreshed, error) {
+	if st == nil {
+		return nil, nil
+	}
+	out := make([]*refreshed, len(st.Resources))
+	for i, r := range st.Resources {
+		out[i] = &refreshed{res: r, exists: r.ID != "" && r.Status != state.StatusPending, inputs: r.Inputs, outputs: r.Outputs}
+	}
+	if skip {
+		return out, nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	var reads []int
+	for i, rr := range out {
+		switch {
+		case rr.res.Status == state.StatusPending:
+			finder, ok := drv.(providers.Finder)
+			if !ok {
+				continue
+			}
+			g.Go(func() error { return e.findPending(gctx, drv, finder, st, rr, lim) })
+		case rr.res.ID != "":
+			reads = append(reads, i)
+		}
+	}
+	if lister, ok := drv.(providers.Lister); ok {
+		for start := 0; start < len(reads); start += listBatch {
+			batch := reads[start:min(start+listBatch, len(reads))]
+			g.Go(func() error {
+				reqs := make([]providers.ReadRequest, len(batch))
+				for j, i := range batch {
+					reqs[j] = providers.ReadRequest{Instance: instanceOf(out[i].res)}
+				}
+				release, err := lim.acquire(gctx, st.Provider)
+				if err != nil {
+					return err
+				}
+				resps, err := lister.ReadMany(gctx, reqs)
+				release()
+				if err != nil {
+					return fmt.Errorf("refresh %d resources of region %s: %w", len(reqs), st.Region, err)
+				}
+				if len(resps) != len(reqs) {
+					return fmt.Errorf("refresh region %s: driver returned %d results for %d resources", st.Region, len(resps), len(reqs))
+				}
+				for j, i := range batch {
+					if err := e.applyRead(st.Region, out[i], resps[j]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+	} else {
+		for _, i := range reads {
+			rr := out[i]
+			g.Go(func() error {
+				release, err := lim.acquire(gctx, st.Provider)
+				if err != nil {
+					return err
+				}
+				resp, err := drv.Read(gctx, providers.ReadRequest{Instance: instanceOf(rr.res)})
+				release()
+				if err != nil {
+					return fmt.Errorf("refresh %s: %w", rr.res.Key(), err)
+				}
+				return e.applyRead(st.Region, rr, resp)
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (e *Engine) applyRead(region string, rr *refreshed, resp providers.ReadResponse) error {
+	rr.exists = resp.Exists
+	if resp.Exists {
+		if resp.Inputs != nil {
+			in, err := normalizeValues(resp.Inputs)
+			if err != nil {
+				return fmt.Errorf("refresh %s: live inputs: %w", rr.res.Key(), err)
+			}
+			rr.inputs = in
+		}
+		if resp.Outputs != nil {
+			o, err := normalizeValues(resp.Outputs)
+			if err != nil {
+				return fmt.Errorf("refresh %s: outputs: %w", rr.res.Key(), err)
+			}
+			rr.outputs = o
+		}
+	}
+	e.emit(Event{Kind: EventRefresh, Region: region, Address: rr.res.Key()})
+	return nil
+}
+
+// findPending looks for the object an interrupted create may have made.
+func (e *Engine) findPending(ctx context.Context, drv providers.Driver, finder providers.Finder, st *state.State, rr *refreshed, lim *limiter) error {
+	release, err := lim.acquire(ctx, st.Provider)
+	if err != nil {
+		return err
+	}
+	defer release()
+	f, err := finder.Find(ctx, providers.FindRequest{Address: rr.res.Address, Type: rr.res.Type, Inputs: rr.res.Inputs, IdempotencyKey: rr.res.IdempotencyKey})
+	if err != nil {
+		return fmt.Errorf("refresh %s: find interrupted create: %w", rr.res.Key(), err)
+	}
+	if !f.Found {
+		e.emit(Event{Kind: EventRefresh, Region: st.Region, Address: rr.res.Key()})
+		return nil
+	}
+	rr.adoptID = f.ID
+	inst := instanceOf(rr.res)
+	inst.ID = f.ID
+	resp, err := drv.Read(ctx, providers.ReadRequest{Instance: inst})
+	if err != nil {
+		return fmt.Errorf("refresh %s: read found object %s: %w", rr.res.Key(), f.ID, err)
+	}
+	if !resp.Exists { // found, then gone
+		rr.adoptID = ""
+		return nil
+	}
+	if resp.Outputs == nil {
+		resp.Outputs = f.Outputs
+	}
+	return e.applyRead(st.Region, rr, resp)
+}
+
+func instanceOf(r state.Resource) providers.Instance {
+	return providers.Instance{Address: r.Address, Type: r.Type, ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs}
+}
+
+func (e *Engine) emit(ev Event) {
+	if e.Observer != nil {
+		e.Observer.OnEvent(ev)
+	}
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) parallelism() int {
+	if e.Parallelism > 0 {
+		return e.Parallelism
+	}
+	return DefaultParallelism
+}
