@@ -1,0 +1,25 @@
+# regionctl — build, test, lint.
+GO      ?= go
+BIN     ?= bin/regionctl
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/regionctl/regionctl/internal/cli.Version=$(VERSION)
+
+.PHONY: build test lint fuzz bench quickstart
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
+
+# The full test suite, as CI runs it.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz:
+	$(GO) test ./spec -run '^$$' -fuzz FuzzLoadBytes -fuzztime 60s
+
+bench:
+	$(GO) test ./plan -run '^$$' -bench . -benchtime 1x

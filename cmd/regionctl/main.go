@@ -1,0 +1,20 @@
+// Command regionctl provisions the same region on any cloud from one
+// declarative spec. It only builds the driver registry and hands over to the
+// CLI in internal/cli.
+package main
+
+import (
+	"os"
+
+	"github.com/regionctl/regionctl/internal/cli"
+	"github.com/regionctl/regionctl/providers"
+)
+
+// registry is the one explicit list of drivers regionctl ships.
+func registry() providers.Registry {
+	return providers.Registry{}
+}
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], cli.Config{Registry: registry()}))
+}

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/term"
+
+	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/spec"
+)
+
+// app holds what the commands of one invocation share.
+type app struct {
+	cfg *Config
+	g   *globals
+
+	driversMu sync.Mutex
+	drivers   map[string]providers.Driver
+}
+
+// specFlags are the flags of commands that read region specs.
+type specFlags struct {
+	files  []string
+	extStr []string
+}
+
+func (f *specFlags) register(cmd interface {
+	StringArrayVarP(p *[]string, name, shorthand string, value []string, usage string)
+	StringArrayVar(p *[]string, name string, value []string, usage string)
+}) {
+	cmd.StringArrayVarP(&f.files, "file", "f", nil, "region spec file or folder (YAML, JSON, Jsonnet); repeatable")
+	cmd.StringArrayVar(&f.extStr, "ext-str", nil, "Jsonnet external variable KEY=VALUE; repeatable")
+}
+
+// loadRegions loads the specs and keeps the regions selected with --region.
+// Diagnostics (all of them) are printed; an error is returned when any is an
+// error.
+func (a *app) loadRegions(ctx context.Context, f *specFlags) ([]*spec.Region, error) {
+	if len(f.files) == 0 {
+		return nil, fmt.Errorf("no spec given: use -f FILE or -f FOLDER")
+	}
+	ext := map[string]string{}
+	for _, kv := range f.extStr {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--ext-str %q: want KEY=VALUE", kv)
+		}
+		ext[k] = v
+	}
+	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext})
+	if err := a.report(ds); err != nil {
+		return nil, err
+	}
+	return a.selectRegions(regions)
+}
+
+// selectRegions applies --region; an unknown name is an error listing the
+// names that exist.
+func (a *app) selectRegions(regions []*spec.Region) ([]*spec.Region, error) {
+	if len(a.g.regions) == 0 {
+		return regions, nil
+	}
+	var names []string
+	byName := map[string]*spec.Region{}
+	for _, r := range regions {
+		names = append(names, r.Metadata.Name)
+		byName[r.Metadata.Name] = r
+	}
+	var out []*spec.Region
+	for _, want := range a.g.regions {
+		r, ok := byName[want]
+		if !ok {
+			return nil, fmt.Errorf("--region %s: no such region in the specs (have: %s)", want, strings.Join(names, ", "))
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// report prints diagnostics to stderr and turns errors among them into a
+// short error (the details were printed).
+func (a *app) report(ds diag.Diagnostics) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	ds.Sort()
+	fmt.Fprintln(a.cfg.Stderr, ds.String())
+	if !ds.HasErrors() {
+		return nil
+	}
+	n := 0
+	for _, d := range ds {
+		if d.Severity == diag.Error {
+			n++
+		}
+	}
+	if n == 1 {
+		return fmt.Errorf("1 error in the spec; nothing was changed")
+	}
+	return fmt.Errorf("%d errors in the spec; nothing was changed", n)
+}
+
+// useSandbox reports whether drivers should point at the sandbox.
+func (a *app) useSandbox() bool {
+	return a.g.sandbox || a.cfg.Getenv("REGIONCTL_SANDBOX") == "1"
+}
+
+// driver builds (once) and returns the named driver.
+func (a *app) driver(ctx context.Context, name string) (providers.Driver, error) {
+	a.driversMu.Lock()
+	defer a.driversMu.Unlock()
+	if d, ok := a.drivers[name]; ok {
+		return d, nil
+	}
+	opts, err := a.driverOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := a.cfg.Registry.New(ctx, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	if a.drivers == nil {
+		a.drivers = map[string]providers.Driver{}
+	}
+	a.drivers[name] = d
+	return d, nil
+}
+
+// driverOptions are the options every driver of this run gets.
+func (a *app) driverOptions(ctx context.Context) (providers.Options, error) {
+	if !a.useSandbox() {
+		return providers.Options{}, nil
+	}
+	return providers.Options{Sandbox: true}, nil
+}
+
+// color reports whether w should get ANSI colours: only on a terminal, never
+// with --no-color, NO_COLOR or CI=true.
+func (a *app) color(w io.Writer) bool {
+	if a.g.noColor || a.cfg.Getenv("NO_COLOR") != "" || a.ci() {
+		return false
+	}
+	return a.cfg.IsTerminal(w)
+}
+
+// ci reports whether regionctl runs under CI (CI=true): no prompts, no
+// colours, timestamped progress lines.
+func (a *app) ci() bool {
+	v := strings.ToLower(a.cfg.Getenv("CI"))
+	return v == "true" || v == "1"
+}
+
+func isTerminal(s any) bool {
+	f, ok := s.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// regionNames lists the names of regions, for messages.
+func regionNames(regions []*spec.Region) []string {
+	names := make([]string, len(regions))
+	for i, r := range regions {
+		names[i] = r.Metadata.Name
+	}
+	slices.Sort(names)
+	return names
+}

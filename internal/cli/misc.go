@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/spec"
+)
+
+func (a *app) validateCmd() *cobra.Command {
+	var sf specFlags
+	cmd := &cobra.Command{
+		Use:   "validate -f PATH",
+		Short: "Check region specs, including what each region's driver supports, without calling any cloud",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			regions, err := a.loadRegions(ctx, &sf)
+			if err != nil {
+				return err
+			}
+			if err := a.report(a.checkDrivers(ctx, regions)); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.cfg.Stdout, "%d region(s) valid: %s\n", len(regions), strings.Join(regionNames(regions), ", "))
+			return nil
+		},
+	}
+	sf.register(cmd.Flags())
+	return cmd
+}
+
+// checkDrivers runs the driver-aware checks that need no API call: the
+// provider is registered, the region fits its capabilities, the driver's own
+// validation (overrides) passes, and the region expands.
+func (a *app) checkDrivers(ctx context.Context, regions []*spec.Region) diag.Diagnostics {
+	var ds diag.Diagnostics
+	for _, r := range regions {
+		name := r.Spec.Provider
+		if _, ok := a.cfg.Registry[name]; !ok {
+			d := diag.Diagnostic{
+				Severity: diag.Error,
+				Pos:      r.Pos("spec.provider"),
+				Path:     "spec.provider",
+				Summary:  fmt.Sprintf("no driver named %q", name),
+				Fix:      "use one of: " + strings.Join(a.cfg.Registry.Names(), ", "),
+			}
+			if near := nearest(name, a.cfg.Registry.Names()); near != "" {
+				d.Fix = fmt.Sprintf("did you mean %q?", near)
+			}
+			ds = append(ds, d)
+			continue
+		}
+		drv, err := a.driver(ctx, name)
+		if err != nil {
+			ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos("spec.provider"), Path: "spec.provider", Summary: err.Error()})
+			continue
+		}
+		ds = append(ds, providers.CheckRegion(r, drv.Capabilities())...)
+		if v, ok := drv.(providers.Validator); ok {
+			ds = append(ds, v.Validate(ctx, r)...)
+		}
+		if ds.HasErrors() {
+			continue
+		}
+		resp, err := drv.Expand(ctx, providers.ExpandRequest{Region: r})
+		if err != nil {
+			ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos("spec"), Summary: fmt.Sprintf("region %s: %v", r.Metadata.Name, err)})
+		}
+		ds = append(ds, resp.Diagnostics...)
+	}
+	return ds
+}
+
+// nearest returns the candidate closest to s by edit distance, when it is
+// close enough to be a likely typo.
+func nearest(s string, candidates []string) string {
+	best, bestD := "", len(s)/2+2
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func (a *app) driversCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "drivers",
+		Short: "List the registered cloud drivers and their capabilities",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			var all []providers.Capabilities
+			for _, name := range a.cfg.Registry.Names() {
+				d, err := a.driver(ctx, name)
+				if err != nil {
+					return err
+				}
+				all = append(all, d.Capabilities())
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.cfg.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(map[string]any{"format_version": "1", "drivers": all})
+			}
+			if len(all) == 0 {
+				fmt.Fprintln(a.cfg.Stdout, "No drivers registered.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.cfg.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tKUBERNETES\tLOCATIONS\tMACHINES\tTIERS\tLB SCHEMES\tDESCRIPTION")
+			for _, c := range all {
+				locs := make([]string, 0, len(c.Locations))
+				for l := range c.Locations {
+					locs = append(locs, l)
+				}
+				slices.Sort(locs)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", c.Name, strings.Join(c.KubernetesVersions, ","),
+					len(locs), len(c.Machines), strings.Join(c.StorageTiers, ","), strings.Join(c.LoadBalancerSchemes, ","), c.Description)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print capabilities as JSON")
+	return cmd
+}
+
+func (a *app) schemaCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the region spec, for editors",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := spec.JSONSchema()
+			if err != nil {
+				return fmt.Errorf("build schema: %w", err)
+			}
+			_, err = a.cfg.Stdout.Write(append(b, '\n'))
+			return err
+		},
+	}
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print regionctl's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(a.cfg.Stdout, "regionctl %s\n", Version)
+			return err
+		},
+	}
+}

@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/regionctl/regionctl/plan"
+	"github.com/regionctl/regionctl/plan/render"
+	"github.com/regionctl/regionctl/spec"
+)
+
+// planFlags are shared by plan, apply -f and destroy.
+type planFlags struct {
+	specFlags
+	allowDestroy bool
+	refresh      bool
+	lock         bool
+}
+
+func (f *planFlags) register(cmd *cobra.Command) {
+	f.specFlags.register(cmd.Flags())
+	cmd.Flags().BoolVar(&f.allowDestroy, "allow-destroy", false, "allow destroying or replacing stateful resources of regions with protect: true")
+	cmd.Flags().BoolVar(&f.refresh, "refresh", true, "read every resource from the cloud before diffing (false: trust state; drift is not detected)")
+	cmd.Flags().BoolVar(&f.lock, "lock", true, "hold the regions' state locks while planning")
+}
+
+func (a *app) planCmd() *cobra.Command {
+	var pf planFlags
+	var out string
+	var asJSON, detailed, destroy bool
+	cmd := &cobra.Command{
+		Use:   "plan -f PATH",
+		Short: "Show what apply would change, without changing anything",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			regions, err := a.loadRegions(ctx, &pf.specFlags)
+			if err != nil {
+				return err
+			}
+			be := a.backend()
+			if pf.lock {
+				held, err := a.lockRegions(ctx, be, regionNames(regions), "plan")
+				if err != nil {
+					return err
+				}
+				defer held.release(a.cfg.Stderr)
+			}
+			p, err := a.makePlan(ctx, a.engine(be), regions, &pf, destroy)
+			if err != nil {
+				return err
+			}
+			if err := a.renderPlan(a.cfg.Stdout, p, asJSON); err != nil {
+				return err
+			}
+			if out != "" {
+				if err := plan.WritePlanFile(out, p); err != nil {
+					return err
+				}
+				if !asJSON {
+					fmt.Fprintf(a.cfg.Stdout, "\nSaved the plan to %s. To apply exactly this plan, run:\n    regionctl apply %s\n", out, out)
+				}
+			}
+			if detailed && p.HasChanges() {
+				return &exitError{code: 2}
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "write the plan to FILE for a later `apply FILE`")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see docs/json-output.md)")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 1 on error, 2 when there are changes")
+	cmd.Flags().BoolVar(&destroy, "destroy", false, "plan the destruction of the regions")
+	return cmd
+}
+
+// makePlan plans the regions and prints diagnostics.
+func (a *app) makePlan(ctx context.Context, eng *plan.Engine, regions []*spec.Region, pf *planFlags, destroy bool) (*plan.Plan, error) {
+	p, ds := eng.Plan(ctx, regions, plan.PlanOptions{
+		Destroy:      destroy,
+		AllowDestroy: pf.allowDestroy,
+		SkipRefresh:  !pf.refresh,
+	})
+	if err := a.report(ds); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, fmt.Errorf("planning failed")
+	}
+	return p, nil
+}
+
+// renderPlan prints a plan for humans or as JSON.
+func (a *app) renderPlan(w io.Writer, p *plan.Plan, asJSON bool) error {
+	if asJSON {
+		return render.JSON(w, p)
+	}
+	return render.Human(w, p, render.HumanOptions{Color: a.color(w)})
+}
+
+func (a *app) applyCmd() *cobra.Command {
+	var pf planFlags
+	var autoApprove bool
+	cmd := &cobra.Command{
+		Use:   "apply [PLANFILE]",
+		Short: "Apply a saved plan, or plan and apply the specs given with -f",
+		Long: `apply PLANFILE applies exactly the saved plan, and refuses it when state
+changed since it was made. apply -f PATH plans, shows the plan, asks for
+confirmation (or takes --auto-approve) and applies it.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if len(args) == 1 {
+				if len(pf.files) > 0 {
+					return fmt.Errorf("give either a plan file or -f, not both")
+				}
+				return a.applyPlanFile(ctx, args[0])
+			}
+			return a.planAndApply(ctx, &pf, autoApprove, false)
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without asking for confirmation")
+	return cmd
+}
+
+// planAndApply is apply -f and destroy: lock, plan, show, confirm, apply.
+func (a *app) planAndApply(ctx context.Context, pf *planFlags, autoApprove, destroy bool) error {
+	regions, err := a.loadRegions(ctx, &pf.specFlags)
+	if err != nil {
+		return err
+	}
+	operation := "apply"
+	if destroy {
+		operation = "destroy"
+	}
+	be := a.backend()
+	held, err := a.lockRegions(ctx, be, regionNames(regions), operation)
+	if err != nil {
+		return err
+	}
+	defer held.release(a.cfg.Stderr)
+	eng := a.engine(be)
+	p, err := a.makePlan(ctx, eng, regions, pf, destroy)
+	if err != nil {
+		return err
+	}
+	return a.showConfirmApply(ctx, eng, p, autoApprove)
+}
+
+// showConfirmApply prints the plan, asks for confirmation and applies it.
+func (a *app) showConfirmApply(ctx context.Context, eng *plan.Engine, p *plan.Plan, autoApprove bool) error {
+	if err := a.renderPlan(a.cfg.Stdout, p, false); err != nil {
+		return err
+	}
+	if !p.HasChanges() {
+		return nil
+	}
+	if !autoApprove {
+		question := "Do you want to perform these actions?"
+		if p.Destroy {
+			question = "Do you really want to destroy these regions? There is no undo."
+		}
+		if err := a.confirm(question); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(a.cfg.Stdout)
+	return a.apply(ctx, eng, p)
+}
+
+// applyPlanFile applies a saved plan under the locks of its regions.
+func (a *app) applyPlanFile(ctx context.Context, path string) error {
+	p, err := plan.ReadPlanFile(path)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(p.Regions))
+	for _, r := range p.Regions {
+		names = append(names, r.Region)
+	}
+	be := a.backend()
+	held, err := a.lockRegions(ctx, be, names, "apply")
+	if err != nil {
+		return err
+	}
+	defer held.release(a.cfg.Stderr)
+	if !p.HasChanges() {
+		fmt.Fprintln(a.cfg.Stdout, "The plan has no changes: nothing to apply.")
+		return nil
+	}
+	return a.apply(ctx, a.engine(be), p)
+}
+
+func (a *app) destroyCmd() *cobra.Command {
+	var pf planFlags
+	var autoApprove bool
+	cmd := &cobra.Command{
+		Use:   "destroy (-f PATH | --region NAME...)",
+		Short: "Delete every resource of the regions, in reverse dependency order",
+		Long: `destroy deletes every resource regionctl manages in the regions given by -f
+(optionally narrowed with --region), or, when their specs are gone, in the
+regions named with --region alone (read from state). Regions with
+protect: true refuse to lose stateful resources unless --allow-destroy.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if len(pf.files) > 0 {
+				return a.planAndApply(ctx, &pf, autoApprove, true)
+			}
+			if len(a.g.regions) == 0 {
+				return fmt.Errorf("destroy needs -f PATH, or --region NAME for regions whose spec is gone")
+			}
+			be := a.backend()
+			held, err := a.lockRegions(ctx, be, a.g.regions, "destroy")
+			if err != nil {
+				return err
+			}
+			defer held.release(a.cfg.Stderr)
+			eng := a.engine(be)
+			p, ds := eng.PlanDestroyFromState(ctx, a.g.regions, plan.PlanOptions{AllowDestroy: pf.allowDestroy, SkipRefresh: !pf.refresh})
+			if err := a.report(ds); err != nil {
+				return err
+			}
+			return a.showConfirmApply(ctx, eng, p, autoApprove)
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "destroy without asking for confirmation")
+	return cmd
+}

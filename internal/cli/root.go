@@ -1,0 +1,158 @@
+// Package cli is regionctl's command line: it parses flags with cobra and
+// wires the spec loader, the drivers registry, the state backend and the plan
+// engine together. cmd/regionctl only builds the registry and calls Main.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/regionctl/regionctl/providers"
+)
+
+// Version is regionctl's version, set at build time with
+// -ldflags "-X github.com/regionctl/regionctl/internal/cli.Version=v1.2.3".
+var Version = "dev"
+
+// Config is what Main needs from its caller.
+type Config struct {
+	// Registry maps driver names to factories.
+	Registry providers.Registry
+	Stdin    io.Reader
+	Stdout   io.Writer
+	Stderr   io.Writer
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
+	// IsTerminal reports whether a file descriptor-backed stream is a
+	// terminal; nil means a real check.
+	IsTerminal func(any) bool
+}
+
+// exitError carries a specific exit code (2 for --detailed-exitcode with
+// changes) out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// Main runs regionctl with args (without the program name) and returns the
+// process exit code: 0 success, 1 error, 2 changes under --detailed-exitcode.
+// SIGINT and SIGTERM cancel the run's context: apply stops starting work,
+// lets in-flight operations finish and persists state before exiting.
+func Main(args []string, cfg Config) int {
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	go func() {
+		select {
+		case <-signals:
+			fmt.Fprintln(cfg.Stderr, "\nInterrupt received: letting operations in flight finish and saving state; no new work starts.")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	root := newRoot(&cfg)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(cfg.Stderr, "Error:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(cfg.Stderr, "Error:", err)
+	return 1
+}
+
+func (c Config) withDefaults() Config {
+	if c.Stdin == nil {
+		c.Stdin = os.Stdin
+	}
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
+	if c.IsTerminal == nil {
+		c.IsTerminal = isTerminal
+	}
+	if c.Registry == nil {
+		c.Registry = providers.Registry{}
+	}
+	return c
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	noColor     bool
+	regions     []string
+	parallelism int
+	lockTimeout time.Duration
+	stateDir    string
+	sandbox     bool
+}
+
+func newRoot(cfg *Config) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "regionctl",
+		Short: "Provision the same region on any cloud from one declarative spec",
+		Long: `regionctl plans and applies regions — a network, a managed Kubernetes cluster
+with node pools, StorageClasses and load balancers — onto AWS, GCP or Azure
+from one spec, keeping per-region state with locking.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(cfg.Stdin)
+	root.SetOut(cfg.Stdout)
+	root.SetErr(cfg.Stderr)
+	pf := root.PersistentFlags()
+	pf.BoolVar(&g.noColor, "no-color", false, "never colour output (colours are used only on a terminal anyway)")
+	pf.StringArrayVar(&g.regions, "region", nil, "only these regions of the fleet (repeatable)")
+	pf.IntVar(&g.parallelism, "parallelism", 10, "how many cloud operations run at once")
+	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for a region's lock (0: fail at once when held)")
+	pf.StringVar(&g.stateDir, "state-dir", ".regionctl/state", "directory of the local state backend")
+	pf.BoolVar(&g.sandbox, "sandbox", false, "point drivers at the offline sandbox emulators (also REGIONCTL_SANDBOX=1)")
+
+	app := &app{cfg: cfg, g: g}
+	root.AddCommand(
+		app.validateCmd(),
+		app.planCmd(),
+		app.applyCmd(),
+		app.destroyCmd(),
+		app.showCmd(),
+		app.stateCmd(),
+		app.driversCmd(),
+		app.schemaCmd(),
+		app.versionCmd(),
+	)
+	return root
+}
