@@ -17,7 +17,7 @@ import (
 
 // maxNodes bounds how many YAML nodes one file may expand to, counting every
 // alias expansion, so a "billion laughs" document cannot exhaust memory.
-const maxNodes = 200_000
+const maxNodes = 100_000
 
 // decoder walks a yaml.v3 node tree against the Go types of a Region, using
 // their json tags, and reports every problem it meets rather than the first.
@@ -180,6 +180,8 @@ func joinKey(path, key string) string {
 }
 
 func joinIndex(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+
+var wholeNumber = regexp.MustCompile(`^[-+]?[0-9_]+$`)
 
 var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
@@ -406,6 +408,10 @@ func (d *decoder) decodeInt(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v.SetInt(i)
 	case "!!float":
+		if wholeNumber.MatchString(n.Value) {
+			d.fail(n, path, "", "the number %s is out of range", truncate(n.Value, 40))
+			return
+		}
 		d.fail(n, path, "", "expected a whole number, got %s", describe(n))
 	case "!!str":
 		fix := ""
