@@ -537,23 +537,25 @@ func (r *regionRun) runNode(ctx context.Context, n *node) nodeResult {
 	if tick <= 0 {
 		tick = DefaultTickInterval
 	}
-	done := make(chan struct{})
-	go func() {
+	done, tickerGone := make(chan struct{}), make(chan struct{})
+	go func(te Event) {
+		defer close(tickerGone)
 		t := time.NewTicker(tick)
 		defer t.Stop()
+		te.Kind = EventTick
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-				te := ev
-				te.Kind, te.Elapsed = EventTick, time.Since(start)
+				te.Elapsed = time.Since(start)
 				r.e.emit(te)
 			}
 		}
-	}()
+	}(ev)
 	err = r.do(opCtx, n)
 	close(done)
+	<-tickerGone // no tick after the finish event
 	ev.Elapsed = time.Since(start)
 	if err != nil {
 		ev.Kind, ev.Err = EventFail, err
@@ -768,8 +770,15 @@ func (r *regionRun) update(ctx context.Context, n *node) error {
 	for k := range cur.Inputs {
 		keys[k] = true
 	}
+	// A key differs when it differs from what state recorded or from what
+	// refresh saw live at plan time (drift to repair).
+	live, _ := normalizeValues(ch.Before)
+	for k := range live {
+		keys[k] = true
+	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		if !equalValues(inputs[k], cur.Inputs[k]) {
+		_, wasLive := live[k]
+		if !equalValues(inputs[k], cur.Inputs[k]) || (wasLive && !equalValues(inputs[k], live[k])) {
 			changed = append(changed, k)
 		}
 	}

@@ -221,7 +221,9 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	if err != nil {
 		return rp, append(ds, regionDiag(in, "", "%v", err))
 	}
-	rp.Fingerprints = map[string]string{}
+	if len(refreshedList) > 0 {
+		rp.Fingerprints = map[string]string{}
+	}
 	for _, rr := range refreshedList {
 		rp.Fingerprints[rr.res.Key()] = fingerprint(rr)
 		if d, ok := driftOf(rr); ok {
