@@ -244,7 +244,7 @@ func TestLoadBytes(t *testing.T) {
 		wantErr   string // substring of the diagnostics; "" for none
 	}{
 		{name: "multi-document with empty documents", file: "a.yaml",
-			data: "---\n---\n" + region("one") + "---\n# only a comment\n---\n" + region("two") + "...\n",
+			data:      "---\n---\n" + region("one") + "---\n# only a comment\n---\n" + region("two") + "...\n",
 			wantNames: []string{"one", "two"}},
 		{name: "list of regions", file: "a.yml",
 			data:      "- " + strings.ReplaceAll(region("one"), "\n", "\n  ") + "\n- " + strings.ReplaceAll(region("two"), "\n", "\n  "),
