@@ -177,7 +177,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	// 1. Check and expand the spec.
 	var desired []*providers.Resource
 	if in.spec != nil && !opts.Destroy {
-		ds = append(ds, checkRegion(in.spec, ent.caps)...) // STUB: providers.CheckRegion once it lands
+		ds = append(ds, providers.CheckRegion(in.spec, ent.caps)...)
 		if v, ok := ent.drv.(providers.Validator); ok {
 			ds = append(ds, v.Validate(ctx, in.spec)...)
 		}

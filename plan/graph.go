@@ -145,5 +145,3 @@ func resolveRefs(v any, lookup func(addr, output string) (any, bool)) (out any, 
 	}
 	return v, true, ""
 }
-
-func pathf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -80,29 +80,6 @@ func (d *Driver) Validate(ctx context.Context, r *spec.Region) diag.Diagnostics 
 	return ds
 }
 
-// pickMachine returns the smallest general-purpose (or GPU, when asked)
-// machine meeting m. It is the driver's own simple picker.
-func pickMachine(m spec.Machine) (providers.MachineType, bool) {
-	arch := m.Arch
-	if arch == "" {
-		arch = "amd64"
-	}
-	var best providers.MachineType
-	found := false
-	for _, t := range machines {
-		if t.Arch != arch || t.CPU < m.CPU || t.MemoryGiB < float64(m.MemoryGiB) || t.GPU < m.GPU {
-			continue
-		}
-		if m.GPU == 0 && t.Family != "general" || m.GPU > 0 && t.Family != "gpu" {
-			continue
-		}
-		if !found || t.CPU < best.CPU || t.CPU == best.CPU && t.MemoryGiB < best.MemoryGiB {
-			best, found = t, true
-		}
-	}
-	return best, found
-}
-
 // Expand translates a region into: network → one subnet per zone → NAT per
 // zone (or one) and a router → cluster → node pools, storage classes, and
 // per external load balancer an address and the load balancer.
@@ -181,10 +158,10 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Stateful:  true,
 	})
 	for i, p := range r.Spec.Cluster.NodePools {
-		mt, ok := pickMachine(p.Machine)
-		if !ok {
+		mt, err := providers.PickMachine(machines, p.Machine)
+		if err != nil {
 			path := fmt.Sprintf("spec.cluster.nodePools[%d].machine", i)
-			resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(path), path, "no mem machine type has %d CPU, %d GiB memory, arch %q, %d GPU", p.Machine.CPU, p.Machine.MemoryGiB, p.Machine.Arch, p.Machine.GPU)
+			resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(path), path, "node pool %q: %v", p.Name, err)
 			continue
 		}
 		resp.Notes = append(resp.Notes, fmt.Sprintf("node pool %s: machine {cpu %d, memory %d GiB} → %s", p.Name, p.Machine.CPU, p.Machine.MemoryGiB, mt.Name))
