@@ -36,6 +36,7 @@ const (
 	bugReadNoOutputs
 	bugBadCapabilities
 	bugStringSlice
+	bugReadOmitsInput
 )
 
 // toyCloud is an in-memory cloud: objects by ID.
@@ -257,6 +258,9 @@ func (d *toyDriver) Read(ctx context.Context, req providers.ReadRequest) (provid
 	resp := providers.ReadResponse{Exists: true, Inputs: clone(o.inputs), Outputs: clone(o.outputs)}
 	if d.bug == bugReadDrift && o.typ == "toy_pool" {
 		resp.Inputs["max"] = toInt(resp.Inputs["max"]) + 1
+	}
+	if d.bug == bugReadOmitsInput && o.typ == "toy_network" {
+		delete(resp.Inputs, "tags")
 	}
 	if d.bug == bugReadNoOutputs {
 		resp.Outputs = nil
@@ -575,6 +579,7 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 			wantSkipped: []string{"Expand/NoCloudCalls", "Idempotency/FindUnknownKey", "Lifecycle/ReadMany", "Validate"},
 		},
 		{name: "Read drifts an input", bug: bugReadDrift, wantFailed: []string{"Lifecycle/ReadMatchesDesired"}},
+		{name: "Read leaves out an input", bug: bugReadOmitsInput, wantFailed: []string{"Lifecycle/ReadMatchesDesired"}},
 		{name: "Read reports no outputs", bug: bugReadNoOutputs, wantFailed: []string{"Lifecycle/ReadMatchesDesired"}},
 		{name: "Create ignores the idempotency key", bug: bugIgnoreKey, wantFailed: []string{"Idempotency/CreateTwice"}},
 		{

@@ -315,6 +315,13 @@ func (w *world) verify(t *st, desired []providers.Resource) {
 		if live.Inputs == nil {
 			t.Logf("Read %s reports no inputs: the engine cannot detect drift on it", r.Address)
 		}
+		// Refresh replaces the recorded inputs with what Read reports, so a
+		// desired input Read leaves out would be planned again every run.
+		for _, k := range slices.Sorted(maps.Keys(want)) {
+			if _, reported := live.Inputs[k]; live.Inputs != nil && !reported && want[k] != nil {
+				t.Errorf("Read %s reports inputs but leaves out %q (desired %s): refresh replaces the recorded inputs with Read's, so the engine would plan to set it on every run", r.Address, k, show(want[k]))
+			}
+		}
 		for _, k := range slices.Sorted(maps.Keys(live.Inputs)) {
 			if _, desiredKey := want[k]; !desiredKey && live.Inputs[k] != nil {
 				t.Errorf("Read %s reports input %q = %s, which is not a desired input: the engine would plan to remove it on every run", r.Address, k, show(live.Inputs[k]))
