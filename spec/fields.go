@@ -65,6 +65,8 @@ type fieldDoc struct {
 	// itemPattern constrains the strings of a list.
 	itemPattern string
 	constant    string
+	// minItems bounds lists, and non-empty maps when set to 1.
+	minItems int
 }
 
 func ptr(i int) *int { return &i }
@@ -110,7 +112,7 @@ var fieldDocs = map[string]fieldDoc{
 
 	"Cluster.kubernetesVersion": {desc: "Kubernetes minor version, e.g. \"1.33\" (quoted); the driver resolves the patch.", pattern: kubernetesVersionPattern},
 	"Cluster.endpointAccess":    {desc: "Who can reach the API server endpoint.", enum: EndpointAccessValues, def: DefaultEndpointAccess},
-	"Cluster.nodePools":         {desc: "Node pools; at least one."},
+	"Cluster.nodePools":         {desc: "Node pools; at least one.", minItems: 1},
 
 	"NodePool.name":    {desc: "Pool name, DNS-1123, unique in the region.", pattern: dns1123LabelPattern, maxLength: MaxNameLen},
 	"NodePool.machine": {desc: "Size of each node."},
@@ -133,8 +135,8 @@ var fieldDocs = map[string]fieldDoc{
 
 	"LoadBalancer.name":     {desc: "Load balancer name, DNS-1123, unique in the region.", pattern: dns1123LabelPattern, maxLength: MaxNameLen},
 	"LoadBalancer.scheme":   {desc: "external (internet-facing) or internal (private network only).", enum: SchemeValues},
-	"LoadBalancer.ports":    {desc: "Ports; at least one, each port/protocol pair once."},
-	"LoadBalancer.selector": {desc: "Labels choosing the pods behind the load balancer; not empty.", keyPattern: labelKeyPattern, valuePattern: labelValuePattern},
+	"LoadBalancer.ports":    {desc: "Ports; at least one, each port/protocol pair once.", minItems: 1},
+	"LoadBalancer.selector": {desc: "Labels choosing the pods behind the load balancer; not empty.", keyPattern: labelKeyPattern, valuePattern: labelValuePattern, minItems: 1},
 
 	"Port.port":       {desc: "Port the load balancer listens on.", minimum: ptr(1), maximum: ptr(65535)},
 	"Port.targetPort": {desc: "Pod port traffic goes to; 0 or absent means the same as port.", minimum: ptr(0), maximum: ptr(65535)},

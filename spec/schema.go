@@ -141,6 +141,13 @@ func applyDoc(s map[string]any, d fieldDoc) {
 	if d.def != nil {
 		s["default"] = d.def
 	}
+	if d.minItems > 0 {
+		if s["type"] == "object" {
+			s["minProperties"] = d.minItems
+		} else {
+			s["minItems"] = d.minItems
+		}
+	}
 	if d.keyPattern != "" {
 		s["propertyNames"] = map[string]any{"pattern": d.keyPattern}
 	}

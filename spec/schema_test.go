@@ -100,6 +100,7 @@ func TestSchemaRejects(t *testing.T) {
 		{"bad taint", "workload=ingest:NoSchedule", "workload=ingest"},
 		{"bad label value", "team: platform", "team: plat form"},
 		{"port range", "port: 443", "port: 70000"},
+		{"empty selector", "      selector:\n        app: gateway\n", "      selector: {}\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
