@@ -1,0 +1,209 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/regionctl/regionctl/sandbox/internal/emu"
+)
+
+// DefaultDir is where a sandbox keeps its state when Options.Dir is empty.
+const DefaultDir = ".regionctl/sandbox"
+
+// Object is one emulated cloud object, as List reports it.
+type Object = emu.Object
+
+// FaultKind is a fault the sandbox can inject: FaultThrottle, FaultServerError,
+// FaultDrop, FaultDropAfter or FaultFail.
+type FaultKind = emu.FaultKind
+
+// Fault kinds; see the emu package for what each does.
+const (
+	FaultThrottle    = emu.FaultThrottle
+	FaultServerError = emu.FaultServerError
+	FaultDrop        = emu.FaultDrop
+	FaultDropAfter   = emu.FaultDropAfter
+	FaultFail        = emu.FaultFail
+)
+
+// Fault injects Kind into calls of Op: at random with probability Rate
+// (seeded by Options.Seed), or on calls Nth … Nth+Count-1 of that operation
+// (1-based, counted by the request log). Op is "cloud:Operation", "cloud:*" or
+// "*".
+type Fault struct {
+	Op    string    `json:"op" yaml:"op"`
+	Kind  FaultKind `json:"kind" yaml:"kind"`
+	Rate  float64   `json:"rate,omitempty" yaml:"rate,omitempty"`
+	Nth   int       `json:"nth,omitempty" yaml:"nth,omitempty"`
+	Count int       `json:"count,omitempty" yaml:"count,omitempty"`
+}
+
+func (f Fault) matches(op string) bool {
+	if f.Op == "*" || f.Op == op {
+		return true
+	}
+	if cloud, ok := strings.CutSuffix(f.Op, ":*"); ok {
+		return strings.HasPrefix(op, cloud+":")
+	}
+	return false
+}
+
+// Options configures a sandbox. The zero value is usable.
+type Options struct {
+	// Dir holds the persisted cloud state (DefaultDir when empty).
+	Dir string
+	// Addrs fixes the listen address per cloud ("aws": "127.0.0.1:4566");
+	// by default each cloud gets a random 127.0.0.1 port.
+	Addrs map[string]string
+	// Latency is how long asynchronous operations take, by operation
+	// ("eks:CreateCluster"); the key "*" overrides every default. Missing
+	// keys use DefaultLatency. Zero makes the operation complete at once.
+	Latency map[string]time.Duration
+	// Faults to inject.
+	Faults []Fault
+	// Seed seeds the fault RNG (1 when zero), so runs repeat.
+	Seed uint64
+	// Account is the emulated AWS account id (123456789012 when empty).
+	Account string
+	// Region is the default region (us-east-1 when empty).
+	Region string
+	// Clock is the emulated clock (time.Now when nil). Asynchronous states
+	// are computed from it on every read.
+	Clock func() time.Time
+}
+
+// DefaultLatency is how long asynchronous operations take unless
+// Options.Latency says otherwise: seconds, not the real minutes, so a local
+// apply is quick but still exercises waiting.
+var DefaultLatency = map[string]time.Duration{
+	"eks:CreateCluster":          2 * time.Second,
+	"eks:DeleteCluster":          2 * time.Second,
+	"eks:UpdateClusterVersion":   2 * time.Second,
+	"eks:UpdateClusterConfig":    1 * time.Second,
+	"eks:CreateNodegroup":        1 * time.Second,
+	"eks:DeleteNodegroup":        1 * time.Second,
+	"eks:UpdateNodegroupConfig":  1 * time.Second,
+	"eks:UpdateNodegroupVersion": 1 * time.Second,
+	"eks:CreateAddon":            1 * time.Second,
+	"eks:UpdateAddon":            1 * time.Second,
+	"eks:DeleteAddon":            1 * time.Second,
+	"ec2:CreateNatGateway":       1 * time.Second,
+	"ec2:DeleteNatGateway":       1 * time.Second,
+}
+
+// RealisticLatency approximates what the real clouds take; load it with
+// `profile: realistic` in a config file.
+var RealisticLatency = map[string]time.Duration{
+	"eks:CreateCluster":          10 * time.Minute,
+	"eks:DeleteCluster":          5 * time.Minute,
+	"eks:UpdateClusterVersion":   8 * time.Minute,
+	"eks:UpdateClusterConfig":    2 * time.Minute,
+	"eks:CreateNodegroup":        3 * time.Minute,
+	"eks:DeleteNodegroup":        3 * time.Minute,
+	"eks:UpdateNodegroupConfig":  1 * time.Minute,
+	"eks:UpdateNodegroupVersion": 10 * time.Minute,
+	"eks:CreateAddon":            1 * time.Minute,
+	"eks:UpdateAddon":            1 * time.Minute,
+	"eks:DeleteAddon":            1 * time.Minute,
+	"ec2:CreateNatGateway":       2 * time.Minute,
+	"ec2:DeleteNatGateway":       1 * time.Minute,
+}
+
+func (o Options) latency(op string) time.Duration {
+	if d, ok := o.Latency[op]; ok {
+		return d
+	}
+	if d, ok := o.Latency["*"]; ok {
+		return d
+	}
+	return DefaultLatency[op]
+}
+
+// fileOptions is the config file form of Options.
+type fileOptions struct {
+	Dir     string            `json:"dir" yaml:"dir"`
+	Addrs   map[string]string `json:"addrs" yaml:"addrs"`
+	Profile string            `json:"profile" yaml:"profile"`
+	Latency map[string]string `json:"latency" yaml:"latency"`
+	Faults  []Fault           `json:"faults" yaml:"faults"`
+	Seed    uint64            `json:"seed" yaml:"seed"`
+	Account string            `json:"account" yaml:"account"`
+	Region  string            `json:"region" yaml:"region"`
+}
+
+// LoadOptions reads Options from a YAML or JSON file (by extension; YAML
+// otherwise). Latencies are Go durations ("2s", "10m"); `profile: realistic`
+// starts from RealisticLatency.
+func LoadOptions(path string) (Options, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Options{}, fmt.Errorf("read sandbox config: %w", err)
+	}
+	var f fileOptions
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		dec := json.NewDecoder(strings.NewReader(string(data)))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&f)
+	} else {
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		err = dec.Decode(&f)
+	}
+	if err != nil {
+		return Options{}, fmt.Errorf("parse sandbox config %s: %w", path, err)
+	}
+	o := Options{Dir: f.Dir, Addrs: f.Addrs, Faults: f.Faults, Seed: f.Seed, Account: f.Account, Region: f.Region}
+	switch f.Profile {
+	case "", "fast":
+	case "realistic":
+		o.Latency = map[string]time.Duration{}
+		for k, v := range RealisticLatency {
+			o.Latency[k] = v
+		}
+	default:
+		return Options{}, fmt.Errorf("sandbox config %s: profile %q: want fast or realistic", path, f.Profile)
+	}
+	for k, v := range f.Latency {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return Options{}, fmt.Errorf("sandbox config %s: latency %q: %q is not a duration like 2s or 10m", path, k, v)
+		}
+		if o.Latency == nil {
+			o.Latency = map[string]time.Duration{}
+		}
+		o.Latency[k] = d
+	}
+	for i, fl := range f.Faults {
+		if err := fl.validate(); err != nil {
+			return Options{}, fmt.Errorf("sandbox config %s: faults[%d]: %w", path, i, err)
+		}
+	}
+	return o, nil
+}
+
+func (f Fault) validate() error {
+	switch f.Kind {
+	case FaultThrottle, FaultServerError, FaultDrop, FaultDropAfter, FaultFail:
+	default:
+		return fmt.Errorf("kind %q: want throttle, error, drop, drop-after or fail", f.Kind)
+	}
+	if f.Op == "" {
+		return fmt.Errorf("op is required (e.g. eks:CreateCluster, eks:* or *)")
+	}
+	if f.Rate < 0 || f.Rate > 1 {
+		return fmt.Errorf("rate %v: want 0..1", f.Rate)
+	}
+	if f.Rate == 0 && f.Nth <= 0 {
+		return fmt.Errorf("set rate (0..1) or nth (the 1-based call to fail)")
+	}
+	if f.Count < 0 {
+		return fmt.Errorf("count %d: want ≥ 0", f.Count)
+	}
+	return nil
+}
