@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-jsonnet"
+
 	"github.com/regionctl/regionctl/diag"
 )
 
@@ -340,5 +342,30 @@ func TestDefault(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
 		}
+	}
+}
+
+// TestRenderedPositions checks the promise of the docs: a position in
+// "file[i] (rendered)" is a line of `jsonnet -e '(import "file")[i]'`.
+func TestRenderedPositions(t *testing.T) {
+	const file = "testdata/invalid/rendered.jsonnet"
+	_, ds := Load(context.Background(), []string{file}, LoadOptions{})
+	var pos diag.Pos
+	for _, d := range ds {
+		if d.Path == "spec.zonez" {
+			pos = d.Pos
+		}
+	}
+	if pos.File != file+"[1] (rendered)" || pos.Line == 0 {
+		t.Fatalf("no rendered position for spec.zonez in:\n%s", ds)
+	}
+	vm := jsonnet.MakeVM()
+	out, err := vm.EvaluateAnonymousSnippet("check.jsonnet", `(import "`+file+`")[1]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out, "\n")
+	if pos.Line > len(lines) || !strings.Contains(lines[pos.Line-1], `"zonez"`) || strings.Index(lines[pos.Line-1], `"zonez"`)+1 != pos.Column {
+		t.Errorf("line %d column %d of the jsonnet output is %q, want the zonez key", pos.Line, pos.Column, lines[min(pos.Line, len(lines))-1])
 	}
 }
