@@ -251,7 +251,7 @@ func ptr[T any](v T) *T { return &v }
 func hexID(prefix string) string {
 	var b [9]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return prefix + hex.EncodeToString(b[:])[:17]
+	return prefix + "-" + hex.EncodeToString(b[:])[:17]
 }
 
 func atoi(s string) (int, bool) {

@@ -107,7 +107,7 @@ func (e *Emulator) iamOp(op string, f form) (smithy.Serializable, bool, *apiErr)
 			path = "/"
 		}
 		r := iamtypes.Role{
-			RoleName: ptr(name), Path: ptr(path), RoleId: ptr("AROA" + strings.ToUpper(hexID("")[1:17])),
+			RoleName: ptr(name), Path: ptr(path), RoleId: ptr("AROA" + strings.ToUpper(strings.TrimPrefix(hexID("x"), "x-")[:16])),
 			Arn: ptr(fmt.Sprintf("arn:aws:iam::%s:role%s%s", e.env.Account, path, name)), CreateDate: ptr(e.env.Now().UTC()),
 			AssumeRolePolicyDocument: ptr(doc), Description: optional(f.get("Description")), MaxSessionDuration: ptr(int32(3600)), Tags: iamTags(f),
 		}
