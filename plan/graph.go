@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,10 +16,14 @@ import (
 
 // normalizeValues deep-copies v into JSON's own types (float64, []any,
 // map[string]any), so values compare equal whether they came from a driver,
-// from state, or from a plan file.
+// from state, or from a plan file. Common types are copied directly; any
+// other value takes a trip through encoding/json.
 func normalizeValues(v map[string]any) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
+	}
+	if out, ok := copyJSON(v); ok {
+		return out.(map[string]any), nil
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -29,6 +34,68 @@ func normalizeValues(v map[string]any) (map[string]any, error) {
 		return nil, fmt.Errorf("values are not JSON-compatible: %w", err)
 	}
 	return out, nil
+}
+
+// copyJSON deep-copies v as encoding/json would decode its encoding, when v
+// is made only of types with an obvious JSON form; ok is false otherwise.
+func copyJSON(v any) (out any, ok bool) {
+	switch t := v.(type) {
+	case nil:
+		return nil, true
+	case string, bool:
+		return t, true
+	case float64:
+		return t, !math.IsNaN(t) && !math.IsInf(t, 0)
+	case int:
+		return float64(t), true
+	case int64:
+		return float64(t), true
+	case int32:
+		return float64(t), true
+	case map[string]any:
+		if t == nil {
+			return nil, true
+		}
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			if m[k], ok = copyJSON(e); !ok {
+				return nil, false
+			}
+		}
+		return m, true
+	case providers.Values:
+		return copyJSON(map[string]any(t))
+	case map[string]string:
+		if t == nil {
+			return nil, true
+		}
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = e
+		}
+		return m, true
+	case []any:
+		if t == nil {
+			return nil, true
+		}
+		s := make([]any, len(t))
+		for i, e := range t {
+			if s[i], ok = copyJSON(e); !ok {
+				return nil, false
+			}
+		}
+		return s, true
+	case []string:
+		if t == nil {
+			return nil, true
+		}
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = e
+		}
+		return s, true
+	}
+	return nil, false
 }
 
 // equalValues compares two normalized values.

@@ -91,11 +91,12 @@ type Cloud struct {
 	rng       *rand.Rand
 	afterFail map[string]error // address → error returned after a create took effect
 	blocks    []*blockRule
+	byKey     map[string]string // idempotency key → ID (in-memory clouds)
 }
 
 // New returns an empty in-memory cloud.
 func New() *Cloud {
-	return &Cloud{d: doc{Objects: map[string]*Object{}}, calls: map[string]int{}, afterFail: map[string]error{}}
+	return &Cloud{d: doc{Objects: map[string]*Object{}}, calls: map[string]int{}, afterFail: map[string]error{}, byKey: map[string]string{}}
 }
 
 // Open returns a cloud stored in the file at path (created when missing).
@@ -327,11 +328,9 @@ func (c *Cloud) create(ctx context.Context, typ, address, key string, inputs map
 	var obj Object
 	err := c.withFile(true, func() error {
 		if key != "" {
-			for _, o := range c.d.Objects {
-				if o.Tags[TagIdempotencyKey] == key {
-					obj = cloneObject(o)
-					return nil
-				}
+			if o := c.objectByKey(key); o != nil {
+				obj = cloneObject(o)
+				return nil
 			}
 		}
 		c.d.NextID++
@@ -342,6 +341,9 @@ func (c *Cloud) create(ctx context.Context, typ, address, key string, inputs map
 		}
 		o.Outputs = normalize(outputs(id))
 		c.d.Objects[id] = o
+		if key != "" && c.path == "" {
+			c.byKey[key] = id
+		}
 		obj = cloneObject(o)
 		return nil
 	})
@@ -420,6 +422,12 @@ func (c *Cloud) find(ctx context.Context, typ, address, key string) (Object, boo
 	var obj Object
 	var ok bool
 	err := c.withFile(false, func() error {
+		if key != "" {
+			if o := c.objectByKey(key); o != nil && o.Type == typ {
+				obj, ok = cloneObject(o), true
+			}
+			return nil
+		}
 		ids := make([]string, 0, len(c.d.Objects))
 		for id := range c.d.Objects {
 			ids = append(ids, id)
@@ -430,7 +438,7 @@ func (c *Cloud) find(ctx context.Context, typ, address, key string) (Object, boo
 			if o.Type != typ {
 				continue
 			}
-			if (key != "" && o.Tags[TagIdempotencyKey] == key) || (key == "" && o.Tags[TagAddress] == address) {
+			if o.Tags[TagAddress] == address {
 				obj, ok = cloneObject(o), true
 				return nil
 			}
@@ -440,10 +448,28 @@ func (c *Cloud) find(ctx context.Context, typ, address, key string) (Object, boo
 	return obj, ok, err
 }
 
+// objectByKey finds the object made under an idempotency key. Callers hold
+// c.mu with the document loaded.
+func (c *Cloud) objectByKey(key string) *Object {
+	if c.path == "" {
+		if o := c.d.Objects[c.byKey[key]]; o != nil && o.Tags[TagIdempotencyKey] == key {
+			return o
+		}
+		return nil
+	}
+	for _, o := range c.d.Objects {
+		if o.Tags[TagIdempotencyKey] == key {
+			return o
+		}
+	}
+	return nil
+}
+
+// cloneObject deep-copies a stored object (whose values are normalized).
 func cloneObject(o *Object) Object {
 	c := *o
-	c.Inputs = normalize(o.Inputs)
-	c.Outputs = normalize(o.Outputs)
+	c.Inputs, _ = copyValue(o.Inputs).(map[string]any)
+	c.Outputs, _ = copyValue(o.Outputs).(map[string]any)
 	c.Tags = make(map[string]string, len(o.Tags))
 	for k, v := range o.Tags {
 		c.Tags[k] = v
@@ -466,4 +492,28 @@ func normalize(m map[string]any) map[string]any {
 		panic(fmt.Sprintf("memcloud: %v", err))
 	}
 	return out
+}
+
+func copyValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if t == nil {
+			return t
+		}
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = copyValue(e)
+		}
+		return m
+	case []any:
+		if t == nil {
+			return t
+		}
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = copyValue(e)
+		}
+		return s
+	}
+	return v
 }
