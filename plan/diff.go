@@ -243,7 +243,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	// 4. Protect.
 	if rp.Protect && !opts.AllowDestroy {
 		for _, ch := range rp.Changes {
-			if !ch.Stateful || ch.DeposedID != "" || !(ch.Action == Delete || ch.Action.IsReplace()) || strings.HasPrefix(ch.Reason, reasonGone) {
+			if !ch.Stateful || ch.DeposedID != "" || !(ch.Action == Delete || ch.Action.IsReplace()) || strings.HasPrefix(ch.Reason, reasonGone) || ch.Reason == reasonForget {
 				continue
 			}
 			verb := "destroy"
