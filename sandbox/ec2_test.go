@@ -101,7 +101,10 @@ func TestEC2NetworkLifecycle(t *testing.T) {
 	if _, err := c.ec2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(subnets[1]), AllocationId: eip.AllocationId, ClientToken: aws.String("tok-1")}); errCode(err) != "IdempotentParameterMismatch" {
 		t.Errorf("token reuse with other params: %v", err)
 	}
-	w := ec2.NewNatGatewayAvailableWaiter(c.ec2, func(o *ec2.NatGatewayAvailableWaiterOptions) { o.MinDelay = time.Millisecond; o.MaxDelay = 5 * time.Millisecond })
+	w := ec2.NewNatGatewayAvailableWaiter(c.ec2, func(o *ec2.NatGatewayAvailableWaiterOptions) {
+		o.MinDelay = time.Millisecond
+		o.MaxDelay = 5 * time.Millisecond
+	})
 	if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{natID}}, time.Minute); err != nil {
 		t.Fatalf("NatGatewayAvailableWaiter: %v", err)
 	}
@@ -160,7 +163,10 @@ func TestEC2NetworkLifecycle(t *testing.T) {
 	// Dependencies block deletes, as in EC2.
 	for name, call := range map[string]func() error{
 		"DeleteVpc with subnets": func() error { _, err := c.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(vpc)}); return err },
-		"DeleteSubnet with NAT":  func() error { _, err := c.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(subnets[0])}); return err },
+		"DeleteSubnet with NAT": func() error {
+			_, err := c.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(subnets[0])})
+			return err
+		},
 		"DeleteInternetGateway attached": func() error {
 			_, err := c.ec2.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(igwID)})
 			return err
@@ -191,7 +197,10 @@ func TestEC2NetworkLifecycle(t *testing.T) {
 	must("DeleteRouteTable", err)
 	_, err = c.ec2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(natID)})
 	must("DeleteNatGateway", err)
-	dw := ec2.NewNatGatewayDeletedWaiter(c.ec2, func(o *ec2.NatGatewayDeletedWaiterOptions) { o.MinDelay = time.Millisecond; o.MaxDelay = 5 * time.Millisecond })
+	dw := ec2.NewNatGatewayDeletedWaiter(c.ec2, func(o *ec2.NatGatewayDeletedWaiterOptions) {
+		o.MinDelay = time.Millisecond
+		o.MaxDelay = 5 * time.Millisecond
+	})
 	must("NatGatewayDeletedWaiter", dw.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{natID}}, time.Minute))
 	_, err = c.ec2.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: eip.AllocationId})
 	must("ReleaseAddress", err)
