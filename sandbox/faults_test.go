@@ -26,17 +26,29 @@ func TestFaultsRetriedBySDK(t *testing.T) {
 		wantCode  string // "" = the SDK's retries absorb the fault
 	}{
 		{name: "eks throttle retried", fault: sandbox.Fault{Op: "eks:ListClusters", Kind: sandbox.FaultThrottle, Nth: 1},
-			call: func(c *clients) error { _, err := c.eks.ListClusters(context.Background(), &eks.ListClustersInput{}); return err },
-			op:   "eks:ListClusters", wantCalls: 2},
+			call: func(c *clients) error {
+				_, err := c.eks.ListClusters(context.Background(), &eks.ListClustersInput{})
+				return err
+			},
+			op: "eks:ListClusters", wantCalls: 2},
 		{name: "eks throttle surfaces after max attempts", fault: sandbox.Fault{Op: "eks:*", Kind: sandbox.FaultThrottle, Rate: 1},
-			call: func(c *clients) error { _, err := c.eks.ListClusters(context.Background(), &eks.ListClustersInput{}); return err },
-			op:   "eks:ListClusters", wantCalls: 3, wantCode: "ThrottlingException"},
+			call: func(c *clients) error {
+				_, err := c.eks.ListClusters(context.Background(), &eks.ListClustersInput{})
+				return err
+			},
+			op: "eks:ListClusters", wantCalls: 3, wantCode: "ThrottlingException"},
 		{name: "ec2 RequestLimitExceeded retried", fault: sandbox.Fault{Op: "ec2:DescribeVpcs", Kind: sandbox.FaultThrottle, Nth: 1, Count: 2},
-			call: func(c *clients) error { _, err := c.ec2.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{}); return err },
-			op:   "ec2:DescribeVpcs", wantCalls: 3},
+			call: func(c *clients) error {
+				_, err := c.ec2.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{})
+				return err
+			},
+			op: "ec2:DescribeVpcs", wantCalls: 3},
 		{name: "ec2 RequestLimitExceeded surfaces", fault: sandbox.Fault{Op: "ec2:DescribeVpcs", Kind: sandbox.FaultThrottle, Rate: 1},
-			call: func(c *clients) error { _, err := c.ec2.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{}); return err },
-			op:   "ec2:DescribeVpcs", wantCalls: 3, wantCode: "RequestLimitExceeded"},
+			call: func(c *clients) error {
+				_, err := c.ec2.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{})
+				return err
+			},
+			op: "ec2:DescribeVpcs", wantCalls: 3, wantCode: "RequestLimitExceeded"},
 		{name: "iam Throttling surfaces", fault: sandbox.Fault{Op: "iam:GetRole", Kind: sandbox.FaultThrottle, Rate: 1},
 			call: func(c *clients) error {
 				_, err := c.iam.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String("x")})
@@ -44,11 +56,17 @@ func TestFaultsRetriedBySDK(t *testing.T) {
 			},
 			op: "iam:GetRole", wantCalls: 3, wantCode: "Throttling"},
 		{name: "500 retried", fault: sandbox.Fault{Op: "ec2:DescribeVpcs", Kind: sandbox.FaultServerError, Nth: 1},
-			call: func(c *clients) error { _, err := c.ec2.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{}); return err },
-			op:   "ec2:DescribeVpcs", wantCalls: 2},
+			call: func(c *clients) error {
+				_, err := c.ec2.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{})
+				return err
+			},
+			op: "ec2:DescribeVpcs", wantCalls: 2},
 		{name: "eks 500 surfaces", fault: sandbox.Fault{Op: "eks:ListClusters", Kind: sandbox.FaultServerError, Rate: 1},
-			call: func(c *clients) error { _, err := c.eks.ListClusters(context.Background(), &eks.ListClustersInput{}); return err },
-			op:   "eks:ListClusters", wantCalls: 3, wantCode: "ServerException"},
+			call: func(c *clients) error {
+				_, err := c.eks.ListClusters(context.Background(), &eks.ListClustersInput{})
+				return err
+			},
+			op: "eks:ListClusters", wantCalls: 3, wantCode: "ServerException"},
 		{name: "dropped connection retried", fault: sandbox.Fault{Op: "ec2:CreateVpc", Kind: sandbox.FaultDrop, Nth: 1},
 			call: func(c *clients) error {
 				_, err := c.ec2.CreateVpc(context.Background(), &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})

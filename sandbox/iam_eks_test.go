@@ -95,7 +95,10 @@ func TestIAMRoles(t *testing.T) {
 	}
 }
 
-func fastWaiter(o *eks.ClusterActiveWaiterOptions) { o.MinDelay = time.Millisecond; o.MaxDelay = 5 * time.Millisecond }
+func fastWaiter(o *eks.ClusterActiveWaiterOptions) {
+	o.MinDelay = time.Millisecond
+	o.MaxDelay = 5 * time.Millisecond
+}
 
 func TestEKSLifecycle(t *testing.T) {
 	c := start(t, sandbox.Options{Latency: map[string]time.Duration{"*": 20 * time.Millisecond}})
@@ -169,7 +172,10 @@ func TestEKSLifecycle(t *testing.T) {
 	if err != nil || ng.Nodegroup.Status != ekstypes.NodegroupStatusCreating {
 		t.Fatalf("CreateNodegroup = %+v, %v", ng, err)
 	}
-	nw := eks.NewNodegroupActiveWaiter(c.eks, func(o *eks.NodegroupActiveWaiterOptions) { o.MinDelay = time.Millisecond; o.MaxDelay = 5 * time.Millisecond })
+	nw := eks.NewNodegroupActiveWaiter(c.eks, func(o *eks.NodegroupActiveWaiterOptions) {
+		o.MinDelay = time.Millisecond
+		o.MaxDelay = 5 * time.Millisecond
+	})
 	ngIn := &eks.DescribeNodegroupInput{ClusterName: aws.String("demo"), NodegroupName: aws.String("general")}
 	if err := nw.Wait(ctx, ngIn, time.Minute); err != nil {
 		t.Fatalf("NodegroupActiveWaiter: %v", err)
@@ -207,7 +213,10 @@ func TestEKSLifecycle(t *testing.T) {
 		AddonVersion: vers.Addons[0].AddonVersions[1].AddonVersion}); err != nil {
 		t.Fatalf("CreateAddon: %v", err)
 	}
-	aw := eks.NewAddonActiveWaiter(c.eks, func(o *eks.AddonActiveWaiterOptions) { o.MinDelay = time.Millisecond; o.MaxDelay = 5 * time.Millisecond })
+	aw := eks.NewAddonActiveWaiter(c.eks, func(o *eks.AddonActiveWaiterOptions) {
+		o.MinDelay = time.Millisecond
+		o.MaxDelay = 5 * time.Millisecond
+	})
 	addonIn := &eks.DescribeAddonInput{ClusterName: aws.String("demo"), AddonName: aws.String("aws-ebs-csi-driver")}
 	if err := aw.Wait(ctx, addonIn, time.Minute); err != nil {
 		t.Fatalf("AddonActiveWaiter: %v", err)
@@ -256,14 +265,20 @@ func TestEKSLifecycle(t *testing.T) {
 	if _, err := c.eks.DeleteNodegroup(ctx, &eks.DeleteNodegroupInput{ClusterName: aws.String("demo"), NodegroupName: aws.String("general")}); err != nil {
 		t.Fatalf("DeleteNodegroup: %v", err)
 	}
-	ndw := eks.NewNodegroupDeletedWaiter(c.eks, func(o *eks.NodegroupDeletedWaiterOptions) { o.MinDelay = time.Millisecond; o.MaxDelay = 5 * time.Millisecond })
+	ndw := eks.NewNodegroupDeletedWaiter(c.eks, func(o *eks.NodegroupDeletedWaiterOptions) {
+		o.MinDelay = time.Millisecond
+		o.MaxDelay = 5 * time.Millisecond
+	})
 	if err := ndw.Wait(ctx, ngIn, time.Minute); err != nil {
 		t.Fatalf("NodegroupDeletedWaiter: %v", err)
 	}
 	if _, err := c.eks.DeleteCluster(ctx, &eks.DeleteClusterInput{Name: aws.String("demo")}); err != nil {
 		t.Fatalf("DeleteCluster: %v", err)
 	}
-	cdw := eks.NewClusterDeletedWaiter(c.eks, func(o *eks.ClusterDeletedWaiterOptions) { o.MinDelay = time.Millisecond; o.MaxDelay = 5 * time.Millisecond })
+	cdw := eks.NewClusterDeletedWaiter(c.eks, func(o *eks.ClusterDeletedWaiterOptions) {
+		o.MinDelay = time.Millisecond
+		o.MaxDelay = 5 * time.Millisecond
+	})
 	if err := cdw.Wait(ctx, &eks.DescribeClusterInput{Name: aws.String("demo")}, time.Minute); err != nil {
 		t.Fatalf("ClusterDeletedWaiter: %v", err)
 	}
