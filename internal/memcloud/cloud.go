@@ -187,8 +187,10 @@ func (c *Cloud) FailOn(op, address string, nth int, err error) {
 	c.fails = append(c.fails, &failRule{op: op, address: address, nth: nth, err: err})
 }
 
-// SetFailureRate makes every create, update and delete fail before taking
-// effect with probability rate, drawn from an RNG seeded with seed.
+// SetFailureRate makes every create, update and delete fail with
+// probability rate, drawn from an RNG seeded with seed. Updates and deletes
+// fail before taking effect; half the failed creates fail after the object
+// was made (a lost response), the other half before.
 func (c *Cloud) SetFailureRate(rate float64, seed int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -292,6 +294,12 @@ func (c *Cloud) enter(ctx context.Context, op, typ, address string) error {
 	}
 	if injected == nil && c.rng != nil && (op == OpCreate || op == OpUpdate || op == OpDelete) && c.rng.Float64() < c.failRate {
 		injected = fmt.Errorf("%w (random)", ErrInjected)
+		if op == OpCreate && c.rng.Intn(2) == 0 {
+			// Half the failed creates lose the response instead: the
+			// object is made, the caller gets an error.
+			c.afterFail[address] = fmt.Errorf("%w (random, after the object was created)", ErrInjected)
+			injected = nil
+		}
 	}
 	lat := c.Latency
 	c.mu.Unlock()
