@@ -110,6 +110,12 @@ func TestDiffActions(t *testing.T) {
 			want: map[string]Action{addr(r1, memcloud.TypeStorageClass, "bulk"): Create, ipWeb: Delete, lbWeb: Delete},
 		},
 		{
+			name:   "single NAT gateway: the router moves off the NATs before they go",
+			change: func(r *spec.Region) { r.Spec.Network.SingleNATGateway = true },
+			want: map[string]Action{router: Update, addr(r1, memcloud.TypeNAT, "zone-b"): Delete,
+				addr(r1, memcloud.TypeNAT, "zone-c"): Delete},
+		},
+		{
 			name:   "network cidr replaces the network and cascades through unknown ids",
 			change: func(r *spec.Region) { r.Spec.Network.CIDR = "10.30.0.0/16" },
 			wantReplaced: []string{network, subnetA, natA, router, cluster, poolSys, poolWork, scFast, scSlow, lbWeb,
@@ -158,8 +164,12 @@ func TestDiffActions(t *testing.T) {
 					t.Errorf("%s: reason %q, want it to contain %q", a, got[a].Reason, reason)
 				}
 			}
-			// Applying reaches the spec: the next plan is empty.
+			// Applying reaches the spec, in a safe order; the next plan is empty.
+			before := f.state(t, r1)
+			rec := &recordingDriver{Driver: memcloud.NewDriver(f.cloud)}
+			f.drv = rec
 			f.apply(t, p)
+			checkReplaceOrder(t, rec, p.Regions[0], before)
 			if again := f.plan(t, PlanOptions{}, region(r1, tt.change)); again.HasChanges() {
 				t.Errorf("second plan after apply has changes: %+v", again.Regions[0].Changes)
 			}
@@ -682,5 +692,49 @@ func TestPlanDiagnostics(t *testing.T) {
 				t.Errorf("plan %v diagnostics %q, want an error containing %q", p != nil, ds, tt.want)
 			}
 		})
+	}
+}
+
+// checkReplaceOrder checks the two halves of every replacement ran in the
+// right order, and that no old object was deleted while an old object that
+// depended on it still existed.
+func checkReplaceOrder(t *testing.T, rec *recordingDriver, rp RegionPlan, before *state.State) {
+	t.Helper()
+	cs, ce := rec.span("create")
+	ds, de := rec.span("delete")
+	for _, c := range rp.Changes {
+		a := c.Address
+		switch c.Action {
+		case DeleteThenCreate:
+			if de[a] == 0 || cs[a] < de[a] {
+				t.Errorf("%s: create (seq %d) did not wait for the delete (seq %d)", a, cs[a], de[a])
+			}
+		case CreateThenDelete:
+			if ce[a] == 0 || ds[a] < ce[a] {
+				t.Errorf("%s: delete of the old object (seq %d) did not wait for the new one (seq %d)", a, ds[a], ce[a])
+			}
+		}
+	}
+	_, ue := rec.span("update")
+	for _, r := range before.Resources {
+		if _, deleted := ds[r.Address]; !deleted {
+			// A resource updated in place must stop using an old object
+			// before that object is deleted.
+			if end, updated := ue[r.Address]; updated {
+				for _, dep := range r.Dependencies {
+					if start, ok := ds[dep]; ok && start < end && !slices.ContainsFunc(rp.Changes, func(c Change) bool {
+						return c.Address == dep && c.Action == DeleteThenCreate
+					}) {
+						t.Errorf("old %s deleted (seq %d) before %s stopped using it (seq %d)", dep, start, r.Address, end)
+					}
+				}
+			}
+			continue
+		}
+		for _, dep := range r.Dependencies {
+			if start, ok := ds[dep]; ok && start < de[r.Address] {
+				t.Errorf("old %s deleted (seq %d) before its old dependent %s was (seq %d)", dep, start, r.Address, de[r.Address])
+			}
+		}
 	}
 }
