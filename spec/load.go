@@ -314,6 +314,13 @@ func evalJsonnet(ctx context.Context, file string, data []byte, opts LoadOptions
 	}
 	done := make(chan result, 1)
 	go func() {
+		defer func() {
+			// A panic here would take the whole process down; nothing a
+			// user writes may do that.
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("the Jsonnet interpreter crashed: %v", p)}
+			}
+		}()
 		out, err := vm.EvaluateFile(file)
 		if err != nil && capture.err != nil {
 			err = capture.err
