@@ -44,6 +44,7 @@ var Extensions = []string{".yaml", ".yml", ".json", ".jsonnet"}
 // Load reads regions from paths. Each path is a file or a folder; a folder
 // contributes every *.yaml, *.yml, *.json and *.jsonnet file directly in it
 // (not in sub-folders), in name order, skipping names that start with a dot.
+// A file named twice (say, a folder and a file in it) is read once.
 // Every region is decoded strictly, defaulted (see Region.Default) and then
 // all regions are validated together (see Validate), so a region name used
 // in two files is caught.
@@ -57,10 +58,15 @@ var Extensions = []string{".yaml", ".yml", ".json", ".jsonnet"}
 func Load(ctx context.Context, paths []string, opts LoadOptions) ([]*Region, diag.Diagnostics) {
 	var regions []*Region
 	var ds diag.Diagnostics
+	loaded := map[string]bool{}
 	for _, p := range paths {
 		files, d := expandPath(p)
 		ds = append(ds, d...)
 		for _, f := range files {
+			if loaded[filepath.Clean(f)] {
+				continue // named twice, e.g. a folder and a file in it
+			}
+			loaded[filepath.Clean(f)] = true
 			if err := ctx.Err(); err != nil {
 				ds = ds.Errorf(diag.Pos{File: f}, "", "loading stopped: %v", err)
 				ds.Sort()

@@ -54,6 +54,13 @@ func TestExamplesLoadCleanly(t *testing.T) {
 	}
 }
 
+func TestLoadSameFileTwice(t *testing.T) {
+	regions, ds := Load(context.Background(), []string{"../examples/aws.yaml", "../examples", "../examples/./aws.yaml"}, LoadOptions{})
+	if len(ds) != 0 || len(regions) != 9 {
+		t.Errorf("got %d regions, diagnostics:\n%s", len(regions), ds)
+	}
+}
+
 func TestAWSExampleShape(t *testing.T) {
 	regions, ds := Load(context.Background(), []string{"../examples/aws.yaml"}, LoadOptions{})
 	if ds.HasErrors() || len(regions) != 1 {
