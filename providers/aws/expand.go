@@ -388,7 +388,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				"location": loc, "cluster_name": providers.Ref(cluster, "id"), "name": ngName,
 				"node_role_arn": providers.Ref(nodeRole, "arn"), "subnet_ids": nodeSubnets,
 				"instance_type": mt.Name, "capacity_type": capacity, "ami_type": ami,
-				"version": r.Spec.Cluster.KubernetesVersion,
+				"version":  r.Spec.Cluster.KubernetesVersion,
 				"min_size": p.Min, "max_size": p.Max, "labels": labels, "taints": taints,
 			},
 			// Nodes need a route out (NAT) to join the cluster and pull images.

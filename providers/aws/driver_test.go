@@ -1,0 +1,385 @@
+package aws_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regionctl/regionctl/providers"
+	awsdriver "github.com/regionctl/regionctl/providers/aws"
+	"github.com/regionctl/regionctl/providers/drivertest"
+	"github.com/regionctl/regionctl/sandbox"
+	"github.com/regionctl/regionctl/spec"
+)
+
+// startSandbox starts the AWS emulator in-process on a random port and a
+// driver pointed at it.
+func startSandbox(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, providers.Driver) {
+	t.Helper()
+	opts.Dir = t.TempDir()
+	if opts.Latency == nil {
+		opts.Latency = map[string]time.Duration{"*": 0}
+	}
+	sb, err := sandbox.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("start sandbox: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := sb.Close(); err != nil {
+			t.Errorf("close sandbox: %v", err)
+		}
+	})
+	d, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: sb.Endpoints()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return sb, d
+}
+
+func totalRequests(sb *sandbox.Sandbox) int {
+	n := 0
+	for _, v := range sb.Requests() {
+		n += v
+	}
+	return n
+}
+
+// inventory lists the objects regionctl makes: not the default security
+// group and main route table EC2 makes with every VPC, nor the security
+// group EKS makes for a cluster (they go with their owners).
+func inventory(sb *sandbox.Sandbox) []string {
+	var ids []string
+	for _, o := range sb.List() {
+		switch {
+		case o.Type == "ec2:security-group" && !strings.HasPrefix(o.Name, "regionctl-"):
+			continue
+		case o.Type == "ec2:route-table" && o.Name == "":
+			continue
+		}
+		ids = append(ids, o.Type+"/"+o.ID)
+	}
+	return ids
+}
+
+func loadExample(t *testing.T) *spec.Region {
+	t.Helper()
+	rs, ds := spec.Load(context.Background(), []string{"../../examples/aws.yaml"}, spec.LoadOptions{})
+	if ds.HasErrors() || len(rs) != 1 {
+		t.Fatalf("load examples/aws.yaml: %d regions, diagnostics:\n%v", len(rs), ds)
+	}
+	return rs[0]
+}
+
+func TestConformance(t *testing.T) {
+	sb, d := startSandbox(t, sandbox.Options{})
+	drivertest.Run(t, drivertest.Config{
+		Driver: d,
+		Region: loadExample(t),
+		UpdateInPlace: func(r *spec.Region) *spec.Region {
+			c := drivertest.CloneRegion(r)
+			c.Spec.Cluster.NodePools[0].Max++
+			c.Spec.Cluster.NodePools[0].Labels = map[string]string{"node-role": "system", "tier": "critical"}
+			c.Spec.Cluster.KubernetesVersion = "1.34"
+			c.Spec.Cluster.EndpointAccess = spec.EndpointPrivate
+			return c
+		},
+		Replace: func(r *spec.Region) *spec.Region {
+			c := drivertest.CloneRegion(r)
+			c.Spec.Cluster.NodePools[1].Machine = spec.Machine{CPU: 16, MemoryGiB: 64, Arch: spec.ArchARM64}
+			return c
+		},
+		Timeout:    time.Minute,
+		CloudCalls: func() int { return totalRequests(sb) },
+		Inventory:  func(context.Context) ([]string, error) { return inventory(sb), nil },
+	})
+}
+
+// TestConformanceWithLatency runs the suite with the emulator's operations
+// taking time, so every waiter actually waits.
+func TestConformanceWithLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for emulated latency")
+	}
+	sb, d := startSandbox(t, sandbox.Options{Latency: map[string]time.Duration{"*": 150 * time.Millisecond}})
+	r := loadExample(t)
+	r.Spec.Zones = 2
+	r.Spec.Network.SingleNATGateway = true
+	drivertest.Run(t, drivertest.Config{
+		Driver: d,
+		Region: r,
+		UpdateInPlace: func(r *spec.Region) *spec.Region {
+			c := drivertest.CloneRegion(r)
+			c.Spec.Cluster.NodePools[0].Min = 2
+			c.Spec.Cluster.NodePools[0].Taints = nil
+			return c
+		},
+		Replace: func(r *spec.Region) *spec.Region {
+			c := drivertest.CloneRegion(r)
+			c.Spec.Cluster.NodePools[0].Spot = true
+			return c
+		},
+		Timeout:   time.Minute,
+		Inventory: func(context.Context) ([]string, error) { return inventory(sb), nil },
+	})
+}
+
+// applied is what the small converger below made.
+type applied struct {
+	d    providers.Driver
+	inst map[string]*providers.Instance
+	res  map[string]providers.Resource
+	// order is creation order.
+	order []string
+}
+
+// resolve replaces references with the referenced outputs.
+func (a *applied) resolve(t *testing.T, v any) any {
+	t.Helper()
+	if addr, out, ok := providers.AsRef(v); ok {
+		in, ok := a.inst[addr]
+		if !ok {
+			t.Fatalf("reference to %s, which is not created", addr)
+		}
+		return in.Outputs[out]
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		m := map[string]any{}
+		for k, e := range x {
+			m[k] = a.resolve(t, e)
+		}
+		return m
+	case providers.Values:
+		m := providers.Values{}
+		for k, e := range x {
+			m[k] = a.resolve(t, e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = a.resolve(t, e)
+		}
+		return l
+	}
+	return v
+}
+
+// applyAll creates every resource of an expanded region in dependency
+// order and deletes them (dependents first) when the test ends.
+func applyAll(t *testing.T, d providers.Driver, r *spec.Region) *applied {
+	t.Helper()
+	ctx := context.Background()
+	resp, err := d.Expand(ctx, providers.ExpandRequest{Region: r})
+	if err != nil || resp.Diagnostics.HasErrors() {
+		t.Fatalf("Expand: %v %v", err, resp.Diagnostics)
+	}
+	a := &applied{d: d, inst: map[string]*providers.Instance{}, res: map[string]providers.Resource{}}
+	t.Cleanup(func() { a.destroy(t) })
+	pending := slices.Clone(resp.Resources)
+	for len(pending) > 0 {
+		progress := false
+		for i := 0; i < len(pending); i++ {
+			res := pending[i]
+			ready := true
+			for _, dep := range append(providers.Refs(map[string]any(res.Inputs)), res.DependsOn...) {
+				if _, ok := a.inst[dep]; !ok {
+					ready = false
+				}
+			}
+			if !ready {
+				continue
+			}
+			in := a.resolve(t, res.Inputs).(providers.Values)
+			key := "key-" + strings.ReplaceAll(res.Address, "/", "-")
+			cr, err := d.Create(ctx, providers.CreateRequest{Address: res.Address, Type: res.Type, Inputs: in, IdempotencyKey: key})
+			if err != nil {
+				t.Fatalf("Create %s: %v", res.Address, err)
+			}
+			a.inst[res.Address] = &providers.Instance{Address: res.Address, Type: res.Type, ID: cr.ID, Inputs: in, Outputs: cr.Outputs}
+			a.res[res.Address] = res
+			a.order = append(a.order, res.Address)
+			pending = slices.Delete(pending, i, i+1)
+			i--
+			progress = true
+		}
+		if !progress {
+			t.Fatalf("cannot order %d resources", len(pending))
+		}
+	}
+	return a
+}
+
+func (a *applied) destroy(t *testing.T) {
+	for _, addr := range slices.Backward(a.order) {
+		in, ok := a.inst[addr]
+		if !ok {
+			continue
+		}
+		if _, err := a.d.Delete(context.Background(), providers.DeleteRequest{Instance: *in}); err != nil {
+			t.Errorf("cleanup: Delete %s: %v", addr, err)
+		}
+		delete(a.inst, addr)
+	}
+}
+
+func smallRegion() *spec.Region {
+	r := &spec.Region{
+		APIVersion: spec.APIVersion, Kind: spec.KindRegion,
+		Metadata: spec.Metadata{Name: "eu1"},
+		Spec: spec.RegionSpec{
+			Provider: "aws", Location: "eu-west-1", Zones: 2,
+			Network: spec.Network{CIDR: "10.20.0.0/16", SingleNATGateway: true},
+			Cluster: spec.Cluster{KubernetesVersion: "1.32", NodePools: []spec.NodePool{
+				{Name: "system", Machine: spec.Machine{CPU: 2, MemoryGiB: 8}, Min: 1, Max: 3},
+			}},
+		},
+	}
+	r.Default()
+	return r
+}
+
+// TestClusterUpgradeOneMinorAtATime: Update refuses to skip a minor, with
+// an error that says what to do, and takes one step.
+func TestClusterUpgradeOneMinorAtATime(t *testing.T) {
+	_, d := startSandbox(t, sandbox.Options{})
+	a := applyAll(t, d, smallRegion())
+	ctx := context.Background()
+	addr := providers.Address("eu1", awsdriver.TypeEKSCluster, "main")
+	cl := a.inst[addr]
+
+	for _, tc := range []struct {
+		to      string
+		wantErr string
+	}{
+		{"1.34", "one minor version at a time; set kubernetesVersion to 1.33"},
+		{"1.31", "cannot downgrade"},
+		{"1.33", ""},
+	} {
+		in := providers.Values{}
+		for k, v := range cl.Inputs {
+			in[k] = v
+		}
+		in["version"] = tc.to
+		_, err := d.Update(ctx, providers.UpdateRequest{Instance: *cl, Inputs: in, Changed: []string{"version"}})
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("upgrade 1.32 → %s: %v", tc.to, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("upgrade 1.32 → %s: error %v; want one containing %q", tc.to, err, tc.wantErr)
+		}
+	}
+	live, err := d.Read(ctx, providers.ReadRequest{Instance: *cl})
+	if err != nil || live.Inputs["version"] != "1.33" {
+		t.Errorf("after upgrade, Read = %v, %v; want version 1.33", live.Inputs["version"], err)
+	}
+	if ca, _ := live.Outputs["certificate_authority_data"].(string); ca == "" {
+		t.Errorf("cluster outputs lack certificate_authority_data: %v", live.Outputs)
+	}
+}
+
+// TestFindAdopts: after a crash (a new driver, nothing recorded), Find by
+// the idempotency key returns the object the interrupted create made,
+// for EC2 (tag filter), IAM (name + tags) and EKS (name + tags) resources.
+func TestFindAdopts(t *testing.T) {
+	sb, d := startSandbox(t, sandbox.Options{})
+	a := applyAll(t, d, smallRegion())
+	crashed, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: sb.Endpoints()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := crashed.(providers.Finder)
+	for _, addr := range []string{
+		providers.Address("eu1", awsdriver.TypeVPC, "main"),
+		providers.Address("eu1", awsdriver.TypeNATGateway, "a"),
+		providers.Address("eu1", awsdriver.TypeRouteTable, "private-b"),
+		providers.Address("eu1", awsdriver.TypeIAMRole, "node"),
+		providers.Address("eu1", awsdriver.TypeEKSCluster, "main"),
+		providers.Address("eu1", awsdriver.TypeEKSNodeGroup, "system"),
+		providers.Address("eu1", awsdriver.TypeEKSAddon, "ebs-csi"),
+	} {
+		in := a.inst[addr]
+		key := "key-" + strings.ReplaceAll(addr, "/", "-")
+		got, err := f.Find(context.Background(), providers.FindRequest{Address: addr, Type: in.Type, Inputs: in.Inputs, IdempotencyKey: key})
+		if err != nil || !got.Found || got.ID != in.ID {
+			t.Errorf("Find %s by key = %+v, %v; want ID %s", addr, got, err, in.ID)
+		}
+		got, err = f.Find(context.Background(), providers.FindRequest{Address: addr, Type: in.Type, Inputs: in.Inputs, IdempotencyKey: "another-key"})
+		if err != nil || got.Found {
+			t.Errorf("Find %s by an unknown key = %+v, %v; want not found", addr, got, err)
+		}
+		got, err = f.Find(context.Background(), providers.FindRequest{Address: addr, Type: in.Type, Inputs: in.Inputs})
+		if err != nil || !got.Found || got.ID != in.ID {
+			t.Errorf("Find %s by address tag = %+v, %v; want ID %s", addr, got, err, in.ID)
+		}
+	}
+	// A retried create with the same key adopts rather than duplicates.
+	vpc := a.inst[providers.Address("eu1", awsdriver.TypeVPC, "main")]
+	before := len(inventory(sb))
+	cr, err := crashed.Create(context.Background(), providers.CreateRequest{Address: vpc.Address, Type: vpc.Type, Inputs: vpc.Inputs,
+		IdempotencyKey: "key-" + strings.ReplaceAll(vpc.Address, "/", "-")})
+	if err != nil || cr.ID != vpc.ID {
+		t.Errorf("retried Create of the VPC = %q, %v; want the existing %s", cr.ID, err, vpc.ID)
+	}
+	if after := len(inventory(sb)); after != before {
+		t.Errorf("retried Create made %d objects", after-before)
+	}
+}
+
+// TestThrottlingIsRetried: the SDK's adaptive retryer absorbs throttling
+// from every service the driver calls.
+func TestThrottlingIsRetried(t *testing.T) {
+	faults := []sandbox.Fault{
+		{Op: "ec2:CreateVpc", Kind: sandbox.FaultThrottle, Nth: 1, Count: 2},
+		{Op: "iam:CreateRole", Kind: sandbox.FaultThrottle, Nth: 1, Count: 2},
+		{Op: "eks:CreateCluster", Kind: sandbox.FaultThrottle, Nth: 1, Count: 2},
+		{Op: "eks:DescribeCluster", Kind: sandbox.FaultServerError, Nth: 2, Count: 1},
+	}
+	sb, d := startSandbox(t, sandbox.Options{Faults: faults})
+	applyAll(t, d, smallRegion())
+	got := sb.Requests()
+	for _, op := range []string{"ec2:CreateVpc", "iam:CreateRole", "eks:CreateCluster"} {
+		if got[op] < 3 {
+			t.Errorf("%s was called %d times; want the 2 throttled calls retried (≥ 3)", op, got[op])
+		}
+	}
+}
+
+// TestSandboxIgnoresUserCredentials: in sandbox mode the driver neither
+// needs nor reads the user's AWS configuration.
+func TestSandboxIgnoresUserCredentials(t *testing.T) {
+	t.Setenv("AWS_PROFILE", "no-such-profile")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/missing")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/missing")
+	sb, d := startSandbox(t, sandbox.Options{})
+	r := smallRegion()
+	resp, err := d.Expand(context.Background(), providers.ExpandRequest{Region: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpc := resp.Resources[0]
+	cr, err := d.Create(context.Background(), providers.CreateRequest{Address: vpc.Address, Type: vpc.Type, Inputs: vpc.Inputs, IdempotencyKey: "k1"})
+	if err != nil {
+		t.Fatalf("Create with a broken AWS profile in the environment: %v", err)
+	}
+	t.Cleanup(func() {
+		d.Delete(context.Background(), providers.DeleteRequest{Instance: providers.Instance{Address: vpc.Address, Type: vpc.Type, ID: cr.ID, Inputs: vpc.Inputs}})
+	})
+	if n := totalRequests(sb); n == 0 {
+		t.Errorf("the sandbox saw no request")
+	}
+	if _, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true}); err == nil {
+		t.Errorf("New in sandbox mode without an endpoint succeeded; want an error")
+	}
+}
+
+func ExampleCheckUpgrade() {
+	fmt.Println(awsdriver.CheckUpgrade("1.32", "1.33"))
+	fmt.Println(awsdriver.CheckUpgrade("1.32", "1.34"))
+	// Output:
+	// <nil>
+	// cannot upgrade Kubernetes 1.32 to 1.34 in one step: EKS upgrades one minor version at a time; set kubernetesVersion to 1.33, apply, then continue
+}
