@@ -29,6 +29,7 @@ type app struct {
 type specFlags struct {
 	files  []string
 	extStr []string
+	tlaStr []string
 }
 
 func (f *specFlags) register(cmd interface {
@@ -37,6 +38,7 @@ func (f *specFlags) register(cmd interface {
 }) {
 	cmd.StringArrayVarP(&f.files, "file", "f", nil, "region spec file or folder (YAML, JSON, Jsonnet); repeatable")
 	cmd.StringArrayVar(&f.extStr, "ext-str", nil, "Jsonnet external variable KEY=VALUE; repeatable")
+	cmd.StringArrayVar(&f.tlaStr, "tla-str", nil, "Jsonnet top-level argument KEY=VALUE; repeatable")
 }
 
 // loadRegions loads the specs and keeps the regions selected with --region.
@@ -46,19 +48,32 @@ func (a *app) loadRegions(ctx context.Context, f *specFlags) ([]*spec.Region, er
 	if len(f.files) == 0 {
 		return nil, fmt.Errorf("no spec given: use -f FILE or -f FOLDER")
 	}
-	ext := map[string]string{}
-	for _, kv := range f.extStr {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--ext-str %q: want KEY=VALUE", kv)
-		}
-		ext[k] = v
+	ext, err := keyValues("--ext-str", f.extStr)
+	if err != nil {
+		return nil, err
 	}
-	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext})
+	tla, err := keyValues("--tla-str", f.tlaStr)
+	if err != nil {
+		return nil, err
+	}
+	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla})
 	if err := a.report(ds); err != nil {
 		return nil, err
 	}
 	return a.selectRegions(regions)
+}
+
+// keyValues parses repeated KEY=VALUE flags.
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want KEY=VALUE", flag, kv)
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // selectRegions applies --region; an unknown name is an error listing the
@@ -139,7 +154,7 @@ func (a *app) driverOptions(ctx context.Context) (providers.Options, error) {
 	if !a.useSandbox() {
 		return providers.Options{}, nil
 	}
-	return providers.Options{Sandbox: true}, nil
+	return a.sandboxDriverOptions(ctx)
 }
 
 // color reports whether w should get ANSI colours: only on a terminal, never

@@ -144,6 +144,8 @@ func (a *app) planAndApply(ctx context.Context, pf *planFlags, autoApprove, dest
 		return err
 	}
 	defer held.release(a.cfg.Stderr)
+	ctx, stop := held.guard(ctx)
+	defer stop()
 	eng := a.engine(be)
 	p, err := a.makePlan(ctx, eng, regions, pf, destroy)
 	if err != nil {
@@ -189,6 +191,8 @@ func (a *app) applyPlanFile(ctx context.Context, path string) error {
 		return err
 	}
 	defer held.release(a.cfg.Stderr)
+	ctx, stop := held.guard(ctx)
+	defer stop()
 	if !p.HasChanges() {
 		fmt.Fprintln(a.cfg.Stdout, "The plan has no changes: nothing to apply.")
 		return nil
@@ -221,6 +225,8 @@ protect: true refuse to lose stateful resources unless --allow-destroy.`,
 				return err
 			}
 			defer held.release(a.cfg.Stderr)
+			ctx, stop := held.guard(ctx)
+			defer stop()
 			eng := a.engine(be)
 			p, ds := eng.PlanDestroyFromState(ctx, a.g.regions, plan.PlanOptions{AllowDestroy: pf.allowDestroy, SkipRefresh: !pf.refresh})
 			if err := a.report(ds); err != nil {

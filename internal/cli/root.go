@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/sandbox"
 )
 
 // Version is regionctl's version, set at build time with
@@ -118,6 +119,7 @@ type globals struct {
 	lockTimeout time.Duration
 	stateDir    string
 	sandbox     bool
+	sandboxDir  string
 }
 
 func newRoot(cfg *Config) *cobra.Command {
@@ -140,6 +142,7 @@ from one spec, keeping per-region state with locking.`,
 	pf.IntVar(&g.parallelism, "parallelism", 10, "how many cloud operations run at once")
 	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for a region's lock (0: fail at once when held)")
 	pf.StringVar(&g.stateDir, "state-dir", ".regionctl/state", "directory of the local state backend")
+	pf.StringVar(&g.sandboxDir, "sandbox-dir", sandbox.DefaultDir, "where the sandbox keeps its emulated cloud")
 	pf.BoolVar(&g.sandbox, "sandbox", false, "point drivers at the offline sandbox emulators (also REGIONCTL_SANDBOX=1)")
 
 	app := &app{cfg: cfg, g: g}
@@ -153,6 +156,7 @@ from one spec, keeping per-region state with locking.`,
 		app.driversCmd(),
 		app.schemaCmd(),
 		app.versionCmd(),
+		app.sandboxCmd(),
 	)
 	return root
 }

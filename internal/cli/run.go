@@ -62,6 +62,22 @@ func (a *app) lockRegions(ctx context.Context, be state.Locker, names []string, 
 	return l, nil
 }
 
+// guard returns a context that is cancelled when any lease is lost (another
+// run broke the lock): the run then stops starting work, as on Ctrl-C.
+func (l *locks) guard(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	for _, lease := range l.leases {
+		go func() {
+			select {
+			case <-lease.Lost():
+				cancel(fmt.Errorf("lost the lock of region %s: %w", lease.Info().Region, lease.Err()))
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, func() { cancel(nil) }
+}
+
 // release unlocks every region; failures are printed (the lock would be
 // left with a lease deadline, shown as stale later), not returned.
 func (l *locks) release(stderr io.Writer) {

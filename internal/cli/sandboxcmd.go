@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/sandbox"
+)
+
+// sandboxFlags locate and configure the sandbox.
+type sandboxFlags struct {
+	dir    string
+	config string
+}
+
+func (a *app) sandboxCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run the offline cloud emulators on 127.0.0.1 (up, down, ls)",
+		Long: `The sandbox emulates the cloud APIs the drivers call, speaking each service's
+real wire protocol, and keeps its emulated cloud on disk. plan, apply and
+destroy use it with --sandbox (or REGIONCTL_SANDBOX=1), starting it when it is
+not running.`,
+	}
+	var config string
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Start the sandbox in the background and print its endpoints",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ep, err := a.ensureSandbox(cmd.Context(), config)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.cfg.Stdout, "Sandbox running (pid %d) with its cloud in %s\n", ep.PID, a.g.sandboxDir)
+			for cloud, url := range ep.Endpoints {
+				fmt.Fprintf(a.cfg.Stdout, "  %s: %s\n", cloud, url)
+			}
+			return nil
+		},
+	}
+	up.Flags().StringVar(&config, "config", "", "sandbox config file (latency profile, faults; see docs/sandbox.md)")
+	serve := &cobra.Command{
+		Use:    "serve",
+		Short:  "Run the sandbox in the foreground until interrupted",
+		Args:   cobra.NoArgs,
+		Hidden: true, // `sandbox up` starts this in the background
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := a.sandboxOptions(config)
+			if err != nil {
+				return err
+			}
+			return sandbox.Serve(cmd.Context(), opts)
+		},
+	}
+	serve.Flags().StringVar(&config, "config", "", "sandbox config file")
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Stop the background sandbox (its emulated cloud stays on disk)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.stopSandbox(cmd.Context())
+		},
+	}
+	var asJSON bool
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List everything the emulated clouds hold",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			objs, err := sandbox.ListDir(a.g.sandboxDir)
+			if err != nil {
+				return fmt.Errorf("list sandbox %s: %w", a.g.sandboxDir, err)
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.cfg.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(map[string]any{"format_version": "1", "objects": objs})
+			}
+			if len(objs) == 0 {
+				fmt.Fprintln(a.cfg.Stdout, "The sandbox is empty.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.cfg.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CLOUD\tTYPE\tID\tNAME\tREGION\tSTATE")
+			for _, o := range objs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.Cloud, o.Type, o.ID, o.Name, o.Region, o.State)
+			}
+			return tw.Flush()
+		},
+	}
+	ls.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.AddCommand(up, serve, down, ls)
+	return cmd
+}
+
+// sandboxOptions are the options of a sandbox started by this run.
+func (a *app) sandboxOptions(config string) (sandbox.Options, error) {
+	var opts sandbox.Options
+	if config != "" {
+		var err error
+		if opts, err = sandbox.LoadOptions(config); err != nil {
+			return sandbox.Options{}, err
+		}
+	}
+	if opts.Dir == "" {
+		opts.Dir = a.g.sandboxDir
+	}
+	return opts, nil
+}
+
+// ensureSandbox returns the running sandbox's endpoints, starting it in the
+// background (a detached `regionctl sandbox serve`) when none runs.
+func (a *app) ensureSandbox(ctx context.Context, config string) (sandbox.Endpoints, error) {
+	dir := a.g.sandboxDir
+	if sandbox.Running(dir) {
+		return sandbox.ReadEndpoints(dir)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return sandbox.Endpoints{}, fmt.Errorf("start sandbox: find regionctl's own binary: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return sandbox.Endpoints{}, fmt.Errorf("start sandbox: %w", err)
+	}
+	logPath := filepath.Join(dir, "sandbox.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return sandbox.Endpoints{}, fmt.Errorf("start sandbox: %w", err)
+	}
+	defer logFile.Close()
+	args := []string{"sandbox", "serve", "--sandbox-dir", dir}
+	if config != "" {
+		args = append(args, "--config", config)
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this run and its Ctrl-C
+	if err := cmd.Start(); err != nil {
+		return sandbox.Endpoints{}, fmt.Errorf("start sandbox: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// Wait for the daemon to publish answering endpoints, polling its
+	// health; give up when it exits or after a minute.
+	deadline := time.Now().Add(time.Minute)
+	for !sandbox.Running(dir) {
+		select {
+		case err := <-exited:
+			return sandbox.Endpoints{}, fmt.Errorf("the sandbox exited at start (%v); see %s", err, logPath)
+		case <-ctx.Done():
+			return sandbox.Endpoints{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return sandbox.Endpoints{}, fmt.Errorf("the sandbox did not answer within a minute; see %s", logPath)
+		}
+	}
+	return sandbox.ReadEndpoints(dir)
+}
+
+// stopSandbox stops the background sandbox and waits for it to go.
+func (a *app) stopSandbox(ctx context.Context) error {
+	dir := a.g.sandboxDir
+	ep, err := sandbox.ReadEndpoints(dir)
+	if err != nil {
+		fmt.Fprintln(a.cfg.Stdout, "No sandbox is running.")
+		return nil
+	}
+	if err := syscall.Kill(ep.PID, syscall.SIGTERM); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			_ = os.Remove(filepath.Join(dir, sandbox.EndpointsFile))
+			fmt.Fprintln(a.cfg.Stdout, "No sandbox is running (removed a stale endpoints file).")
+			return nil
+		}
+		return fmt.Errorf("stop sandbox pid %d: %w", ep.PID, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for syscall.Kill(ep.PID, 0) == nil {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sandbox pid %d did not stop within 30s", ep.PID)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(a.cfg.Stdout, "Sandbox stopped; its emulated cloud stays in %s (`regionctl sandbox ls`).\n", dir)
+	return nil
+}
+
+// sandboxDriverOptions starts the sandbox if needed and returns driver
+// options pointing at it.
+func (a *app) sandboxDriverOptions(ctx context.Context) (providers.Options, error) {
+	ep, err := a.ensureSandbox(ctx, "")
+	if err != nil {
+		return providers.Options{}, err
+	}
+	return providers.Options{Sandbox: true, SandboxEndpoints: ep.Endpoints}, nil
+}
