@@ -8,11 +8,14 @@ import (
 
 	"github.com/regionctl/regionctl/internal/cli"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/aws"
 )
 
 // registry is the one explicit list of drivers regionctl ships.
 func registry() providers.Registry {
-	return providers.Registry{}
+	return providers.Registry{
+		"aws": aws.New,
+	}
 }
 
 func main() {
