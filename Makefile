@@ -21,5 +21,9 @@ lint:
 fuzz:
 	$(GO) test ./spec -run '^$$' -fuzz FuzzLoadBytes -fuzztime 60s
 
+# Build regionctl and apply examples/aws.yaml to the offline sandbox.
+quickstart:
+	./scripts/quickstart.sh
+
 bench:
 	$(GO) test ./plan -run '^$$' -bench . -benchtime 1x
