@@ -11,7 +11,8 @@ import (
 	"github.com/regionctl/regionctl/providers"
 )
 
-// FormatVersion is the version of the plan file and `--json` plan format.
+// FormatVersion is the version of the plan file format. The `--json` output
+// is versioned separately (render.JSONFormatVersion, docs/json-output.md).
 const FormatVersion = 1
 
 // Action is what apply will do to one resource.
