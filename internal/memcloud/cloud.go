@@ -271,8 +271,14 @@ func (c *Cloud) Remove(id string) error {
 }
 
 // enter counts the call, waits out latency and blocks, and returns an
-// injected failure if one applies. It must be called without c.mu held.
+// injected failure if one applies. A call whose context is already done
+// fails at once, as a real cloud client's would, without being counted or
+// consuming a block or injected failure. It must be called without c.mu
+// held.
 func (c *Cloud) enter(ctx context.Context, op, typ, address string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memcloud %s %s: %w", op, address, err)
+	}
 	c.mu.Lock()
 	c.calls[op]++
 	var block *blockRule

@@ -163,3 +163,65 @@ func TestClusterUpgradeOneMinorAtATime(t *testing.T) {
 		t.Errorf("one minor: %v", err)
 	}
 }
+
+// TestCancelledContextFailsEveryCall checks that a call made with an
+// already cancelled context fails with context.Canceled and changes nothing,
+// also when no latency is configured (the drivertest suite's Cancellation
+// check caught Create succeeding).
+func TestCancelledContextFailsEveryCall(t *testing.T) {
+	const addr = "r/mem_network.main"
+	tests := []struct {
+		name string
+		op   string
+		call func(ctx context.Context, d *Driver, id string) error
+	}{
+		{name: "create", op: OpCreate, call: func(ctx context.Context, d *Driver, _ string) error {
+			_, err := d.Create(ctx, providers.CreateRequest{Address: addr, Type: TypeNetwork, Inputs: providers.Values{"cidr": "10.1.0.0/16"}, IdempotencyKey: "k2"})
+			return err
+		}},
+		{name: "read", op: OpRead, call: func(ctx context.Context, d *Driver, id string) error {
+			_, err := d.Read(ctx, providers.ReadRequest{Instance: providers.Instance{Address: addr, ID: id, Type: TypeNetwork}})
+			return err
+		}},
+		{name: "read many", op: OpList, call: func(ctx context.Context, d *Driver, id string) error {
+			_, err := d.ReadMany(ctx, []providers.ReadRequest{{Instance: providers.Instance{Address: addr, ID: id, Type: TypeNetwork}}})
+			return err
+		}},
+		{name: "update", op: OpUpdate, call: func(ctx context.Context, d *Driver, id string) error {
+			_, err := d.Update(ctx, providers.UpdateRequest{Instance: providers.Instance{Address: addr, ID: id, Type: TypeNetwork, Inputs: providers.Values{"cidr": "10.0.0.0/16"}},
+				Inputs: providers.Values{"cidr": "10.0.0.0/16", "extra": "x"}, Changed: []string{"extra"}})
+			return err
+		}},
+		{name: "delete", op: OpDelete, call: func(ctx context.Context, d *Driver, id string) error {
+			_, err := d.Delete(ctx, providers.DeleteRequest{Instance: providers.Instance{Address: addr, ID: id, Type: TypeNetwork}})
+			return err
+		}},
+		{name: "find", op: OpFind, call: func(ctx context.Context, d *Driver, _ string) error {
+			_, err := d.Find(ctx, providers.FindRequest{Address: addr, Type: TypeNetwork, IdempotencyKey: "k1"})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New()
+			d := NewDriver(c)
+			made, err := d.Create(context.Background(), providers.CreateRequest{Address: addr, Type: TypeNetwork, Inputs: providers.Values{"cidr": "10.0.0.0/16"}, IdempotencyKey: "k1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := c.Objects()
+			calls := c.Calls(tt.op)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := tt.call(ctx, d, made.ID); !errors.Is(err, context.Canceled) {
+				t.Errorf("%s with a cancelled context: err = %v, want context.Canceled", tt.name, err)
+			}
+			if after := c.Objects(); len(after) != len(before) || after[0].ID != before[0].ID || len(after[0].Inputs) != len(before[0].Inputs) {
+				t.Errorf("cloud changed: before %+v, after %+v", before, after)
+			}
+			if got := c.Calls(tt.op); got != calls {
+				t.Errorf("Calls(%s) = %d, want %d: a cancelled call never reached the cloud", tt.op, got, calls)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package drivertest_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/regionctl/regionctl/internal/memcloud"
@@ -10,19 +9,12 @@ import (
 	"github.com/regionctl/regionctl/spec"
 )
 
-// knownMemcloudFailures are subtests internal/memcloud fails today, found
-// by this suite and reported to its owner: memcloud only looks at ctx when
-// a latency is configured, so a Create with a cancelled context succeeds.
-var knownMemcloudFailures = map[string]bool{"Cancellation": true}
-
 // TestMemcloud runs the suite against the engine's fake cloud driver, the
-// way a third-party driver would run it against its emulator. It records
-// rather than fails so the known failures above can be tolerated, and
-// nothing else.
+// way a third-party driver would run it against its emulator, with no
+// tolerated failures.
 func TestMemcloud(t *testing.T) {
 	cloud := memcloud.New()
-	rec := newRecorder()
-	drivertest.Run(rec, drivertest.Config{
+	drivertest.Run(t, drivertest.Config{
 		Driver: memcloud.NewDriver(cloud),
 		Region: &spec.Region{
 			APIVersion: spec.APIVersion, Kind: spec.KindRegion,
@@ -65,32 +57,7 @@ func TestMemcloud(t *testing.T) {
 			return ids, nil
 		},
 	})
-	for _, name := range rec.log.names(rec.log.failed) {
-		if known := knownMemcloudFailures[name]; name != "" && !known && !hasFailedChild(rec.log.failed, name) {
-			t.Errorf("memcloud fails subtest %s", name)
-		}
-	}
-	for name := range knownMemcloudFailures {
-		if !rec.log.failed[name] {
-			t.Logf("memcloud now passes %s: remove it from knownMemcloudFailures", name)
-		}
-	}
-	t.Logf("skipped subtests: %v", rec.log.names(rec.log.skipped))
-	if t.Failed() {
-		t.Logf("suite log:\n%s", rec.log)
-	}
 	if len(cloud.Objects()) != 0 {
 		t.Errorf("the suite left %d objects in memcloud", len(cloud.Objects()))
 	}
-}
-
-// hasFailedChild reports whether a failed subtest of name explains its
-// failure (a parent fails with its child).
-func hasFailedChild(failed map[string]bool, name string) bool {
-	for n := range failed {
-		if strings.HasPrefix(n, name+"/") {
-			return true
-		}
-	}
-	return false
 }
