@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/regionctl/regionctl/sandbox"
+)
+
+// TestSandboxUpLsDown starts the sandbox in the background through a real
+// regionctl process (this test binary in helper mode, which `sandbox up`
+// re-executes as `sandbox serve`), lists it, and stops it.
+func TestSandboxUpLsDown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], append([]string{"--sandbox-dir", dir}, args...)...)
+		cmd.Env = append(os.Environ(), envHelper+"=1", envCloudFile+"="+filepath.Join(t.TempDir(), "cloud.json"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("regionctl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		if ep, err := sandbox.ReadEndpoints(dir); err == nil {
+			if p, err := os.FindProcess(ep.PID); err == nil {
+				_ = p.Kill()
+			}
+		}
+	})
+
+	out := run("sandbox", "up")
+	if !strings.Contains(out, "aws: http://127.0.0.1:") {
+		t.Fatalf("sandbox up did not print the AWS endpoint:\n%s", out)
+	}
+	if !sandbox.Running(dir) {
+		t.Fatal("sandbox up returned but no sandbox answers")
+	}
+	first, err := sandbox.ReadEndpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second up finds the running one instead of starting another.
+	run("sandbox", "up")
+	second, err := sandbox.ReadEndpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.PID != second.PID {
+		t.Fatalf("a second sandbox up started another sandbox (pid %d, then %d)", first.PID, second.PID)
+	}
+	if out := run("sandbox", "ls"); !strings.Contains(out, "The sandbox is empty.") {
+		t.Fatalf("a new sandbox is not empty:\n%s", out)
+	}
+	if out := run("sandbox", "down"); !strings.Contains(out, "Sandbox stopped") {
+		t.Fatalf("sandbox down:\n%s", out)
+	}
+	if sandbox.Running(dir) {
+		t.Fatal("the sandbox still answers after down")
+	}
+	if out := run("sandbox", "down"); !strings.Contains(out, "No sandbox is running") {
+		t.Fatalf("a second down:\n%s", out)
+	}
+}
