@@ -39,7 +39,7 @@ func TestEC2NetworkLifecycle(t *testing.T) {
 	ctx := context.Background()
 
 	azs, err := c.ec2.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
-	if err != nil || len(azs.AvailabilityZones) != 3 || aws.ToString(azs.AvailabilityZones[0].ZoneName) != "us-east-1a" {
+	if err != nil || len(azs.AvailabilityZones) != 6 || aws.ToString(azs.AvailabilityZones[0].ZoneName) != "us-east-1a" {
 		t.Fatalf("DescribeAvailabilityZones = %+v, %v", azs, err)
 	}
 

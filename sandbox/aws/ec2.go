@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -164,15 +165,55 @@ func checkID(id, prefix, code string) *apiErr {
 	return nil
 }
 
+// zoneLetters are the availability-zone letters AWS offers new accounts per
+// region, as providers/aws's zone table lists them (ap-northeast-1 has no b,
+// us-west-1 no b). Zone ids follow the letter's position in the table.
+// Regions not listed get a, b and c.
+var zoneLetters = map[string]string{
+	"us-east-1":      "abcdef",
+	"us-east-2":      "abc",
+	"us-west-1":      "ac",
+	"us-west-2":      "abcd",
+	"ca-central-1":   "abd",
+	"sa-east-1":      "abc",
+	"eu-west-1":      "abc",
+	"eu-west-2":      "abc",
+	"eu-west-3":      "abc",
+	"eu-central-1":   "abc",
+	"eu-north-1":     "abc",
+	"eu-south-1":     "abc",
+	"ap-south-1":     "abc",
+	"ap-southeast-1": "abc",
+	"ap-southeast-2": "abc",
+	"ap-northeast-1": "acd",
+	"ap-northeast-2": "abcd",
+	"ap-northeast-3": "abc",
+}
+
+// zoneIDPrefix shortens a region for zone ids, as AWS does for the regions
+// it documents (use1-az1); others drop their dashes.
+var zoneIDPrefix = map[string]string{
+	"us-east-1": "use1", "us-east-2": "use2", "us-west-1": "usw1", "us-west-2": "usw2",
+	"ca-central-1": "cac1", "sa-east-1": "sae1",
+	"eu-west-1": "euw1", "eu-west-2": "euw2", "eu-west-3": "euw3", "eu-central-1": "euc1",
+	"eu-north-1": "eun1", "eu-south-1": "eus1",
+	"ap-south-1": "aps1", "ap-southeast-1": "apse1", "ap-southeast-2": "apse2",
+	"ap-northeast-1": "apne1", "ap-northeast-2": "apne2", "ap-northeast-3": "apne3",
+}
+
 func (e *Emulator) zones(region string) []ec2types.AvailabilityZone {
-	short := map[string]string{"us-east-1": "use1", "us-east-2": "use2", "us-west-2": "usw2", "eu-west-1": "euw1", "eu-central-1": "euc1"}[region]
+	short := zoneIDPrefix[region]
 	if short == "" {
 		short = strings.ReplaceAll(region, "-", "")
 	}
+	letters := zoneLetters[region]
+	if letters == "" {
+		letters = "abc"
+	}
 	var out []ec2types.AvailabilityZone
-	for i, l := range []string{"a", "b", "c"} {
+	for i, l := range letters {
 		out = append(out, ec2types.AvailabilityZone{
-			ZoneName: ptr(region + l), ZoneId: ptr(fmt.Sprintf("%s-az%d", short, i+1)), RegionName: ptr(region),
+			ZoneName: ptr(region + string(l)), ZoneId: ptr(fmt.Sprintf("%s-az%d", short, i+1)), RegionName: ptr(region),
 			State: ec2types.AvailabilityZoneStateAvailable, ZoneType: ptr("availability-zone"),
 			OptInStatus: ec2types.AvailabilityZoneOptInStatusOptInNotRequired, GroupName: ptr(region + "-zg-1"),
 			NetworkBorderGroup: ptr(region), Messages: []ec2types.AvailabilityZoneMessage{},
@@ -912,26 +953,11 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 		if _, err := netip.ParsePrefix(dst); err != nil {
 			return nil, false, errf(400, "InvalidParameterValue", "Value (%s) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.", dst)
 		}
-		route := ec2types.Route{DestinationCidrBlock: ptr(dst), State: ec2types.RouteStateActive, Origin: ec2types.RouteOriginCreateRoute}
-		switch {
-		case f.get("GatewayId") != "":
-			g, aerr := e.igw(f.get("GatewayId"), region)
-			if aerr != nil {
-				return nil, false, errf(400, "InvalidGatewayID.NotFound", "The gateway ID '%s' does not exist", f.get("GatewayId"))
-			}
-			if len(g.V.Attachments) == 0 || deref(g.V.Attachments[0].VpcId) != deref(r.V.VpcId) {
-				return nil, false, errf(400, "InvalidParameterValue", "route table %s and network gateway %s belong to different networks", deref(r.V.RouteTableId), f.get("GatewayId"))
-			}
-			route.GatewayId = ptr(f.get("GatewayId"))
-		case f.get("NatGatewayId") != "":
-			n, ok := s.NATs[f.get("NatGatewayId")]
-			if !ok || n.Region != region || n.V.State == ec2types.NatGatewayStateDeleted {
-				return nil, false, errf(400, "InvalidNatGatewayID.NotFound", "The natGateway ID '%s' does not exist", f.get("NatGatewayId"))
-			}
-			route.NatGatewayId = ptr(f.get("NatGatewayId"))
-		default:
-			return nil, false, errf(400, "InvalidParameterCombination", "The request must contain exactly one of gatewayId, natGatewayId, …")
+		route, aerr := e.routeTarget(f, r, region)
+		if aerr != nil {
+			return nil, false, aerr
 		}
+		route.DestinationCidrBlock = ptr(dst)
 		for _, x := range r.V.Routes {
 			if deref(x.DestinationCidrBlock) == dst {
 				return nil, false, errf(400, "RouteAlreadyExists", "The route identified by %s already exists.", dst)
@@ -939,6 +965,33 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 		}
 		r.V.Routes = append(r.V.Routes, route)
 		return &ec2.CreateRouteOutput{Return: ptr(true)}, true, nil
+
+	case "ReplaceRoute":
+		r, aerr := e.rtb(f.get("RouteTableId"), region)
+		if aerr != nil {
+			return nil, false, aerr
+		}
+		if aerr := required(f, "DestinationCidrBlock"); aerr != nil {
+			return nil, false, aerr
+		}
+		dst := f.get("DestinationCidrBlock")
+		if _, err := netip.ParsePrefix(dst); err != nil {
+			return nil, false, errf(400, "InvalidParameterValue", "Value (%s) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.", dst)
+		}
+		i := slices.IndexFunc(r.V.Routes, func(x ec2types.Route) bool { return deref(x.DestinationCidrBlock) == dst })
+		if i < 0 {
+			return nil, false, errf(400, "InvalidRoute.NotFound", "There is no route defined for '%s' in the route table. Use CreateRoute instead.", dst)
+		}
+		if r.V.Routes[i].Origin == ec2types.RouteOriginCreateRouteTable {
+			return nil, false, errf(400, "InvalidParameterValue", "cannot replace local route %s in route table %s", dst, deref(r.V.RouteTableId))
+		}
+		route, aerr := e.routeTarget(f, r, region)
+		if aerr != nil {
+			return nil, false, aerr
+		}
+		route.DestinationCidrBlock = ptr(dst)
+		r.V.Routes[i] = route
+		return &ec2.ReplaceRouteOutput{}, true, nil
 
 	case "AssociateRouteTable":
 		r, aerr := e.rtb(f.get("RouteTableId"), region)
@@ -1182,6 +1235,38 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 		return &ec2.DeleteTagsOutput{}, true, nil
 	}
 	return nil, false, errf(400, "InvalidAction", "The action %s is not valid for this web service.", op)
+}
+
+// routeTarget validates the target of a CreateRoute or ReplaceRoute call
+// (exactly one of GatewayId, an internet gateway attached to the table's VPC,
+// and NatGatewayId, a live NAT gateway in that VPC) and returns the route
+// without its destination.
+func (e *Emulator) routeTarget(f form, r *rtbRec, region string) (ec2types.Route, *apiErr) {
+	gw, nat := f.get("GatewayId"), f.get("NatGatewayId")
+	route := ec2types.Route{State: ec2types.RouteStateActive, Origin: ec2types.RouteOriginCreateRoute}
+	switch {
+	case gw != "" && nat != "", gw == "" && nat == "":
+		return route, errf(400, "InvalidParameterCombination", "The request must contain exactly one of gatewayId, natGatewayId, …")
+	case gw != "":
+		g, aerr := e.igw(gw, region)
+		if aerr != nil {
+			return route, errf(400, "InvalidGatewayID.NotFound", "The gateway ID '%s' does not exist", gw)
+		}
+		if len(g.V.Attachments) == 0 || deref(g.V.Attachments[0].VpcId) != deref(r.V.VpcId) {
+			return route, errf(400, "InvalidParameterValue", "route table %s and network gateway %s belong to different networks", deref(r.V.RouteTableId), gw)
+		}
+		route.GatewayId = ptr(gw)
+	default:
+		n, ok := e.st.NATs[nat]
+		if !ok || n.Region != region || n.V.State == ec2types.NatGatewayStateDeleted {
+			return route, errf(400, "InvalidNatGatewayID.NotFound", "The natGateway ID '%s' does not exist", nat)
+		}
+		if deref(n.V.VpcId) != deref(r.V.VpcId) {
+			return route, errf(400, "InvalidParameterValue", "route table %s and NAT gateway %s belong to different networks", deref(r.V.RouteTableId), nat)
+		}
+		route.NatGatewayId = ptr(nat)
+	}
+	return route, nil
 }
 
 func optional(s string) *string {

@@ -199,6 +199,31 @@ func (e *Emulator) checkSubnets(region string, ids []string, needTwoAZs bool) (v
 	return vpcID, nil
 }
 
+// noControlPlane are zones where EKS refuses to place a cluster's network
+// interfaces, as us-east-1e does.
+var noControlPlane = map[string]bool{"us-east-1e": true}
+
+// checkControlPlaneZones refuses cluster subnets in a zone EKS does not
+// support, with EKS's UnsupportedAvailabilityZoneException.
+func (e *Emulator) checkControlPlaneZones(region, cluster string, subnetIDs []string) *apiErr {
+	for _, id := range subnetIDs {
+		az := deref(e.st.Subnets[id].V.AvailabilityZone) // checkSubnets proved it exists
+		if !noControlPlane[az] {
+			continue
+		}
+		var valid []string
+		for _, z := range e.zones(region) {
+			if n := deref(z.ZoneName); !noControlPlane[n] {
+				valid = append(valid, n)
+			}
+		}
+		a := errf(400, "UnsupportedAvailabilityZoneException", "Cannot create cluster '%s' because %s, the targeted availability zone, does not currently have sufficient capacity to support the cluster. Retry and choose from these availability zones: %s", cluster, az, strings.Join(valid, ", "))
+		a.extra = map[string]string{"clusterName": cluster}
+		return a
+	}
+	return nil
+}
+
 func (e *Emulator) checkRole(arn, what string) *apiErr {
 	m := roleArnRE.FindStringSubmatch(arn)
 	if m == nil {
@@ -371,6 +396,9 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		}
 		vpcID, aerr := e.checkSubnets(region, in.ResourcesVpcConfig.SubnetIds, true)
 		if aerr != nil {
+			return nil, false, aerr
+		}
+		if aerr := e.checkControlPlaneZones(region, name, in.ResourcesVpcConfig.SubnetIds); aerr != nil {
 			return nil, false, aerr
 		}
 		for _, id := range in.ResourcesVpcConfig.SecurityGroupIds {
