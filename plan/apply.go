@@ -628,12 +628,20 @@ func (r *regionRun) record(addr string, res state.Resource) error {
 	return nil
 }
 
-// resolve replaces references in the change's inputs with the outputs
-// produced so far.
+// resolve returns the change's inputs with every reference replaced by the
+// outputs known now (state's, and those produced so far in this run). The
+// references come from the desired graph: the plan's After shows values
+// that were known at plan time already resolved, but apply takes them from
+// the freshest outputs. A plan without the resource in Desired falls back
+// to After.
 func (r *regionRun) resolve(ch *Change) (providers.Values, error) {
+	in := map[string]any(ch.After)
+	if d := r.desired(ch.Address); d != nil {
+		in = map[string]any(d.Inputs)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	v, ok, missing := resolveRefs(ch.After, func(addr, output string) (any, bool) {
+	v, ok, missing := resolveRefs(in, func(addr, output string) (any, bool) {
 		o, ok := r.outputs[addr]
 		if !ok {
 			return nil, false

@@ -451,7 +451,25 @@ func diffRegion(desired []*providers.Resource, refreshedList []*refreshed) ([]Ch
 // diffResource decides the change for one desired resource. changes holds
 // the decisions for its dependencies (made first, in dependency order).
 func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed) *Change {
-	ch := &Change{Address: d.Address, Type: d.Type, After: d.Inputs, Stateful: d.Stateful}
+	// knownOutput finds an output that is known at plan time: that of a
+	// resource that is not being created or replaced, as refreshed.
+	knownOutput := func(addr, output string) (any, bool) {
+		dc := changes[addr]
+		if dc == nil || (dc.Action != NoOp && dc.Action != Update) {
+			return nil, false
+		}
+		c := current[addr]
+		if c == nil {
+			return nil, false
+		}
+		v, ok := c.outputs[output]
+		return v, ok
+	}
+	// After shows the known values; a reference stays only where the value
+	// is known after apply. Apply resolves the desired inputs again from
+	// the outputs it has then (see regionRun.resolve).
+	after, _ := resolveKnownRefs(map[string]any(d.Inputs), knownOutput).(map[string]any)
+	ch := &Change{Address: d.Address, Type: d.Type, After: after, Stateful: d.Stateful}
 	replace := func(reason string) {
 		ch.Action = DeleteThenCreate
 		if d.CreateBeforeDestroy {
@@ -513,18 +531,7 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 			}
 			continue
 		}
-		resolved, known, via := resolveRefs(want, func(addr, output string) (any, bool) {
-			dc := changes[addr]
-			if dc == nil || (dc.Action != NoOp && dc.Action != Update) {
-				return nil, false
-			}
-			c := current[addr]
-			if c == nil {
-				return nil, false
-			}
-			v, ok := c.outputs[output]
-			return v, ok
-		})
+		resolved, known, via := resolveRefs(want, knownOutput)
 		switch {
 		case !known:
 			changed = append(changed, k)

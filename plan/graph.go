@@ -212,3 +212,49 @@ func resolveRefs(v any, lookup func(addr, output string) (any, bool)) (out any, 
 	}
 	return v, true, ""
 }
+
+// resolveKnownRefs returns a deep copy of v in which every reference that
+// lookup finds is replaced by the output's value; references it does not
+// find stay references. The plan uses it so that Change.After shows every
+// value known at plan time and keeps a reference only where the value is
+// truly known after apply.
+func resolveKnownRefs(v any, lookup func(addr, output string) (any, bool)) any {
+	if addr, output, isRef := providers.AsRef(v); isRef {
+		if val, found := lookup(addr, output); found {
+			if c, ok := copyJSON(val); ok {
+				return c
+			}
+			return val
+		}
+		if c, ok := copyJSON(v); ok {
+			return c
+		}
+		return v
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		if t == nil {
+			return t
+		}
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = resolveKnownRefs(e, lookup)
+		}
+		return m
+	case providers.Values:
+		if t == nil {
+			return map[string]any(nil)
+		}
+		return resolveKnownRefs(map[string]any(t), lookup)
+	case []any:
+		if t == nil {
+			return t
+		}
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = resolveKnownRefs(e, lookup)
+		}
+		return s
+	}
+	return v
+}

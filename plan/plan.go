@@ -131,8 +131,11 @@ type Change struct {
 	DeposedID string `json:"deposedID,omitempty"`
 	// Before are the refreshed inputs (nil for Create).
 	Before map[string]any `json:"before,omitempty"`
-	// After are the desired inputs (nil for Delete); values not known until
-	// apply are references made by providers.Ref.
+	// After are the desired inputs (nil for Delete). A reference to a
+	// resource that is not created or replaced is shown resolved to its
+	// refreshed output; only values not known until apply (outputs of
+	// resources created or replaced by this plan) stay references made by
+	// providers.Ref. Apply resolves references from RegionPlan.Desired.
 	After map[string]any `json:"after,omitempty"`
 	// ReplacePaths are the input keys that force replacement.
 	ReplacePaths []string `json:"replacePaths,omitempty"`
