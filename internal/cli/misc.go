@@ -53,7 +53,7 @@ func (a *app) checkDrivers(ctx context.Context, regions []*spec.Region) diag.Dia
 				Summary:  fmt.Sprintf("no driver named %q", name),
 				Fix:      "use one of: " + strings.Join(a.cfg.Registry.Names(), ", "),
 			}
-			if near := nearest(name, a.cfg.Registry.Names()); near != "" {
+			if near, ok := spec.DidYouMean(name, a.cfg.Registry.Names()); ok {
 				d.Fix = fmt.Sprintf("did you mean %q?", near)
 			}
 			ds = append(ds, d)
@@ -78,38 +78,6 @@ func (a *app) checkDrivers(ctx context.Context, regions []*spec.Region) diag.Dia
 		ds = append(ds, resp.Diagnostics...)
 	}
 	return ds
-}
-
-// nearest returns the candidate closest to s by edit distance, when it is
-// close enough to be a likely typo.
-func nearest(s string, candidates []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func (a *app) driversCmd() *cobra.Command {
