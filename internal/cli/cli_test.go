@@ -316,10 +316,21 @@ func TestLockHeldByAnotherRunIsReported(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	e := newEnv(t)
-	e.editSpec("provider: mem", "provider: mme")
 	e.editSpec("kubernetesVersion: \"1.33\"", "kubernetesVersion: \"1.33\"\n    nodepools: []")
+	e.editSpec("min: 3, max: 6", "min: 7, max: 6")
 	r := e.must(1, "validate", "-f", e.specPath())
-	for _, want := range []string{"region.yaml:", "nodepools", "nodePools"} {
+	for _, want := range []string{"region.yaml:11:5", `did you mean "nodePools"?`, "region.yaml:13:", "min"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("diagnostics do not mention %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+func TestValidateUnknownDriver(t *testing.T) {
+	e := newEnv(t)
+	e.editSpec("provider: mem", "provider: mme")
+	r := e.must(1, "validate", "-f", e.specPath())
+	for _, want := range []string{"region.yaml:5:", "spec.provider", `did you mean "mem"?`} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("diagnostics do not mention %q:\n%s", want, r.stderr)
 		}
