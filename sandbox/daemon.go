@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -75,6 +76,9 @@ func Running(dir string) bool {
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	for _, url := range ep.Endpoints {
+		if !strings.Contains(url, "://") {
+			url = "http://" + url // a gRPC endpoint answers health checks over HTTP/1.1 too
+		}
 		resp, err := client.Get(url + HealthPath)
 		if err != nil {
 			return false

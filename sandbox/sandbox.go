@@ -97,24 +97,32 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	var lc net.ListenConfig
 	for _, e := range s.emus {
-		addr := opts.Addrs[e.Cloud()]
+		addr := opts.Addrs[endpointKey(e)]
 		if addr == "" {
 			addr = "127.0.0.1:0"
 		}
 		ln, err := lc.Listen(ctx, "tcp", addr)
 		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("sandbox: listen for %s on %s: %w", e.Cloud(), addr, err)
+			return nil, fmt.Errorf("sandbox: listen for %s on %s: %w", endpointKey(e), addr, err)
 		}
 		srv := &http.Server{Handler: s.handler(e), ReadHeaderTimeout: 10 * time.Second}
 		s.srvs = append(s.srvs, srv)
-		s.addrs[e.Cloud()] = "http://" + ln.Addr().String()
+		s.addrs[endpointKey(e)] = "http://" + ln.Addr().String()
 		go func() { _ = srv.Serve(ln) }() // returns http.ErrServerClosed on Close
+		if g, ok := e.(emu.GRPCServer); ok {
+			if err := s.serveGRPC(ctx, e, g); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
 	}
 	return s, nil
 }
 
-// Endpoints maps each cloud to its base URL, e.g. {"aws": "http://127.0.0.1:PORT"}.
+// Endpoints maps each endpoint to its address: a base URL for HTTP APIs
+// ({"aws": "http://127.0.0.1:PORT", "gcp-compute": "http://127.0.0.1:PORT"})
+// and a bare host:port for gRPC ones ({"gcp-container": "127.0.0.1:PORT"}).
 func (s *Sandbox) Endpoints() map[string]string {
 	out := make(map[string]string, len(s.addrs))
 	for k, v := range s.addrs {

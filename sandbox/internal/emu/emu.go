@@ -4,8 +4,11 @@
 package emu
 
 import (
+	"context"
 	"net/http"
 	"time"
+
+	"google.golang.org/grpc"
 )
 
 // Object is one emulated cloud object.
@@ -57,6 +60,9 @@ type Call struct {
 	Body []byte
 	// Fail asks the asynchronous operation this call starts to fail.
 	Fail bool
+	// Changed is set by a gRPC handler that changed state (HTTP handlers
+	// report it from Serve instead).
+	Changed bool
 }
 
 // Emulator is one cloud's API emulator.
@@ -74,4 +80,48 @@ type Emulator interface {
 	// Save serializes the state; Load restores it.
 	Save() ([]byte, error)
 	Load([]byte) error
+}
+
+// Endpointer is implemented by an emulator whose HTTP endpoint is not named
+// after its cloud (GCP serves Compute on "gcp-compute"). Endpoint keys are
+// what (*sandbox.Sandbox).Endpoints reports and Options.Addrs fixes.
+type Endpointer interface {
+	// EndpointKey names the emulator's HTTP endpoint.
+	EndpointKey() string
+}
+
+// GRPCServer is implemented by an emulator that also serves gRPC services,
+// on a second endpoint of its own (plain-text HTTP/2). The sandbox counts,
+// faults and persists gRPC calls exactly as HTTP ones: the emulator's
+// handlers read the Call with CallFrom and set Call.Changed when they
+// change state.
+type GRPCServer interface {
+	// GRPCKey names the gRPC endpoint ("gcp-container"); Endpoints reports
+	// it as a bare host:port.
+	GRPCKey() string
+	// RegisterGRPC registers the emulator's services on s.
+	RegisterGRPC(s *grpc.Server)
+	// GRPCOperation names the operation a gRPC method calls, from its full
+	// method name ("/google.container.v1.ClusterManager/CreateCluster" →
+	// "container:CreateCluster").
+	GRPCOperation(fullMethod string) string
+	// GRPCFault returns the cloud's own status error for an injected
+	// throttle or internal error.
+	GRPCFault(op string, kind FaultKind) error
+}
+
+type callKey struct{}
+
+// WithCall returns ctx carrying c, for a gRPC handler to read with CallFrom.
+func WithCall(ctx context.Context, c *Call) context.Context {
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+// CallFrom returns the Call ctx carries, or a fresh one (a direct call
+// outside the sandbox, e.g. in a unit test).
+func CallFrom(ctx context.Context) *Call {
+	if c, ok := ctx.Value(callKey{}).(*Call); ok {
+		return c
+	}
+	return &Call{}
 }
