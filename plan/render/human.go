@@ -1,7 +1,7 @@
 // Package render turns a *plan.Plan into what a user reads: a
 // Terraform-like human rendering (Human), a documented, versioned JSON
-// document for machines (JSON, see docs/json-output.md), and the one-line
-// summary (Summary).
+// document for machines (JSON, see docs/json-output.md), a compact summary
+// for pull-request comments (Markdown), and the one-line summary (Summary).
 //
 // Renderers only read the plan; they never decide anything apply does.
 package render
