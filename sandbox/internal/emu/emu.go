@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Object is one emulated cloud object.
@@ -52,6 +53,8 @@ type Env struct {
 	Account string
 	// Region is the default region.
 	Region string
+	// Kube gives clusters a real Kubernetes API server; nil for none.
+	Kube KubeHost
 }
 
 // Call is one request as the emulator sees it.
@@ -125,3 +128,58 @@ func CallFrom(ctx context.Context) *Call {
 	}
 	return &Call{}
 }
+
+// KubeUser is who a cluster's token webhook says a bearer token belongs to.
+type KubeUser struct {
+	Name   string
+	UID    string
+	Groups []string
+}
+
+// KubeAuthenticator verifies a bearer token sent to one cluster's API server
+// (the credential the cloud's own tooling makes: an EKS presigned-STS token,
+// a GKE access token, ...). It returns an error for a token it rejects; the
+// error text is shown to no client, only logged.
+type KubeAuthenticator func(token string) (KubeUser, error)
+
+// KubeCluster says where a cluster's API server listens: its https endpoint
+// and the PEM certificate of the CA that signed its serving certificate.
+type KubeCluster struct {
+	Endpoint string
+	CAPEM    []byte
+}
+
+// KubeState is how far a cluster's API server has come.
+type KubeState struct {
+	// Ready is true once the API server answers /readyz.
+	Ready bool
+	// Err is why it could not start (it is not retried).
+	Err error
+}
+
+// KubeHost gives emulated clusters real Kubernetes API servers (one
+// kube-apiserver per cluster over one shared etcd; see sandbox/kube). An
+// emulator with a nil KubeHost makes clusters without one.
+//
+// The hooks an emulator calls, with ids unique across clouds
+// ("aws-us-east-1-demo"):
+//   - Check at cluster create: refuse the create with Check's error
+//     (it names scripts/kube-apiserver.sh) when it is not nil;
+//   - Ensure at cluster create and after the emulator's state is loaded,
+//     for every cluster that exists: it returns at once with the endpoint
+//     and CA, the API server starts in the background;
+//   - State when the cluster would become ACTIVE/RUNNING: stay in the
+//     creating state until Ready, fail the cluster on Err;
+//   - Remove when the cluster is gone: stops the API server and deletes
+//     its data.
+type KubeHost interface {
+	Check() error
+	Ensure(id string, auth KubeAuthenticator, bootstrap KubeBootstrap) (KubeCluster, error)
+	State(id string) KubeState
+	Remove(id string) error
+}
+
+// KubeBootstrap runs once, after a cluster's API server first becomes
+// ready, to create what the cloud puts in every new cluster (EKS: the gp2
+// StorageClass). It gets a client authenticated as the sandbox itself.
+type KubeBootstrap func(ctx context.Context, cs kubernetes.Interface) error

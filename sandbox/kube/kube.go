@@ -1,0 +1,853 @@
+// Package kube gives the sandbox's emulated clusters a real Kubernetes API:
+// one shared etcd per sandbox (started lazily, data under the sandbox
+// directory) and one kube-apiserver per cluster, each with its own
+// --etcd-prefix, its own CA and serving certificate, and a token webhook
+// served by the sandbox, so clients authenticate with the same credential the
+// real cloud accepts (the emulator supplies the verifier).
+//
+// The binaries come from scripts/kube-apiserver.sh (cached outside the
+// repository) or REGIONCTL_KUBE_APISERVER / REGIONCTL_ETCD. A Manager
+// implements the emulators' emu.KubeHost hooks; see docs/sandbox.md.
+package kube
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	authv1 "k8s.io/api/authentication/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/regionctl/regionctl/sandbox/internal/emu"
+)
+
+// Version is the Kubernetes release scripts/kube-apiserver.sh builds.
+const Version = "v1.34.2"
+
+// Script provides the binaries; every "not found" error names it.
+const Script = "scripts/kube-apiserver.sh"
+
+// Environment variables that point at the binaries.
+const (
+	EnvAPIServer = "REGIONCTL_KUBE_APISERVER"
+	EnvEtcd      = "REGIONCTL_ETCD"
+	EnvCache     = "REGIONCTL_CACHE"
+)
+
+// Binaries are the two programs a Manager runs.
+type Binaries struct {
+	APIServer string
+	Etcd      string
+}
+
+// CacheDir is where scripts/kube-apiserver.sh keeps its build:
+// ${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/kube/VERSION.
+func CacheDir() string {
+	base := os.Getenv(EnvCache)
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = os.TempDir()
+		}
+		base = filepath.Join(home, ".cache", "regionctl")
+	}
+	return filepath.Join(base, "kube", Version)
+}
+
+// FindBinaries locates kube-apiserver and etcd: the environment variables
+// first, then the env file and build of scripts/kube-apiserver.sh, then etcd
+// on PATH. The error says to run the script.
+func FindBinaries() (Binaries, error) {
+	cache := CacheDir()
+	fromFile := map[string]string{}
+	if data, err := os.ReadFile(filepath.Join(cache, "env")); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok {
+				fromFile[k] = v
+			}
+		}
+	}
+	pick := func(env string, fallback ...string) string {
+		if v := os.Getenv(env); v != "" {
+			return v
+		}
+		if v := fromFile[env]; v != "" {
+			return v
+		}
+		for _, f := range fallback {
+			if f != "" {
+				return f
+			}
+		}
+		return ""
+	}
+	onPath, _ := exec.LookPath("etcd")
+	b := Binaries{
+		APIServer: pick(EnvAPIServer, filepath.Join(cache, "bin", "kube-apiserver")),
+		Etcd:      pick(EnvEtcd, onPath),
+	}
+	var errs []string
+	if !executable(b.APIServer) {
+		errs = append(errs, fmt.Sprintf("kube-apiserver not found at %s", b.APIServer))
+	}
+	if !executable(b.Etcd) {
+		where := b.Etcd
+		if where == "" {
+			where = "PATH"
+		}
+		errs = append(errs, fmt.Sprintf("etcd not found (looked at %s)", where))
+	}
+	if len(errs) > 0 {
+		return b, fmt.Errorf("%s: run %s once (installs etcd, builds kube-apiserver %s into %s, about 8 minutes) or set %s and %s",
+			strings.Join(errs, "; "), Script, Version, cache, EnvAPIServer, EnvEtcd)
+	}
+	return b, nil
+}
+
+func executable(path string) bool {
+	if path == "" {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+// Options configure a Manager.
+type Options struct {
+	// Dir holds etcd's data and one directory per cluster
+	// (certificates, logs); the sandbox uses <sandbox dir>/kube.
+	Dir string
+	// Binaries to run; zero means FindBinaries.
+	Binaries Binaries
+	// StartTimeout bounds how long an API server may take to become
+	// ready (default 3 minutes).
+	StartTimeout time.Duration
+}
+
+// Manager runs etcd and the API servers. It implements emu.KubeHost and is
+// safe for concurrent use.
+type Manager struct {
+	dir      string
+	bins     Binaries
+	binErr   error
+	timeout  time.Duration
+	internal string // the sandbox's own token, in memory only
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	etcd     *process
+	etcdURL  string
+	etcdErr  error
+	hook     *webhook
+	clusters map[string]*cluster
+	wg       sync.WaitGroup
+}
+
+var _ emu.KubeHost = (*Manager)(nil)
+
+type cluster struct {
+	id   string
+	dir  string
+	port int
+	ca   *keyPair
+	auth emu.KubeAuthenticator
+
+	proc   *process
+	stop   context.CancelFunc
+	done   chan struct{} // closed when the start attempt ended
+	ready  bool
+	err    error
+	readyT time.Duration
+}
+
+// New returns a Manager; it starts nothing until the first Ensure.
+func New(opts Options) *Manager {
+	m := &Manager{dir: opts.Dir, bins: opts.Binaries, timeout: opts.StartTimeout, clusters: map[string]*cluster{}}
+	if m.timeout <= 0 {
+		m.timeout = 3 * time.Minute
+	}
+	if m.bins == (Binaries{}) {
+		m.bins, m.binErr = FindBinaries()
+	} else if !executable(m.bins.APIServer) || !executable(m.bins.Etcd) {
+		m.binErr = fmt.Errorf("kube-apiserver %q or etcd %q is not an executable file: run %s", m.bins.APIServer, m.bins.Etcd, Script)
+	}
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	m.internal = "sandbox." + hex.EncodeToString(b[:])
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	return m
+}
+
+// Check reports whether clusters can get an API server: nil when the
+// binaries were found, else an error naming scripts/kube-apiserver.sh.
+func (m *Manager) Check() error {
+	if m.binErr != nil {
+		return fmt.Errorf("sandbox: no Kubernetes API for emulated clusters: %w", m.binErr)
+	}
+	return nil
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+
+// Ensure starts the API server of cluster id unless it runs already, and
+// returns at once with its endpoint and CA (the server starts in the
+// background; State says when it is ready). Its certificates and port are
+// kept in the cluster's directory, so a restarted sandbox serves the
+// cluster at the same endpoint with the same CA. bootstrap runs once in
+// the cluster's life, after the first start.
+func (m *Manager) Ensure(id string, auth emu.KubeAuthenticator, bootstrap emu.KubeBootstrap) (emu.KubeCluster, error) {
+	if err := m.Check(); err != nil {
+		return emu.KubeCluster{}, err
+	}
+	if !idRE.MatchString(id) {
+		return emu.KubeCluster{}, fmt.Errorf("sandbox: cluster id %q: want lowercase letters, digits, '.', '_' and '-'", id)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return emu.KubeCluster{}, errors.New("sandbox: Kubernetes manager is closed")
+	}
+	if c, ok := m.clusters[id]; ok {
+		c.auth = auth
+		return c.info(), nil
+	}
+	c, err := m.prepare(id)
+	if err != nil {
+		return emu.KubeCluster{}, err
+	}
+	c.auth = auth
+	m.clusters[id] = c
+	ctx, cancel := context.WithCancel(m.ctx)
+	c.stop = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(c.done)
+		err := m.start(ctx, c, bootstrap)
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if err != nil {
+			c.err = err
+			return
+		}
+		c.ready = true
+	}()
+	return c.info(), nil
+}
+
+func (c *cluster) info() emu.KubeCluster {
+	return emu.KubeCluster{Endpoint: "https://127.0.0.1:" + strconv.Itoa(c.port), CAPEM: c.ca.cert}
+}
+
+// State reports whether cluster id's API server is ready, or why it failed.
+func (m *Manager) State(id string) emu.KubeState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.clusters[id]
+	if !ok {
+		return emu.KubeState{Err: fmt.Errorf("sandbox: cluster %s has no API server", id)}
+	}
+	return emu.KubeState{Ready: c.ready, Err: c.err}
+}
+
+// Wait blocks until cluster id's API server is ready or failed, or ctx ends.
+func (m *Manager) Wait(ctx context.Context, id string) error {
+	m.mu.Lock()
+	c, ok := m.clusters[id]
+	m.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("sandbox: cluster %s has no API server", id)
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return m.State(id).Err
+}
+
+// ReadyAfter is how long cluster id's API server took to become ready
+// (zero while it is not).
+func (m *Manager) ReadyAfter(id string) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.clusters[id]; ok {
+		return c.readyT
+	}
+	return 0
+}
+
+// Running lists the ids of clusters whose API server process runs.
+func (m *Manager) Running() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for id, c := range m.clusters {
+		if c.proc != nil && !c.proc.exited() {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Remove stops cluster id's API server and deletes its data: its keys in
+// etcd and its directory. Removing an unknown cluster deletes whatever data
+// an earlier run left.
+func (m *Manager) Remove(id string) error {
+	if !idRE.MatchString(id) {
+		return fmt.Errorf("sandbox: cluster id %q is not valid", id)
+	}
+	m.mu.Lock()
+	c := m.clusters[id]
+	delete(m.clusters, id)
+	m.mu.Unlock()
+	if c != nil {
+		c.stop()
+		<-c.done
+		if c.proc != nil {
+			c.proc.kill(syscall.SIGKILL, 5*time.Second)
+		}
+	}
+	var errs []error
+	cdir := filepath.Join(m.dir, "clusters", id)
+	_, statErr := os.Stat(cdir)
+	if m.binErr == nil && (c != nil || statErr == nil) {
+		url, err := m.ensureEtcd(m.ctx)
+		if err == nil {
+			err = deletePrefix(m.ctx, url, etcdPrefix(id))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sandbox: delete etcd data of cluster %s: %w", id, err))
+		}
+	}
+	if err := os.RemoveAll(cdir); err != nil {
+		errs = append(errs, fmt.Errorf("sandbox: remove %s: %w", cdir, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops every API server and etcd, keeping their data, so a new
+// Manager on the same directory restarts them (Ensure) where they were.
+func (m *Manager) Close() error {
+	m.cancel()
+	m.mu.Lock()
+	cs := make([]*cluster, 0, len(m.clusters))
+	for _, c := range m.clusters {
+		cs = append(cs, c)
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-c.done
+			if c.proc != nil {
+				c.proc.kill(syscall.SIGTERM, 10*time.Second)
+			}
+		}()
+	}
+	wg.Wait()
+	m.wg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.etcd != nil {
+		m.etcd.kill(syscall.SIGTERM, 10*time.Second)
+		m.etcd = nil
+	}
+	if m.hook != nil {
+		m.hook.close()
+		m.hook = nil
+	}
+	return nil
+}
+
+// prepare loads or makes the cluster's directory: CA, serving certificate,
+// service-account key and port.
+func (m *Manager) prepare(id string) (*cluster, error) {
+	dir := filepath.Join(m.dir, "clusters", id)
+	if err := os.MkdirAll(filepath.Join(dir, "certs"), 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: create %s: %w", dir, err)
+	}
+	c := &cluster{id: id, dir: dir, done: make(chan struct{})}
+	ca, err := loadKeyPair(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"))
+	if err != nil {
+		if ca, err = newCA("regionctl-sandbox-" + id + "-ca"); err != nil {
+			return nil, err
+		}
+		if err := ca.save(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")); err != nil {
+			return nil, fmt.Errorf("sandbox: save CA of %s: %w", id, err)
+		}
+		_ = os.Remove(filepath.Join(dir, "certs", "apiserver.crt")) // signed by a CA we no longer have
+	}
+	c.ca = ca
+	// kube-apiserver serves certs/apiserver.{crt,key} from --cert-dir when
+	// they exist; we sign them with the cluster's CA so clients can verify.
+	if _, err := loadKeyPair(filepath.Join(dir, "certs", "apiserver.crt"), filepath.Join(dir, "certs", "apiserver.key")); err != nil {
+		srv, err := newCert("kube-apiserver", ca, false, []string{"127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"})
+		if err != nil {
+			return nil, err
+		}
+		if err := srv.save(filepath.Join(dir, "certs", "apiserver.crt"), filepath.Join(dir, "certs", "apiserver.key")); err != nil {
+			return nil, fmt.Errorf("sandbox: save serving certificate of %s: %w", id, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sa.key")); err != nil {
+		sa, err := newCA("service-accounts")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "sa.key"), sa.key, 0o600); err != nil {
+			return nil, fmt.Errorf("sandbox: save service-account key of %s: %w", id, err)
+		}
+	}
+	port := 0
+	if b, err := os.ReadFile(filepath.Join(dir, "port")); err == nil {
+		if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && portFree(p) {
+			port = p
+		}
+	}
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "port"), []byte(strconv.Itoa(port)+"\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("sandbox: save port of %s: %w", id, err)
+		}
+	}
+	c.port = port
+	return c, nil
+}
+
+func etcdPrefix(id string) string { return "/regionctl/" + id }
+
+// start runs the API server of c and waits until it is ready.
+func (m *Manager) start(ctx context.Context, c *cluster, bootstrap emu.KubeBootstrap) error {
+	began := time.Now()
+	etcdURL, err := m.ensureEtcd(ctx)
+	if err != nil {
+		return err
+	}
+	hook, err := m.ensureWebhook()
+	if err != nil {
+		return err
+	}
+	authn := filepath.Join(c.dir, "authn-webhook.kubeconfig")
+	if err := os.WriteFile(authn, hook.kubeconfig(c.id), 0o600); err != nil {
+		return fmt.Errorf("sandbox: write %s: %w", authn, err)
+	}
+	args := []string{
+		"--etcd-servers=" + etcdURL,
+		"--etcd-prefix=" + etcdPrefix(c.id),
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(c.port),
+		"--cert-dir=" + filepath.Join(c.dir, "certs"),
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-account-key-file=" + filepath.Join(c.dir, "sa.key"),
+		"--service-account-signing-key-file=" + filepath.Join(c.dir, "sa.key"),
+		"--service-cluster-ip-range=172.20.0.0/16",
+		"--authorization-mode=Node,RBAC",
+		"--authentication-token-webhook-config-file=" + authn,
+		"--authentication-token-webhook-version=v1",
+		"--authentication-token-webhook-cache-ttl=10s",
+		"--endpoint-reconciler-type=none",
+		"--enable-priority-and-fairness=false",
+		"--profiling=false",
+	}
+	m.mu.Lock()
+	p, err := startProcess(m.bins.APIServer, args, filepath.Join(c.dir, "apiserver.log"))
+	if err == nil {
+		c.proc = p
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("sandbox: start kube-apiserver for %s: %w", c.id, err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(c.ca.cert)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer client.CloseIdleConnections()
+	url := "https://127.0.0.1:" + strconv.Itoa(c.port) + "/readyz"
+	deadline := time.After(m.timeout)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.done:
+			return fmt.Errorf("sandbox: kube-apiserver for %s exited (%v): %s", c.id, p.err, tail(filepath.Join(c.dir, "apiserver.log")))
+		case <-deadline:
+			return fmt.Errorf("sandbox: kube-apiserver for %s not ready after %s: %s", c.id, m.timeout, tail(filepath.Join(c.dir, "apiserver.log")))
+		case <-tick.C:
+		}
+	}
+	marker := filepath.Join(c.dir, "bootstrapped")
+	if _, err := os.Stat(marker); err != nil && bootstrap != nil {
+		cs, err := kubernetes.NewForConfig(&rest.Config{
+			Host: "https://127.0.0.1:" + strconv.Itoa(c.port), BearerToken: m.internal,
+			TLSClientConfig: rest.TLSClientConfig{CAData: c.ca.cert},
+		})
+		if err != nil {
+			return fmt.Errorf("sandbox: client for %s: %w", c.id, err)
+		}
+		if err := bootstrap(ctx, cs); err != nil {
+			return fmt.Errorf("sandbox: bootstrap cluster %s: %w", c.id, err)
+		}
+	}
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	m.mu.Lock()
+	c.readyT = time.Since(began)
+	m.mu.Unlock()
+	return nil
+}
+
+// tail returns the last lines of a log file, for errors.
+func tail(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "no log"
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return "last lines of " + path + ":\n" + strings.Join(lines, "\n")
+}
+
+// ensureEtcd starts the shared etcd once and returns its client URL.
+func (m *Manager) ensureEtcd(ctx context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.etcd != nil && !m.etcd.exited() {
+		return m.etcdURL, nil
+	}
+	if m.binErr != nil {
+		return "", m.binErr
+	}
+	dir := filepath.Join(m.dir, "etcd")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("sandbox: create %s: %w", dir, err)
+	}
+	// Keep the ports across restarts: etcd remembers its peer URL.
+	var ports struct{ Client, Peer int }
+	if b, err := os.ReadFile(filepath.Join(dir, "ports.json")); err == nil {
+		_ = json.Unmarshal(b, &ports) // a bad file just gets new ports
+	}
+	if ports.Client == 0 || !portFree(ports.Client) || !portFree(ports.Peer) {
+		var err error
+		if ports.Client, err = freePort(); err != nil {
+			return "", err
+		}
+		if ports.Peer, err = freePort(); err != nil {
+			return "", err
+		}
+		b, _ := json.Marshal(ports)
+		if err := os.WriteFile(filepath.Join(dir, "ports.json"), b, 0o644); err != nil {
+			return "", fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	client := "http://127.0.0.1:" + strconv.Itoa(ports.Client)
+	peer := "http://127.0.0.1:" + strconv.Itoa(ports.Peer)
+	p, err := startProcess(m.bins.Etcd, []string{
+		"--name=sandbox", "--data-dir=" + filepath.Join(dir, "data"),
+		"--listen-client-urls=" + client, "--advertise-client-urls=" + client,
+		"--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
+		"--initial-cluster=sandbox=" + peer,
+		"--quota-backend-bytes=2147483648",
+	}, filepath.Join(dir, "etcd.log"))
+	if err != nil {
+		return "", fmt.Errorf("sandbox: start etcd: %w", err)
+	}
+	hc := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.After(time.Minute)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, client+"/health", nil)
+		if resp, err := hc.Do(req); err == nil {
+			var h struct{ Health string }
+			_ = json.NewDecoder(resp.Body).Decode(&h)
+			resp.Body.Close()
+			if h.Health == "true" {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			p.kill(syscall.SIGKILL, time.Second)
+			return "", ctx.Err()
+		case <-p.done:
+			return "", fmt.Errorf("sandbox: etcd exited (%v): %s", p.err, tail(filepath.Join(dir, "etcd.log")))
+		case <-deadline:
+			p.kill(syscall.SIGKILL, time.Second)
+			return "", fmt.Errorf("sandbox: etcd not healthy after a minute: %s", tail(filepath.Join(dir, "etcd.log")))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	m.etcd, m.etcdURL = p, client
+	return client, nil
+}
+
+// deletePrefix deletes every key under prefix through etcd's JSON gateway.
+func deletePrefix(ctx context.Context, etcdURL, prefix string) error {
+	end := []byte(prefix)
+	end[len(end)-1]++
+	body, _ := json.Marshal(map[string]string{
+		"key":       base64.StdEncoding.EncodeToString([]byte(prefix)),
+		"range_end": base64.StdEncoding.EncodeToString(end),
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, etcdURL+"/v3/kv/deleterange", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("etcd deleterange: %s", resp.Status)
+	}
+	return nil
+}
+
+// KeysUnder counts etcd keys under cluster id's prefix (for tests and
+// `sandbox ls`); 0 when etcd is not running.
+func (m *Manager) KeysUnder(ctx context.Context, id string) (int, error) {
+	m.mu.Lock()
+	url := m.etcdURL
+	running := m.etcd != nil && !m.etcd.exited()
+	m.mu.Unlock()
+	if !running {
+		return 0, nil
+	}
+	prefix := etcdPrefix(id)
+	end := []byte(prefix)
+	end[len(end)-1]++
+	body, _ := json.Marshal(map[string]any{
+		"key":        base64.StdEncoding.EncodeToString([]byte(prefix)),
+		"range_end":  base64.StdEncoding.EncodeToString(end),
+		"count_only": true,
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v3/kv/range", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("etcd range: %w", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Count string `json:"count"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return 0, fmt.Errorf("etcd range: %w", err)
+	}
+	n, _ := strconv.Atoi(out.Count) // absent means 0
+	return n, nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("sandbox: find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portFree(p int) bool {
+	if p <= 0 {
+		return false
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// process is a child program whose output goes to a log file.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+func startProcess(path string, args []string, logPath string) (*process, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// The children die with the sandbox even if it is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill sends sig, and SIGKILL when the process has not exited after grace.
+func (p *process) kill(sig syscall.Signal, grace time.Duration) {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(sig) // it may have exited meanwhile
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// webhook is the sandbox's token-review endpoint for every API server: it
+// answers POST /authenticate/<cluster id> with authentication.k8s.io/v1
+// TokenReviews, asking the cluster's emulator-supplied verifier.
+type webhook struct {
+	m   *Manager
+	srv *http.Server
+	url string
+	ca  []byte
+}
+
+func (m *Manager) ensureWebhook() (*webhook, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.hook != nil {
+		return m.hook, nil
+	}
+	ca, err := newCA("regionctl-sandbox-webhook-ca")
+	if err != nil {
+		return nil, err
+	}
+	srvCert, err := newCert("regionctl-sandbox-webhook", ca, false, []string{"127.0.0.1"})
+	if err != nil {
+		return nil, err
+	}
+	pair, err := tls.X509KeyPair(srvCert.cert, srvCert.key)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: webhook certificate: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: listen for the token webhook: %w", err)
+	}
+	h := &webhook{m: m, url: "https://" + ln.Addr().String(), ca: ca.cert}
+	h.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: &tls.Config{Certificates: []tls.Certificate{pair}}}
+	go func() { _ = h.srv.ServeTLS(ln, "", "") }() // returns on close
+	m.hook = h
+	return h, nil
+}
+
+func (h *webhook) close() { _ = h.srv.Close() }
+
+// kubeconfig is the --authentication-token-webhook-config-file of one cluster.
+func (h *webhook) kubeconfig(id string) []byte {
+	return fmt.Appendf(nil, `apiVersion: v1
+kind: Config
+clusters:
+- name: regionctl-sandbox
+  cluster:
+    server: %s/authenticate/%s
+    certificate-authority-data: %s
+users:
+- name: kube-apiserver
+contexts:
+- name: webhook
+  context: {cluster: regionctl-sandbox, user: kube-apiserver}
+current-context: webhook
+`, h.url, id, base64.StdEncoding.EncodeToString(h.ca))
+}
+
+func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutPrefix(r.URL.Path, "/authenticate/")
+	if !ok || r.Method != http.MethodPost {
+		http.NotFound(w, r)
+		return
+	}
+	var review authv1.TokenReview
+	if err := json.NewDecoder(r.Body).Decode(&review); err != nil {
+		http.Error(w, "bad TokenReview: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	token := review.Spec.Token
+	review.Spec = authv1.TokenReviewSpec{} // never echo the token
+	h.m.mu.Lock()
+	c := h.m.clusters[id]
+	var auth emu.KubeAuthenticator
+	if c != nil {
+		auth = c.auth
+	}
+	h.m.mu.Unlock()
+	var user emu.KubeUser
+	var err error
+	switch {
+	case token == h.m.internal:
+		user = emu.KubeUser{Name: "system:regionctl-sandbox", Groups: []string{"system:masters"}}
+	case auth == nil:
+		err = fmt.Errorf("cluster %s has no authenticator", id)
+	default:
+		user, err = auth(token)
+	}
+	if err != nil {
+		review.Status = authv1.TokenReviewStatus{Authenticated: false, Error: err.Error()}
+	} else {
+		review.Status = authv1.TokenReviewStatus{Authenticated: true, User: authv1.UserInfo{Username: user.Name, UID: user.UID, Groups: user.Groups}}
+	}
+	review.APIVersion, review.Kind = "authentication.k8s.io/v1", "TokenReview"
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(review) // the API server went away
+}
