@@ -1,0 +1,119 @@
+package azure
+
+import (
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
+)
+
+// state is everything the emulator holds; it is persisted as JSON. Objects
+// are kept as the SDK's own model types (which marshal to ARM's wire
+// shapes), so what is stored is what is replied. Every map is keyed by the
+// lower-cased resource id, as ARM matches ids case-insensitively.
+type state struct {
+	Groups   map[string]*groupRec   `json:"resourceGroups"`
+	Clusters map[string]*clusterRec `json:"managedClusters"`
+	Pools    map[string]*poolRec    `json:"agentPools"`
+	VNets    map[string]*vnetRec    `json:"virtualNetworks"`
+	Subnets  map[string]*subnetRec  `json:"subnets"`
+	PIPs     map[string]*pipRec     `json:"publicIPAddresses"`
+	NATs     map[string]*natRec     `json:"natGateways"`
+	Ops      map[string]*opRec      `json:"operations"`
+}
+
+type groupRec struct {
+	V armresources.ResourceGroup `json:"v"`
+	// Cluster is set on an AKS node resource group: the cluster's key.
+	Cluster string `json:"cluster,omitempty"`
+}
+
+type clusterRec struct {
+	V     armcontainerservice.ManagedCluster `json:"v"`
+	Group string                             `json:"group"`
+	// KubeServer is the URL of a real API server behind the cluster, once
+	// one runs (issue 6); empty until then.
+	KubeServer string `json:"kubeServer,omitempty"`
+}
+
+type poolRec struct {
+	V       armcontainerservice.AgentPool `json:"v"`
+	Cluster string                        `json:"cluster"`
+}
+
+type vnetRec struct {
+	V     armnetwork.VirtualNetwork `json:"v"`
+	Group string                    `json:"group"`
+}
+
+type subnetRec struct {
+	V    armnetwork.Subnet `json:"v"`
+	VNet string            `json:"vnet"`
+}
+
+type pipRec struct {
+	V     armnetwork.PublicIPAddress `json:"v"`
+	Group string                     `json:"group"`
+}
+
+type natRec struct {
+	V     armnetwork.NatGateway `json:"v"`
+	Group string                `json:"group"`
+}
+
+// opRec is one asynchronous operation, polled through its
+// Azure-AsyncOperation or Location URL. It completes when the emulated clock
+// reaches DoneAt.
+type opRec struct {
+	ID     string    `json:"id"`
+	Op     string    `json:"op"`     // "azure:managedClusters.createOrUpdate"
+	Kind   string    `json:"kind"`   // resource kind, as in kinds
+	Target string    `json:"target"` // key of the resource
+	Delete bool      `json:"delete,omitempty"`
+	Fail   bool      `json:"fail,omitempty"`
+	Start  time.Time `json:"start"`
+	DoneAt time.Time `json:"doneAt"`
+	// Status is InProgress, Succeeded or Failed.
+	Status  string    `json:"status"`
+	End     time.Time `json:"end,omitzero"`
+	ErrCode string    `json:"errCode,omitempty"`
+	ErrMsg  string    `json:"errMsg,omitempty"`
+	// Version is the Kubernetes version a cluster or pool reaches when the
+	// operation succeeds.
+	Version string `json:"version,omitempty"`
+}
+
+func newState() *state {
+	s := &state{}
+	s.fill()
+	return s
+}
+
+// fill makes every map non-nil (after decoding an older or empty file).
+func (s *state) fill() {
+	if s.Groups == nil {
+		s.Groups = map[string]*groupRec{}
+	}
+	if s.Clusters == nil {
+		s.Clusters = map[string]*clusterRec{}
+	}
+	if s.Pools == nil {
+		s.Pools = map[string]*poolRec{}
+	}
+	if s.VNets == nil {
+		s.VNets = map[string]*vnetRec{}
+	}
+	if s.Subnets == nil {
+		s.Subnets = map[string]*subnetRec{}
+	}
+	if s.PIPs == nil {
+		s.PIPs = map[string]*pipRec{}
+	}
+	if s.NATs == nil {
+		s.NATs = map[string]*natRec{}
+	}
+	if s.Ops == nil {
+		s.Ops = map[string]*opRec{}
+	}
+}
