@@ -95,6 +95,22 @@ var DefaultLatency = map[string]time.Duration{
 	"eks:DeleteAddon":            1 * time.Second,
 	"ec2:CreateNatGateway":       1 * time.Second,
 	"ec2:DeleteNatGateway":       1 * time.Second,
+	// GCP: GKE operations, and Compute operations (the resource appears
+	// when its operation is DONE).
+	"container:CreateCluster":          2 * time.Second,
+	"container:DeleteCluster":          2 * time.Second,
+	"container:UpdateCluster":          1 * time.Second,
+	"container:CreateNodePool":         1 * time.Second,
+	"container:DeleteNodePool":         1 * time.Second,
+	"container:UpdateNodePool":         1 * time.Second,
+	"container:SetNodePoolAutoscaling": 1 * time.Second,
+	"container:SetNodePoolSize":        1 * time.Second,
+	"compute:networks.insert":          500 * time.Millisecond,
+	"compute:networks.delete":          500 * time.Millisecond,
+	"compute:subnetworks.insert":       500 * time.Millisecond,
+	"compute:subnetworks.delete":       500 * time.Millisecond,
+	"compute:routers.insert":           500 * time.Millisecond,
+	"compute:routers.delete":           500 * time.Millisecond,
 	// Azure: ARM operations; the LRO ends (provisioningState Succeeded,
 	// or the resource is gone) when the latency has passed.
 	"azure:resourceGroups.delete":            1 * time.Second,
@@ -141,6 +157,20 @@ var RealisticLatency = map[string]time.Duration{
 	"azure:publicIPAddresses.delete":         10 * time.Second,
 	"azure:natGateways.createOrUpdate":       30 * time.Second,
 	"azure:natGateways.delete":               30 * time.Second,
+	"container:CreateCluster":                10 * time.Minute,
+	"container:DeleteCluster":                5 * time.Minute,
+	"container:UpdateCluster":                8 * time.Minute,
+	"container:CreateNodePool":               3 * time.Minute,
+	"container:DeleteNodePool":               3 * time.Minute,
+	"container:UpdateNodePool":               5 * time.Minute,
+	"container:SetNodePoolAutoscaling":       30 * time.Second,
+	"container:SetNodePoolSize":              2 * time.Minute,
+	"compute:networks.insert":                20 * time.Second,
+	"compute:networks.delete":                20 * time.Second,
+	"compute:subnetworks.insert":             15 * time.Second,
+	"compute:subnetworks.delete":             15 * time.Second,
+	"compute:routers.insert":                 10 * time.Second,
+	"compute:routers.delete":                 10 * time.Second,
 }
 
 func (o Options) latency(op string) time.Duration {

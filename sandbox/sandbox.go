@@ -25,6 +25,7 @@ import (
 
 	"github.com/regionctl/regionctl/sandbox/aws"
 	"github.com/regionctl/regionctl/sandbox/azure"
+	"github.com/regionctl/regionctl/sandbox/gcp"
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
 )
 
@@ -47,7 +48,7 @@ type Sandbox struct {
 // newEmulators builds one emulator per cloud.
 func newEmulators(o Options) []emu.Emulator {
 	env := emu.Env{Now: o.Clock, Latency: o.latency, Account: o.Account, Region: o.Region}
-	return []emu.Emulator{aws.New(env), azure.New(env)}
+	return []emu.Emulator{aws.New(env), gcp.New(env), azure.New(env)}
 }
 
 func (o Options) withDefaults() Options {
