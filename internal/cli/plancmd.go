@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/plan/render"
@@ -29,14 +32,19 @@ func (f *planFlags) register(cmd *cobra.Command) {
 
 func (a *app) planCmd() *cobra.Command {
 	var pf planFlags
+	var of outputFlags
 	var out string
-	var asJSON, detailed, destroy bool
+	var detailed, destroy bool
 	cmd := &cobra.Command{
 		Use:   "plan -f PATH",
 		Short: "Show what apply would change, without changing anything",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			format, err := of.resolve()
+			if err != nil {
+				return err
+			}
 			regions, err := a.loadRegions(ctx, &pf.specFlags)
 			if err != nil {
 				return err
@@ -53,14 +61,14 @@ func (a *app) planCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.renderPlan(a.cfg.Stdout, p, asJSON); err != nil {
+			if err := a.renderPlan(a.cfg.Stdout, p, format); err != nil {
 				return err
 			}
 			if out != "" {
 				if err := plan.WritePlanFile(out, p); err != nil {
 					return err
 				}
-				if !asJSON {
+				if format == formatHuman {
 					fmt.Fprintf(a.cfg.Stdout, "\nSaved the plan to %s. To apply exactly this plan, run:\n    regionctl apply %s\n", out, out)
 				}
 			}
@@ -72,7 +80,7 @@ func (a *app) planCmd() *cobra.Command {
 	}
 	pf.register(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "write the plan to FILE for a later `apply FILE`")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (see docs/json-output.md)")
+	of.register(cmd.Flags())
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 1 on error, 2 when there are changes")
 	cmd.Flags().BoolVar(&destroy, "destroy", false, "plan the destruction of the regions")
 	return cmd
@@ -94,10 +102,68 @@ func (a *app) makePlan(ctx context.Context, eng *plan.Engine, regions []*spec.Re
 	return p, nil
 }
 
-// renderPlan prints a plan for humans or as JSON.
-func (a *app) renderPlan(w io.Writer, p *plan.Plan, asJSON bool) error {
-	if asJSON {
+// Output formats of a plan (--format).
+const (
+	formatHuman    = "human"
+	formatJSON     = "json"
+	formatMarkdown = "markdown"
+)
+
+var planFormats = []string{formatHuman, formatJSON, formatMarkdown}
+
+// formatValue is the --format flag: one of planFormats, checked when the
+// flag is parsed so a typo fails before anything runs.
+type formatValue struct{ v *string }
+
+func (f formatValue) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return *f.v
+}
+
+func (f formatValue) Set(s string) error {
+	if !slices.Contains(planFormats, s) {
+		return fmt.Errorf("%q is not a format: use one of %s", s, strings.Join(planFormats, ", "))
+	}
+	*f.v = s
+	return nil
+}
+
+func (formatValue) Type() string { return "format" }
+
+// outputFlags are --format and its alias --json, for commands that print a
+// plan.
+type outputFlags struct {
+	format string
+	asJSON bool
+}
+
+func (f *outputFlags) register(fs *pflag.FlagSet) {
+	f.format = formatHuman
+	fs.Var(formatValue{&f.format}, "format", "how to print the plan: human, json (docs/json-output.md) or markdown (a pull-request comment, docs/ci.md)")
+	fs.BoolVar(&f.asJSON, "json", false, "print the plan as JSON: the same as --format json")
+}
+
+// resolve returns the chosen format; --json with another --format is an
+// error rather than a guess.
+func (f *outputFlags) resolve() (string, error) {
+	if !f.asJSON {
+		return f.format, nil
+	}
+	if f.format != formatHuman && f.format != formatJSON {
+		return "", fmt.Errorf("--json and --format %s disagree: give one of them", f.format)
+	}
+	return formatJSON, nil
+}
+
+// renderPlan prints a plan in one of planFormats.
+func (a *app) renderPlan(w io.Writer, p *plan.Plan, format string) error {
+	switch format {
+	case formatJSON:
 		return render.JSON(w, p)
+	case formatMarkdown:
+		return render.Markdown(w, p)
 	}
 	return render.Human(w, p, render.HumanOptions{Color: a.color(w)})
 }
@@ -156,7 +222,7 @@ func (a *app) planAndApply(ctx context.Context, pf *planFlags, autoApprove, dest
 
 // showConfirmApply prints the plan, asks for confirmation and applies it.
 func (a *app) showConfirmApply(ctx context.Context, eng *plan.Engine, p *plan.Plan, autoApprove bool) error {
-	if err := a.renderPlan(a.cfg.Stdout, p, false); err != nil {
+	if err := a.renderPlan(a.cfg.Stdout, p, formatHuman); err != nil {
 		return err
 	}
 	if !p.HasChanges() {

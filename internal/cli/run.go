@@ -97,9 +97,12 @@ func (l *locks) release(stderr io.Writer) {
 // confirm asks the user to type "yes" before changing anything. It refuses,
 // rather than guessing, when stdin is not a terminal or under CI.
 func (a *app) confirm(question string) error {
-	if a.ci() || !a.cfg.IsTerminal(a.cfg.Stdin) {
-		return errors.New("refusing to apply without confirmation: stdin is not a terminal; " +
-			"review the plan and pass --auto-approve, or save it with `plan --out FILE` and run `apply FILE`")
+	const how = "review the plan and pass --auto-approve, or save it with `plan --out FILE` and run `apply FILE`"
+	if a.ci() {
+		return errors.New("refusing to apply without confirmation: CI=true means no prompts; " + how)
+	}
+	if !a.cfg.IsTerminal(a.cfg.Stdin) {
+		return errors.New("refusing to apply without confirmation: stdin is not a terminal; " + how)
 	}
 	fmt.Fprintf(a.cfg.Stdout, "\n%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
 	line, err := bufio.NewReader(a.cfg.Stdin).ReadString('\n')

@@ -16,20 +16,28 @@ import (
 )
 
 func (a *app) showCmd() *cobra.Command {
-	var asJSON bool
+	var of outputFlags
 	cmd := &cobra.Command{
 		Use:   "show [PLANFILE]",
 		Short: "Show a saved plan, or the state of every region",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			format, err := of.resolve()
+			if err != nil {
+				return err
+			}
 			if len(args) == 1 {
 				p, err := plan.ReadPlanFile(args[0])
 				if err != nil {
 					return err
 				}
-				return a.renderPlan(a.cfg.Stdout, p, asJSON)
+				return a.renderPlan(a.cfg.Stdout, p, format)
 			}
+			if format == formatMarkdown {
+				return fmt.Errorf("--format markdown shows a plan file (show PLANFILE --format markdown); state is shown as text or JSON")
+			}
+			asJSON := format == formatJSON
 			states, err := a.readStates(ctx)
 			if err != nil {
 				return err
@@ -53,7 +61,7 @@ func (a *app) showCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	of.register(cmd.Flags())
 	return cmd
 }
 
