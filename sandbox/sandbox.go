@@ -27,6 +27,7 @@ import (
 	"github.com/regionctl/regionctl/sandbox/azure"
 	"github.com/regionctl/regionctl/sandbox/gcp"
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
+	"github.com/regionctl/regionctl/sandbox/kube"
 )
 
 // Sandbox serves the emulators. It is safe for concurrent use.
@@ -43,11 +44,13 @@ type Sandbox struct {
 	rng      *rand.Rand
 
 	saveMu sync.Mutex // serializes state writes
+
+	kube *kube.Manager // nil with NoKubernetes
 }
 
 // newEmulators builds one emulator per cloud.
 func newEmulators(o Options) []emu.Emulator {
-	env := emu.Env{Now: o.Clock, Latency: o.latency, Account: o.Account, Region: o.Region}
+	env := emu.Env{Now: o.Clock, Latency: o.latency, Account: o.Account, Region: o.Region, Kube: o.kube}
 	return []emu.Emulator{aws.New(env), gcp.New(env), azure.New(env)}
 }
 
@@ -86,7 +89,13 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sandbox{
+	var km *kube.Manager
+	if !opts.NoKubernetes {
+		// etcd and the API servers start lazily, with the first cluster.
+		km = kube.New(kube.Options{Dir: filepath.Join(opts.Dir, "kube")})
+		opts.kube = km
+	}
+	s := &Sandbox{kube: km,
 		opts: opts, dir: opts.Dir, lock: lock, addrs: map[string]string{},
 		requests: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, 0x5eed)),
 		emus: newEmulators(opts),
@@ -192,6 +201,11 @@ func (s *Sandbox) Close() error {
 		}
 	}
 	s.srvs = nil
+	if s.kube != nil {
+		if err := s.kube.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("sandbox: stop the Kubernetes API servers: %w", err))
+		}
+	}
 	if s.lock != nil {
 		for _, e := range s.emus {
 			if err := s.save(e); err != nil {

@@ -52,6 +52,9 @@ func start(t *testing.T, opts sandbox.Options) *clients {
 	if opts.Latency == nil {
 		opts.Latency = map[string]time.Duration{"*": 0}
 	}
+	// These tests exercise the cloud APIs alone; the clusters' API servers
+	// are tested in sandbox/kube and end to end.
+	opts.NoKubernetes = true
 	sb, err := sandbox.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("Start: %v", err)

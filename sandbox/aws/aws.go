@@ -185,6 +185,7 @@ func (e *Emulator) Load(data []byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.st = st
+	e.restartKube()
 	return nil
 }
 

@@ -31,7 +31,7 @@ type clients struct {
 // once and returns clients for region.
 func startSandbox(t *testing.T, region string) *clients {
 	t.Helper()
-	sb, err := sandbox.Start(context.Background(), sandbox.Options{Dir: t.TempDir(), Latency: map[string]time.Duration{"*": 0}})
+	sb, err := sandbox.Start(context.Background(), sandbox.Options{Dir: t.TempDir(), Latency: map[string]time.Duration{"*": 0}, NoKubernetes: true})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -273,5 +273,43 @@ func TestClusterRefusesUSEast1e(t *testing.T) {
 	if _, err := c.eks.CreateCluster(ctx, &eks.CreateClusterInput{Name: aws.String("c1"), RoleArn: role.Role.Arn,
 		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: []string{subnets["us-east-1a"], subnets["us-east-1f"]}}}); err != nil {
 		t.Fatalf("CreateCluster in a and f: %v", err)
+	}
+}
+
+// TestCreateRouteTableClientToken: a CreateRouteTable retried with the same
+// ClientToken (after a lost reply) returns the first table instead of making
+// a second; the token with other parameters is IdempotentParameterMismatch.
+func TestCreateRouteTableClientToken(t *testing.T) {
+	c := startSandbox(t, "us-east-1")
+	ctx := context.Background()
+	var vpcs []string
+	for _, cidr := range []string{"10.0.0.0/16", "10.1.0.0/16"} {
+		v, err := c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr)})
+		if err != nil {
+			t.Fatalf("CreateVpc: %v", err)
+		}
+		vpcs = append(vpcs, aws.ToString(v.Vpc.VpcId))
+	}
+	first, err := c.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcs[0]), ClientToken: aws.String("tok-1")})
+	if err != nil {
+		t.Fatalf("CreateRouteTable: %v", err)
+	}
+	again, err := c.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcs[0]), ClientToken: aws.String("tok-1")})
+	if err != nil {
+		t.Fatalf("CreateRouteTable retried: %v", err)
+	}
+	if a, b := aws.ToString(first.RouteTable.RouteTableId), aws.ToString(again.RouteTable.RouteTableId); a != b || aws.ToString(again.ClientToken) != "tok-1" {
+		t.Errorf("the retried create returned %s (token %q), want %s (tok-1)", b, aws.ToString(again.ClientToken), a)
+	}
+	if _, err := c.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcs[1]), ClientToken: aws.String("tok-1")}); errCode(err) != "IdempotentParameterMismatch" {
+		t.Errorf("the token reused for another VPC = %v, want IdempotentParameterMismatch", err)
+	}
+	other, err := c.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcs[0])})
+	if err != nil || aws.ToString(other.RouteTable.RouteTableId) == aws.ToString(first.RouteTable.RouteTableId) {
+		t.Fatalf("a create without a token = %+v, %v; want a new table", other, err)
+	}
+	out, err := c.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcs[0]}}}})
+	if err != nil || len(out.RouteTables) != 3 { // main + tok-1 + the untokened one
+		t.Fatalf("DescribeRouteTables = %d tables, %v; want 3", len(out.RouteTables), err)
 	}
 }

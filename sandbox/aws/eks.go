@@ -261,8 +261,22 @@ func (e *Emulator) settleEKS() bool {
 	for key, c := range e.st.Clusters {
 		switch {
 		case c.V.Status == ekstypes.ClusterStatusCreating && e.due(c.ReadyAt):
+			// With Kubernetes, ACTIVE means the API server answers.
+			kubeErr := c.KubeErr
+			if e.env.Kube != nil && kubeErr == "" {
+				st := e.env.Kube.State(kubeID(c.Region, deref(c.V.Name)))
+				if st.Err != nil {
+					kubeErr = st.Err.Error()
+				} else if !st.Ready {
+					break
+				}
+			}
 			changed = true
-			if c.Fail {
+			if kubeErr != "" {
+				c.V.Status = ekstypes.ClusterStatusFailed
+				c.V.Health = &ekstypes.ClusterHealth{Issues: []ekstypes.ClusterIssue{{Code: ekstypes.ClusterIssueCodeInternalFailure,
+					Message: ptr("The cluster's Kubernetes API server did not start: " + kubeErr), ResourceIds: []string{deref(c.V.Name)}}}}
+			} else if c.Fail {
 				c.V.Status = ekstypes.ClusterStatusFailed
 				c.V.Health = &ekstypes.ClusterHealth{Issues: []ekstypes.ClusterIssue{{Code: ekstypes.ClusterIssueCodeInternalFailure,
 					Message: ptr("Cluster creation failed because of an internal failure."), ResourceIds: []string{deref(c.V.Name)}}}}
@@ -271,6 +285,10 @@ func (e *Emulator) settleEKS() bool {
 			}
 		case c.V.Status == ekstypes.ClusterStatusDeleting && e.due(c.ReadyAt):
 			changed = true
+			if e.env.Kube != nil {
+				// The API server goes with the cluster, and its data too.
+				_ = e.env.Kube.Remove(kubeID(c.Region, deref(c.V.Name))) // best effort: a leftover directory is removed by the next Remove
+			}
 			for id, g := range e.st.SGs {
 				if g.Cluster == key {
 					delete(e.st.SGs, id)
@@ -413,6 +431,11 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if !contains(eksVersions, version) {
 			return nil, false, badParam("unsupported Kubernetes version %s", version)
 		}
+		if e.env.Kube != nil {
+			if err := e.env.Kube.Check(); err != nil {
+				return nil, false, errf(400, "InvalidRequestException", "%v", err)
+			}
+		}
 		pub, priv := true, false
 		if in.ResourcesVpcConfig.EndpointPublicAccess != nil {
 			pub = *in.ResourcesVpcConfig.EndpointPublicAccess
@@ -456,8 +479,18 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if in.ControlPlaneScalingConfig != nil {
 			cl.ControlPlaneScalingConfig = &ekstypes.ControlPlaneScalingConfig{Tier: in.ControlPlaneScalingConfig.Tier}
 		}
-		s.Clusters[region+"/"+name] = &clusterRec{Region: region, V: cl, ReadyAt: e.after("eks:CreateCluster"), Fail: call.Fail,
+		rec := &clusterRec{Region: region, V: cl, ReadyAt: e.after("eks:CreateCluster"), Fail: call.Fail,
 			Nodegroups: map[string]*ngRec{}, Addons: map[string]*addonRec{}, Updates: map[string]*updateRec{}}
+		if e.env.Kube != nil {
+			// A real API server per cluster: its endpoint and CA replace
+			// the made-up ones.
+			if err := e.ensureKube(rec); err != nil {
+				delete(s.SGs, sgID)
+				return nil, false, errf(400, "InvalidRequestException", "%v", err)
+			}
+			cl = rec.V
+		}
+		s.Clusters[region+"/"+name] = rec
 		if tok := deref(in.ClientRequestToken); tok != "" {
 			s.Tokens["eks:CreateCluster:"+tok] = tokenRec{ID: region + "/" + name}
 		}

@@ -79,10 +79,12 @@ type roleRec struct {
 }
 
 type clusterRec struct {
-	Region     string                `json:"region"`
-	V          ekstypes.Cluster      `json:"cluster"`
-	ReadyAt    time.Time             `json:"readyAt"`
-	Fail       bool                  `json:"fail,omitempty"`
+	Region  string           `json:"region"`
+	V       ekstypes.Cluster `json:"cluster"`
+	ReadyAt time.Time        `json:"readyAt"`
+	Fail    bool             `json:"fail,omitempty"`
+	// KubeErr is why the cluster's API server could not start.
+	KubeErr    string                `json:"kubeErr,omitempty"`
 	Nodegroups map[string]*ngRec     `json:"nodegroups"`
 	Addons     map[string]*addonRec  `json:"addons"`
 	Updates    map[string]*updateRec `json:"updates"`
