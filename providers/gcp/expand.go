@@ -290,8 +290,8 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		// Private nodes reach the internet (images, GKE's own endpoints)
 		// through Cloud NAT.
 		DependsOn: []string{router},
-		ForceNew: clusterForceNew,
-		Stateful: true,
+		ForceNew:  clusterForceNew,
+		Stateful:  true,
 	})
 
 	for i, p := range r.Spec.Cluster.NodePools {
