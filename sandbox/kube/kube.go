@@ -54,6 +54,16 @@ const (
 	EnvCache     = "REGIONCTL_CACHE"
 )
 
+// User, Authenticator and Bootstrap are the hook types of emu.KubeHost,
+// named here so code outside the sandbox (tests of in-cluster code) can
+// start API servers of its own.
+type (
+	User          = emu.KubeUser
+	Authenticator = emu.KubeAuthenticator
+	Bootstrap     = emu.KubeBootstrap
+	Cluster       = emu.KubeCluster
+)
+
 // Binaries are the two programs a Manager runs.
 type Binaries struct {
 	APIServer string
