@@ -83,13 +83,12 @@ var (
 )
 
 type clients struct {
-	groups    *armresources.ResourceGroupsClient
-	resources *armresources.Client
-	vnets     *armnetwork.VirtualNetworksClient
-	subnets   *armnetwork.SubnetsClient
-	pips      *armnetwork.PublicIPAddressesClient
-	clusters  *armcontainerservice.ManagedClustersClient
-	pools     *armcontainerservice.AgentPoolsClient
+	groups   *armresources.ResourceGroupsClient
+	vnets    *armnetwork.VirtualNetworksClient
+	subnets  *armnetwork.SubnetsClient
+	pips     *armnetwork.PublicIPAddressesClient
+	clusters *armcontainerservice.ManagedClustersClient
+	pools    *armcontainerservice.AgentPoolsClient
 }
 
 // sandboxCredential is the sandbox's analogue of static dummy keys: a token
@@ -177,8 +176,6 @@ func (d *Driver) clientsFor(sub string) (*clients, error) {
 	}
 	var e error
 	c.groups, e = armresources.NewResourceGroupsClient(sub, d.cred, o)
-	build(e)
-	c.resources, e = armresources.NewClient(sub, d.cred, o)
 	build(e)
 	c.vnets, e = armnetwork.NewVirtualNetworksClient(sub, d.cred, o)
 	build(e)
@@ -472,6 +469,8 @@ func isNotFound(err error) bool {
 	switch re.ErrorCode {
 	case "ResourceNotFound", "ResourceGroupNotFound", "NotFound", "ParentResourceNotFound":
 		return true
+	case "InvalidResourceType", "NoRegisteredProviderFound":
+		return false // a wrong path or API version, not a missing object
 	}
 	return re.StatusCode == http.StatusNotFound
 }

@@ -267,7 +267,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	}
 
 	cluster := addr(TypeCluster, "main")
-	var systemPool providers.Values
+	var systemPool map[string]any
 	var userPools []providers.Resource
 	for i, p := range r.Spec.Cluster.NodePools {
 		path := fmt.Sprintf("spec.cluster.nodePools[%d]", i)
@@ -306,7 +306,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 					"AKS System pools need at least %d vCPU and %d GiB; %s has %d and %g", systemPoolMinCPU, systemPoolMinGiB, mt.Name, mt.CPU, mt.MemoryGiB)
 			}
 			pn := poolName(p.Name, append([]string{mt.Name, net.nodes}, zoneStrs...)...)
-			systemPool = providers.Values{
+			systemPool = map[string]any{
 				"name": pn, "vm_size": mt.Name, "zones": zones,
 				"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			}

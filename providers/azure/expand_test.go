@@ -106,7 +106,7 @@ func TestExpandTable(t *testing.T) {
 		}
 		for _, res := range resp.Resources {
 			if res.Type == azdriver.TypeCluster && pool == r.Spec.Cluster.NodePools[0].Name {
-				return res.Inputs["system_pool"].(providers.Values)["name"].(string)
+				return res.Inputs["system_pool"].(map[string]any)["name"].(string)
 			}
 			if res.Address == providers.Address(r.Metadata.Name, azdriver.TypeNodePool, pool) {
 				return res.Inputs["name"].(string)
@@ -131,7 +131,7 @@ func TestExpandTable(t *testing.T) {
 		}},
 		{"first pool is the inline System pool, the others User pools", base(func(*spec.Region) {}), func(t *testing.T, resp providers.ExpandResponse) {
 			cl := byType(resp.Resources, azdriver.TypeCluster)[0]
-			sp := cl.Inputs["system_pool"].(providers.Values)
+			sp := cl.Inputs["system_pool"].(map[string]any)
 			if sp["vm_size"] != "Standard_D2s_v5" || sp["min"] != 1 || sp["max"] != 3 || !strings.HasPrefix(sp["name"].(string), "system") {
 				t.Errorf("system_pool %v", sp)
 			}

@@ -156,37 +156,68 @@ func (groupHandler) update(ctx context.Context, c *call, changed []string) error
 	return fmt.Errorf("%v: %w", changed, errNoUpdate)
 }
 
-// delete refuses to delete a group that still holds anything: deleting a
-// resource group deletes everything in it, and regionctl deletes its own
-// objects first, so what is left is someone else's.
+// delete refuses to delete a group that still holds a virtual network, a
+// public IP or an AKS cluster: deleting a resource group deletes
+// everything in it, and regionctl deletes its own objects first, so what
+// is left is someone else's (or a leak worth looking at).
 func (groupHandler) delete(ctx context.Context, c *call) error {
 	rid, err := c.parseID()
 	if err != nil {
 		return nil
 	}
 	name := rid.ResourceGroupName
-	var left []string
-	pager := c.cl.resources.NewListByResourceGroupPager(name, nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if isNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("list what resource group %s still holds: %w", name, err)
-		}
-		for _, r := range page.Value {
-			left = append(left, deref(r.Type)+" "+deref(r.Name))
-		}
+	left, err := c.groupContents(ctx, name)
+	if isNotFound(err) && errorCode(err) == "ResourceGroupNotFound" {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list what resource group %s still holds: %w", name, err)
 	}
 	if len(left) > 0 {
 		slices.Sort(left)
-		return fmt.Errorf("resource group %s still holds %d object(s) regionctl does not manage (%s); deleting the group would delete them too, so move or delete them first",
-			name, len(left), strings.Join(left, ", "))
+		return fmt.Errorf("resource group %s still holds %s; deleting the group would delete them too, so move or delete them first",
+			name, strings.Join(left, ", "))
 	}
 	return deleteLRO(ctx, c, func(ctx context.Context) (*runtime.Poller[armresources.ResourceGroupsClientDeleteResponse], error) {
 		return c.cl.groups.BeginDelete(ctx, name, nil)
 	})
+}
+
+// groupContents lists the virtual networks, public IPs and AKS clusters in
+// a resource group, as "type name".
+func (c *call) groupContents(ctx context.Context, group string) ([]string, error) {
+	var out []string
+	vnets := c.cl.vnets.NewListPager(group, nil)
+	for vnets.More() {
+		page, err := vnets.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range page.Value {
+			out = append(out, "virtual network "+deref(v.Name))
+		}
+	}
+	pips := c.cl.pips.NewListPager(group, nil)
+	for pips.More() {
+		page, err := pips.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range page.Value {
+			out = append(out, "public IP "+deref(p.Name))
+		}
+	}
+	clusters := c.cl.clusters.NewListByResourceGroupPager(group, nil)
+	for clusters.More() {
+		page, err := clusters.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page.Value {
+			out = append(out, "AKS cluster "+deref(m.Name))
+		}
+	}
+	return out, nil
 }
 
 // ---- azure_virtual_network ----
