@@ -251,3 +251,34 @@ func TestMarkdownDestroyPlan(t *testing.T) {
 		t.Errorf("destroy plan not named as such:\n%s", buf.String())
 	}
 }
+
+func TestMarkdownTopLine(t *testing.T) {
+	driftOnly := emptyPlan()
+	driftOnly.Regions[0].Drift = []plan.Drift{{Address: "prod-us-east/aws_eip.nat", Deleted: true}}
+	for _, tt := range []struct {
+		name string
+		plan *plan.Plan
+		want []string
+	}{
+		{"no regions", &plan.Plan{}, []string{"**regionctl plan:** no changes in 0 regions. Your regions match the spec.\n"}},
+		{"empty", emptyPlan(), []string{"**regionctl plan:** no changes in 1 region. Your regions match the spec.\n", "**No changes** in 1 region: prod-us-east (aws)\n"}},
+		{"drift only", driftOnly, []string{
+			"**regionctl plan:** no changes in 1 region. Your regions match the spec. 1 object changed outside regionctl.\n",
+			"### prod-us-east (aws): no changes, 1 object changed outside regionctl\n",
+			"# - prod-us-east/aws_eip.nat (deleted outside regionctl)\n",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Markdown(&buf, tt.plan); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(buf.String(), w) {
+					t.Errorf("markdown lacks %q:\n%s", w, buf.String())
+				}
+			}
+			checkBalanced(t, buf.String())
+		})
+	}
+}
