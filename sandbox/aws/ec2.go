@@ -930,6 +930,17 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 		if aerr != nil {
 			return nil, false, aerr
 		}
+		tok := f.get("ClientToken")
+		if tok != "" {
+			if t, ok := s.Tokens["ec2:CreateRouteTable:"+tok]; ok {
+				if t.Digest != f.digest("ClientToken") {
+					return nil, false, errf(400, "IdempotentParameterMismatch", "Client token %s was used with different parameters.", tok)
+				}
+				if r, ok := s.RouteTables[t.ID]; ok {
+					return &ec2.CreateRouteTableOutput{RouteTable: ptr(r.V), ClientToken: ptr(tok)}, false, nil
+				}
+			}
+		}
 		tags, aerr := tagSpecs(f, "route-table")
 		if aerr != nil {
 			return nil, false, aerr
@@ -939,7 +950,10 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 			Routes:       []ec2types.Route{{DestinationCidrBlock: v.V.CidrBlock, GatewayId: ptr("local"), State: ec2types.RouteStateActive, Origin: ec2types.RouteOriginCreateRouteTable}},
 			Associations: []ec2types.RouteTableAssociation{}, PropagatingVgws: []ec2types.PropagatingVgw{}, Tags: tags}
 		s.RouteTables[id] = &rtbRec{Region: region, V: r}
-		return &ec2.CreateRouteTableOutput{RouteTable: ptr(r)}, true, nil
+		if tok != "" {
+			s.Tokens["ec2:CreateRouteTable:"+tok] = tokenRec{ID: id, Digest: f.digest("ClientToken")}
+		}
+		return &ec2.CreateRouteTableOutput{RouteTable: ptr(r), ClientToken: optional(tok)}, true, nil
 
 	case "CreateRoute":
 		r, aerr := e.rtb(f.get("RouteTableId"), region)
