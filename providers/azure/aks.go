@@ -584,7 +584,20 @@ func (h poolHandler) create(ctx context.Context, c *call) (string, error) {
 		return "", err
 	}
 	if ap != nil && !c.matchTags(poolTags(ap)) {
-		return "", c.notOurs("AKS agent pool", name, poolTags(ap))
+		if !h.failedPredecessor(c, ap) {
+			return "", c.notOurs("AKS agent pool", name, poolTags(ap))
+		}
+		// The engine is replacing a pool of this address whose create
+		// failed: it holds the name (names hash only what forces a
+		// replacement) but no capacity, so it goes first. Its deposed
+		// record is then skipped by delete (another key holds the name).
+		err := deleteLRO(ctx, c, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
+			return c.cl.pools.BeginDelete(ctx, group, cluster, name, nil)
+		})
+		if err != nil {
+			return "", fmt.Errorf("delete the failed AKS agent pool %s it replaces: %w", name, err)
+		}
+		ap = nil
 	}
 	if ap == nil {
 		props := poolProps(c.in, aks.AgentPoolModeUser, str(c.in, "subnet_id"), str(c.in, "kubernetes_version"), c.tags())
@@ -614,6 +627,14 @@ func (h poolHandler) create(ctx context.Context, c *call) (string, error) {
 	return deref(ap.ID), nil
 }
 
+// failedPredecessor reports whether ap is an earlier, failed create of
+// this same address (another idempotency key).
+func (poolHandler) failedPredecessor(c *call, ap *aks.AgentPool) bool {
+	tags := poolTags(ap)
+	return c.key != "" && deref(tags[TagAddress]) == c.address && deref(tags[TagIdempotencyKey]) != c.key &&
+		ap.Properties != nil && strings.EqualFold(deref(ap.Properties.ProvisioningState), "Failed")
+}
+
 func (h poolHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
 	rid, err := c.parseID()
 	if err != nil || rid.Parent == nil {
@@ -638,6 +659,9 @@ func (h poolHandler) read(ctx context.Context, c *call) (bool, providers.Values,
 	out := providers.Values{
 		"id": deref(ap.ID), "name": deref(ap.Name), "provisioning_state": deref(p.ProvisioningState),
 		"current_kubernetes_version": deref(p.CurrentOrchestratorVersion), "node_count": int(deref(p.Count)),
+		// Which create made the pool at this ID: ARM IDs are names, so a
+		// replacement of a failed pool reuses the ID (see delete).
+		"idempotency_key": deref(p.Tags[TagIdempotencyKey]),
 	}
 	return true, in, out, nil
 }
@@ -679,10 +703,25 @@ func (h poolHandler) update(ctx context.Context, c *call, changed []string) erro
 	return nil
 }
 
-func (poolHandler) delete(ctx context.Context, c *call) error {
+// delete removes the pool at c.id — unless another create's pool now holds
+// that name (the recorded idempotency_key differs from the live pool's):
+// then the recorded pool is already gone, replaced by a new one.
+func (h poolHandler) delete(ctx context.Context, c *call) error {
 	rid, err := c.parseID()
 	if err != nil || rid.Parent == nil {
 		return nil
+	}
+	if key := str(c.outputs, "idempotency_key"); key != "" {
+		ap, err := h.get(ctx, c, rid.ResourceGroupName, rid.Parent.Name, rid.Name)
+		if err != nil {
+			return err
+		}
+		if ap == nil {
+			return nil
+		}
+		if live := deref(poolTags(ap)[TagIdempotencyKey]); live != "" && live != key {
+			return nil
+		}
 	}
 	return deleteLRO(ctx, c, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
 		return c.cl.pools.BeginDelete(ctx, rid.ResourceGroupName, rid.Parent.Name, rid.Name, nil)

@@ -236,6 +236,8 @@ type call struct {
 	id      string
 	// in are the desired (resolved) inputs; prev the recorded ones.
 	in, prev providers.Values
+	// outputs are the recorded outputs (Delete only).
+	outputs providers.Values
 }
 
 var handlers = map[string]handler{
@@ -308,7 +310,14 @@ func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (provi
 	}
 	id, err := h.create(ctx, c)
 	if err != nil {
-		return providers.CreateResponse{ID: id}, fmt.Errorf("azure: create %s: %w", req.Address, err)
+		resp := providers.CreateResponse{ID: id}
+		if id != "" { // it exists but is not usable: report what it is
+			c.id = id
+			if exists, _, out, rerr := h.read(context.WithoutCancel(ctx), c); rerr == nil && exists {
+				resp.Outputs = out
+			}
+		}
+		return resp, fmt.Errorf("azure: create %s: %w", req.Address, err)
 	}
 	c.id = id
 	exists, _, out, err := h.read(ctx, c)
@@ -383,6 +392,7 @@ func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 	if err != nil {
 		return providers.DeleteResponse{}, err
 	}
+	c.outputs = in.Outputs
 	if err := h.delete(ctx, c); err != nil {
 		return providers.DeleteResponse{}, fmt.Errorf("azure: delete %s (%s): %w", in.Address, in.ID, err)
 	}

@@ -465,3 +465,53 @@ func show(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestFailedPoolIsReplaced: a User pool whose create ends Failed is
+// reported with its ID; its create-before-destroy replacement (same name,
+// hence same ARM ID) takes the name, and deleting the failed record
+// afterwards leaves the new pool alone.
+func TestFailedPoolIsReplaced(t *testing.T) {
+	sb, d := startSandbox(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "azure:agentPools.createOrUpdate", Kind: sandbox.FaultFail, Nth: 1}}})
+	ctx := context.Background()
+	resp, err := d.Expand(ctx, providers.ExpandRequest{Region: smallRegion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &applied{d: d, inst: map[string]*providers.Instance{}}
+	t.Cleanup(func() { a.destroy(t) })
+	var pool providers.Resource
+	for _, res := range resp.Resources {
+		if res.Type == azdriver.TypeNodePool {
+			pool = res
+			continue
+		}
+		in := a.resolve(t, res.Inputs).(providers.Values)
+		cr, err := d.Create(ctx, providers.CreateRequest{Address: res.Address, Type: res.Type, Inputs: in, IdempotencyKey: keyFor(res.Address)})
+		if err != nil {
+			t.Fatalf("Create %s: %v", res.Address, err)
+		}
+		a.inst[res.Address] = &providers.Instance{Address: res.Address, Type: res.Type, ID: cr.ID, Inputs: in, Outputs: cr.Outputs}
+		a.order = append(a.order, res.Address)
+	}
+	in := a.resolve(t, pool.Inputs).(providers.Values)
+	failed, err := d.Create(ctx, providers.CreateRequest{Address: pool.Address, Type: pool.Type, Inputs: in, IdempotencyKey: "first"})
+	if err == nil || failed.ID == "" || failed.Outputs["idempotency_key"] != "first" {
+		t.Fatalf("Create of a pool that ends Failed = %+v, %v; want its ID, outputs and an error", failed, err)
+	}
+	second, err := d.Create(ctx, providers.CreateRequest{Address: pool.Address, Type: pool.Type, Inputs: in, IdempotencyKey: "second"})
+	if err != nil {
+		t.Fatalf("Create of the replacement: %v", err)
+	}
+	a.inst[pool.Address] = &providers.Instance{Address: pool.Address, Type: pool.Type, ID: second.ID, Inputs: in, Outputs: second.Outputs}
+	a.order = append(a.order, pool.Address)
+	if _, err := d.Delete(ctx, providers.DeleteRequest{Instance: providers.Instance{Address: pool.Address, Type: pool.Type, ID: failed.ID, Inputs: in, Outputs: failed.Outputs}}); err != nil {
+		t.Fatalf("Delete of the failed (deposed) pool: %v", err)
+	}
+	live, err := d.Read(ctx, providers.ReadRequest{Instance: *a.inst[pool.Address]})
+	if err != nil || !live.Exists || live.Outputs["provisioning_state"] != "Succeeded" {
+		t.Errorf("the replacement after deleting the failed record: %+v, %v; want it alive", live, err)
+	}
+	if n := sb.Requests()["azure:agentPools.delete"]; n != 1 {
+		t.Errorf("agentPools.delete called %d times; want 1 (the failed pool, by the replacement)", n)
+	}
+}
