@@ -31,8 +31,8 @@ func network(t *testing.T, e *env) {
 func demoCluster() *containerpb.Cluster {
 	return &containerpb.Cluster{
 		Name: "demo", Network: "net", Subnetwork: "nodes", InitialClusterVersion: "1.33",
-		IpAllocationPolicy: &containerpb.IPAllocationPolicy{UseIpAliases: true, ClusterSecondaryRangeName: "pods", ServicesSecondaryRangeName: "services"},
-		ReleaseChannel:     &containerpb.ReleaseChannel{Channel: containerpb.ReleaseChannel_REGULAR},
+		IpAllocationPolicy:     &containerpb.IPAllocationPolicy{UseIpAliases: true, ClusterSecondaryRangeName: "pods", ServicesSecondaryRangeName: "services"},
+		ReleaseChannel:         &containerpb.ReleaseChannel{Channel: containerpb.ReleaseChannel_REGULAR},
 		WorkloadIdentityConfig: &containerpb.WorkloadIdentityConfig{WorkloadPool: project + ".svc.id.goog"},
 		PrivateClusterConfig:   &containerpb.PrivateClusterConfig{EnablePrivateNodes: true, MasterIpv4CidrBlock: "172.16.0.0/28"},
 		ResourceLabels:         map[string]string{"managed-by": "regionctl"},
