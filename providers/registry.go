@@ -13,6 +13,10 @@ type Options struct {
 	// the real cloud; SandboxEndpoints maps service names to base URLs.
 	Sandbox          bool
 	SandboxEndpoints map[string]string
+	// ForceConflicts lets server-side apply of in-cluster objects take
+	// over fields another field manager owns (--force-conflicts); without
+	// it such a conflict is reported as an error.
+	ForceConflicts bool
 }
 
 // Factory builds a driver. It may load credentials and configuration

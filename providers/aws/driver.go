@@ -30,6 +30,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -56,6 +57,10 @@ type Driver struct {
 	// dependencyWait bounds retries of deletes that fail because AWS has
 	// not yet released a dependent object (ENIs, mapped addresses).
 	dependencyWait time.Duration
+	// forceConflicts is --force-conflicts for in-cluster objects.
+	forceConflicts bool
+	// kube creates, reads, updates and deletes the in-cluster objects.
+	kube *kubernetes.Handler
 
 	mu      sync.Mutex
 	clients map[string]*clients
@@ -92,7 +97,8 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 // credentials: it uses static dummy ones and sends every call to
 // opts.SandboxEndpoints["aws"].
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
-	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute}
+	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts}
+	d.kube = d.kubeHandler()
 	if opts.Sandbox {
 		ep := opts.SandboxEndpoints["aws"]
 		if ep == "" {
@@ -236,6 +242,10 @@ func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (provi
 	if err := checkResolved(req.Inputs); err != nil {
 		return providers.CreateResponse{}, fmt.Errorf("aws: create %s: %w", req.Address, err)
 	}
+	if kubernetes.Handles(req.Type) {
+		resp, err := d.kube.Create(ctx, req)
+		return resp, wrap(err)
+	}
 	h, c, err := d.newCall(req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
 	if err != nil {
 		return providers.CreateResponse{}, err
@@ -255,6 +265,10 @@ func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (provi
 // Read returns the live inputs (in the shape Expand produced) and outputs.
 func (d *Driver) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
 	in := req.Instance
+	if kubernetes.Handles(in.Type) {
+		resp, err := d.kube.Read(ctx, req)
+		return resp, wrap(err)
+	}
 	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
 	if err != nil {
 		return providers.ReadResponse{}, err
@@ -278,6 +292,10 @@ func (d *Driver) Update(ctx context.Context, req providers.UpdateRequest) (provi
 		return providers.UpdateResponse{}, fmt.Errorf("aws: update %s: %w", req.Instance.Address, err)
 	}
 	in := req.Instance
+	if kubernetes.Handles(in.Type) {
+		resp, err := d.kube.Update(ctx, req)
+		return resp, wrap(err)
+	}
 	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, req.Inputs, in.Inputs)
 	if err != nil {
 		return providers.UpdateResponse{}, err
@@ -299,6 +317,10 @@ func (d *Driver) Update(ctx context.Context, req providers.UpdateRequest) (provi
 // is already gone is deleted.
 func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResponse, error) {
 	in := req.Instance
+	if kubernetes.Handles(in.Type) {
+		resp, err := d.kube.Delete(ctx, req)
+		return resp, wrap(err)
+	}
 	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
 	if err != nil {
 		return providers.DeleteResponse{}, err
@@ -317,6 +339,10 @@ func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 // is given): EC2 through Describe* tag filters, IAM roles and EKS objects
 // by their names (from the inputs) and their tags.
 func (d *Driver) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
+	if kubernetes.Handles(req.Type) {
+		resp, err := d.kube.Find(ctx, req)
+		return resp, wrap(err)
+	}
 	h, c, err := d.newCall(req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
 	if err != nil {
 		return providers.FindResponse{}, err
@@ -337,6 +363,14 @@ func (d *Driver) Find(ctx context.Context, req providers.FindRequest) (providers
 		return providers.FindResponse{}, nil
 	}
 	return providers.FindResponse{Found: true, ID: id, Outputs: out}, nil
+}
+
+// wrap prefixes an in-cluster error with the driver's name.
+func wrap(err error) error {
+	if err != nil {
+		return fmt.Errorf("aws: %w", err)
+	}
+	return nil
 }
 
 // tags are the tags every resource gets.

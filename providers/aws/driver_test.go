@@ -12,13 +12,27 @@ import (
 	awsdriver "github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/providers/drivertest"
 	"github.com/regionctl/regionctl/sandbox"
+	"github.com/regionctl/regionctl/sandbox/kube"
 	"github.com/regionctl/regionctl/spec"
 )
 
 // startSandbox starts the AWS emulator in-process on a random port and a
-// driver pointed at it.
+// driver pointed at it. Its clusters get no Kubernetes API server unless
+// the test asks with startSandboxKube: each costs ~20 s and ~270 MB, so only
+// the tests of in-cluster objects start one.
 func startSandbox(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, providers.Driver) {
 	t.Helper()
+	opts.NoKubernetes = true
+	return startSandboxKube(t, opts)
+}
+
+// startSandboxKube is startSandbox with opts as given: by default every
+// EKS cluster gets a real kube-apiserver (scripts/kube-apiserver.sh).
+func startSandboxKube(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, providers.Driver) {
+	t.Helper()
+	if !opts.NoKubernetes {
+		requireKubeBinaries(t)
+	}
 	opts.Dir = t.TempDir()
 	if opts.Latency == nil {
 		opts.Latency = map[string]time.Duration{"*": 0}
@@ -73,8 +87,11 @@ func loadExample(t *testing.T) *spec.Region {
 	return rs[0]
 }
 
+// TestConformance runs the suite on examples/aws.yaml with a real API
+// server behind the EKS cluster, so its StorageClasses and Service are
+// applied, read, updated and deleted through client-go.
 func TestConformance(t *testing.T) {
-	sb, d := startSandbox(t, sandbox.Options{})
+	sb, d := startSandboxKube(t, sandbox.Options{})
 	drivertest.Run(t, drivertest.Config{
 		Driver: d,
 		Region: loadExample(t),
@@ -84,6 +101,8 @@ func TestConformance(t *testing.T) {
 			c.Spec.Cluster.NodePools[0].Labels = map[string]string{"node-role": "system", "tier": "critical"}
 			c.Spec.Cluster.KubernetesVersion = "1.34"
 			c.Spec.Cluster.EndpointAccess = spec.EndpointPrivate
+			c.Spec.StorageClasses[1].Expandable = true // allowVolumeExpansion is mutable
+			c.Spec.LoadBalancers[0].Ports[0].TargetPort = 9443
 			return c
 		},
 		Replace: func(r *spec.Region) *spec.Region {
@@ -91,7 +110,7 @@ func TestConformance(t *testing.T) {
 			c.Spec.Cluster.NodePools[1].Machine = spec.Machine{CPU: 16, MemoryGiB: 64, Arch: spec.ArchARM64}
 			return c
 		},
-		Timeout:    time.Minute,
+		Timeout:    3 * time.Minute, // the API server takes ~20 s to start
 		CloudCalls: func() int { return totalRequests(sb) },
 		Inventory:  func(context.Context) ([]string, error) { return inventory(sb), nil },
 	})
@@ -105,6 +124,8 @@ func TestConformanceWithLatency(t *testing.T) {
 	}
 	sb, d := startSandbox(t, sandbox.Options{Latency: map[string]time.Duration{"*": 150 * time.Millisecond}})
 	r := loadExample(t)
+	// The in-cluster objects are covered by TestConformance.
+	r.Spec.StorageClasses, r.Spec.LoadBalancers = nil, nil
 	r.Spec.Zones = 2
 	r.Spec.Network.SingleNATGateway = true
 	drivertest.Run(t, drivertest.Config{
@@ -460,5 +481,17 @@ func TestSingleToPerZoneNAT(t *testing.T) {
 	live, err := d.Read(ctx, providers.ReadRequest{Instance: *rt})
 	if err != nil || live.Inputs["nat_gateway_id"] != in["nat_gateway_id"] {
 		t.Errorf("after the update Read says %v, %v; want %v", live.Inputs["nat_gateway_id"], err, in["nat_gateway_id"])
+	}
+}
+
+// requireKubeBinaries fails (never skips, except under -short) when
+// scripts/kube-apiserver.sh has not provided the binaries.
+func requireKubeBinaries(t *testing.T) {
+	t.Helper()
+	if _, err := kube.FindBinaries(); err != nil {
+		if testing.Short() {
+			t.Skipf("-short: %v", err)
+		}
+		t.Fatalf("%v", err)
 	}
 }

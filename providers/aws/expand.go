@@ -403,18 +403,25 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		DependsOn: pools, // the add-on's controller runs on nodes
 		ForceNew:  []string{"location", "cluster_name", "addon_name"},
 	})
+	addon := addr(TypeEKSAddon, "ebs-csi")
+	lbEIPs := map[string][]string{}
 	for _, lb := range r.Spec.LoadBalancers {
 		if lb.Scheme != spec.SchemeExternal {
 			continue
 		}
 		for _, z := range zones {
+			a := addr(TypeEIP, "lb-"+lb.Name+"-"+letter(z))
+			lbEIPs[lb.Name] = append(lbEIPs[lb.Name], a)
 			add(providers.Resource{
-				Address: addr(TypeEIP, "lb-"+lb.Name+"-"+letter(z)), Type: TypeEIP,
+				Address: a, Type: TypeEIP,
 				Inputs:   providers.Values{"location": loc},
 				ForceNew: []string{"location"},
 				Stateful: true,
 			})
 		}
+	}
+	for _, res := range expandInCluster(r, cluster, addon, pools, publicSubnets, privateSubnets, lbEIPs) {
+		add(res)
 	}
 	return resp, nil
 }

@@ -42,10 +42,12 @@ const DefaultClassAnnotation = "storageclass.kubernetes.io/is-default-class"
 // Input keys every in-cluster resource has: which cluster it lives in.
 // InEndpoint and InCA are references to the cluster resource's outputs;
 // InCluster is the cluster's ID (EKS needs its name for the token).
+// InLocation is the cloud region of the cluster (for the token's client).
 const (
 	InEndpoint = "cluster_endpoint"
 	InCA       = "cluster_ca"
 	InCluster  = "cluster"
+	InLocation = "location"
 )
 
 // Handles reports whether typ is one of this package's resource types.
@@ -136,6 +138,8 @@ type ClusterRefs struct {
 	// Outputs of the cluster: its https endpoint, its CA (PEM or base64
 	// of PEM) and its ID. For EKS: "endpoint", "certificate_authority_data", "id".
 	Endpoint, CA, ID string
+	// Location is the cluster's cloud region, a plain value.
+	Location string
 }
 
 func (c ClusterRefs) inputs() providers.Values {
@@ -143,11 +147,12 @@ func (c ClusterRefs) inputs() providers.Values {
 		InEndpoint: providers.Ref(c.Address, c.Endpoint),
 		InCA:       providers.Ref(c.Address, c.CA),
 		InCluster:  providers.Ref(c.Address, c.ID),
+		InLocation: c.Location,
 	}
 }
 
 // connKeys are input keys that are not object fields.
-var connKeys = []string{InEndpoint, InCA, InCluster}
+var connKeys = []string{InEndpoint, InCA, InCluster, InLocation}
 
 // Value helpers (inputs are JSON-like; numbers may be float64 after a
 // plan file).
