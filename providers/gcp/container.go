@@ -294,7 +294,7 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 			// GKE needs a node pool at create; this one is removed below so
 			// every spec pool is its own resource.
 			NodePools: []*containerpb.NodePool{{
-				Name: bootstrapPool, InitialNodeCount: 1,
+				Name: bootstrapPool, InitialNodeCount: 1, Version: version,
 				Config: &containerpb.NodeConfig{
 					MachineType: bootstrapMachine, ImageType: imageType, ResourceLabels: c.labels(),
 					WorkloadMetadataConfig: &containerpb.WorkloadMetadataConfig{Mode: containerpb.WorkloadMetadataConfig_GKE_METADATA},
