@@ -152,9 +152,11 @@ func (a *app) driver(ctx context.Context, name string) (providers.Driver, error)
 // driverOptions are the options every driver of this run gets.
 func (a *app) driverOptions(ctx context.Context) (providers.Options, error) {
 	if !a.useSandbox() {
-		return providers.Options{}, nil
+		return providers.Options{ForceConflicts: a.g.forceConflicts}, nil
 	}
-	return a.sandboxDriverOptions(ctx)
+	o, err := a.sandboxDriverOptions(ctx)
+	o.ForceConflicts = a.g.forceConflicts
+	return o, err
 }
 
 // color reports whether w should get ANSI colours: only on a terminal, never

@@ -120,6 +120,9 @@ type globals struct {
 	stateDir    string
 	sandbox     bool
 	sandboxDir  string
+	// forceConflicts lets apply take over in-cluster fields other field
+	// managers own.
+	forceConflicts bool
 }
 
 func newRoot(cfg *Config) *cobra.Command {
@@ -144,6 +147,7 @@ from one spec, keeping per-region state with locking.`,
 	pf.StringVar(&g.stateDir, "state-dir", ".regionctl/state", "directory of the local state backend")
 	pf.StringVar(&g.sandboxDir, "sandbox-dir", sandbox.DefaultDir, "where the sandbox keeps its emulated cloud")
 	pf.BoolVar(&g.sandbox, "sandbox", false, "point drivers at the offline sandbox emulators (also REGIONCTL_SANDBOX=1)")
+	pf.BoolVar(&g.forceConflicts, "force-conflicts", false, "server-side apply of StorageClasses and Services takes over fields another field manager owns (default: report the conflict)")
 
 	app := &app{cfg: cfg, g: g}
 	root.AddCommand(
@@ -157,6 +161,8 @@ from one spec, keeping per-region state with locking.`,
 		app.schemaCmd(),
 		app.versionCmd(),
 		app.sandboxCmd(),
+		app.kubeconfigCmd(),
+		app.kubeTokenCmd(),
 	)
 	return root
 }
