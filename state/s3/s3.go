@@ -6,9 +6,12 @@
 // conditional writes: If-Match on the ETag that was read, If-None-Match: *
 // for the first write. A region's lock is its own object,
 // <prefix>/<region>.lock, created with If-None-Match: * (no DynamoDB table
-// is needed); renewals rewrite it with If-Match on its ETag and unlock and
-// stale-lock breaking delete it with If-Match, so a lock broken and retaken
-// by another run is never clobbered.
+// is needed). Renewals rewrite it with If-Match on its ETag; unlock and
+// stale-lock breaking overwrite it, also with If-Match, with an empty object
+// that means "not locked" (a conditional delete is not needed, so servers
+// without one work), and the next Lock takes the empty object over with
+// If-Match on its ETag. So a lock broken and retaken by another run is never
+// clobbered.
 //
 // The backend works with bucket versioning (recommended: a corrupt document
 // is then reported with the version to restore) and with SSE-KMS
@@ -148,13 +151,6 @@ func (s *store) Put(ctx context.Context, key string, data []byte, ifVersion objs
 		in.SSEKMSKeyId = aws.String(s.kmsKeyID)
 	}
 	_, err := s.client.PutObject(ctx, in)
-	return classify(err)
-}
-
-func (s *store) Delete(ctx context.Context, key string, ifVersion objstore.Version) error {
-	_, err := s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{
-		Bucket: &s.bucket, Key: &key, IfMatch: aws.String(string(ifVersion)),
-	})
 	return classify(err)
 }
 

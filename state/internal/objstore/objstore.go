@@ -8,6 +8,14 @@
 //
 // Keys: with prefix p, region r's document is "p/r.json" and its lock
 // record "p/r.lock" (no "p/" when the prefix is empty).
+//
+// Every change is a conditional write; nothing relies on a conditional
+// delete, which not every store honours (fake-gcs-server ignores
+// ifGenerationMatch on DELETE, and S3 offers If-Match on DeleteObject only
+// recently). So unlocking overwrites the lock record with an empty object,
+// conditioned on the version of the record it checked, and an empty lock
+// object means "not locked": Lock then takes it over with a write
+// conditioned on the empty object's version.
 package objstore
 
 import (
@@ -47,9 +55,6 @@ type Store interface {
 	// ifVersion is empty, if the key does not exist; otherwise it returns
 	// an error wrapping ErrPrecondition and stores nothing.
 	Put(ctx context.Context, key string, data []byte, ifVersion Version) error
-	// Delete removes key if its stored version is ifVersion; an error
-	// wrapping ErrPrecondition when it is not, ErrNotFound when it is gone.
-	Delete(ctx context.Context, key string, ifVersion Version) error
 	// List returns the names (without prefix) of the objects directly
 	// under prefix (which ends in "/" or is empty); "folders" are not
 	// descended into.
@@ -262,8 +267,9 @@ func NewLockID(info state.LockInfo) string {
 	return uuid.NewString()
 }
 
-// readLock returns region's lock record and its version, or nil when the
-// region is not locked.
+// readLock returns region's lock record and the lock object's version, or a
+// nil record when the region is not locked: no lock object ("" version) or
+// an empty one (its version).
 func (b *Backend) readLock(ctx context.Context, region string) (*state.LockInfo, Version, error) {
 	key := b.LockKey(region)
 	data, v, err := b.store.Get(ctx, key)
@@ -273,13 +279,18 @@ func (b *Backend) readLock(ctx context.Context, region string) (*state.LockInfo,
 	if err != nil {
 		return nil, "", fmt.Errorf("read lock of region %s from %s: %w", region, b.store.URL(key), err)
 	}
+	if len(data) == 0 {
+		return nil, v, nil // released
+	}
 	h, err := DecodeLock(region, b.store.URL(key), data)
 	return h, v, err
 }
 
-// Lock creates region's lock record with a create-only write: of two runs
-// racing, the store lets exactly one create it, and the other reads the
-// winner's record for its *state.LockError.
+// Lock writes region's lock record with a conditional write: a create-only
+// write when there is no lock object, a write conditioned on the version of
+// an empty (released) one otherwise. Of two runs racing, the store lets
+// exactly one write, and the other reads the winner's record for its
+// *state.LockError.
 func (b *Backend) Lock(ctx context.Context, region string, info state.LockInfo) (state.LockInfo, error) {
 	if err := state.ValidateRegionName(region); err != nil {
 		return state.LockInfo{}, fmt.Errorf("lock: %w", err)
@@ -292,21 +303,21 @@ func (b *Backend) Lock(ctx context.Context, region string, info state.LockInfo) 
 	}
 	key := b.LockKey(region)
 	for range maxRetries {
-		err := b.store.Put(ctx, key, data, "")
-		if err == nil {
-			return info, nil
-		}
-		if !errors.Is(err, ErrPrecondition) {
-			return state.LockInfo{}, fmt.Errorf("lock region %s (%s): %w", region, b.store.URL(key), err)
-		}
-		h, _, err := b.readLock(ctx, region)
+		h, v, err := b.readLock(ctx, region)
 		if err != nil {
 			return state.LockInfo{}, err
 		}
 		if h != nil {
 			return state.LockInfo{}, &state.LockError{Region: region, Holder: h}
 		}
-		// Unlocked between our write and our read: try again.
+		err = b.store.Put(ctx, key, data, v)
+		if err == nil {
+			return info, nil
+		}
+		if !errors.Is(err, ErrPrecondition) {
+			return state.LockInfo{}, fmt.Errorf("lock region %s (%s): %w", region, b.store.URL(key), err)
+		}
+		// Someone else wrote the lock object since we read it: look again.
 	}
 	return state.LockInfo{}, &state.LockError{Region: region, Err: fmt.Errorf("the lock kept changing hands under %d attempts", maxRetries)}
 }
@@ -325,23 +336,23 @@ func (b *Backend) Renew(ctx context.Context, region, id string, expires time.Tim
 	})
 }
 
-// Unlock deletes the lock record held under id, conditioned on the version
+// Unlock empties the lock object held under id, conditioned on the version
 // read.
 func (b *Backend) Unlock(ctx context.Context, region, id string) error {
 	return b.modifyLock(ctx, region, id, "unlock", func(_ *state.LockInfo, v Version) error {
-		return b.store.Delete(ctx, b.LockKey(region), v)
+		return b.store.Put(ctx, b.LockKey(region), nil, v)
 	})
 }
 
-// UnlockStale deletes region's lock record if it is held under id and its
-// lease has run out at now. The delete is conditioned on the version whose
+// UnlockStale empties region's lock object if it is held under id and its
+// lease has run out at now. The write is conditioned on the version whose
 // deadline was checked, so a holder renewing at that moment keeps its lock.
 func (b *Backend) UnlockStale(ctx context.Context, region, id string, now time.Time) error {
 	return b.modifyLock(ctx, region, id, "break", func(h *state.LockInfo, v Version) error {
 		if !h.Stale(now) {
 			return &state.LockError{Region: region, Holder: h, Err: errors.New("its lease was renewed: it is not stale")}
 		}
-		return b.store.Delete(ctx, b.LockKey(region), v)
+		return b.store.Put(ctx, b.LockKey(region), nil, v)
 	})
 }
 

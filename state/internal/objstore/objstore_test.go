@@ -59,20 +59,6 @@ func (m *memStore) Put(_ context.Context, key string, data []byte, ifVersion Ver
 	return nil
 }
 
-func (m *memStore) Delete(_ context.Context, key string, ifVersion Version) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	o, ok := m.objs[key]
-	switch {
-	case !ok:
-		return fmt.Errorf("delete %s: %w", key, ErrNotFound)
-	case o.v != ifVersion:
-		return fmt.Errorf("delete %s: %w", key, ErrPrecondition)
-	}
-	delete(m.objs, key)
-	return nil
-}
-
 func (m *memStore) List(_ context.Context, prefix string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
