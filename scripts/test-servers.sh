@@ -21,7 +21,7 @@
 # run outside the repository and never touch its go.mod.
 set -euo pipefail
 
-MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20251015170045-c1a49490c78e}"
+MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 FAKE_GCS_VERSION="${FAKE_GCS_VERSION:-v1.56.1}"
 AZURITE_VERSION="${AZURITE_VERSION:-3.37.0}"
 
