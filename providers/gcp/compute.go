@@ -2,9 +2,11 @@ package gcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -75,8 +77,21 @@ func (c *call) computeCreate(ctx context.Context, what, name string,
 	var op *compute.Operation
 	err = c.d.retry(ctx, func() (err error) { op, err = insert(); return err })
 	if isAlreadyExists(err) {
-		if found, merr := mine(); found {
-			return name, merr // an earlier attempt of ours made it
+		// An earlier attempt whose reply was lost may still be creating
+		// it (not yet visible to Get): wait until it shows, then check it
+		// carries our key.
+		deadline := time.Now().Add(c.d.busyWait)
+		var found bool
+		var merr error
+		perr := c.d.poll(ctx, func() (bool, error) {
+			found, merr = mine()
+			return found || merr != nil || time.Now().After(deadline), nil
+		})
+		if perr != nil {
+			return "", errors.Join(err, perr)
+		}
+		if found || merr != nil {
+			return name, merr
 		}
 	}
 	if err != nil {
