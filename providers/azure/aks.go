@@ -44,7 +44,7 @@ func CheckUpgrade(from, to string) error {
 func provisioned(what, name string, state *string) error {
 	switch strings.ToLower(deref(state)) {
 	case "failed", "canceled":
-		return fmt.Errorf("%s %s: provisioning state %s", what, name, deref(state))
+		return fmt.Errorf("%s: provisioning state %s", strings.TrimSpace(what+" "+name), deref(state))
 	}
 	return nil
 }
@@ -214,12 +214,15 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 		if err != nil {
 			// A cluster that came to exist but failed is returned with the
 			// error: the engine records it as tainted and replaces it.
-			if mc, gerr := h.get(ctx, c, group, name); gerr == nil && mc != nil && c.matchTags(mc.Tags) {
+			mc, gerr := h.get(ctx, c, group, name)
+			if gerr != nil || mc == nil || !c.matchTags(mc.Tags) {
+				return "", err
+			}
+			if !conflictInProgress(err) {
 				return deref(mc.ID), fmt.Errorf("AKS cluster %s: %w", name, err)
 			}
-			return "", err
-		}
-		if mc, err = h.get(ctx, c, group, name); err != nil || mc == nil {
+			// Our own first attempt (its reply lost) is still running.
+		} else if mc, err = h.get(ctx, c, group, name); err != nil || mc == nil {
 			return "", fmt.Errorf("AKS cluster %s: read after create: %v", name, err)
 		}
 	}
@@ -602,12 +605,16 @@ func (h poolHandler) create(ctx context.Context, c *call) (string, error) {
 	if ap == nil {
 		props := poolProps(c.in, aks.AgentPoolModeUser, str(c.in, "subnet_id"), str(c.in, "kubernetes_version"), c.tags())
 		if _, err := runPool(ctx, c, group, cluster, name, props); err != nil {
-			if ap, gerr := h.get(ctx, c, group, cluster, name); gerr == nil && ap != nil && c.matchTags(poolTags(ap)) {
+			var gerr error
+			ap, gerr = h.get(ctx, c, group, cluster, name)
+			if gerr != nil || ap == nil || !c.matchTags(poolTags(ap)) {
+				return "", err
+			}
+			if !conflictInProgress(err) {
 				return deref(ap.ID), fmt.Errorf("AKS agent pool %s: %w", name, err)
 			}
-			return "", err
-		}
-		if ap, err = h.get(ctx, c, group, cluster, name); err != nil || ap == nil {
+			// Our own first attempt (its reply lost) is still running.
+		} else if ap, err = h.get(ctx, c, group, cluster, name); err != nil || ap == nil {
 			return "", fmt.Errorf("AKS agent pool %s: read after create: %v", name, err)
 		}
 	}

@@ -485,6 +485,37 @@ func isNotFound(err error) bool {
 	return re.StatusCode == http.StatusNotFound
 }
 
+// conflictInProgress reports whether err says another operation on the
+// object is still running — after a lost reply, usually the SDK's retry
+// of our own create colliding with the first attempt.
+func conflictInProgress(err error) bool {
+	re := respErr(err)
+	if re == nil || re.StatusCode != http.StatusConflict {
+		return false
+	}
+	return re.ErrorCode == "AnotherOperationInProgress" || re.ErrorCode == "OperationNotAllowed" && strings.Contains(err.Error(), "in progress")
+}
+
+// settleState polls get until the object's provisioning state is terminal
+// and returns an error for a failed one.
+func settleState(ctx context.Context, d *Driver, what string, get func() (state *string, exists bool, err error)) error {
+	for {
+		st, exists, err := get()
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("%s disappeared while being provisioned", what)
+		}
+		if !inProgress(st) {
+			return provisioned(what, "", st)
+		}
+		if err := sleep(ctx, d.pollDelay(nil)); err != nil {
+			return err
+		}
+	}
+}
+
 // errorCode is the ARM error code of err, or "".
 func errorCode(err error) string {
 	if re := respErr(err); re != nil {

@@ -275,6 +275,15 @@ func (h vnetHandler) create(ctx context.Context, c *call) (string, error) {
 	})
 	if err != nil {
 		if v, gerr := h.get(ctx, c, group, name); gerr == nil && v != nil && c.matchTags(v.Tags) {
+			if conflictInProgress(err) {
+				err = settleState(ctx, c.d, "virtual network "+name, func() (*string, bool, error) {
+					v, err := h.get(ctx, c, group, name)
+					if v == nil || v.Properties == nil {
+						return nil, v != nil, err
+					}
+					return (*string)(v.Properties.ProvisioningState), true, err
+				})
+			}
 			return deref(v.ID), err
 		}
 		return "", err
@@ -392,6 +401,15 @@ func (h subnetHandler) create(ctx context.Context, c *call) (string, error) {
 	})
 	if err != nil {
 		if s, gerr := h.get(ctx, c, group, vnet, name); gerr == nil && s != nil {
+			if conflictInProgress(err) {
+				err = settleState(ctx, c.d, "subnet "+name, func() (*string, bool, error) {
+					s, err := h.get(ctx, c, group, vnet, name)
+					if s == nil || s.Properties == nil {
+						return nil, s != nil, err
+					}
+					return (*string)(s.Properties.ProvisioningState), true, err
+				})
+			}
 			return deref(s.ID), err
 		}
 		return "", err
@@ -485,6 +503,15 @@ func (h pipHandler) create(ctx context.Context, c *call) (string, error) {
 	})
 	if err != nil {
 		if p, gerr := h.get(ctx, c, group, name); gerr == nil && p != nil && c.matchTags(p.Tags) {
+			if conflictInProgress(err) {
+				err = settleState(ctx, c.d, "public IP address "+name, func() (*string, bool, error) {
+					p, err := h.get(ctx, c, group, name)
+					if p == nil || p.Properties == nil {
+						return nil, p != nil, err
+					}
+					return (*string)(p.Properties.ProvisioningState), true, err
+				})
+			}
 			return deref(p.ID), err
 		}
 		return "", err
