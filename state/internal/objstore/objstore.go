@@ -209,16 +209,16 @@ func conflict(region string, cur, s *state.State, prevSerial uint64) error {
 
 // Regions lists the regions that have a state document, sorted.
 func (b *Backend) Regions(ctx context.Context) ([]string, error) {
-	regions, err := b.list(ctx, StateSuffix)
+	regions, err := b.ListRegions(ctx, StateSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("list regions: %w", err)
 	}
 	return regions, nil
 }
 
-// list returns the sorted region names of the objects named
+// ListRegions returns the sorted region names of the objects named
 // <prefix><region><suffix>.
-func (b *Backend) list(ctx context.Context, suffix string) ([]string, error) {
+func (b *Backend) ListRegions(ctx context.Context, suffix string) ([]string, error) {
 	names, err := b.store.List(ctx, b.prefix)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", b.store.URL(b.prefix), err)
@@ -392,7 +392,7 @@ func (b *Backend) modifyLock(ctx context.Context, region, id, op string, fn func
 
 // Locks lists the lock records, sorted by region.
 func (b *Backend) Locks(ctx context.Context) ([]state.LockInfo, error) {
-	regions, err := b.list(ctx, LockSuffix)
+	regions, err := b.ListRegions(ctx, LockSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("list locks: %w", err)
 	}
