@@ -30,8 +30,9 @@ type azEnv struct {
 }
 
 // newAzEnv copies example (a file under examples/) into a temporary
-// directory and serves a sandbox there with opts.
-func newAzEnv(t *testing.T, example string, registry providers.Registry, opts sandbox.Options) *azEnv {
+// directory and serves a sandbox there with opts. Emulated clusters get no
+// kube-apiserver unless kube is set (the Azure driver calls ARM only).
+func newAzEnv(t *testing.T, example string, registry providers.Registry, opts sandbox.Options, kube bool) *azEnv {
 	t.Helper()
 	dir := t.TempDir()
 	e := &azEnv{t: t, spec: filepath.Join(dir, filepath.Base(example)), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox"), registry: registry}
@@ -46,7 +47,7 @@ func newAzEnv(t *testing.T, example string, registry providers.Registry, opts sa
 	if opts.Latency == nil {
 		opts.Latency = map[string]time.Duration{"*": 20 * time.Millisecond}
 	}
-	opts.NoKubernetes = true // the drivers call cloud APIs only
+	opts.NoKubernetes = !kube
 	serveSandbox(t, opts)
 	return e
 }
@@ -218,7 +219,7 @@ var azRegistry = providers.Registry{"azure": azure.New}
 // and a destroy that leaves the sandbox empty.
 func TestAzureLifecycle(t *testing.T) {
 	t.Parallel()
-	e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{})
+	e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{}, false)
 
 	r := e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	if !strings.Contains(r.stdout, "Apply complete!") {
@@ -290,7 +291,7 @@ func TestAzureConvergesUnderFaults(t *testing.T) {
 			{Op: "azure:managedClusters.createOrUpdate", Kind: sandbox.FaultFail, Nth: 1},
 			{Op: "*", Kind: sandbox.FaultThrottle, Rate: 0.3},
 		},
-	})
+	}, false)
 	r := e.run("apply", "-f", e.spec, "--auto-approve")
 	if r.code != 1 || !strings.Contains(r.stderr, "azure_kubernetes_cluster.main") {
 		t.Fatalf("the apply with a failed cluster: exit %d, want 1 naming the cluster\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -307,7 +308,7 @@ func TestAzureConvergesUnderFaults(t *testing.T) {
 // replaces it under the same name (create before destroy) and converges.
 func TestAzureFailedUserPool(t *testing.T) {
 	t.Parallel()
-	e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{Faults: []sandbox.Fault{{Op: "azure:agentPools.createOrUpdate", Kind: sandbox.FaultFail, Nth: 1}}})
+	e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{Faults: []sandbox.Fault{{Op: "azure:agentPools.createOrUpdate", Kind: sandbox.FaultFail, Nth: 1}}}, false)
 	r := e.run("apply", "-f", e.spec, "--auto-approve")
 	if r.code != 1 || !strings.Contains(r.stderr, "azure_kubernetes_node_pool.ingest") {
 		t.Fatalf("the apply with a failed pool: exit %d, want 1 naming the pool\nstderr:\n%s", r.code, r.stderr)
@@ -327,7 +328,7 @@ func TestAzureLostReplies(t *testing.T) {
 	t.Parallel()
 	for _, op := range []string{"azure:resourceGroups.createOrUpdate", "azure:virtualNetworks.createOrUpdate", "azure:managedClusters.createOrUpdate", "azure:agentPools.createOrUpdate", "azure:publicIPAddresses.createOrUpdate"} {
 		t.Run(op, func(t *testing.T) {
-			e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{Faults: []sandbox.Fault{{Op: op, Kind: sandbox.FaultDropAfter, Nth: 1}}})
+			e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{Faults: []sandbox.Fault{{Op: op, Kind: sandbox.FaultDropAfter, Nth: 1}}}, false)
 			if runs := e.converge(3, "apply", "-f", e.spec, "--auto-approve"); runs != 1 {
 				t.Errorf("apply needed %d runs; want 1 (a lost reply is absorbed by the apply that lost it)", runs)
 			}
