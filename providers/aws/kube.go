@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	corev1 "k8s.io/api/core/v1"
@@ -114,7 +115,11 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			if ids[0] == "" {
 				return providers.Values{"addresses": []any{}}, nil
 			}
-			out, err := d.clientsFor(str(in, "location")).ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: ids})
+			out, err := d.clientsFor(str(in, "location")).ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{
+				// A filter, not AllocationIds: an EIP released by hand is
+				// missing from the outputs instead of failing the read.
+				Filters: []ec2types.Filter{{Name: aws.String("allocation-id"), Values: ids}},
+			})
 			if err != nil {
 				return nil, fmt.Errorf("describe the load balancer's EIPs: %w", err)
 			}
