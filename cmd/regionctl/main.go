@@ -9,12 +9,14 @@ import (
 	"github.com/regionctl/regionctl/internal/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
+	"github.com/regionctl/regionctl/providers/azure"
 )
 
 // registry is the one explicit list of drivers regionctl ships.
 func registry() providers.Registry {
 	return providers.Registry{
-		"aws": aws.New,
+		"aws":   aws.New,
+		"azure": azure.New,
 	}
 }
 
