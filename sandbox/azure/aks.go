@@ -382,7 +382,6 @@ func (e *Emulator) serveCluster(w http.ResponseWriter, r *http.Request, rt route
 			e.writeLRO(w, r, rt, deref(cl.V.Location), o, http.StatusAccepted, nil)
 			return false, nil
 		}
-		e.cancel(ck)
 		cl.V.Properties.ProvisioningState = ptr(stDeleting)
 		for _, p := range e.poolsOf(ck) {
 			e.cancel(key(deref(p.V.ID)))
@@ -836,7 +835,7 @@ func (e *Emulator) servePool(w http.ResponseWriter, r *http.Request, rt route, c
 // finishCluster ends a cluster operation: the cluster and the pools it
 // created or changed reach st.
 func (e *Emulator) finishCluster(c *clusterRec, o *opRec, st string) {
-	if deref(c.V.Properties.ProvisioningState) == stDeleting {
+	if !o.Delete && deref(c.V.Properties.ProvisioningState) == stDeleting {
 		return
 	}
 	c.V.Properties.ProvisioningState = ptr(st)
@@ -845,7 +844,7 @@ func (e *Emulator) finishCluster(c *clusterRec, o *opRec, st string) {
 	}
 	for _, p := range e.poolsOf(key(deref(c.V.ID))) {
 		ps := deref(p.V.Properties.ProvisioningState)
-		if ps != stCreating && ps != stUpdating || e.pending(key(deref(p.V.ID))) != nil {
+		if ps != stCreating && ps != stUpdating && ps != stDeleting || e.pending(key(deref(p.V.ID))) != nil {
 			continue
 		}
 		p.V.Properties.ProvisioningState = ptr(st)
@@ -861,7 +860,7 @@ func (e *Emulator) finishCluster(c *clusterRec, o *opRec, st string) {
 }
 
 func finishPool(p *poolRec, o *opRec, st string) {
-	if deref(p.V.Properties.ProvisioningState) == stDeleting {
+	if !o.Delete && deref(p.V.Properties.ProvisioningState) == stDeleting {
 		return
 	}
 	p.V.Properties.ProvisioningState = ptr(st)

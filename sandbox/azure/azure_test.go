@@ -294,6 +294,22 @@ func TestLifecycle(t *testing.T) {
 		Properties: &armnetwork.NatGatewayPropertiesFormat{PublicIPAddresses: []*armnetwork.SubResource{{ID: ip.ID}}}}, nil)))
 	mustWait(t, e, mkPoller(e.sn.BeginCreateOrUpdate(ctx, "rg1", "vnet", "nodes", armnetwork.Subnet{Properties: &armnetwork.SubnetPropertiesFormat{
 		AddressPrefix: s("10.10.0.0/20"), NatGateway: &armnetwork.SubResource{ID: nat.ID}}}, nil)))
+	if got, err := e.pip.Get(ctx, "rg1", "egress", nil); err != nil || got.Properties.NatGateway == nil || !strings.EqualFold(*got.Properties.NatGateway.ID, *nat.ID) {
+		t.Errorf("public IP after NAT: %v", err)
+	}
+	if got, err := e.sn.Get(ctx, "rg1", "VNET", "Nodes", nil); err != nil || got.Properties.NatGateway == nil || *got.Name != "nodes" {
+		t.Errorf("subnet after NAT: %v", err)
+	}
+	if _, err := e.pip.BeginDelete(ctx, "rg1", "egress", nil); !hasCode(err, "PublicIPAddressInUse", 400) {
+		t.Errorf("delete IP in use: %v", err)
+	}
+	if _, err := e.nat.BeginDelete(ctx, "rg1", "nat", nil); !hasCode(err, "InUseNatGatewayCannotBeDeleted", 400) {
+		t.Errorf("delete NAT in use: %v", err)
+	}
+	groups, err := e.rg.NewListPager(nil).NextPage(ctx)
+	if err != nil || len(groups.Value) != 1 {
+		t.Errorf("groups = %d, %v", len(groups.Value), err)
+	}
 	gotNAT, err := e.nat.Get(ctx, "rg1", "nat", nil)
 	if err != nil || len(gotNAT.Properties.Subnets) != 1 {
 		t.Fatalf("NAT subnets = %v, %v", gotNAT.Properties, err)
@@ -711,5 +727,25 @@ func TestPersistence(t *testing.T) {
 	}
 	if _, err := e2.vnet.Get(ctx, "rg", "vnet", nil); err != nil {
 		t.Errorf("vnet after restart: %v", err)
+	}
+}
+
+// FaultFail on a delete: the LRO ends Failed, the resource stays with
+// provisioningState Failed, and a second delete removes it.
+func TestFailedDelete(t *testing.T) {
+	e := start(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "azure:subnets.delete", Kind: sandbox.FaultFail, Nth: 1}}})
+	group(t, e, "rg")
+	network(t, e, "rg")
+	_, err := wait(t, e, mkPoller(e.sn.BeginDelete(ctx, "rg", "vnet", "nodes", nil)))
+	if c, _ := code(err); c != "InternalServerError" {
+		t.Fatalf("err = %v", err)
+	}
+	got, err := e.sn.Get(ctx, "rg", "vnet", "nodes", nil)
+	if err != nil || *got.Properties.ProvisioningState != armnetwork.ProvisioningStateFailed {
+		t.Fatalf("subnet after failed delete: %v", err)
+	}
+	mustWait(t, e, mkPoller(e.sn.BeginDelete(ctx, "rg", "vnet", "nodes", nil)))
+	if _, err := e.sn.Get(ctx, "rg", "vnet", "nodes", nil); !isNotFound(err) {
+		t.Errorf("subnet after second delete: %v", err)
 	}
 }

@@ -55,6 +55,9 @@ var failCodes = map[string][2]string{
 // startOp records an asynchronous operation that completes after the
 // latency of op (e.g. "azure:managedClusters.createOrUpdate").
 func (e *Emulator) startOp(op, kind, target string, del, fail bool) *opRec {
+	if del {
+		e.cancel(target) // a delete overtakes what runs on the resource
+	}
 	now := e.env.Now().UTC()
 	o := &opRec{ID: uuid.NewString(), Op: op, Kind: kind, Target: target, Delete: del, Fail: fail,
 		Start: now, DoneAt: now.Add(e.env.Latency(op)), Status: opInProgress}
