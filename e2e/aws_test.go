@@ -46,6 +46,13 @@ func newEnv(t *testing.T, opts sandbox.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The sandbox runs without Kubernetes API servers (NoKubernetes), so the
+	// copy keeps only what the cloud APIs make: StorageClasses and load
+	// balancer Services are in-cluster objects (aws_kube_test.go covers them).
+	example, _, ok := bytes.Cut(example, []byte("  storageClasses:"))
+	if !ok {
+		t.Fatal("examples/aws.yaml has no storageClasses to trim")
+	}
 	if err := os.WriteFile(e.spec, example, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -400,22 +407,12 @@ func (e *env) converge(tries int, args ...string) int {
 	return tries
 }
 
-// smallSpec trims the example to two zones and no load balancer, so a run
-// makes fewer calls: the throttled test's SDK retryer slows every call down.
+// smallSpec trims the example to two zones (newEnv already dropped the load
+// balancers), so a run makes fewer calls: the throttled test's SDK retryer
+// slows every call down.
 func (e *env) smallSpec() {
 	e.t.Helper()
 	e.editSpec("zones: 3", "zones: 2")
-	b, err := os.ReadFile(e.spec)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	before, _, ok := bytes.Cut(b, []byte("  loadBalancers:"))
-	if !ok {
-		e.t.Fatal("examples/aws.yaml has no loadBalancers to trim")
-	}
-	if err := os.WriteFile(e.spec, before, 0o600); err != nil {
-		e.t.Fatal(err)
-	}
 }
 
 // TestAWSThrottled: with 30% of all AWS calls throttled (EC2
@@ -440,8 +437,9 @@ func TestAWSThrottled(t *testing.T) {
 }
 
 // TestAWSFailedNodeGroup: the first node group EKS creates ends
-// CREATE_FAILED. That apply fails; a rerun must replace the failed group and
-// converge, leaving nothing behind.
+// CREATE_FAILED. That apply fails (the driver deletes the failed group and
+// records nothing); one rerun must create it again and converge, leaving
+// nothing behind.
 func TestAWSFailedNodeGroup(t *testing.T) {
 	t.Parallel() // each test has its own sandbox and state
 	e := newEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "eks:CreateNodegroup", Kind: sandbox.FaultFail, Nth: 1}}})
@@ -449,21 +447,15 @@ func TestAWSFailedNodeGroup(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "aws_eks_node_group") {
 		t.Fatalf("the apply with a failed node group: exit %d, want 1 naming the node group\nstderr:\n%s", r.code, r.stderr)
 	}
-	for try := 1; ; try++ {
-		r = e.run("apply", "-f", e.spec, "--auto-approve")
-		if r.code == 0 {
-			break
-		}
-		if strings.Contains(r.stderr, "was not made by this create") {
-			// The replacement of a failed node group gets the failed group's
-			// name (the name hashes only what forces a replacement), so the
-			// driver refuses to adopt it and no rerun can converge.
-			t.Skipf("blocked: providers/aws: a CREATE_FAILED node group cannot be replaced (same name, owner check refuses):\n%s", r.stderr)
-		}
-		if try == 2 {
-			t.Fatalf("the rerun did not converge:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	if !strings.Contains(r.stderr, "deleted the failed EKS node group") {
+		t.Errorf("the failed apply does not say the failed node group was deleted:\n%s", r.stderr)
+	}
+	for _, o := range e.objects() {
+		if o.Type == "eks:nodegroup" && o.State != "ACTIVE" {
+			t.Errorf("after the failed apply the sandbox holds node group %s in state %s; want it deleted", o.Name, o.State)
 		}
 	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.assertCloudMatchesState()
 	e.must(0, "destroy", "-f", e.spec, "--auto-approve", "--allow-destroy")
@@ -478,21 +470,18 @@ func TestAWSLostReplies(t *testing.T) {
 	tests := []struct {
 		name string
 		op   string
-		// blocked names a known bug that leaks an object; the subtest skips
-		// when it sees the leak and passes once it is fixed.
-		blocked string
 	}{
-		{"vpc", "ec2:CreateVpc", noToken},
-		{"subnet", "ec2:CreateSubnet", noToken},
-		{"internet gateway", "ec2:CreateInternetGateway", noToken},
-		{"elastic ip", "ec2:AllocateAddress", noToken},
-		{"security group", "ec2:CreateSecurityGroup", noToken},
-		{"route table", "ec2:CreateRouteTable", "providers/aws does not pass its idempotency key as CreateRouteTable's ClientToken (EC2 and the sandbox honour it), so the SDK's retry after a lost reply makes a second table"},
-		{"nat gateway", "ec2:CreateNatGateway", ""},
-		{"iam role", "iam:CreateRole", ""},
-		{"cluster", "eks:CreateCluster", ""},
-		{"node group", "eks:CreateNodegroup", ""},
-		{"add-on", "eks:CreateAddon", ""},
+		{"vpc", "ec2:CreateVpc"},
+		{"subnet", "ec2:CreateSubnet"},
+		{"internet gateway", "ec2:CreateInternetGateway"},
+		{"elastic ip", "ec2:AllocateAddress"},
+		{"security group", "ec2:CreateSecurityGroup"},
+		{"route table", "ec2:CreateRouteTable"},
+		{"nat gateway", "ec2:CreateNatGateway"},
+		{"iam role", "iam:CreateRole"},
+		{"cluster", "eks:CreateCluster"},
+		{"node group", "eks:CreateNodegroup"},
+		{"add-on", "eks:CreateAddon"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,18 +489,9 @@ func TestAWSLostReplies(t *testing.T) {
 			runs := e.converge(3, "apply", "-f", e.spec, "--auto-approve")
 			t.Logf("apply converged in %d run(s)", runs)
 			e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
-			if problems := e.cloudProblems(); len(problems) > 0 {
-				if tt.blocked != "" {
-					t.Skipf("blocked: %s:\n%s", tt.blocked, strings.Join(problems, "\n"))
-				}
-				t.Error(strings.Join(problems, "\n"))
-			}
+			e.assertCloudMatchesState()
 			e.must(0, "destroy", "-f", e.spec, "--auto-approve", "--allow-destroy")
 			e.assertEmpty()
 		})
 	}
 }
-
-// noToken is the known bug behind the lost-reply leaks of EC2 creates that
-// take no ClientToken.
-const noToken = "providers/aws: the SDK retries an EC2 create without a ClientToken after a lost reply, so the cloud gets a second object and the first (tagged with the idempotency key) leaks"

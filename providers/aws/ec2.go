@@ -78,19 +78,18 @@ func (vpcHandler) find(ctx context.Context, c *call) (string, error) {
 }
 
 func (h vpcHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := h.find(ctx, c)
-	if err != nil {
-		return "", err
-	}
-	if id == "" {
+	id, err := c.createUntokened(ctx, "VPC", h.find, func(opt func(*ec2.Options)) (string, error) {
 		out, err := c.cl.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{
 			CidrBlock:         aws.String(str(c.in, "cidr")),
 			TagSpecifications: tagSpec(ec2types.ResourceTypeVpc, c.tags()),
-		})
+		}, opt)
 		if err != nil {
 			return "", err
 		}
-		id = aws.ToString(out.Vpc.VpcId)
+		return aws.ToString(out.Vpc.VpcId), nil
+	})
+	if err != nil {
+		return "", err
 	}
 	c.id = id
 	return id, h.setDNS(ctx, c)
@@ -200,25 +199,23 @@ func (subnetHandler) find(ctx context.Context, c *call) (string, error) {
 }
 
 func (h subnetHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := h.find(ctx, c)
-	if err != nil || id != "" {
-		return id, err
-	}
 	tags := c.tags()
 	if str(c.in, "tier") == "public" {
 		tags[tagELBPublic] = "1"
 	} else {
 		tags[tagELBInternal] = "1"
 	}
-	out, err := c.cl.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{
-		VpcId: aws.String(str(c.in, "vpc_id")), CidrBlock: aws.String(str(c.in, "cidr")),
-		AvailabilityZone:  aws.String(str(c.in, "availability_zone")),
-		TagSpecifications: tagSpec(ec2types.ResourceTypeSubnet, tags),
+	return c.createUntokened(ctx, "subnet", h.find, func(opt func(*ec2.Options)) (string, error) {
+		out, err := c.cl.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{
+			VpcId: aws.String(str(c.in, "vpc_id")), CidrBlock: aws.String(str(c.in, "cidr")),
+			AvailabilityZone:  aws.String(str(c.in, "availability_zone")),
+			TagSpecifications: tagSpec(ec2types.ResourceTypeSubnet, tags),
+		}, opt)
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.Subnet.SubnetId), nil
 	})
-	if err != nil {
-		return "", err
-	}
-	return aws.ToString(out.Subnet.SubnetId), nil
 }
 
 func (subnetHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
@@ -286,18 +283,17 @@ func (h igwHandler) describe(ctx context.Context, c *call) (*ec2types.InternetGa
 }
 
 func (h igwHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := h.find(ctx, c)
-	if err != nil {
-		return "", err
-	}
-	if id == "" {
+	id, err := c.createUntokened(ctx, "internet gateway", h.find, func(opt func(*ec2.Options)) (string, error) {
 		out, err := c.cl.ec2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{
 			TagSpecifications: tagSpec(ec2types.ResourceTypeInternetGateway, c.tags()),
-		})
+		}, opt)
 		if err != nil {
 			return "", err
 		}
-		id = aws.ToString(out.InternetGateway.InternetGatewayId)
+		return aws.ToString(out.InternetGateway.InternetGatewayId), nil
+	})
+	if err != nil {
+		return "", err
 	}
 	c.id = id
 	return id, h.attach(ctx, c)
@@ -386,17 +382,15 @@ func (eipHandler) find(ctx context.Context, c *call) (string, error) {
 }
 
 func (h eipHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := h.find(ctx, c)
-	if err != nil || id != "" {
-		return id, err
-	}
-	out, err := c.cl.ec2.AllocateAddress(ctx, &ec2.AllocateAddressInput{
-		Domain: ec2types.DomainTypeVpc, TagSpecifications: tagSpec(ec2types.ResourceTypeElasticIp, c.tags()),
+	return c.createUntokened(ctx, "Elastic IP", h.find, func(opt func(*ec2.Options)) (string, error) {
+		out, err := c.cl.ec2.AllocateAddress(ctx, &ec2.AllocateAddressInput{
+			Domain: ec2types.DomainTypeVpc, TagSpecifications: tagSpec(ec2types.ResourceTypeElasticIp, c.tags()),
+		}, opt)
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.AllocationId), nil
 	})
-	if err != nil {
-		return "", err
-	}
-	return aws.ToString(out.AllocationId), nil
 }
 
 func (eipHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
@@ -555,8 +549,11 @@ func (h routeTableHandler) create(ctx context.Context, c *call) (string, error) 
 		return "", err
 	}
 	if id == "" {
+		// The key as ClientToken: a create retried after a lost reply (by
+		// the SDK or a rerun) gets the first table back.
 		out, err := c.cl.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{
 			VpcId: aws.String(str(c.in, "vpc_id")), TagSpecifications: tagSpec(ec2types.ResourceTypeRouteTable, c.tags()),
+			ClientToken: c.clientToken(),
 		})
 		if err != nil {
 			return "", err
@@ -707,19 +704,18 @@ func (sgHandler) find(ctx context.Context, c *call) (string, error) {
 }
 
 func (h sgHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := h.find(ctx, c)
-	if err != nil {
-		return "", err
-	}
-	if id == "" {
+	id, err := c.createUntokened(ctx, "security group", h.find, func(opt func(*ec2.Options)) (string, error) {
 		out, err := c.cl.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 			GroupName: aws.String(str(c.in, "name")), Description: aws.String(str(c.in, "description")),
 			VpcId: aws.String(str(c.in, "vpc_id")), TagSpecifications: tagSpec(ec2types.ResourceTypeSecurityGroup, c.tags()),
-		})
+		}, opt)
 		if err != nil {
 			return "", err
 		}
-		id = aws.ToString(out.GroupId)
+		return aws.ToString(out.GroupId), nil
+	})
+	if err != nil {
+		return "", err
 	}
 	_, err = c.cl.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: aws.String(id),

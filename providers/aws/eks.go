@@ -83,7 +83,7 @@ func (h clusterHandler) find(ctx context.Context, c *call) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if cl != nil && cl.Status != ekstypes.ClusterStatusDeleting && c.matchTags(cl.Tags) {
+		if cl != nil && cl.Status != ekstypes.ClusterStatusDeleting && cl.Status != ekstypes.ClusterStatusFailed && c.matchTags(cl.Tags) {
 			return n, nil
 		}
 	}
@@ -117,6 +117,15 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 	if cl != nil && !c.matchTags(cl.Tags) {
 		return "", fmt.Errorf("EKS cluster %s already exists in %s and was not made by this create (its %s tag is %q)", name, c.loc, TagAddress, cl.Tags[TagAddress])
 	}
+	if cl != nil && cl.Status == ekstypes.ClusterStatusFailed {
+		// An earlier attempt of this create failed and could not be
+		// removed then: remove it now, then create it again.
+		c.id = name
+		if err := h.delete(ctx, c); err != nil {
+			return "", fmt.Errorf("delete EKS cluster %s, left FAILED by an earlier attempt: %w", name, err)
+		}
+		cl = nil
+	}
 	if cl == nil {
 		err := c.retryRolePropagation(ctx, func() error {
 			_, err := c.cl.eks.CreateCluster(ctx, &eks.CreateClusterInput{
@@ -142,9 +151,36 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 	lo, hi := c.d.waitDelays()
 	w := eks.NewClusterActiveWaiter(c.cl.eks, func(o *eks.ClusterActiveWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
 	if err := w.Wait(ctx, &eks.DescribeClusterInput{Name: aws.String(name)}, 45*time.Minute); err != nil {
-		return name, fmt.Errorf("wait for EKS cluster %s to become active: %w", name, err)
+		err = fmt.Errorf("wait for EKS cluster %s to become active: %w", name, err)
+		if cl, derr := h.describe(ctx, c, name); derr == nil && cl != nil && cl.Status == ekstypes.ClusterStatusFailed {
+			var msgs []string
+			if cl.Health != nil {
+				for _, i := range cl.Health.Issues {
+					msgs = append(msgs, fmt.Sprintf("%s: %s", i.Code, aws.ToString(i.Message)))
+				}
+			}
+			return dropFailedCreate(ctx, c, h, name, "EKS cluster", msgs, err)
+		}
+		return name, err
 	}
 	return name, nil
+}
+
+// dropFailedCreate deletes an object whose create ended failed
+// (CREATE_FAILED, FAILED), waits until it is gone and returns cause with no
+// ID: the engine then records no object, and the next apply creates it
+// again under the same name. A failed object kept as tainted could not be
+// replaced, since its replacement gets the same name. Only when the delete
+// fails too is the ID returned, so the engine keeps it (tainted).
+func dropFailedCreate(ctx context.Context, c *call, h handler, name, what string, issues []string, cause error) (string, error) {
+	if len(issues) > 0 {
+		cause = fmt.Errorf("%w (%s)", cause, strings.Join(issues, "; "))
+	}
+	c.id = name
+	if err := h.delete(ctx, c); err != nil {
+		return name, fmt.Errorf("%w; deleting the failed %s %s failed too: %v", cause, what, name, err)
+	}
+	return "", fmt.Errorf("%w; deleted the failed %s %s, so the next apply creates it again", cause, what, name)
 }
 
 func (h clusterHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
@@ -308,7 +344,7 @@ func (h nodegroupHandler) find(ctx context.Context, c *call) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if ng != nil && ng.Status != ekstypes.NodegroupStatusDeleting && c.matchTags(ng.Tags) {
+		if ng != nil && ng.Status != ekstypes.NodegroupStatusDeleting && ng.Status != ekstypes.NodegroupStatusCreateFailed && c.matchTags(ng.Tags) {
 			return n, nil
 		}
 	}
@@ -367,6 +403,15 @@ func (h nodegroupHandler) create(ctx context.Context, c *call) (string, error) {
 	if ng != nil && !c.matchTags(ng.Tags) {
 		return "", fmt.Errorf("EKS node group %s already exists in cluster %s and was not made by this create (its %s tag is %q)", name, clusterOf(c), TagAddress, ng.Tags[TagAddress])
 	}
+	if ng != nil && ng.Status == ekstypes.NodegroupStatusCreateFailed {
+		// An earlier attempt of this create failed and could not be
+		// removed then: remove it now, then create it again.
+		c.id = name
+		if err := h.delete(ctx, c); err != nil {
+			return "", fmt.Errorf("delete EKS node group %s, left CREATE_FAILED by an earlier attempt: %w", name, err)
+		}
+		ng = nil
+	}
 	if ng == nil {
 		minSize, maxSize := int32(integer(c.in, "min_size")), int32(integer(c.in, "max_size"))
 		_, err := c.cl.eks.CreateNodegroup(ctx, &eks.CreateNodegroupInput{
@@ -389,7 +434,19 @@ func (h nodegroupHandler) create(ctx context.Context, c *call) (string, error) {
 			return "", err
 		}
 	}
-	return name, h.waitActive(ctx, c, name)
+	if err := h.waitActive(ctx, c, name); err != nil {
+		if ng, derr := h.describe(ctx, c, name); derr == nil && ng != nil && ng.Status == ekstypes.NodegroupStatusCreateFailed {
+			var msgs []string
+			if ng.Health != nil {
+				for _, i := range ng.Health.Issues {
+					msgs = append(msgs, fmt.Sprintf("%s: %s", i.Code, aws.ToString(i.Message)))
+				}
+			}
+			return dropFailedCreate(ctx, c, h, name, "EKS node group", msgs, err)
+		}
+		return name, err
+	}
+	return name, nil
 }
 
 func (nodegroupHandler) waitActive(ctx context.Context, c *call, name string) error {
@@ -562,7 +619,7 @@ func (h addonHandler) find(ctx context.Context, c *call) (string, error) {
 		return "", nil
 	}
 	a, err := h.describe(ctx, c, name)
-	if err != nil || a == nil || a.Status == ekstypes.AddonStatusDeleting || !c.matchTags(a.Tags) {
+	if err != nil || a == nil || a.Status == ekstypes.AddonStatusDeleting || a.Status == ekstypes.AddonStatusCreateFailed || !c.matchTags(a.Tags) {
 		return "", err
 	}
 	return name, nil
@@ -576,6 +633,15 @@ func (h addonHandler) create(ctx context.Context, c *call) (string, error) {
 	}
 	if a != nil && !c.matchTags(a.Tags) {
 		return "", fmt.Errorf("EKS add-on %s already exists in cluster %s and was not made by this create", name, clusterOf(c))
+	}
+	if a != nil && a.Status == ekstypes.AddonStatusCreateFailed {
+		// An earlier attempt of this create failed and could not be
+		// removed then: remove it now, then create it again.
+		c.id = name
+		if err := h.delete(ctx, c); err != nil {
+			return "", fmt.Errorf("delete EKS add-on %s, left CREATE_FAILED by an earlier attempt: %w", name, err)
+		}
+		a = nil
 	}
 	if a == nil {
 		_, err := c.cl.eks.CreateAddon(ctx, &eks.CreateAddonInput{
@@ -594,7 +660,17 @@ func (h addonHandler) create(ctx context.Context, c *call) (string, error) {
 	lo, hi := c.d.waitDelays()
 	w := eks.NewAddonActiveWaiter(c.cl.eks, func(o *eks.AddonActiveWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
 	if err := w.Wait(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(clusterOf(c)), AddonName: aws.String(name)}, 30*time.Minute); err != nil {
-		return name, fmt.Errorf("wait for EKS add-on %s to become active: %w", name, err)
+		err = fmt.Errorf("wait for EKS add-on %s to become active: %w", name, err)
+		if a, derr := h.describe(ctx, c, name); derr == nil && a != nil && a.Status == ekstypes.AddonStatusCreateFailed {
+			var msgs []string
+			if a.Health != nil {
+				for _, i := range a.Health.Issues {
+					msgs = append(msgs, fmt.Sprintf("%s: %s", i.Code, aws.ToString(i.Message)))
+				}
+			}
+			return dropFailedCreate(ctx, c, h, name, "EKS add-on", msgs, err)
+		}
+		return name, err
 	}
 	return name, nil
 }

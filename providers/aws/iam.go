@@ -113,6 +113,21 @@ func (h roleHandler) create(ctx context.Context, c *call) (string, error) {
 			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trustPolicy(str(c.in, "service"))),
 			Description: aws.String("regionctl " + c.address), Tags: tags,
 		})
+		if errCode(err) == "EntityAlreadyExists" {
+			// CreateRole takes no client token: when a reply is lost, the
+			// SDK's retry finds the role the first attempt made. Adopt it
+			// when it carries our key; anyone else's role is an error.
+			r, gerr := h.get(ctx, c, name)
+			switch {
+			case gerr != nil:
+				return "", fmt.Errorf("%w; then look it up: %w", err, gerr)
+			case r != nil && c.matchTags(iamTagMap(r.Tags)):
+				err = nil
+			case r != nil:
+				return "", fmt.Errorf("IAM role %s already exists and was not made by this create (its %s tag is %q): delete it, or rename the region",
+					name, TagAddress, iamTagMap(r.Tags)[TagAddress])
+			}
+		}
 		if err != nil {
 			return "", err
 		}

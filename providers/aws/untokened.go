@@ -1,0 +1,60 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+)
+
+// isRetryable reports whether a failed attempt may be tried again: the
+// SDK's own rules (throttling, 5xx, connection errors, lost replies).
+func isRetryable(err error) bool {
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// noSDKRetry makes one EC2 call a single attempt: the SDK's retryer stays in
+// place for its client-side rate limiting (adaptive mode) but retries
+// nothing.
+func noSDKRetry(o *ec2.Options) { o.RetryMaxAttempts = 1 }
+
+// createUntokened makes an EC2 object whose create API takes no client
+// token (CreateVpc, CreateSubnet, CreateInternetGateway, AllocateAddress,
+// CreateSecurityGroup). The SDK must not retry such a create on its own: when
+// a reply is lost after EC2 made the object, its retry makes a second one and
+// the first leaks. So create runs without SDK retries, and this loop retries
+// instead: before every attempt it looks the object up by its
+// regionctl/idempotency-key tag (find, which create sets through
+// TagSpecifications) and adopts it when it is there. Throttling, server and
+// connection errors are retried up to MaxAttempts times with exponential
+// backoff; other errors and the end of ctx stop it.
+func (c *call) createUntokened(ctx context.Context, what string, find func(context.Context, *call) (string, error),
+	create func(opt func(*ec2.Options)) (string, error)) (string, error) {
+	delay, maxDelay := time.Second, 20*time.Second
+	if c.d.sandbox {
+		delay, maxDelay = 20*time.Millisecond, 200*time.Millisecond
+	}
+	for attempt := 1; ; attempt++ {
+		id, err := find(ctx, c)
+		if err != nil {
+			return "", fmt.Errorf("look for the %s an earlier attempt made: %w", what, err)
+		}
+		if id != "" {
+			return id, nil
+		}
+		id, err = create(noSDKRetry)
+		if err == nil {
+			return id, nil
+		}
+		if ctx.Err() != nil || !isRetryable(err) || attempt >= MaxAttempts {
+			return "", err
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return "", err
+		}
+		delay = min(delay*2, maxDelay)
+	}
+}
