@@ -118,8 +118,10 @@ type globals struct {
 	parallelism int
 	lockTimeout time.Duration
 	stateDir    string
-	sandbox     bool
-	sandboxDir  string
+	// backendConfig is --backend-config (see backend.go).
+	backendConfig string
+	sandbox       bool
+	sandboxDir    string
 	// forceConflicts lets apply take over in-cluster fields other field
 	// managers own.
 	forceConflicts bool
@@ -145,6 +147,7 @@ from one spec, keeping per-region state with locking.`,
 	pf.IntVar(&g.parallelism, "parallelism", 10, "how many cloud operations run at once")
 	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for a region's lock (0: fail at once when held)")
 	pf.StringVar(&g.stateDir, "state-dir", ".regionctl/state", "directory of the local state backend")
+	registerBackendFlags(pf, g)
 	pf.StringVar(&g.sandboxDir, "sandbox-dir", sandbox.DefaultDir, "where the sandbox keeps its emulated cloud")
 	pf.BoolVar(&g.sandbox, "sandbox", false, "point drivers at the offline sandbox emulators (also REGIONCTL_SANDBOX=1)")
 	pf.BoolVar(&g.forceConflicts, "force-conflicts", false, "server-side apply of StorageClasses and Services takes over fields another field manager owns (default: report the conflict)")

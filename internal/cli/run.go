@@ -13,12 +13,16 @@ import (
 
 	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/state"
-	"github.com/regionctl/regionctl/state/local"
 )
 
-// backend returns the state backend of this run.
+// backend returns the state backend of this run (see openBackend). When it
+// cannot be opened, the backend returned fails every call with the reason.
 func (a *app) backend() state.Backend {
-	return local.New(a.g.stateDir)
+	b, err := a.openBackend(context.Background())
+	if err != nil {
+		return brokenBackend{err: err}
+	}
+	return b
 }
 
 // engine returns a plan engine wired to the drivers, the backend and a

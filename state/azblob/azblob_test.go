@@ -11,8 +11,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/google/uuid"
 
+	"github.com/regionctl/regionctl/internal/servertest"
 	"github.com/regionctl/regionctl/state"
-	"github.com/regionctl/regionctl/state/internal/servertest"
 	"github.com/regionctl/regionctl/state/statetest"
 )
 

@@ -11,9 +11,9 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/google/uuid"
 
+	"github.com/regionctl/regionctl/internal/servertest"
 	"github.com/regionctl/regionctl/state"
 	"github.com/regionctl/regionctl/state/internal/objstore"
-	"github.com/regionctl/regionctl/state/internal/servertest"
 	"github.com/regionctl/regionctl/state/statetest"
 )
 

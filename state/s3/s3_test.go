@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/uuid"
 
+	"github.com/regionctl/regionctl/internal/servertest"
 	"github.com/regionctl/regionctl/state"
 	"github.com/regionctl/regionctl/state/internal/objstore"
-	"github.com/regionctl/regionctl/state/internal/servertest"
 	"github.com/regionctl/regionctl/state/statetest"
 )
 
