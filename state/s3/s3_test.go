@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/uuid"
@@ -164,5 +168,48 @@ func TestCorruptNamesPreviousVersion(t *testing.T) {
 	}
 	if cerr.Where != "s3://"+b.Bucket()+"/fleet/eu-1.json" || !strings.Contains(cerr.Backup, "version ") {
 		t.Fatalf("CorruptError Where %q Backup %q: want the object URL and a previous version", cerr.Where, cerr.Backup)
+	}
+}
+
+// TestKMSKeyIsSentOnEveryWrite checks the SSE-KMS headers go out with state
+// and lock writes when a key is configured. MinIO without a KMS cannot
+// serve SSE-KMS, so this looks at the requests on a recording listener.
+func TestKMSKeyIsSentOnEveryWrite(t *testing.T) {
+	var mu sync.Mutex
+	var seen []http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			mu.Lock()
+			seen = append(seen, r.Header.Clone())
+			mu.Unlock()
+			w.Header().Set("ETag", `"e1"`)
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `<Error><Code>NoSuchKey</Code><Message>none</Message></Error>`)
+	}))
+	defer srv.Close()
+	client := awss3.New(awss3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
+	})
+	b := NewWithClient(client, Config{Bucket: "b", KMSKeyID: "alias/regionctl"})
+	ctx := context.Background()
+	if err := b.Write(ctx, statetest.Sample("eu-1", "L", 1), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Lock(ctx, "eu-1", state.LockInfo{Who: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("saw %d PUTs, want 2 (state and lock)", len(seen))
+	}
+	for i, h := range seen {
+		if h.Get("X-Amz-Server-Side-Encryption") != "aws:kms" || h.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id") != "alias/regionctl" {
+			t.Errorf("PUT %d headers lack SSE-KMS with the key: %v", i, h)
+		}
+		if h.Get("If-None-Match") != "*" {
+			t.Errorf("PUT %d is not create-only: If-None-Match %q", i, h.Get("If-None-Match"))
+		}
 	}
 }
