@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	corev1 "k8s.io/api/core/v1"
@@ -109,6 +110,14 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 		Token: func(ctx context.Context, in providers.Values) (string, error) {
 			tok, _, err := d.eksToken(ctx, str(in, "location"), str(in, kubernetes.InCluster))
 			return tok, err
+		},
+		ClusterGone: func(ctx context.Context, in providers.Values) (bool, error) {
+			c := &call{d: d, cl: d.clientsFor(str(in, "location")), loc: str(in, "location")}
+			cl, err := clusterHandler{}.describe(ctx, c, str(in, kubernetes.InCluster))
+			if err != nil {
+				return false, err
+			}
+			return cl == nil || cl.Status == ekstypes.ClusterStatusDeleting, nil
 		},
 		ServiceOutputs: func(ctx context.Context, in providers.Values, svc *corev1.Service) (providers.Values, error) {
 			ids := strings.Split(svc.Annotations[annEIPAllocation], ",")

@@ -40,6 +40,23 @@ type Handler struct {
 	// ServiceOutputs adds the cloud's outputs of a Service, e.g. the
 	// addresses of the AWS EIPs it is bound to. Optional.
 	ServiceOutputs func(ctx context.Context, in providers.Values, svc *corev1.Service) (providers.Values, error)
+	// ClusterGone reports whether the cluster the inputs name no longer
+	// exists, asked when its API server cannot be reached: objects of a
+	// deleted cluster are gone (Read says Exists false, Delete succeeds)
+	// rather than an error. Optional; without it an unreachable API server
+	// is always an error.
+	ClusterGone func(ctx context.Context, in providers.Values) (bool, error)
+}
+
+// gone reports whether err is a failure to reach an API server whose
+// cluster no longer exists.
+func (h *Handler) gone(ctx context.Context, in providers.Values, err error) bool {
+	var status apierrors.APIStatus
+	if err == nil || h.ClusterGone == nil || errors.As(err, &status) {
+		return false
+	}
+	g, gerr := h.ClusterGone(ctx, in)
+	return gerr == nil && g
 }
 
 func (h *Handler) client(in providers.Values) (kubernetes.Interface, error) {
@@ -87,6 +104,9 @@ func (h *Handler) Read(ctx context.Context, req providers.ReadRequest) (provider
 		return providers.ReadResponse{}, fmt.Errorf("read %s: %w", in.Address, err)
 	}
 	exists, live, out, err := h.read(ctx, cs, in.Type, in.ID, in.Inputs)
+	if h.gone(ctx, in.Inputs, err) {
+		return providers.ReadResponse{}, nil
+	}
 	if err != nil {
 		return providers.ReadResponse{}, fmt.Errorf("read %s (%s): %w", in.Address, in.ID, err)
 	}
@@ -115,7 +135,7 @@ func (h *Handler) Delete(ctx context.Context, req providers.DeleteRequest) (prov
 	default:
 		return providers.DeleteResponse{}, fmt.Errorf("kubernetes: unknown resource type %q", in.Type)
 	}
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err != nil && !apierrors.IsNotFound(err) && !h.gone(ctx, in.Inputs, err) {
 		return providers.DeleteResponse{}, fmt.Errorf("delete %s (%s): %w", in.Address, in.ID, err)
 	}
 	return providers.DeleteResponse{}, nil
@@ -136,7 +156,7 @@ func (h *Handler) Find(ctx context.Context, req providers.FindRequest) (provider
 	switch req.Type {
 	case TypeStorageClass:
 		sc, err := cs.StorageV1().StorageClasses().Get(ctx, id, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) || h.gone(ctx, req.Inputs, err) {
 			return providers.FindResponse{}, nil
 		}
 		if err != nil {
@@ -146,7 +166,7 @@ func (h *Handler) Find(ctx context.Context, req providers.FindRequest) (provider
 	case TypeService:
 		ns, name := splitID(id)
 		svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) || h.gone(ctx, req.Inputs, err) {
 			return providers.FindResponse{}, nil
 		}
 		if err != nil {
