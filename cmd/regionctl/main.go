@@ -10,6 +10,7 @@ import (
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/providers/azure"
+	"github.com/regionctl/regionctl/providers/gcp"
 )
 
 // registry is the one explicit list of drivers regionctl ships.
@@ -17,6 +18,7 @@ func registry() providers.Registry {
 	return providers.Registry{
 		"aws":   aws.New,
 		"azure": azure.New,
+		"gcp":   gcp.New,
 	}
 }
 
