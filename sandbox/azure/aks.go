@@ -559,6 +559,12 @@ func (e *Emulator) createCluster(w http.ResponseWriter, r *http.Request, rt rout
 	props.ResourceUID = ptr(strings.ReplaceAll(uuid.NewString(), "-", "")[:24])
 	props.ProvisioningState = ptr(stCreating)
 	props.AgentPoolProfiles = nil
+	ensureTokens(cl)
+	if e.env.Kube != nil {
+		// A real API server per cluster, started now (it takes ~20 s);
+		// the create succeeds only once it answers.
+		e.startKube(cl)
+	}
 	s.Clusters[ck] = cl
 	for _, p := range pools {
 		s.Pools[key(*p.V.ID)] = p
@@ -724,6 +730,7 @@ func (e *Emulator) updateCluster(w http.ResponseWriter, r *http.Request, rt rout
 	}
 	nv.ProvisioningState = ptr(stUpdating)
 	cl.V.Properties = &nv
+	e.retryKube(cl) // a PUT of a cluster whose API server failed starts a new one
 	cl.V.Tags = in.Tags
 	if in.SKU != nil {
 		cl.V.SKU = in.SKU
@@ -854,9 +861,9 @@ func (e *Emulator) finishCluster(c *clusterRec, o *opRec, st string) {
 			}
 		}
 	}
-	// HOOK(issue 6): when a cluster reaches Succeeded, start a real
-	// kube-apiserver for it here and record its URL, CA and token on the
-	// record (clusterRec.KubeServer…); kubeconfig then hands them out.
+	// With Kubernetes, settle holds a cluster operation until the API
+	// server startKube began answers (kubeGate), so Succeeded means the
+	// kubeconfig's server is up.
 }
 
 func finishPool(p *poolRec, o *opRec, st string) {
@@ -897,16 +904,25 @@ func (e *Emulator) upgradeProfile(c *clusterRec) armcontainerservice.ManagedClus
 		Type: ptr("Microsoft.ContainerService/managedClusters/upgradeprofiles"), Properties: props}
 }
 
-// kubeconfig is the credential ListClusterUserCredentials returns: the
-// cluster's API server URL and a static token. Until a real API server runs
-// behind the cluster (issue 6) the server does not answer.
+// kubeconfig is the credential ListClusterUserCredentials (user
+// "clusterUser") or ListClusterAdminCredentials ("clusterAdmin") returns,
+// as AKS shapes it: the API server's URL and CA, and the cluster's static
+// token for that user. Without Kubernetes the server is the cluster's FQDN
+// (nothing answers there) and the CA a dummy.
 func kubeconfig(c *clusterRec, group, user string) []byte {
 	name := deref(c.V.Name)
 	server := "https://" + deref(c.V.Properties.Fqdn) + ":443"
 	if c.KubeServer != "" {
 		server = c.KubeServer
 	}
-	ca := base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nregionctl-sandbox\n-----END CERTIFICATE-----\n"))
+	caPEM := []byte("-----BEGIN CERTIFICATE-----\nregionctl-sandbox\n-----END CERTIFICATE-----\n")
+	if len(c.KubeCA) > 0 {
+		caPEM = c.KubeCA
+	}
+	token := c.UserToken
+	if user == "clusterAdmin" {
+		token = c.AdminToken
+	}
 	u := fmt.Sprintf("%s_%s_%s", user, group, name)
 	return []byte(fmt.Sprintf(`apiVersion: v1
 kind: Config
@@ -925,6 +941,6 @@ preferences: {}
 users:
 - name: %s
   user:
-    token: sandbox-%s
-`, ca, server, name, name, u, name, name, u, hash8(deref(c.V.ID)+user)))
+    token: %s
+`, base64.StdEncoding.EncodeToString(caPEM), server, name, name, u, name, name, u, token))
 }

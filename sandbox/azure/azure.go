@@ -191,6 +191,10 @@ func (e *Emulator) Load(data []byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.st = st
+	for _, c := range st.Clusters {
+		ensureTokens(c) // a state written before clusters had them
+	}
+	e.restartKube()
 	return nil
 }
 

@@ -86,6 +86,11 @@ func locationURL(r *http.Request, rt route, loc string, o *opRec) string {
 // reads first, in milliseconds.
 func (e *Emulator) setRetryAfter(w http.ResponseWriter, o *opRec) {
 	d := min(max(o.DoneAt.Sub(e.env.Now()), minPoll), maxPoll)
+	if d == minPoll {
+		if wait, _ := e.kubeGate(o); wait {
+			d = kubePoll // due, but the cluster's API server is still starting
+		}
+	}
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
 	w.Header().Set("Retry-After-Ms", strconv.FormatInt(d.Milliseconds(), 10))
 }
@@ -159,14 +164,26 @@ func (e *Emulator) settle() bool {
 		if now.Before(o.DoneAt) {
 			continue
 		}
+		// A cluster is Succeeded only once its API server answers.
+		wait, kubeErr := e.kubeGate(o)
+		if wait {
+			continue
+		}
 		changed = true
 		o.End = o.DoneAt
+		if kubeErr != "" {
+			o.End = now.UTC()
+			o.Fail = true
+		}
 		o.Status = opSucceeded
 		if o.Fail {
 			o.Status = opFailed
 			fc, ok := failCodes[o.Kind]
 			if !ok {
 				fc = [2]string{"InternalServerError", "An error occurred while provisioning the resource."}
+			}
+			if kubeErr != "" {
+				fc = [2]string{kubeAPIServerFailed, kubeErr}
 			}
 			o.ErrCode, o.ErrMsg = fc[0], fc[1]
 		}
@@ -286,6 +303,9 @@ func (e *Emulator) removeCluster(ck string) {
 		if p.Cluster == ck {
 			delete(s.Pools, k)
 		}
+	}
+	if c, ok := s.Clusters[ck]; ok {
+		e.removeKube(c) // the API server goes with the cluster, and its data too
 	}
 	delete(s.Clusters, ck)
 	for k, g := range s.Groups {

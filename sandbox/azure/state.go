@@ -32,9 +32,18 @@ type groupRec struct {
 type clusterRec struct {
 	V     armcontainerservice.ManagedCluster `json:"v"`
 	Group string                             `json:"group"`
-	// KubeServer is the URL of a real API server behind the cluster, once
-	// one runs (issue 6); empty until then.
+	// KubeServer and KubeCA are the URL and CA (PEM) of the real API
+	// server behind the cluster (sandbox/kube); empty without Kubernetes.
 	KubeServer string `json:"kubeServer,omitempty"`
+	KubeCA     []byte `json:"kubeCA,omitempty"`
+	// KubeErr is why the cluster's API server could not start.
+	KubeErr string `json:"kubeErr,omitempty"`
+	// UserToken and AdminToken are the cluster's static credentials, the
+	// tokens in the kubeconfigs ListClusterUserCredentials and
+	// ListClusterAdminCredentials return; the API server's token webhook
+	// accepts them.
+	UserToken  string `json:"userToken,omitempty"`
+	AdminToken string `json:"adminToken,omitempty"`
 }
 
 type poolRec struct {
