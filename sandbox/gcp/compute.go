@@ -89,6 +89,14 @@ func writeGErr(w http.ResponseWriter, g *gerr, status string) {
 // WriteFault writes Compute's rate-limit reply (429 rateLimitExceeded,
 // RESOURCE_EXHAUSTED) or a backend error (503 backendError).
 func (e *Emulator) WriteFault(w http.ResponseWriter, r *http.Request, op string, kind emu.FaultKind) {
+	if isOAuth(r) {
+		if kind == emu.FaultThrottle {
+			writeOAuthErr(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Rate limit exceeded.")
+			return
+		}
+		writeOAuthErr(w, http.StatusServiceUnavailable, "internal_failure", "Backend error.")
+		return
+	}
 	if kind == emu.FaultThrottle {
 		project := "unknown"
 		if rt, ok := parseCompute(r); ok {
@@ -180,9 +188,13 @@ func (rt croute) collection() string {
 	return rt.coll
 }
 
-// Operation names a Compute request: "compute:networks.insert",
-// "compute:regionOperations.get", "compute:Unknown".
+// Operation names a Compute request ("compute:networks.insert",
+// "compute:regionOperations.get", "compute:Unknown") or a request to the
+// sandbox's identity endpoints ("oauth2:token", "oauth2:serviceAccountKey").
 func (e *Emulator) Operation(r *http.Request, body []byte) string {
+	if isOAuth(r) {
+		return oauthOperation(r)
+	}
 	rt, ok := parseCompute(r)
 	if !ok {
 		return "compute:Unknown"
@@ -223,6 +235,9 @@ var computeRoutes = map[string]handler{
 
 // Serve answers one Compute REST call.
 func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) bool {
+	if isOAuth(r) {
+		return e.serveOAuth(w, r, c)
+	}
 	rt, ok := parseCompute(r)
 	if !ok {
 		writeGErr(w, cerr(http.StatusNotFound, "notFound", "The requested URL %s was not found on this server.", r.URL.Path), "")

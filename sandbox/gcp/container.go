@@ -255,7 +255,11 @@ func renderGKEOp(rec *gkeOpRec, now time.Time) *containerpb.Operation {
 	case rec.Applied:
 		op.Status = containerpb.Operation_DONE
 		op.EndTime = rec.DoneAt.Format(time.RFC3339Nano)
-		if rec.Fail {
+		switch {
+		case rec.ErrMessage != "":
+			op.Error = &rpcstatus.Status{Code: int32(code.Code_INTERNAL), Message: rec.ErrMessage}
+			op.StatusMessage = op.Error.Message
+		case rec.Fail:
 			op.Error = &rpcstatus.Status{Code: int32(code.Code_INTERNAL), Message: "sandbox: injected failure: the operation failed"}
 			op.StatusMessage = op.Error.Message
 		}
@@ -273,7 +277,7 @@ func renderGKEOp(rec *gkeOpRec, now time.Time) *containerpb.Operation {
 func (e *Emulator) settle(now time.Time) {
 	var due []*gkeOpRec
 	for _, op := range e.st.GKEOps {
-		if !op.Applied && !now.Before(op.DoneAt) {
+		if !op.Applied && !now.Before(op.DoneAt) && e.opReady(op) {
 			due = append(due, op)
 		}
 	}
@@ -295,6 +299,16 @@ func (e *Emulator) settle(now time.Time) {
 	e.gc(now)
 }
 
+// opReady reports whether an operation whose time has come may finish: a
+// cluster create waits (RUNNING) until the cluster's API server answers.
+func (e *Emulator) opReady(op *gkeOpRec) bool {
+	if op.V.V.GetOperationType() != containerpb.Operation_CREATE_CLUSTER || op.Fail {
+		return true
+	}
+	c := e.st.Clusters[op.Cluster]
+	return c == nil || e.kubeReady(c)
+}
+
 func (e *Emulator) apply(op *gkeOpRec) {
 	c := e.st.Clusters[op.Cluster]
 	if c == nil {
@@ -308,6 +322,7 @@ func (e *Emulator) apply(op *gkeOpRec) {
 			if err := e.clusterRunning(c); err != nil {
 				fail = true
 				failCond[0].Message = err.Error()
+				op.ErrMessage = err.Error()
 			}
 		}
 		st, pst := containerpb.Cluster_RUNNING, containerpb.NodePool_RUNNING
@@ -315,6 +330,7 @@ func (e *Emulator) apply(op *gkeOpRec) {
 			st, pst = containerpb.Cluster_ERROR, containerpb.NodePool_ERROR
 			c.C.V.Conditions = failCond
 			c.C.V.StatusMessage = failCond[0].Message
+			e.clusterFailed(c)
 		}
 		c.C.V.Status = st
 		for _, p := range c.Pools {
@@ -475,6 +491,7 @@ func (s *clusterServer) CreateCluster(ctx context.Context, req *containerpb.Crea
 			return err
 		}
 		s.e.st.Clusters[r.key()] = rec
+		s.e.startKube(rec)
 		op := s.e.startGKEOp(ctx, r, containerpb.Operation_CREATE_CLUSTER, now)
 		s.e.settle(now)
 		out = renderGKEOp(op, now)

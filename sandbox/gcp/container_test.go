@@ -76,7 +76,7 @@ func gkeEnv(t *testing.T, dir string, faults ...sandbox.Fault) *env {
 	for _, op := range []string{"CreateCluster", "DeleteCluster", "UpdateCluster", "CreateNodePool", "DeleteNodePool", "UpdateNodePool", "SetNodePoolAutoscaling", "SetNodePoolSize", "SetLabels"} {
 		lat["container:"+op] = 10 * time.Second
 	}
-	return startWith(t, sandbox.Options{Dir: dir, Clock: clk.Now, Latency: lat, Faults: faults}, clk)
+	return startWith(t, sandbox.Options{Dir: dir, Clock: clk.Now, Latency: lat, Faults: faults, NoKubernetes: true}, clk)
 }
 
 func TestGKELifecycle(t *testing.T) {

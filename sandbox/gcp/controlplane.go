@@ -1,6 +1,7 @@
 package gcp
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -12,35 +13,103 @@ import (
 	"hash/fnv"
 	"math/big"
 	"net/netip"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"cloud.google.com/go/container/apiv1/containerpb"
 	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
 )
 
-// ControlPlane starts and stops the Kubernetes API server behind an
-// emulated GKE cluster. The default gives each cluster a made-up public IP
-// and a self-signed CA and serves nothing; a real kube-apiserver can be
-// plugged in with SetControlPlane.
-type ControlPlane interface {
-	// Start is called once, under the emulator's lock, when a cluster
-	// becomes RUNNING. It returns the endpoint (IP or host[:port], as
-	// Cluster.Endpoint holds it) and the cluster CA certificate in PEM. An
-	// error leaves the cluster in ERROR with the error as its message.
-	Start(c *containerpb.Cluster) (endpoint string, caPEM []byte, err error)
-	// Stop is called when the cluster is deleted.
-	Stop(c *containerpb.Cluster) error
+// kubeID names a cluster's API server in sandbox/kube:
+// gcp-<project>-<location>-<name>, unique across clouds.
+func kubeID(c *clusterRec) string {
+	return "gcp-" + c.Project + "-" + c.Location + "-" + c.C.V.GetName()
 }
 
-// clusterRunning is the one place a cluster becomes RUNNING: it starts the
-// control plane and records its endpoint and CA.
-func (e *Emulator) clusterRunning(c *clusterRec) error {
-	endpoint, ca, err := e.cp.Start(c.C.V)
+// startKube is called at CreateCluster: with Kubernetes (env.Kube) it
+// starts the cluster's API server in the background and keeps its endpoint
+// and CA in the record until the cluster is RUNNING. Missing binaries do
+// not refuse the create: the cluster is accepted and ends in ERROR with a
+// message naming scripts/kube-apiserver.sh, as a GKE create that fails.
+func (e *Emulator) startKube(c *clusterRec) {
+	if e.env.Kube == nil {
+		return
+	}
+	if err := e.env.Kube.Check(); err != nil {
+		c.KubeErr = err.Error()
+		return
+	}
+	e.ensureKube(c)
+}
+
+// ensureKube starts (or finds) the API server of c and records where it
+// listens; a failure is kept in c.KubeErr.
+func (e *Emulator) ensureKube(c *clusterRec) {
+	info, err := e.env.Kube.Ensure(kubeID(c), e.authenticator(), gkeBootstrap)
 	if err != nil {
-		return fmt.Errorf("start control plane: %w", err)
+		c.KubeErr = err.Error()
+		return
+	}
+	c.KubeEndpoint = strings.TrimPrefix(info.Endpoint, "https://")
+	c.KubeCA = string(info.CAPEM)
+}
+
+// restartKube restarts the API servers of the clusters a loaded state holds
+// (after a sandbox restart, at the same endpoint with the same CA).
+func (e *Emulator) restartKube() {
+	if e.env.Kube == nil {
+		return
+	}
+	for _, c := range e.st.Clusters {
+		if c.KubeErr == "" && c.KubeEndpoint != "" {
+			e.ensureKube(c)
+		}
+	}
+}
+
+// kubeReady reports whether a cluster's create may finish: without
+// Kubernetes at once; with it once its API server answers (or failed,
+// which clusterRunning turns into ERROR).
+func (e *Emulator) kubeReady(c *clusterRec) bool {
+	if e.env.Kube == nil || c.KubeErr != "" {
+		return true
+	}
+	st := e.env.Kube.State(kubeID(c))
+	return st.Ready || st.Err != nil
+}
+
+// clusterRunning is the one place a cluster becomes RUNNING: it records
+// the endpoint and CA of its API server — the real one with Kubernetes, a
+// made-up public IP and self-signed CA without. An error leaves the
+// cluster in ERROR with the error as its message.
+func (e *Emulator) clusterRunning(c *clusterRec) error {
+	var endpoint string
+	var ca []byte
+	if e.env.Kube != nil {
+		kerr := c.KubeErr
+		if kerr == "" {
+			if st := e.env.Kube.State(kubeID(c)); st.Err != nil {
+				kerr = st.Err.Error()
+			}
+		}
+		if kerr != "" {
+			_ = e.env.Kube.Remove(kubeID(c)) // best effort: nothing to keep of a server that never served
+			return fmt.Errorf("the cluster's Kubernetes API server did not start: %s", kerr)
+		}
+		endpoint, ca = c.KubeEndpoint, []byte(c.KubeCA)
+	} else {
+		var err error
+		if endpoint, ca, err = fakeEndpoint(c.C.V); err != nil {
+			return fmt.Errorf("start control plane: %w", err)
+		}
 	}
 	cl := c.C.V
 	cl.Endpoint = endpoint
@@ -49,7 +118,9 @@ func (e *Emulator) clusterRunning(c *clusterRec) error {
 		pc.PublicEndpoint = endpoint
 		if b, err := netip.ParsePrefix(pc.GetMasterIpv4CidrBlock()); err == nil {
 			pc.PrivateEndpoint = b.Addr().Next().Next().String()
-			if pc.GetEnablePrivateEndpoint() {
+			// The sandbox has no VPC to reach a private endpoint from: with
+			// a real API server the endpoint stays the loopback one.
+			if pc.GetEnablePrivateEndpoint() && e.env.Kube == nil {
 				cl.Endpoint = pc.PrivateEndpoint
 			}
 		}
@@ -57,15 +128,25 @@ func (e *Emulator) clusterRunning(c *clusterRec) error {
 	return nil
 }
 
-// clusterDeleted is the one place a cluster goes away: it stops the
-// control plane.
-func (e *Emulator) clusterDeleted(c *clusterRec) {
-	_ = e.cp.Stop(c.C.V) // nothing serves behind the default control plane; a real one logs its own errors
+// clusterFailed is called when a cluster's create ends in ERROR: its API
+// server is not kept running.
+func (e *Emulator) clusterFailed(c *clusterRec) {
+	if e.env.Kube != nil && c.KubeEndpoint != "" {
+		_ = e.env.Kube.Remove(kubeID(c)) // best effort: the delete removes it again
+	}
 }
 
-type fakeControlPlane struct{}
+// clusterDeleted is the one place a cluster goes away: its API server is
+// stopped and its data removed.
+func (e *Emulator) clusterDeleted(c *clusterRec) {
+	if e.env.Kube != nil {
+		_ = e.env.Kube.Remove(kubeID(c)) // best effort: a leftover directory is removed by the next Remove
+	}
+}
 
-func (fakeControlPlane) Start(c *containerpb.Cluster) (string, []byte, error) {
+// fakeEndpoint is the endpoint of a cluster without Kubernetes: a made-up
+// public IP (stable per cluster) and a self-signed CA.
+func fakeEndpoint(c *containerpb.Cluster) (string, []byte, error) {
 	h := fnv.New32a()
 	h.Write([]byte(c.GetSelfLink()))
 	n := h.Sum32()
@@ -77,7 +158,39 @@ func (fakeControlPlane) Start(c *containerpb.Cluster) (string, []byte, error) {
 	return ip.String(), ca, nil
 }
 
-func (fakeControlPlane) Stop(*containerpb.Cluster) error { return nil }
+// GKE's built-in StorageClasses, as a new cluster has them (the PD CSI
+// driver is on by default; standard-rwo is the default class).
+func gkeBootstrap(ctx context.Context, cs kubernetes.Interface) error {
+	del := corev1.PersistentVolumeReclaimDelete
+	wait, now := storagev1.VolumeBindingWaitForFirstConsumer, storagev1.VolumeBindingImmediate
+	yes := true
+	classes := []*storagev1.StorageClass{
+		{
+			ObjectMeta: metav1.ObjectMeta{Name: "standard-rwo", Annotations: map[string]string{
+				"storageclass.kubernetes.io/is-default-class": "true",
+			}, Labels: map[string]string{"addonmanager.kubernetes.io/mode": "EnsureExists"}},
+			Provisioner: "pd.csi.storage.gke.io", Parameters: map[string]string{"type": "pd-balanced"},
+			ReclaimPolicy: &del, VolumeBindingMode: &wait, AllowVolumeExpansion: &yes,
+		},
+		{
+			ObjectMeta:  metav1.ObjectMeta{Name: "premium-rwo", Labels: map[string]string{"addonmanager.kubernetes.io/mode": "EnsureExists"}},
+			Provisioner: "pd.csi.storage.gke.io", Parameters: map[string]string{"type": "pd-ssd"},
+			ReclaimPolicy: &del, VolumeBindingMode: &wait, AllowVolumeExpansion: &yes,
+		},
+		{
+			ObjectMeta:  metav1.ObjectMeta{Name: "standard", Labels: map[string]string{"addonmanager.kubernetes.io/mode": "EnsureExists"}},
+			Provisioner: "kubernetes.io/gce-pd", Parameters: map[string]string{"type": "pd-standard"},
+			ReclaimPolicy: &del, VolumeBindingMode: &now, AllowVolumeExpansion: &yes,
+		},
+	}
+	for _, sc := range classes {
+		_, err := cs.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{FieldManager: "addon-manager"})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create GKE StorageClass %s: %w", sc.Name, err)
+		}
+	}
+	return nil
+}
 
 // selfSignedCA makes a CA certificate PEM like the one GKE returns.
 func selfSignedCA(name string) ([]byte, error) {

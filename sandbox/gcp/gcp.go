@@ -17,6 +17,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -40,9 +41,11 @@ const DefaultProject = "sandbox-project"
 // Emulator is the GCP emulator. Create it with New.
 type Emulator struct {
 	env emu.Env
-	cp  ControlPlane
 	mu  sync.Mutex
 	st  *state
+	// tokenKey signs the OAuth2 access tokens the emulator issues; the
+	// clusters' token webhook reads it without taking mu.
+	tokenKey atomic.Pointer[[]byte]
 }
 
 var (
@@ -51,8 +54,9 @@ var (
 	_ emu.GRPCServer = (*Emulator)(nil)
 )
 
-// New returns an empty GCP emulator whose clusters get a self-signed CA and
-// a made-up endpoint IP (see ControlPlane).
+// New returns an empty GCP emulator. With env.Kube its clusters get a real
+// kube-apiserver (sandbox/kube); without, a made-up endpoint IP and a
+// self-signed CA.
 func New(env emu.Env) *Emulator {
 	if env.Now == nil {
 		env.Now = time.Now
@@ -60,12 +64,8 @@ func New(env emu.Env) *Emulator {
 	if env.Latency == nil {
 		env.Latency = func(string) time.Duration { return 0 }
 	}
-	return &Emulator{env: env, cp: fakeControlPlane{}, st: newState()}
+	return &Emulator{env: env, st: newState()}
 }
-
-// SetControlPlane replaces what starts and stops a cluster's API server.
-// Call it before serving.
-func (e *Emulator) SetControlPlane(cp ControlPlane) { e.cp = cp }
 
 // Cloud is "gcp"; the state file is gcp.json.
 func (e *Emulator) Cloud() string { return "gcp" }
@@ -123,6 +123,8 @@ func (e *Emulator) Load(data []byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.st = st
+	e.loadTokenKey()
+	e.restartKube()
 	return nil
 }
 

@@ -52,11 +52,12 @@ type env struct {
 }
 
 // start runs a sandbox in dir with every latency set to lat on a stepped
-// clock, and connects the clients.
+// clock, and connects the clients. Its clusters get no Kubernetes API
+// server (kube_test.go starts those).
 func start(t *testing.T, dir string, lat time.Duration, faults ...sandbox.Fault) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	return startWith(t, sandbox.Options{Dir: dir, Clock: clk.Now, Latency: map[string]time.Duration{"*": lat}, Faults: faults}, clk)
+	return startWith(t, sandbox.Options{Dir: dir, Clock: clk.Now, Latency: map[string]time.Duration{"*": lat}, Faults: faults, NoKubernetes: true}, clk)
 }
 
 func startWith(t *testing.T, opts sandbox.Options, clk *clock) *env {

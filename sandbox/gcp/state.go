@@ -20,6 +20,10 @@ type state struct {
 	Clusters map[string]*clusterRec `json:"clusters"`
 	// GKEOps by "projects/P/locations/L/operations/NAME".
 	GKEOps map[string]*gkeOpRec `json:"gkeOperations"`
+	// ServiceAccount is the sandbox's service account key (made on first
+	// use), which the published key file holds and the token endpoint
+	// verifies JWT assertions against.
+	ServiceAccount *serviceAccount `json:"serviceAccount,omitempty"`
 }
 
 func newState() *state {
@@ -134,6 +138,12 @@ type clusterRec struct {
 	// C is the cluster without its node pools.
 	C     msg[*containerpb.Cluster] `json:"cluster"`
 	Pools []*poolRec                `json:"nodePools"`
+	// KubeEndpoint (host:port) and KubeCA (PEM) are where the cluster's
+	// real API server listens, recorded at create and published when the
+	// cluster is RUNNING; KubeErr is why it has none.
+	KubeEndpoint string `json:"kubeEndpoint,omitempty"`
+	KubeCA       string `json:"kubeCA,omitempty"`
+	KubeErr      string `json:"kubeErr,omitempty"`
 }
 
 type poolRec struct {
@@ -155,6 +165,10 @@ type gkeOpRec struct {
 	DoneAt   time.Time                   `json:"doneAt"`
 	Fail     bool                        `json:"fail,omitempty"`
 	Applied  bool                        `json:"applied,omitempty"`
+	// ErrMessage is why the operation failed, when it failed for a reason
+	// other than an injected fault (a cluster whose API server did not
+	// start).
+	ErrMessage string `json:"errMessage,omitempty"`
 	// TargetCluster / TargetPool / TargetSizes are what an update makes of
 	// the cluster or pool when it succeeds.
 	TargetCluster msg[*containerpb.Cluster]  `json:"targetCluster,omitzero"`
