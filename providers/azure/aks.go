@@ -348,6 +348,21 @@ func (h clusterHandler) read(ctx context.Context, c *call) (bool, providers.Valu
 	if mc.Identity != nil {
 		out["principal_id"] = deref(mc.Identity.PrincipalID)
 	}
+	// The API server's URL and CA, from the user kubeconfig (AKS returns
+	// the CA nowhere else); a cluster still being made or failed may not
+	// give them yet.
+	out["endpoint"], out["ca_certificate"] = "", ""
+	if !deleting(p.ProvisioningState) {
+		access, err := c.d.clusterAccessOutputs(ctx, mc)
+		switch {
+		case err == nil:
+			for k, v := range access {
+				out[k] = v
+			}
+		case strings.EqualFold(deref(p.ProvisioningState), "Succeeded"):
+			return false, nil, nil, err
+		}
+	}
 	return true, in, out, nil
 }
 

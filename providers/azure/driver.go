@@ -35,6 +35,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -71,6 +72,9 @@ type Driver struct {
 	// pollDefault is the wait between polls when the server sends no
 	// Retry-After; pollMin and pollMax bound the server's value.
 	pollDefault, pollMin, pollMax time.Duration
+
+	// kube creates, reads, updates and deletes the in-cluster objects.
+	kube *kubernetes.Handler
 
 	mu      sync.Mutex
 	clients map[string]*clients
@@ -124,6 +128,7 @@ func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 // with a static sandbox token.
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox}
+	d.kube = d.kubeHandler(opts.ForceConflicts)
 	d.opts.Retry = policy.RetryOptions{MaxRetries: MaxRetries}
 	if opts.Sandbox {
 		ep := strings.TrimSuffix(opts.SandboxEndpoints["azure"], "/")
@@ -304,6 +309,10 @@ func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (provi
 	if err := checkResolved(req.Inputs); err != nil {
 		return providers.CreateResponse{}, fmt.Errorf("azure: create %s: %w", req.Address, err)
 	}
+	if kubernetes.Handles(req.Type) {
+		resp, err := d.kube.Create(ctx, req)
+		return resp, wrapKube(err)
+	}
 	h, c, err := d.newCall(req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
 	if err != nil {
 		return providers.CreateResponse{}, err
@@ -334,6 +343,10 @@ func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (provi
 // An ID that is not an ARM ID of this type names nothing: Exists false.
 func (d *Driver) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
 	in := req.Instance
+	if kubernetes.Handles(in.Type) {
+		resp, err := d.kube.Read(ctx, req)
+		return resp, wrapKube(err)
+	}
 	if in.ID == "" {
 		return providers.ReadResponse{}, nil
 	}
@@ -360,6 +373,10 @@ func (d *Driver) Update(ctx context.Context, req providers.UpdateRequest) (provi
 		return providers.UpdateResponse{}, fmt.Errorf("azure: update %s: %w", req.Instance.Address, err)
 	}
 	in := req.Instance
+	if kubernetes.Handles(in.Type) {
+		resp, err := d.kube.Update(ctx, req)
+		return resp, wrapKube(err)
+	}
 	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, req.Inputs, in.Inputs)
 	if err != nil {
 		return providers.UpdateResponse{}, err
@@ -382,6 +399,10 @@ func (d *Driver) Update(ctx context.Context, req providers.UpdateRequest) (provi
 // is already gone (or whose ID names nothing) is deleted.
 func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResponse, error) {
 	in := req.Instance
+	if kubernetes.Handles(in.Type) {
+		resp, err := d.kube.Delete(ctx, req)
+		return resp, wrapKube(err)
+	}
 	if in.ID == "" {
 		return providers.DeleteResponse{}, nil
 	}
@@ -404,6 +425,10 @@ func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 // regionctl-address tag when no key is given. Subnets take no tags; they
 // are found by name in their (regionctl-made) virtual network.
 func (d *Driver) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
+	if kubernetes.Handles(req.Type) {
+		resp, err := d.kube.Find(ctx, req)
+		return resp, wrapKube(err)
+	}
 	h, c, err := d.newCall(req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
 	if err != nil {
 		return providers.FindResponse{}, err
@@ -424,6 +449,14 @@ func (d *Driver) Find(ctx context.Context, req providers.FindRequest) (providers
 		return providers.FindResponse{}, nil
 	}
 	return providers.FindResponse{Found: true, ID: id, Outputs: out}, nil
+}
+
+// wrapKube prefixes an in-cluster error with the driver's name.
+func wrapKube(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("azure: %w", err)
 }
 
 // tags are the tags every resource that takes tags gets.

@@ -360,17 +360,23 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Stateful: true,
 	})
 	resp.Resources = append(resp.Resources, userPools...)
+	pools := []string{cluster} // the System pool is inline in the cluster
+	for _, p := range userPools {
+		pools = append(pools, p.Address)
+	}
 
+	pips := map[string]string{}
 	for _, lb := range r.Spec.LoadBalancers {
 		if lb.Scheme != spec.SchemeExternal {
-			resp.Notes = append(resp.Notes, fmt.Sprintf("load balancer %s: internal; annotate its Service with %s: \"true\" (no Azure resource)", lb.Name, internalLBAnnot))
+			resp.Notes = append(resp.Notes, fmt.Sprintf("load balancer %s: internal; its Service carries %s: \"true\" (no Azure resource of its own)", lb.Name, internalLBAnnot))
 			continue
 		}
 		pipZones := zoneNumbers(locations[loc])
 		if zoneCount == 1 || locations[loc] == 0 {
 			pipZones = zoneNumbers(1)
 		}
-		pip := "pip-" + lb.Name
+		pip := pipName(lb.Name)
+		pips[lb.Name] = addr(TypePublicIP, lb.Name)
 		add(providers.Resource{
 			Address: addr(TypePublicIP, lb.Name), Type: TypePublicIP,
 			Inputs: providers.Values{
@@ -380,9 +386,10 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			ForceNew: []string{"resource_group_id", "location", "name", "sku", "allocation", "zones"},
 			Stateful: true,
 		})
-		resp.Notes = append(resp.Notes, fmt.Sprintf("load balancer %s: static Standard public IP %s in the cluster's node resource group %s; annotate its Service with %s: %s",
-			lb.Name, pip, nm.nodeGroup, pipAnnotation, pip))
+		resp.Notes = append(resp.Notes, fmt.Sprintf("load balancer %s: static Standard public IP %s in the cluster's node resource group %s; its Service binds it with %s: %s and %s: %s",
+			lb.Name, pip, nm.nodeGroup, pipAnnotation, pip, annPIPResourceGroup, nm.nodeGroup))
 	}
+	resp.Resources = append(resp.Resources, expandInCluster(r, cluster, nm.nodeGroup, pools, pips)...)
 	return resp, nil
 }
 

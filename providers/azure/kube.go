@@ -1,0 +1,264 @@
+package azure
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	aks "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kubernetes"
+	"github.com/regionctl/regionctl/spec"
+)
+
+// Azure Disk CSI StorageClasses per tier (docs/mapping.md). AKS enables the
+// Azure Disk CSI driver in every cluster, so the classes need no add-on.
+const (
+	diskProvisioner = "disk.csi.azure.com"
+	skuStandard     = "StandardSSD_LRS"
+	skuSSD          = "Premium_LRS"
+)
+
+// Service annotations of the Azure cloud provider's load balancer.
+const (
+	annPIPResourceGroup = "service.beta.kubernetes.io/azure-load-balancer-resource-group"
+)
+
+// aksServerAppID is the application whose tokens an AKS cluster with
+// Entra ID (AAD) integration accepts — the audience kubelogin asks for.
+const aksServerAppID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+// storageClassParams maps a spec tier onto an Azure Disk SKU.
+func storageClassParams(tier string) map[string]string {
+	if tier == spec.TierSSD {
+		return map[string]string{"skuName": skuSSD}
+	}
+	return map[string]string{"skuName": skuStandard}
+}
+
+// expandInCluster adds the region's StorageClasses and LoadBalancer
+// Services, inside the AKS cluster. pools are the node pools (the
+// Services' targets); pips maps an external load balancer to the address
+// of its public IP, which lives in nodeGroup.
+func expandInCluster(r *spec.Region, cluster, nodeGroup string, pools []string, pips map[string]string) []providers.Resource {
+	name := r.Metadata.Name
+	refs := kubernetes.ClusterRefs{Address: cluster, Endpoint: "endpoint", CA: "ca_certificate", ID: "id", Location: r.Spec.Location}
+	var out []providers.Resource
+	for _, sc := range r.Spec.StorageClasses {
+		rp := sc.ReclaimPolicy
+		if rp == "" {
+			rp = "Delete"
+		}
+		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClass{
+			Name: sc.Name, Provisioner: diskProvisioner, Parameters: storageClassParams(sc.Tier),
+			ReclaimPolicy: rp, VolumeBindingMode: "WaitForFirstConsumer",
+			AllowVolumeExpansion: sc.Expandable, Default: sc.Default,
+		}))
+	}
+	for _, lb := range r.Spec.LoadBalancers {
+		svc := kubernetes.Service{Name: lb.Name, Selector: lb.Selector, Annotations: map[string]string{}}
+		for _, p := range lb.Ports {
+			svc.Ports = append(svc.Ports, kubernetes.Port{Port: p.Port, TargetPort: p.TargetPort, Protocol: p.Protocol})
+		}
+		deps := append([]string(nil), pools...)
+		if lb.Scheme == spec.SchemeInternal {
+			svc.Annotations[internalLBAnnot] = "true"
+		} else {
+			// The static public IP the driver reserved, by name and group.
+			svc.Annotations[pipAnnotation] = pipName(lb.Name)
+			svc.Annotations[annPIPResourceGroup] = nodeGroup
+			deps = append(deps, pips[lb.Name])
+		}
+		out = append(out, kubernetes.ServiceResource(name, refs, svc, deps...))
+	}
+	return out
+}
+
+// pipName is the name of an external load balancer's public IP.
+func pipName(lb string) string { return "pip-" + lb }
+
+// kubeCreds is what a kubeconfig from ListClusterUserCredentials holds.
+// token is a credential: used for one client, never stored or logged.
+type kubeCreds struct {
+	server string
+	caPEM  []byte
+	token  string
+	// entra is set when the kubeconfig's user has no token but an exec
+	// plugin (kubelogin): the cluster takes Entra ID tokens.
+	entra bool
+}
+
+// userCredentials asks AKS for the cluster user's kubeconfig — what `az
+// aks get-credentials` does — and reads its server, CA and user.
+func (d *Driver) userCredentials(ctx context.Context, clusterID string) (kubeCreds, error) {
+	rid, err := arm.ParseResourceID(clusterID)
+	if err != nil {
+		return kubeCreds{}, fmt.Errorf("%q is not an AKS cluster ID: %w", clusterID, err)
+	}
+	cl, err := d.clientsFor(rid.SubscriptionID)
+	if err != nil {
+		return kubeCreds{}, err
+	}
+	res, err := cl.clusters.ListClusterUserCredentials(ctx, rid.ResourceGroupName, rid.Name, nil)
+	if err != nil {
+		return kubeCreds{}, fmt.Errorf("list the user credentials of AKS cluster %s: %w", rid.Name, err)
+	}
+	for _, kc := range res.Kubeconfigs {
+		if kc == nil || len(kc.Value) == 0 {
+			continue
+		}
+		return parseKubeconfig(kc.Value)
+	}
+	return kubeCreds{}, fmt.Errorf("AKS returned no kubeconfig for cluster %s", rid.Name)
+}
+
+// parseKubeconfig reads the current context's server, CA and user token.
+// Errors never quote the kubeconfig (it holds a credential).
+func parseKubeconfig(b []byte) (kubeCreds, error) {
+	cfg, err := clientcmd.Load(b)
+	if err != nil {
+		return kubeCreds{}, errors.New("the cluster's kubeconfig does not parse")
+	}
+	ctxName := cfg.CurrentContext
+	if ctxName == "" {
+		for n := range cfg.Contexts {
+			ctxName = n
+			break
+		}
+	}
+	kctx := cfg.Contexts[ctxName]
+	if kctx == nil || cfg.Clusters[kctx.Cluster] == nil {
+		return kubeCreds{}, errors.New("the cluster's kubeconfig has no current context with a cluster")
+	}
+	c := cfg.Clusters[kctx.Cluster]
+	out := kubeCreds{server: c.Server, caPEM: c.CertificateAuthorityData}
+	if u := cfg.AuthInfos[kctx.AuthInfo]; u != nil {
+		out.token = u.Token
+		out.entra = u.Token == "" && (u.Exec != nil || u.AuthProvider != nil)
+	}
+	if out.server == "" || len(out.caPEM) == 0 {
+		return kubeCreds{}, errors.New("the cluster's kubeconfig has no server or CA")
+	}
+	return out, nil
+}
+
+// clusterToken returns a bearer token for the AKS cluster: the cluster
+// user's token from ListClusterUserCredentials, fetched now and never
+// stored; for a cluster with Entra ID integration (the kubeconfig's user
+// runs kubelogin), an Entra ID token for the AKS server application from
+// the driver's own credential, as kubelogin gets one.
+func (d *Driver) clusterToken(ctx context.Context, clusterID string) (string, time.Time, error) {
+	kc, err := d.userCredentials(ctx, clusterID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if kc.token != "" {
+		return kc.token, time.Now().Add(5 * time.Minute), nil
+	}
+	if !kc.entra {
+		return "", time.Time{}, errors.New("the cluster user's kubeconfig holds no token and no Entra ID login")
+	}
+	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{aksServerAppID + "/.default"}})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("get an Entra ID token for the AKS cluster: %w", err)
+	}
+	return tok.Token, tok.ExpiresOn.Add(-time.Minute), nil
+}
+
+// clusterAccessOutputs are the cluster outputs in-cluster resources
+// reference: the API server's URL and its CA (base64 of PEM, as AKS gives
+// it). Both come from the user kubeconfig; its token is dropped.
+func (d *Driver) clusterAccessOutputs(ctx context.Context, mc *aks.ManagedCluster) (providers.Values, error) {
+	kc, err := d.userCredentials(ctx, deref(mc.ID))
+	if err != nil {
+		return nil, err
+	}
+	return providers.Values{"endpoint": kc.server, "ca_certificate": base64.StdEncoding.EncodeToString(kc.caPEM)}, nil
+}
+
+// kubeHandler is the in-cluster handler of this driver: tokens from
+// ListClusterUserCredentials, the public IP's address as a Service output.
+func (d *Driver) kubeHandler(force bool) *kubernetes.Handler {
+	return &kubernetes.Handler{
+		ForceConflicts: force,
+		Token: func(ctx context.Context, in providers.Values) (string, error) {
+			tok, _, err := d.clusterToken(ctx, str(in, kubernetes.InCluster))
+			return tok, err
+		},
+		ClusterGone: func(ctx context.Context, in providers.Values) (bool, error) {
+			rid, err := arm.ParseResourceID(str(in, kubernetes.InCluster))
+			if err != nil {
+				return false, err
+			}
+			cl, err := d.clientsFor(rid.SubscriptionID)
+			if err != nil {
+				return false, err
+			}
+			mc, err := clusterHandler{}.get(ctx, &call{d: d, cl: cl}, rid.ResourceGroupName, rid.Name)
+			if err != nil {
+				return false, err
+			}
+			return mc == nil || mc.Properties != nil && deleting(mc.Properties.ProvisioningState), nil
+		},
+		ServiceOutputs: func(ctx context.Context, in providers.Values, svc *corev1.Service) (providers.Values, error) {
+			name, group := svc.Annotations[pipAnnotation], svc.Annotations[annPIPResourceGroup]
+			if name == "" || group == "" {
+				return providers.Values{"addresses": []any{}}, nil
+			}
+			cl, err := d.clientsFor(d.subscriptionOf(str(in, kubernetes.InCluster)))
+			if err != nil {
+				return nil, err
+			}
+			p, err := cl.pips.Get(ctx, group, name, nil)
+			if isNotFound(err) { // released by hand: missing from the outputs
+				return providers.Values{"addresses": []any{}}, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read the load balancer's public IP %s: %w", name, err)
+			}
+			if p.Properties == nil || deref(p.Properties.IPAddress) == "" {
+				return providers.Values{"addresses": []any{}}, nil
+			}
+			return providers.Values{"addresses": []any{deref(p.Properties.IPAddress)}}, nil
+		},
+	}
+}
+
+// ClusterAccess finds the region's AKS cluster among its recorded
+// resources and returns its endpoint and CA (recorded outputs) and, when
+// asked, a fresh token from ListClusterUserCredentials. It implements
+// kubernetes.Access.
+func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest) (kubernetes.AccessResponse, error) {
+	for _, r := range req.Resources {
+		if r.Type != TypeCluster {
+			continue
+		}
+		endpoint, _ := r.Outputs["endpoint"].(string)
+		caData, _ := r.Outputs["ca_certificate"].(string)
+		if endpoint == "" || caData == "" {
+			return kubernetes.AccessResponse{}, fmt.Errorf("azure: %s has no endpoint or CA recorded; run regionctl apply (or plan, to refresh) first", r.Address)
+		}
+		ca, err := kubernetes.DecodeCA(caData)
+		if err != nil {
+			return kubernetes.AccessResponse{}, fmt.Errorf("azure: %s: %w", r.Address, err)
+		}
+		resp := kubernetes.AccessResponse{ClusterID: r.ID, Endpoint: endpoint, CAPEM: ca}
+		if req.Token {
+			resp.Token, resp.Expiry, err = d.clusterToken(ctx, r.ID)
+			if err != nil {
+				return kubernetes.AccessResponse{}, fmt.Errorf("azure: %s: %w", r.Address, err)
+			}
+		}
+		return resp, nil
+	}
+	return kubernetes.AccessResponse{}, errors.New("azure: the region has no AKS cluster in state")
+}
+
+var _ kubernetes.Access = (*Driver)(nil)
