@@ -121,7 +121,9 @@ func TestClusterServesKubernetes(t *testing.T) {
 	if _, err := createCluster(t, c, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	w := eks.NewClusterActiveWaiter(c.eks, func(o *eks.ClusterActiveWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond })
+	w := eks.NewClusterActiveWaiter(c.eks, func(o *eks.ClusterActiveWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
 	out, err := w.WaitForOutput(ctx, &eks.DescribeClusterInput{Name: aws.String("demo")}, 3*time.Minute)
 	if err != nil {
 		t.Fatalf("cluster not ACTIVE: %v", err)
@@ -165,7 +167,9 @@ func TestClusterServesKubernetes(t *testing.T) {
 	if _, err := c.eks.DeleteCluster(ctx, &eks.DeleteClusterInput{Name: aws.String("demo")}); err != nil {
 		t.Fatal(err)
 	}
-	gone := eks.NewClusterDeletedWaiter(c.eks, func(o *eks.ClusterDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond })
+	gone := eks.NewClusterDeletedWaiter(c.eks, func(o *eks.ClusterDeletedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
 	if err := gone.Wait(ctx, &eks.DescribeClusterInput{Name: aws.String("demo")}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
