@@ -427,6 +427,10 @@ func (h clusterHandler) read(ctx context.Context, c *call) (bool, providers.Valu
 		"id": cl.GetName(), "uid": cl.GetId(), "endpoint": cl.GetEndpoint(),
 		"ca_certificate": cl.GetMasterAuth().GetClusterCaCertificate(), "self_link": cl.GetSelfLink(),
 		"master_version": cl.GetCurrentMasterVersion(), "status": cl.GetStatus().String(),
+		"server": "",
+	}
+	if ep := cl.GetEndpoint(); ep != "" {
+		out["server"] = "https://" + ep // the API server's URL, as gcloud writes it in a kubeconfig
 	}
 	return true, in, out, nil
 }

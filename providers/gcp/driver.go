@@ -1,15 +1,20 @@
 // Package gcp is regionctl's Google Cloud driver: it expands a region into
 // a custom-mode VPC network, a subnetwork with secondary ranges for pods
 // and services, a Cloud Router with Cloud NAT, a regional VPC-native GKE
-// cluster with Workload Identity and one node pool per spec pool, and
-// regional static addresses for load balancers, and manages them through
-// the official clients (cloud.google.com/go/compute/apiv1 over REST,
-// cloud.google.com/go/container/apiv1 over gRPC). See docs/providers/gcp.md
-// for the mapping from spec to resources.
+// cluster with Workload Identity and one node pool per spec pool, regional
+// static addresses for load balancers, and inside the cluster the spec's
+// StorageClasses (PD CSI driver) and LoadBalancer Services bound to those
+// addresses; it manages them through the official clients
+// (cloud.google.com/go/compute/apiv1 over REST,
+// cloud.google.com/go/container/apiv1 over gRPC, client-go through
+// providers/kubernetes). See docs/providers/gcp.md and docs/mapping.md for
+// the mapping from spec to resources.
 //
-// Credentials come from Application Default Credentials only; the project
-// from spec.overrides.gcp.project or the ADC project. One Driver serves
-// every project and location; the clients are built on first use.
+// Credentials come from Application Default Credentials only — the GKE API
+// servers get an OAuth2 access token from them, made at call time and never
+// stored; the project from spec.overrides.gcp.project or the ADC project.
+// One Driver serves every project and location; the clients are built on
+// first use.
 package gcp
 
 import (
@@ -32,6 +37,7 @@ import (
 	container "cloud.google.com/go/container/apiv1"
 	"github.com/google/uuid"
 	"github.com/googleapis/gax-go/v2/apierror"
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
@@ -41,6 +47,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -83,8 +90,19 @@ type Driver struct {
 	// runs on the cluster, or because a dependent object is still there.
 	busyWait time.Duration
 
+	// forceConflicts lets server-side apply of in-cluster objects take
+	// over fields another manager owns.
+	forceConflicts bool
+	// kube creates, reads, updates and deletes the in-cluster objects.
+	kube *kubernetes.Handler
+
 	mu sync.Mutex
 	cl *clients
+
+	// tsMu guards ts, the ADC token source for GKE API servers (made on
+	// first use).
+	tsMu sync.Mutex
+	ts   oauth2.TokenSource
 }
 
 var (
@@ -106,17 +124,21 @@ type clients struct {
 // application-default login, workload identity federation, the metadata
 // server) only to learn their project; it makes no API call, and a
 // missing ADC is reported when a plan needs the project, so `regionctl
-// validate` works offline. With opts.Sandbox it never reads credentials:
-// every call goes unauthenticated to SandboxEndpoints["gcp-compute"]
-// (REST) and SandboxEndpoints["gcp-container"] (plain gRPC), and the
-// default project is SandboxProject.
+// validate` works offline. With opts.Sandbox it never reads the user's
+// credentials: cloud API calls go unauthenticated to
+// SandboxEndpoints["gcp-compute"] (REST) and SandboxEndpoints["gcp-container"]
+// (plain gRPC), the default project is SandboxProject, and the access
+// tokens for the clusters' API servers come from the service account key
+// file the sandbox publishes on its Compute endpoint (fetched on first use).
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{
 		sandbox: opts.Sandbox,
 		pollMin: 2 * time.Second, pollMax: 15 * time.Second,
 		retryMin: time.Second, retryMax: 30 * time.Second,
-		busyWait: 30 * time.Minute,
+		busyWait:       30 * time.Minute,
+		forceConflicts: opts.ForceConflicts,
 	}
+	d.kube = d.kubeHandler()
 	if opts.Sandbox {
 		d.computeEndpoint = opts.SandboxEndpoints["gcp-compute"]
 		d.containerEndpoint = opts.SandboxEndpoints["gcp-container"]
@@ -289,6 +311,13 @@ func checkResolved(in providers.Values) error {
 // object's labels or description carry the key), so a retry never makes a
 // duplicate.
 func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (providers.CreateResponse, error) {
+	if kubernetes.Handles(req.Type) {
+		resp, err := d.kube.Create(ctx, req)
+		if err != nil {
+			err = fmt.Errorf("gcp: %w", err)
+		}
+		return resp, err
+	}
 	if err := checkResolved(req.Inputs); err != nil {
 		return providers.CreateResponse{}, fmt.Errorf("gcp: create %s: %w", req.Address, err)
 	}
@@ -323,6 +352,13 @@ func (d *Driver) Read(ctx context.Context, req providers.ReadRequest) (providers
 	if in.ID == "" {
 		return providers.ReadResponse{}, nil
 	}
+	if kubernetes.Handles(in.Type) {
+		resp, err := d.kube.Read(ctx, req)
+		if err != nil {
+			err = fmt.Errorf("gcp: %w", err)
+		}
+		return resp, err
+	}
 	h, c, err := d.newCall(ctx, in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
 	if err != nil {
 		return providers.ReadResponse{}, err
@@ -339,6 +375,13 @@ func (d *Driver) Read(ctx context.Context, req providers.ReadRequest) (providers
 
 // Update changes one resource in place and waits until it is usable.
 func (d *Driver) Update(ctx context.Context, req providers.UpdateRequest) (providers.UpdateResponse, error) {
+	if kubernetes.Handles(req.Instance.Type) {
+		resp, err := d.kube.Update(ctx, req)
+		if err != nil {
+			err = fmt.Errorf("gcp: %w", err)
+		}
+		return resp, err
+	}
 	if err := checkResolved(req.Inputs); err != nil {
 		return providers.UpdateResponse{}, fmt.Errorf("gcp: update %s: %w", req.Instance.Address, err)
 	}
@@ -367,6 +410,13 @@ func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 	if in.ID == "" {
 		return providers.DeleteResponse{}, nil
 	}
+	if kubernetes.Handles(in.Type) {
+		resp, err := d.kube.Delete(ctx, req)
+		if err != nil {
+			err = fmt.Errorf("gcp: %w", err)
+		}
+		return resp, err
+	}
 	h, c, err := d.newCall(ctx, in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
 	if err != nil {
 		return providers.DeleteResponse{}, err
@@ -384,6 +434,13 @@ func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 // key is given. An object a failed operation left broken (GKE status
 // ERROR) is not adopted: Create replaces it.
 func (d *Driver) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
+	if kubernetes.Handles(req.Type) {
+		resp, err := d.kube.Find(ctx, req)
+		if err != nil {
+			err = fmt.Errorf("gcp: %w", err)
+		}
+		return resp, err
+	}
 	h, c, err := d.newCall(ctx, req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
 	if err != nil {
 		return providers.FindResponse{}, err

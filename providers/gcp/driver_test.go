@@ -12,14 +12,34 @@ import (
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/drivertest"
 	gcpdriver "github.com/regionctl/regionctl/providers/gcp"
+	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/sandbox"
+	"github.com/regionctl/regionctl/sandbox/kube"
 	"github.com/regionctl/regionctl/spec"
 )
 
 // startSandbox starts the emulators in-process on random ports and a GCP
-// driver pointed at them.
+// driver pointed at them. Its clusters get no Kubernetes API server unless
+// the test asks with startSandboxKube: each costs seconds and ~270 MB, so
+// only the tests of in-cluster objects start one.
 func startSandbox(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, providers.Driver) {
 	t.Helper()
+	opts.NoKubernetes = true
+	return startSandboxKube(t, opts)
+}
+
+// startSandboxKube is startSandbox with opts as given: by default every GKE
+// cluster gets a real kube-apiserver (scripts/kube-apiserver.sh).
+func startSandboxKube(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, providers.Driver) {
+	t.Helper()
+	if !opts.NoKubernetes {
+		if _, err := kube.FindBinaries(); err != nil {
+			if testing.Short() {
+				t.Skipf("-short: %v", err)
+			}
+			t.Fatalf("%v", err)
+		}
+	}
 	opts.Dir = t.TempDir()
 	if opts.Latency == nil {
 		opts.Latency = map[string]time.Duration{"*": 0}
@@ -71,8 +91,12 @@ func loadExample(t *testing.T) *spec.Region {
 	return rs[0]
 }
 
+// TestConformance runs the suite on examples/gcp.yaml with a real API
+// server behind the GKE cluster, so its StorageClasses and Service are
+// applied, read, updated and deleted through client-go with an access
+// token from the sandbox's ADC.
 func TestConformance(t *testing.T) {
-	sb, d := startSandbox(t, sandbox.Options{})
+	sb, d := startSandboxKube(t, sandbox.Options{})
 	drivertest.Run(t, drivertest.Config{
 		Driver: d,
 		Region: loadExample(t),
@@ -85,6 +109,8 @@ func TestConformance(t *testing.T) {
 			// first, then the version.
 			c.Spec.Cluster.KubernetesVersion = "1.34"
 			c.Spec.Overrides = map[string]json.RawMessage{"gcp": json.RawMessage(`{"releaseChannel":"rapid","masterAuthorizedNetworks":["203.0.113.0/24"]}`)}
+			c.Spec.StorageClasses[1].Expandable = true // allowVolumeExpansion is mutable
+			c.Spec.LoadBalancers[0].Ports[0].TargetPort = 9443
 			return c
 		},
 		Replace: func(r *spec.Region) *spec.Region {
@@ -105,7 +131,7 @@ func TestConformanceWithLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for emulated latency")
 	}
-	sb, d := startSandbox(t, sandbox.Options{Latency: map[string]time.Duration{"*": 100 * time.Millisecond}})
+	sb, d := startSandboxKube(t, sandbox.Options{Latency: map[string]time.Duration{"*": 100 * time.Millisecond}})
 	r := loadExample(t)
 	r.Spec.Zones = 2
 	r.Spec.Cluster.EndpointAccess = spec.EndpointPrivate
@@ -175,8 +201,10 @@ func (a *applied) resolve(t *testing.T, v any) any {
 
 func keyOf(addr string) string { return "key-" + strings.NewReplacer("/", "-", ".", "-").Replace(addr) }
 
-// applyAll creates every resource of an expanded region in dependency
-// order and deletes them (dependents first) when the test ends.
+// applyAll creates every cloud resource of an expanded region in
+// dependency order and deletes them (dependents first) when the test ends.
+// In-cluster objects are left out: these sandboxes have no API servers
+// (the conformance tests apply them on real ones).
 func applyAll(t *testing.T, d providers.Driver, r *spec.Region) *applied {
 	t.Helper()
 	ctx := context.Background()
@@ -186,7 +214,7 @@ func applyAll(t *testing.T, d providers.Driver, r *spec.Region) *applied {
 	}
 	a := &applied{d: d, inst: map[string]*providers.Instance{}}
 	t.Cleanup(func() { a.destroy(t) })
-	pending := slices.Clone(resp.Resources)
+	pending := slices.DeleteFunc(slices.Clone(resp.Resources), func(r providers.Resource) bool { return kubernetes.Handles(r.Type) })
 	for len(pending) > 0 {
 		progress := false
 		for i := 0; i < len(pending); i++ {

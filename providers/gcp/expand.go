@@ -294,6 +294,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Stateful:  true,
 	})
 
+	var pools []string
 	for i, p := range r.Spec.Cluster.NodePools {
 		path := fmt.Sprintf("spec.cluster.nodePools[%d]", i)
 		mt, how, err := poolMachine(p, ov)
@@ -329,6 +330,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		if mt.GPU > 0 {
 			accelKey = fmt.Sprintf("%s×%d", mt.Accelerator, mt.GPU)
 		}
+		pools = append(pools, addr(TypeNodePool, p.Name))
 		add(providers.Resource{
 			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool,
 			Inputs: providers.Values{
@@ -343,7 +345,9 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		})
 	}
 
+	lbAddresses := map[string]string{}
 	for _, lb := range r.Spec.LoadBalancers {
+		lbAddresses[lb.Name] = addr(TypeAddress, "lb-"+lb.Name)
 		in := providers.Values{
 			"project": project, "region": loc, "name": fitName("regionctl-"+name+"-lb-"+lb.Name, maxNameLen),
 		}
@@ -365,6 +369,9 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			Address: addr(TypeAddress, "lb-"+lb.Name), Type: TypeAddress,
 			Inputs: in, ForceNew: forceNew, Stateful: true,
 		})
+	}
+	for _, res := range expandInCluster(r, cluster, pools, lbAddresses) {
+		add(res)
 	}
 	return resp, nil
 }

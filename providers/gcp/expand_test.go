@@ -475,3 +475,38 @@ func ExamplePerZone() {
 	// 1 3 true
 	// node pool web: GKE counts autoscaling limits per zone, and min 4 / max 10 are not multiples of 3 zones: each zone gets min 2 / max 4, so the pool's effective totals are min 6 / max 12 (rounded up; make min and max multiples of 3 to avoid this)
 }
+
+// TestExpandInCluster: StorageClasses on the PD CSI driver per tier and
+// LoadBalancer Services bound to their reserved addresses, internal ones
+// through GKE's annotation.
+func TestExpandInCluster(t *testing.T) {
+	d := newOffline(t)
+	r := smallRegion()
+	r.Spec.StorageClasses = []spec.StorageClass{{Name: "fast", Tier: spec.TierSSD, Default: true}, {Name: "bulk", Tier: spec.TierStandard}}
+	r.Spec.LoadBalancers = []spec.LoadBalancer{{Name: "web", Scheme: spec.SchemeExternal, Ports: []spec.Port{{Port: 443}}}, {Name: "int", Scheme: spec.SchemeInternal, Ports: []spec.Port{{Port: 80}}}}
+	resp := expand(t, d, r)
+	for _, tc := range []struct{ class, pdType string }{{"fast", "pd-ssd"}, {"bulk", "pd-balanced"}} {
+		in := byAddress(resp, "kubernetes_storage_class."+tc.class).Inputs
+		if in["provisioner"] != "pd.csi.storage.gke.io" || in["parameters"].(map[string]any)["type"] != tc.pdType ||
+			in["volume_binding_mode"] != "WaitForFirstConsumer" || in["reclaim_policy"] != "Delete" {
+			t.Errorf("StorageClass %s inputs = %v", tc.class, in)
+		}
+	}
+	for _, tc := range []struct {
+		lb       string
+		internal bool
+	}{{"web", false}, {"int", true}} {
+		res := byAddress(resp, "kubernetes_service."+tc.lb)
+		addr, out, ok := providers.AsRef(res.Inputs["load_balancer_ip"])
+		if !ok || addr != "eu1/gcp_compute_address.lb-"+tc.lb || out != "address" {
+			t.Errorf("%s load_balancer_ip = %v, want a reference to the reserved address", tc.lb, res.Inputs["load_balancer_ip"])
+		}
+		ann := res.Inputs["annotations"].(map[string]any)
+		if got := ann["networking.gke.io/load-balancer-type"] == "Internal"; got != tc.internal || len(ann) > 1 {
+			t.Errorf("%s annotations = %v, want internal=%v", tc.lb, ann, tc.internal)
+		}
+		if !slices.Contains(res.DependsOn, "eu1/gcp_container_node_pool.system") {
+			t.Errorf("%s depends on %v, want the node pool", tc.lb, res.DependsOn)
+		}
+	}
+}

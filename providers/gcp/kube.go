@@ -1,0 +1,225 @@
+package gcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/container/apiv1/containerpb"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kubernetes"
+	"github.com/regionctl/regionctl/spec"
+)
+
+// In-cluster content on GKE (docs/mapping.md).
+const (
+	// pdProvisioner is GKE's Compute Engine persistent disk CSI driver,
+	// on by default in every cluster.
+	pdProvisioner = "pd.csi.storage.gke.io"
+	// annLBType makes a LoadBalancer Service an internal passthrough
+	// Network Load Balancer; without it the load balancer is external.
+	annLBType = "networking.gke.io/load-balancer-type"
+)
+
+// pdType maps a spec storage tier onto a persistent disk type.
+var pdType = map[string]string{spec.TierStandard: "pd-balanced", spec.TierSSD: "pd-ssd"}
+
+// tokenScopes are the OAuth2 scopes of the token the driver sends to GKE
+// API servers, as gke-gcloud-auth-plugin asks for.
+var tokenScopes = []string{"https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/userinfo.email"}
+
+// sandboxCredentialsPath is where the sandbox publishes its service account
+// key file on the Compute endpoint (sandbox/gcp.CredentialsPath).
+const sandboxCredentialsPath = "/_sandbox/gcp/credentials.json"
+
+// expandInCluster adds the region's StorageClasses and LoadBalancer
+// Services inside the GKE cluster. lbAddresses maps a load balancer's name
+// to the address of its reserved gcp_compute_address.
+func expandInCluster(r *spec.Region, cluster string, pools []string, lbAddresses map[string]string) []providers.Resource {
+	name := r.Metadata.Name
+	// The cluster's self link names project, location and cluster, which
+	// ClusterGone needs; the token needs none of them.
+	refs := kubernetes.ClusterRefs{Address: cluster, Endpoint: "server", CA: "ca_certificate", ID: "self_link", Location: r.Spec.Location}
+	var out []providers.Resource
+	for _, sc := range r.Spec.StorageClasses {
+		rp := sc.ReclaimPolicy
+		if rp == "" {
+			rp = "Delete"
+		}
+		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClass{
+			Name: sc.Name, Provisioner: pdProvisioner, Parameters: map[string]string{"type": pdType[sc.Tier]},
+			ReclaimPolicy: rp, VolumeBindingMode: "WaitForFirstConsumer",
+			AllowVolumeExpansion: sc.Expandable, Default: sc.Default,
+		}))
+	}
+	for _, lb := range r.Spec.LoadBalancers {
+		svc := kubernetes.Service{Name: lb.Name, Selector: lb.Selector, Annotations: map[string]string{},
+			LoadBalancerIP: providers.Ref(lbAddresses[lb.Name], "address")}
+		for _, p := range lb.Ports {
+			svc.Ports = append(svc.Ports, kubernetes.Port{Port: p.Port, TargetPort: p.TargetPort, Protocol: p.Protocol})
+		}
+		if lb.Scheme == spec.SchemeInternal {
+			svc.Annotations[annLBType] = "Internal"
+		}
+		out = append(out, kubernetes.ServiceResource(name, refs, svc, pools...)) // targets are nodes
+	}
+	return out
+}
+
+// kubeHandler is the in-cluster handler of this driver: OAuth2 access
+// tokens from Application Default Credentials, the reserved address as a
+// Service output.
+func (d *Driver) kubeHandler() *kubernetes.Handler {
+	return &kubernetes.Handler{
+		ForceConflicts: d.forceConflicts,
+		Token: func(ctx context.Context, _ providers.Values) (string, error) {
+			tok, err := d.accessToken(ctx)
+			if err != nil {
+				return "", err
+			}
+			return tok.AccessToken, nil
+		},
+		ClusterGone: func(ctx context.Context, in providers.Values) (bool, error) {
+			name, ok := clusterPathOf(str(in, kubernetes.InCluster))
+			if !ok {
+				return false, fmt.Errorf("cluster %q is not a GKE cluster self link", str(in, kubernetes.InCluster))
+			}
+			cl, err := d.clients(ctx)
+			if err != nil {
+				return false, err
+			}
+			c, err := cl.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: name})
+			if isNotFound(err) {
+				return true, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			return c.GetStatus() == containerpb.Cluster_STOPPING, nil
+		},
+		ServiceOutputs: func(_ context.Context, _ providers.Values, svc *corev1.Service) (providers.Values, error) {
+			addrs := []any{}
+			if ip := svc.Spec.LoadBalancerIP; ip != "" { //nolint:staticcheck // deprecated in Kubernetes, still how GKE binds a reserved address
+				addrs = append(addrs, ip)
+			}
+			return providers.Values{"addresses": addrs}, nil
+		},
+	}
+}
+
+// clusterPathOf turns a cluster self link
+// (https://container.googleapis.com/v1/projects/P/locations/L/clusters/C)
+// into the API name projects/P/locations/L/clusters/C.
+func clusterPathOf(selfLink string) (string, bool) {
+	i := strings.Index(selfLink, "projects/")
+	if i < 0 {
+		return "", false
+	}
+	p := strings.Split(selfLink[i:], "/")
+	if len(p) != 6 || p[2] != "locations" && p[2] != "zones" || p[4] != "clusters" {
+		return "", false
+	}
+	return "projects/" + p[1] + "/locations/" + p[3] + "/clusters/" + p[5], true
+}
+
+// accessToken returns an OAuth2 access token from Application Default
+// Credentials — what gke-gcloud-auth-plugin sends to GKE. In sandbox mode
+// ADC is the service account key file the sandbox publishes, loaded by
+// the same library path a GOOGLE_APPLICATION_CREDENTIALS key file takes;
+// its JWT is exchanged at the sandbox's token endpoint. Tokens are cached
+// until shortly before they expire and never stored.
+func (d *Driver) accessToken(ctx context.Context) (*oauth2.Token, error) {
+	d.tsMu.Lock()
+	defer d.tsMu.Unlock()
+	if d.ts == nil {
+		creds, err := d.credentials(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.ts = creds.TokenSource // reuses the token until it nearly expires
+	}
+	tok, err := d.ts.Token()
+	if err != nil {
+		return nil, fmt.Errorf("gcp: get an access token from Application Default Credentials: %w", err)
+	}
+	return tok, nil
+}
+
+// credentials loads ADC (outside the sandbox) or the sandbox's key file.
+// The token source outlives ctx, so it gets a background context.
+func (d *Driver) credentials(ctx context.Context) (*google.Credentials, error) {
+	if !d.sandbox {
+		creds, err := google.FindDefaultCredentials(context.Background(), tokenScopes...)
+		if err != nil {
+			return nil, fmt.Errorf("gcp: Application Default Credentials for the GKE API server: %w", err)
+		}
+		return creds, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.computeEndpoint+sandboxCredentialsPath, nil)
+	if err != nil {
+		return nil, fmt.Errorf("gcp: sandbox credentials: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("gcp: fetch the sandbox's service account key: %w", err)
+	}
+	defer resp.Body.Close()
+	key, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("gcp: fetch the sandbox's service account key: HTTP %d %v", resp.StatusCode, err)
+	}
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(context.Background(), key, google.ServiceAccount,
+		google.CredentialsParams{Scopes: tokenScopes})
+	if err != nil {
+		return nil, fmt.Errorf("gcp: load the sandbox's service account key: %w", err)
+	}
+	return creds, nil
+}
+
+// ClusterAccess finds the region's GKE cluster among its recorded
+// resources and returns its endpoint and CA (from the recorded outputs)
+// and, when asked, a fresh access token. It implements kubernetes.Access.
+func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest) (kubernetes.AccessResponse, error) {
+	for _, r := range req.Resources {
+		if r.Type != TypeCluster {
+			continue
+		}
+		server, _ := r.Outputs["server"].(string)
+		if server == "" {
+			if ep, _ := r.Outputs["endpoint"].(string); ep != "" {
+				server = "https://" + ep
+			}
+		}
+		caData, _ := r.Outputs["ca_certificate"].(string)
+		if server == "" || caData == "" {
+			return kubernetes.AccessResponse{}, fmt.Errorf("gcp: %s has no endpoint or CA recorded; run regionctl apply (or plan, to refresh) first", r.Address)
+		}
+		ca, err := kubernetes.DecodeCA(caData)
+		if err != nil {
+			return kubernetes.AccessResponse{}, fmt.Errorf("gcp: %s: %w", r.Address, err)
+		}
+		resp := kubernetes.AccessResponse{ClusterID: r.ID, Endpoint: server, CAPEM: ca}
+		if req.Token {
+			tok, err := d.accessToken(ctx)
+			if err != nil {
+				return kubernetes.AccessResponse{}, err
+			}
+			resp.Token = tok.AccessToken
+			if !tok.Expiry.IsZero() {
+				resp.Expiry = tok.Expiry.Add(-time.Minute)
+			}
+		}
+		return resp, nil
+	}
+	return kubernetes.AccessResponse{}, errors.New("gcp: the region has no GKE cluster in state")
+}
+
+var _ kubernetes.Access = (*Driver)(nil)
