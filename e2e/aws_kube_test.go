@@ -18,6 +18,7 @@ import (
 	"github.com/regionctl/regionctl/internal/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
+	"github.com/regionctl/regionctl/providers/azure"
 	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/sandbox/kube"
 )
@@ -28,7 +29,7 @@ import (
 // tests is the test binary.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "kube-token" {
-		os.Exit(cli.Main(os.Args[1:], cli.Config{Registry: providers.Registry{"aws": aws.New}}))
+		os.Exit(cli.Main(os.Args[1:], cli.Config{Registry: providers.Registry{"aws": aws.New, "azure": azure.New}}))
 	}
 	os.Exit(m.Run())
 }
