@@ -106,6 +106,13 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	if km != nil {
+		// The clusters that exist got their API servers back (emulators
+		// restart them on load); answer once they do, at most 50 s.
+		wctx, cancel := context.WithTimeout(ctx, 50*time.Second)
+		_ = km.WaitAll(wctx) // one still starting answers a little later
+		cancel()
+	}
 	var lc net.ListenConfig
 	for _, e := range s.emus {
 		addr := opts.Addrs[endpointKey(e)]

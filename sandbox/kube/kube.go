@@ -195,7 +195,11 @@ type cluster struct {
 
 // New returns a Manager; it starts nothing until the first Ensure.
 func New(opts Options) *Manager {
-	m := &Manager{dir: opts.Dir, bins: opts.Binaries, timeout: opts.StartTimeout, clusters: map[string]*cluster{}}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		dir = opts.Dir
+	}
+	m := &Manager{dir: dir, bins: opts.Binaries, timeout: opts.StartTimeout, clusters: map[string]*cluster{}}
 	if m.timeout <= 0 {
 		m.timeout = 3 * time.Minute
 	}
@@ -297,6 +301,24 @@ func (m *Manager) Wait(ctx context.Context, id string) error {
 		return ctx.Err()
 	}
 	return m.State(id).Err
+}
+
+// WaitAll blocks until every API server Ensure started is ready or failed,
+// or ctx ends. The sandbox calls it after loading its state, so clusters
+// that exist answer as soon as the sandbox does, as real ones never stop.
+func (m *Manager) WaitAll(ctx context.Context) error {
+	m.mu.Lock()
+	ids := make([]string, 0, len(m.clusters))
+	for id := range m.clusters {
+		ids = append(ids, id)
+	}
+	m.mu.Unlock()
+	for _, id := range ids {
+		if err := m.Wait(ctx, id); err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // ReadyAfter is how long cluster id's API server took to become ready
