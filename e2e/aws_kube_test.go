@@ -19,6 +19,7 @@ import (
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/providers/azure"
+	"github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/sandbox/kube"
 )
@@ -29,7 +30,7 @@ import (
 // tests is the test binary.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "kube-token" {
-		os.Exit(cli.Main(os.Args[1:], cli.Config{Registry: providers.Registry{"aws": aws.New, "azure": azure.New}}))
+		os.Exit(cli.Main(os.Args[1:], cli.Config{Registry: providers.Registry{"aws": aws.New, "azure": azure.New, "gcp": gcp.New}}))
 	}
 	os.Exit(m.Run())
 }
@@ -194,6 +195,28 @@ func TestAWSInCluster(t *testing.T) {
 		if err != nil || out != "gateway" {
 			t.Errorf("selector after a forced apply = %q, %v; want gateway", out, err)
 		}
+	})
+
+	t.Run("immutable change replaces", func(t *testing.T) {
+		// A StorageClass's parameters cannot change in place: moving bulk
+		// to the ssd tier is a replacement, and the plan says why.
+		e.editSpec("    - name: bulk\n      tier: standard", "    - name: bulk\n      tier: ssd")
+		r := e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+		var line string
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if strings.Contains(l, "kubernetes_storage_class.bulk") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, "-/+") || !strings.Contains(line, "parameters") {
+			t.Errorf("plan line for bulk = %q, want a replacement forced by parameters\n%s", line, r.stdout)
+		}
+		e.must(0, "apply", "-f", e.spec, "--auto-approve")
+		out, err := kubectl(t, kubeconfig, "get", "storageclass", "bulk", "-o", "jsonpath={.parameters.iops}")
+		if err != nil || out == "" {
+			t.Errorf("bulk after the replacement: iops %q, %v", out, err)
+		}
+		e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	})
 
 	t.Run("no credentials in state, plan file or JSON", func(t *testing.T) {
