@@ -70,8 +70,12 @@ func (e *Emulator) restartKube() {
 		return
 	}
 	for _, c := range e.st.Clusters {
-		if err := e.ensureKube(c); err != nil && c.V.Status != ekstypes.ClusterStatusDeleting {
-			c.KubeErr = err.Error()
+		err := e.ensureKube(c)
+		switch {
+		case err == nil:
+			c.KubeErr = ""
+		case c.V.Status != ekstypes.ClusterStatusDeleting:
+			c.KubeErr = err.Error() // a CREATING cluster then ends FAILED
 		}
 	}
 }
