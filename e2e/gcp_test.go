@@ -15,6 +15,7 @@ import (
 	"github.com/regionctl/regionctl/internal/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/gcp"
+	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/state"
 	"github.com/regionctl/regionctl/state/local"
@@ -34,13 +35,25 @@ type gcpEnv struct {
 // a sandbox there with opts. Kubernetes 1.34 is offered only in GKE's
 // rapid channel (1.33 is the regular channel's newest), so the copy
 // enrolls the cluster in rapid: the lifecycle test upgrades 1.33 → 1.34.
-func newGCPEnv(t *testing.T, opts sandbox.Options) *gcpEnv {
+// Emulated clusters get no kube-apiserver unless withKube is set; without one
+// the copy drops the StorageClasses and load balancers (in-cluster
+// objects; gcp_kube_test.go covers them).
+func newGCPEnv(t *testing.T, opts sandbox.Options, withKube bool) *gcpEnv {
 	t.Helper()
+	if withKube {
+		requireKube(t)
+	}
 	dir := t.TempDir()
 	e := &gcpEnv{t: t, spec: filepath.Join(dir, "gcp.yaml"), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox")}
 	b, err := os.ReadFile(filepath.Join("..", "examples", "gcp.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !withKube {
+		var ok bool
+		if b, _, ok = bytes.Cut(b, []byte("  storageClasses:")); !ok {
+			t.Fatal("examples/gcp.yaml has no storageClasses to trim")
+		}
 	}
 	if err := os.WriteFile(e.spec, b, 0o600); err != nil {
 		t.Fatal(err)
@@ -50,7 +63,7 @@ func newGCPEnv(t *testing.T, opts sandbox.Options) *gcpEnv {
 	if opts.Latency == nil {
 		opts.Latency = map[string]time.Duration{"*": 20 * time.Millisecond}
 	}
-	opts.NoKubernetes = true // the driver calls cloud APIs only
+	opts.NoKubernetes = !withKube
 	serveSandbox(t, opts)
 	return e
 }
@@ -168,7 +181,7 @@ func (e *gcpEnv) assertGCPMatchesState() {
 	var addrs []string
 	for _, r := range st.Resources {
 		addrs = append(addrs, r.Address)
-		if r.Status == state.StatusCreated {
+		if r.Status == state.StatusCreated && !kubernetes.Handles(r.Type) { // in-cluster objects are no cloud objects
 			known[gcpObjectID(r)] = r.Address
 		}
 	}
@@ -230,7 +243,7 @@ func gcpChangeLines(plan, sym string) []string {
 // region, and a destroy that leaves the sandbox empty.
 func TestGCPLifecycle(t *testing.T) {
 	t.Parallel() // each test has its own sandbox and state
-	e := newGCPEnv(t, sandbox.Options{})
+	e := newGCPEnv(t, sandbox.Options{}, false)
 
 	r := e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	if !strings.Contains(r.stdout, "Apply complete!") {
@@ -307,7 +320,7 @@ func TestGCPLifecycle(t *testing.T) {
 // plan with nothing leaked or duplicated, and destroy empties the sandbox.
 func TestGCPThrottled(t *testing.T) {
 	t.Parallel() // each test has its own sandbox and state
-	e := newGCPEnv(t, sandbox.Options{Seed: 42, Faults: []sandbox.Fault{{Op: "*", Kind: sandbox.FaultThrottle, Rate: 0.3}}})
+	e := newGCPEnv(t, sandbox.Options{Seed: 42, Faults: []sandbox.Fault{{Op: "*", Kind: sandbox.FaultThrottle, Rate: 0.3}}}, false)
 	runs := e.converge(3, "apply", "-f", e.spec, "--auto-approve")
 	t.Logf("apply converged in %d run(s)", runs)
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
@@ -333,7 +346,9 @@ func TestGCPFailedOperation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newGCPEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: tt.op, Kind: sandbox.FaultFail, Nth: 1}}})
+			// Only load balancers reserve addresses, and their Services
+			// need an API server.
+			e := newGCPEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: tt.op, Kind: sandbox.FaultFail, Nth: 1}}}, tt.typ == gcp.TypeAddress)
 			r := e.run("apply", "-f", e.spec, "--auto-approve")
 			if r.code != 1 || !strings.Contains(r.stderr, tt.typ) {
 				t.Fatalf("the apply with a failed %s: exit %d, want 1 naming %s\nstdout:\n%s\nstderr:\n%s", tt.op, r.code, tt.typ, r.stdout, r.stderr)
@@ -357,7 +372,7 @@ func TestGCPLostReplies(t *testing.T) {
 	for _, op := range []string{"compute:networks.insert", "compute:routers.insert", "compute:addresses.insert", "container:CreateCluster", "container:CreateNodePool"} {
 		t.Run(op, func(t *testing.T) {
 			t.Parallel()
-			e := newGCPEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: op, Kind: sandbox.FaultDropAfter, Nth: 1}}})
+			e := newGCPEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: op, Kind: sandbox.FaultDropAfter, Nth: 1}}}, op == "compute:addresses.insert")
 			runs := e.converge(3, "apply", "-f", e.spec, "--auto-approve")
 			t.Logf("apply converged in %d run(s)", runs)
 			e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
