@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, with everything it needs: etcd and kube-apiserver for
+# the emulated clusters (scripts/kube-apiserver.sh, cached), MinIO,
+# fake-gcs-server and Azurite for the remote state backends
+# (scripts/test-servers.sh, cached, started on 127.0.0.1 and stopped at exit),
+# then go vet and go test over every package. `make test` runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO="${GO:-go}"
+"$GO" mod download
+scripts/kube-apiserver.sh >/dev/null
+trap 'scripts/test-servers.sh stop >/dev/null 2>&1 || true' EXIT
+scripts/test-servers.sh start >/dev/null
+eval "$(scripts/test-servers.sh env)"
+"$GO" vet ./...
+"$GO" test -count=1 -timeout 40m ./...
