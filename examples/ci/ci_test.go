@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/regionctl/regionctl/internal/cli"
+	"github.com/regionctl/regionctl/state/backendconfig"
 )
 
 // command is one regionctl invocation found in a file.
@@ -485,5 +487,32 @@ func TestArgoTemplateShape(t *testing.T) {
 	}
 	if get(templates["apply"], "synchronization", "mutexes", 0, "name") == nil {
 		t.Errorf("apply has no mutex: two applies could overlap")
+	}
+}
+
+// TestDocsBackendBlockDecodes checks the backend block shown in docs/ci.md is
+// one regionctl actually accepts, so the guide cannot drift from the decoder.
+func TestDocsBackendBlockDecodes(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/ci.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	start := strings.Index(text, "```yaml\n# regions/regionctl.yaml\n")
+	if start < 0 {
+		t.Fatal("docs/ci.md no longer shows a regionctl.yaml backend block")
+	}
+	block := text[start+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "regionctl.yaml"), []byte(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := backendconfig.Resolve(backendconfig.Options{Dir: dir, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatalf("the backend block in docs/ci.md is refused: %v\n%s", err, block)
+	}
+	if cfg.Type != "s3" || cfg.Get("kmsKeyId") == "" {
+		t.Fatalf("decoded %+v, want the s3 block with its KMS key", cfg)
 	}
 }
