@@ -214,7 +214,8 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 		if err != nil {
 			// A cluster that came to exist but failed is returned with the
 			// error: the engine records it as tainted and replaces it.
-			mc, gerr := h.get(ctx, c, group, name)
+			var gerr error
+			mc, gerr = h.get(ctx, c, group, name) // not :=, settle below needs it
 			if gerr != nil || mc == nil || !c.matchTags(mc.Tags) {
 				return "", err
 			}
