@@ -1,12 +1,7 @@
 package aws
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/regionctl/regionctl/diag"
@@ -34,117 +29,31 @@ var (
 	poolOverrideKeys = []string{"instanceType"}
 )
 
-func didYouMean(got string, candidates []string) string {
-	if s, ok := spec.DidYouMean(got, candidates); ok {
-		return fmt.Sprintf("did you mean %q?", s)
-	}
-	return ""
-}
-
-// decodeObject decodes raw as a JSON object, keeping member order.
-func decodeObject(raw json.RawMessage) (map[string]json.RawMessage, bool) {
-	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
-		return nil, false
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, false
-	}
-	return m, true
+// instanceType is the node pool override naming an EC2 instance type.
+var instanceType = providers.MachineField{
+	Key: "instanceType", Noun: "instance type", Unit: "type", Example: "m7i.xlarge", Driver: "AWS",
+	GPUFix: "pick a g5 or g6 type with enough GPUs", Catalog: machines,
 }
 
 // parseOverrides decodes spec.overrides.aws strictly: unknown keys, unknown
 // node pools and instance types outside the catalog are errors.
 func parseOverrides(r *spec.Region) (overrides, diag.Diagnostics) {
 	ov := overrides{NodePools: map[string]poolOverride{}}
-	var ds diag.Diagnostics
-	raw, ok := r.Spec.Overrides["aws"]
-	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return ov, nil
-	}
-	errAt := func(path, fix, format string, args ...any) {
-		ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos(path), Path: path, Summary: fmt.Sprintf(format, args...), Fix: fix})
-	}
-	const base = "spec.overrides.aws"
-	top, ok := decodeObject(raw)
+	d := providers.NewOverrideDecoder(r)
+	top, ok := d.Entry("aws", "AWS", overrideKeys, "write an object, e.g. {nodePools: {system: {instanceType: m7i.xlarge}}}")
 	if !ok {
-		errAt(base, "write an object, e.g. {nodePools: {system: {instanceType: m7i.xlarge}}}", "spec.overrides.aws must be an object")
-		return ov, ds
+		return ov, d.Diagnostics()
 	}
-	for _, k := range slices.Sorted(maps.Keys(top)) {
-		if !slices.Contains(overrideKeys, k) {
-			errAt(base+"."+k, didYouMean(k, overrideKeys), "unknown AWS override %q (known: %s)", k, strings.Join(overrideKeys, ", "))
-		}
-	}
-	rawPools, ok := top["nodePools"]
-	if !ok {
-		return ov, ds
-	}
-	pools, ok := decodeObject(rawPools)
-	if !ok {
-		errAt(base+".nodePools", "write an object keyed by node pool name", "spec.overrides.aws.nodePools must be an object")
-		return ov, ds
-	}
-	var poolNames []string
-	for _, p := range r.Spec.Cluster.NodePools {
-		poolNames = append(poolNames, p.Name)
-	}
-	var catalog []string
-	for _, m := range machines {
-		catalog = append(catalog, m.Name)
-	}
-	for _, name := range slices.Sorted(maps.Keys(pools)) {
-		path := base + ".nodePools." + name
-		idx := slices.Index(poolNames, name)
-		if idx < 0 {
-			errAt(path, didYouMean(name, poolNames), "node pool %q does not exist (pools: %s)", name, strings.Join(poolNames, ", "))
-			continue
-		}
-		fields, ok := decodeObject(pools[name])
-		if !ok {
-			errAt(path, "write an object, e.g. {instanceType: m7i.xlarge}", "%s must be an object", path)
-			continue
-		}
-		var po poolOverride
-		for _, k := range slices.Sorted(maps.Keys(fields)) {
-			if !slices.Contains(poolOverrideKeys, k) {
-				errAt(path+"."+k, didYouMean(k, poolOverrideKeys), "unknown node pool override %q (known: %s)", k, strings.Join(poolOverrideKeys, ", "))
-			}
-		}
-		if v, ok := fields["instanceType"]; ok {
-			ipath := path + ".instanceType"
-			if err := json.Unmarshal(v, &po.InstanceType); err != nil {
-				errAt(ipath, `write a string like "m7i.xlarge"`, "instanceType must be a string")
+	if raw, ok := top["nodePools"]; ok {
+		for p := range d.NodePools("spec.overrides.aws.nodePools", raw, poolOverrideKeys, "write an object, e.g. {instanceType: m7i.xlarge}") {
+			name, ok := d.Machine(p, instanceType)
+			if !ok {
 				continue
 			}
-			mt, known := machineByName(po.InstanceType)
-			if !known {
-				fix := didYouMean(po.InstanceType, catalog)
-				if fix == "" {
-					fix = "use one of the catalog's types (regionctl drivers --json lists them)"
-				}
-				errAt(ipath, fix, "instance type %q is not in the AWS driver's catalog", po.InstanceType)
-				continue
-			}
-			pool := r.Spec.Cluster.NodePools[idx]
-			arch := pool.Machine.Arch
-			if arch == "" {
-				arch = spec.ArchAMD64
-			}
-			switch {
-			case mt.Arch != arch:
-				errAt(ipath, fmt.Sprintf("pick an %s type, or set spec.cluster.nodePools[%d].machine.arch: %s", arch, idx, mt.Arch),
-					"instance type %s is %s but node pool %q asks for %s", mt.Name, mt.Arch, name, arch)
-			case mt.GPU < pool.Machine.GPU:
-				errAt(ipath, "pick a g5 or g6 type with enough GPUs", "instance type %s has %d GPU(s) but node pool %q asks for %d", mt.Name, mt.GPU, name, pool.Machine.GPU)
-			case mt.CPU < pool.Machine.CPU || mt.MemoryGiB < float64(pool.Machine.MemoryGiB):
-				ds = append(ds, diag.Diagnostic{Severity: diag.Warning, Pos: r.Pos(ipath), Path: ipath,
-					Summary: fmt.Sprintf("instance type %s (%d vCPU, %g GiB) is smaller than node pool %q's machine (%d CPU, %d GiB)", mt.Name, mt.CPU, mt.MemoryGiB, name, pool.Machine.CPU, pool.Machine.MemoryGiB)})
-			}
+			ov.NodePools[p.Name] = poolOverride{InstanceType: name}
 		}
-		ov.NodePools[name] = po
 	}
-	return ov, ds
+	return ov, d.Diagnostics()
 }
 
 // Validate checks what Capabilities cannot express: the AWS overrides, the
