@@ -1,7 +1,6 @@
 package gcp
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/regionctl/regionctl/providers"
@@ -173,11 +172,3 @@ func zoneNames(location string, n int) []string {
 var releaseChannels = []string{"rapid", "regular", "stable", "extended"}
 
 func channelEnum(name string) string { return strings.ToUpper(name) }
-
-func catalogNames() []string {
-	out := make([]string, len(machines))
-	for i, m := range machines {
-		out[i] = m.Name
-	}
-	return slices.Clone(out)
-}
