@@ -18,6 +18,7 @@ import (
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/state"
+	"github.com/regionctl/regionctl/state/backendconfig"
 )
 
 // kubeconfigCmd prints a kubeconfig for a region's cluster whose user runs
@@ -80,6 +81,21 @@ func (a *app) kubeTokenArgs(region string) ([]string, error) {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	args := []string{"kube-token", region, "--state-dir", stateDir}
+	// kubectl runs the plugin from wherever it is, so name the backend file
+	// this run used (--backend-config, or regionctl.yaml here) explicitly.
+	backendFile := a.g.backendConfig
+	if backendFile == "" {
+		if _, err := os.Stat(backendconfig.FileName); err == nil {
+			backendFile = backendconfig.FileName
+		}
+	}
+	if backendFile != "" {
+		abs, err := filepath.Abs(backendFile)
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+		args = append(args, "--backend-config", abs)
+	}
 	if a.useSandbox() {
 		sbDir, err := filepath.Abs(a.g.sandboxDir)
 		if err != nil {

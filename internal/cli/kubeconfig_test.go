@@ -1,35 +1,40 @@
 package cli
 
 import (
-	"strings"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 )
 
-// TestKubeconfigErrors: kubeconfig and kube-token say what is missing — a
-// region without state, or a driver that cannot reach its clusters — and
-// print nothing on stdout then.
-func TestKubeconfigErrors(t *testing.T) {
-	e := newEnv(t)
-	tests := []struct {
-		name  string
-		setup func()
-		args  []string
-		want  string
-	}{
-		{name: "no state", args: []string{"kubeconfig", "nope"}, want: "region nope has no state"},
-		{name: "no state, token", args: []string{"kube-token", "nope"}, want: "apply it first"},
-		{name: "driver without cluster access", setup: func() { e.must(0, "apply", "-f", e.specPath(), "--auto-approve") },
-			args: []string{"kubeconfig", "test-east"}, want: "cannot reach its clusters"},
+// TestKubeTokenArgsNameTheBackend checks the exec plugin written into a
+// kubeconfig reads state from the same backend as the run that wrote it,
+// although kubectl starts it from another directory.
+func TestKubeTokenArgsNameTheBackend(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	a := &app{cfg: &Config{Getenv: func(string) string { return "" }}, g: &globals{stateDir: "st", sandboxDir: "sb"}}
+
+	args, err := a.kubeTokenArgs("r1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.setup != nil {
-				tt.setup()
-			}
-			r := e.run(tt.args...)
-			if r.code != 1 || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
-				t.Errorf("regionctl %s: exit %d, stdout %q, stderr %q; want exit 1 and %q", strings.Join(tt.args, " "), r.code, r.stdout, r.stderr, tt.want)
-			}
-		})
+	if slices.Contains(args, "--backend-config") {
+		t.Fatalf("no backend file here, yet the plugin is given one: %v", args)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "regionctl.yaml"), []byte("backend: {type: local}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args, err = a.kubeTokenArgs("r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.Index(args, "--backend-config")
+	if i < 0 || args[i+1] != filepath.Join(dir, "regionctl.yaml") {
+		t.Fatalf("plugin args %v do not name %s", args, filepath.Join(dir, "regionctl.yaml"))
+	}
+	if j := slices.Index(args, "--state-dir"); j < 0 || args[j+1] != filepath.Join(dir, "st") {
+		t.Fatalf("plugin args %v do not give the state dir as an absolute path", args)
 	}
 }
