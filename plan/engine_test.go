@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/regionctl/regionctl/internal/memcloud"
 	"github.com/regionctl/regionctl/providers"
@@ -501,6 +502,22 @@ func TestCancellationFinishesInFlightAndStartsNothingNew(t *testing.T) {
 	f := newFixture(t)
 	started, release := f.cloud.Block(memcloud.OpCreate, cluster)
 	p := f.plan(t, PlanOptions{}, region(r1))
+	// Resources that neither are the cluster nor wait on it run to the end
+	// while the cluster create is blocked; cancel only once they have, so
+	// "creates after cancellation" counts only work started after it.
+	dependents := []string{poolSys, poolWork, scFast, scSlow, lbWeb}
+	independent := map[string]bool{}
+	for _, ch := range p.Regions[0].Changes {
+		if ch.Action == Create && ch.Address != cluster && !slices.Contains(dependents, ch.Address) {
+			independent[ch.Address] = true
+		}
+	}
+	finished := make(chan string, 64)
+	f.events.notify = func(e Event) {
+		if e.Kind == EventFinish {
+			finished <- e.Address
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type out struct {
@@ -513,6 +530,18 @@ func TestCancellationFinishesInFlightAndStartsNothingNew(t *testing.T) {
 		done <- out{res, err}
 	}()
 	<-started
+	timeout := time.After(30 * time.Second)
+	for len(independent) > 0 {
+		select {
+		case a := <-finished:
+			delete(independent, a)
+		case <-timeout:
+			t.Fatalf("resources independent of the cluster never finished: %v", independent)
+		}
+	}
+	f.events.mu.Lock()
+	f.events.notify = nil // later runs of this test must not block on the channel
+	f.events.mu.Unlock()
 	cancel()
 	createsAtCancel := f.cloud.Calls(memcloud.OpCreate)
 	release()
@@ -525,7 +554,7 @@ func TestCancellationFinishesInFlightAndStartsNothingNew(t *testing.T) {
 		t.Errorf("in-flight cluster create not recorded: %+v", r)
 	}
 	// Nothing that waited on it started.
-	for _, a := range []string{poolSys, poolWork, scFast, scSlow, lbWeb} {
+	for _, a := range dependents {
 		if o.res.Regions[0].Skipped[a] != "cancelled" {
 			t.Errorf("%s: skipped %q, want cancelled", a, o.res.Regions[0].Skipped[a])
 		}
