@@ -11,6 +11,7 @@ import (
 	"github.com/regionctl/regionctl/internal/memcloud"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/spec"
+	"github.com/regionctl/regionctl/state/statetest"
 )
 
 // readOnlyDriver hides the mem driver's Lister, so refresh makes one Read
@@ -28,7 +29,7 @@ func fleet(n int) []*spec.Region {
 	return out
 }
 
-func benchEngine(cloud *memcloud.Cloud, drv providers.Driver, store *memcloud.StateStore) *Engine {
+func benchEngine(cloud *memcloud.Cloud, drv providers.Driver, store *statetest.Memory) *Engine {
 	return &Engine{
 		Drivers: func(ctx context.Context, provider string) (providers.Driver, error) { return drv, nil },
 		State:   store,
@@ -64,7 +65,7 @@ func peakHeap(stop <-chan struct{}) <-chan uint64 {
 func BenchmarkPlanFleet(b *testing.B) {
 	for _, mode := range []string{"read", "list"} {
 		b.Run(mode, func(b *testing.B) {
-			cloud, store := memcloud.New(), memcloud.NewStateStore()
+			cloud, store := memcloud.New(), statetest.NewMemory()
 			md := memcloud.NewDriver(cloud)
 			regions := fleet(200)
 			eng := benchEngine(cloud, md, store)
@@ -155,7 +156,7 @@ func BenchmarkApplyFleet(b *testing.B) {
 			var wall, cp, total time.Duration
 			for b.Loop() {
 				b.StopTimer()
-				cloud, store := memcloud.New(), memcloud.NewStateStore()
+				cloud, store := memcloud.New(), statetest.NewMemory()
 				eng := benchEngine(cloud, memcloud.NewDriver(cloud), store)
 				eng.Parallelism = tc.par
 				p, ds := eng.Plan(context.Background(), regions, PlanOptions{})

@@ -11,20 +11,21 @@ import (
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/spec"
 	"github.com/regionctl/regionctl/state"
+	"github.com/regionctl/regionctl/state/statetest"
 )
 
 // fixture is an engine wired to a memcloud and an in-memory state store.
 type fixture struct {
 	cloud  *memcloud.Cloud
 	drv    providers.Driver
-	store  *memcloud.StateStore
+	store  *statetest.Memory
 	eng    *Engine
 	events *eventLog
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{cloud: memcloud.New(), store: memcloud.NewStateStore(), events: &eventLog{}}
+	f := &fixture{cloud: memcloud.New(), store: statetest.NewMemory(), events: &eventLog{}}
 	f.drv = memcloud.NewDriver(f.cloud)
 	f.eng = &Engine{
 		Drivers: func(ctx context.Context, provider string) (providers.Driver, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/regionctl/regionctl/plan/render"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/spec"
+	"github.com/regionctl/regionctl/state/statetest"
 )
 
 // TestRenderedPlanShowsKnownValues renders a plan made by the engine (not a
@@ -32,7 +33,7 @@ func TestRenderedPlanShowsKnownValues(t *testing.T) {
 			}
 			return memcloud.NewDriver(cloud), nil
 		},
-		State: memcloud.NewStateStore(),
+		State: statetest.NewMemory(),
 	}
 	region := func(grow bool) *spec.Region {
 		r := &spec.Region{

@@ -26,6 +26,8 @@ type Memory struct {
 	// a non-nil error is returned by Write and nothing is stored. Tests use
 	// it to simulate a backend failing part-way through an apply.
 	FailWrite func(s *state.State) error
+
+	writes int
 }
 
 var (
@@ -127,7 +129,16 @@ func (m *Memory) Write(ctx context.Context, s *state.State, prevSerial uint64) e
 		}
 	}
 	m.docs[s.Region] = data
+	m.writes++
 	return nil
+}
+
+// Writes counts the writes that were stored, so a test can prove a run
+// wrote nothing.
+func (m *Memory) Writes() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.writes
 }
 
 // Regions implements state.Backend.
