@@ -31,8 +31,9 @@ func (a *app) kubeconfigCmd() *cobra.Command {
 		Long: `kubeconfig prints a kubeconfig for the Kubernetes cluster of REGION: the API
 server's endpoint and CA from the region's state, and an exec credential
 plugin (regionctl kube-token REGION) that makes a short-lived token the way
-the cloud's own tooling does (EKS: a presigned STS GetCallerIdentity). No
-token is written to the file.
+the cloud's own tooling does (EKS: a presigned STS GetCallerIdentity; GKE: an
+OAuth2 access token from Application Default Credentials; AKS: the cluster
+user credentials). No token is written to the file.
 
   regionctl kubeconfig prod-us-east > prod.kubeconfig
   kubectl --kubeconfig prod.kubeconfig get storageclass,svc -A`,
