@@ -21,7 +21,6 @@ import (
 	"github.com/regionctl/regionctl/providers/azure"
 	"github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/sandbox"
-	"github.com/regionctl/regionctl/sandbox/kube"
 )
 
 // TestMain lets the test binary stand in for regionctl when kubectl runs the
@@ -35,30 +34,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// newKubeEnv is newEnv with a real kube-apiserver behind the EKS cluster
-// (scripts/kube-apiserver.sh provides it; CI never skips this test).
+// newKubeEnv is newAWSEnv with a real kube-apiserver behind the EKS cluster
+// (scripts/kube-apiserver.sh provides it; CI never skips this test), so the
+// copy of examples/aws.yaml keeps its StorageClasses and load balancers.
 func newKubeEnv(t *testing.T) *env {
 	t.Helper()
-	if _, err := kube.FindBinaries(); err != nil {
-		if testing.Short() {
-			t.Skipf("-short: %v", err)
-		}
-		t.Fatalf("%v", err)
-	}
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Fatalf("kubectl is needed on PATH: %v", err)
-	}
-	dir := t.TempDir()
-	e := &env{t: t, spec: filepath.Join(dir, "aws.yaml"), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox")}
-	example, err := os.ReadFile(filepath.Join("..", "examples", "aws.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(e.spec, example, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.stopSandbox = serveSandbox(t, sandbox.Options{Dir: e.sbDir, Latency: latency})
-	return e
+	requireKube(t)
+	return newEnv(t, "aws.yaml", awsRegistry, sandbox.Options{}, true)
 }
 
 // kubectl runs kubectl with the kubeconfig regionctl printed.
@@ -159,7 +141,7 @@ func TestAWSInCluster(t *testing.T) {
 			t.Errorf("service api = %v %+v", svc.Annotations, svc.Spec)
 		}
 		// The EIPs' addresses are the Service's outputs in state.
-		for _, r := range e.state().Resources {
+		for _, r := range e.state(region).Resources {
 			if r.Address == region+"/kubernetes_service.api" {
 				if addrs, _ := r.Outputs["addresses"].([]any); len(addrs) != 3 {
 					t.Errorf("kubernetes_service.api outputs = %v, want the 3 EIP addresses", r.Outputs)

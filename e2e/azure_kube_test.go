@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/regionctl/regionctl/sandbox"
-	"github.com/regionctl/regionctl/sandbox/kube"
 )
 
 // TestAzureInCluster: examples/azure.yaml's StorageClasses and its two
@@ -29,16 +27,8 @@ import (
 // state, the plan file or --json output. The first public IP PUT loses its
 // reply, and the apply absorbs it.
 func TestAzureInCluster(t *testing.T) {
-	if _, err := kube.FindBinaries(); err != nil {
-		if testing.Short() {
-			t.Skipf("-short: %v", err)
-		}
-		t.Fatalf("%v", err)
-	}
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Fatalf("kubectl is needed on PATH: %v", err)
-	}
-	e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{
+	requireKube(t)
+	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{
 		Faults: []sandbox.Fault{{Op: "azure:publicIPAddresses.createOrUpdate", Kind: sandbox.FaultDropAfter, Nth: 1}},
 	}, true)
 	ctx := context.Background()

@@ -1,152 +1,25 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/regionctl/regionctl/internal/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/azure"
 	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/state"
-	"github.com/regionctl/regionctl/state/local"
 )
 
 // azRegion is metadata.name in examples/azure.yaml.
 const azRegion = "staging-westeurope"
-
-// azEnv is one test's copy of a spec, its state directory and a running
-// sandbox, all in t.TempDir(), with a driver registry for the CLI.
-type azEnv struct {
-	t                     *testing.T
-	spec, stateDir, sbDir string
-	registry              providers.Registry
-}
-
-// newAzEnv copies example (a file under examples/) into a temporary
-// directory and serves a sandbox there with opts. Emulated clusters get no
-// kube-apiserver unless kube is set (the Azure driver calls ARM only).
-func newAzEnv(t *testing.T, example string, registry providers.Registry, opts sandbox.Options, kube bool) *azEnv {
-	t.Helper()
-	dir := t.TempDir()
-	e := &azEnv{t: t, spec: filepath.Join(dir, filepath.Base(example)), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox"), registry: registry}
-	b, err := os.ReadFile(filepath.Join("..", "examples", example))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !kube {
-		// Without an API server the in-cluster objects cannot be applied:
-		// drop the StorageClasses and load balancers (their Services and
-		// public IPs; azure_kube_test.go covers them).
-		var ok bool
-		if b, _, ok = bytes.Cut(b, []byte("  storageClasses:")); !ok {
-			t.Fatalf("examples/%s has no storageClasses to trim", example)
-		}
-	}
-	if err := os.WriteFile(e.spec, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts.Dir = e.sbDir
-	if opts.Latency == nil {
-		opts.Latency = map[string]time.Duration{"*": 20 * time.Millisecond}
-	}
-	opts.NoKubernetes = !kube
-	serveSandbox(t, opts)
-	return e
-}
-
-// run runs regionctl in-process with the test's registry, state directory
-// and --sandbox on the test's sandbox.
-func (e *azEnv) run(args ...string) result {
-	e.t.Helper()
-	var out, errb bytes.Buffer
-	full := append([]string{"--state-dir", e.stateDir, "--sandbox", "--sandbox-dir", e.sbDir}, args...)
-	code := cli.Main(full, cli.Config{
-		Registry:   e.registry,
-		Stdin:      strings.NewReader(""),
-		Stdout:     &out,
-		Stderr:     &errb,
-		Getenv:     func(string) string { return "" },
-		IsTerminal: func(any) bool { return false },
-	})
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
-}
-
-func (e *azEnv) must(want int, args ...string) result {
-	e.t.Helper()
-	r := e.run(args...)
-	if r.code != want {
-		e.t.Fatalf("regionctl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
-	}
-	return r
-}
-
-// converge runs args until they succeed, at most tries times.
-func (e *azEnv) converge(tries int, args ...string) int {
-	e.t.Helper()
-	var last result
-	for i := 1; i <= tries; i++ {
-		last = e.run(args...)
-		if last.code == 0 {
-			return i
-		}
-		e.t.Logf("regionctl %s, run %d: exit %d\n%s", args[0], i, last.code, last.stderr)
-	}
-	e.t.Fatalf("regionctl %s did not succeed in %d runs; last:\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), tries, last.stdout, last.stderr)
-	return tries
-}
-
-func (e *azEnv) editSpec(old, new string) {
-	e.t.Helper()
-	b, err := os.ReadFile(e.spec)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if n := bytes.Count(b, []byte(old)); n != 1 {
-		e.t.Fatalf("spec has %d × %q, want 1", n, old)
-	}
-	if err := os.WriteFile(e.spec, bytes.Replace(b, []byte(old), []byte(new), 1), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *azEnv) objects() []sandbox.Object {
-	e.t.Helper()
-	objs, err := sandbox.ListDir(e.sbDir)
-	if err != nil {
-		e.t.Fatalf("sandbox.ListDir: %v", err)
-	}
-	return objs
-}
-
-// states reads the state of every region in the state directory.
-func (e *azEnv) states(regions ...string) []*state.State {
-	e.t.Helper()
-	var out []*state.State
-	for _, r := range regions {
-		st, err := local.New(e.stateDir).Read(context.Background(), r)
-		if err != nil {
-			e.t.Fatalf("read state of %s: %v", r, err)
-		}
-		if st != nil {
-			out = append(out, st)
-		}
-	}
-	return out
-}
 
 // assertAzureMatchesState fails the test unless every Azure object in the
 // sandbox belongs to a resource in state — by its ID (ARM IDs compare
 // case-insensitively), or as what AKS makes with a cluster (its node
 // resource group and its inline System pool) —, no resource has two
 // objects, and every created resource in state exists.
-func (e *azEnv) assertAzureMatchesState(regions ...string) {
+func (e *env) assertAzureMatchesState(regions ...string) {
 	e.t.Helper()
 	known := map[string]string{}
 	var created []state.Resource
@@ -199,27 +72,7 @@ func (e *azEnv) assertAzureMatchesState(regions ...string) {
 	}
 }
 
-func (e *azEnv) assertEmpty() {
-	e.t.Helper()
-	if objs := e.objects(); len(objs) != 0 {
-		e.t.Errorf("the sandbox still holds %d objects: %+v", len(objs), objs)
-	}
-	if r := e.must(0, "sandbox", "ls"); !strings.Contains(r.stdout, "The sandbox is empty.") {
-		e.t.Errorf("sandbox ls:\n%s", r.stdout)
-	}
-}
-
-// azChangeLines returns the plan's resource lines that start with sym.
-func azChangeLines(plan, sym string) []string {
-	var out []string
-	for _, l := range strings.Split(plan, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), sym+" "+azRegion+"/") {
-			out = append(out, strings.TrimSpace(l))
-		}
-	}
-	return out
-}
-
+// azRegistry runs the CLI with the Azure driver only.
 var azRegistry = providers.Registry{"azure": azure.New}
 
 // TestAzureLifecycle drives examples/azure.yaml through the CLI as a user
@@ -228,7 +81,7 @@ var azRegistry = providers.Registry{"azure": azure.New}
 // and a destroy that leaves the sandbox empty.
 func TestAzureLifecycle(t *testing.T) {
 	t.Parallel()
-	e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{}, false)
+	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{}, false)
 
 	r := e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	if !strings.Contains(r.stdout, "Apply complete!") {
@@ -243,7 +96,7 @@ func TestAzureLifecycle(t *testing.T) {
 	// Scaling a User pool is one in-place update of its agent pool.
 	e.editSpec("max: 10", "max: 12")
 	r = e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
-	if got := azChangeLines(r.stdout, "~"); !strings.Contains(r.stdout, "0 to add, 1 to change, 0 to destroy") || len(got) != 1 || !strings.Contains(got[0], "azure_kubernetes_node_pool.ingest") {
+	if got := changeLines(r.stdout, azRegion, "~"); !strings.Contains(r.stdout, "0 to add, 1 to change, 0 to destroy") || len(got) != 1 || !strings.Contains(got[0], "azure_kubernetes_node_pool.ingest") {
 		t.Fatalf("the scale plan is not one in-place update of the ingest pool (%q):\n%s", got, r.stdout)
 	}
 	r = e.must(0, "apply", "-f", e.spec, "--auto-approve")
@@ -256,7 +109,7 @@ func TestAzureLifecycle(t *testing.T) {
 	// cluster in place.
 	e.editSpec("max: 3", "max: 5")
 	r = e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
-	if got := azChangeLines(r.stdout, "~"); !strings.Contains(r.stdout, "0 to add, 1 to change, 0 to destroy") || len(got) != 1 || !strings.Contains(got[0], "azure_kubernetes_cluster.main") {
+	if got := changeLines(r.stdout, azRegion, "~"); !strings.Contains(r.stdout, "0 to add, 1 to change, 0 to destroy") || len(got) != 1 || !strings.Contains(got[0], "azure_kubernetes_cluster.main") {
 		t.Fatalf("the System pool scale is not one in-place update of the cluster (%q):\n%s", got, r.stdout)
 	}
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
@@ -267,7 +120,7 @@ func TestAzureLifecycle(t *testing.T) {
 	e.editSpec(`kubernetesVersion: "1.33"`, `kubernetesVersion: "1.34"`)
 	r = e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
 	want := []string{"~ " + azRegion + "/azure_kubernetes_cluster.main", "~ " + azRegion + "/azure_kubernetes_node_pool.ingest"}
-	if got := azChangeLines(r.stdout, "~"); !strings.Contains(r.stdout, "0 to add, 2 to change, 0 to destroy") || !slices.Equal(got, want) {
+	if got := changeLines(r.stdout, azRegion, "~"); !strings.Contains(r.stdout, "0 to add, 2 to change, 0 to destroy") || !slices.Equal(got, want) {
 		t.Errorf("the upgrade plan updates %q, want %q:\n%s", got, want, r.stdout)
 	}
 	if n := strings.Count(r.stdout, `~ kubernetes_version: "1.33" → "1.34"`); n != 2 {
@@ -277,14 +130,7 @@ func TestAzureLifecycle(t *testing.T) {
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.assertAzureMatchesState(azRegion)
 
-	r = e.must(0, "destroy", "-f", e.spec, "--auto-approve")
-	if !strings.Contains(r.stdout, "Destroy complete!") {
-		t.Fatalf("destroy output:\n%s", r.stdout)
-	}
-	e.assertEmpty()
-	if r := e.must(0, "state", "list"); strings.TrimSpace(r.stdout) != "" {
-		t.Errorf("state list after destroy:\n%s", r.stdout)
-	}
+	e.destroyToEmpty(azRegion, false)
 }
 
 // TestAzureConvergesUnderFaults: with 30% of all ARM calls throttled (429
@@ -293,7 +139,7 @@ func TestAzureLifecycle(t *testing.T) {
 // duplicated, and destroy empties the sandbox.
 func TestAzureConvergesUnderFaults(t *testing.T) {
 	t.Parallel()
-	e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{
+	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{
 		Seed: 42,
 		Faults: []sandbox.Fault{
 			// First, so the throttle below cannot take the call it names.
@@ -317,7 +163,7 @@ func TestAzureConvergesUnderFaults(t *testing.T) {
 // replaces it under the same name (create before destroy) and converges.
 func TestAzureFailedUserPool(t *testing.T) {
 	t.Parallel()
-	e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{Faults: []sandbox.Fault{{Op: "azure:agentPools.createOrUpdate", Kind: sandbox.FaultFail, Nth: 1}}}, false)
+	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{Faults: []sandbox.Fault{{Op: "azure:agentPools.createOrUpdate", Kind: sandbox.FaultFail, Nth: 1}}}, false)
 	r := e.run("apply", "-f", e.spec, "--auto-approve")
 	if r.code != 1 || !strings.Contains(r.stderr, "azure_kubernetes_node_pool.ingest") {
 		t.Fatalf("the apply with a failed pool: exit %d, want 1 naming the pool\nstderr:\n%s", r.code, r.stderr)
@@ -337,7 +183,7 @@ func TestAzureLostReplies(t *testing.T) {
 	t.Parallel()
 	for _, op := range []string{"azure:resourceGroups.createOrUpdate", "azure:virtualNetworks.createOrUpdate", "azure:managedClusters.createOrUpdate", "azure:agentPools.createOrUpdate"} { // public IPs: TestAzureInCluster
 		t.Run(op, func(t *testing.T) {
-			e := newAzEnv(t, "azure.yaml", azRegistry, sandbox.Options{Faults: []sandbox.Fault{{Op: op, Kind: sandbox.FaultDropAfter, Nth: 1}}}, false)
+			e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{Faults: []sandbox.Fault{{Op: op, Kind: sandbox.FaultDropAfter, Nth: 1}}}, false)
 			if runs := e.converge(3, "apply", "-f", e.spec, "--auto-approve"); runs != 1 {
 				t.Errorf("apply needed %d runs; want 1 (a lost reply is absorbed by the apply that lost it)", runs)
 			}

@@ -28,7 +28,7 @@ func TestFleet(t *testing.T) {
 		t.Skipf("the AWS regions need kube-apiserver binaries: %v", err)
 	}
 	t.Parallel()
-	e := newAzEnv(t, "fleet.jsonnet", providers.Registry{"aws": aws.New, "gcp": gcp.New, "azure": azure.New}, sandbox.Options{}, true)
+	e := newEnv(t, "fleet.jsonnet", providers.Registry{"aws": aws.New, "gcp": gcp.New, "azure": azure.New}, sandbox.Options{}, true)
 	r := e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	if !strings.Contains(r.stdout, "Apply complete!") {
 		t.Fatalf("apply output:\n%s", r.stdout)

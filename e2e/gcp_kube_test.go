@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,23 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/regionctl/regionctl/sandbox"
-	"github.com/regionctl/regionctl/sandbox/kube"
 )
-
-// requireKube fails the test without kube-apiserver binaries (CI never
-// skips; -short does) or kubectl.
-func requireKube(t *testing.T) {
-	t.Helper()
-	if _, err := kube.FindBinaries(); err != nil {
-		if testing.Short() {
-			t.Skipf("-short: %v", err)
-		}
-		t.Fatalf("%v", err)
-	}
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Fatalf("kubectl is needed on PATH: %v", err)
-	}
-}
 
 // gcpSecrets are strings no file or output regionctl writes may contain: a
 // Google access token and the sandbox's service account key.
@@ -99,7 +82,7 @@ func TestGCPInCluster(t *testing.T) {
 	}
 	// The reserved addresses, from state.
 	reserved := map[string]string{}
-	for _, r := range e.state().Resources {
+	for _, r := range e.state(gcpRegion).Resources {
 		if name, ok := strings.CutPrefix(r.Address, gcpRegion+"/gcp_compute_address.lb-"); ok {
 			reserved[name], _ = r.Outputs["address"].(string)
 		}
@@ -177,7 +160,7 @@ func TestGCPInCluster(t *testing.T) {
 			t.Errorf("service api spec = %+v", api.Spec)
 		}
 		// The bound address is the Service's output in state.
-		for _, r := range e.state().Resources {
+		for _, r := range e.state(gcpRegion).Resources {
 			if r.Address == gcpRegion+"/kubernetes_service.api" {
 				if addrs, _ := r.Outputs["addresses"].([]any); len(addrs) != 1 || addrs[0] != reserved["api"] {
 					t.Errorf("kubernetes_service.api outputs = %v, want addresses [%s]", r.Outputs, reserved["api"])

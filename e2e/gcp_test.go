@@ -1,147 +1,37 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/regionctl/regionctl/internal/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/state"
-	"github.com/regionctl/regionctl/state/local"
 )
 
 // gcpRegion is metadata.name in examples/gcp.yaml.
 const gcpRegion = "prod-eu-west"
 
-// gcpEnv is one test's copy of examples/gcp.yaml, its state directory and
-// a running sandbox, all in t.TempDir().
-type gcpEnv struct {
-	t                     *testing.T
-	spec, stateDir, sbDir string
-}
+// gcpRegistry runs the CLI with the GCP driver only.
+var gcpRegistry = providers.Registry{"gcp": gcp.New}
 
-// newGCPEnv copies examples/gcp.yaml into a temporary directory and serves
-// a sandbox there with opts. Kubernetes 1.34 is offered only in GKE's
-// rapid channel (1.33 is the regular channel's newest), so the copy
-// enrolls the cluster in rapid: the lifecycle test upgrades 1.33 → 1.34.
-// Emulated clusters get no kube-apiserver unless withKube is set; without one
-// the copy drops the StorageClasses and load balancers (in-cluster
-// objects; gcp_kube_test.go covers them).
-func newGCPEnv(t *testing.T, opts sandbox.Options, withKube bool) *gcpEnv {
+// newGCPEnv is newEnv on examples/gcp.yaml with the GCP driver (withKube
+// also requires kube-apiserver binaries and kubectl). Kubernetes 1.34 is
+// offered only in GKE's rapid channel (1.33 is the regular channel's
+// newest), so the copy enrolls the cluster in rapid: the lifecycle test
+// upgrades 1.33 → 1.34.
+func newGCPEnv(t *testing.T, opts sandbox.Options, withKube bool) *env {
 	t.Helper()
 	if withKube {
 		requireKube(t)
 	}
-	dir := t.TempDir()
-	e := &gcpEnv{t: t, spec: filepath.Join(dir, "gcp.yaml"), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox")}
-	b, err := os.ReadFile(filepath.Join("..", "examples", "gcp.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !withKube {
-		var ok bool
-		if b, _, ok = bytes.Cut(b, []byte("  storageClasses:")); !ok {
-			t.Fatal("examples/gcp.yaml has no storageClasses to trim")
-		}
-	}
-	if err := os.WriteFile(e.spec, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e := newEnv(t, "gcp.yaml", gcpRegistry, opts, withKube)
 	e.editSpec("  protect: true\n", "  protect: true\n  overrides:\n    gcp:\n      releaseChannel: rapid\n")
-	opts.Dir = e.sbDir
-	if opts.Latency == nil {
-		opts.Latency = map[string]time.Duration{"*": 20 * time.Millisecond}
-	}
-	opts.NoKubernetes = !withKube
-	serveSandbox(t, opts)
 	return e
-}
-
-// run runs regionctl in-process with the GCP driver, the test's state
-// directory and --sandbox on the test's sandbox.
-func (e *gcpEnv) run(args ...string) result {
-	e.t.Helper()
-	var out, errb bytes.Buffer
-	full := append([]string{"--state-dir", e.stateDir, "--sandbox", "--sandbox-dir", e.sbDir}, args...)
-	code := cli.Main(full, cli.Config{
-		Registry:   providers.Registry{"gcp": gcp.New},
-		Stdin:      strings.NewReader(""),
-		Stdout:     &out,
-		Stderr:     &errb,
-		Getenv:     func(string) string { return "" },
-		IsTerminal: func(any) bool { return false },
-	})
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
-}
-
-// must runs regionctl and fails the test unless it exits with want.
-func (e *gcpEnv) must(want int, args ...string) result {
-	e.t.Helper()
-	r := e.run(args...)
-	if r.code != want {
-		e.t.Fatalf("regionctl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
-	}
-	return r
-}
-
-// converge runs args until they succeed, at most tries times, and returns
-// how many runs it took.
-func (e *gcpEnv) converge(tries int, args ...string) int {
-	e.t.Helper()
-	var last result
-	for i := 1; i <= tries; i++ {
-		last = e.run(args...)
-		if last.code == 0 {
-			return i
-		}
-		e.t.Logf("regionctl %s, run %d: exit %d\n%s", args[0], i, last.code, last.stderr)
-	}
-	e.t.Fatalf("regionctl %s did not succeed in %d runs; last:\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), tries, last.stdout, last.stderr)
-	return tries
-}
-
-// editSpec replaces old with new in the spec copy; old must be there once.
-func (e *gcpEnv) editSpec(old, new string) {
-	e.t.Helper()
-	b, err := os.ReadFile(e.spec)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if n := bytes.Count(b, []byte(old)); n != 1 {
-		e.t.Fatalf("spec has %d × %q, want 1", n, old)
-	}
-	if err := os.WriteFile(e.spec, bytes.Replace(b, []byte(old), []byte(new), 1), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *gcpEnv) state() *state.State {
-	e.t.Helper()
-	st, err := local.New(e.stateDir).Read(context.Background(), gcpRegion)
-	if err != nil {
-		e.t.Fatalf("read state: %v", err)
-	}
-	return st
-}
-
-func (e *gcpEnv) objects() []sandbox.Object {
-	e.t.Helper()
-	objs, err := sandbox.ListDir(e.sbDir)
-	if err != nil {
-		e.t.Fatalf("sandbox.ListDir: %v", err)
-	}
-	return objs
 }
 
 // gcpObjectID is the sandbox's ID of the object a state resource names:
@@ -171,9 +61,9 @@ func gcpObjectID(r state.Resource) string {
 // is exactly one resource in state (no leak, no duplicate, no bootstrap
 // pool left), `state list` lists the state file, and every created
 // resource in state exists.
-func (e *gcpEnv) assertGCPMatchesState() {
+func (e *env) assertGCPMatchesState() {
 	e.t.Helper()
-	st := e.state()
+	st := e.state(gcpRegion)
 	if st == nil {
 		e.t.Fatal("no state after apply")
 	}
@@ -208,35 +98,6 @@ func (e *gcpEnv) assertGCPMatchesState() {
 	}
 }
 
-func (e *gcpEnv) assertEmpty() {
-	e.t.Helper()
-	if objs := e.objects(); len(objs) != 0 {
-		e.t.Errorf("the sandbox still holds %d objects: %+v", len(objs), objs)
-	}
-	if r := e.must(0, "sandbox", "ls"); !strings.Contains(r.stdout, "The sandbox is empty.") {
-		e.t.Errorf("sandbox ls:\n%s", r.stdout)
-	}
-}
-
-func (e *gcpEnv) snapshot() string {
-	var b strings.Builder
-	for _, o := range e.objects() {
-		fmt.Fprintf(&b, "%s %s %s %s\n", o.Type, o.ID, o.Name, o.State)
-	}
-	return b.String()
-}
-
-// gcpChangeLines returns the plan's resource lines that start with sym.
-func gcpChangeLines(plan, sym string) []string {
-	var out []string
-	for _, l := range strings.Split(plan, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), sym+" "+gcpRegion+"/") {
-			out = append(out, strings.TrimSpace(l))
-		}
-	}
-	return out
-}
-
 // TestGCPLifecycle drives examples/gcp.yaml through the CLI as a user
 // would: apply, an empty plan, a pool scaled in place (one update), a
 // Kubernetes upgrade of one minor, a refused destroy of the protected
@@ -262,7 +123,7 @@ func TestGCPLifecycle(t *testing.T) {
 	if !strings.Contains(r.stdout, "0 to add, 1 to change, 0 to destroy") {
 		t.Fatalf("the scale plan is not one in-place update:\n%s", r.stdout)
 	}
-	if got := gcpChangeLines(r.stdout, "~"); len(got) != 1 || !strings.Contains(got[0], "gcp_container_node_pool.system") {
+	if got := changeLines(r.stdout, gcpRegion, "~"); len(got) != 1 || !strings.Contains(got[0], "gcp_container_node_pool.system") {
 		t.Fatalf("the scale plan updates %q, want the system node pool:\n%s", got, r.stdout)
 	}
 	if !strings.Contains(r.stdout, "max_node_count: 2 → 3") {
@@ -282,7 +143,7 @@ func TestGCPLifecycle(t *testing.T) {
 		t.Errorf("the upgrade plan is not three in-place updates:\n%s", r.stdout)
 	}
 	want := []string{"~ " + gcpRegion + "/gcp_container_cluster.main", "~ " + gcpRegion + "/gcp_container_node_pool.system", "~ " + gcpRegion + "/gcp_container_node_pool.ingest"}
-	if got := gcpChangeLines(r.stdout, "~"); !slices.Equal(got, want) {
+	if got := changeLines(r.stdout, gcpRegion, "~"); !slices.Equal(got, want) {
 		t.Errorf("the upgrade plan updates %q, want %q:\n%s", got, want, r.stdout)
 	}
 	if n := strings.Count(r.stdout, `~ version: "1.33" → "1.34"`); n != 3 || strings.Count(r.stdout, "\n      ~ ") != 3 {
@@ -292,27 +153,7 @@ func TestGCPLifecycle(t *testing.T) {
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.assertGCPMatchesState()
 
-	// protect: true refuses a destroy without --allow-destroy and changes nothing.
-	before, serial := e.snapshot(), e.state().Serial
-	r = e.must(1, "destroy", "-f", e.spec, "--auto-approve")
-	if !strings.Contains(r.stderr, "--allow-destroy") {
-		t.Errorf("the refused destroy does not say how to proceed:\n%s", r.stderr)
-	}
-	if after := e.snapshot(); after != before {
-		t.Errorf("a refused destroy changed the sandbox:\nbefore:\n%s\nafter:\n%s", before, after)
-	}
-	if got := e.state().Serial; got != serial {
-		t.Errorf("a refused destroy wrote state (serial %d → %d)", serial, got)
-	}
-
-	r = e.must(0, "destroy", "-f", e.spec, "--auto-approve", "--allow-destroy")
-	if !strings.Contains(r.stdout, "Destroy complete!") {
-		t.Fatalf("destroy output:\n%s", r.stdout)
-	}
-	e.assertEmpty()
-	if r := e.must(0, "state", "list"); strings.TrimSpace(r.stdout) != "" {
-		t.Errorf("state list after destroy:\n%s", r.stdout)
-	}
+	e.destroyToEmpty(gcpRegion, true)
 }
 
 // TestGCPThrottled: with 30% of all GCP calls throttled (Compute 429
