@@ -25,7 +25,10 @@ func TestFleet(t *testing.T) {
 	// The AWS driver applies StorageClasses and Services in its EKS
 	// clusters, so they need real kube-apiservers (sandbox/kube).
 	if _, err := kube.FindBinaries(); err != nil {
-		t.Skipf("the AWS regions need kube-apiserver binaries: %v", err)
+		if testing.Short() {
+			t.Skipf("-short: the AWS regions need kube-apiserver binaries: %v", err)
+		}
+		t.Fatalf("the AWS regions need kube-apiserver binaries (run scripts/kube-apiserver.sh): %v", err)
 	}
 	t.Parallel()
 	e := newEnv(t, "fleet.jsonnet", providers.Registry{"aws": aws.New, "gcp": gcp.New, "azure": azure.New}, sandbox.Options{}, true)
