@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     ?= bin/regionctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/regionctl/regionctl/internal/cli.Version=$(VERSION)
+LDFLAGS := -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
 
 .PHONY: build test lint fuzz bench quickstart
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regionctl/regionctl/internal/cli"
+	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/sandbox/kube"

@@ -3,7 +3,7 @@
 # Kubernetes API: etcd (Debian's etcd-server package) and kube-apiserver built
 # from the Go module proxy at a pinned Kubernetes release. Everything is cached
 # outside the repository, under
-#   ${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/kube/v1.34.2/
+#   ${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/kube/v1.34.2-2/
 # and the script is idempotent: a second run finds the cache and returns at
 # once. It prints the two paths and writes them, as shell assignments, to
 # <cache>/env, which the sandbox reads when REGIONCTL_KUBE_APISERVER and
@@ -18,7 +18,8 @@ set -euo pipefail
 
 KUBE_VERSION=v1.34.2
 STAGING_VERSION=v0.34.2
-cache="${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/kube/${KUBE_VERSION}"
+# The "-2" names the build recipe: bump it when the recipe changes so caches rebuild.
+cache="${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/kube/${KUBE_VERSION}-2"
 apiserver="$cache/bin/kube-apiserver"
 envfile="$cache/env"
 mkdir -p "$cache/bin"
@@ -87,7 +88,15 @@ EOF
 	done
 	go mod tidy >&2
 	tmp="$apiserver.tmp.$$"
-	go build -trimpath -o "$tmp" k8s.io/kubernetes/cmd/kube-apiserver
+	# Stamp the version the way Kubernetes' own release build does (hack/lib/
+	# version.sh), so /version and `kubectl version` report v1.34.2, not
+	# v0.0.0-master+$Format:%H$.
+	vpkg=k8s.io/component-base/version
+	minor="${KUBE_VERSION#v1.}"
+	minor="${minor%%.*}"
+	ldflags="-s -w -X $vpkg.gitVersion=${KUBE_VERSION} -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=${minor}"
+	ldflags+=" -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=1970-01-01T00:00:00Z"
+	go build -trimpath -ldflags "$ldflags" -o "$tmp" k8s.io/kubernetes/cmd/kube-apiserver
 	mv -f "$tmp" "$apiserver"
 	log "built $apiserver in $(($(date +%s) - start))s"
 fi

@@ -1,12 +1,12 @@
 // Command regionctl provisions the same region on any cloud from one
 // declarative spec. It only builds the driver registry and hands over to the
-// CLI in internal/cli.
+// CLI in package cli (github.com/regionctl/regionctl/cli).
 package main
 
 import (
 	"os"
 
-	"github.com/regionctl/regionctl/internal/cli"
+	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/providers/azure"

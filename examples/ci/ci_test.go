@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/regionctl/regionctl/internal/cli"
+	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/state/backendconfig"
 )
 

@@ -44,6 +44,11 @@ import (
 // Version is the Kubernetes release scripts/kube-apiserver.sh builds.
 const Version = "v1.34.2"
 
+// buildRecipe names how scripts/kube-apiserver.sh builds Version; the script
+// bumps it when its recipe changes (for example stamping the version), so an
+// older build in the cache is not used.
+const buildRecipe = "2"
+
 // Script provides the binaries; every "not found" error names it.
 const Script = "scripts/kube-apiserver.sh"
 
@@ -71,7 +76,7 @@ type Binaries struct {
 }
 
 // CacheDir is where scripts/kube-apiserver.sh keeps its build:
-// ${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/kube/VERSION.
+// ${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/kube/VERSION-RECIPE.
 func CacheDir() string {
 	base := os.Getenv(EnvCache)
 	if base == "" {
@@ -81,7 +86,7 @@ func CacheDir() string {
 		}
 		base = filepath.Join(home, ".cache", "regionctl")
 	}
-	return filepath.Join(base, "kube", Version)
+	return filepath.Join(base, "kube", Version+"-"+buildRecipe)
 }
 
 // FindBinaries locates kube-apiserver and etcd: the environment variables

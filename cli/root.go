@@ -20,7 +20,7 @@ import (
 )
 
 // Version is regionctl's version, set at build time with
-// -ldflags "-X github.com/regionctl/regionctl/internal/cli.Version=v1.2.3".
+// -ldflags "-X github.com/regionctl/regionctl/cli.Version=v1.2.3".
 var Version = "dev"
 
 // Config is what Main needs from its caller.
