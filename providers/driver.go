@@ -13,7 +13,6 @@ package providers
 
 import (
 	"context"
-	"errors"
 
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/spec"
@@ -60,10 +59,6 @@ type Lister interface {
 type Validator interface {
 	Validate(ctx context.Context, region *spec.Region) diag.Diagnostics
 }
-
-// ErrNotFound may be returned (wrapped) by Update or Delete when the resource
-// is gone; Delete should rather succeed.
-var ErrNotFound = errors.New("resource not found")
 
 // ExpandRequest asks a driver for the resources of a region.
 type ExpandRequest struct {
