@@ -297,13 +297,14 @@ func (e *Emulator) settleEKS() bool {
 			delete(e.st.Clusters, key)
 			continue
 		}
+		nodesChanged := false
 		for name, n := range c.Nodegroups {
 			if !e.due(n.ReadyAt) {
 				continue
 			}
 			switch n.V.Status {
 			case ekstypes.NodegroupStatusCreating:
-				changed = true
+				changed, nodesChanged = true, true
 				if n.Fail {
 					n.V.Status = ekstypes.NodegroupStatusCreateFailed
 					n.V.Health = &ekstypes.NodegroupHealth{Issues: []ekstypes.Issue{{Code: ekstypes.NodegroupIssueCodeNodeCreationFailure,
@@ -312,8 +313,9 @@ func (e *Emulator) settleEKS() bool {
 					n.V.Status = ekstypes.NodegroupStatusActive
 				}
 			case ekstypes.NodegroupStatusDeleting:
-				changed = true
+				changed, nodesChanged = true, true
 				delete(c.Nodegroups, name)
+				e.syncNodegroup(c, name)
 			}
 		}
 		for name, a := range c.Addons {
@@ -343,7 +345,11 @@ func (e *Emulator) settleEKS() bool {
 			if u.V.Status != ekstypes.UpdateStatusInProgress || !e.due(u.ReadyAt) {
 				continue
 			}
+			if u.Nodegroup == "" && u.Addon == "" && u.Version != "" && !u.Fail && e.kubeUpgrading(c) {
+				continue // done once the API server answers at the new version
+			}
 			changed = true
+			nodesChanged = nodesChanged || u.Nodegroup != ""
 			if u.Fail {
 				u.V.Status = ekstypes.UpdateStatusFailed
 				u.V.Errors = []ekstypes.ErrorDetail{{ErrorCode: ekstypes.ErrorCodeUnknown, ErrorMessage: ptr("The update failed because of an internal failure.")}}
@@ -373,6 +379,9 @@ func (e *Emulator) settleEKS() bool {
 					c.V.Status = ekstypes.ClusterStatusActive
 				}
 			}
+		}
+		if nodesChanged {
+			e.syncNodes(c)
 		}
 	}
 	return changed
@@ -450,9 +459,14 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		sgID := hexID("sg")
 		s.SGs[sgID] = &sgRec{Region: region, Cluster: region + "/" + name, V: sgFor(sgID, name, vpcID, e.env.Account, region)}
 		hexName := strings.ToUpper(strings.TrimPrefix(hexID("x"), "x-")) + "0123456789ABCDEF"
-		svcCIDR := "172.20.0.0/16"
-		if in.KubernetesNetworkConfig != nil && in.KubernetesNetworkConfig.ServiceIpv4Cidr != nil {
-			svcCIDR = *in.KubernetesNetworkConfig.ServiceIpv4Cidr
+		var askedCIDR string
+		if in.KubernetesNetworkConfig != nil {
+			askedCIDR = deref(in.KubernetesNetworkConfig.ServiceIpv4Cidr)
+		}
+		svcCIDR, aerr := eksServiceCIDR(askedCIDR, e.vpcCIDRs(vpcID))
+		if aerr != nil {
+			delete(s.SGs, sgID)
+			return nil, false, aerr
 		}
 		tags := in.Tags
 		if tags == nil {
@@ -484,7 +498,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if e.env.Kube != nil {
 			// A real API server per cluster: its endpoint and CA replace
 			// the made-up ones.
-			if err := e.ensureKube(rec); err != nil {
+			if err := e.ensureKube(rec, version); err != nil {
 				delete(s.SGs, sgID)
 				return nil, false, errf(400, "InvalidRequestException", "%v", err)
 			}
@@ -554,6 +568,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			param(ekstypes.UpdateParamTypeVersion, want), param(ekstypes.UpdateParamTypePlatformVersion, "eks.1"))
 		u.Version = want
 		c.V.Status = ekstypes.ClusterStatusUpdating
+		e.upgradeKube(c)
 		return &eks.UpdateClusterVersionOutput{Update: ptr(u.V)}, true, nil
 
 	case "UpdateClusterConfig":
@@ -833,6 +848,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		n.ReadyAt = e.after("eks:UpdateNodegroupConfig")
 		u := e.newUpdate(c, "eks:UpdateNodegroupConfig", ekstypes.UpdateTypeConfigUpdate, call.Fail, ps...)
 		u.Nodegroup = labels["nodegroupName"]
+		e.syncNodegroup(c, labels["nodegroupName"]) // the Auto Scaling group and labels change at once
 		return &eks.UpdateNodegroupConfigOutput{Update: ptr(u.V)}, true, nil
 
 	case "UpdateNodegroupVersion":

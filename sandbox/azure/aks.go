@@ -738,6 +738,7 @@ func (e *Emulator) updateCluster(w http.ResponseWriter, r *http.Request, rt rout
 	cl.V.ETag = ptr(uuid.NewString())
 	o := e.startOp("azure:managedClusters.createOrUpdate", kindCluster, ck, false, c.Fail)
 	o.Version = full
+	e.upgradeKube(cl) // another minor: the API server restarts at it while the operation runs
 	e.writeLRO(w, r, rt, deref(cl.V.Location), o, http.StatusOK, e.clusterView(cl))
 	return true, nil
 }

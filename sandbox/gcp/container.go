@@ -300,13 +300,20 @@ func (e *Emulator) settle(now time.Time) {
 }
 
 // opReady reports whether an operation whose time has come may finish: a
-// cluster create waits (RUNNING) until the cluster's API server answers.
+// cluster create waits (RUNNING) until the cluster's API server answers, a
+// master upgrade until it answers at the new version.
 func (e *Emulator) opReady(op *gkeOpRec) bool {
-	if op.V.V.GetOperationType() != containerpb.Operation_CREATE_CLUSTER || op.Fail {
+	if op.Fail {
 		return true
 	}
 	c := e.st.Clusters[op.Cluster]
-	return c == nil || e.kubeReady(c)
+	switch op.V.V.GetOperationType() {
+	case containerpb.Operation_CREATE_CLUSTER:
+		return c == nil || e.kubeReady(c)
+	case containerpb.Operation_UPGRADE_MASTER:
+		return c == nil || !e.kubeUpgrading(c)
+	}
+	return true
 }
 
 func (e *Emulator) apply(op *gkeOpRec) {
@@ -314,6 +321,7 @@ func (e *Emulator) apply(op *gkeOpRec) {
 	if c == nil {
 		return
 	}
+	defer e.opNodes(c, op) // the pools' nodes follow what the operation did
 	fail := op.Fail
 	failCond := []*containerpb.StatusCondition{{Message: "sandbox: injected failure", CanonicalCode: code.Code_INTERNAL}}
 	switch op.V.V.GetOperationType() {
@@ -803,6 +811,9 @@ func (s *clusterServer) UpdateCluster(ctx context.Context, req *containerpb.Upda
 		op, err := s.e.updateCluster(ctx, r, c, u, now)
 		if err != nil {
 			return err
+		}
+		if op.V.V.GetOperationType() == containerpb.Operation_UPGRADE_MASTER {
+			s.e.upgradeKube(c) // the API server restarts at the new version while the operation runs
 		}
 		s.e.settle(now)
 		out = renderGKEOp(op, now)
