@@ -729,7 +729,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if in.UpdateConfig != nil {
 			ng.UpdateConfig = in.UpdateConfig
 		}
-		c.Nodegroups[name] = &ngRec{V: ng, ReadyAt: e.after("eks:CreateNodegroup"), Fail: call.Fail}
+		c.Nodegroups[name] = &ngRec{V: ng, ReadyAt: e.after("eks:CreateNodegroup"), Fail: call.Fail, Slot: freeSlot(c)}
 		if tok := deref(in.ClientRequestToken); tok != "" {
 			s.Tokens["eks:CreateNodegroup:"+tok] = tokenRec{ID: deref(ng.NodegroupArn)}
 		}

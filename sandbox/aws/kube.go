@@ -236,8 +236,10 @@ func (e *Emulator) nodegroupNodes(c *clusterRec, n *ngRec) []emu.KubeNode {
 		if subnet != nil {
 			zone = deref(subnet.V.AvailabilityZone)
 			if p, err := netip.ParsePrefix(deref(subnet.V.CidrBlock)); err == nil {
+				// Groups interleave: group slot s takes hosts 10+s, 10+s+32,
+				// ... of each subnet (AWS keeps the first four addresses).
 				a := p.Addr().As4()
-				host := 10 + i/len(ng.Subnets) // AWS keeps the first four addresses
+				host := 10 + n.Slot + slotStride*(i/len(ng.Subnets))
 				a[2] += byte(host >> 8)
 				a[3] += byte(host)
 				ip = netip.AddrFrom4(a).String()
@@ -255,6 +257,22 @@ func (e *Emulator) nodegroupNodes(c *clusterRec, n *ngRec) []emu.KubeNode {
 		})
 	}
 	return out
+}
+
+// slotStride is how many node groups of a cluster get distinct addresses.
+const slotStride = 32
+
+// freeSlot is the lowest slot no node group of c uses.
+func freeSlot(c *clusterRec) int {
+	used := map[int]bool{}
+	for _, n := range c.Nodegroups {
+		used[n.Slot] = true
+	}
+	s := 0
+	for used[s] {
+		s++
+	}
+	return s
 }
 
 // eksTaintEffect maps EKS's taint effects to Kubernetes'.

@@ -247,8 +247,10 @@ func (e *Emulator) poolNodes(c *clusterRec, p *poolRec) []emu.KubeNode {
 		if len(zones) > 0 {
 			zone = loc + "-" + zones[i%len(zones)]
 		}
+		// Each pool takes its own block of 64 addresses of the subnet, after
+		// the four Azure keeps.
 		a := base.As4()
-		host := 4 + i // Azure keeps the first four addresses of a subnet
+		host := 4 + 64*int(fnvNum(name)%32) + i
 		a[2] += byte(host >> 8)
 		a[3] += byte(host)
 		out = append(out, emu.KubeNode{

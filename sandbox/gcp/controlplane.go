@@ -213,7 +213,10 @@ func (e *Emulator) poolNodes(c *clusterRec, p *poolRec) []emu.KubeNode {
 		}
 	}
 	var out []emu.KubeNode
-	host := 2 // GCE keeps the network and gateway addresses
+	// Each pool takes its own block of 64 addresses of the subnet, after
+	// the network and gateway addresses GCE keeps (the names are unique
+	// anyway: they carry the instance group's hash).
+	host := 2 + 64*int(fnvSum(pv.GetName())%32)
 	for _, z := range slices.Sorted(maps.Keys(p.Sizes)) {
 		group := strings.TrimSuffix(migName(c.C.V.GetName(), pv.GetName(), z), "-grp")
 		for i := range int(p.Sizes[z]) {

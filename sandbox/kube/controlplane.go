@@ -191,12 +191,19 @@ func (m *Manager) start(ctx context.Context, c *cluster) error {
 		case <-tick.C:
 		}
 	}
+	cs, err := m.adminClient(c)
+	if err != nil {
+		return err
+	}
+	// /readyz answers before the API server has made the default/kubernetes
+	// Service of its service CIDR; a cluster is ready once it has.
+	sctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	if err := serviceExists(sctx, cs, "default", "kubernetes"); err != nil {
+		return fmt.Errorf("sandbox: kube-apiserver for %s made no kubernetes Service: %w", c.id, err)
+	}
 	marker := filepath.Join(c.dir, "bootstrapped")
 	if _, err := os.Stat(marker); err != nil && c.bootstrap != nil {
-		cs, err := m.adminClient(c)
-		if err != nil {
-			return err
-		}
 		if err := c.bootstrap(ctx, cs); err != nil {
 			return fmt.Errorf("sandbox: bootstrap cluster %s: %w", c.id, err)
 		}

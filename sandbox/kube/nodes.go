@@ -138,6 +138,15 @@ func (m *Manager) applyNodes(ctx context.Context, c *cluster, pools map[string][
 	for i := range have.Items {
 		existing[have.Items[i].Name] = &have.Items[i]
 	}
+	owner := map[string]string{}
+	for _, pool := range slices.Sorted(maps.Keys(pools)) {
+		for _, n := range pools[pool] {
+			if other, ok := owner[n.Name]; ok {
+				return fmt.Errorf("sandbox: cluster %s: node %s is in pools %s and %s", c.id, n.Name, other, pool)
+			}
+			owner[n.Name] = pool
+		}
+	}
 	var errs []error
 	for _, pool := range slices.Sorted(maps.Keys(pools)) {
 		want := map[string]bool{}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -105,39 +103,27 @@ func TestNodePools(t *testing.T) {
 			t.Errorf("node %s: kubelet %q, cpu %s", n.Name, n.Status.NodeInfo.KubeletVersion, n.Status.Capacity.Cpu())
 		}
 		spot := strings.HasPrefix(n.Name, "spot-")
-		if hasTaint := slices.ContainsFunc(n.Spec.Taints, func(x corev1.Taint) bool { return x.Key == spotTaint.Key && x.Effect == corev1.TaintEffectNoSchedule }); hasTaint != spot {
+		if kube.HasTaint(n, spotTaint.Key, spotTaint.Value, corev1.TaintEffectNoSchedule) != spot {
 			t.Errorf("node %s: taints %v", n.Name, n.Spec.Taints)
 		}
 	}
 
 	// A pod for the spot pool lands there and runs; one that does not
-	// tolerate the taint lands on the general pool.
-	pods := cs.CoreV1().Pods("default")
-	mkPod := func(name string, selector map[string]string, tolerate bool) {
-		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{
-			NodeSelector: selector, Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}}}}
-		if tolerate {
-			p.Spec.Tolerations = []corev1.Toleration{{Key: spotTaint.Key, Operator: corev1.TolerationOpEqual, Value: "spot", Effect: corev1.TaintEffectNoSchedule}}
-		}
-		if _, err := pods.Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("create pod %s: %v", name, err)
-		}
+	// tolerate the taint lands on the general pool, or nowhere.
+	toleration := corev1.Toleration{Key: spotTaint.Key, Operator: corev1.TolerationOpEqual, Value: "spot", Effect: corev1.TaintEffectNoSchedule}
+	p, err := kube.RunPod(ctx, cs, "on-spot", map[string]string{"kubernetes.azure.com/scalesetpriority": "spot"}, toleration)
+	if err != nil {
+		t.Fatal(err)
 	}
-	mkPod("on-spot", map[string]string{"kubernetes.azure.com/scalesetpriority": "spot"}, true)
-	mkPod("anywhere", nil, false)
-	mkPod("no-toleration", map[string]string{"pool": "spot"}, false)
-	running := func(name string) *corev1.Pod {
-		p, err := kube.PodWhen(ctx, cs, "default", name, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	if p := running("on-spot"); !strings.HasPrefix(p.Spec.NodeName, "spot-") || !strings.HasPrefix(p.Status.PodIP, "192.168.") {
+	if !strings.HasPrefix(p.Spec.NodeName, "spot-") || !strings.HasPrefix(p.Status.PodIP, "192.168.") {
 		t.Errorf("pod on-spot runs on %q with IP %q, want a spot node and an address of the pod CIDR", p.Spec.NodeName, p.Status.PodIP)
 	}
-	if p := running("anywhere"); p.Spec.NodeName != "general-0" {
-		t.Errorf("pod anywhere runs on %q, want general-0 (the spot nodes are tainted)", p.Spec.NodeName)
+	if p, err := kube.RunPod(ctx, cs, "anywhere", nil); err != nil || p.Spec.NodeName != "general-0" {
+		t.Errorf("pod anywhere: %v, %v; want it on general-0 (the spot nodes are tainted)", p, err)
+	}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "no-toleration"}, Spec: corev1.PodSpec{
+		NodeSelector: map[string]string{"pool": "spot"}, Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	unschedulable, err := kube.PodWhen(ctx, cs, "default", "no-toleration", func(p *corev1.Pod) bool {
 		return slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
@@ -185,10 +171,8 @@ func TestNodePools(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, pid := range procs {
-		if syscall.Kill(pid, 0) == nil {
-			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(b), ") Z ") {
-				t.Errorf("%s (pid %d) still runs after Remove", name, pid)
-			}
+		if kube.Alive(pid) {
+			t.Errorf("%s (pid %d) still runs after Remove", name, pid)
 		}
 	}
 }

@@ -1,8 +1,13 @@
 package kube
 
+// Probes of a running cluster: what it serves, its nodes and pods. The
+// emulators' tests use them to check a cluster as kubectl would see it;
+// they watch rather than poll.
+
 import (
 	"context"
 	"fmt"
+	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,6 +77,21 @@ func PodWhen(ctx context.Context, cs kubernetes.Interface, namespace, name strin
 	return last, nil
 }
 
+// serviceExists waits until Service namespace/name exists.
+func serviceExists(ctx context.Context, cs kubernetes.Interface, namespace, name string) error {
+	svcs := cs.CoreV1().Services(namespace)
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	return until(ctx, func(ctx context.Context) (bool, string, error) {
+		l, err := svcs.List(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil {
+			return false, "", err
+		}
+		return len(l.Items) > 0, l.ResourceVersion, nil
+	}, func(ctx context.Context, rv string) (watch.Interface, error) {
+		return svcs.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: rv})
+	})
+}
+
 // until lists (done), and while the list is not what it wants waits for the
 // next change after it (a watch from the list's resourceVersion), until
 // done is true or ctx ends.
@@ -104,4 +124,49 @@ func until(ctx context.Context, done func(context.Context) (bool, string, error)
 		}
 		w.Stop()
 	}
+}
+
+// RunPod creates pod default/name (one pause container) with nodeSelector
+// and tolerations, and waits until it is Running; Spec.NodeName says where
+// the scheduler put it. Tests of the emulators use it to check that a pool's
+// labels and taints place pods as the cloud's would.
+func RunPod(ctx context.Context, cs kubernetes.Interface, name string, nodeSelector map[string]string, tolerations ...corev1.Toleration) (*corev1.Pod, error) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{
+		NodeSelector: nodeSelector, Tolerations: tolerations,
+		Containers: []corev1.Container{{Name: "pause", Image: "registry.k8s.io/pause:3.10"}},
+	}}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return nil, fmt.Errorf("create pod %s: %w", name, err)
+	}
+	return PodWhen(ctx, cs, "default", name, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+}
+
+// Alive reports whether process pid exists. Tests use it with Processes to
+// prove that deleting a cluster stopped everything it ran (the Manager reaps
+// its children, so a stopped one is gone, not a zombie).
+func Alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// Serving reports what a cluster's API server serves: the Kubernetes minor
+// it emulates (/version's emulationMinor, "33") and the cluster IP of its
+// default/kubernetes Service (the first address of its service CIDR).
+func Serving(ctx context.Context, cs kubernetes.Interface) (minor, kubernetesIP string, err error) {
+	v, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		return "", "", fmt.Errorf("GET /version: %w", err)
+	}
+	svc, err := cs.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		return v.EmulationMinor, "", fmt.Errorf("get default/kubernetes: %w", err)
+	}
+	return v.EmulationMinor, svc.Spec.ClusterIP, nil
+}
+
+// HasTaint reports whether node n has taint key=value:effect.
+func HasTaint(n corev1.Node, key, value string, effect corev1.TaintEffect) bool {
+	for _, t := range n.Spec.Taints {
+		if t.Key == key && t.Value == value && t.Effect == effect {
+			return true
+		}
+	}
+	return false
 }
