@@ -302,6 +302,9 @@ func (e *Emulator) settleEKS() bool {
 			if !e.due(n.ReadyAt) {
 				continue
 			}
+			if !n.Fail && !e.nodesReady(c) {
+				continue // ACTIVE, or gone, once its nodes have joined, or left, the cluster
+			}
 			switch n.V.Status {
 			case ekstypes.NodegroupStatusCreating:
 				changed, nodesChanged = true, true
@@ -347,6 +350,9 @@ func (e *Emulator) settleEKS() bool {
 			}
 			if u.Nodegroup == "" && u.Addon == "" && u.Version != "" && !u.Fail && e.kubeUpgrading(c) {
 				continue // done once the API server answers at the new version
+			}
+			if u.Nodegroup != "" && !u.Fail && !e.nodesReady(c) {
+				continue // done once the group's nodes are what it now says
 			}
 			changed = true
 			nodesChanged = nodesChanged || u.Nodegroup != ""
@@ -730,6 +736,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			ng.UpdateConfig = in.UpdateConfig
 		}
 		c.Nodegroups[name] = &ngRec{V: ng, ReadyAt: e.after("eks:CreateNodegroup"), Fail: call.Fail, Slot: freeSlot(c)}
+		e.syncNodegroup(c, name) // its instances join the cluster while it is CREATING
 		if tok := deref(in.ClientRequestToken); tok != "" {
 			s.Tokens["eks:CreateNodegroup:"+tok] = tokenRec{ID: deref(ng.NodegroupArn)}
 		}
@@ -898,6 +905,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if n.V.Status != ekstypes.NodegroupStatusDeleting {
 			n.V.Status = ekstypes.NodegroupStatusDeleting
 			n.ReadyAt = e.after("eks:DeleteNodegroup")
+			e.syncNodegroup(c, labels["nodegroupName"]) // its instances are drained and terminated while it is DELETING
 		}
 		return &eks.DeleteNodegroupOutput{Nodegroup: ptr(n.V)}, true, nil
 

@@ -128,6 +128,16 @@ func (e *Emulator) kubeUpgrading(c *clusterRec) bool {
 	return !st.Ready && st.Err == nil
 }
 
+// nodesReady reports whether c's nodes are what its node groups last said
+// (always without Kubernetes).
+func (e *Emulator) nodesReady(c *clusterRec) bool {
+	if e.env.Kube == nil || c.KubeErr != "" {
+		return true
+	}
+	st := e.env.Kube.State(kubeID(c.Region, deref(c.V.Name)))
+	return st.NodesReady || st.Err != nil
+}
+
 // eksServiceCIDR is the service CIDR EKS gives a cluster: the one asked for,
 // which must be a private /12 to /24 outside the VPC's CIDRs, else
 // 172.20.0.0/16 when the VPC's CIDR is in 10.0.0.0/8 and 10.100.0.0/16
@@ -178,8 +188,10 @@ func (e *Emulator) syncNodes(c *clusterRec) {
 }
 
 // syncNodegroup tells the cluster's API server what nodes node group name
-// has: desiredSize of them while it is ACTIVE, UPDATING or DEGRADED, none
-// while it is created, failed, deleted or gone.
+// has: desiredSize of them while it is CREATING (they join then), ACTIVE,
+// UPDATING or DEGRADED; none once it failed, while it is DELETING (drained
+// and terminated) and once it is gone. settleEKS holds CREATING, DELETING
+// and node group updates until the nodes are there (nodesReady).
 func (e *Emulator) syncNodegroup(c *clusterRec, name string) {
 	if e.env.Kube == nil || c.KubeErr != "" {
 		return
@@ -187,7 +199,7 @@ func (e *Emulator) syncNodegroup(c *clusterRec, name string) {
 	var nodes []emu.KubeNode
 	if n, ok := c.Nodegroups[name]; ok {
 		switch n.V.Status {
-		case ekstypes.NodegroupStatusActive, ekstypes.NodegroupStatusUpdating, ekstypes.NodegroupStatusDegraded:
+		case ekstypes.NodegroupStatusCreating, ekstypes.NodegroupStatusActive, ekstypes.NodegroupStatusUpdating, ekstypes.NodegroupStatusDegraded:
 			nodes = e.nodegroupNodes(c, n)
 		}
 	}

@@ -144,22 +144,22 @@ func TestNodegroupNodes(t *testing.T) {
 	}
 	km := sb.Kube()
 	const id = "aws-us-east-1-demo"
-	if err := km.WaitNodes(ctx, id); err != nil {
-		t.Fatal(err)
+	// ACTIVE means the group's nodes joined: they are there, Ready.
+	nodesNow := func(selector string, want int) []corev1.Node {
+		t.Helper()
+		nodes, ready, err := kube.NodesNow(ctx, cs, selector)
+		if err != nil || len(nodes) != want || ready != want {
+			t.Fatalf("nodes %s: %d, %d Ready (%v); want %d Ready", selector, len(nodes), ready, err, want)
+		}
+		return nodes
 	}
 	nameRE := regexp.MustCompile(`^ip-10-0-[12]-\d+\.ec2\.internal$`)
-	general, err := kube.ReadyNodes(ctx, cs, "eks.amazonaws.com/nodegroup=general", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	general := nodesNow("eks.amazonaws.com/nodegroup=general", 1)
 	if n := general[0]; n.Labels["eks.amazonaws.com/capacityType"] != "ON_DEMAND" || n.Labels["kubernetes.io/arch"] != "amd64" || n.Labels["role"] != "general" ||
 		!nameRE.MatchString(n.Name) || len(n.Spec.Taints) != 0 || !strings.HasPrefix(n.Status.NodeInfo.KubeletVersion, "v1.33.") {
 		t.Errorf("general node %s: labels %v, taints %v, kubelet %s", n.Name, n.Labels, n.Spec.Taints, n.Status.NodeInfo.KubeletVersion)
 	}
-	spot, err := kube.ReadyNodes(ctx, cs, "eks.amazonaws.com/capacityType=SPOT", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spot := nodesNow("eks.amazonaws.com/capacityType=SPOT", 2)
 	zones := map[string]bool{}
 	for _, n := range spot {
 		zones[n.Labels["topology.kubernetes.io/zone"]] = true
@@ -219,12 +219,7 @@ func TestNodegroupNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := km.WaitNodes(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kube.ReadyNodes(ctx, cs, "eks.amazonaws.com/nodegroup", 0); err != nil {
-		t.Error(err)
-	}
+	nodesNow("eks.amazonaws.com/nodegroup", 0) // DELETING until the nodes are gone
 
 	procs := km.Processes(id)
 	if len(procs) != 4 {

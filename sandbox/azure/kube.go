@@ -172,8 +172,9 @@ func (e *Emulator) syncNodes(c *clusterRec) {
 }
 
 // syncPool tells the cluster's API server what nodes pool pk has: count of
-// them once it Succeeded or while it is updated, none while it is created,
-// after it failed, or once it is gone.
+// them while it is created or updated (they join then; kubeGate holds the
+// operation until they did) and once it Succeeded; none while it is
+// deleted, after it failed, or once it is gone.
 func (e *Emulator) syncPool(c *clusterRec, pk string) {
 	if e.env.Kube == nil || c.KubeErr != "" || c.KubeServer == "" {
 		return
@@ -183,7 +184,7 @@ func (e *Emulator) syncPool(c *clusterRec, pk string) {
 	if p, ok := e.st.Pools[pk]; ok {
 		name = deref(p.V.Name)
 		switch deref(p.V.Properties.ProvisioningState) {
-		case stSucceeded, stUpdating, stDeleting:
+		case stCreating, stUpdating, stSucceeded:
 			nodes = e.poolNodes(c, p)
 		}
 	}
@@ -325,8 +326,23 @@ func (e *Emulator) removeKube(c *clusterRec) {
 // kubeGate tells settle whether a cluster operation whose time has come
 // must wait for the cluster's API server (wait), or fail because it could
 // not start (msg). Succeeded means the API server answers.
+//
+// A pool operation (and a cluster one, for the pools it lists) also waits
+// until the pools' nodes are in the API server and Ready, or gone for a
+// delete, as AKS's completes once the scale set's instances joined.
 func (e *Emulator) kubeGate(o *opRec) (wait bool, msg string) {
-	if e.env.Kube == nil || o.Kind != kindCluster || o.Delete || o.Fail || o.Status != opInProgress {
+	if e.env.Kube == nil || o.Fail || o.Status != opInProgress {
+		return false, ""
+	}
+	if o.Kind == kindPool {
+		c, ok := e.st.Clusters[key(clusterOfPool(o.Target))]
+		if !ok || c.KubeErr != "" || c.KubeServer == "" {
+			return false, ""
+		}
+		st := e.env.Kube.State(kubeID(c))
+		return !st.NodesReady && st.Err == nil, ""
+	}
+	if o.Kind != kindCluster || o.Delete {
 		return false, ""
 	}
 	c, ok := e.st.Clusters[o.Target]
@@ -336,7 +352,7 @@ func (e *Emulator) kubeGate(o *opRec) (wait bool, msg string) {
 	if c.KubeErr == "" {
 		st := e.env.Kube.State(kubeID(c))
 		if st.Err == nil {
-			return !st.Ready, ""
+			return !st.Ready || !st.NodesReady, ""
 		}
 		c.KubeErr = st.Err.Error()
 	}

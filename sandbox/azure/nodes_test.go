@@ -3,6 +3,7 @@ package azure_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,12 @@ func TestAgentPoolNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Succeeded once the API server answers and the system pool's nodes
+	// joined (real time; the test's clock is stepped).
 	if err := km.Wait(wctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := km.WaitNodes(wctx, id); err != nil {
 		t.Fatal(err)
 	}
 	cl := mustWait(t, e, mkPoller(p, nil))
@@ -70,10 +76,7 @@ func TestAgentPoolNodes(t *testing.T) {
 		t.Errorf("a 1.33 cluster of serviceCidr %s, dnsServiceIP %s serves minor %s and kubernetes at %s (%v); want 1.33 and AKS's defaults", *np.ServiceCidr, *np.DNSServiceIP, minor, ip, err)
 	}
 
-	if err := km.WaitNodes(wctx, id); err != nil {
-		t.Fatal(err)
-	}
-	system, err := kube.ReadyNodes(wctx, cs, "kubernetes.azure.com/agentpool=system", 2)
+	system, err := readyNow(cs, "kubernetes.azure.com/agentpool=system", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +95,15 @@ func TestAgentPoolNodes(t *testing.T) {
 
 	pool := userPool(subnet)
 	pool.Properties.EnableAutoScaling, pool.Properties.MinCount, pool.Properties.MaxCount, pool.Properties.Count = nil, nil, nil, i32(2)
-	mustWait(t, e, mkPoller(e.ap.BeginCreateOrUpdate(ctx, "rg", "aks", "spot", pool, nil)))
-	if err := km.WaitNodes(wctx, id); err != nil {
-		t.Fatal(err)
+	poolOp := func(p started[armcontainerservice.AgentPoolsClientCreateOrUpdateResponse]) {
+		t.Helper()
+		if err := km.WaitNodes(wctx, id); err != nil {
+			t.Fatal(err)
+		}
+		mustWait(t, e, p)
 	}
-	spot, err := kube.ReadyNodes(wctx, cs, "kubernetes.azure.com/scalesetpriority=spot", 2)
+	poolOp(mkPoller(e.ap.BeginCreateOrUpdate(ctx, "rg", "aks", "spot", pool, nil)))
+	spot, err := readyNow(cs, "kubernetes.azure.com/scalesetpriority=spot", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,11 +153,8 @@ func TestAgentPoolNodes(t *testing.T) {
 	}
 
 	pool.Properties.Count = i32(1)
-	mustWait(t, e, mkPoller(e.ap.BeginCreateOrUpdate(ctx, "rg", "aks", "spot", pool, nil)))
-	if err := km.WaitNodes(wctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kube.ReadyNodes(wctx, cs, "agentpool=spot", 1); err != nil {
+	poolOp(mkPoller(e.ap.BeginCreateOrUpdate(ctx, "rg", "aks", "spot", pool, nil)))
+	if _, err := readyNow(cs, "agentpool=spot", 1); err != nil {
 		t.Error(err)
 	}
 
@@ -170,11 +174,14 @@ func TestAgentPoolNodes(t *testing.T) {
 		t.Errorf("after the upgrade to 1.34 the API server serves minor %s (%v)", m, err)
 	}
 
-	mustWait(t, e, mkPoller(e.ap.BeginDelete(ctx, "rg", "aks", "spot", nil)))
+	deleted := mkPoller(e.ap.BeginDelete(ctx, "rg", "aks", "spot", nil))
 	if err := km.WaitNodes(wctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kube.ReadyNodes(wctx, cs, "agentpool=spot", 0); err != nil {
+	if _, err := wait(t, e, deleted); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readyNow(cs, "agentpool=spot", 0); err != nil {
 		t.Error(err)
 	}
 
@@ -188,4 +195,14 @@ func TestAgentPoolNodes(t *testing.T) {
 			t.Errorf("%s (pid %d) still runs after the cluster's group was deleted", name, pid)
 		}
 	}
+}
+
+// readyNow checks that selector has want nodes, all Ready, already: the
+// operation that made them has completed.
+func readyNow(cs k8s.Interface, selector string, want int) ([]corev1.Node, error) {
+	nodes, ready, err := kube.NodesNow(ctx, cs, selector)
+	if err == nil && (len(nodes) != want || ready != want) {
+		err = fmt.Errorf("nodes %s: %d, %d Ready; want %d Ready once the operation completed", selector, len(nodes), ready, want)
+	}
+	return nodes, err
 }

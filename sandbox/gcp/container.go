@@ -309,9 +309,11 @@ func (e *Emulator) opReady(op *gkeOpRec) bool {
 	c := e.st.Clusters[op.Cluster]
 	switch op.V.V.GetOperationType() {
 	case containerpb.Operation_CREATE_CLUSTER:
-		return c == nil || e.kubeReady(c)
+		return c == nil || e.kubeReady(c) && e.nodesReady(c)
 	case containerpb.Operation_UPGRADE_MASTER:
 		return c == nil || !e.kubeUpgrading(c)
+	case containerpb.Operation_CREATE_NODE_POOL, containerpb.Operation_DELETE_NODE_POOL:
+		return c == nil || e.nodesReady(c) // the instances joined, or left, the cluster
 	}
 	return true
 }
@@ -500,6 +502,7 @@ func (s *clusterServer) CreateCluster(ctx context.Context, req *containerpb.Crea
 		}
 		s.e.st.Clusters[r.key()] = rec
 		s.e.startKube(rec)
+		s.e.syncNodes(rec) // the pools' instances join while the cluster is provisioned
 		op := s.e.startGKEOp(ctx, r, containerpb.Operation_CREATE_CLUSTER, now)
 		s.e.settle(now)
 		out = renderGKEOp(op, now)
@@ -1227,6 +1230,7 @@ func (s *clusterServer) CreateNodePool(ctx context.Context, req *containerpb.Cre
 			return err
 		}
 		c.Pools = append(c.Pools, p)
+		s.e.syncPool(c, r.pool, p) // its instances join while it is provisioned
 		op := s.e.startGKEOp(ctx, r, containerpb.Operation_CREATE_NODE_POOL, now)
 		s.e.settle(now)
 		out = renderGKEOp(op, now)
@@ -1319,6 +1323,7 @@ func (s *clusterServer) DeleteNodePool(ctx context.Context, req *containerpb.Del
 			return err
 		}
 		p.P.V.Status = containerpb.NodePool_STOPPING
+		s.e.syncPool(c, r.pool, p) // its instances are drained and deleted while it stops
 		op := s.e.startGKEOp(ctx, r, containerpb.Operation_DELETE_NODE_POOL, now)
 		s.e.settle(now)
 		out = renderGKEOp(op, now)

@@ -116,6 +116,16 @@ func (e *Emulator) kubeUpgrading(c *clusterRec) bool {
 	return !st.Ready && st.Err == nil
 }
 
+// nodesReady reports whether c's nodes are what its pools last said
+// (always without Kubernetes).
+func (e *Emulator) nodesReady(c *clusterRec) bool {
+	if e.env.Kube == nil || c.KubeErr != "" || c.KubeEndpoint == "" {
+		return true
+	}
+	st := e.env.Kube.State(kubeID(c))
+	return st.NodesReady || st.Err != nil
+}
+
 // syncNodes tells the cluster's API server what nodes each node pool has
 // (after an operation on the cluster or a pool completed, and at restart).
 func (e *Emulator) syncNodes(c *clusterRec) {
@@ -136,8 +146,10 @@ func (e *Emulator) opNodes(c *clusterRec, op *gkeOpRec) {
 	e.syncNodes(c)
 }
 
-// syncPool sets one pool's nodes: its per-zone sizes while it is RUNNING or
-// RECONCILING, none otherwise (p nil: the pool is gone).
+// syncPool sets one pool's nodes: its per-zone sizes while it is
+// PROVISIONING (they join then), RUNNING or RECONCILING; none while it is
+// STOPPING, in ERROR or gone (p nil). opReady holds pool creates and
+// deletes (and the cluster create) until the nodes are there.
 func (e *Emulator) syncPool(c *clusterRec, name string, p *poolRec) {
 	if e.env.Kube == nil || c.KubeErr != "" || c.KubeEndpoint == "" {
 		return
@@ -145,7 +157,7 @@ func (e *Emulator) syncPool(c *clusterRec, name string, p *poolRec) {
 	var nodes []emu.KubeNode
 	if p != nil {
 		switch p.P.V.GetStatus() {
-		case containerpb.NodePool_RUNNING, containerpb.NodePool_RECONCILING:
+		case containerpb.NodePool_PROVISIONING, containerpb.NodePool_RUNNING, containerpb.NodePool_RECONCILING:
 			nodes = e.poolNodes(c, p)
 		}
 	}

@@ -35,10 +35,14 @@ func TestClusterNodes(t *testing.T) {
 	}
 	const id = "gcp-" + project + "-us-central1-demo"
 	km := e.sb.Kube()
+	// RUNNING once the API server answers and the pools' nodes joined.
 	if err := km.Wait(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	c, err := e.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: clusterKey}) // settles: RUNNING, pools synced
+	if err := km.WaitNodes(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: clusterKey})
 	if err != nil || c.GetStatus() != containerpb.Cluster_RUNNING {
 		t.Fatalf("cluster %v %v", c.GetStatus(), err)
 	}
@@ -85,8 +89,13 @@ func TestClusterNodes(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
+	// A pool create or delete sets the nodes when it starts and completes
+	// once they are there; a resize sets them when it completes.
 	settleNodes := func() {
 		t.Helper()
+		if err := km.WaitNodes(ctx, id); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := e.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: clusterKey}); err != nil { // settles the operation
 			t.Fatal(err)
 		}

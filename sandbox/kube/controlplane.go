@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -40,6 +43,11 @@ func (m *Manager) run(ctx context.Context, c *cluster) {
 	defer m.stopAll(c)
 	for {
 		err := m.start(ctx, c)
+		if err == nil {
+			// A cluster that has nodes is ready once their kubelets and
+			// the controllers run again too (after an upgrade, a restart).
+			err = m.controllersForNodes(c)
+		}
 		m.mu.Lock()
 		switch {
 		case err == nil:
@@ -295,6 +303,14 @@ func (m *Manager) ensureControllers(c *cluster) error {
 			"--node-lease-duration-seconds=40",
 		}},
 	}
+	if !running[compKwok] {
+		// A kwok that starts takes over only the node leases nobody holds;
+		// those its predecessor (a stopped sandbox) held expire after 40 s.
+		// The predecessor is gone: free them now.
+		if err := m.releaseNodeLeases(c); err != nil {
+			return err
+		}
+	}
 	for _, comp := range components {
 		if running[comp.name] {
 			continue
@@ -305,6 +321,31 @@ func (m *Manager) ensureControllers(c *cluster) error {
 		}
 		if _, err := m.startComponent(c, comp.name, comp.bin, append([]string{"--kubeconfig=" + kc}, comp.args...), comp.name+".log"); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// releaseNodeLeases deletes the kube-node-lease Leases of c's simulated
+// nodes.
+func (m *Manager) releaseNodeLeases(c *cluster) error {
+	cs, err := m.adminClient(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, time.Minute)
+	defer cancel()
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("sandbox: list nodes of %s: %w", c.id, err)
+	}
+	for _, n := range nodes.Items {
+		if n.Annotations[kwokAnnotation] != "fake" {
+			continue
+		}
+		err := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Delete(ctx, n.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("sandbox: release the lease of node %s of %s: %w", n.Name, c.id, err)
 		}
 	}
 	return nil

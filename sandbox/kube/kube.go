@@ -408,7 +408,7 @@ func (m *Manager) State(id string) emu.KubeState {
 	if !ok {
 		return emu.KubeState{Err: fmt.Errorf("sandbox: cluster %s has no API server", id)}
 	}
-	return emu.KubeState{Ready: c.ready, Err: c.err}
+	return emu.KubeState{Ready: c.ready, Err: c.err, NodesReady: c.ready && c.applied == c.gen}
 }
 
 // Wait blocks until cluster id's API server is ready or failed, or ctx ends

@@ -31,7 +31,7 @@ func requireBinaries(t *testing.T) {
 	}
 }
 
-func client(t *testing.T, c emu.KubeCluster, token string) *kubernetes.Clientset {
+func client(t testing.TB, c emu.KubeCluster, token string) *kubernetes.Clientset {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(&rest.Config{Host: c.Endpoint, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: c.CAPEM}})
 	if err != nil {

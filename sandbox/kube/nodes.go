@@ -7,11 +7,13 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
@@ -94,9 +96,12 @@ func (m *Manager) WaitNodes(ctx context.Context, id string) error {
 
 // syncNodes makes the Node objects of c's pools what SetNodePool asked
 // for: creates the missing ones, updates labels and taints, deletes the
-// ones a pool no longer has. It starts the controllers and kwok first when
-// any pool has nodes.
+// ones a pool no longer has, and waits until they are Ready. It starts the
+// controllers and kwok first when any pool has nodes.
 func (m *Manager) syncNodes(ctx context.Context, c *cluster) error {
+	if err := m.controllersForNodes(c); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	gen, applied := c.gen, c.applied
 	pools := maps.Clone(c.pools)
@@ -105,6 +110,9 @@ func (m *Manager) syncNodes(ctx context.Context, c *cluster) error {
 		return nil
 	}
 	err := m.applyNodes(ctx, c, pools)
+	if err == nil {
+		err = m.nodesReady(ctx, c, pools)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c.nodeErr = err
@@ -116,16 +124,23 @@ func (m *Manager) syncNodes(ctx context.Context, c *cluster) error {
 	return err
 }
 
+// controllersForNodes starts the controllers and kwok (again, after a
+// restart) when any pool of c has nodes: nodes need their kubelets, and
+// pods the scheduler and controllers.
+func (m *Manager) controllersForNodes(c *cluster) error {
+	m.mu.Lock()
+	has := false
+	for _, nodes := range c.pools {
+		has = has || len(nodes) > 0
+	}
+	m.mu.Unlock()
+	if !has {
+		return nil
+	}
+	return m.ensureControllers(c)
+}
+
 func (m *Manager) applyNodes(ctx context.Context, c *cluster, pools map[string][]emu.KubeNode) error {
-	any := false
-	for _, nodes := range pools {
-		any = any || len(nodes) > 0
-	}
-	if any {
-		if err := m.ensureControllers(c); err != nil {
-			return err
-		}
-	}
 	cs, err := m.adminClient(c)
 	if err != nil {
 		return err
@@ -167,6 +182,46 @@ func (m *Manager) applyNodes(ctx context.Context, c *cluster, pools map[string][
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// nodesReady waits (a minute at most) until every node of pools is Ready,
+// which kwok makes it within moments of its creation.
+func (m *Manager) nodesReady(ctx context.Context, c *cluster, pools map[string][]emu.KubeNode) error {
+	want := map[string]bool{}
+	for _, nodes := range pools {
+		for _, n := range nodes {
+			want[n.Name] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	cs, err := m.adminClient(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	nodes := cs.CoreV1().Nodes()
+	err = until(ctx, func(ctx context.Context) (bool, string, error) {
+		l, err := nodes.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		ready := 0
+		for _, n := range l.Items {
+			if want[n.Name] && NodeReady(n) {
+				ready++
+			}
+		}
+		return ready == len(want), l.ResourceVersion, nil
+	}, func(ctx context.Context, rv string) (watch.Interface, error) {
+		return nodes.Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: nodes of %s not Ready: %w", c.id, err)
+	}
+	return nil
 }
 
 // applyNode creates node n of pool, or brings an existing one's labels and

@@ -35,14 +35,17 @@ func pool(name string, n int, labels map[string]string, taints ...kube.Taint) []
 	return out
 }
 
-// newManager starts a Manager in a temporary directory, closed when the
-// test ends, with a context that bounds the test.
-func newManager(t *testing.T) (context.Context, *kube.Manager) {
+// newManager starts a Manager in dir (a temporary one when empty), closed
+// when the test ends, with a context that bounds the test.
+func newManager(t *testing.T, dir string) (context.Context, *kube.Manager) {
 	t.Helper()
 	requireBinaries(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	m := kube.New(kube.Options{Dir: t.TempDir()})
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	m := kube.New(kube.Options{Dir: dir})
 	t.Cleanup(func() { m.Close() })
 	return ctx, m
 }
@@ -62,7 +65,8 @@ func nodeNames(ns []corev1.Node) []string {
 // changes its nodes and deleting it removes them; removing the cluster
 // stops every process it ran.
 func TestNodePools(t *testing.T) {
-	ctx, m := newManager(t)
+	dir := t.TempDir()
+	ctx, m := newManager(t, dir)
 	const id = "nodes-test"
 	info, err := m.Ensure(id, kube.Spec{Auth: adminAuth, Version: "1.33", ServiceCIDR: "10.100.0.0/16", PodCIDR: "192.168.0.0/16"})
 	if err != nil {
@@ -161,6 +165,28 @@ func TestNodePools(t *testing.T) {
 		}
 	}
 
+	// A restart (a new sandbox on the same directory): the emulator sets
+	// the pools again, and the controllers and kwok come back with them.
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, m = newManager(t, dir)
+	spec := kube.Spec{Auth: adminAuth, Version: "1.33", ServiceCIDR: "10.100.0.0/16", PodCIDR: "192.168.0.0/16"}
+	if _, err := m.Ensure(id, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetNodePool(id, "spot", pool("spot", 3, spotLabels2, spotTaint)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WaitNodes(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := kube.RunPod(ctx, cs, "after-restart", nil, toleration); err != nil || !strings.HasPrefix(p.Spec.NodeName, "spot-") {
+		t.Errorf("pod after a restart: %v, %v", p, err)
+	}
 	procs := m.Processes(id)
 	for _, name := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
 		if procs[name] == 0 {
@@ -181,7 +207,7 @@ func TestNodePools(t *testing.T) {
 // (emulated) and its service CIDR; /version names the binary truthfully;
 // an Ensure with the next minor (an upgrade) restarts it at that minor.
 func TestVersionAndServiceCIDR(t *testing.T) {
-	ctx, m := newManager(t)
+	ctx, m := newManager(t, "")
 	const id = "version-test"
 	spec := kube.Spec{Auth: adminAuth, Version: "1.33", ServiceCIDR: "172.20.0.0/16"}
 	info, err := m.Ensure(id, spec)

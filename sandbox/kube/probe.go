@@ -170,3 +170,19 @@ func HasTaint(n corev1.Node, key, value string, effect corev1.TaintEffect) bool 
 	}
 	return false
 }
+
+// NodesNow lists the nodes of labelSelector as they are now, and how many of
+// them are Ready. After a pool operation completed, its nodes are all there
+// and Ready (the emulators hold the operation until they are).
+func NodesNow(ctx context.Context, cs kubernetes.Interface, labelSelector string) (nodes []corev1.Node, ready int, err error) {
+	l, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: labelSelector})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, n := range l.Items {
+		if NodeReady(n) {
+			ready++
+		}
+	}
+	return l.Items, ready, nil
+}

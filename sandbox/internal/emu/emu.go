@@ -155,6 +155,11 @@ type KubeState struct {
 	Ready bool
 	// Err is why it could not start (it is not retried).
 	Err error
+	// NodesReady is true once the nodes of every SetNodePool call so far
+	// are in the API server and Ready (and the nodes of removed pools
+	// gone): a pool operation completes then, as a cloud's completes once
+	// its instances joined the cluster.
+	NodesReady bool
 }
 
 // KubeSpec is what one cluster's control plane serves, as the emulator
@@ -231,7 +236,8 @@ type KubeTaint struct {
 //     creating state until Ready, fail the cluster on Err;
 //   - SetNodePool whenever a pool's nodes change (created, scaled,
 //     relabelled, deleted: nil nodes) and after the state is loaded: the
-//     Node objects follow in the background once the API server is ready;
+//     Node objects follow in the background once the API server is ready,
+//     and State's NodesReady says when they are there;
 //   - Remove when the cluster is gone: stops its processes and deletes
 //     its data.
 type KubeHost interface {
