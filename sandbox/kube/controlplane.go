@@ -73,6 +73,13 @@ func (m *Manager) run(ctx context.Context, c *cluster) {
 func (m *Manager) serve(ctx context.Context, c *cluster) (restart bool) {
 	var retry <-chan time.Time
 	for {
+		m.mu.Lock()
+		want, _, _ := ServedMinor(c.spec.Version) // Ensure checked it
+		newMinor := c.err == nil && want != c.served
+		m.mu.Unlock()
+		if newMinor {
+			return true
+		}
 		if err := m.syncNodes(ctx, c); err != nil && ctx.Err() == nil {
 			retry = time.After(time.Second)
 		} else {
@@ -92,12 +99,6 @@ func (m *Manager) serve(ctx context.Context, c *cluster) (restart bool) {
 			return false
 		case <-c.poke:
 		case <-retry:
-		}
-		m.mu.Lock()
-		newMinor := !c.ready && c.err == nil
-		m.mu.Unlock()
-		if newMinor {
-			return true
 		}
 	}
 }

@@ -349,7 +349,7 @@ func (m *Manager) Ensure(id string, spec emu.KubeSpec) (emu.KubeCluster, error) 
 	}
 	if c, ok := m.clusters[id]; ok {
 		c.auth = spec.Auth
-		if !sameServed(c.spec.Version, spec.Version) && c.err == nil {
+		if want, _, _ := ServedMinor(spec.Version); c.served != "" && want != c.served && c.err == nil {
 			c.setState(false, nil) // run restarts the API server at the new minor
 		}
 		c.spec = spec
@@ -371,13 +371,6 @@ func (m *Manager) Ensure(id string, spec emu.KubeSpec) (emu.KubeCluster, error) 
 		m.run(ctx, c)
 	}()
 	return c.info(), nil
-}
-
-// sameServed reports whether two versions are served at the same minor.
-func sameServed(a, b string) bool {
-	x, _, _ := ServedMinor(a)
-	y, _, _ := ServedMinor(b)
-	return x == y
 }
 
 // setState records whether c's API server is ready, or why it failed, and

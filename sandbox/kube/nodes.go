@@ -185,7 +185,9 @@ func (m *Manager) applyNodes(ctx context.Context, c *cluster, pools map[string][
 }
 
 // nodesReady waits (a minute at most) until every node of pools is Ready,
-// which kwok makes it within moments of its creation.
+// which kwok makes it within moments of its creation, and schedulable: the
+// node lifecycle controller has lifted the not-ready taint it puts on a
+// new node.
 func (m *Manager) nodesReady(ctx context.Context, c *cluster, pools map[string][]emu.KubeNode) error {
 	want := map[string]bool{}
 	for _, nodes := range pools {
@@ -210,7 +212,7 @@ func (m *Manager) nodesReady(ctx context.Context, c *cluster, pools map[string][
 		}
 		ready := 0
 		for _, n := range l.Items {
-			if want[n.Name] && NodeReady(n) {
+			if want[n.Name] && NodeReady(n) && !slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == corev1.TaintNodeNotReady }) {
 				ready++
 			}
 		}
