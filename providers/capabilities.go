@@ -21,6 +21,10 @@ type Capabilities struct {
 	// MaxParallel caps concurrent operations against this cloud across all
 	// of its regions (API rate limits); 0 leaves it to the engine default.
 	MaxParallel int `json:"maxParallel,omitempty"`
+	// Resources are the schemas of the driver's resource types (see
+	// ResourceSchema). A driver without them still works: the engine then
+	// relies on each Resource's ForceNew alone.
+	Resources []ResourceSchema `json:"resources,omitempty"`
 }
 
 // MachineType is one instance type of a driver's catalog.

@@ -207,7 +207,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"location": loc, "cidr": r.Spec.Network.CIDR,
 			"enable_dns_support": true, "enable_dns_hostnames": true,
 		},
-		ForceNew: []string{"location", "cidr"},
 	})
 	vpcID := providers.Ref(vpc, "id")
 	publicSubnets := make([]string, len(zones))
@@ -227,15 +226,13 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				Inputs: providers.Values{
 					"location": loc, "vpc_id": vpcID, "cidr": cidr, "availability_zone": z, "tier": tier,
 				},
-				ForceNew: []string{"location", "vpc_id", "cidr", "availability_zone", "tier"},
 			})
 		}
 	}
 	igw := addr(TypeInternetGateway, "main")
 	add(providers.Resource{
 		Address: igw, Type: TypeInternetGateway,
-		Inputs:   providers.Values{"location": loc, "vpc_id": vpcID},
-		ForceNew: []string{"location", "vpc_id"},
+		Inputs: providers.Values{"location": loc, "vpc_id": vpcID},
 	})
 
 	natZones := zones
@@ -247,8 +244,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		eip := addr(TypeEIP, "nat-"+letter(z))
 		add(providers.Resource{
 			Address: eip, Type: TypeEIP,
-			Inputs:   providers.Values{"location": loc},
-			ForceNew: []string{"location"},
+			Inputs: providers.Values{"location": loc},
 		})
 		nat := addr(TypeNATGateway, letter(z))
 		add(providers.Resource{
@@ -259,7 +255,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			},
 			// A public NAT gateway needs the VPC's internet gateway.
 			DependsOn: []string{igw},
-			ForceNew:  []string{"location", "subnet_id", "allocation_id"},
 		})
 		natFor[z] = nat
 	}
@@ -272,7 +267,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Inputs: providers.Values{
 			"location": loc, "vpc_id": vpcID, "gateway_id": providers.Ref(igw, "id"), "subnet_ids": publicIDs,
 		},
-		ForceNew: []string{"location", "vpc_id"},
 	})
 	var privateTables []string
 	for i, z := range zones {
@@ -288,7 +282,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				"location": loc, "vpc_id": vpcID, "nat_gateway_id": providers.Ref(nat, "id"),
 				"subnet_ids": []any{providers.Ref(privateSubnets[i], "id")},
 			},
-			ForceNew: []string{"location", "vpc_id"},
 		})
 	}
 
@@ -299,7 +292,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"location": loc, "vpc_id": vpcID, "name": "regionctl-" + name + "-cluster",
 			"description": clusterSGDescription, "ingress_cidr": r.Spec.Network.CIDR,
 		},
-		ForceNew: []string{"location", "vpc_id", "name", "description", "ingress_cidr"},
 	})
 	clusterRole := addr(TypeIAMRole, "cluster")
 	add(providers.Resource{
@@ -308,7 +300,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"name": roleName(name, "cluster"), "service": "eks.amazonaws.com",
 			"policy_arns": []any{PolicyEKSCluster},
 		},
-		ForceNew: []string{"name", "service"},
 	})
 	nodeRole := addr(TypeIAMRole, "node")
 	add(providers.Resource{
@@ -317,7 +308,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"name": roleName(name, "node"), "service": "ec2.amazonaws.com",
 			"policy_arns": []any{PolicyECRPullOnly, PolicyEKSCNI, PolicyEKSWorkerNode, PolicyEBSCSIDriver},
 		},
-		ForceNew: []string{"name", "service"},
 	})
 
 	var cpSubnets []any
@@ -342,7 +332,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"security_group_ids":     []any{providers.Ref(sg, "id")},
 			"endpoint_public_access": public, "endpoint_private_access": private,
 		},
-		ForceNew: []string{"location", "name", "role_arn", "subnet_ids", "security_group_ids"},
 		Stateful: true,
 	})
 
@@ -393,7 +382,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			},
 			// Nodes need a route out (NAT) to join the cluster and pull images.
 			DependsOn:           slices.Clone(privateTables),
-			ForceNew:            []string{"location", "cluster_name", "name", "node_role_arn", "subnet_ids", "instance_type", "capacity_type", "ami_type"},
 			CreateBeforeDestroy: true,
 		})
 	}
@@ -401,7 +389,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Address: addr(TypeEKSAddon, "ebs-csi"), Type: TypeEKSAddon,
 		Inputs:    providers.Values{"location": loc, "cluster_name": providers.Ref(cluster, "id"), "addon_name": ebsCSIAddon},
 		DependsOn: pools, // the add-on's controller runs on nodes
-		ForceNew:  []string{"location", "cluster_name", "addon_name"},
 	})
 	addon := addr(TypeEKSAddon, "ebs-csi")
 	lbEIPs := map[string][]string{}
@@ -415,13 +402,16 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			add(providers.Resource{
 				Address: a, Type: TypeEIP,
 				Inputs:   providers.Values{"location": loc},
-				ForceNew: []string{"location"},
 				Stateful: true,
 			})
 		}
 	}
 	for _, res := range expandInCluster(r, cluster, addon, pools, publicSubnets, privateSubnets, lbEIPs) {
 		add(res)
+	}
+	// What forces a replacement comes from the resource types' schemas.
+	if err := d.Finish(resp.Resources); err != nil {
+		return providers.ExpandResponse{}, err
 	}
 	return resp, nil
 }

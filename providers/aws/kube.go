@@ -107,24 +107,24 @@ func expandInCluster(r *spec.Region, cluster, addon string, pools, publicSubnets
 func (d *Driver) kubeHandler() *kubernetes.Handler {
 	return &kubernetes.Handler{
 		ForceConflicts: d.forceConflicts,
-		Token: func(ctx context.Context, in providers.Values) (string, error) {
-			tok, _, err := d.eksToken(ctx, str(in, "location"), str(in, kubernetes.InCluster))
+		Token: func(ctx context.Context, in kubernetes.ClusterInputs) (string, error) {
+			tok, _, err := d.eksToken(ctx, in.Location, in.Cluster)
 			return tok, err
 		},
-		ClusterGone: func(ctx context.Context, in providers.Values) (bool, error) {
-			c := &call{d: d, cl: d.clientsFor(str(in, "location")), loc: str(in, "location")}
-			cl, err := clusterHandler{}.describe(ctx, c, str(in, kubernetes.InCluster))
+		ClusterGone: func(ctx context.Context, in kubernetes.ClusterInputs) (bool, error) {
+			e := &env{d: d, cl: d.clientsFor(in.Location)}
+			cl, err := e.describeCluster(ctx, in.Cluster)
 			if err != nil {
 				return false, err
 			}
 			return cl == nil || cl.Status == ekstypes.ClusterStatusDeleting, nil
 		},
-		ServiceOutputs: func(ctx context.Context, in providers.Values, svc *corev1.Service) (providers.Values, error) {
+		ServiceAddresses: func(ctx context.Context, in kubernetes.ClusterInputs, svc *corev1.Service) ([]string, error) {
 			ids := strings.Split(svc.Annotations[annEIPAllocation], ",")
 			if ids[0] == "" {
-				return providers.Values{"addresses": []any{}}, nil
+				return nil, nil
 			}
-			out, err := d.clientsFor(str(in, "location")).ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{
+			out, err := d.clientsFor(in.Location).ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{
 				// A filter, not AllocationIds: an EIP released by hand is
 				// missing from the outputs instead of failing the read.
 				Filters: []ec2types.Filter{{Name: aws.String("allocation-id"), Values: ids}},
@@ -136,13 +136,13 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			for _, a := range out.Addresses {
 				byID[aws.ToString(a.AllocationId)] = aws.ToString(a.PublicIp)
 			}
-			addrs := make([]any, 0, len(ids))
+			var addrs []string
 			for _, id := range ids {
 				if ip := byID[id]; ip != "" {
 					addrs = append(addrs, ip)
 				}
 			}
-			return providers.Values{"addresses": addrs}, nil
+			return addrs, nil
 		},
 	}
 }

@@ -188,12 +188,12 @@ func (d *Driver) clusterAccessOutputs(ctx context.Context, mc *aks.ManagedCluste
 func (d *Driver) kubeHandler(force bool) *kubernetes.Handler {
 	return &kubernetes.Handler{
 		ForceConflicts: force,
-		Token: func(ctx context.Context, in providers.Values) (string, error) {
-			tok, _, err := d.clusterToken(ctx, str(in, kubernetes.InCluster))
+		Token: func(ctx context.Context, in kubernetes.ClusterInputs) (string, error) {
+			tok, _, err := d.clusterToken(ctx, in.Cluster)
 			return tok, err
 		},
-		ClusterGone: func(ctx context.Context, in providers.Values) (bool, error) {
-			rid, err := arm.ParseResourceID(str(in, kubernetes.InCluster))
+		ClusterGone: func(ctx context.Context, in kubernetes.ClusterInputs) (bool, error) {
+			rid, err := arm.ParseResourceID(in.Cluster)
 			if err != nil {
 				return false, err
 			}
@@ -207,26 +207,26 @@ func (d *Driver) kubeHandler(force bool) *kubernetes.Handler {
 			}
 			return mc == nil || mc.Properties != nil && deleting(mc.Properties.ProvisioningState), nil
 		},
-		ServiceOutputs: func(ctx context.Context, in providers.Values, svc *corev1.Service) (providers.Values, error) {
+		ServiceAddresses: func(ctx context.Context, in kubernetes.ClusterInputs, svc *corev1.Service) ([]string, error) {
 			name, group := svc.Annotations[pipAnnotation], svc.Annotations[annPIPResourceGroup]
 			if name == "" || group == "" {
-				return providers.Values{"addresses": []any{}}, nil
+				return nil, nil
 			}
-			cl, err := d.clientsFor(d.subscriptionOf(str(in, kubernetes.InCluster)))
+			cl, err := d.clientsFor(d.subscriptionOf(in.Cluster))
 			if err != nil {
 				return nil, err
 			}
 			p, err := cl.pips.Get(ctx, group, name, nil)
 			if isNotFound(err) { // released by hand: missing from the outputs
-				return providers.Values{"addresses": []any{}}, nil
+				return nil, nil
 			}
 			if err != nil {
 				return nil, fmt.Errorf("read the load balancer's public IP %s: %w", name, err)
 			}
 			if p.Properties == nil || deref(p.Properties.IPAddress) == "" {
-				return providers.Values{"addresses": []any{}}, nil
+				return nil, nil
 			}
-			return providers.Values{"addresses": []any{deref(p.Properties.IPAddress)}}, nil
+			return []string{deref(p.Properties.IPAddress)}, nil
 		},
 	}
 }

@@ -80,17 +80,17 @@ func expandInCluster(r *spec.Region, cluster string, pools []string, lbAddresses
 func (d *Driver) kubeHandler() *kubernetes.Handler {
 	return &kubernetes.Handler{
 		ForceConflicts: d.forceConflicts,
-		Token: func(ctx context.Context, _ providers.Values) (string, error) {
+		Token: func(ctx context.Context, _ kubernetes.ClusterInputs) (string, error) {
 			tok, err := d.accessToken(ctx)
 			if err != nil {
 				return "", err
 			}
 			return tok.AccessToken, nil
 		},
-		ClusterGone: func(ctx context.Context, in providers.Values) (bool, error) {
-			name, ok := clusterPathOf(str(in, kubernetes.InCluster))
+		ClusterGone: func(ctx context.Context, in kubernetes.ClusterInputs) (bool, error) {
+			name, ok := clusterPathOf(in.Cluster)
 			if !ok {
-				return false, fmt.Errorf("cluster %q is not a GKE cluster self link", str(in, kubernetes.InCluster))
+				return false, fmt.Errorf("cluster %q is not a GKE cluster self link", in.Cluster)
 			}
 			cl, err := d.clients(ctx)
 			if err != nil {
@@ -105,12 +105,11 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			}
 			return c.GetStatus() == containerpb.Cluster_STOPPING, nil
 		},
-		ServiceOutputs: func(_ context.Context, _ providers.Values, svc *corev1.Service) (providers.Values, error) {
-			addrs := []any{}
+		ServiceAddresses: func(_ context.Context, _ kubernetes.ClusterInputs, svc *corev1.Service) ([]string, error) {
 			if ip := svc.Spec.LoadBalancerIP; ip != "" { //nolint:staticcheck // deprecated in Kubernetes, still how GKE binds a reserved address
-				addrs = append(addrs, ip)
+				return []string{ip}, nil
 			}
-			return providers.Values{"addresses": addrs}, nil
+			return nil, nil
 		},
 	}
 }

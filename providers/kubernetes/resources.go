@@ -2,6 +2,8 @@ package kubernetes
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/regionctl/regionctl/providers"
 )
@@ -120,4 +122,13 @@ func ServiceResource(region string, cluster ClusterRefs, svc Service, dependsOn 
 		DependsOn: slices.Clone(dependsOn),
 		ForceNew:  slices.Clone(ServiceForceNew),
 	}
+}
+
+// portName is the name of a Service port when the spec gives none:
+// "tcp-80" (Kubernetes requires names when a Service has several ports).
+func portName(p Port, proto string) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return strings.ToLower(proto) + "-" + strconv.Itoa(p.Port)
 }
