@@ -233,7 +233,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Inputs: providers.Values{
 			"project": project, "name": netName, "auto_create_subnetworks": false, "routing_mode": routingMode,
 		},
-		ForceNew: []string{"project", "name", "auto_create_subnetworks", "routing_mode"},
 	})
 	subnet := addr(TypeSubnetwork, "main")
 	add(providers.Resource{
@@ -247,7 +246,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			},
 			"private_ip_google_access": true,
 		},
-		ForceNew: []string{"project", "region", "name", "network", "ip_cidr_range", "secondary_ranges", "private_ip_google_access"},
 	})
 	router := addr(TypeRouter, "main")
 	add(providers.Resource{
@@ -257,7 +255,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"nat_name": fitName("regionctl-"+name+"-nat", maxNameLen), "nat_ip_allocate_option": natIPOption,
 			"nat_source_ranges": natRanges,
 		},
-		ForceNew: []string{"project", "region", "name", "network", "nat_name", "nat_ip_allocate_option", "nat_source_ranges"},
 	})
 
 	privateNodes, privateEndpoint := endpointMode(r.Spec.Cluster.EndpointAccess)
@@ -279,18 +276,14 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		"private_nodes": privateNodes, "private_endpoint": privateEndpoint,
 		"master_authorized_networks": authorized,
 	}
-	clusterForceNew := []string{"project", "location", "name", "network", "subnetwork", "pods_range_name", "services_range_name",
-		"workload_pool", "private_nodes"}
 	if privateNodes {
 		clusterIn["master_ipv4_cidr_block"] = carve.Master
-		clusterForceNew = append(clusterForceNew, "master_ipv4_cidr_block")
 	}
 	add(providers.Resource{
 		Address: cluster, Type: TypeCluster, Inputs: clusterIn,
 		// Private nodes reach the internet (images, GKE's own endpoints)
 		// through Cloud NAT.
 		DependsOn: []string{router},
-		ForceNew:  clusterForceNew,
 		Stateful:  true,
 	})
 
@@ -340,7 +333,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				"version": r.Spec.Cluster.KubernetesVersion, "node_locations": zoneList,
 				"min_node_count": perMin, "max_node_count": perMax, "labels": labels, "taints": taints,
 			},
-			ForceNew:            []string{"project", "location", "cluster", "name", "machine_type", "spot", "accelerators", "image_type"},
 			CreateBeforeDestroy: true,
 		})
 	}
@@ -358,20 +350,17 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			in["address_type"] = "EXTERNAL"
 			in["network_tier"] = "PREMIUM"
 		}
-		keys := []string{"project", "region", "name", "address_type", "network_tier", "subnetwork"}
-		var forceNew []string
-		for _, k := range keys {
-			if _, ok := in[k]; ok {
-				forceNew = append(forceNew, k)
-			}
-		}
 		add(providers.Resource{
 			Address: addr(TypeAddress, "lb-"+lb.Name), Type: TypeAddress,
-			Inputs: in, ForceNew: forceNew, Stateful: true,
+			Inputs: in, Stateful: true,
 		})
 	}
 	for _, res := range expandInCluster(r, cluster, pools, lbAddresses) {
 		add(res)
+	}
+	// What forces a replacement comes from the resource types' schemas.
+	if err := d.Finish(resp.Resources); err != nil {
+		return providers.ExpandResponse{}, err
 	}
 	return resp, nil
 }
