@@ -100,8 +100,8 @@ func Locations() map[string]int {
 }
 
 // zoneNumbers returns Azure's logical zone names "1" … "n".
-func zoneNumbers(n int) []any {
-	out := make([]any, n)
+func zoneNumbers(n int) []string {
+	out := make([]string, n)
 	for i := range n {
 		out[i] = string(rune('1' + i))
 	}

@@ -2,14 +2,12 @@ package azure
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	aks "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -172,17 +170,6 @@ func (d *Driver) clusterToken(ctx context.Context, clusterID string) (string, ti
 	return tok.Token, tok.ExpiresOn.Add(-time.Minute), nil
 }
 
-// clusterAccessOutputs are the cluster outputs in-cluster resources
-// reference: the API server's URL and its CA (base64 of PEM, as AKS gives
-// it). Both come from the user kubeconfig; its token is dropped.
-func (d *Driver) clusterAccessOutputs(ctx context.Context, mc *aks.ManagedCluster) (providers.Values, error) {
-	kc, err := d.userCredentials(ctx, deref(mc.ID))
-	if err != nil {
-		return nil, err
-	}
-	return providers.Values{"endpoint": kc.server, "ca_certificate": base64.StdEncoding.EncodeToString(kc.caPEM)}, nil
-}
-
 // kubeHandler is the in-cluster handler of this driver: tokens from
 // ListClusterUserCredentials, the public IP's address as a Service output.
 func (d *Driver) kubeHandler(force bool) *kubernetes.Handler {
@@ -201,7 +188,7 @@ func (d *Driver) kubeHandler(force bool) *kubernetes.Handler {
 			if err != nil {
 				return false, err
 			}
-			mc, err := clusterHandler{}.get(ctx, &call{d: d, cl: cl}, rid.ResourceGroupName, rid.Name)
+			mc, err := (&env{d: d, cl: cl}).getCluster(ctx, rid.ResourceGroupName, rid.Name)
 			if err != nil {
 				return false, err
 			}

@@ -644,3 +644,13 @@ func SameSet[T comparable](a, b []T) bool {
 	}
 	return true
 }
+
+// List turns a typed slice into the []any a Values list holds, for
+// building inputs in Expand; it is never nil.
+func List[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
