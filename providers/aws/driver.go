@@ -199,25 +199,21 @@ func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
 	return &env{d: d, cl: d.clientsFor(loc)}, nil
 }
 
-// declare is a resource type of this driver.
-func declare[In, Out any](d *Driver, name string, h kit.Handler[*env, In, Out]) kit.Declaration {
-	return kit.Type[*env, In, Out]{Name: name, Handler: h, Connect: d.connect}
-}
-
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
+	c := d.connect
 	decls := []kit.Declaration{
-		declare[vpcIn, vpcOut](d, TypeVPC, vpcHandler{}),
-		declare[subnetIn, subnetOut](d, TypeSubnet, subnetHandler{}),
-		declare[igwIn, idOut](d, TypeInternetGateway, igwHandler{}),
-		declare[eipIn, eipOut](d, TypeEIP, eipHandler{}),
-		declare[natIn, natOut](d, TypeNATGateway, natHandler{}),
-		declare[routeTableIn, idOut](d, TypeRouteTable, routeTableHandler{}),
-		declare[sgIn, sgOut](d, TypeSecurityGroup, sgHandler{}),
-		declare[roleIn, roleOut](d, TypeIAMRole, roleHandler{}),
-		declare[clusterIn, clusterOut](d, TypeEKSCluster, clusterHandler{}),
-		declare[nodegroupIn, nodegroupOut](d, TypeEKSNodeGroup, nodegroupHandler{}),
-		declare[addonIn, addonOut](d, TypeEKSAddon, addonHandler{}),
+		kit.Type[*env, vpcIn, vpcOut]{Name: TypeVPC, Handler: vpcHandler{}, Connect: c},
+		kit.Type[*env, subnetIn, subnetOut]{Name: TypeSubnet, Handler: subnetHandler{}, Connect: c},
+		kit.Type[*env, igwIn, idOut]{Name: TypeInternetGateway, Handler: igwHandler{}, Connect: c},
+		kit.Type[*env, eipIn, eipOut]{Name: TypeEIP, Handler: eipHandler{}, Connect: c},
+		kit.Type[*env, natIn, natOut]{Name: TypeNATGateway, Handler: natHandler{}, Connect: c},
+		kit.Type[*env, routeTableIn, idOut]{Name: TypeRouteTable, Handler: routeTableHandler{}, Connect: c},
+		kit.Type[*env, sgIn, sgOut]{Name: TypeSecurityGroup, Handler: sgHandler{}, Connect: c},
+		kit.Type[*env, roleIn, roleOut]{Name: TypeIAMRole, Handler: roleHandler{}, Connect: c},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeEKSCluster, Handler: clusterHandler{}, Connect: c},
+		kit.Type[*env, nodegroupIn, nodegroupOut]{Name: TypeEKSNodeGroup, Handler: nodegroupHandler{}, Connect: c},
+		kit.Type[*env, addonIn, addonOut]{Name: TypeEKSAddon, Handler: addonHandler{}, Connect: c},
 	}
 	return kit.MustNew(kit.Options{Name: "aws", Classify: classify}, append(decls, d.kube.Types()...)...)
 }
@@ -335,13 +331,4 @@ func inDependency(err error) bool {
 // still being released, for at most d.dependencyWait.
 func (d *Driver) retryDependency(ctx context.Context, fn func() error) error {
 	return kit.Retry{Backoff: d.pollBackoff(), For: d.dependencyWait, Retryable: inDependency}.Do(ctx, fn)
-}
-
-// minorOf parses "1.33" into 1, 33.
-func minorOf(v string) (int, int, bool) {
-	var a, b int
-	if _, err := fmt.Sscanf(v, "%d.%d", &a, &b); err != nil {
-		return 0, 0, false
-	}
-	return a, b, true
 }

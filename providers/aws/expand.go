@@ -117,31 +117,6 @@ func nodegroupName(pool string, forceNew ...string) string {
 	return pool + "-" + h
 }
 
-// eksTaintEffect maps Kubernetes taint effects onto the EKS API's names.
-var eksTaintEffect = map[string]string{
-	"NoSchedule":       "NO_SCHEDULE",
-	"PreferNoSchedule": "PREFER_NO_SCHEDULE",
-	"NoExecute":        "NO_EXECUTE",
-}
-
-// parseTaint splits "key[=value]:Effect".
-func parseTaint(t string) (key, value, effect string, err error) {
-	i := strings.LastIndex(t, ":")
-	if i < 0 {
-		return "", "", "", fmt.Errorf("taint %q has no effect; write key[=value]:Effect", t)
-	}
-	kv, eff := t[:i], t[i+1:]
-	e, known := eksTaintEffect[eff]
-	if !known {
-		return "", "", "", fmt.Errorf("taint %q has unknown effect %q; want NoSchedule, PreferNoSchedule or NoExecute", t, eff)
-	}
-	key, value, _ = strings.Cut(kv, "=")
-	if key == "" {
-		return "", "", "", fmt.Errorf("taint %q has an empty key", t)
-	}
-	return key, value, e, nil
-}
-
 func endpointAccess(mode string) (public, private bool) {
 	switch mode {
 	case spec.EndpointPrivate:
@@ -360,13 +335,13 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		}
 		taints := []any{}
 		for j, t := range p.Taints {
-			k, v, e, err := parseTaint(t)
+			tt, err := providers.ParseTaint(t)
 			if err != nil {
 				tp := fmt.Sprintf("%s.taints[%d]", path, j)
 				resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(tp), tp, "%v", err)
 				continue
 			}
-			taints = append(taints, map[string]any{"key": k, "value": v, "effect": e})
+			taints = append(taints, map[string]any{"key": tt.Key, "value": tt.Value, "effect": tt.EffectConstant()})
 		}
 		ngName := nodegroupName(p.Name, append([]string{mt.Name, capacity, ami}, privateSubnets...)...)
 		a := addr(TypeEKSNodeGroup, p.Name)

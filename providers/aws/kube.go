@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -186,30 +187,21 @@ func (d *Driver) eksToken(ctx context.Context, location, cluster string) (string
 // resources and returns its endpoint and CA (from the recorded outputs) and,
 // when asked, a fresh token. It implements kubernetes.Access.
 func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest) (kubernetes.AccessResponse, error) {
-	for _, r := range req.Resources {
-		if r.Type != TypeEKSCluster {
-			continue
-		}
-		endpoint, _ := r.Outputs["endpoint"].(string)
-		caData, _ := r.Outputs["certificate_authority_data"].(string)
-		if endpoint == "" || caData == "" {
-			return kubernetes.AccessResponse{}, fmt.Errorf("aws: %s has no endpoint or CA recorded; run regionctl apply (or plan, to refresh) first", r.Address)
-		}
-		ca, err := kubernetes.DecodeCA(caData)
-		if err != nil {
-			return kubernetes.AccessResponse{}, fmt.Errorf("aws: %s: %w", r.Address, err)
-		}
-		resp := kubernetes.AccessResponse{ClusterID: r.ID, Endpoint: endpoint, CAPEM: ca}
-		if req.Token {
-			loc, _ := r.Inputs["location"].(string)
-			resp.Token, resp.Expiry, err = d.eksToken(ctx, loc, r.ID)
-			if err != nil {
-				return kubernetes.AccessResponse{}, fmt.Errorf("aws: %w", err)
+	return kubernetes.Recorded{
+		Driver: "aws", Service: "EKS", Type: TypeEKSCluster,
+		Where: func(cluster providers.Instance) (string, string, error) {
+			var out clusterOut
+			err := kit.Decode(cluster.Outputs, &out)
+			return out.Endpoint, aws.ToString(out.CertificateAuthorityData), err
+		},
+		Token: func(ctx context.Context, cluster providers.Instance) (string, time.Time, error) {
+			var in clusterIn
+			if err := kit.Decode(cluster.Inputs, &in); err != nil {
+				return "", time.Time{}, err
 			}
-		}
-		return resp, nil
-	}
-	return kubernetes.AccessResponse{}, errors.New("aws: the region has no EKS cluster in state")
+			return d.eksToken(ctx, in.Location, cluster.ID)
+		},
+	}.ClusterAccess(ctx, req)
 }
 
 var _ kubernetes.Access = (*Driver)(nil)

@@ -26,20 +26,7 @@ const (
 // minor from to minor to is one step forward (or no change): AKS upgrades
 // one minor at a time and never downgrades.
 func CheckUpgrade(from, to string) error {
-	if from == to {
-		return nil
-	}
-	fa, fb, ok1 := minorOf(from)
-	ta, tb, ok2 := minorOf(to)
-	switch {
-	case !ok1 || !ok2:
-		return fmt.Errorf("cannot compare Kubernetes versions %q and %q", from, to)
-	case ta < fa || ta == fa && tb < fb:
-		return fmt.Errorf("cannot downgrade Kubernetes %s to %s: AKS does not downgrade; set kubernetesVersion back to %s", from, to, from)
-	case ta != fa || tb != fb+1:
-		return fmt.Errorf("cannot upgrade Kubernetes %s to %s in one step: AKS upgrades one minor version at a time; set kubernetesVersion to %d.%d, apply, then continue", from, to, fa, fb+1)
-	}
-	return nil
+	return providers.CheckMinorUpgrade("AKS", from, to)
 }
 
 // provisioned turns a terminal provisioning state into an error; Failed is

@@ -281,20 +281,16 @@ func subOfID(id string) string {
 	return r.SubscriptionID
 }
 
-// declare is a resource type of this driver.
-func declare[In, Out any](d *Driver, name string, h kit.Handler[*env, In, Out]) kit.Declaration {
-	return kit.Type[*env, In, Out]{Name: name, Handler: h, Connect: d.connect}
-}
-
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
+	c := d.connect
 	decls := []kit.Declaration{
-		declare[groupIn, nameOut](d, TypeResourceGroup, groupHandler{}),
-		declare[vnetIn, nameOut](d, TypeVirtualNetwork, vnetHandler{}),
-		declare[subnetIn, nameOut](d, TypeSubnet, subnetHandler{}),
-		declare[clusterIn, clusterOut](d, TypeCluster, clusterHandler{}),
-		declare[nodePoolIn, nodePoolOut](d, TypeNodePool, poolHandler{}),
-		declare[pipIn, pipOut](d, TypePublicIP, pipHandler{}),
+		kit.Type[*env, groupIn, nameOut]{Name: TypeResourceGroup, Handler: groupHandler{}, Connect: c},
+		kit.Type[*env, vnetIn, nameOut]{Name: TypeVirtualNetwork, Handler: vnetHandler{}, Connect: c},
+		kit.Type[*env, subnetIn, nameOut]{Name: TypeSubnet, Handler: subnetHandler{}, Connect: c},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Handler: clusterHandler{}, Connect: c},
+		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Handler: poolHandler{}, Connect: c},
+		kit.Type[*env, pipIn, pipOut]{Name: TypePublicIP, Handler: pipHandler{}, Connect: c},
 	}
 	return kit.MustNew(kit.Options{Name: "azure", Classify: classify}, append(decls, d.kube.Types()...)...)
 }
@@ -526,20 +522,9 @@ func normLocation(l string) string {
 	return strings.ToLower(strings.ReplaceAll(l, " ", ""))
 }
 
-// minorOf parses "1.33" or "1.33.2" into 1, 33.
-func minorOf(v string) (int, int, bool) {
-	parts := strings.Split(v, ".")
-	if len(parts) < 2 {
-		return 0, 0, false
-	}
-	a, err1 := strconv.Atoi(parts[0])
-	b, err2 := strconv.Atoi(parts[1])
-	return a, b, err1 == nil && err2 == nil
-}
-
 // minorString returns "1.33" for "1.33.2"; v itself when it is no version.
 func minorString(v string) string {
-	a, b, ok := minorOf(v)
+	a, b, ok := providers.ParseMinor(v)
 	if !ok {
 		return v
 	}

@@ -142,29 +142,6 @@ func planNetwork(cidr string) (networkPlan, error) {
 	return out, nil
 }
 
-// taintEffects are the effects AKS accepts.
-var taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
-
-// checkTaint checks "key[=value]:Effect".
-func checkTaint(t string) error {
-	i := strings.LastIndex(t, ":")
-	if i < 0 {
-		return fmt.Errorf("taint %q has no effect; write key[=value]:Effect", t)
-	}
-	kv, eff := t[:i], t[i+1:]
-	known := false
-	for _, e := range taintEffects {
-		known = known || e == eff
-	}
-	if !known {
-		return fmt.Errorf("taint %q has unknown effect %q; want NoSchedule, PreferNoSchedule or NoExecute", t, eff)
-	}
-	if key, _, _ := strings.Cut(kv, "="); key == "" {
-		return fmt.Errorf("taint %q has an empty key", t)
-	}
-	return nil
-}
-
 // names are the Azure names of a region's objects.
 type names struct {
 	group, nodeGroup, vnet, cluster, dnsPrefix string
@@ -275,7 +252,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		}
 		taints := []any{}
 		for j, t := range p.Taints {
-			if err := checkTaint(t); err != nil {
+			if _, err := providers.ParseTaint(t); err != nil {
 				tp := fmt.Sprintf("%s.taints[%d]", path, j)
 				resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(tp), tp, "%v", err)
 				continue

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -223,29 +224,17 @@ func (d *Driver) kubeHandler(force bool) *kubernetes.Handler {
 // asked, a fresh token from ListClusterUserCredentials. It implements
 // kubernetes.Access.
 func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest) (kubernetes.AccessResponse, error) {
-	for _, r := range req.Resources {
-		if r.Type != TypeCluster {
-			continue
-		}
-		endpoint, _ := r.Outputs["endpoint"].(string)
-		caData, _ := r.Outputs["ca_certificate"].(string)
-		if endpoint == "" || caData == "" {
-			return kubernetes.AccessResponse{}, fmt.Errorf("azure: %s has no endpoint or CA recorded; run regionctl apply (or plan, to refresh) first", r.Address)
-		}
-		ca, err := kubernetes.DecodeCA(caData)
-		if err != nil {
-			return kubernetes.AccessResponse{}, fmt.Errorf("azure: %s: %w", r.Address, err)
-		}
-		resp := kubernetes.AccessResponse{ClusterID: r.ID, Endpoint: endpoint, CAPEM: ca}
-		if req.Token {
-			resp.Token, resp.Expiry, err = d.clusterToken(ctx, r.ID)
-			if err != nil {
-				return kubernetes.AccessResponse{}, fmt.Errorf("azure: %s: %w", r.Address, err)
-			}
-		}
-		return resp, nil
-	}
-	return kubernetes.AccessResponse{}, errors.New("azure: the region has no AKS cluster in state")
+	return kubernetes.Recorded{
+		Driver: "azure", Service: "AKS", Type: TypeCluster,
+		Where: func(cluster providers.Instance) (string, string, error) {
+			var out clusterOut
+			err := kit.Decode(cluster.Outputs, &out)
+			return out.Endpoint, out.CACertificate, err
+		},
+		Token: func(ctx context.Context, cluster providers.Instance) (string, time.Time, error) {
+			return d.clusterToken(ctx, cluster.ID)
+		},
+	}.ClusterAccess(ctx, req)
 }
 
 var _ kubernetes.Access = (*Driver)(nil)

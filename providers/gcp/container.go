@@ -60,32 +60,11 @@ func ResolveVersion(offered []string, minor string) (string, bool) {
 	return best, best != ""
 }
 
-func minorParts(v string) (int, int, bool) {
-	var a, b int
-	if _, err := fmt.Sscanf(v, "%d.%d", &a, &b); err != nil {
-		return 0, 0, false
-	}
-	return a, b, true
-}
-
-// CheckUpgrade returns an error unless moving from Kubernetes minor from to
-// minor to is one step forward (or no change): GKE upgrades a control
-// plane one minor at a time and never downgrades one.
+// CheckUpgrade returns an error unless moving a cluster from Kubernetes
+// minor from to minor to is one step forward (or no change): GKE upgrades
+// one minor at a time and never downgrades.
 func CheckUpgrade(from, to string) error {
-	if from == to {
-		return nil
-	}
-	fa, fb, ok1 := minorParts(from)
-	ta, tb, ok2 := minorParts(to)
-	switch {
-	case !ok1 || !ok2:
-		return fmt.Errorf("cannot compare Kubernetes versions %q and %q", from, to)
-	case ta < fa || ta == fa && tb < fb:
-		return fmt.Errorf("cannot downgrade Kubernetes %s to %s: GKE does not downgrade; set kubernetesVersion back to %s", from, to, from)
-	case ta != fa || tb != fb+1:
-		return fmt.Errorf("cannot upgrade Kubernetes %s to %s in one step: GKE upgrades one minor version at a time; set kubernetesVersion to %d.%d, apply, then continue", from, to, fa, fb+1)
-	}
-	return nil
+	return providers.CheckMinorUpgrade("GKE", from, to)
 }
 
 // serverConfig returns what GKE offers in the call's location.

@@ -273,20 +273,16 @@ func (d *Driver) connect(ctx context.Context, t kit.Target) (*env, error) {
 	return e, nil
 }
 
-// declare is a resource type of this driver.
-func declare[In, Out any](d *Driver, name string, h kit.Handler[*env, In, Out]) kit.Declaration {
-	return kit.Type[*env, In, Out]{Name: name, Handler: h, Connect: d.connect}
-}
-
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
+	c := d.connect
 	decls := []kit.Declaration{
-		declare[networkIn, linkOut](d, TypeNetwork, networkHandler{}),
-		declare[subnetIn, linkOut](d, TypeSubnetwork, subnetHandler{}),
-		declare[routerIn, linkOut](d, TypeRouter, routerHandler{}),
-		declare[addressIn, addressOut](d, TypeAddress, addressHandler{}),
-		declare[clusterIn, clusterOut](d, TypeCluster, clusterHandler{}),
-		declare[nodePoolIn, nodePoolOut](d, TypeNodePool, nodePoolHandler{}),
+		kit.Type[*env, networkIn, linkOut]{Name: TypeNetwork, Handler: networkHandler{}, Connect: c},
+		kit.Type[*env, subnetIn, linkOut]{Name: TypeSubnetwork, Handler: subnetHandler{}, Connect: c},
+		kit.Type[*env, routerIn, linkOut]{Name: TypeRouter, Handler: routerHandler{}, Connect: c},
+		kit.Type[*env, addressIn, addressOut]{Name: TypeAddress, Handler: addressHandler{}, Connect: c},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Handler: clusterHandler{}, Connect: c},
+		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Handler: nodePoolHandler{}, Connect: c},
 	}
 	return kit.MustNew(kit.Options{Name: "gcp", Classify: classify}, append(decls, d.kube.Types()...)...)
 }

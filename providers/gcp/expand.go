@@ -11,6 +11,7 @@ import (
 
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -135,31 +136,6 @@ func PerZone(pool string, minTotal, maxTotal, zones int) (perMin, perMax int, no
 	return perMin, perMax, note
 }
 
-// gkeTaintEffect maps Kubernetes taint effects onto the GKE API's names.
-var gkeTaintEffect = map[string]string{
-	"NoSchedule":       "NO_SCHEDULE",
-	"PreferNoSchedule": "PREFER_NO_SCHEDULE",
-	"NoExecute":        "NO_EXECUTE",
-}
-
-// parseTaint splits "key[=value]:Effect".
-func parseTaint(t string) (key, value, effect string, err error) {
-	i := strings.LastIndex(t, ":")
-	if i < 0 {
-		return "", "", "", fmt.Errorf("taint %q has no effect; write key[=value]:Effect", t)
-	}
-	kv, eff := t[:i], t[i+1:]
-	e, known := gkeTaintEffect[eff]
-	if !known {
-		return "", "", "", fmt.Errorf("taint %q has unknown effect %q; want NoSchedule, PreferNoSchedule or NoExecute", t, eff)
-	}
-	key, value, _ = strings.Cut(kv, "=")
-	if key == "" {
-		return "", "", "", fmt.Errorf("taint %q has an empty key", t)
-	}
-	return key, value, e, nil
-}
-
 // endpointMode maps spec.cluster.endpointAccess onto private nodes and a
 // private endpoint: public has neither, both has private nodes and a
 // public endpoint, private has both private.
@@ -224,7 +200,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	if r.Spec.Network.SingleNATGateway {
 		resp.Notes = append(resp.Notes, "spec.network.singleNatGateway changes nothing on GCP: Cloud NAT is one regional, zone-redundant gateway")
 	}
-	zoneList := anyList(zones)
+	zoneList := kit.List(zones)
 
 	netName := resourceName(name)
 	network := addr(TypeNetwork, "main")
@@ -258,7 +234,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	})
 
 	privateNodes, privateEndpoint := endpointMode(r.Spec.Cluster.EndpointAccess)
-	authorized := anyList(ov.MasterAuthorizedNetworks)
+	authorized := kit.List(ov.MasterAuthorizedNetworks)
 	if privateEndpoint && len(authorized) == 0 {
 		authorized = []any{r.Spec.Network.CIDR}
 	}
@@ -307,13 +283,13 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		}
 		taints := []any{}
 		for j, t := range p.Taints {
-			k, v, e, err := parseTaint(t)
+			tt, err := providers.ParseTaint(t)
 			if err != nil {
 				tp := fmt.Sprintf("%s.taints[%d]", path, j)
 				resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(tp), tp, "%v", err)
 				continue
 			}
-			taints = append(taints, map[string]any{"key": k, "value": v, "effect": e})
+			taints = append(taints, map[string]any{"key": tt.Key, "value": tt.Value, "effect": tt.EffectConstant()})
 		}
 		accels := []any{}
 		if mt.GPU > 0 {
@@ -396,12 +372,4 @@ func poolMachine(p spec.NodePool, ov overrides) (machine, string, error) {
 		how += fmt.Sprintf(", gpu %d", p.Machine.GPU)
 	}
 	return mt, how + "}", nil
-}
-
-func anyList(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }

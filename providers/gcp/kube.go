@@ -2,7 +2,6 @@ package gcp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -187,38 +187,28 @@ func (d *Driver) credentials(ctx context.Context) (*google.Credentials, error) {
 // resources and returns its endpoint and CA (from the recorded outputs)
 // and, when asked, a fresh access token. It implements kubernetes.Access.
 func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest) (kubernetes.AccessResponse, error) {
-	for _, r := range req.Resources {
-		if r.Type != TypeCluster {
-			continue
-		}
-		server, _ := r.Outputs["server"].(string)
-		if server == "" {
-			if ep, _ := r.Outputs["endpoint"].(string); ep != "" {
-				server = "https://" + ep
+	return kubernetes.Recorded{
+		Driver: "gcp", Service: "GKE", Type: TypeCluster,
+		Where: func(cluster providers.Instance) (string, string, error) {
+			var out clusterOut
+			err := kit.Decode(cluster.Outputs, &out)
+			if out.Server == "" && out.Endpoint != "" { // recorded before the server output existed
+				out.Server = "https://" + out.Endpoint
 			}
-		}
-		caData, _ := r.Outputs["ca_certificate"].(string)
-		if server == "" || caData == "" {
-			return kubernetes.AccessResponse{}, fmt.Errorf("gcp: %s has no endpoint or CA recorded; run regionctl apply (or plan, to refresh) first", r.Address)
-		}
-		ca, err := kubernetes.DecodeCA(caData)
-		if err != nil {
-			return kubernetes.AccessResponse{}, fmt.Errorf("gcp: %s: %w", r.Address, err)
-		}
-		resp := kubernetes.AccessResponse{ClusterID: r.ID, Endpoint: server, CAPEM: ca}
-		if req.Token {
+			return out.Server, out.CACertificate, err
+		},
+		Token: func(ctx context.Context, _ providers.Instance) (string, time.Time, error) {
 			tok, err := d.accessToken(ctx)
 			if err != nil {
-				return kubernetes.AccessResponse{}, err
+				return "", time.Time{}, err
 			}
-			resp.Token = tok.AccessToken
+			var expiry time.Time
 			if !tok.Expiry.IsZero() {
-				resp.Expiry = tok.Expiry.Add(-time.Minute)
+				expiry = tok.Expiry.Add(-time.Minute)
 			}
-		}
-		return resp, nil
-	}
-	return kubernetes.AccessResponse{}, errors.New("gcp: the region has no GKE cluster in state")
+			return tok.AccessToken, expiry, nil
+		},
+	}.ClusterAccess(ctx, req)
 }
 
 var _ kubernetes.Access = (*Driver)(nil)

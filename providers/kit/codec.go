@@ -224,6 +224,14 @@ type decodeOpts struct {
 	required bool
 }
 
+// Decode stores values into the struct *dst by its kit tags, with an error
+// naming the first field of the wrong type. Keys dst does not declare are
+// ignored. Handlers get their values decoded already; Decode is for a
+// driver's other paths to recorded values (ClusterAccess).
+func Decode(values providers.Values, dst any) error {
+	return decode(values, dst, decodeOpts{})
+}
+
 // decode stores values into the struct *dst.
 func decode(values providers.Values, dst any, o decodeOpts) error {
 	rv := reflect.ValueOf(dst)
