@@ -401,24 +401,6 @@ func gpuNote(m providers.MachineType) string {
 // poolMachine returns the instance type of a pool: the override when there
 // is one, else PickMachine over the catalog; how says which.
 func (d *Driver) poolMachine(p spec.NodePool, ov overrides) (providers.MachineType, string, error) {
-	if o, ok := ov.NodePools[p.Name]; ok && o.InstanceType != "" {
-		mt, ok := machineByName(o.InstanceType)
-		if !ok {
-			return providers.MachineType{}, "", fmt.Errorf("instance type %q is not in the AWS catalog", o.InstanceType)
-		}
-		return mt, "override spec.overrides.aws.nodePools." + p.Name + ".instanceType", nil
-	}
-	mt, err := providers.PickMachine(machines, p.Machine)
-	if err != nil {
-		return providers.MachineType{}, "", err
-	}
-	arch := p.Machine.Arch
-	if arch == "" {
-		arch = spec.ArchAMD64
-	}
-	how := fmt.Sprintf("machine {cpu %d, memory %d GiB, %s", p.Machine.CPU, p.Machine.MemoryGiB, arch)
-	if p.Machine.GPU > 0 {
-		how += fmt.Sprintf(", gpu %d", p.Machine.GPU)
-	}
-	return mt, how + "}", nil
+	return providers.ChooseMachine(machines, p, ov.NodePools[p.Name].InstanceType,
+		"spec.overrides.aws.nodePools."+p.Name+".instanceType", "AWS instance type")
 }

@@ -66,15 +66,8 @@ func expandInCluster(r *spec.Region, cluster, addon string, pools, publicSubnets
 	refs := kubernetes.ClusterRefs{Address: cluster, Endpoint: "endpoint", CA: "certificate_authority_data", ID: "id", Location: r.Spec.Location}
 	var out []providers.Resource
 	for _, sc := range r.Spec.StorageClasses {
-		rp := sc.ReclaimPolicy
-		if rp == "" {
-			rp = "Delete"
-		}
-		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClass{
-			Name: sc.Name, Provisioner: ebsProvisioner, Parameters: storageClassParams(sc.Tier),
-			ReclaimPolicy: rp, VolumeBindingMode: "WaitForFirstConsumer",
-			AllowVolumeExpansion: sc.Expandable, Default: sc.Default,
-		}, addon)) // the EBS CSI driver provisions the volumes
+		class := kubernetes.StorageClassFor(sc, ebsProvisioner, storageClassParams(sc.Tier))
+		out = append(out, kubernetes.StorageClassResource(name, refs, class, addon)) // the EBS CSI driver provisions the volumes
 	}
 	refList := func(addrs []string, output string) []any {
 		l := make([]any, len(addrs))
@@ -84,10 +77,8 @@ func expandInCluster(r *spec.Region, cluster, addon string, pools, publicSubnets
 		return l
 	}
 	for _, lb := range r.Spec.LoadBalancers {
-		svc := kubernetes.Service{Name: lb.Name, Selector: lb.Selector, Annotations: map[string]string{annLBType: "nlb"}, AnnotationLists: map[string][]any{}}
-		for _, p := range lb.Ports {
-			svc.Ports = append(svc.Ports, kubernetes.Port{Port: p.Port, TargetPort: p.TargetPort, Protocol: p.Protocol})
-		}
+		svc := kubernetes.ServiceFor(lb)
+		svc.Annotations[annLBType] = "nlb"
 		if lb.Scheme == spec.SchemeInternal {
 			svc.Annotations[annLBScheme] = "internal"
 			svc.Annotations[annLBInternal] = "true"

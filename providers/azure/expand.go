@@ -376,24 +376,6 @@ func gpuNote(m providers.MachineType) string {
 // poolMachine returns the VM size of a pool: the override when there is
 // one, else PickMachine over the catalog; how says which.
 func poolMachine(p spec.NodePool, ov overrides) (providers.MachineType, string, error) {
-	if o, ok := ov.NodePools[p.Name]; ok && o.VMSize != "" {
-		mt, ok := machineByName(o.VMSize)
-		if !ok {
-			return providers.MachineType{}, "", fmt.Errorf("VM size %q is not in the Azure catalog", o.VMSize)
-		}
-		return mt, "override spec.overrides.azure.nodePools." + p.Name + ".vmSize", nil
-	}
-	mt, err := providers.PickMachine(machines, p.Machine)
-	if err != nil {
-		return providers.MachineType{}, "", err
-	}
-	arch := p.Machine.Arch
-	if arch == "" {
-		arch = spec.ArchAMD64
-	}
-	how := fmt.Sprintf("machine {cpu %d, memory %d GiB, %s", p.Machine.CPU, p.Machine.MemoryGiB, arch)
-	if p.Machine.GPU > 0 {
-		how += fmt.Sprintf(", gpu %d", p.Machine.GPU)
-	}
-	return mt, how + "}", nil
+	return providers.ChooseMachine(machines, p, ov.NodePools[p.Name].VMSize,
+		"spec.overrides.azure.nodePools."+p.Name+".vmSize", "Azure VM size")
 }

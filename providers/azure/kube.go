@@ -51,21 +51,10 @@ func expandInCluster(r *spec.Region, cluster, nodeGroup string, pools []string, 
 	refs := kubernetes.ClusterRefs{Address: cluster, Endpoint: "endpoint", CA: "ca_certificate", ID: "id", Location: r.Spec.Location}
 	var out []providers.Resource
 	for _, sc := range r.Spec.StorageClasses {
-		rp := sc.ReclaimPolicy
-		if rp == "" {
-			rp = "Delete"
-		}
-		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClass{
-			Name: sc.Name, Provisioner: diskProvisioner, Parameters: storageClassParams(sc.Tier),
-			ReclaimPolicy: rp, VolumeBindingMode: "WaitForFirstConsumer",
-			AllowVolumeExpansion: sc.Expandable, Default: sc.Default,
-		}))
+		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClassFor(sc, diskProvisioner, storageClassParams(sc.Tier))))
 	}
 	for _, lb := range r.Spec.LoadBalancers {
-		svc := kubernetes.Service{Name: lb.Name, Selector: lb.Selector, Annotations: map[string]string{}}
-		for _, p := range lb.Ports {
-			svc.Ports = append(svc.Ports, kubernetes.Port{Port: p.Port, TargetPort: p.TargetPort, Protocol: p.Protocol})
-		}
+		svc := kubernetes.ServiceFor(lb)
 		deps := append([]string(nil), pools...)
 		if lb.Scheme == spec.SchemeInternal {
 			svc.Annotations[internalLBAnnot] = "true"

@@ -351,25 +351,11 @@ func gpuNote(m machine) string {
 // poolMachine returns the machine type of a pool: the override when there
 // is one, else PickMachine over the catalog; how says which.
 func poolMachine(p spec.NodePool, ov overrides) (machine, string, error) {
-	if o, ok := ov.NodePools[p.Name]; ok && o.MachineType != "" {
-		mt, ok := machineByName(o.MachineType)
-		if !ok {
-			return machine{}, "", fmt.Errorf("machine type %q is not in the GCP catalog", o.MachineType)
-		}
-		return mt, "override spec.overrides.gcp.nodePools." + p.Name + ".machineType", nil
-	}
-	picked, err := providers.PickMachine(Machines(), p.Machine)
+	picked, how, err := providers.ChooseMachine(Machines(), p, ov.NodePools[p.Name].MachineType,
+		"spec.overrides.gcp.nodePools."+p.Name+".machineType", "GCP machine type")
 	if err != nil {
 		return machine{}, "", err
 	}
 	mt, _ := machineByName(picked.Name)
-	arch := p.Machine.Arch
-	if arch == "" {
-		arch = spec.ArchAMD64
-	}
-	how := fmt.Sprintf("machine {cpu %d, memory %d GiB, %s", p.Machine.CPU, p.Machine.MemoryGiB, arch)
-	if p.Machine.GPU > 0 {
-		how += fmt.Sprintf(", gpu %d", p.Machine.GPU)
-	}
-	return mt, how + "}", nil
+	return mt, how, nil
 }

@@ -50,22 +50,11 @@ func expandInCluster(r *spec.Region, cluster string, pools []string, lbAddresses
 	refs := kubernetes.ClusterRefs{Address: cluster, Endpoint: "server", CA: "ca_certificate", ID: "self_link", Location: r.Spec.Location}
 	var out []providers.Resource
 	for _, sc := range r.Spec.StorageClasses {
-		rp := sc.ReclaimPolicy
-		if rp == "" {
-			rp = "Delete"
-		}
-		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClass{
-			Name: sc.Name, Provisioner: pdProvisioner, Parameters: map[string]string{"type": pdType[sc.Tier]},
-			ReclaimPolicy: rp, VolumeBindingMode: "WaitForFirstConsumer",
-			AllowVolumeExpansion: sc.Expandable, Default: sc.Default,
-		}))
+		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClassFor(sc, pdProvisioner, map[string]string{"type": pdType[sc.Tier]})))
 	}
 	for _, lb := range r.Spec.LoadBalancers {
-		svc := kubernetes.Service{Name: lb.Name, Selector: lb.Selector, Annotations: map[string]string{},
-			LoadBalancerIP: providers.Ref(lbAddresses[lb.Name], "address")}
-		for _, p := range lb.Ports {
-			svc.Ports = append(svc.Ports, kubernetes.Port{Port: p.Port, TargetPort: p.TargetPort, Protocol: p.Protocol})
-		}
+		svc := kubernetes.ServiceFor(lb)
+		svc.LoadBalancerIP = providers.Ref(lbAddresses[lb.Name], "address")
 		if lb.Scheme == spec.SchemeInternal {
 			svc.Annotations[annLBType] = "Internal"
 		}
