@@ -203,17 +203,17 @@ func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
 func (d *Driver) router() *kit.Router {
 	c := d.connect
 	decls := []kit.Declaration{
-		kit.Type[*env, vpcIn, vpcOut]{Name: TypeVPC, Handler: vpcHandler{}, Connect: c},
-		kit.Type[*env, subnetIn, subnetOut]{Name: TypeSubnet, Handler: subnetHandler{}, Connect: c},
-		kit.Type[*env, igwIn, idOut]{Name: TypeInternetGateway, Handler: igwHandler{}, Connect: c},
-		kit.Type[*env, eipIn, eipOut]{Name: TypeEIP, Handler: eipHandler{}, Connect: c},
-		kit.Type[*env, natIn, natOut]{Name: TypeNATGateway, Handler: natHandler{}, Connect: c},
-		kit.Type[*env, routeTableIn, idOut]{Name: TypeRouteTable, Handler: routeTableHandler{}, Connect: c},
-		kit.Type[*env, sgIn, sgOut]{Name: TypeSecurityGroup, Handler: sgHandler{}, Connect: c},
-		kit.Type[*env, roleIn, roleOut]{Name: TypeIAMRole, Handler: roleHandler{}, Connect: c},
-		kit.Type[*env, clusterIn, clusterOut]{Name: TypeEKSCluster, Handler: clusterHandler{}, Connect: c},
-		kit.Type[*env, nodegroupIn, nodegroupOut]{Name: TypeEKSNodeGroup, Handler: nodegroupHandler{}, Connect: c},
-		kit.Type[*env, addonIn, addonOut]{Name: TypeEKSAddon, Handler: addonHandler{}, Connect: c},
+		kit.Type[*env, vpcIn, vpcOut]{Name: TypeVPC, Description: "a VPC with DNS support and hostnames", Handler: vpcHandler{}, Connect: c},
+		kit.Type[*env, subnetIn, subnetOut]{Name: TypeSubnet, Description: "a public or private subnet in one availability zone", Handler: subnetHandler{}, Connect: c},
+		kit.Type[*env, igwIn, idOut]{Name: TypeInternetGateway, Description: "the VPC's internet gateway, attached to it", Handler: igwHandler{}, Connect: c},
+		kit.Type[*env, eipIn, eipOut]{Name: TypeEIP, Description: "an Elastic IP (for a NAT gateway or a load balancer)", Handler: eipHandler{}, Connect: c},
+		kit.Type[*env, natIn, natOut]{Name: TypeNATGateway, Description: "a public NAT gateway in a public subnet", Handler: natHandler{}, Connect: c},
+		kit.Type[*env, routeTableIn, idOut]{Name: TypeRouteTable, Description: "a route table with a default route and its subnet associations", Handler: routeTableHandler{}, Connect: c},
+		kit.Type[*env, sgIn, sgOut]{Name: TypeSecurityGroup, Description: "the EKS cluster's extra security group (HTTPS from the VPC)", Handler: sgHandler{}, Connect: c},
+		kit.Type[*env, roleIn, roleOut]{Name: TypeIAMRole, Description: "an IAM role with a service trust policy and managed policies", Handler: roleHandler{}, Connect: c},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeEKSCluster, Description: "an EKS cluster", Handler: clusterHandler{}, Connect: c},
+		kit.Type[*env, nodegroupIn, nodegroupOut]{Name: TypeEKSNodeGroup, Description: "an EKS managed node group", Handler: nodegroupHandler{}, Connect: c},
+		kit.Type[*env, addonIn, addonOut]{Name: TypeEKSAddon, Description: "an EKS add-on", Handler: addonHandler{}, Connect: c},
 	}
 	return kit.MustNew(kit.Options{Name: "aws", Classify: classify}, append(decls, d.kube.Types()...)...)
 }

@@ -285,12 +285,12 @@ func subOfID(id string) string {
 func (d *Driver) router() *kit.Router {
 	c := d.connect
 	decls := []kit.Declaration{
-		kit.Type[*env, groupIn, nameOut]{Name: TypeResourceGroup, Handler: groupHandler{}, Connect: c},
-		kit.Type[*env, vnetIn, nameOut]{Name: TypeVirtualNetwork, Handler: vnetHandler{}, Connect: c},
-		kit.Type[*env, subnetIn, nameOut]{Name: TypeSubnet, Handler: subnetHandler{}, Connect: c},
-		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Handler: clusterHandler{}, Connect: c},
-		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Handler: poolHandler{}, Connect: c},
-		kit.Type[*env, pipIn, pipOut]{Name: TypePublicIP, Handler: pipHandler{}, Connect: c},
+		kit.Type[*env, groupIn, nameOut]{Name: TypeResourceGroup, Description: "a resource group", Handler: groupHandler{}, Connect: c},
+		kit.Type[*env, vnetIn, nameOut]{Name: TypeVirtualNetwork, Description: "a virtual network", Handler: vnetHandler{}, Connect: c},
+		kit.Type[*env, subnetIn, nameOut]{Name: TypeSubnet, Description: "the nodes' subnet of the virtual network", Handler: subnetHandler{}, Connect: c},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "an AKS managed cluster with its System pool", Handler: clusterHandler{}, Connect: c},
+		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "an AKS User agent pool", Handler: poolHandler{}, Connect: c},
+		kit.Type[*env, pipIn, pipOut]{Name: TypePublicIP, Description: "a static Standard public IP for a load balancer", Handler: pipHandler{}, Connect: c},
 	}
 	return kit.MustNew(kit.Options{Name: "azure", Classify: classify}, append(decls, d.kube.Types()...)...)
 }

@@ -277,12 +277,12 @@ func (d *Driver) connect(ctx context.Context, t kit.Target) (*env, error) {
 func (d *Driver) router() *kit.Router {
 	c := d.connect
 	decls := []kit.Declaration{
-		kit.Type[*env, networkIn, linkOut]{Name: TypeNetwork, Handler: networkHandler{}, Connect: c},
-		kit.Type[*env, subnetIn, linkOut]{Name: TypeSubnetwork, Handler: subnetHandler{}, Connect: c},
-		kit.Type[*env, routerIn, linkOut]{Name: TypeRouter, Handler: routerHandler{}, Connect: c},
-		kit.Type[*env, addressIn, addressOut]{Name: TypeAddress, Handler: addressHandler{}, Connect: c},
-		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Handler: clusterHandler{}, Connect: c},
-		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Handler: nodePoolHandler{}, Connect: c},
+		kit.Type[*env, networkIn, linkOut]{Name: TypeNetwork, Description: "a custom-mode VPC network", Handler: networkHandler{}, Connect: c},
+		kit.Type[*env, subnetIn, linkOut]{Name: TypeSubnetwork, Description: "a subnetwork with secondary ranges for pods and services", Handler: subnetHandler{}, Connect: c},
+		kit.Type[*env, routerIn, linkOut]{Name: TypeRouter, Description: "a Cloud Router with its Cloud NAT", Handler: routerHandler{}, Connect: c},
+		kit.Type[*env, addressIn, addressOut]{Name: TypeAddress, Description: "a regional static address for a load balancer", Handler: addressHandler{}, Connect: c},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "a regional VPC-native GKE cluster", Handler: clusterHandler{}, Connect: c},
+		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "a GKE node pool with autoscaling", Handler: nodePoolHandler{}, Connect: c},
 	}
 	return kit.MustNew(kit.Options{Name: "gcp", Classify: classify}, append(decls, d.kube.Types()...)...)
 }
