@@ -39,3 +39,14 @@ type MachineType struct {
 	// only onto general-purpose types unless a GPU is asked for.
 	Family string `json:"family"`
 }
+
+// Schema returns the schema of resource type typ, if the driver publishes
+// one.
+func (c Capabilities) Schema(typ string) (ResourceSchema, bool) {
+	for _, s := range c.Resources {
+		if s.Type == typ {
+			return s, true
+		}
+	}
+	return ResourceSchema{}, false
+}

@@ -75,17 +75,6 @@ func (s ResourceSchema) ReplaceKeys(in Values) []string {
 	return out
 }
 
-// Schema returns the schema of resource type typ, if the driver publishes
-// one.
-func (c Capabilities) Schema(typ string) (ResourceSchema, bool) {
-	for _, s := range c.Resources {
-		if s.Type == typ {
-			return s, true
-		}
-	}
-	return ResourceSchema{}, false
-}
-
 // StateUpgrader is implemented by drivers that can rewrite a resource's
 // stored inputs and outputs from an older schema version to the current
 // one (Terraform's UpgradeResourceState). The engine calls it during
