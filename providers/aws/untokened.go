@@ -2,12 +2,14 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/regionctl/regionctl/providers/kit"
 )
@@ -16,6 +18,15 @@ import (
 // SDK's own rules (throttling, 5xx, connection errors, lost replies).
 func isRetryable(err error) bool {
 	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// retryHint is the wait an AWS reply asked for in a Retry-After header, or 0.
+func retryHint(err error) time.Duration {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return kit.RetryAfter(re.Response.Header)
+	}
+	return 0
 }
 
 // noSDKRetry makes one EC2 call a single attempt: the SDK's retryer stays in
@@ -40,7 +51,7 @@ func (e *env) createUntokened(ctx context.Context, what string, find func() (str
 		b.Initial, b.Max = 20*time.Millisecond, 200*time.Millisecond
 	}
 	var id string
-	err := kit.Retry{Backoff: b, Attempts: MaxAttempts, Retryable: isRetryable}.Do(ctx, func() error {
+	err := kit.Retry{Backoff: b, Attempts: MaxAttempts, Retryable: isRetryable, Hint: retryHint}.Do(ctx, func() error {
 		var err error
 		if id, err = find(); err != nil {
 			return fmt.Errorf("look for the %s an earlier attempt made: %w", what, err)
