@@ -11,8 +11,8 @@
 //     unresolved references;
 //   - decodes the engine's untyped providers.Values into the input struct
 //     and encodes the handler's structs back, with errors that name the
-//     field ("aws_vpc input cidr: want a string, got number 5") instead of
-//     silent zero values;
+//     field ("aws: create r/aws_vpc.main: input cidr: want a string, got
+//     number 5") instead of silent zero values;
 //   - normalises what Read reports: lists tagged "set" keep the recorded
 //     order when they hold the same elements, else they are sorted, so a
 //     cloud that reorders a set never shows as drift; sensitive outputs are
