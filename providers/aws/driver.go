@@ -201,21 +201,19 @@ func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
 
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
-	c := d.connect
-	decls := []kit.Declaration{
-		kit.Type[*env, vpcIn, vpcOut]{Name: TypeVPC, Description: "a VPC with DNS support and hostnames", Handler: vpcHandler{}, Connect: c},
-		kit.Type[*env, subnetIn, subnetOut]{Name: TypeSubnet, Description: "a public or private subnet in one availability zone", Handler: subnetHandler{}, Connect: c},
-		kit.Type[*env, igwIn, idOut]{Name: TypeInternetGateway, Description: "the VPC's internet gateway, attached to it", Handler: igwHandler{}, Connect: c},
-		kit.Type[*env, eipIn, eipOut]{Name: TypeEIP, Description: "an Elastic IP (for a NAT gateway or a load balancer)", Handler: eipHandler{}, Connect: c},
-		kit.Type[*env, natIn, natOut]{Name: TypeNATGateway, Description: "a public NAT gateway in a public subnet", Handler: natHandler{}, Connect: c},
-		kit.Type[*env, routeTableIn, idOut]{Name: TypeRouteTable, Description: "a route table with a default route and its subnet associations", Handler: routeTableHandler{}, Connect: c},
-		kit.Type[*env, sgIn, sgOut]{Name: TypeSecurityGroup, Description: "the EKS cluster's extra security group (HTTPS from the VPC)", Handler: sgHandler{}, Connect: c},
-		kit.Type[*env, roleIn, roleOut]{Name: TypeIAMRole, Description: "an IAM role with a service trust policy and managed policies", Handler: roleHandler{}, Connect: c},
-		kit.Type[*env, clusterIn, clusterOut]{Name: TypeEKSCluster, Description: "an EKS cluster", Handler: clusterHandler{}, Connect: c},
-		kit.Type[*env, nodegroupIn, nodegroupOut]{Name: TypeEKSNodeGroup, Description: "an EKS managed node group", Handler: nodegroupHandler{}, Connect: c},
-		kit.Type[*env, addonIn, addonOut]{Name: TypeEKSAddon, Description: "an EKS add-on", Handler: addonHandler{}, Connect: c},
-	}
-	return kit.MustNew(kit.Options{Name: "aws", Classify: classify}, append(decls, d.kube.Types()...)...)
+	return kit.MustNew(kit.Options{Name: "aws", Classify: classify}, append([]kit.Declaration{
+		kit.Type[*env, vpcIn, vpcOut]{Name: TypeVPC, Description: "a VPC with DNS support and hostnames", Handler: vpcHandler{}, Connect: d.connect},
+		kit.Type[*env, subnetIn, subnetOut]{Name: TypeSubnet, Description: "a public or private subnet in one availability zone", Handler: subnetHandler{}, Connect: d.connect},
+		kit.Type[*env, igwIn, idOut]{Name: TypeInternetGateway, Description: "the VPC's internet gateway, attached to it", Handler: igwHandler{}, Connect: d.connect},
+		kit.Type[*env, eipIn, eipOut]{Name: TypeEIP, Description: "an Elastic IP (for a NAT gateway or a load balancer)", Handler: eipHandler{}, Connect: d.connect},
+		kit.Type[*env, natIn, natOut]{Name: TypeNATGateway, Description: "a public NAT gateway in a public subnet", Handler: natHandler{}, Connect: d.connect},
+		kit.Type[*env, routeTableIn, idOut]{Name: TypeRouteTable, Description: "a route table with a default route and its subnet associations", Handler: routeTableHandler{}, Connect: d.connect},
+		kit.Type[*env, sgIn, sgOut]{Name: TypeSecurityGroup, Description: "the EKS cluster's extra security group (HTTPS from the VPC)", Handler: sgHandler{}, Connect: d.connect},
+		kit.Type[*env, roleIn, roleOut]{Name: TypeIAMRole, Description: "an IAM role with a service trust policy and managed policies", Handler: roleHandler{}, Connect: d.connect},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeEKSCluster, Description: "an EKS cluster", Handler: clusterHandler{}, Connect: d.connect},
+		kit.Type[*env, nodegroupIn, nodegroupOut]{Name: TypeEKSNodeGroup, Description: "an EKS managed node group", Handler: nodegroupHandler{}, Connect: d.connect},
+		kit.Type[*env, addonIn, addonOut]{Name: TypeEKSAddon, Description: "an EKS add-on", Handler: addonHandler{}, Connect: d.connect},
+	}, d.kube.Types()...)...)
 }
 
 // tags are the tags every resource gets.

@@ -283,16 +283,14 @@ func subOfID(id string) string {
 
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
-	c := d.connect
-	decls := []kit.Declaration{
-		kit.Type[*env, groupIn, nameOut]{Name: TypeResourceGroup, Description: "a resource group", Handler: groupHandler{}, Connect: c},
-		kit.Type[*env, vnetIn, nameOut]{Name: TypeVirtualNetwork, Description: "a virtual network", Handler: vnetHandler{}, Connect: c},
-		kit.Type[*env, subnetIn, nameOut]{Name: TypeSubnet, Description: "the nodes' subnet of the virtual network", Handler: subnetHandler{}, Connect: c},
-		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "an AKS managed cluster with its System pool", Handler: clusterHandler{}, Connect: c},
-		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "an AKS User agent pool", Handler: poolHandler{}, Connect: c},
-		kit.Type[*env, pipIn, pipOut]{Name: TypePublicIP, Description: "a static Standard public IP for a load balancer", Handler: pipHandler{}, Connect: c},
-	}
-	return kit.MustNew(kit.Options{Name: "azure", Classify: classify}, append(decls, d.kube.Types()...)...)
+	return kit.MustNew(kit.Options{Name: "azure", Classify: classify}, append([]kit.Declaration{
+		kit.Type[*env, groupIn, nameOut]{Name: TypeResourceGroup, Description: "a resource group", Handler: groupHandler{}, Connect: d.connect},
+		kit.Type[*env, vnetIn, nameOut]{Name: TypeVirtualNetwork, Description: "a virtual network", Handler: vnetHandler{}, Connect: d.connect},
+		kit.Type[*env, subnetIn, nameOut]{Name: TypeSubnet, Description: "the nodes' subnet of the virtual network", Handler: subnetHandler{}, Connect: d.connect},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "an AKS managed cluster with its System pool", Handler: clusterHandler{}, Connect: d.connect},
+		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "an AKS User agent pool", Handler: poolHandler{}, Connect: d.connect},
+		kit.Type[*env, pipIn, pipOut]{Name: TypePublicIP, Description: "a static Standard public IP for a load balancer", Handler: pipHandler{}, Connect: d.connect},
+	}, d.kube.Types()...)...)
 }
 
 // tags are the tags every resource that takes tags gets.

@@ -275,16 +275,14 @@ func (d *Driver) connect(ctx context.Context, t kit.Target) (*env, error) {
 
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
-	c := d.connect
-	decls := []kit.Declaration{
-		kit.Type[*env, networkIn, linkOut]{Name: TypeNetwork, Description: "a custom-mode VPC network", Handler: networkHandler{}, Connect: c},
-		kit.Type[*env, subnetIn, linkOut]{Name: TypeSubnetwork, Description: "a subnetwork with secondary ranges for pods and services", Handler: subnetHandler{}, Connect: c},
-		kit.Type[*env, routerIn, linkOut]{Name: TypeRouter, Description: "a Cloud Router with its Cloud NAT", Handler: routerHandler{}, Connect: c},
-		kit.Type[*env, addressIn, addressOut]{Name: TypeAddress, Description: "a regional static address for a load balancer", Handler: addressHandler{}, Connect: c},
-		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "a regional VPC-native GKE cluster", Handler: clusterHandler{}, Connect: c},
-		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "a GKE node pool with autoscaling", Handler: nodePoolHandler{}, Connect: c},
-	}
-	return kit.MustNew(kit.Options{Name: "gcp", Classify: classify}, append(decls, d.kube.Types()...)...)
+	return kit.MustNew(kit.Options{Name: "gcp", Classify: classify}, append([]kit.Declaration{
+		kit.Type[*env, networkIn, linkOut]{Name: TypeNetwork, Description: "a custom-mode VPC network", Handler: networkHandler{}, Connect: d.connect},
+		kit.Type[*env, subnetIn, linkOut]{Name: TypeSubnetwork, Description: "a subnetwork with secondary ranges for pods and services", Handler: subnetHandler{}, Connect: d.connect},
+		kit.Type[*env, routerIn, linkOut]{Name: TypeRouter, Description: "a Cloud Router with its Cloud NAT", Handler: routerHandler{}, Connect: d.connect},
+		kit.Type[*env, addressIn, addressOut]{Name: TypeAddress, Description: "a regional static address for a load balancer", Handler: addressHandler{}, Connect: d.connect},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "a regional VPC-native GKE cluster", Handler: clusterHandler{}, Connect: d.connect},
+		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "a GKE node pool with autoscaling", Handler: nodePoolHandler{}, Connect: d.connect},
+	}, d.kube.Types()...)...)
 }
 
 // ---- labels, descriptions, request IDs ----
