@@ -345,6 +345,8 @@ type regionRun struct {
 	outputs map[string]map[string]any
 	// fatal is set when state could not be written: nothing new starts.
 	fatal error
+	// schemas are the driver's resource schemas (versions to record).
+	schemas schemaIndex
 }
 
 type nodeResult struct {
@@ -608,8 +610,10 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	return r.record(ch.Address, cur)
 }
 
-// record puts res in state (normalized) and remembers its outputs.
+// record puts res in state (normalized, at the current schema version of
+// its type: the driver just wrote or read it) and remembers its outputs.
 func (r *regionRun) record(addr string, res state.Resource) error {
+	res.SchemaVersion = r.schemas.of(r.drv)[res.Type].Version
 	var err error
 	if res.Inputs, err = normalizeValues(res.Inputs); err != nil {
 		return err
@@ -707,7 +711,8 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 		}
 	}
 
-	pending := state.Resource{Address: ch.Address, Type: ch.Type, Status: state.StatusPending, IdempotencyKey: key, Inputs: inputs, Dependencies: deps, Stateful: stateful}
+	pending := state.Resource{Address: ch.Address, Type: ch.Type, Status: state.StatusPending, IdempotencyKey: key, Inputs: inputs, Dependencies: deps, Stateful: stateful,
+		SchemaVersion: r.schemas.of(r.drv)[ch.Type].Version}
 	if pending.Inputs, err = normalizeValues(inputs); err != nil {
 		return err
 	}
@@ -769,6 +774,9 @@ func (r *regionRun) update(ctx context.Context, n *node) error {
 	cur, ok := r.find(ch.Address)
 	if !ok || cur.ID == "" {
 		return fmt.Errorf("state has no object to update; plan again")
+	}
+	if cur, err = upgradeResource(ctx, r.drv, r.schemas.of(r.drv), cur); err != nil {
+		return err
 	}
 	var changed []string
 	keys := map[string]bool{}
@@ -842,7 +850,11 @@ func (r *regionRun) delete(ctx context.Context, n *node) error {
 		return nil // already gone from state: nothing to do
 	}
 	if target.ID != "" {
-		if _, err := r.drv.Delete(ctx, providers.DeleteRequest{Instance: instanceOf(target)}); err != nil && !errors.Is(err, providers.ErrNotFound) {
+		inst, err := upgradeResource(ctx, r.drv, r.schemas.of(r.drv), target)
+		if err != nil {
+			return err
+		}
+		if _, err := r.drv.Delete(ctx, providers.DeleteRequest{Instance: instanceOf(inst)}); err != nil && !errors.Is(err, providers.ErrNotFound) {
 			return err
 		}
 	}

@@ -232,7 +232,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	}
 
 	// 3. Diff.
-	rp.Changes, err = diffRegion(desired, refreshedList)
+	rp.Changes, err = diffRegion(desired, refreshedList, indexSchemas(ent.caps))
 	if err != nil {
 		return rp, append(ds, regionDiag(in, "", "%v", err))
 	}
@@ -347,7 +347,7 @@ const (
 // state into changes in dependency order: creates, updates and
 // replacements first in dependency order, then deletions in reverse
 // dependency order.
-func diffRegion(desired []*providers.Resource, refreshedList []*refreshed) ([]Change, error) {
+func diffRegion(desired []*providers.Resource, refreshedList []*refreshed, schemas map[string]providers.ResourceSchema) ([]Change, error) {
 	current := map[string]*refreshed{}
 	var deposed []*refreshed
 	for _, rr := range refreshedList {
@@ -365,7 +365,7 @@ func diffRegion(desired []*providers.Resource, refreshedList []*refreshed) ([]Ch
 	changes := map[string]*Change{}
 	var order []string
 	for _, d := range desired {
-		ch := diffResource(d, current[d.Address], changes, current)
+		ch := diffResource(d, current[d.Address], changes, current, schemas)
 		changes[d.Address] = ch
 		order = append(order, d.Address)
 	}
@@ -450,7 +450,7 @@ func diffRegion(desired []*providers.Resource, refreshedList []*refreshed) ([]Ch
 
 // diffResource decides the change for one desired resource. changes holds
 // the decisions for its dependencies (made first, in dependency order).
-func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed) *Change {
+func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed, schemas map[string]providers.ResourceSchema) *Change {
 	// knownOutput finds an output that is known at plan time: that of a
 	// resource that is not being created or replaced, as refreshed.
 	knownOutput := func(addr, output string) (any, bool) {
@@ -513,9 +513,14 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 	for k := range cur.res.Inputs {
 		keys[k] = true
 	}
-	forceNew := map[string]bool{}
-	for _, k := range d.ForceNew {
-		forceNew[k] = true
+	// What forces a replacement: the resource's ForceNew and its type's
+	// schema; the schema also says why, for people.
+	forceNew, reasons := replaceRules(d, schemas)
+	forces := func(k string) string {
+		if r := reasons[k]; r != "" {
+			return k + " forces replacement (" + r + ")"
+		}
+		return k + " forces replacement"
 	}
 	var changed, replacePaths, why []string
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
@@ -526,7 +531,7 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 				changed = append(changed, k)
 				if forceNew[k] {
 					replacePaths = append(replacePaths, k)
-					why = append(why, k+" forces replacement")
+					why = append(why, forces(k))
 				}
 			}
 			continue
@@ -538,13 +543,13 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 			if forceNew[k] {
 				replacePaths = append(replacePaths, k)
 				depAddr, _, _ := strings.Cut(via, "#")
-				why = append(why, fmt.Sprintf("%s forces replacement: %s is %s, so %s is known only after apply", k, depAddr, describe(changes[depAddr]), via))
+				why = append(why, fmt.Sprintf("%s: %s is %s, so %s is known only after apply", forces(k), depAddr, describe(changes[depAddr]), via))
 			}
 		case !hasHave || !equalValues(resolved, have):
 			changed = append(changed, k)
 			if forceNew[k] {
 				replacePaths = append(replacePaths, k)
-				why = append(why, k+" forces replacement")
+				why = append(why, forces(k))
 			}
 		}
 	}

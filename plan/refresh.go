@@ -85,7 +85,15 @@ func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.St
 		return nil, nil
 	}
 	out := make([]*refreshed, len(st.Resources))
+	schemas := indexSchemas(drv.Capabilities())
 	for i, r := range st.Resources {
+		// Values recorded under an older schema version are upgraded
+		// first (no cloud call), so reads, drift and the diff all see the
+		// current shape.
+		r, err := upgradeResource(ctx, drv, schemas, r)
+		if err != nil {
+			return nil, fmt.Errorf("refresh region %s: %w", st.Region, err)
+		}
 		out[i] = &refreshed{res: r, exists: r.ID != "" && r.Status != state.StatusPending, inputs: r.Inputs, outputs: r.Outputs}
 	}
 	if skip {
@@ -211,7 +219,7 @@ func (e *Engine) findPending(ctx context.Context, drv providers.Driver, finder p
 }
 
 func instanceOf(r state.Resource) providers.Instance {
-	return providers.Instance{Address: r.Address, Type: r.Type, ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs}
+	return providers.Instance{Address: r.Address, Type: r.Type, ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs, SchemaVersion: r.SchemaVersion}
 }
 
 func (e *Engine) emit(ev Event) {

@@ -7,8 +7,10 @@
 // its cloud's official SDK. The engine (package plan) owns diffing, ordering,
 // parallelism, state and locking; a driver never sees state or the plan.
 //
-// Third-party drivers implement Driver, optionally Finder, Lister and
-// Validator, and prove themselves with providers/drivertest.
+// Third-party drivers implement Driver, optionally Finder, Lister,
+// Validator and StateUpgrader, and prove themselves with
+// providers/drivertest. Package providers/kit implements Driver for them
+// from one declaration per resource type (schema plus typed handler).
 package providers
 
 import (
@@ -157,4 +159,10 @@ type Instance struct {
 	ID      string
 	Inputs  Values
 	Outputs Values
+	// SchemaVersion is the schema version Inputs and Outputs were written
+	// with (0 for state older than schema versions). The engine upgrades
+	// older values through StateUpgrader before it hands them to Read,
+	// Update or Delete; a driver may still see an older one from other
+	// callers and upgrade it itself.
+	SchemaVersion int
 }

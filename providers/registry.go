@@ -24,7 +24,8 @@ type Options struct {
 type Factory func(ctx context.Context, opts Options) (Driver, error)
 
 // Registry maps driver names to factories. It is built explicitly in one
-// place (cmd/regionctl) — no init() side effects.
+// place (providers/builtin for the drivers regionctl ships) — no init()
+// side effects.
 type Registry map[string]Factory
 
 // Names returns the registered driver names, sorted.

@@ -70,6 +70,11 @@ type Resource struct {
 	// Stateful copies the driver's marking so protect works during destroy,
 	// when no spec is at hand.
 	Stateful bool `json:"stateful,omitempty"`
+	// SchemaVersion is the version of the resource type's schema that
+	// Inputs and Outputs follow (providers.ResourceSchema.Version); absent
+	// in older state, which is version 0. The engine upgrades older values
+	// through the driver before it uses them.
+	SchemaVersion int `json:"schemaVersion,omitempty"`
 }
 
 // Key identifies a resource in state: its address, plus the ID for deposed
