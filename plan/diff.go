@@ -338,6 +338,7 @@ const (
 	reasonRetry      = "retrying interrupted create: not found in the cloud"
 	reasonForget     = "forgetting interrupted create: not found in the cloud"
 	reasonTainted    = "tainted by a failed operation"
+	reasonFailed     = "the cloud reports that its creation failed"
 	reasonDeletedOOB = "deleted outside regionctl"
 	reasonDeposed    = "deposed by a create-before-destroy replacement"
 	reasonNotInSpec  = "no longer in the spec"
@@ -499,7 +500,11 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 	}
 	ch.Before = cur.inputs
 	ch.AdoptID = cur.adoptID
-	if cur.res.Status == state.StatusTainted {
+	switch {
+	case cur.createFailed:
+		replace(reasonFailed)
+		return ch
+	case cur.res.Status == state.StatusTainted:
 		replace(reasonTainted)
 		return ch
 	}
