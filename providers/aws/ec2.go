@@ -463,18 +463,20 @@ func (h natHandler) create(ctx context.Context, c *call) (string, error) {
 	lo, hi := c.d.waitDelays()
 	w := ec2.NewNatGatewayAvailableWaiter(c.cl.ec2, func(o *ec2.NatGatewayAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
 	if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}}, 30*time.Minute); err != nil {
-		return id, fmt.Errorf("wait for NAT gateway %s to become available: %w%s", id, err, h.failure(ctx, c, id))
+		return id, h.failure(ctx, c, id, fmt.Errorf("wait for NAT gateway %s to become available: %w", id, err))
 	}
 	return id, nil
 }
 
-// failure returns the failure message EC2 gives a failed gateway, if any.
-func (natHandler) failure(ctx context.Context, c *call, id string) string {
-	out, err := c.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{filter("nat-gateway-id", id)}})
-	if err != nil || len(out.NatGateways) == 0 || out.NatGateways[0].FailureMessage == nil {
-		return ""
+// failure adds to err the failure message EC2 gives a failed gateway, and
+// marks it providers.ErrCreateFailed (the engine taints the gateway); err
+// is returned as it is when the gateway did not fail.
+func (natHandler) failure(ctx context.Context, c *call, id string, err error) error {
+	out, derr := c.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{filter("nat-gateway-id", id)}})
+	if derr != nil || len(out.NatGateways) == 0 || out.NatGateways[0].State != ec2types.NatGatewayStateFailed {
+		return err
 	}
-	return " (" + aws.ToString(out.NatGateways[0].FailureMessage) + ")"
+	return fmt.Errorf("%w: %w (%s)", providers.ErrCreateFailed, err, aws.ToString(out.NatGateways[0].FailureMessage))
 }
 
 func (natHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {

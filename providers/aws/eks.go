@@ -171,11 +171,13 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 // ID: the engine then records no object, and the next apply creates it
 // again under the same name. A failed object kept as tainted could not be
 // replaced, since its replacement gets the same name. Only when the delete
-// fails too is the ID returned, so the engine keeps it (tainted).
+// fails too is the ID returned, so the engine keeps it (tainted: the error
+// wraps providers.ErrCreateFailed).
 func dropFailedCreate(ctx context.Context, c *call, h handler, name, what string, issues []string, cause error) (string, error) {
 	if len(issues) > 0 {
 		cause = fmt.Errorf("%w (%s)", cause, strings.Join(issues, "; "))
 	}
+	cause = fmt.Errorf("%w: %w", providers.ErrCreateFailed, cause)
 	c.id = name
 	if err := h.delete(ctx, c); err != nil {
 		return name, fmt.Errorf("%w; deleting the failed %s %s failed too: %v", cause, what, name, err)

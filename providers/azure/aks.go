@@ -44,9 +44,19 @@ func CheckUpgrade(from, to string) error {
 func provisioned(what, name string, state *string) error {
 	switch strings.ToLower(deref(state)) {
 	case "failed", "canceled":
-		return fmt.Errorf("%s: provisioning state %s", strings.TrimSpace(what+" "+name), deref(state))
+		return markFailed(state, fmt.Errorf("%s: provisioning state %s", strings.TrimSpace(what+" "+name), deref(state)))
 	}
 	return nil
+}
+
+// markFailed wraps err in providers.ErrCreateFailed when the object's
+// provisioning state says ARM failed to make it, so the engine taints it;
+// any other error after ARM accepted the create leaves it to be read again.
+func markFailed(state *string, err error) error {
+	if err != nil && strings.EqualFold(deref(state), "failed") {
+		return fmt.Errorf("%w: %w", providers.ErrCreateFailed, err)
+	}
+	return err
 }
 
 // inProgress reports whether a provisioning state is not terminal.
@@ -212,15 +222,20 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 			return c.cl.clusters.BeginCreateOrUpdate(ctx, group, name, c.managedCluster(), nil)
 		})
 		if err != nil {
-			// A cluster that came to exist but failed is returned with the
-			// error: the engine records it as tainted and replaces it.
+			// A cluster that came to exist is returned with the error; when
+			// its provisioning failed the error says so (ErrCreateFailed) and
+			// the engine taints and replaces it, else it reads it again.
 			var gerr error
 			mc, gerr = h.get(ctx, c, group, name) // not :=, settle below needs it
 			if gerr != nil || mc == nil || !c.matchTags(mc.Tags) {
 				return "", err
 			}
 			if !conflictInProgress(err) {
-				return deref(mc.ID), fmt.Errorf("AKS cluster %s: %w", name, err)
+				err = fmt.Errorf("AKS cluster %s: %w", name, err)
+				if mc.Properties != nil {
+					err = markFailed(mc.Properties.ProvisioningState, err)
+				}
+				return deref(mc.ID), err
 			}
 			// Our own first attempt (its reply lost) is still running.
 		} else if mc, err = h.get(ctx, c, group, name); err != nil || mc == nil {
@@ -627,7 +642,11 @@ func (h poolHandler) create(ctx context.Context, c *call) (string, error) {
 				return "", err
 			}
 			if !conflictInProgress(err) {
-				return deref(ap.ID), fmt.Errorf("AKS agent pool %s: %w", name, err)
+				err = fmt.Errorf("AKS agent pool %s: %w", name, err)
+				if ap.Properties != nil {
+					err = markFailed(ap.Properties.ProvisioningState, err)
+				}
+				return deref(ap.ID), err
 			}
 			// Our own first attempt (its reply lost) is still running.
 		} else if ap, err = h.get(ctx, c, group, cluster, name); err != nil || ap == nil {

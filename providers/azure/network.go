@@ -283,6 +283,8 @@ func (h vnetHandler) create(ctx context.Context, c *call) (string, error) {
 					}
 					return (*string)(v.Properties.ProvisioningState), true, err
 				})
+			} else if v.Properties != nil {
+				err = markFailed((*string)(v.Properties.ProvisioningState), err)
 			}
 			return deref(v.ID), err
 		}
@@ -409,6 +411,8 @@ func (h subnetHandler) create(ctx context.Context, c *call) (string, error) {
 					}
 					return (*string)(s.Properties.ProvisioningState), true, err
 				})
+			} else if s.Properties != nil {
+				err = markFailed((*string)(s.Properties.ProvisioningState), err)
 			}
 			return deref(s.ID), err
 		}
@@ -511,6 +515,8 @@ func (h pipHandler) create(ctx context.Context, c *call) (string, error) {
 					}
 					return (*string)(p.Properties.ProvisioningState), true, err
 				})
+			} else if p.Properties != nil {
+				err = markFailed((*string)(p.Properties.ProvisioningState), err)
 			}
 			return deref(p.ID), err
 		}

@@ -344,6 +344,7 @@ func (h clusterHandler) cleanUpFailed(ctx context.Context, c *call, name string,
 	if err != nil || cl == nil || usableCluster(cl) {
 		return cause
 	}
+	cause = fmt.Errorf("%w: %w", providers.ErrCreateFailed, cause)
 	if derr := h.deleteByName(ctx, c, name); derr != nil {
 		return fmt.Errorf("%w (and deleting the broken cluster failed: %v)", cause, derr)
 	}
@@ -742,6 +743,7 @@ func (h nodePoolHandler) cleanUpFailed(ctx context.Context, c *call, name string
 	if err != nil || np == nil || usablePool(np) {
 		return cause
 	}
+	cause = fmt.Errorf("%w: %w", providers.ErrCreateFailed, cause)
 	if derr := h.deleteByName(ctx, c, name); derr != nil {
 		return fmt.Errorf("%w (and deleting the broken node pool failed: %v)", cause, derr)
 	}
