@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -68,8 +69,18 @@ type LockInfo struct {
 	CIJobURL string `json:"ciJobURL,omitempty"`
 }
 
-// Stale reports whether the lease has run out at time now.
+// Stale reports whether the lease has run out at time now. (StaleReason
+// also knows holders that are gone before their lease runs out.)
 func (l LockInfo) Stale(now time.Time) bool { return !l.Expires.IsZero() && now.After(l.Expires) }
+
+// Host is the machine named in Who ("user@host"), or "" when Who names none.
+func (l LockInfo) Host() string {
+	i := strings.LastIndex(l.Who, "@")
+	if i < 0 {
+		return ""
+	}
+	return l.Who[i+1:]
+}
 
 // String describes the holder on one line.
 func (l LockInfo) String() string {
