@@ -61,7 +61,7 @@ func (a *app) loadRegions(ctx context.Context, f *specFlags) ([]*spec.Region, er
 		return nil, err
 	}
 	if f.jsonnetMiB <= 0 {
-		return nil, fmt.Errorf("--jsonnet-max-memory %d: give a positive number of MiB (default %d)", f.jsonnetMiB, spec.DefaultJsonnetMemory>>20)
+		return nil, fmt.Errorf("%w: --jsonnet-max-memory %d: give a positive number of MiB (default %d)", ErrBadFlag, f.jsonnetMiB, spec.DefaultJsonnetMemory>>20)
 	}
 	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, MaxJsonnetMemory: uint64(f.jsonnetMiB) << 20})
 	if err := a.report(ds); err != nil {

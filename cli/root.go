@@ -137,6 +137,9 @@ with node pools, StorageClasses and load balancers — onto AWS, GCP or Azure
 from one spec, keeping per-region state with locking.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return g.validate()
+		},
 	}
 	root.SetIn(cfg.Stdin)
 	root.SetOut(cfg.Stdout)
