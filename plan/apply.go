@@ -376,6 +376,9 @@ func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.Stat
 			return res, err
 		}
 	}
+	if err := run.recordRefreshedOutputs(); err != nil {
+		return res, err
+	}
 
 	results := make(chan nodeResult)
 	running := 0
@@ -454,6 +457,26 @@ func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.Stat
 	}
 	run.mu.Unlock()
 	return res, errors.Join(errs...)
+}
+
+// recordRefreshedOutputs writes the outputs refresh found (the plan's
+// Outputs) over those state records, for objects still as planned, and
+// resolves references to them from now on.
+func (r *regionRun) recordRefreshedOutputs() error {
+	if r.st == nil || len(r.rp.Outputs) == 0 {
+		return nil
+	}
+	return r.writeState(func(s *state.State) {
+		for addr, out := range r.rp.Outputs {
+			res, ok := s.Find(addr)
+			if !ok || res.Status != state.StatusCreated {
+				continue
+			}
+			res.Outputs = out
+			s.Put(res)
+			r.outputs[addr] = out
+		}
+	})
 }
 
 // writeState applies fn to a copy of the region's state and writes it with
