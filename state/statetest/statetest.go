@@ -13,7 +13,9 @@
 //
 // The suite checks the contracts in package state: ErrNoState, deep
 // round-trips, compare-and-swap on serial and lineage, exclusive leased locks
-// with holder records, stale-lock breaking, concurrent read-modify-write
+// with holder records, stale-lock breaking and taking over (a dead holder
+// of this host is stale at once only on a state.HolderChecker; on any other
+// backend only when its lease runs out), concurrent read-modify-write
 // writers that all land, corrupt documents that are reported and never
 // overwritten, and region listings.
 package statetest
