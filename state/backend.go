@@ -67,6 +67,10 @@ type LockInfo struct {
 	Expires   time.Time `json:"expires"` // lease deadline, moved by Renew
 	// CIJobURL is the CI job that holds the lock, when run from CI.
 	CIJobURL string `json:"ciJobURL,omitempty"`
+	// PIDNamespace identifies the process ID namespace PID belongs to
+	// (Linux: the target of /proc/self/ns/pid), so a container sharing the
+	// host's name but not its processes never judges PID from outside.
+	PIDNamespace string `json:"pidNamespace,omitempty"`
 }
 
 // Stale reports whether the lease has run out at time now. (StaleReason

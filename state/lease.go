@@ -382,14 +382,26 @@ func NewLockInfo(region, operation string) LockInfo {
 
 func newLockInfo(region, operation string, getenv func(string) string, now time.Time, who string, pid int) LockInfo {
 	return LockInfo{
-		Region:    region,
-		Operation: operation,
-		Who:       who,
-		PID:       pid,
-		Version:   Version,
-		Created:   now.UTC(),
-		CIJobURL:  ciJobURL(getenv),
+		Region:       region,
+		Operation:    operation,
+		Who:          who,
+		PID:          pid,
+		Version:      Version,
+		Created:      now.UTC(),
+		CIJobURL:     ciJobURL(getenv),
+		PIDNamespace: PIDNamespace(),
 	}
+}
+
+// PIDNamespace names this process's process ID namespace (on Linux, the
+// target of /proc/self/ns/pid, like "pid:[4026531836]"), or "" where there
+// is none to read.
+func PIDNamespace() string {
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	return ns
 }
 
 func whoami(getenv func(string) string) string {

@@ -308,7 +308,8 @@ func TestAcquireTakesOverStaleLock(t *testing.T) {
 }
 
 // TestHolderAliveIsNotStale: a holder on this host whose process is alive,
-// or one on another host, is left to its lease.
+// one on another host, and one in another PID namespace are left to their
+// lease.
 func TestHolderAliveIsNotStale(t *testing.T) {
 	b := local.New(t.TempDir())
 	now := time.Now()
@@ -316,7 +317,9 @@ func TestHolderAliveIsNotStale(t *testing.T) {
 	alive.Expires = now.Add(time.Hour)
 	elsewhere := statetest.DeadHolder(t, now.Add(time.Hour))
 	elsewhere.Who = "ci@another-host"
-	for _, h := range []state.LockInfo{alive, elsewhere} {
+	container := statetest.DeadHolder(t, now.Add(time.Hour)) // this host's name, its own pids
+	container.PIDNamespace = "pid:[1]"
+	for _, h := range []state.LockInfo{alive, elsewhere, container} {
 		if why := state.StaleReason(b, h, now); why != "" {
 			t.Errorf("StaleReason(%s pid %d) = %q, want not stale", h.Who, h.PID, why)
 		}
@@ -493,5 +496,8 @@ func TestNewLockInfo(t *testing.T) {
 		!strings.HasSuffix(i.Who, "@"+host) || strings.HasPrefix(i.Who, "@") || i.Created.IsZero() ||
 		i.CIJobURL != "https://jenkins.example/job/7/" || i.ID != "" || !i.Expires.IsZero() {
 		t.Fatalf("NewLockInfo = %+v", i)
+	}
+	if _, err := os.Stat("/proc/self/ns/pid"); err == nil && !strings.HasPrefix(i.PIDNamespace, "pid:[") {
+		t.Errorf("NewLockInfo.PIDNamespace = %q, want this process's pid namespace", i.PIDNamespace)
 	}
 }

@@ -443,11 +443,12 @@ var _ state.StaleUnlocker = (*Backend)(nil)
 // HolderGone reports a lock holder on this host whose process no longer
 // exists: after a kill -9 or a crash its lock is stale at once, without
 // waiting for the lease. A holder on another host (a state directory shared
-// over NFS) or whose process still exists is left to its lease; so is one
-// whose pid was reused by another process (the check errs towards alive).
+// over NFS), in another PID namespace (a container with the host's name),
+// or whose process still exists is left to its lease; so is one whose pid
+// was reused by another process (the check errs towards alive).
 func (b *Backend) HolderGone(h state.LockInfo) string {
 	host, err := os.Hostname()
-	if err != nil || h.PID <= 0 || h.Host() == "" || h.Host() != host {
+	if err != nil || h.PID <= 0 || h.Host() == "" || h.Host() != host || h.PIDNamespace != state.PIDNamespace() {
 		return ""
 	}
 	if err := unix.Kill(h.PID, 0); !errors.Is(err, unix.ESRCH) {
