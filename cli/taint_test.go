@@ -48,7 +48,7 @@ func TestTaintUntaint(t *testing.T) {
 		{[]string{"taint", "test-east/mem_storage_class.nope"}, "no resource test-east/mem_storage_class.nope in the state of region test-east"},
 		{[]string{"untaint", "test-east/mem_storage_class.nope"}, "state list --region test-east"},
 		{[]string{"taint", "nope"}, "want REGION/TYPE.NAME"},
-		{[]string{"taint", "other/mem_cluster.main"}, "region other"},
+		{[]string{"taint", "other/mem_cluster.main"}, "region other has no state"},
 	} {
 		r := e.must(1, tt.args...)
 		if !strings.Contains(r.stderr, tt.want) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,9 @@ func (a *app) setTaint(ctx context.Context, addr string, taint bool) error {
 	}
 	defer held.release(a.cfg.Stderr)
 	st, err := be.Read(ctx, region)
+	if errors.Is(err, state.ErrNoState) {
+		return fmt.Errorf("no resource %s: region %s has no state (nothing was applied there); nothing was changed", addr, region)
+	}
 	if err != nil {
 		return fmt.Errorf("read state of region %s: %w", region, err)
 	}
