@@ -150,6 +150,9 @@ with node pools, StorageClasses and load balancers — onto AWS, GCP or Azure
 from one spec, keeping per-region state with locking.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return g.validate()
+		},
 	}
 	root.SetIn(cfg.Stdin)
 	root.SetOut(cfg.Stdout)
@@ -173,6 +176,8 @@ from one spec, keeping per-region state with locking.`,
 		app.destroyCmd(),
 		app.showCmd(),
 		app.stateCmd(),
+		app.taintCmd(),
+		app.untaintCmd(),
 		app.driversCmd(),
 		app.schemaCmd(),
 		app.versionCmd(),

@@ -236,6 +236,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	if err != nil {
 		return rp, append(ds, regionDiag(in, "", "%v", err))
 	}
+	rp.Outputs = repairOutputs(rp.Changes, refreshedList)
 	for _, r := range desired {
 		rp.Desired = append(rp.Desired, *r)
 	}
@@ -338,6 +339,8 @@ const (
 	reasonRetry      = "retrying interrupted create: not found in the cloud"
 	reasonForget     = "forgetting interrupted create: not found in the cloud"
 	reasonTainted    = "tainted by a failed operation"
+	reasonFailed     = "the cloud reports that its creation failed"
+	reasonOutputs    = "recording outputs state lacks: "
 	reasonDeletedOOB = "deleted outside regionctl"
 	reasonDeposed    = "deposed by a create-before-destroy replacement"
 	reasonNotInSpec  = "no longer in the spec"
@@ -499,7 +502,11 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 	}
 	ch.Before = cur.inputs
 	ch.AdoptID = cur.adoptID
-	if cur.res.Status == state.StatusTainted {
+	switch {
+	case cur.createFailed:
+		replace(reasonFailed)
+		return ch
+	case cur.res.Status == state.StatusTainted:
 		replace(reasonTainted)
 		return ch
 	}
@@ -573,6 +580,56 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 		}
 	}
 	return ch
+}
+
+// repairOutputs returns the refreshed outputs of created objects that
+// differ from what state records, for apply to record. When state lacks an
+// output refresh found (missing or empty: recorded before the cloud filled
+// it in), an unchanged resource's change becomes an Update that records it,
+// so the plan shows the repair and apply runs; other differences (a status
+// that moved on) are recorded by whatever apply runs next.
+func repairOutputs(changes []Change, refreshedList []*refreshed) map[string]map[string]any {
+	var out map[string]map[string]any
+	for _, rr := range refreshedList {
+		if rr.res.Status != state.StatusCreated || !rr.exists || rr.createFailed {
+			continue
+		}
+		recorded, _ := normalizeValues(rr.res.Outputs)
+		if equalValues(recorded, rr.outputs) {
+			continue
+		}
+		if out == nil {
+			out = map[string]map[string]any{}
+		}
+		out[rr.res.Address] = rr.outputs
+		var filled []string
+		for _, k := range slices.Sorted(maps.Keys(rr.outputs)) {
+			if isEmptyValue(recorded[k]) && !isEmptyValue(rr.outputs[k]) {
+				filled = append(filled, k)
+			}
+		}
+		i := slices.IndexFunc(changes, func(c Change) bool { return c.Address == rr.res.Address && c.DeposedID == "" })
+		if len(filled) > 0 && i >= 0 && changes[i].Action == NoOp {
+			changes[i].Action = Update
+			changes[i].Reason = reasonOutputs + strings.Join(filled, ", ")
+		}
+	}
+	return out
+}
+
+// isEmptyValue: nil, "", or an empty list or map.
+func isEmptyValue(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case string:
+		return t == ""
+	case []any:
+		return len(t) == 0
+	case map[string]any:
+		return len(t) == 0
+	}
+	return false
 }
 
 func describe(c *Change) string {

@@ -32,7 +32,12 @@ type Driver interface {
 	// Read returns the live state of one resource. A resource that no longer
 	// exists is reported with Exists false, not an error.
 	Read(ctx context.Context, req ReadRequest) (ReadResponse, error)
-	// Create makes a resource and waits until it is usable.
+	// Create makes a resource and waits until it is usable. When it fails
+	// after the cloud assigned the object an ID, it returns that ID with the
+	// error: the engine records it and the next refresh reads it (adopting
+	// it when it turned out usable). Only an error wrapping ErrCreateFailed
+	// (the cloud itself says the creation failed) makes the engine record
+	// the object as tainted, to be replaced.
 	Create(ctx context.Context, req CreateRequest) (CreateResponse, error)
 	// Update changes a resource in place and waits until it is usable.
 	Update(ctx context.Context, req UpdateRequest) (UpdateResponse, error)
@@ -93,6 +98,13 @@ type ReadResponse struct {
 	Inputs Values
 	// Outputs are the resource's current outputs.
 	Outputs Values
+	// CreateFailed reports that the cloud says this object's creation failed
+	// (EKS CREATE_FAILED or FAILED, a GKE cluster or node pool in ERROR,
+	// ARM provisioningState Failed): it exists but will never be usable.
+	// The engine records it as tainted, and the next plan replaces it. Leave
+	// it false for an object that is still being created, or usable though
+	// degraded: those are adopted as they are.
+	CreateFailed bool
 }
 
 // CreateRequest asks for one resource to be created.

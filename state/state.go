@@ -146,6 +146,16 @@ func (s *State) Validate() error {
 		if r.Address == "" {
 			return fmt.Errorf("state holds a resource with no address")
 		}
+		switch r.Status {
+		case StatusPending:
+		case StatusCreated, StatusTainted, StatusDeposed:
+			if r.ID == "" {
+				// It would read as deleted outside regionctl, and be made again.
+				return fmt.Errorf("state holds %s as %s but with no id", r.Address, r.Status)
+			}
+		default:
+			return fmt.Errorf("state holds %s with unknown status %q (a regionctl state says created, pending, tainted or deposed)", r.Address, r.Status)
+		}
 		if seen[r.Key()] {
 			return fmt.Errorf("state holds %s twice", r.Key())
 		}

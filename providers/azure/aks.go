@@ -33,12 +33,20 @@ func CheckUpgrade(from, to string) error {
 // of class providers.ErrCreateFailed.
 func provisioned(what, name string, state *string) error {
 	switch strings.ToLower(deref(state)) {
-	case "failed":
-		return kit.Classed(fmt.Errorf("%s: provisioning state %s", strings.TrimSpace(what+" "+name), deref(state)), providers.ErrCreateFailed)
-	case "canceled":
-		return fmt.Errorf("%s: provisioning state %s", strings.TrimSpace(what+" "+name), deref(state))
+	case "failed", "canceled":
+		return markFailed(state, fmt.Errorf("%s: provisioning state %s", strings.TrimSpace(what+" "+name), deref(state)))
 	}
 	return nil
+}
+
+// markFailed wraps err in providers.ErrCreateFailed when the object's
+// provisioning state says ARM failed to make it, so the engine taints it;
+// any other error after ARM accepted the create leaves it to be read again.
+func markFailed(state *string, err error) error {
+	if err != nil && strings.EqualFold(deref(state), "failed") {
+		return kit.Classed(err, providers.ErrCreateFailed)
+	}
+	return err
 }
 
 // inProgress reports whether a provisioning state is not terminal.
@@ -284,15 +292,20 @@ func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, err
 			return e.cl.clusters.BeginCreateOrUpdate(ctx, group, name, managedCluster(c), nil)
 		})
 		if err != nil {
-			// A cluster that came to exist but failed is returned with the
-			// error: the engine records it as tainted and replaces it.
+			// A cluster that came to exist is returned with the error; when
+			// its provisioning failed the error says so (ErrCreateFailed) and
+			// the engine taints and replaces it, else it reads it again.
 			var gerr error
 			mc, gerr = e.getCluster(ctx, group, name) // not :=, settle below needs it
 			if gerr != nil || mc == nil || !matchTags(c.Meta, mc.Tags) {
 				return "", err
 			}
 			if !conflictInProgress(err) {
-				return deref(mc.ID), fmt.Errorf("AKS cluster %s: %w", name, err)
+				err = fmt.Errorf("AKS cluster %s: %w", name, err)
+				if mc.Properties != nil {
+					err = markFailed(mc.Properties.ProvisioningState, err)
+				}
+				return deref(mc.ID), err
 			}
 			// Our own first attempt (its reply lost) is still running.
 		} else if mc, err = e.getCluster(ctx, group, name); err != nil || mc == nil {
@@ -737,7 +750,11 @@ func (h poolHandler) Create(ctx context.Context, c *nodePoolCall) (string, error
 				return "", err
 			}
 			if !conflictInProgress(err) {
-				return deref(ap.ID), fmt.Errorf("AKS agent pool %s: %w", name, err)
+				err = fmt.Errorf("AKS agent pool %s: %w", name, err)
+				if ap.Properties != nil {
+					err = markFailed(ap.Properties.ProvisioningState, err)
+				}
+				return deref(ap.ID), err
 			}
 			// Our own first attempt (its reply lost) is still running.
 		} else if ap, err = h.get(ctx, e, group, cluster, name); err != nil || ap == nil {

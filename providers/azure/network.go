@@ -86,12 +86,14 @@ func deleteLRO[T any](ctx context.Context, e *env, start func(ctx context.Contex
 // first attempt still runs), it is the result, waited on until its
 // provisioning state settles; anything else fails the create.
 func createOurs[T any](ctx context.Context, e *env, what string, putErr error, get func() (obj *T, ours bool, state *string, id string, err error)) (string, error) {
-	obj, ours, _, id, gerr := get()
+	obj, ours, state, id, gerr := get()
 	if gerr != nil || obj == nil || !ours {
 		return "", putErr
 	}
 	if !conflictInProgress(putErr) {
-		return id, putErr
+		// Only ARM's own Failed state taints it; any other error leaves it
+		// for the next refresh to read.
+		return id, markFailed(state, putErr)
 	}
 	return id, settleState(ctx, e.d, what, func() (*string, bool, error) {
 		obj, _, st, _, err := get()
