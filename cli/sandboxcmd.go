@@ -208,5 +208,5 @@ func (a *app) sandboxDriverOptions(ctx context.Context) (providers.Options, erro
 	if err != nil {
 		return providers.Options{}, err
 	}
-	return providers.Options{Sandbox: true, SandboxEndpoints: ep.Endpoints}, nil
+	return providers.Options{Sandbox: true, SandboxEndpoints: ep.Endpoints, SandboxDir: a.g.sandboxDir}, nil
 }

@@ -46,6 +46,8 @@ type Sandbox struct {
 	saveMu sync.Mutex // serializes state writes
 
 	kube *kube.Manager // nil with NoKubernetes
+
+	awsCreds AWSCredentials // what the AWS emulator issued
 }
 
 // newEmulators builds one emulator per cloud.
@@ -134,6 +136,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 				return nil, err
 			}
 		}
+	}
+	if err := s.issueAWSCredentials(); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }

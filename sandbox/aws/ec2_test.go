@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
@@ -31,17 +30,29 @@ type clients struct {
 // once and returns clients for region.
 func startSandbox(t *testing.T, region string) *clients {
 	t.Helper()
+	_, cfg := newSandbox(t, region)
+	return newClients(cfg)
+}
+
+// newSandbox starts a sandbox without Kubernetes whose asynchronous
+// operations complete at once, and returns it with an SDK configuration
+// for region signed with the credentials it issued.
+func newSandbox(t *testing.T, region string) (*sandbox.Sandbox, aws.Config) {
+	t.Helper()
 	sb, err := sandbox.Start(context.Background(), sandbox.Options{Dir: t.TempDir(), Latency: map[string]time.Duration{"*": 0}, NoKubernetes: true})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	cfg := aws.Config{
+	return sb, aws.Config{
 		Region:       region,
 		BaseEndpoint: aws.String(sb.Endpoints()["aws"]),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSANDBOX", "secret", ""),
+		Credentials:  sb.AWSCredentials().Provider(),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} }, // every error surfaces on the first call
 	}
+}
+
+func newClients(cfg aws.Config) *clients {
 	return &clients{ec2: ec2.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), eks: eks.NewFromConfig(cfg)}
 }
 
