@@ -50,10 +50,18 @@ func (s *Sandbox) AWSCredentials() AWSCredentials { return s.awsCreds }
 // AWSEnv is the environment that points the aws CLI (and any AWS SDK's
 // default chain) at this sandbox: its config and credentials files and
 // profile.
-func (s *Sandbox) AWSEnv() []string {
+func (s *Sandbox) AWSEnv() []string { return AWSEnv(s.dir) }
+
+// AWSEnv is the environment that points the aws CLI at the sandbox in dir:
+// AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE (absolute paths) and
+// AWS_PROFILE.
+func AWSEnv(dir string) []string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	return []string{
-		"AWS_CONFIG_FILE=" + AWSConfigFile(s.dir),
-		"AWS_SHARED_CREDENTIALS_FILE=" + AWSCredentialsFile(s.dir),
+		"AWS_CONFIG_FILE=" + AWSConfigFile(dir),
+		"AWS_SHARED_CREDENTIALS_FILE=" + AWSCredentialsFile(dir),
 		"AWS_PROFILE=" + AWSProfile,
 	}
 }
