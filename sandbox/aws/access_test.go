@@ -2,13 +2,19 @@ package aws_test
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/regionctl/regionctl/sandbox"
 )
 
 const (
@@ -163,5 +169,62 @@ func TestAccessEntries(t *testing.T) {
 	list, err = c.eks.ListAccessEntries(ctx, &eks.ListAccessEntriesInput{ClusterName: aws.String("legacy")})
 	if err != nil || !slices.Equal(list.AccessEntries, []string{adminUserArn}) {
 		t.Errorf("entries after enabling the API mode = %v, %v", list, err)
+	}
+}
+
+// TestOlderStateGetsCredentials: a sandbox directory from before the
+// sandbox issued credentials (no IAM users, clusters without a creator)
+// gets them on start, and its clusters' creator is the sandbox's user, with
+// its admin access entry where the mode uses entries.
+func TestOlderStateGetsCredentials(t *testing.T) {
+	dir := t.TempDir()
+	opts := sandbox.Options{Dir: dir, Latency: map[string]time.Duration{"*": 0}, NoKubernetes: true}
+	sb, err := sandbox.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(sb.Endpoints()["aws"]), Credentials: sb.AWSCredentials().Provider(),
+		Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
+	if _, err := createCluster(t, newClients(cfg), "old", withAccess(ekstypes.CreateAccessConfigRequest{AuthenticationMode: ekstypes.AuthenticationModeApiAndConfigMap})); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the state as an older sandbox left it.
+	path := filepath.Join(dir, "aws.json")
+	var st map[string]any
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(data, &st)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(st, "users")
+	delete(st, "accessKeys")
+	for _, c := range st["clusters"].(map[string]any) {
+		delete(c.(map[string]any), "creator")
+		delete(c.(map[string]any), "accessEntries")
+	}
+	if data, err = json.Marshal(st); err == nil {
+		err = os.WriteFile(path, data, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sb2, err := sandbox.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb2.Close()
+	if sb2.AWSCredentials().AccessKeyID == sb.AWSCredentials().AccessKeyID {
+		t.Errorf("the older state kept a key it did not have")
+	}
+	cfg.Credentials, cfg.BaseEndpoint = sb2.AWSCredentials().Provider(), aws.String(sb2.Endpoints()["aws"])
+	list, err := eks.NewFromConfig(cfg).ListAccessEntries(context.Background(), &eks.ListAccessEntriesInput{ClusterName: aws.String("old")})
+	if err != nil || !slices.Equal(list.AccessEntries, []string{adminUserArn}) {
+		t.Errorf("entries of a cluster from older state = %v, %v; want the sandbox user's", list, err)
 	}
 }

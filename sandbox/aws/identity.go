@@ -108,6 +108,15 @@ func (e *Emulator) EnsureCredentials() (Credentials, bool) {
 		u.Builtin = true
 		changed = true
 	}
+	// Clusters made before the sandbox issued credentials were created
+	// by this user.
+	for _, c := range e.st.Clusters {
+		if c.Creator == "" {
+			c.Creator = deref(u.V.Arn)
+			e.bootstrapCreatorAccess(c, c.Region)
+			changed = true
+		}
+	}
 	for _, id := range sortedKeys(e.st.Keys) {
 		if k := e.st.Keys[id]; k.User == AdminUser && k.Status == string(iamtypes.StatusTypeActive) {
 			return Credentials{AccessKeyID: id, SecretAccessKey: k.Secret, Account: e.env.Account, UserArn: deref(u.V.Arn)}, changed
