@@ -206,6 +206,10 @@ func TestCallerIdentityAndIAMUsers(t *testing.T) {
 	if err != nil || aws.ToString(vid.Arn) != "arn:aws:iam::123456789012:user/viewer" {
 		t.Fatalf("GetCallerIdentity as viewer = %v, %v", vid, err)
 	}
+	users, err := c.ListUsers(ctx, &iam.ListUsersInput{})
+	if err != nil || len(users.Users) != 2 || aws.ToString(users.Users[1].UserName) != "viewer" {
+		t.Errorf("ListUsers = %+v, %v; want sandbox-admin and viewer", users, err)
+	}
 	if _, err := c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("viewer"), AccessKeyId: key.AccessKey.AccessKeyId}); err != nil {
 		t.Fatal(err)
 	}
@@ -233,5 +237,9 @@ func TestRoleIDShape(t *testing.T) {
 	}
 	if id := aws.ToString(out.Role.RoleId); !awsIDShape(id, "AROA") {
 		t.Errorf("RoleId %q; want AROA + 17 characters", id)
+	}
+	list, err := c.iam.ListRoles(context.Background(), &iam.ListRolesInput{})
+	if err != nil || len(list.Roles) != 1 || aws.ToString(list.Roles[0].RoleId) != aws.ToString(out.Role.RoleId) {
+		t.Errorf("ListRoles = %+v, %v", list, err)
 	}
 }

@@ -84,6 +84,14 @@ func (r *roleRec) reply() *iamtypes.Role {
 	return &v
 }
 
+// pathPrefix is a List call's PathPrefix ("/" when not given).
+func pathPrefix(f form) string {
+	if p := f.get("PathPrefix"); p != "" {
+		return p
+	}
+	return "/"
+}
+
 func iamTags(f form) []iamtypes.Tag {
 	var tags []iamtypes.Tag
 	for _, t := range f.groups("Tags.member") {
@@ -204,6 +212,17 @@ func (e *Emulator) iamOp(op string, f form, caller principal) (smithy.Serializab
 			r.V.Tags = append(kept, t)
 		}
 		return &iam.TagRoleOutput{}, true, nil
+
+	case "ListRoles":
+		roles := []iamtypes.Role{}
+		for _, name := range sortedKeys(s.Roles) {
+			if r := s.Roles[name]; strings.HasPrefix(deref(r.V.Path), pathPrefix(f)) {
+				v := *r.reply()
+				v.Tags = nil // ListRoles does not return tags
+				roles = append(roles, v)
+			}
+		}
+		return &iam.ListRolesOutput{Roles: roles, IsTruncated: false}, false, nil
 
 	case "UntagRole":
 		r, aerr := e.role(f.get("RoleName"))

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -169,6 +170,17 @@ func (e *Emulator) iamUserOp(op string, f form, caller principal) (out smithy.Se
 		}
 		u := e.newUser(name, f.get("Path"), tags)
 		return &iam.CreateUserOutput{User: ptr(u.V)}, true, nil, true
+
+	case "ListUsers":
+		users := []iamtypes.User{}
+		for _, name := range sortedKeys(s.Users) {
+			if u := s.Users[name]; strings.HasPrefix(deref(u.V.Path), pathPrefix(f)) {
+				v := u.V
+				v.Tags = nil // ListUsers does not return tags
+				users = append(users, v)
+			}
+		}
+		return &iam.ListUsersOutput{Users: users, IsTruncated: false}, false, nil, true
 
 	case "GetUser":
 		u, aerr := user()
