@@ -208,6 +208,15 @@ func ListDir(dir string) ([]Object, error) {
 // Close stops serving, writes the state a last time and unlocks the directory.
 func (s *Sandbox) Close() error {
 	var errs []error
+	for _, e := range s.emus {
+		// Background work first (the AWS emulator's controllers talk to
+		// the API servers stopped below).
+		if c, ok := e.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("sandbox: stop %s: %w", e.Cloud(), err))
+			}
+		}
+	}
 	for _, srv := range s.srvs {
 		if err := srv.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: stop server: %w", err))

@@ -241,8 +241,12 @@ func (c *clusterRec) kubeUser(p principal, account string) (emu.KubeUser, error)
 		if a, ok := c.AccessEntries[p.Arn]; ok {
 			groups := append([]string{}, a.V.KubernetesGroups...)
 			for _, pol := range sortedKeys(a.Policies) {
-				if a.Policies[pol].AccessScope.Type == ekstypes.AccessScopeTypeCluster {
-					groups = append(groups, AccessPolicyGroup(strings.TrimPrefix(pol, accessPolicyARN)))
+				name, scope := strings.TrimPrefix(pol, accessPolicyARN), a.Policies[pol].AccessScope
+				if scope.Type == ekstypes.AccessScopeTypeCluster {
+					groups = append(groups, AccessPolicyGroup(name))
+				}
+				for _, ns := range scope.Namespaces {
+					groups = append(groups, NamespacePolicyGroup(name, ns))
 				}
 			}
 			return emu.KubeUser{Name: strings.ReplaceAll(deref(a.V.Username), "{{SessionName}}", p.User), UID: uid, Groups: groups}, nil
@@ -428,6 +432,7 @@ func (e *Emulator) updateClusterAccess(c *clusterRec, in *eks.UpdateClusterConfi
 		if from == ekstypes.AuthenticationModeConfigMap {
 			e.bootstrapCreatorAccess(c, c.Region) // the creator keeps its admin access
 		}
+		e.nudgeAccessController(c.Region + "/" + deref(c.V.Name))
 		return e.newUpdate(c, op, ekstypes.UpdateTypeAccessConfigUpdate, fail, param(ekstypes.UpdateParamTypeAuthenticationMode, string(to))), nil
 	case in.UpgradePolicy != nil:
 		if !slices.Contains(in.UpgradePolicy.SupportType.Values(), in.UpgradePolicy.SupportType) {

@@ -5,6 +5,7 @@
 package aws
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -23,11 +24,19 @@ import (
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
 )
 
-// Emulator is the AWS emulator. Create it with New.
+// Emulator is the AWS emulator. Create it with New; Close stops its
+// background work.
 type Emulator struct {
 	env emu.Env
 	mu  sync.Mutex
 	st  *state
+
+	// internalToken authenticates the emulator's own controllers to its
+	// clusters' API servers (held in memory only).
+	internalToken string
+	controllers   map[string]*accessController // by cluster key
+	ctx           context.Context
+	cancel        context.CancelFunc
 }
 
 var _ emu.Emulator = (*Emulator)(nil)
@@ -46,7 +55,11 @@ func New(env emu.Env) *Emulator {
 	if env.Region == "" {
 		env.Region = "us-east-1"
 	}
-	return &Emulator{env: env, st: newState()}
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Emulator{env: env, st: newState(), internalToken: "sandbox-eks." + hex.EncodeToString(b[:]),
+		controllers: map[string]*accessController{}, ctx: ctx, cancel: cancel}
 }
 
 // Cloud is "aws".

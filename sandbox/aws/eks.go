@@ -145,6 +145,9 @@ func (e *Emulator) serveEKS(w http.ResponseWriter, r *http.Request, region strin
 	var aerr *apiErr
 	if accessOps[op] {
 		out, changed, aerr = e.accessOp(op, labels, r.URL.Query(), c, region)
+		if changed {
+			e.nudgeAccessController(region + "/" + labels["clusterName"])
+		}
 	} else {
 		out, changed, aerr = e.eksOp(op, labels, r.URL.Query(), c, region, caller)
 	}
@@ -297,6 +300,7 @@ func (e *Emulator) settleEKS() bool {
 			}
 		case c.V.Status == ekstypes.ClusterStatusDeleting && e.due(c.ReadyAt):
 			changed = true
+			e.stopAccessController(key)
 			if e.env.Kube != nil {
 				// The API server goes with the cluster, and its data too.
 				_ = e.env.Kube.Remove(kubeID(c.Region, deref(c.V.Name))) // best effort: a leftover directory is removed by the next Remove

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
 )
@@ -44,10 +46,13 @@ func kubeID(region, name string) string {
 // and CA in the cluster, as DescribeCluster returns them.
 func (e *Emulator) ensureKube(c *clusterRec) error {
 	name := deref(c.V.Name)
-	info, err := e.env.Kube.Ensure(kubeID(c.Region, name), e.eksAuthenticator(c.Region, name), eksBootstrap(deref(c.V.Version)))
+	id := kubeID(c.Region, name)
+	info, err := e.env.Kube.Ensure(id, e.eksAuthenticator(c.Region, name), eksBootstrap(deref(c.V.Version)))
 	if err != nil {
 		return err
 	}
+	e.startAccessController(c.Region+"/"+name, id, rest.Config{Host: info.Endpoint, BearerToken: e.internalToken,
+		TLSClientConfig: rest.TLSClientConfig{CAData: info.CAPEM}})
 	c.V.Endpoint = ptr(info.Endpoint)
 	c.V.CertificateAuthority = &ekstypes.Certificate{Data: ptr(base64.StdEncoding.EncodeToString(info.CAPEM))}
 	return nil
@@ -167,6 +172,9 @@ func aggregateClusterRoles(ctx context.Context, cs kubernetes.Interface) error {
 // (clusterRec.kubeUser), from the emulator's state at that moment.
 func (e *Emulator) eksAuthenticator(region, cluster string) emu.KubeAuthenticator {
 	return func(token string) (emu.KubeUser, error) {
+		if hmac.Equal([]byte(token), []byte(e.internalToken)) {
+			return emu.KubeUser{Name: "regionctl-sandbox:eks-access-controller", Groups: []string{"system:masters"}}, nil
+		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		keyID, err := VerifyEKSToken(token, cluster, time.Now(), func(id string) (string, bool) {

@@ -3,6 +3,7 @@ package aws_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -322,5 +323,55 @@ func TestAccessEntriesGrantKubernetesAccess(t *testing.T) {
 	}
 	if _, err := as(viewerCfg).CoreV1().ConfigMaps("default").Get(ctx, "probe", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("after disassociating the policy: %v; want 403", err)
+	}
+
+	// AmazonEKSEditPolicy at namespace scope team-*: writes in team-a, made
+	// after the association, and nowhere else. The bindings are made in the
+	// background, as EKS applies associations (eventually consistent).
+	if _, err := c.eks.AssociateAccessPolicy(ctx, &eks.AssociateAccessPolicyInput{ClusterName: aws.String("demo"), PrincipalArn: viewerArn,
+		PolicyArn:   aws.String("arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"),
+		AccessScope: &ekstypes.AccessScope{Type: ekstypes.AccessScopeTypeNamespace, Namespaces: []string{"team-*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	editor := as(viewerCfg)
+	teamCM := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "team-a"}}
+	eventually(ctx, t, "the edit policy to let write in team-a", func() error {
+		_, err := editor.CoreV1().ConfigMaps("team-a").Create(ctx, teamCM, metav1.CreateOptions{})
+		return err
+	})
+	if _, err := editor.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("a team-* scope let write in default: %v; want 403", err)
+	}
+	if _, err := c.eks.DisassociateAccessPolicy(ctx, &eks.DisassociateAccessPolicyInput{ClusterName: aws.String("demo"), PrincipalArn: viewerArn,
+		PolicyArn: aws.String("arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(ctx, t, "disassociating to take the access away", func() error {
+		if _, err := editor.CoreV1().ConfigMaps("team-a").Get(ctx, "probe", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+			return fmt.Errorf("still allowed (%v)", err)
+		}
+		return nil
+	})
+}
+
+// eventually retries cond until it succeeds or ctx ends (then the test
+// fails with what for and the last error).
+func eventually(ctx context.Context, t *testing.T, what string, cond func() error) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, err)
+		case <-tick.C:
+		}
 	}
 }
