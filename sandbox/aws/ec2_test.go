@@ -37,7 +37,7 @@ func startSandbox(t *testing.T, region string) *clients {
 // newSandbox starts a sandbox without Kubernetes whose asynchronous
 // operations complete at once, and returns it with an SDK configuration
 // for region signed with the credentials it issued.
-func newSandbox(t *testing.T, region string) (*sandbox.Sandbox, aws.Config) {
+func newSandbox(t testing.TB, region string) (*sandbox.Sandbox, aws.Config) {
 	t.Helper()
 	sb, err := sandbox.Start(context.Background(), sandbox.Options{Dir: t.TempDir(), Latency: map[string]time.Duration{"*": 0}, NoKubernetes: true})
 	if err != nil {
