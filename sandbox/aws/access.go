@@ -143,6 +143,10 @@ func (e *Emulator) newAccessEntry(c *clusterRec, region string, in *eks.CreateAc
 	if username == "" {
 		username = defaultUsername(kind, account, name, typ)
 	}
+	groups := in.KubernetesGroups
+	if typ != "STANDARD" {
+		groups = []string{"system:nodes"} // what EKS gives node entries
+	}
 	if aerr := checkK8sNames(typ, username, in.KubernetesGroups); aerr != nil {
 		return nil, aerr
 	}
@@ -155,7 +159,7 @@ func (e *Emulator) newAccessEntry(c *clusterRec, region string, in *eks.CreateAc
 		tags = map[string]string{}
 	}
 	rec := &accessEntryRec{V: ekstypes.AccessEntry{
-		ClusterName: c.V.Name, PrincipalArn: ptr(arn), KubernetesGroups: nonNil(in.KubernetesGroups), Type: ptr(typ), Username: ptr(username),
+		ClusterName: c.V.Name, PrincipalArn: ptr(arn), KubernetesGroups: nonNil(groups), Type: ptr(typ), Username: ptr(username),
 		AccessEntryArn: ptr(fmt.Sprintf("arn:aws:eks:%s:%s:access-entry/%s/%s/%s/%s/%s", region, e.env.Account, deref(c.V.Name), kind, account, name, uuid.NewString())),
 		CreatedAt:      ptr(now), ModifiedAt: ptr(now), Tags: tags,
 	}, Policies: map[string]ekstypes.AssociatedAccessPolicy{}}
@@ -227,6 +231,21 @@ func (e *Emulator) bootstrapCreatorAccess(c *clusterRec, region string) {
 		return // the creator's ARN always makes a valid entry
 	}
 	_, _ = e.associate(a, accessPolicyARN+"AmazonEKSClusterAdminPolicy", &ekstypes.AccessScope{Type: ekstypes.AccessScopeTypeCluster})
+}
+
+// nodeRoleAccess gives a managed node group's role the access entry EKS
+// makes for it when the authentication mode uses access entries (type
+// EC2_LINUX, or EC2_WINDOWS for Windows AMIs), unless the role has one.
+func (e *Emulator) nodeRoleAccess(c *clusterRec, region string, ng ekstypes.Nodegroup) {
+	role := deref(ng.NodeRole)
+	if _, ok := c.AccessEntries[role]; ok || !c.usesAccessEntries() {
+		return
+	}
+	typ := "EC2_LINUX"
+	if strings.Contains(string(ng.AmiType), "WINDOWS") {
+		typ = "EC2_WINDOWS"
+	}
+	_, _ = e.newAccessEntry(c, region, &eks.CreateAccessEntryInput{PrincipalArn: ptr(role), Type: ptr(typ)}) // the node role was checked
 }
 
 // kubeUser maps the IAM principal a token proves to the Kubernetes user

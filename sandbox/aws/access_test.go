@@ -159,6 +159,25 @@ func TestAccessEntries(t *testing.T) {
 		t.Errorf("a deleted entry = %v; want ResourceNotFoundException", err)
 	}
 
+	// A managed node group's role gets its EC2_LINUX entry (the STANDARD
+	// one made above goes first).
+	cl, err := c.eks.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.eks.DeleteAccessEntry(ctx, &eks.DeleteAccessEntryInput{ClusterName: name, PrincipalArn: aws.String("arn:aws:iam::123456789012:role/demo-role")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.eks.CreateNodegroup(ctx, &eks.CreateNodegroupInput{ClusterName: name, NodegroupName: aws.String("pool"),
+		NodeRole: aws.String("arn:aws:iam::123456789012:role/demo-role"), Subnets: cl.Cluster.ResourcesVpcConfig.SubnetIds}); err != nil {
+		t.Fatal(err)
+	}
+	node, err := c.eks.DescribeAccessEntry(ctx, &eks.DescribeAccessEntryInput{ClusterName: name, PrincipalArn: aws.String("arn:aws:iam::123456789012:role/demo-role")})
+	if err != nil || aws.ToString(node.AccessEntry.Type) != "EC2_LINUX" || !slices.Equal(node.AccessEntry.KubernetesGroups, []string{"system:nodes"}) ||
+		aws.ToString(node.AccessEntry.Username) != "system:node:{{EC2PrivateDNSName}}" {
+		t.Errorf("node role's entry = %+v, %v; want EC2_LINUX in system:nodes", node, err)
+	}
+
 	// CONFIG_MAP → API_AND_CONFIG_MAP gives the creator its entry; back is refused.
 	if _, err := createCluster(t, c, "legacy"); err != nil {
 		t.Fatal(err)

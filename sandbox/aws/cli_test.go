@@ -170,8 +170,8 @@ func TestAWSCLIReadsTheSandbox(t *testing.T) {
 	}
 	var entries struct{ AccessEntries []string }
 	awsJSON(&entries, "eks", "list-access-entries", "--cluster-name", "demo")
-	if !slices.Equal(entries.AccessEntries, []string{adminUserArn}) {
-		t.Errorf("list-access-entries = %v; want the creator's", entries.AccessEntries)
+	if want := []string{aws.ToString(cl.Cluster.RoleArn), adminUserArn}; !slices.Equal(entries.AccessEntries, want) {
+		t.Errorf("list-access-entries = %v; want the node role's and the creator's %v", entries.AccessEntries, want)
 	}
 	var role struct {
 		Role struct {

@@ -748,6 +748,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			ng.UpdateConfig = in.UpdateConfig
 		}
 		c.Nodegroups[name] = &ngRec{V: ng, ReadyAt: e.after("eks:CreateNodegroup"), Fail: call.Fail}
+		e.nodeRoleAccess(c, region, ng)
 		if tok := deref(in.ClientRequestToken); tok != "" {
 			s.Tokens["eks:CreateNodegroup:"+tok] = tokenRec{ID: deref(ng.NodegroupArn)}
 		}
