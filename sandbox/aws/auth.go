@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +34,15 @@ const (
 	authUnknownKey                       // the access key is not one of the account's
 	authBadSignature                     // the signature does not match the key's secret
 	authExpired                          // signed too long ago (or in the future)
+	authBadScope                         // signed for a region or service this is not
 )
+
+// regionRE is the aws partition's region pattern (the SDK's partitions
+// metadata): the sandbox emulates that partition only.
+var regionRE = regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`)
+
+// scopedServices are the signing names of the services the sandbox serves.
+var scopedServices = []string{"ec2", "iam", "sts", "eks"}
 
 // authFailure says why a request was refused, with AWS's wording.
 type authFailure struct {
@@ -196,6 +205,12 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (principal, *authF
 	if !ok {
 		return principal{}, &authFailure{kind: authUnknownKey}
 	}
+	if !regionRE.MatchString(s.region) {
+		return principal{}, &authFailure{kind: authBadScope, msg: fmt.Sprintf("Credential should be scoped to a valid region, not '%s'.", s.region)}
+	}
+	if !slices.Contains(scopedServices, s.service) {
+		return principal{}, &authFailure{kind: authBadScope, msg: fmt.Sprintf("Credential should be scoped to correct service, not '%s'.", s.service)}
+	}
 	if fail := s.fresh(time.Now()); fail != nil {
 		return principal{}, fail
 	}
@@ -228,6 +243,7 @@ var authReplies = map[string]map[authKind]authReply{
 		authUnknownKey:   {401, "AuthFailure", "AWS was not able to validate the provided access credentials"},
 		authBadSignature: {401, "AuthFailure", "AWS was not able to validate the provided access credentials"},
 		authExpired:      {400, "RequestExpired", ""},
+		authBadScope:     {401, "AuthFailure", ""},
 	},
 	"query": {
 		authMissing:      {403, "MissingAuthenticationToken", "Request is missing Authentication Token"},
@@ -235,6 +251,7 @@ var authReplies = map[string]map[authKind]authReply{
 		authUnknownKey:   {403, "InvalidClientTokenId", msgInvalidToken},
 		authBadSignature: {403, "SignatureDoesNotMatch", msgSignatureWrong},
 		authExpired:      {403, "SignatureDoesNotMatch", ""},
+		authBadScope:     {403, "SignatureDoesNotMatch", ""},
 	},
 	"json": {
 		authMissing:      {403, "MissingAuthenticationTokenException", "Missing Authentication Token"},
@@ -242,6 +259,7 @@ var authReplies = map[string]map[authKind]authReply{
 		authUnknownKey:   {403, "UnrecognizedClientException", msgInvalidToken},
 		authBadSignature: {403, "InvalidSignatureException", msgSignatureWrong},
 		authExpired:      {403, "InvalidSignatureException", ""},
+		authBadScope:     {403, "InvalidSignatureException", ""},
 	},
 }
 

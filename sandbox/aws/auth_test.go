@@ -99,6 +99,27 @@ func TestSignaturesAreVerified(t *testing.T) {
 	}
 }
 
+// TestSigningScopeIsChecked: a request signed for a region outside AWS's
+// partition, or for a service the endpoint does not serve, is refused.
+func TestSigningScopeIsChecked(t *testing.T) {
+	_, cfg := newSandbox(t, "us-east-1")
+	ctx := context.Background()
+	mars := cfg.Copy()
+	mars.Region = "mars-1"
+	if _, err := eks.NewFromConfig(mars).ListClusters(ctx, &eks.ListClustersInput{}); errCode(err) != "InvalidSignatureException" || !strings.Contains(err.Error(), "valid region") {
+		t.Errorf("EKS signed for mars-1 = %v; want InvalidSignatureException about the region", err)
+	}
+	if _, err := ec2.NewFromConfig(mars).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}); errCode(err) != "AuthFailure" {
+		t.Errorf("EC2 signed for mars-1 = %v; want AuthFailure", err)
+	}
+	if _, err := ec2.NewFromConfig(cfg).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}); err != nil {
+		t.Errorf("EC2 signed for us-east-1: %v", err)
+	}
+	if _, err := eks.NewFromConfig(cfg, func(o *eks.Options) { o.Region = "eu-west-1" }).ListClusters(ctx, &eks.ListClustersInput{}); err != nil {
+		t.Errorf("EKS signed for eu-west-1: %v", err)
+	}
+}
+
 // TestUnsignedRequestsAreRefused: a request without any signature gets
 // each service's missing-token error, in its own envelope.
 func TestUnsignedRequestsAreRefused(t *testing.T) {
