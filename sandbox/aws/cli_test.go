@@ -173,6 +173,19 @@ func TestAWSCLIReadsTheSandbox(t *testing.T) {
 	if want := []string{aws.ToString(cl.Cluster.RoleArn), adminUserArn}; !slices.Equal(entries.AccessEntries, want) {
 		t.Errorf("list-access-entries = %v; want the node role's and the creator's %v", entries.AccessEntries, want)
 	}
+	var assoc struct {
+		PrincipalArn             string
+		AssociatedAccessPolicies []struct {
+			PolicyArn    string
+			AssociatedAt any // epoch seconds (aws-cli v1) or ISO 8601 (v2)
+			AccessScope  struct{ Type string }
+		}
+	}
+	awsJSON(&assoc, "eks", "list-associated-access-policies", "--cluster-name", "demo", "--principal-arn", adminUserArn)
+	if p := assoc.AssociatedAccessPolicies; assoc.PrincipalArn != adminUserArn || len(p) != 1 || p[0].PolicyArn != clusterAdminPolicy ||
+		p[0].AccessScope.Type != "cluster" || p[0].AssociatedAt == nil {
+		t.Errorf("list-associated-access-policies = %+v", assoc)
+	}
 	var role struct {
 		Role struct {
 			RoleId                   string
