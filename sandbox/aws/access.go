@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -90,7 +89,7 @@ func (c *clusterRec) usesAccessEntries() bool {
 func (c *clusterRec) entry(arn string) (*accessEntryRec, *apiErr) {
 	a, ok := c.AccessEntries[arn]
 	if !ok {
-		return nil, notFound(fmt.Sprintf("The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'."),
+		return nil, notFound("The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.",
 			map[string]string{"clusterName": deref(c.V.Name)})
 	}
 	return a, nil
@@ -380,9 +379,7 @@ func (e *Emulator) accessOp(op string, labels map[string]string, q url.Values, c
 		return &eks.DisassociateAccessPolicyOutput{}, true, nil
 
 	case "ListAssociatedAccessPolicies":
-		arns := sortedKeys(a.Policies)
-		sort.Strings(arns)
-		page, next, aerr := paginate(arns, q)
+		page, next, aerr := paginate(sortedKeys(a.Policies), q)
 		if aerr != nil {
 			return nil, false, aerr
 		}
