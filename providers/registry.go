@@ -13,6 +13,11 @@ type Options struct {
 	// the real cloud; SandboxEndpoints maps service names to base URLs.
 	Sandbox          bool
 	SandboxEndpoints map[string]string
+	// SandboxDir is the sandbox's directory, where it keeps the
+	// credentials it issued (AWS: the shared credentials file
+	// aws/credentials, profile regionctl-sandbox). In sandbox mode drivers
+	// authenticate with those, never with the user's own.
+	SandboxDir string
 	// ForceConflicts lets server-side apply of in-cluster objects take
 	// over fields another field manager owns (--force-conflicts); without
 	// it such a conflict is reported as an error.

@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -99,8 +98,9 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 // New is the registry factory. It loads the AWS configuration
 // (config.LoadDefaultConfig: environment, profiles, SSO, web identity) but
 // makes no API call. With opts.Sandbox it never reads the user's
-// credentials: it uses static dummy ones and sends every call to
-// opts.SandboxEndpoints["aws"].
+// credentials: it signs with the credentials the sandbox issued (profile
+// sandboxProfile of the shared credentials file in opts.SandboxDir, read on
+// first use) and sends every call to opts.SandboxEndpoints["aws"].
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts}
 	d.kube = d.kubeHandler()
@@ -110,10 +110,13 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		if ep == "" {
 			return nil, errors.New("aws: sandbox mode needs SandboxEndpoints[\"aws\"] (the AWS emulator's base URL)")
 		}
+		if opts.SandboxDir == "" {
+			return nil, errors.New("aws: sandbox mode needs SandboxDir (where the sandbox keeps the credentials it issued)")
+		}
 		d.endpoint = ep
 		d.base = aws.Config{
 			Region:       "us-east-1",
-			Credentials:  credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""),
+			Credentials:  aws.NewCredentialsCache(sandboxCredentials(opts.SandboxDir)),
 			BaseEndpoint: aws.String(ep),
 			Retryer:      newRetryer(true),
 		}
