@@ -46,6 +46,8 @@ type Sandbox struct {
 	saveMu sync.Mutex // serializes state writes
 
 	kube *kube.Manager // nil with NoKubernetes
+
+	awsCreds AWSCredentials // what the AWS emulator issued
 }
 
 // newEmulators builds one emulator per cloud.
@@ -135,6 +137,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			}
 		}
 	}
+	if err := s.issueAWSCredentials(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -202,6 +208,15 @@ func ListDir(dir string) ([]Object, error) {
 // Close stops serving, writes the state a last time and unlocks the directory.
 func (s *Sandbox) Close() error {
 	var errs []error
+	for _, e := range s.emus {
+		// Background work first (the AWS emulator's controllers talk to
+		// the API servers stopped below).
+		if c, ok := e.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("sandbox: stop %s: %w", e.Cloud(), err))
+			}
+		}
+	}
 	for _, srv := range s.srvs {
 		if err := srv.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: stop server: %w", err))

@@ -2,7 +2,8 @@
 # The whole test suite, with everything it needs: etcd, kube-apiserver,
 # kube-controller-manager and kube-scheduler for the emulated clusters
 # (scripts/kube-apiserver.sh, cached), kwok for their nodes (scripts/kwok.sh,
-# cached), MinIO,
+# cached), the aws CLI the AWS sandbox is checked with (scripts/aws-cli.sh,
+# found and vetted), MinIO,
 # fake-gcs-server and Azurite for the remote state backends
 # (scripts/test-servers.sh, cached, started on 127.0.0.1 and stopped at exit),
 # then go vet and go test over every package. `make test` runs this.
@@ -12,6 +13,7 @@ GO="${GO:-go}"
 "$GO" mod download
 scripts/kube-apiserver.sh >/dev/null
 scripts/kwok.sh >/dev/null
+scripts/aws-cli.sh >/dev/null
 trap 'scripts/test-servers.sh stop >/dev/null 2>&1 || true' EXIT
 scripts/test-servers.sh start >/dev/null
 eval "$(scripts/test-servers.sh env)"
