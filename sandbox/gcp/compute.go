@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -65,30 +67,18 @@ func notReady(path string) *gerr {
 	return cerr(http.StatusBadRequest, "resourceNotReady", "The resource '%s' is not ready", path)
 }
 
-func writeGErr(w http.ResponseWriter, g *gerr, status string) {
-	type item struct {
-		Message string `json:"message"`
-		Domain  string `json:"domain"`
-		Reason  string `json:"reason"`
-	}
-	type body struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Errors  []item `json:"errors"`
-		Status  string `json:"status,omitempty"`
-	}
-	data, _ := json.Marshal(map[string]body{"error": {
-		Code: g.code, Message: g.msg, Status: status,
-		Errors: []item{{Message: g.msg, Domain: "global", Reason: g.reason}},
-	}}) // plain structs always marshal
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(g.code)
-	_, _ = w.Write(data)
+func writeGErr(w http.ResponseWriter, g *gerr, st string) {
+	writeErrBody(w, errBody{Code: g.code, Message: g.msg, Status: st,
+		Errors: []errItem{{Message: g.msg, Domain: "global", Reason: g.reason}}})
 }
 
 // WriteFault writes Compute's rate-limit reply (429 rateLimitExceeded,
 // RESOURCE_EXHAUSTED) or a backend error (503 backendError).
 func (e *Emulator) WriteFault(w http.ResponseWriter, r *http.Request, op string, kind emu.FaultKind) {
+	if isContainerREST(r) {
+		writeStatusJSON(w, status.Convert(e.GRPCFault(op, kind)))
+		return
+	}
 	if isOAuth(r) {
 		if kind == emu.FaultThrottle {
 			writeOAuthErr(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Rate limit exceeded.")
@@ -192,6 +182,9 @@ func (rt croute) collection() string {
 // "compute:regionOperations.get", "compute:Unknown") or a request to the
 // sandbox's identity endpoints ("oauth2:token", "oauth2:serviceAccountKey").
 func (e *Emulator) Operation(r *http.Request, body []byte) string {
+	if isContainerREST(r) {
+		return containerRESTOperation(r)
+	}
 	if isOAuth(r) {
 		return oauthOperation(r)
 	}
@@ -233,14 +226,26 @@ var computeRoutes = map[string]handler{
 	"zones instanceGroupManagers.get": (*Emulator).getIGM,
 }
 
-// Serve answers one Compute REST call.
+// Serve answers one Compute REST call, a GKE REST call (on GKE's
+// endpoint) or a request to the sandbox's identity endpoints.
 func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) bool {
+	if isContainerREST(r) {
+		return e.serveContainerREST(w, r, c)
+	}
 	if isOAuth(r) {
 		return e.serveOAuth(w, r, c)
 	}
 	rt, ok := parseCompute(r)
 	if !ok {
 		writeGErr(w, cerr(http.StatusNotFound, "notFound", "The requested URL %s was not found on this server.", r.URL.Path), "")
+		return false
+	}
+	call := apiCall{service: "compute.googleapis.com", method: "compute.v1." + upperFirst(rt.collection()) + "Service." + upperFirst(rt.method), scopes: computeScopes}
+	if r.Method == http.MethodGet {
+		call.scopes = append(slices.Clone(computeScopes), readOnlyScopes...)
+	}
+	if f := e.authorize(requestAuthorization(r), call, time.Now()); f != nil {
+		writeAuthFailure(w, f, call, true)
 		return false
 	}
 	h := computeRoutes[rt.scope+" "+rt.collection()+"."+rt.method]

@@ -84,9 +84,10 @@ type clusterServer struct {
 	e *Emulator
 }
 
-// RegisterGRPC registers google.container.v1.ClusterManager.
+// RegisterGRPC registers google.container.v1.ClusterManager; every call
+// needs an access token the sandbox issued.
 func (e *Emulator) RegisterGRPC(s *grpc.Server) {
-	containerpb.RegisterClusterManagerServer(s, &clusterServer{e: e})
+	s.RegisterService(e.authorizedServiceDesc(containerpb.ClusterManager_ServiceDesc), &clusterServer{e: e})
 }
 
 // GRPCOperation names a container call "container:CreateCluster".

@@ -113,6 +113,29 @@ type GRPCServer interface {
 	GRPCFault(op string, kind FaultKind) error
 }
 
+// GRPCRESTServer is implemented by a GRPCServer whose gRPC endpoint also
+// serves its services as REST JSON, as Google's front ends serve both
+// transports on one host: the endpoint's non-gRPC requests go through
+// Operation and Serve like the HTTP endpoint's (with EndpointFrom naming
+// the gRPC key), and Endpoints reports the endpoint's base URL
+// ("http://127.0.0.1:PORT") under GRPCRESTKey.
+type GRPCRESTServer interface {
+	GRPCRESTKey() string
+}
+
+type endpointKey struct{}
+
+// WithEndpoint returns ctx naming the endpoint key a request came to.
+func WithEndpoint(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, endpointKey{}, key)
+}
+
+// EndpointFrom names the endpoint key a request came to ("" if unknown).
+func EndpointFrom(ctx context.Context) string {
+	k, _ := ctx.Value(endpointKey{}).(string)
+	return k
+}
+
 type callKey struct{}
 
 // WithCall returns ctx carrying c, for a gRPC handler to read with CallFrom.
