@@ -253,12 +253,16 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 		writeGErr(w, cerr(http.StatusNotFound, "notFound", "The sandbox does not emulate %s %s", r.Method, r.URL.Path), "")
 		return false
 	}
-	if rt.scope == "regions" && !regionRE.MatchString(rt.loc) {
-		writeGErr(w, notFound("projects/"+rt.project+"/regions/"+rt.loc), "")
+	if !e.projectExists(rt.project) {
+		writeGErr(w, notFound("projects/"+rt.project), "")
 		return false
 	}
-	if rt.scope == "zones" && !zoneRE.MatchString(rt.loc) {
-		writeGErr(w, notFound("projects/"+rt.project+"/zones/"+rt.loc), "")
+	if rt.scope == "regions" && !knownRegion(rt.loc) {
+		writeGErr(w, invalid("region", rt.loc, "Unknown region."), "")
+		return false
+	}
+	if rt.scope == "zones" && !validZone(rt.loc) {
+		writeGErr(w, invalid("zone", rt.loc, "Unknown zone."), "")
 		return false
 	}
 	if rt.method == "list" && r.URL.Query().Get("filter") != "" {

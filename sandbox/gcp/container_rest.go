@@ -225,6 +225,10 @@ func (e *Emulator) serveContainerREST(w http.ResponseWriter, r *http.Request, c 
 		writeStatusJSON(w, status.New(codes.InvalidArgument, err.Error()))
 		return false
 	}
+	if err := e.checkRequestProject(msg); err != nil {
+		writeStatusJSON(w, status.Convert(err))
+		return false
+	}
 	// Hand the request to the gRPC method, with the sandbox's Call so the
 	// model sees the same operation name, fault and change flag.
 	call2 := c

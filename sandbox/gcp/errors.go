@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // Google's JSON error body, as every googleapis.com REST API sends it:
@@ -116,7 +117,7 @@ func grpcAuthorization(ctx context.Context) string {
 }
 
 // authorizedServiceDesc is desc with every method checking the caller's
-// credentials first — after the server's interceptor (the sandbox's request
+// credentials and the request's project first — after the server's interceptor (the sandbox's request
 // log and faults), before the method.
 func (e *Emulator) authorizedServiceDesc(desc grpc.ServiceDesc) *grpc.ServiceDesc {
 	out := desc
@@ -127,6 +128,9 @@ func (e *Emulator) authorizedServiceDesc(desc grpc.ServiceDesc) *grpc.ServiceDes
 			return h(srv, ctx, dec, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 				authed := func(ctx context.Context, req any) (any, error) {
 					if err := e.authorizeGRPC(ctx, info.FullMethod); err != nil {
+						return nil, err
+					}
+					if err := e.checkRequestProject(req.(proto.Message)); err != nil {
 						return nil, err
 					}
 					return next(ctx, req)

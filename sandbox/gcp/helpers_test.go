@@ -67,6 +67,7 @@ func start(t *testing.T, dir string, lat time.Duration, faults ...sandbox.Fault)
 func startWith(t *testing.T, opts sandbox.Options, clk *clock) *env {
 	t.Helper()
 	ctx := context.Background()
+	opts.GCPProjects = append(opts.GCPProjects, project, "proj-b")
 	sb, err := sandbox.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,9 @@ type Env struct {
 	Latency func(op string) time.Duration
 	// Account is the emulated account or project id.
 	Account string
+	// Projects are the Google Cloud projects that exist besides the
+	// sandbox's default one.
+	Projects []string
 	// Region is the default region.
 	Region string
 	// Kube gives clusters a real Kubernetes API server; nil for none.
