@@ -126,6 +126,8 @@ func parseCompute(r *http.Request) (croute, bool) {
 	switch p[1] {
 	case "global":
 		rt.scope, p = "global", p[2:]
+	case "aggregated":
+		rt.scope, p = "aggregated", p[2:]
 	case "regions", "zones":
 		if len(p) < 4 {
 			return croute{}, false
@@ -147,6 +149,10 @@ func parseCompute(r *http.Request) (croute, bool) {
 	switch {
 	case rt.name == "" && r.Method == http.MethodPost:
 		rt.method = "insert"
+	case rt.name == "" && r.Method == http.MethodGet && rt.scope == "aggregated":
+		rt.method = "aggregatedList"
+	case rt.scope == "aggregated":
+		return croute{}, false
 	case rt.name == "" && r.Method == http.MethodGet:
 		rt.method = "list"
 	case rt.verb != "" && r.Method == http.MethodPost:
@@ -224,6 +230,11 @@ var computeRoutes = map[string]handler{
 	"regions regionOperations.wait":   (*Emulator).getOperation,
 	"global globalOperations.wait":    (*Emulator).getOperation,
 	"zones instanceGroupManagers.get": (*Emulator).getIGM,
+	"zones instanceGroupManagers.list": (*Emulator).listIGMs,
+	"zones autoscalers.list":          (*Emulator).listAutoscalers,
+	"zones autoscalers.get":           (*Emulator).getAutoscaler,
+	"regions autoscalers.list":        (*Emulator).listAutoscalers,
+	"regions autoscalers.get":         (*Emulator).getAutoscaler,
 }
 
 // Serve answers one Compute REST call, a GKE REST call (on GKE's
@@ -249,7 +260,9 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 		return false
 	}
 	h := computeRoutes[rt.scope+" "+rt.collection()+"."+rt.method]
-	if h == nil {
+	_, agg := aggregatedLists[rt.coll]
+	agg = agg && rt.method == "aggregatedList"
+	if h == nil && !agg {
 		writeGErr(w, cerr(http.StatusNotFound, "notFound", "The sandbox does not emulate %s %s", r.Method, r.URL.Path), "")
 		return false
 	}
@@ -265,19 +278,34 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 		writeGErr(w, invalid("zone", rt.loc, "Unknown zone."), "")
 		return false
 	}
-	if rt.method == "list" && r.URL.Query().Get("filter") != "" {
-		writeGErr(w, invalid("filter", r.URL.Query().Get("filter"), "The sandbox does not emulate list filters; list everything and filter client-side."), "")
-		return false
+	var lp listParams
+	if rt.method == "list" || rt.method == "aggregatedList" {
+		var g *gerr
+		if lp, g = parseListParams(r.URL.Query()); g != nil {
+			writeGErr(w, g, "")
+			return false
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
 	e.settle(now)
+	if agg {
+		return writeProto(w, e.aggregatedList(rt, lp, now), false)
+	}
 	out, g, changed := h(e, rt, c, now)
 	if g != nil {
 		writeGErr(w, g, "")
 		return changed
 	}
+	if rt.method == "list" {
+		pageList(out, lp)
+	}
+	return writeProto(w, out, changed)
+}
+
+// writeProto writes a Compute reply.
+func writeProto(w http.ResponseWriter, out proto.Message, changed bool) bool {
 	data, err := protojson.Marshal(out)
 	if err != nil {
 		writeGErr(w, cerr(http.StatusInternalServerError, "backendError", "encode reply: %v", err), "")

@@ -13,6 +13,7 @@ import (
 	"hash/fnv"
 	"math/big"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -225,36 +226,70 @@ func fnvHex(s string) string {
 	return fmt.Sprintf("%08x", h.Sum32())
 }
 
-// getIGM serves instanceGroupManagers.get for the groups behind node
-// pools: targetSize is the pool's node count in that zone.
-func (e *Emulator) getIGM(rt croute, _ emu.Call, now time.Time) (proto.Message, *gerr, bool) {
+// mig is the managed instance group behind a node pool in one zone.
+type mig struct {
+	c          *clusterRec
+	p          *poolRec
+	zone, name string
+	size       int32
+}
+
+// migs lists the node pools' managed instance groups of a project, by
+// zone and name.
+func (e *Emulator) migs(project string) []mig {
+	var out []mig
 	for _, c := range e.st.Clusters {
-		if c.Project != rt.project {
+		if c.Project != project {
 			continue
 		}
 		for _, p := range c.Pools {
 			for z, n := range p.Sizes {
-				name := migName(c.C.V.GetName(), p.P.V.GetName(), z)
-				if z != rt.loc || name != rt.name {
-					continue
-				}
-				zonePath := "projects/" + rt.project + "/zones/" + z
-				return &computepb.InstanceGroupManager{
-					Kind:              proto.String("compute#instanceGroupManager"),
-					Id:                proto.Uint64(uint64(fnvSum(name))),
-					Name:              proto.String(name),
-					Zone:              proto.String(computeBase + zonePath),
-					BaseInstanceName:  proto.String(name[:len(name)-len("-grp")]),
-					InstanceGroup:     proto.String(computeBase + zonePath + "/instanceGroups/" + name),
-					SelfLink:          proto.String(computeBase + zonePath + "/instanceGroupManagers/" + name),
-					TargetSize:        proto.Int32(n),
-					CreationTimestamp: proto.String(c.C.V.GetCreateTime()),
-					Status:            &computepb.InstanceGroupManagerStatus{IsStable: proto.Bool(p.P.V.GetStatus() == containerpb.NodePool_RUNNING)},
-				}, nil, false
+				out = append(out, mig{c: c, p: p, zone: z, name: migName(c.C.V.GetName(), p.P.V.GetName(), z), size: n})
 			}
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].zone+"/"+out[i].name < out[j].zone+"/"+out[j].name })
+	return out
+}
+
+// render is the group as Compute shows it: targetSize is the pool's node
+// count in that zone.
+func (m mig) render() *computepb.InstanceGroupManager {
+	zonePath := "projects/" + m.c.Project + "/zones/" + m.zone
+	return &computepb.InstanceGroupManager{
+		Kind:              proto.String("compute#instanceGroupManager"),
+		Id:                proto.Uint64(uint64(fnvSum(m.name))),
+		Name:              proto.String(m.name),
+		Zone:              proto.String(computeBase + zonePath),
+		BaseInstanceName:  proto.String(m.name[:len(m.name)-len("-grp")]),
+		InstanceGroup:     proto.String(computeBase + zonePath + "/instanceGroups/" + m.name),
+		SelfLink:          proto.String(computeBase + zonePath + "/instanceGroupManagers/" + m.name),
+		TargetSize:        proto.Int32(m.size),
+		CreationTimestamp: proto.String(m.c.C.V.GetCreateTime()),
+		Status:            &computepb.InstanceGroupManagerStatus{IsStable: proto.Bool(m.p.P.V.GetStatus() == containerpb.NodePool_RUNNING)},
+	}
+}
+
+// getIGM serves instanceGroupManagers.get for the groups behind node pools.
+func (e *Emulator) getIGM(rt croute, _ emu.Call, now time.Time) (proto.Message, *gerr, bool) {
+	for _, m := range e.migs(rt.project) {
+		if m.zone == rt.loc && m.name == rt.name {
+			return m.render(), nil, false
+		}
+	}
 	return nil, notFound("projects/" + rt.project + "/zones/" + rt.loc + "/instanceGroupManagers/" + rt.name), false
+}
+
+// listIGMs serves instanceGroupManagers.list of a zone.
+func (e *Emulator) listIGMs(rt croute, _ emu.Call, now time.Time) (proto.Message, *gerr, bool) {
+	base := "projects/" + rt.project + "/zones/" + rt.loc + "/instanceGroupManagers"
+	out := &computepb.InstanceGroupManagerList{Kind: proto.String("compute#instanceGroupManagerList"), Id: proto.String(base), SelfLink: proto.String(computeBase + base)}
+	for _, m := range e.migs(rt.project) {
+		if m.zone == rt.loc {
+			out.Items = append(out.Items, m.render())
+		}
+	}
+	return out, nil, false
 }
 
 func fnvSum(s string) uint32 {
