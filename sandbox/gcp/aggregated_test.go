@@ -12,9 +12,9 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"cloud.google.com/go/container/apiv1/containerpb"
+	computerest "google.golang.org/api/compute/v1"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
-	computerest "google.golang.org/api/compute/v1"
 	"google.golang.org/api/option"
 	"google.golang.org/protobuf/proto"
 

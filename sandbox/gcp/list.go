@@ -186,18 +186,26 @@ func zoneScopes() []string {
 	return out
 }
 
+// regional lists the visible records of a project under "regions/R";
+// of says what a record is.
+func regional[R any](recs map[string]*R, project string, now time.Time, of func(*R) (project, region string, t timing, item proto.Message)) []scopedItem {
+	var out []scopedItem
+	for _, r := range recs {
+		if p, region, t, item := of(r); p == project && t.visible(now) {
+			out = append(out, scopedItem{"regions/" + region, item})
+		}
+	}
+	return out
+}
+
 var aggregatedLists = map[string]aggregated{
 	"subnetworks": {
 		newList: func() proto.Message { return &computepb.SubnetworkAggregatedList{} }, kind: "compute#subnetworkAggregatedList",
 		scopes: regionScopes,
 		items: func(e *Emulator, project string, now time.Time) []scopedItem {
-			var out []scopedItem
-			for _, r := range e.st.Subnets {
-				if r.Project == project && r.T.visible(now) {
-					out = append(out, scopedItem{"regions/" + r.Region, clone(r.V.V)})
-				}
-			}
-			return out
+			return regional(e.st.Subnets, project, now, func(r *subnetRec) (string, string, timing, proto.Message) {
+				return r.Project, r.Region, r.T, clone(r.V.V)
+			})
 		},
 	},
 	"addresses": {
@@ -205,26 +213,18 @@ var aggregatedLists = map[string]aggregated{
 		// Global addresses are listed under "global"; the sandbox has none.
 		scopes: func() []string { return append([]string{"global"}, regionScopes()...) },
 		items: func(e *Emulator, project string, now time.Time) []scopedItem {
-			var out []scopedItem
-			for _, a := range e.st.Addresses {
-				if a.Project == project && a.T.visible(now) {
-					out = append(out, scopedItem{"regions/" + a.Region, e.renderAddress(a, now)})
-				}
-			}
-			return out
+			return regional(e.st.Addresses, project, now, func(a *addrRec) (string, string, timing, proto.Message) {
+				return a.Project, a.Region, a.T, e.renderAddress(a, now)
+			})
 		},
 	},
 	"routers": {
 		newList: func() proto.Message { return &computepb.RouterAggregatedList{} }, kind: "compute#routerAggregatedList",
 		scopes: regionScopes,
 		items: func(e *Emulator, project string, now time.Time) []scopedItem {
-			var out []scopedItem
-			for _, r := range e.st.Routers {
-				if r.Project == project && r.T.visible(now) {
-					out = append(out, scopedItem{"regions/" + r.Region, clone(r.V.V)})
-				}
-			}
-			return out
+			return regional(e.st.Routers, project, now, func(r *routerRec) (string, string, timing, proto.Message) {
+				return r.Project, r.Region, r.T, clone(r.V.V)
+			})
 		},
 	},
 	// GKE's cluster autoscaler scales node pools from inside GKE: their
