@@ -208,6 +208,13 @@ func (s *Sandbox) Close() error {
 		}
 	}
 	s.srvs = nil
+	for _, e := range s.emus {
+		if c, ok := e.(emu.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("sandbox: stop %s: %w", e.Cloud(), err))
+			}
+		}
+	}
 	if s.kube != nil {
 		if err := s.kube.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: stop the Kubernetes API servers: %w", err))

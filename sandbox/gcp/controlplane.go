@@ -2,16 +2,9 @@ package gcp
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"hash/fnv"
-	"math/big"
 	"net/netip"
 	"sort"
 	"strings"
@@ -72,7 +65,24 @@ func (e *Emulator) restartKube() {
 	for _, c := range e.st.Clusters {
 		if c.KubeErr == "" && c.KubeEndpoint != "" {
 			e.ensureKube(c)
+			if c.EndpointIP != "" {
+				e.restartFront(c)
+			}
 		}
+	}
+}
+
+// restartFront serves a running cluster's endpoint again after a restart;
+// when its address cannot be served any more the cluster publishes its
+// API server's own endpoint and CA instead.
+func (e *Emulator) restartFront(c *clusterRec) {
+	if _, _, err := e.startFront(c); err == nil {
+		return
+	}
+	c.EndpointIP, c.Front = "", nil
+	if c.C.V.GetEndpoint() != "" {
+		c.C.V.Endpoint = c.KubeEndpoint
+		c.C.V.MasterAuth = &containerpb.MasterAuth{ClusterCaCertificate: base64.StdEncoding.EncodeToString([]byte(c.KubeCA))}
 	}
 }
 
@@ -106,6 +116,11 @@ func (e *Emulator) clusterRunning(c *clusterRec) error {
 			return fmt.Errorf("the cluster's Kubernetes API server did not start: %s", kerr)
 		}
 		endpoint, ca = c.KubeEndpoint, []byte(c.KubeCA)
+		if ip, fca, err := e.startFront(c); err == nil {
+			endpoint, ca = ip, fca // GKE's shape: a bare IP, port 443
+		} else {
+			c.EndpointIP, c.Front = "", nil // where port 443 cannot be served
+		}
 	} else {
 		var err error
 		if endpoint, ca, err = fakeEndpoint(c.C.V); err != nil {
@@ -132,6 +147,7 @@ func (e *Emulator) clusterRunning(c *clusterRec) error {
 // clusterFailed is called when a cluster's create ends in ERROR: its API
 // server is not kept running.
 func (e *Emulator) clusterFailed(c *clusterRec) {
+	e.stopFront(c)
 	if e.env.Kube != nil && c.KubeEndpoint != "" {
 		_ = e.env.Kube.Remove(kubeID(c)) // best effort: the delete removes it again
 	}
@@ -140,6 +156,7 @@ func (e *Emulator) clusterFailed(c *clusterRec) {
 // clusterDeleted is the one place a cluster goes away: its API server is
 // stopped and its data removed.
 func (e *Emulator) clusterDeleted(c *clusterRec) {
+	e.stopFront(c)
 	if e.env.Kube != nil {
 		_ = e.env.Kube.Remove(kubeID(c)) // best effort: a leftover directory is removed by the next Remove
 	}
@@ -195,29 +212,11 @@ func gkeBootstrap(ctx context.Context, cs kubernetes.Interface) error {
 
 // selfSignedCA makes a CA certificate PEM like the one GKE returns.
 func selfSignedCA(name string) ([]byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := newFrontCA(name)
 	if err != nil {
 		return nil, err
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: name + "-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(30 * 365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+	return []byte(ca.CertPEM), nil
 }
 
 func fnvHex(s string) string {

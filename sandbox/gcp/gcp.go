@@ -46,6 +46,8 @@ type Emulator struct {
 	// tokenKey signs the OAuth2 access tokens the emulator issues; the
 	// clusters' token webhook reads it without taking mu.
 	tokenKey atomic.Pointer[[]byte]
+	// fronts serve the clusters' endpoints, by kubeID (under mu).
+	fronts map[string]*endpointFront
 }
 
 var (

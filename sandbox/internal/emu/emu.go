@@ -88,6 +88,12 @@ type Emulator interface {
 	Load([]byte) error
 }
 
+// Closer is implemented by an emulator that holds listeners or goroutines
+// of its own (GCP's cluster endpoints); the sandbox closes it when it stops.
+type Closer interface {
+	Close() error
+}
+
 // Endpointer is implemented by an emulator whose HTTP endpoint is not named
 // after its cloud (GCP serves Compute on "gcp-compute"). Endpoint keys are
 // what (*sandbox.Sandbox).Endpoints reports and Options.Addrs fixes.
