@@ -1,9 +1,14 @@
 package gcp_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"sort"
@@ -228,8 +233,97 @@ func TestAutoscalersOfNodePools(t *testing.T) {
 	if strings.Join(zones, " ") != "zones/us-central1-a zones/us-central1-b zones/us-central1-c" {
 		t.Errorf("MIGs in %v", zones)
 	}
-	if l, err := svc.InstanceGroupManagers.List(project, "us-central1-b").Do(); err != nil || len(l.Items) != 1 {
+	if l, err := svc.InstanceGroupManagers.List(project, "us-central1-b").Do(); err != nil || len(l.Items) != 1 || l.Kind != "compute#instanceGroupManagerList" {
 		t.Errorf("MIGs in us-central1-b = %+v, %v", l, err)
+	}
+	if l, err := svc.InstanceGroups.List(project, "us-central1-b").Do(); err != nil || len(l.Items) != 1 || l.Items[0].Size != 1 ||
+		!strings.HasSuffix(l.Items[0].Subnetwork, "/regions/us-central1/subnetworks/nodes") || l.Kind != "compute#instanceGroupList" {
+		t.Errorf("instance groups in us-central1-b = %+v, %v", l, err)
+	}
+}
+
+// TestRegionsZonesAndBatch: regions and zones are listed as Compute lists
+// them, and gcloud's batch endpoint answers each part in order, with the
+// outer request's credentials.
+func TestRegionsZonesAndBatch(t *testing.T) {
+	e := start(t, t.TempDir(), 0)
+	network(t, e)
+	ctx := context.Background()
+	svc, err := computerest.NewService(ctx, option.WithEndpoint(e.sb.Endpoints()[gcp.ComputeKey]+"/compute/v1/"), option.WithTokenSource(e.ts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.Regions.Get(project, "europe-west1").Do()
+	if err != nil || r.Status != "UP" || len(r.Zones) != 3 || !strings.HasSuffix(r.Zones[0], "/zones/europe-west1-b") {
+		t.Errorf("region europe-west1 = %+v, %v", r, err)
+	}
+	if _, err := svc.Regions.Get(project, "mars1").Do(); !isCode(err, 404) {
+		t.Errorf("region mars1: %v, want 404", err)
+	}
+	zl, err := svc.Zones.List(project).Filter(`region eq ".*/us-central1"`).Do()
+	if err != nil || len(zl.Items) != 4 || zl.Items[3].Name != "us-central1-f" {
+		t.Errorf("zones of us-central1 = %+v, %v", zl, err)
+	}
+
+	batch := func(authz string, paths ...string) (int, []string) {
+		t.Helper()
+		var body strings.Builder
+		for i, p := range paths {
+			fmt.Fprintf(&body, "--b0undary\r\nContent-Type: application/http\r\nContent-ID: <%d+id>\r\n\r\nGET %s HTTP/1.1\r\nAccept: application/json\r\n\r\n\r\n", i, p)
+		}
+		body.WriteString("--b0undary--\r\n")
+		req, err := http.NewRequest(http.MethodPost, e.sb.Endpoints()[gcp.ComputeKey]+gcp.BatchPath, strings.NewReader(body.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "multipart/mixed; boundary=b0undary")
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		if err != nil {
+			t.Fatalf("batch reply Content-Type %q: %v", resp.Header.Get("Content-Type"), err)
+		}
+		mr := multipart.NewReader(resp.Body, params["boundary"])
+		var parts []string
+		for i := 0; ; i++ {
+			part, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id := part.Header.Get("Content-ID"); id != fmt.Sprintf("<response-%d+id>", i) {
+				t.Errorf("part %d Content-ID %q", i, id)
+			}
+			res, err := http.ReadResponse(bufio.NewReader(part), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			parts = append(parts, fmt.Sprintf("%d %s", res.StatusCode, b))
+		}
+		return resp.StatusCode, parts
+	}
+	tok, err := e.ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, parts := batch("Bearer "+tok.AccessToken, "/compute/v1/projects/"+project+"/global/networks/net", "/compute/v1/projects/"+project+"/global/networks/nope")
+	if code != 200 || len(parts) != 2 || !strings.HasPrefix(parts[0], `200 {`) || !strings.Contains(parts[0], `"name":"net"`) || !strings.HasPrefix(parts[1], "404 ") {
+		t.Errorf("batch = %d %q", code, parts)
+	}
+	if code, parts := batch("", "/compute/v1/projects/"+project+"/global/networks/net"); code != 200 || len(parts) != 1 || !strings.HasPrefix(parts[0], "401 ") {
+		t.Errorf("batch without credentials = %d %q", code, parts)
+	}
+	if n := e.sb.Requests()["compute:batch"]; n != 2 {
+		t.Errorf("compute:batch requests = %d, want 2", n)
 	}
 }
 

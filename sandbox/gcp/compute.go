@@ -119,6 +119,22 @@ func parseCompute(r *http.Request) (croute, bool) {
 	}
 	p := strings.Split(rest, "/")
 	var rt croute
+	if len(p) >= 2 && len(p) <= 3 && (p[1] == "regions" || p[1] == "zones") {
+		// The project's regions and zones themselves.
+		rt.project, rt.scope, rt.coll = p[0], "project", p[1]
+		if len(p) == 3 {
+			rt.name = p[2]
+		}
+		switch {
+		case r.Method != http.MethodGet || rt.project == "":
+			return croute{}, false
+		case rt.name == "":
+			rt.method = "list"
+		default:
+			rt.method = "get"
+		}
+		return rt, true
+	}
 	if len(p) < 3 {
 		return croute{}, false
 	}
@@ -194,6 +210,9 @@ func (e *Emulator) Operation(r *http.Request, body []byte) string {
 	if isOAuth(r) {
 		return oauthOperation(r)
 	}
+	if isBatch(r) {
+		return "compute:batch"
+	}
 	rt, ok := parseCompute(r)
 	if !ok {
 		return "compute:Unknown"
@@ -231,6 +250,12 @@ var computeRoutes = map[string]handler{
 	"global globalOperations.wait":     (*Emulator).getOperation,
 	"zones instanceGroupManagers.get":  (*Emulator).getIGM,
 	"zones instanceGroupManagers.list": (*Emulator).listIGMs,
+	"zones instanceGroups.get":         (*Emulator).getInstanceGroup,
+	"zones instanceGroups.list":        (*Emulator).listInstanceGroups,
+	"project regions.list":             (*Emulator).listRegions,
+	"project regions.get":              (*Emulator).getRegion,
+	"project zones.list":               (*Emulator).listZones,
+	"project zones.get":                (*Emulator).getZone,
 	"zones autoscalers.list":           (*Emulator).listAutoscalers,
 	"zones autoscalers.get":            (*Emulator).getAutoscaler,
 	"regions autoscalers.list":         (*Emulator).listAutoscalers,
@@ -245,6 +270,9 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 	}
 	if isOAuth(r) {
 		return e.serveOAuth(w, r, c)
+	}
+	if isBatch(r) {
+		return e.serveBatch(w, r, c)
 	}
 	rt, ok := parseCompute(r)
 	if !ok {

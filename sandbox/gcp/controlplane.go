@@ -269,26 +269,71 @@ func (m mig) render() *computepb.InstanceGroupManager {
 	}
 }
 
-// getIGM serves instanceGroupManagers.get for the groups behind node pools.
-func (e *Emulator) getIGM(rt croute, _ emu.Call, now time.Time) (proto.Message, *gerr, bool) {
-	for _, m := range e.migs(rt.project) {
-		if m.zone == rt.loc && m.name == rt.name {
-			return m.render(), nil, false
-		}
+// group is the instance group a managed group keeps its instances in.
+func (m mig) group() *computepb.InstanceGroup {
+	zonePath := "projects/" + m.c.Project + "/zones/" + m.zone
+	return &computepb.InstanceGroup{
+		Kind:              proto.String("compute#instanceGroup"),
+		Id:                proto.Uint64(uint64(fnvSum(m.name + "/group"))),
+		Name:              proto.String(m.name),
+		Zone:              proto.String(computeBase + zonePath),
+		Size:              proto.Int32(m.size),
+		Network:           proto.String(computeBase + netPath(m.c.Project, networkName(m.c.C.V.GetNetwork()))),
+		Subnetwork:        proto.String(computeBase + regionalPath(m.c.Project, regionOf(m.zone), "subnetworks", subnetName(m.c.C.V.GetSubnetwork()))),
+		SelfLink:          proto.String(computeBase + zonePath + "/instanceGroups/" + m.name),
+		CreationTimestamp: proto.String(m.c.C.V.GetCreateTime()),
+		Fingerprint:       proto.String("42WmSpB8rSM="),
 	}
-	return nil, notFound("projects/" + rt.project + "/zones/" + rt.loc + "/instanceGroupManagers/" + rt.name), false
 }
 
-// listIGMs serves instanceGroupManagers.list of a zone.
-func (e *Emulator) listIGMs(rt croute, _ emu.Call, now time.Time) (proto.Message, *gerr, bool) {
-	base := "projects/" + rt.project + "/zones/" + rt.loc + "/instanceGroupManagers"
-	out := &computepb.InstanceGroupManagerList{Kind: proto.String("compute#instanceGroupManagerList"), Id: proto.String(base), SelfLink: proto.String(computeBase + base)}
+// migGet finds a group of the zone by name and renders it; a miss is
+// notFound in the request's collection.
+func (e *Emulator) migGet(rt croute, render func(mig) proto.Message) (proto.Message, *gerr, bool) {
 	for _, m := range e.migs(rt.project) {
-		if m.zone == rt.loc {
-			out.Items = append(out.Items, m.render())
+		if m.zone == rt.loc && m.name == rt.name {
+			return render(m), nil, false
 		}
 	}
-	return out, nil, false
+	return nil, notFound("projects/" + rt.project + "/zones/" + rt.loc + "/" + rt.coll + "/" + rt.name), false
+}
+
+// migList lists the groups of a zone.
+func migList[T proto.Message](e *Emulator, rt croute, render func(mig) T) []T {
+	var out []T
+	for _, m := range e.migs(rt.project) {
+		if m.zone == rt.loc {
+			out = append(out, render(m))
+		}
+	}
+	return out
+}
+
+func zoneListHeader(rt croute) (kind, id, self *string) {
+	base := "projects/" + rt.project + "/zones/" + rt.loc + "/" + rt.coll
+	return proto.String("compute#" + strings.TrimSuffix(lowerFirst(rt.coll), "s") + "List"), proto.String(base), proto.String(computeBase + base)
+}
+
+func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+// getInstanceGroup, listInstanceGroups, getIGM and listIGMs serve
+// instanceGroups and instanceGroupManagers get and list: the node pools'
+// groups (targetSize is the pool's node count in that zone).
+func (e *Emulator) getInstanceGroup(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	return e.migGet(rt, func(m mig) proto.Message { return m.group() })
+}
+
+func (e *Emulator) listInstanceGroups(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	kind, id, self := zoneListHeader(rt)
+	return &computepb.InstanceGroupList{Kind: kind, Id: id, SelfLink: self, Items: migList(e, rt, mig.group)}, nil, false
+}
+
+func (e *Emulator) getIGM(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	return e.migGet(rt, func(m mig) proto.Message { return m.render() })
+}
+
+func (e *Emulator) listIGMs(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	kind, id, self := zoneListHeader(rt)
+	return &computepb.InstanceGroupManagerList{Kind: kind, Id: id, SelfLink: self, Items: migList(e, rt, mig.render)}, nil, false
 }
 
 func fnvSum(s string) uint32 {

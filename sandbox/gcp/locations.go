@@ -1,6 +1,15 @@
 package gcp
 
-import "slices"
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/regionctl/regionctl/sandbox/internal/emu"
+)
 
 // gcpRegions are Google Cloud's regions with the letters of their zones
 // (compute.regions.list as of 2026). A regional cluster's default node
@@ -76,3 +85,70 @@ func validZone(z string) bool { return slices.Contains(zonesOf(regionOf(z)), z) 
 
 // knownLocation: a region or zone that exists.
 func knownLocation(l string) bool { return knownRegion(l) || validZone(l) }
+
+// regionsCreated is when every region and zone says it was created.
+const regionsCreated = "2014-05-30T18:35:16.413-07:00"
+
+func renderRegion(project, r string) *computepb.Region {
+	out := &computepb.Region{
+		Kind: proto.String("compute#region"), Id: proto.Uint64(uint64(fnvSum(r))), Name: proto.String(r),
+		Description: proto.String(r), Status: proto.String("UP"), CreationTimestamp: proto.String(regionsCreated),
+		SelfLink: proto.String(computeBase + "projects/" + project + "/regions/" + r), SupportsPzs: proto.Bool(false),
+	}
+	for _, z := range zonesOf(r) {
+		out.Zones = append(out.Zones, computeBase+"projects/"+project+"/zones/"+z)
+	}
+	return out
+}
+
+func renderZone(project, z string) *computepb.Zone {
+	return &computepb.Zone{
+		Kind: proto.String("compute#zone"), Id: proto.Uint64(uint64(fnvSum(z))), Name: proto.String(z),
+		Description: proto.String(z), Status: proto.String("UP"), CreationTimestamp: proto.String(regionsCreated),
+		Region:   proto.String(computeBase + "projects/" + project + "/regions/" + regionOf(z)),
+		SelfLink: proto.String(computeBase + "projects/" + project + "/zones/" + z), SupportsPzs: proto.Bool(false),
+	}
+}
+
+func sortedRegions() []string {
+	out := make([]string, 0, len(gcpRegions))
+	for r := range gcpRegions {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (e *Emulator) listRegions(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	base := "projects/" + rt.project + "/regions"
+	out := &computepb.RegionList{Kind: proto.String("compute#regionList"), Id: proto.String(base), SelfLink: proto.String(computeBase + base)}
+	for _, r := range sortedRegions() {
+		out.Items = append(out.Items, renderRegion(rt.project, r))
+	}
+	return out, nil, false
+}
+
+func (e *Emulator) getRegion(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	if !knownRegion(rt.name) {
+		return nil, notFound("projects/" + rt.project + "/regions/" + rt.name), false
+	}
+	return renderRegion(rt.project, rt.name), nil, false
+}
+
+func (e *Emulator) listZones(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	base := "projects/" + rt.project + "/zones"
+	out := &computepb.ZoneList{Kind: proto.String("compute#zoneList"), Id: proto.String(base), SelfLink: proto.String(computeBase + base)}
+	for _, r := range sortedRegions() {
+		for _, z := range zonesOf(r) {
+			out.Items = append(out.Items, renderZone(rt.project, z))
+		}
+	}
+	return out, nil, false
+}
+
+func (e *Emulator) getZone(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	if !validZone(rt.name) {
+		return nil, notFound("projects/" + rt.project + "/zones/" + rt.name), false
+	}
+	return renderZone(rt.project, rt.name), nil, false
+}
