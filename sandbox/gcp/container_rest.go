@@ -169,6 +169,31 @@ func mustContainerRoutes() []restRoute {
 	return out
 }
 
+// undeclaredRoutes are REST methods of container/v1 that the proto's
+// ClusterManager service does not declare (GKE serves them beside it); the
+// sandbox answers them UNIMPLEMENTED rather than as unknown paths.
+var undeclaredRoutes = map[string]pathTemplate{
+	"GetOpenIDConfig": mustTemplate("/v1/{parent=projects/*/locations/*/clusters/*}/.well-known/openid-configuration"),
+}
+
+func mustTemplate(t string) pathTemplate {
+	pt, err := parseTemplate(t)
+	if err != nil {
+		panic(err) // a constant above
+	}
+	return pt
+}
+
+// undeclaredMethod names the undeclared method r calls, or "".
+func undeclaredMethod(r *http.Request) string {
+	for name, pt := range undeclaredRoutes {
+		if _, ok := pt.match(r.URL.EscapedPath()); ok && r.Method == http.MethodGet {
+			return name
+		}
+	}
+	return ""
+}
+
 // isContainerREST reports whether r came to GKE's endpoint (REST).
 func isContainerREST(r *http.Request) bool {
 	return emu.EndpointFrom(r.Context()) == ContainerKey
@@ -193,6 +218,9 @@ func containerRESTOperation(r *http.Request) string {
 	if rt, _, ok := findContainerRoute(r); ok {
 		return "container:" + string(rt.method.Name())
 	}
+	if m := undeclaredMethod(r); m != "" {
+		return "container:" + m
+	}
 	return "container:Unknown"
 }
 
@@ -206,13 +234,21 @@ var systemParams = map[string]bool{
 // serveContainerREST answers one GKE REST call.
 func (e *Emulator) serveContainerREST(w http.ResponseWriter, r *http.Request, c emu.Call) bool {
 	rt, vars, ok := findContainerRoute(r)
-	if !ok {
+	name := undeclaredMethod(r)
+	switch {
+	case ok:
+		name = string(rt.method.Name())
+	case name == "":
 		writeStatusJSON(w, status.New(codes.NotFound, fmt.Sprintf("Requested entity was not found: %s %s is not a method of container.googleapis.com/v1.", r.Method, r.URL.Path)))
 		return false
 	}
-	call := apiCall{service: "container.googleapis.com", method: "google.container.v1.ClusterManager." + string(rt.method.Name()), scopes: containerScopes}
+	call := apiCall{service: "container.googleapis.com", method: "google.container.v1.ClusterManager." + name, scopes: containerScopes}
 	if f := e.authorize(requestAuthorization(r), call, time.Now()); f != nil {
 		writeAuthFailure(w, f, call, false)
+		return false
+	}
+	if !ok {
+		writeStatusJSON(w, status.Newf(codes.Unimplemented, "The sandbox does not emulate %s.", name))
 		return false
 	}
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(rt.method.Input().FullName())
