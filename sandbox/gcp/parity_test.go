@@ -246,7 +246,6 @@ func TestDiscoveryParity(t *testing.T) {
 	parityGet(t, e, compute, "Operation", p+"/global/operations/"+netOp.Name)
 }
 
-
 // TestDiscoveryMethodsRoutable: every method of the container/v1
 // discovery document (the REST surface gcloud calls) reaches the sandbox's
 // transcoder — served, or UNIMPLEMENTED (501) for the ones it does not
