@@ -1,18 +1,13 @@
 package gcp
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 
 	"google.golang.org/genproto/googleapis/rpc/code"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 )
 
 // Google's JSON error body, as every googleapis.com REST API sends it:
@@ -76,72 +71,4 @@ func writeStatusJSON(w http.ResponseWriter, st *status.Status) {
 		}
 	}
 	writeErrBody(w, b)
-}
-
-// writeAuthFailure writes a refused call's 401/403 with its challenge.
-// Compute, an older API, also lists the failure in "errors".
-func writeAuthFailure(w http.ResponseWriter, f *authFailure, call apiCall, legacyErrors bool) {
-	info, _ := json.Marshal(f.errorInfo(call)) // plain maps always marshal
-	b := errBody{Code: f.httpCode, Message: f.msg, Status: f.status, Details: []json.RawMessage{info}}
-	if legacyErrors {
-		b.Errors = []errItem{{Message: f.msg, Domain: "global", Reason: f.legacyReason, Location: "Authorization", LocationType: "header"}}
-	}
-	w.Header().Set("WWW-Authenticate", f.challenge)
-	writeErrBody(w, b)
-}
-
-// grpcStatus is a refused call over gRPC: UNAUTHENTICATED or
-// PERMISSION_DENIED with the ErrorInfo detail.
-func (f *authFailure) grpcStatus(call apiCall) *status.Status {
-	c := codes.Unauthenticated
-	if f.httpCode == http.StatusForbidden {
-		c = codes.PermissionDenied
-	}
-	st, err := status.New(c, f.msg).WithDetails(&errdetails.ErrorInfo{
-		Reason: f.reason, Domain: "googleapis.com",
-		Metadata: map[string]string{"method": call.method, "service": call.service},
-	})
-	if err != nil {
-		return status.New(c, f.msg)
-	}
-	return st
-}
-
-// grpcAuthorization is a gRPC call's "authorization" metadata.
-func grpcAuthorization(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get("authorization"); len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-// authorizedServiceDesc is desc with every method checking the caller's
-// credentials and the request's project first — after the server's interceptor (the sandbox's request
-// log and faults), before the method.
-func (e *Emulator) authorizedServiceDesc(desc grpc.ServiceDesc) *grpc.ServiceDesc {
-	out := desc
-	out.Methods = make([]grpc.MethodDesc, len(desc.Methods))
-	for i, m := range desc.Methods {
-		h := m.Handler
-		m.Handler = func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
-			return h(srv, ctx, dec, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-				authed := func(ctx context.Context, req any) (any, error) {
-					if err := e.authorizeGRPC(ctx, info.FullMethod); err != nil {
-						return nil, err
-					}
-					if err := e.checkRequestProject(req.(proto.Message)); err != nil {
-						return nil, err
-					}
-					return next(ctx, req)
-				}
-				if ic == nil {
-					return authed(ctx, req)
-				}
-				return ic(ctx, req, info, authed)
-			})
-		}
-		out.Methods[i] = m
-	}
-	return &out
 }
