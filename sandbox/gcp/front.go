@@ -33,12 +33,13 @@ import (
 
 // endpointFront is one cluster's front.
 type endpointFront struct {
-	srv *http.Server
-	ln  net.Listener
+	srv      *http.Server
+	upstream *http.Transport
 }
 
 func (f *endpointFront) close() {
-	_ = f.srv.Close() // closes the listener; nothing else to release
+	_ = f.srv.Close() // closes the listener and the clients' connections
+	f.upstream.CloseIdleConnections()
 }
 
 // frontPort is GKE's API server port.
@@ -90,16 +91,17 @@ func (e *Emulator) startFront(c *clusterRec) (endpoint string, caPEM []byte, err
 		ln.Close()
 		return "", nil, err
 	}
+	tr := &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: upstream.Hostname(), MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 16,
+	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(upstream)
 			r.Out.Host = upstream.Host
 		},
-		Transport: &http.Transport{
-			TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: upstream.Hostname(), MinVersion: tls.VersionTLS12},
-			ForceAttemptHTTP2:   true,
-			MaxIdleConnsPerHost: 16,
-		},
+		Transport:     tr,
 		FlushInterval: -1, // watches stream
 	}
 	srv := &http.Server{
@@ -114,7 +116,7 @@ func (e *Emulator) startFront(c *clusterRec) (endpoint string, caPEM []byte, err
 	if old := e.fronts[kubeID(c)]; old != nil {
 		old.close()
 	}
-	e.fronts[kubeID(c)] = &endpointFront{srv: srv, ln: ln}
+	e.fronts[kubeID(c)] = &endpointFront{srv: srv, upstream: tr}
 	return c.EndpointIP, []byte(c.Front.CertPEM), nil
 }
 
