@@ -57,12 +57,12 @@ func isolated(t *testing.T) bool {
 	return true
 }
 
-// toolEnv is a sandbox holding a RUNNING cluster "demo" in us-central1
-// (with its API server when the binaries are there).
-func toolEnv(t *testing.T) (e *env, withKube bool) {
+// toolEnv is a sandbox holding a RUNNING cluster "demo" in us-central1,
+// with its API server when wantKube and the binaries are there.
+func toolEnv(t *testing.T, wantKube bool) (e *env, withKube bool) {
 	t.Helper()
 	_, kerr := kube.FindBinaries()
-	withKube = kerr == nil
+	withKube = wantKube && kerr == nil
 	e = startWith(t, sandbox.Options{Dir: t.TempDir(), Latency: map[string]time.Duration{"*": 0}, NoKubernetes: !withKube}, nil)
 	network(t, e)
 	ctx := context.Background()
@@ -81,11 +81,17 @@ func toolEnv(t *testing.T) (e *env, withKube bool) {
 	return e, withKube
 }
 
+// gcloudFullEnv set to "full" runs every gcloud command of TestGcloud
+// (`make test-gcloud`); make test runs the short list, without an API
+// server, since each gcloud command takes seconds.
+const gcloudFullEnv = "REGIONCTL_TEST_GCLOUD"
+
 // TestGcloud: gcloud, pointed at the sandbox as docs/sandbox.md shows
 // (CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER / _COMPUTE and the sandbox's
-// key file), lists, describes and resizes over GKE's REST API, lists
-// Compute (aggregated lists and the batch endpoint), gets the cluster's
-// credentials for kubectl, and gets Google's errors.
+// key file), describes and lists over GKE's REST API, lists Compute
+// (aggregated lists and the batch endpoint) and gets Google's errors; the
+// full run also lists node pools, resizes, and gets the cluster's
+// credentials for kubectl through its bare-IP endpoint.
 func TestGcloud(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: gcloud takes seconds per command")
@@ -97,7 +103,8 @@ func TestGcloud(t *testing.T) {
 	if isolated(t) {
 		return
 	}
-	e, withKube := toolEnv(t)
+	full := os.Getenv(gcloudFullEnv) == "full"
+	e, withKube := toolEnv(t, full)
 	ep := e.sb.Endpoints()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "key.json")
@@ -141,6 +148,25 @@ func TestGcloud(t *testing.T) {
 	if out := run(true, "container", "clusters", "list", "--format=value(name,location,endpoint,status)"); strings.TrimSpace(out) != "demo\tus-central1\t"+grpcCluster.GetEndpoint()+"\tRUNNING" {
 		t.Errorf("clusters list = %q", out)
 	}
+	if out := run(true, "compute", "networks", "subnets", "list", "--format=value(name,region)"); strings.TrimSpace(out) != "nodes\tus-central1" {
+		t.Errorf("subnets list = %q", out)
+	}
+	if out := run(true, "compute", "instance-groups", "managed", "list", "--format=value(name,targetSize)"); strings.Count(out, "\t1\n") != 3 {
+		t.Errorf("instance-groups managed list = %q, want 3 groups of 1", out)
+	}
+	if out := run(false, "container", "clusters", "list", "--project", "no-such-project"); !strings.Contains(out, "code=403") || !strings.Contains(out, "Permission denied on resource project no-such-project.") {
+		t.Errorf("clusters list in a missing project: %s", out)
+	}
+	if !full {
+		t.Logf("the short list of commands; %s=full runs them all (make test-gcloud)", gcloudFullEnv)
+		return
+	}
+	if out := run(false, "compute", "networks", "list", "--project", "no-such-project"); !strings.Contains(out, "The resource 'projects/no-such-project' was not found") {
+		t.Errorf("networks list in a missing project: %s", out)
+	}
+	if out := run(false, "container", "clusters", "list", "--region", "mars1"); !strings.Contains(out, `Location "mars1" does not exist.`) {
+		t.Errorf("clusters list in mars1: %s", out)
+	}
 	if out := run(true, "container", "node-pools", "list", "--cluster", "demo", "--region", "us-central1", "--format=value(name)"); strings.TrimSpace(out) != "system" {
 		t.Errorf("node-pools list = %q", out)
 	}
@@ -149,21 +175,6 @@ func TestGcloud(t *testing.T) {
 		InstanceGroupManager: strings.TrimPrefix(grpcCluster.GetNodePools()[0].GetInstanceGroupUrls()[0][strings.LastIndex(grpcCluster.GetNodePools()[0].GetInstanceGroupUrls()[0], "/"):], "/")})
 	if err != nil || igm.GetTargetSize() != 2 {
 		t.Errorf("after gcloud resize: target size %d, %v; want 2", igm.GetTargetSize(), err)
-	}
-	if out := run(true, "compute", "networks", "subnets", "list", "--format=value(name,region)"); strings.TrimSpace(out) != "nodes\tus-central1" {
-		t.Errorf("subnets list = %q", out)
-	}
-	if out := run(true, "compute", "instance-groups", "managed", "list", "--format=value(name,targetSize)"); strings.Count(out, "\t2\n") != 3 {
-		t.Errorf("instance-groups managed list = %q, want 3 groups of 2", out)
-	}
-	if out := run(false, "container", "clusters", "list", "--project", "no-such-project"); !strings.Contains(out, "code=403") || !strings.Contains(out, "Permission denied on resource project no-such-project.") {
-		t.Errorf("clusters list in a missing project: %s", out)
-	}
-	if out := run(false, "compute", "networks", "list", "--project", "no-such-project"); !strings.Contains(out, "The resource 'projects/no-such-project' was not found") {
-		t.Errorf("networks list in a missing project: %s", out)
-	}
-	if out := run(false, "container", "clusters", "list", "--region", "mars1"); !strings.Contains(out, `Location "mars1" does not exist.`) {
-		t.Errorf("clusters list in mars1: %s", out)
 	}
 
 	if !withKube {
@@ -201,7 +212,7 @@ func TestPythonDiscoveryClient(t *testing.T) {
 		t.Fatalf("find google.golang.org/api: %v", err)
 	}
 	apiDir := strings.TrimSpace(string(out))
-	e, _ := toolEnv(t)
+	e, _ := toolEnv(t, false)
 	tok, err := e.ts.Token()
 	if err != nil {
 		t.Fatal(err)
