@@ -58,13 +58,13 @@ type env struct {
 // start runs a sandbox in dir with every latency set to lat on a stepped
 // clock, and connects the clients. Its clusters get no Kubernetes API
 // server (kube_test.go starts those).
-func start(t *testing.T, dir string, lat time.Duration, faults ...sandbox.Fault) *env {
+func start(t testing.TB, dir string, lat time.Duration, faults ...sandbox.Fault) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 	return startWith(t, sandbox.Options{Dir: dir, Clock: clk.Now, Latency: map[string]time.Duration{"*": lat}, Faults: faults, NoKubernetes: true}, clk)
 }
 
-func startWith(t *testing.T, opts sandbox.Options, clk *clock) *env {
+func startWith(t testing.TB, opts sandbox.Options, clk *clock) *env {
 	t.Helper()
 	ctx := context.Background()
 	opts.GCPProjects = append(opts.GCPProjects, project, "proj-b")
@@ -111,7 +111,7 @@ func startWith(t *testing.T, opts sandbox.Options, clk *clock) *env {
 // tokenSource loads the sandbox's service account key file as
 // Application Default Credentials load one; tokens come from its token
 // endpoint on first use.
-func tokenSource(t *testing.T, sb *sandbox.Sandbox) oauth2.TokenSource {
+func tokenSource(t testing.TB, sb *sandbox.Sandbox) oauth2.TokenSource {
 	t.Helper()
 	creds, err := google.CredentialsFromJSONWithTypeAndParams(context.Background(), keyFile(t, sb), google.ServiceAccount,
 		google.CredentialsParams{Scopes: []string{cloudPlatform}})

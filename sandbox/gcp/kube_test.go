@@ -35,7 +35,7 @@ import (
 const cloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
 
 // keyFile fetches the sandbox's service account key JSON.
-func keyFile(t *testing.T, sb *sandbox.Sandbox) []byte {
+func keyFile(t testing.TB, sb *sandbox.Sandbox) []byte {
 	t.Helper()
 	resp, err := http.Get(sb.Endpoints()["gcp-compute"] + gcp.CredentialsPath)
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 
 // restGKE is Google's discovery-based GKE client (what gcloud's REST calls
 // look like) pointed at the sandbox's GKE endpoint.
-func restGKE(t *testing.T, e *env) *containerrest.Service {
+func restGKE(t testing.TB, e *env) *containerrest.Service {
 	t.Helper()
 	svc, err := containerrest.NewService(context.Background(),
 		option.WithEndpoint(e.sb.Endpoints()[gcp.ContainerRESTKey]+"/"), option.WithTokenSource(e.ts))
