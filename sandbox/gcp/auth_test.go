@@ -117,6 +117,18 @@ func TestCredentialsRequired(t *testing.T) {
 	if info, ok := st.Details()[0].(*errdetails.ErrorInfo); !ok || info.GetReason() != "CREDENTIALS_MISSING" || info.GetMetadata()["method"] != "google.container.v1.ClusterManager.ListClusters" {
 		t.Errorf("GKE gRPC error detail = %v", st.Details()[0])
 	}
+	// Service Usage, which gcloud asks before creating a cluster: every API
+	// is enabled in a project that exists.
+	su := "compute:/v1/projects/" + project + "/services/containerfilesystem.googleapis.com"
+	if r := restDo(t, e, http.MethodGet, su, "", true); r.code != 200 || !strings.Contains(r.raw, `"state":"ENABLED"`) {
+		t.Errorf("services.get: %d %s", r.code, r.raw)
+	}
+	if r := restDo(t, e, http.MethodGet, su, "", false); r.code != 401 {
+		t.Errorf("services.get without credentials: %d %s", r.code, r.raw)
+	}
+	if r := restDo(t, e, http.MethodGet, "compute:/v1/projects/no-such-project/services/container.googleapis.com", "", true); r.code != 403 {
+		t.Errorf("services.get in a missing project: %d %s", r.code, r.raw)
+	}
 	// Refused calls are still counted, under their operation.
 	if n := e.sb.Requests()["container:ListClusters"]; n != 1+1+4+1+1 {
 		t.Errorf("container:ListClusters requests = %d, want 8", n)

@@ -213,6 +213,9 @@ func (e *Emulator) Operation(r *http.Request, body []byte) string {
 	if isBatch(r) {
 		return "compute:batch"
 	}
+	if isServiceUsage(r) {
+		return "serviceusage:services.get"
+	}
 	rt, ok := parseCompute(r)
 	if !ok {
 		return "compute:Unknown"
@@ -273,6 +276,10 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 	}
 	if isBatch(r) {
 		return e.serveBatch(w, r, c)
+	}
+	if isServiceUsage(r) {
+		e.serveServiceUsage(w, r)
+		return false
 	}
 	rt, ok := parseCompute(r)
 	if !ok {

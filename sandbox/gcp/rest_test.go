@@ -221,7 +221,8 @@ type restReply struct {
 }
 
 // restDo sends a raw request to GKE's REST endpoint (path starting
-// "/v1/") or Compute's ("/compute/v1/"), with the sandbox's token when auth.
+// "/v1/") or Compute's ("/compute/v1/", or any path after "compute:"),
+// with the sandbox's token when auth.
 func restDo(t *testing.T, e *env, method, path, body string, auth bool) restReply {
 	t.Helper()
 	return restDoAuth(t, e, method, path, body, func() string {
@@ -239,6 +240,9 @@ func restDo(t *testing.T, e *env, method, path, body string, auth bool) restRepl
 func restDoAuth(t *testing.T, e *env, method, path, body, authz string) restReply {
 	t.Helper()
 	base := e.sb.Endpoints()[gcp.ContainerRESTKey]
+	if p, ok := strings.CutPrefix(path, "compute:"); ok { // another API on the Compute endpoint
+		base, path = e.sb.Endpoints()[gcp.ComputeKey], p
+	}
 	if strings.HasPrefix(path, "/compute/") {
 		base = e.sb.Endpoints()[gcp.ComputeKey]
 	}

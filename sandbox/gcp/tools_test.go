@@ -90,8 +90,10 @@ const gcloudFullEnv = "REGIONCTL_TEST_GCLOUD"
 // (CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER / _COMPUTE and the sandbox's
 // key file), describes and lists over GKE's REST API, lists Compute
 // (aggregated lists and the batch endpoint) and gets Google's errors; the
-// full run also lists node pools, resizes, and gets the cluster's
-// credentials for kubectl through its bare-IP endpoint.
+// full run also lists node pools, resizes, makes and deletes a whole
+// region with gcloud (network, subnetwork, router and NAT, cluster, node
+// pool, labels), and gets the cluster's credentials for kubectl through its
+// bare-IP endpoint.
 func TestGcloud(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: gcloud takes seconds per command")
@@ -116,6 +118,7 @@ func TestGcloud(t *testing.T) {
 		"CLOUDSDK_CORE_DISABLE_PROMPTS=1", "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=1", "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=1",
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER="+ep[gcp.ContainerRESTKey]+"/",
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE="+ep[gcp.ComputeKey]+"/compute/v1/",
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE="+ep[gcp.ComputeKey]+"/",
 		"CLOUDSDK_CORE_PROJECT="+project)
 	run := func(wantOK bool, args ...string) string {
 		t.Helper()
@@ -175,6 +178,39 @@ func TestGcloud(t *testing.T) {
 		InstanceGroupManager: strings.TrimPrefix(grpcCluster.GetNodePools()[0].GetInstanceGroupUrls()[0][strings.LastIndex(grpcCluster.GetNodePools()[0].GetInstanceGroupUrls()[0], "/"):], "/")})
 	if err != nil || igm.GetTargetSize() != 2 {
 		t.Errorf("after gcloud resize: target size %d, %v; want 2", igm.GetTargetSize(), err)
+	}
+
+	// A whole lifecycle made by gcloud: the network, a subnetwork with
+	// secondary ranges, a router with Cloud NAT, a cluster (gcloud's own
+	// create body, after asking Service Usage), a node pool with
+	// autoscaling, labels, then everything deleted.
+	life := []string{
+		"compute networks create gnet --subnet-mode=custom",
+		"compute networks subnets create gnodes --network gnet --region europe-west1 --range 10.32.0.0/20 --secondary-range gpods=10.36.0.0/14,gsvc=10.40.0.0/20",
+		"compute routers create grouter --network gnet --region europe-west1",
+		"compute routers nats create gnat --router grouter --region europe-west1 --auto-allocate-nat-external-ips --nat-all-subnet-ip-ranges",
+		"container clusters create gdemo --region europe-west1 --network gnet --subnetwork gnodes --enable-ip-alias --cluster-secondary-range-name gpods --services-secondary-range-name gsvc --num-nodes 1",
+		"container node-pools create extra --cluster gdemo --region europe-west1 --num-nodes 1 --enable-autoscaling --min-nodes 0 --max-nodes 3",
+		"container clusters update gdemo --region europe-west1 --update-labels env=dev",
+		"container node-pools delete extra --cluster gdemo --region europe-west1",
+		"container clusters delete gdemo --region europe-west1",
+		"compute routers delete grouter --region europe-west1",
+		"compute networks subnets delete gnodes --region europe-west1",
+		"compute networks delete gnet",
+	}
+	for i, cmd := range life {
+		run(true, strings.Fields(cmd)...)
+		if i == 6 {
+			if out := run(true, "container", "clusters", "describe", "gdemo", "--region", "europe-west1", "--format=value(resourceLabels.env,nodePools[1].autoscaling.maxNodeCount)"); strings.TrimSpace(out) != "dev\t3" {
+				t.Errorf("gcloud's cluster: labels and autoscaling %q", out)
+			}
+			if out := run(false, "container", "clusters", "update", "gdemo", "--region", "europe-west1", "--update-labels", "Env=dev"); !strings.Contains(out, "Label key 'Env' violates format constraints.") {
+				t.Errorf("a label key GCP refuses: %s", out)
+			}
+		}
+	}
+	if n := e.sb.Requests()["serviceusage:services.get"]; n == 0 {
+		t.Error("gcloud's cluster create did not ask Service Usage (was the override set?)")
 	}
 
 	if !withKube {
