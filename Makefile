@@ -4,7 +4,7 @@ BIN     ?= bin/regionctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
 
-.PHONY: build test lint fuzz bench quickstart
+.PHONY: build test test-gcloud lint fuzz bench quickstart
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
@@ -13,6 +13,11 @@ build:
 # peers it needs, then vets and tests every package. See scripts/test.sh.
 test:
 	GO=$(GO) ./scripts/test.sh
+
+# Every gcloud command TestGcloud knows, including get-credentials and kubectl
+# through a cluster's endpoint (make test runs a short list); needs gcloud.
+test-gcloud:
+	REGIONCTL_TEST_GCLOUD=full $(GO) test -count=1 -run '^TestGcloud$$' -v ./sandbox/gcp
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -52,7 +52,7 @@ type Sandbox struct {
 
 // newEmulators builds one emulator per cloud.
 func newEmulators(o Options) []emu.Emulator {
-	env := emu.Env{Now: o.Clock, Latency: o.latency, Account: o.Account, Region: o.Region, Kube: o.kube}
+	env := emu.Env{Now: o.Clock, Latency: o.latency, Account: o.Account, Projects: o.GCPProjects, Region: o.Region, Kube: o.kube}
 	return []emu.Emulator{aws.New(env), gcp.New(env), azure.New(env)}
 }
 
@@ -223,6 +223,13 @@ func (s *Sandbox) Close() error {
 		}
 	}
 	s.srvs = nil
+	for _, e := range s.emus {
+		if c, ok := e.(emu.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("sandbox: stop %s: %w", e.Cloud(), err))
+			}
+		}
+	}
 	if s.kube != nil {
 		if err := s.kube.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: stop the Kubernetes API servers: %w", err))
