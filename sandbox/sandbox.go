@@ -124,6 +124,18 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			s.Close()
 			return nil, fmt.Errorf("sandbox: listen for %s on %s: %w", endpointKey(e), addr, err)
 		}
+		if t, ok := e.(emu.TLSServer); ok {
+			cfg, err := t.TLSConfig()
+			if err == nil {
+				err = s.save(e) // keep the CA TLSConfig may have made
+			}
+			if err != nil {
+				ln.Close()
+				s.Close()
+				return nil, fmt.Errorf("sandbox: serve %s over https: %w", endpointKey(e), err)
+			}
+			ln = newTLSOrPlain(ln, cfg)
+		}
 		srv := &http.Server{Handler: s.handler(e), ReadHeaderTimeout: 10 * time.Second}
 		s.srvs = append(s.srvs, srv)
 		s.addrs[endpointKey(e)] = "http://" + ln.Addr().String()

@@ -122,6 +122,7 @@ func (e *Emulator) clusterView(c *clusterRec) armcontainerservice.ManagedCluster
 	for _, p := range e.poolsOf(key(deref(c.V.ID))) {
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, ptr(toProfile(p)))
 	}
+	e.nodeGroupRefs(c, &props)
 	out.Properties = &props
 	return out
 }
@@ -339,12 +340,7 @@ func (e *Emulator) serveCluster(w http.ResponseWriter, r *http.Request, rt route
 		return false, aerr
 	}
 	if rt.op == "managedClusters.list" {
-		out := armcontainerservice.ManagedClusterListResult{Value: []*armcontainerservice.ManagedCluster{}}
-		for _, cl := range sortedBy(s.Clusters, func(c *clusterRec) string { return c.Group }, gk) {
-			out.Value = append(out.Value, ptr(e.clusterView(cl)))
-		}
-		writeJSON(w, http.StatusOK, out)
-		return false, nil
+		return false, writePage(w, r, viewsOf(sortedBy(s.Clusters, func(c *clusterRec) string { return c.Group }, gk), e.clusterView), clusterPage)
 	}
 	id := clusterID(rt, rt.name)
 	ck := key(id)
@@ -754,12 +750,13 @@ func (e *Emulator) servePool(w http.ResponseWriter, r *http.Request, rt route, c
 		return false, clusterNotFound(rt)
 	}
 	if rt.op == "agentPools.list" {
-		out := armcontainerservice.AgentPoolListResult{Value: []*armcontainerservice.AgentPool{}}
+		var v []*armcontainerservice.AgentPool
 		for _, p := range e.poolsOf(ck) {
-			out.Value = append(out.Value, ptr(p.V))
+			v = append(v, ptr(p.V))
 		}
-		writeJSON(w, http.StatusOK, out)
-		return false, nil
+		return false, writePage(w, r, v, func(v []*armcontainerservice.AgentPool, next *string) any {
+			return armcontainerservice.AgentPoolListResult{Value: v, NextLink: next}
+		})
 	}
 	pk := key(cid + "/agentPools/" + rt.child)
 	p, exists := s.Pools[pk]
