@@ -122,7 +122,7 @@ func (e *Emulator) clusterView(c *clusterRec) armcontainerservice.ManagedCluster
 	for _, p := range e.poolsOf(key(deref(c.V.ID))) {
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, ptr(toProfile(p)))
 	}
-	e.nodeGroupRefs(c, &props)
+	e.computedView(c, &props)
 	out.Properties = &props
 	return out
 }

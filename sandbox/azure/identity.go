@@ -122,11 +122,13 @@ type identityPath struct {
 }
 
 func parseIdentityPath(p string) identityPath {
-	switch p {
-	case CredentialsPath:
+	switch {
+	case p == CredentialsPath:
 		return identityPath{op: "sandbox:azureCredentials"}
-	case CAPath:
+	case p == CAPath:
 		return identityPath{op: "sandbox:azureCA"}
+	case strings.EqualFold(strings.Trim(p, "/"), "metadata/endpoints"): // az asks for //metadata/endpoints
+		return identityPath{op: "azure:metadataEndpoints.get"}
 	}
 	segs := strings.Split(strings.Trim(p, "/"), "/")
 	if len(segs) < 2 {
@@ -212,6 +214,9 @@ func (e *Emulator) serveIdentity(w http.ResponseWriter, r *http.Request, ip iden
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write([]byte(ca.CertPEM))
 		return changed || caChanged
+	case "azure:metadataEndpoints.get":
+		e.writeMetadata(w, r, httpsBase)
+		return changed
 	case "entra:instanceDiscovery":
 		writeJSON(w, http.StatusOK, map[string]any{
 			"tenant_discovery_endpoint": httpsBase + "/" + TenantID + "/v2.0/.well-known/openid-configuration",
@@ -260,6 +265,31 @@ func (e *Emulator) serveIdentity(w http.ResponseWriter, r *http.Request, ip iden
 	}
 	e.token(w, r, ip, c, id)
 	return changed
+}
+
+// writeMetadata answers ARM's unauthenticated cloud metadata
+// (/metadata/endpoints), which `az cloud register --endpoint-resource-manager`
+// reads to find the rest: api-version 2015-01-01 has one object, later
+// versions a list of clouds. The login endpoint is the sandbox's AD FS-style
+// authority, for which MSAL skips instance discovery.
+func (e *Emulator) writeMetadata(w http.ResponseWriter, r *http.Request, base string) {
+	login := base + "/" + adfsTenant
+	audiences := []string{"https://management.core.windows.net/", "https://management.azure.com/"}
+	if v := r.URL.Query().Get("api-version"); v == "" || v == "2015-01-01" {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"galleryEndpoint": "https://gallery.azure.com/", "graphEndpoint": "https://graph.windows.net/",
+			"portalEndpoint": "https://portal.azure.com/",
+			"authentication": map[string]any{"loginEndpoint": login, "audiences": audiences},
+		})
+		return
+	}
+	writeJSON(w, http.StatusOK, []any{map[string]any{
+		"name": "regionctl-sandbox", "resourceManager": base + "/", "portal": "https://portal.azure.com",
+		"gallery": "https://gallery.azure.com/", "graph": "https://graph.windows.net/", "graphAudience": "https://graph.windows.net/",
+		"microsoftGraphResourceId": "https://graph.microsoft.com/",
+		"authentication":           map[string]any{"loginEndpoint": login, "audiences": audiences, "tenant": "common", "identityProvider": "AAD"},
+		"suffixes":                 map[string]any{"storage": "core.windows.net", "keyVaultDns": "vault.azure.net", "acrLoginServer": "azurecr.io", "sqlServerHostname": "database.windows.net"},
+	}})
 }
 
 // big4 encodes an RSA public exponent as big-endian bytes without leading

@@ -91,6 +91,9 @@ func (e *Emulator) subnetInUse(sn *subnetRec) *armErr {
 func (e *Emulator) vnetView(v *vnetRec) armnetwork.VirtualNetwork {
 	out := v.V
 	props := *v.V.Properties
+	if props.EnableVMProtection == nil {
+		props.EnableVMProtection = ptr(false) // ARM reports it; az's vnet table reads it
+	}
 	props.Subnets = []*armnetwork.Subnet{}
 	for _, sn := range e.subnetsOf(key(deref(v.V.ID))) {
 		props.Subnets = append(props.Subnets, ptr(e.subnetView(sn)))
