@@ -146,6 +146,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.opts.Retry.RetryDelay = 10 * time.Millisecond
 		d.opts.Retry.MaxRetryDelay = time.Second
 		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 200*time.Millisecond
+		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil
 	}
 	cred, err := azidentity.NewDefaultAzureCredential(nil)

@@ -40,6 +40,10 @@ const sandboxCredentialsPath = "/_sandbox/azure/credentials.json"
 type sandboxAuth struct {
 	plain  string // http://127.0.0.1:PORT, where the credentials are read
 	secure string // https://127.0.0.1:PORT, ARM and the token endpoint
+	// retry and perRetry are the driver's, so a throttled token request
+	// is retried as patiently as an ARM call.
+	retry    policy.RetryOptions
+	perRetry []policy.Policy
 
 	mu     sync.Mutex
 	client *http.Client
@@ -109,8 +113,10 @@ func (a *sandboxAuth) load(ctx context.Context) (*http.Client, azcore.TokenCrede
 	client := &http.Client{Transport: tr}
 	cred, err := azidentity.NewClientSecretCredential(p.TenantID, p.ClientID, p.ClientSecret, &azidentity.ClientSecretCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
-			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: a.secure + "/"},
-			Transport: client,
+			Cloud:            cloud.Configuration{ActiveDirectoryAuthorityHost: a.secure + "/"},
+			Transport:        client,
+			Retry:            a.retry,
+			PerRetryPolicies: a.perRetry,
 		},
 		DisableInstanceDiscovery: true, // the sandbox is its own authority; never ask login.microsoftonline.com
 	})

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
@@ -524,4 +525,24 @@ func TestTokenEndpoint(t *testing.T) {
 func callWith(t *testing.T, e *env, tok string) (int, string, string) {
 	t.Helper()
 	return callAs(t, e, tok, http.MethodGet, "/subscriptions/"+sub+"/resourcegroups?api-version=2021-04-01", "")
+}
+
+// Injected faults are the cloud's; the sandbox's own documents (the
+// credentials and CA it hands clients) never fault, while Entra ID's token
+// endpoint does, as Entra ID throttles too.
+func TestFaultsSpareSandboxDocuments(t *testing.T) {
+	e := start(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "*", Kind: sandbox.FaultThrottle, Rate: 1}}})
+	for _, p := range []string{azure.CredentialsPath, azure.CAPath} {
+		r, err := http.Get(e.url + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != 200 {
+			t.Errorf("GET %s under a throttle on everything: %s", p, r.Status)
+		}
+	}
+	if _, err := e.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}}); err == nil {
+		t.Error("a token under a throttle on everything")
+	}
 }
