@@ -176,9 +176,13 @@ func (e *Emulator) checkPool(name string, in, old *armcontainerservice.ManagedCl
 		}
 	} else {
 		in.ScaleSetPriority = ptr(armcontainerservice.ScaleSetPriorityRegular)
-		if in.ScaleSetEvictionPolicy != nil || in.SpotMaxPrice != nil {
+		// az aks nodepool add sends the Spot defaults (Delete, -1) for every
+		// pool; AKS ignores them on a Regular pool.
+		if (in.ScaleSetEvictionPolicy != nil && *in.ScaleSetEvictionPolicy != armcontainerservice.ScaleSetEvictionPolicyDelete) ||
+			(in.SpotMaxPrice != nil && *in.SpotMaxPrice != -1) {
 			return badParam("Agent pool '%s': scaleSetEvictionPolicy and spotMaxPrice apply only to Spot pools.", name)
 		}
+		in.ScaleSetEvictionPolicy, in.SpotMaxPrice = nil, nil
 	}
 	minCount := int32(0)
 	if system {
@@ -279,7 +283,7 @@ func (e *Emulator) checkPool(name string, in, old *armcontainerservice.ManagedCl
 	if in.OSSKU == nil {
 		in.OSSKU = ptr(armcontainerservice.OSSKUUbuntu)
 	}
-	if in.OSDiskSizeGB == nil {
+	if deref(in.OSDiskSizeGB) == 0 { // az sends 0 for "the default"
 		in.OSDiskSizeGB = ptr[int32](128)
 	}
 	if in.OSDiskType == nil {
@@ -292,7 +296,10 @@ func (e *Emulator) checkPool(name string, in, old *armcontainerservice.ManagedCl
 		in.KubeletDiskType = ptr(armcontainerservice.KubeletDiskTypeOS)
 	}
 	if in.UpgradeSettings == nil {
-		in.UpgradeSettings = &armcontainerservice.AgentPoolUpgradeSettings{MaxSurge: ptr("10%")}
+		in.UpgradeSettings = &armcontainerservice.AgentPoolUpgradeSettings{}
+	}
+	if in.UpgradeSettings.MaxSurge == nil { // az sends "upgradeSettings": {}
+		in.UpgradeSettings.MaxSurge = ptr("10%")
 	}
 	in.EnableFIPS = ptr(deref(in.EnableFIPS))
 	in.EnableNodePublicIP = ptr(deref(in.EnableNodePublicIP))

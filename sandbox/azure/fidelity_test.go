@@ -546,3 +546,33 @@ func TestFaultsSpareSandboxDocuments(t *testing.T) {
 		t.Error("a token under a throttle on everything")
 	}
 }
+
+// An agent pool as az aks nodepool add sends it (2022-11-01): the Spot
+// defaults on a Regular pool, osDiskSizeGB 0, empty upgradeSettings. AKS
+// takes them as "the defaults"; other Spot settings on a Regular pool stay
+// refused.
+func TestPoolBodyAsAzSendsIt(t *testing.T) {
+	e := start(t, sandbox.Options{})
+	group(t, e, "rg")
+	subnet := network(t, e, "rg")
+	mustWait(t, e, mkPoller(e.mc.BeginCreateOrUpdate(ctx, "rg", "aks", clusterBody(subnet, "1.33"), nil)))
+	body := `{"properties": {"count": 2, "vmSize": "Standard_D2s_v5", "osDiskSizeGB": 0, "osType": "Linux", "enableAutoScaling": false,
+		"scaleDownMode": "Delete", "type": "VirtualMachineScaleSets", "mode": "User", "upgradeSettings": {}, "enableNodePublicIP": false,
+		"scaleSetPriority": "Regular", "scaleSetEvictionPolicy": "Delete", "spotMaxPrice": -1.0, "nodeTaints": [], "vnetSubnetID": "` + subnet + `"}}`
+	path := "/subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks/agentPools/%s?api-version=2022-11-01"
+	if status, code, out := call(t, e, http.MethodPut, strings.Replace(path, "%s", "extra", 1), body); status != 201 {
+		t.Fatalf("az's pool body: %d %s %s", status, code, out)
+	}
+	pool, err := e.ap.Get(ctx, "rg", "aks", "extra", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pool.Properties; *p.OSDiskSizeGB != 128 || *p.UpgradeSettings.MaxSurge != "10%" || p.ScaleSetEvictionPolicy != nil || p.SpotMaxPrice != nil {
+		t.Errorf("defaults: disk %d, surge %s, eviction %v, max price %v", *p.OSDiskSizeGB, *p.UpgradeSettings.MaxSurge, p.ScaleSetEvictionPolicy, p.SpotMaxPrice)
+	}
+	e.clk.Advance(time.Minute) // the first pool's operation ends
+	bad := strings.Replace(body, `"scaleSetEvictionPolicy": "Delete"`, `"scaleSetEvictionPolicy": "Deallocate"`, 1)
+	if status, code, _ := call(t, e, http.MethodPut, strings.Replace(path, "%s", "other", 1), bad); status != 400 || code != "InvalidParameter" {
+		t.Errorf("Deallocate on a Regular pool: %d %s", status, code)
+	}
+}
