@@ -41,6 +41,9 @@ type Emulator struct {
 	st  *state
 	// signer is the parsed token-signing key of st.Identity.
 	signer *rsa.PrivateKey
+	// verified caches the tokens verifyBearer accepted, with their
+	// expiry (cleared with the key).
+	verified map[string]time.Time
 }
 
 var (
@@ -56,7 +59,7 @@ func New(env emu.Env) *Emulator {
 	if env.Latency == nil {
 		env.Latency = func(string) time.Duration { return 0 }
 	}
-	return &Emulator{env: env, st: newState()}
+	return &Emulator{env: env, st: newState(), verified: map[string]time.Time{}}
 }
 
 // Cloud is "azure".
@@ -254,6 +257,7 @@ func (e *Emulator) Load(data []byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.st, e.signer = st, nil
+	clear(e.verified)
 	for _, c := range st.Clusters {
 		ensureTokens(c) // a state written before clusters had them
 	}

@@ -53,7 +53,7 @@ func (c *clock) Advance(d time.Duration) {
 // ClientSecretCredential for the sandbox's service principal, from the
 // sandbox's token endpoint over https, trusting the sandbox's CA (both read
 // from azure.CredentialsPath).
-func tokenSource(t *testing.T, url string) (azcore.TokenCredential, *http.Client) {
+func tokenSource(t testing.TB, url string) (azcore.TokenCredential, *http.Client) {
 	t.Helper()
 	resp, err := http.Get(url + azure.CredentialsPath)
 	if err != nil {
@@ -80,7 +80,7 @@ func tokenSource(t *testing.T, url string) (azcore.TokenCredential, *http.Client
 }
 
 // bearer is a fresh access token for ARM.
-func bearer(t *testing.T, cred azcore.TokenCredential) string {
+func bearer(t testing.TB, cred azcore.TokenCredential) string {
 	t.Helper()
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
 	if err != nil {
@@ -117,7 +117,7 @@ func clientOptions(url string) *arm.ClientOptions {
 	}
 }
 
-func start(t *testing.T, opts sandbox.Options) *env {
+func start(t testing.TB, opts sandbox.Options) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 	if opts.Dir == "" {
@@ -135,7 +135,7 @@ func start(t *testing.T, opts sandbox.Options) *env {
 	return connect(t, sb, clk)
 }
 
-func connect(t *testing.T, sb *sandbox.Sandbox, clk *clock) *env {
+func connect(t testing.TB, sb *sandbox.Sandbox, clk *clock) *env {
 	t.Helper()
 	url := sb.Endpoints()["azure"]
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
@@ -231,7 +231,7 @@ func i32(v int32) *int32 { return &v }
 
 var ctx = context.Background()
 
-func group(t *testing.T, e *env, name string) {
+func group(t testing.TB, e *env, name string) {
 	t.Helper()
 	if _, err := e.rg.CreateOrUpdate(ctx, name, armresources.ResourceGroup{Location: s("westeurope"), Tags: map[string]*string{"managed-by": s("regionctl")}}, nil); err != nil {
 		t.Fatal(err)
