@@ -121,6 +121,9 @@ func TestAzCLI(t *testing.T) {
 	if mc.NodeResourceGroup != "MC_rg_aks_westeurope" || len(mc.AgentPoolProfiles) != 1 || mc.AgentPoolProfiles[0].Count != 2 || mc.ServicePrincipalProfile.ClientID != "msi" {
 		t.Errorf("az aks show: %+v", mc)
 	}
+	if out, errOut, err := az("aks get-versions -l westeurope -o table"); err != nil || !strings.Contains(out, "1.33.5") {
+		t.Errorf("az aks get-versions: %v\n%s%s", err, out, errOut)
+	}
 	if _, errOut, err := az("group create -n mars -l mars"); err == nil || !strings.Contains(errOut, "LocationNotAvailableForResourceGroup") {
 		t.Errorf("az group create -l mars: %v\n%s", err, errOut)
 	}

@@ -195,6 +195,8 @@ func (e *Emulator) dispatch(w http.ResponseWriter, r *http.Request, rt route, c 
 		return false, e.serveOperation(w, r, rt)
 	case "subscriptions", "tenants", "locations":
 		return false, e.serveSubscriptions(w, r, rt)
+	case "kubernetesVersions", "orchestrators":
+		return false, e.serveAKSVersions(w, rt)
 	}
 	if rt.all {
 		return false, e.serveListAll(w, r, rt)

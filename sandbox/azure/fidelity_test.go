@@ -590,3 +590,42 @@ func BenchmarkARMGet(b *testing.B) {
 		}
 	}
 }
+
+// The versions AKS offers: ListKubernetesVersions (Go SDK) and the
+// orchestrators list az aks get-versions reads (2019-04-01).
+func TestAKSVersionLists(t *testing.T) {
+	e := start(t, sandbox.Options{})
+	kv, err := e.mc.ListKubernetesVersions(ctx, "westeurope", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var minors []string
+	for _, v := range kv.Values {
+		minors = append(minors, *v.Version)
+		if *v.Version == "1.33" && (!*v.IsDefault || len(v.PatchVersions["1.33.5"].Upgrades) != 1) {
+			t.Errorf("1.33: %+v", v)
+		}
+	}
+	if !slices.Equal(minors, []string{"1.31", "1.32", "1.33", "1.34"}) {
+		t.Errorf("minors %v", minors)
+	}
+	status, code, body := call(t, e, http.MethodGet, "/subscriptions/"+sub+"/providers/Microsoft.ContainerService/locations/westeurope/orchestrators?api-version=2019-04-01&resource-type=managedClusters", "")
+	var orch struct {
+		Properties struct {
+			Orchestrators []struct {
+				OrchestratorVersion string
+				Default             bool
+				Upgrades            []struct{ OrchestratorVersion string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &orch); err != nil || status != 200 || len(orch.Properties.Orchestrators) != len(azure.AKSVersions) {
+		t.Fatalf("orchestrators: %d %s %s", status, code, body)
+	}
+	if o := orch.Properties.Orchestrators[2]; o.OrchestratorVersion != "1.33.5" || !o.Default || len(o.Upgrades) != 1 || o.Upgrades[0].OrchestratorVersion != "1.34.1" {
+		t.Errorf("1.33.5: %+v", o)
+	}
+	if status, code, _ := call(t, e, http.MethodGet, "/subscriptions/"+sub+"/providers/Microsoft.ContainerService/locations/mars/kubernetesVersions?api-version=2025-02-01", ""); status != 400 || code != "NoRegisteredProviderFound" {
+		t.Errorf("mars: %d %s", status, code)
+	}
+}

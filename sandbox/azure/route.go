@@ -109,6 +109,16 @@ func parseRoute(method, path string) route {
 	if n == 1 && strings.EqualFold(rest[0], "locations") {
 		return get("locations", nsResources, "list")
 	}
+	if n == 5 && strings.EqualFold(rest[0], "providers") && strings.EqualFold(rest[2], "locations") && strings.EqualFold(rest[1], nsAKS) {
+		rt.loc = rest[3]
+		switch {
+		case strings.EqualFold(rest[4], "kubernetesVersions"):
+			return get("kubernetesVersions", nsAKS, "list")
+		case strings.EqualFold(rest[4], "orchestrators"):
+			return get("orchestrators", nsAKS, "list")
+		}
+		return route{}
+	}
 	if n == 3 && strings.EqualFold(rest[0], "providers") {
 		ns, ok := namespaces[strings.ToLower(rest[1])]
 		if !ok {

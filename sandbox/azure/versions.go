@@ -18,7 +18,8 @@ import (
 //     v1.3.0 (2022-12-01), armcompute/v7 v7.3.0 (2025-04-01).
 //   - az CLI 2.45 (Debian's azure-cli): its "latest" API profile
 //     (azure/cli/core/profiles/_shared.py) sends containerservice
-//     2022-11-01, resources 2021-04-01, subscriptions 2019-11-01 (az login,
+//     2022-11-01 (2019-04-01 for az aks get-versions' orchestrators list),
+//     resources 2021-04-01, subscriptions 2019-11-01 (az login,
 //     az account), compute 2022-11-01 (az vmss); its generated network
 //     commands (command_modules/network/aaz) send 2022-01-01 (vnet, subnet,
 //     nsg, most public-ip calls), 2022-05-01 (lb, public-ip list/show/
@@ -36,6 +37,7 @@ var apiVersions = map[string][]string{
 	nsAKS:           {"2025-02-01", "2022-11-01"},
 	nsNetwork:       {"2025-05-01", "2022-05-01", "2022-01-01", "2021-08-01"},
 	nsCompute:       {"2025-04-01", "2022-11-01"},
+	nsOrchestrators: {"2019-04-01"},
 }
 
 // nsSubscriptions is the version family of /subscriptions, /tenants and
@@ -52,6 +54,8 @@ func versionFamily(rt route) string {
 	switch rt.typ {
 	case "subscriptions", "tenants", "locations":
 		return nsSubscriptions
+	case "orchestrators":
+		return nsOrchestrators
 	}
 	return rt.ns
 }
