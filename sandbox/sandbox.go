@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,6 +126,18 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("sandbox: listen for %s on %s: %w", endpointKey(e), addr, err)
+		}
+		if t, ok := e.(emu.TLSServer); ok {
+			cfg, err := t.TLSConfig()
+			if err == nil {
+				err = s.save(e) // keep the CA TLSConfig may have made
+			}
+			if err != nil {
+				ln.Close()
+				s.Close()
+				return nil, fmt.Errorf("sandbox: serve %s over https: %w", endpointKey(e), err)
+			}
+			ln = newTLSOrPlain(ln, cfg)
 		}
 		srv := &http.Server{Handler: s.handler(e), ReadHeaderTimeout: 10 * time.Second}
 		s.srvs = append(s.srvs, srv)
@@ -249,8 +262,13 @@ func (s *Sandbox) Close() error {
 	return errors.Join(errs...)
 }
 
-// fault decides which fault, if any, call n of op gets.
+// fault decides which fault, if any, call n of op gets. The sandbox's own
+// documents ("sandbox:…" operations, such as the credentials an emulator
+// hands its clients) are plumbing, not a cloud API: they never fault.
 func (s *Sandbox) fault(op string, n int) FaultKind {
+	if strings.HasPrefix(op, "sandbox:") {
+		return ""
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.opts.Faults {

@@ -5,6 +5,7 @@ package emu
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"time"
 
@@ -143,6 +144,16 @@ func WithEndpoint(ctx context.Context, key string) context.Context {
 func EndpointFrom(ctx context.Context) string {
 	k, _ := ctx.Value(endpointKey{}).(string)
 	return k
+}
+
+// TLSServer is implemented by an emulator whose endpoint also speaks https
+// (Azure: MSAL refuses an http authority and the az CLI sends bearer
+// tokens only over https). The sandbox serves https and plain http on the
+// emulator's one port, telling them apart by a connection's first byte,
+// and saves the emulator's state after calling TLSConfig (which may make a
+// CA and keep it there).
+type TLSServer interface {
+	TLSConfig() (*tls.Config, error)
 }
 
 type callKey struct{}
