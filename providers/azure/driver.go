@@ -101,14 +101,6 @@ type clients struct {
 	pools    *armcontainerservice.AgentPoolsClient
 }
 
-// sandboxCredential is the sandbox's analogue of static dummy keys: a token
-// the emulator accepts. In sandbox mode no real credential is ever read.
-type sandboxCredential struct{}
-
-func (sandboxCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: "sandbox", ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
-
 // sandboxRetryCap bounds how long the sandbox makes a throttled call wait.
 const sandboxRetryCap = 50 * time.Millisecond
 
@@ -130,8 +122,9 @@ func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 // managed identity, Azure CLI) and takes the default subscription from
 // AZURE_SUBSCRIPTION_ID (spec.overrides.azure.subscriptionId wins per
 // region); it makes no API call. With opts.Sandbox it never reads the
-// user's credentials: it sends every call to opts.SandboxEndpoints["azure"]
-// with a static sandbox token.
+// user's credentials: it sends every call to the sandbox's ARM endpoint
+// (opts.SandboxEndpoints["azure"], over https) with tokens the sandbox's
+// token endpoint issues to the sandbox's service principal (sandboxAuth).
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox}
 	d.kube = d.kubeHandler(opts.ForceConflicts)
@@ -142,20 +135,25 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		if ep == "" {
 			return nil, errors.New("azure: sandbox mode needs SandboxEndpoints[\"azure\"] (the ARM emulator's base URL)")
 		}
-		d.cred = sandboxCredential{}
+		auth, err := newSandboxAuth(ep)
+		if err != nil {
+			return nil, err
+		}
+		d.cred = auth
 		d.subscription = SandboxSubscription
+		d.opts.Transport = auth
 		d.opts.Cloud = cloud.Configuration{
-			ActiveDirectoryAuthorityHost: ep,
+			ActiveDirectoryAuthorityHost: auth.secure + "/",
 			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-				cloud.ResourceManager: {Endpoint: ep, Audience: "https://management.azure.com"},
+				cloud.ResourceManager: {Endpoint: auth.secure, Audience: "https://management.azure.com"},
 			},
 		}
-		d.opts.InsecureAllowCredentialWithHTTP = true
 		d.opts.DisableRPRegistration = true
 		d.opts.PerRetryPolicies = []policy.Policy{capRetryAfter{}}
 		d.opts.Retry.RetryDelay = 10 * time.Millisecond
 		d.opts.Retry.MaxRetryDelay = time.Second
 		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 200*time.Millisecond
+		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil
 	}
 	cred, err := azidentity.NewDefaultAzureCredential(nil)

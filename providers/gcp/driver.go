@@ -40,9 +40,7 @@ import (
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/regionctl/regionctl/providers"
@@ -130,11 +128,11 @@ type clients struct {
 // server) only to learn their project; it makes no API call, and a
 // missing ADC is reported when a plan needs the project, so `regionctl
 // validate` works offline. With opts.Sandbox it never reads the user's
-// credentials: cloud API calls go unauthenticated to
-// SandboxEndpoints["gcp-compute"] (REST) and SandboxEndpoints["gcp-container"]
-// (plain gRPC), the default project is SandboxProject, and the access
-// tokens for the clusters' API servers come from the service account key
-// file the sandbox publishes on its Compute endpoint (fetched on first use).
+// credentials: cloud API calls go to SandboxEndpoints["gcp-compute"] (REST)
+// and SandboxEndpoints["gcp-container"] (plain gRPC), the default project is
+// SandboxProject, and the access tokens for those calls and for the
+// clusters' API servers come from the service account key file the sandbox
+// publishes on its Compute endpoint (fetched on first use).
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{
 		sandbox: opts.Sandbox,
@@ -187,13 +185,13 @@ func (d *Driver) clients(ctx context.Context) (*clients, error) {
 		return d.cl, nil
 	}
 	var copts, gopts []option.ClientOption
+	var err error
 	if d.sandbox {
-		copts = []option.ClientOption{option.WithEndpoint(d.computeEndpoint), option.WithoutAuthentication()}
-		gopts = []option.ClientOption{option.WithEndpoint(d.containerEndpoint), option.WithoutAuthentication(),
-			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials()))}
+		if copts, gopts, err = d.sandboxClientOptions(); err != nil {
+			return nil, err
+		}
 	}
 	var c clients
-	var err error
 	if c.networks, err = compute.NewNetworksRESTClient(ctx, copts...); err != nil {
 		return nil, fmt.Errorf("gcp: compute networks client: %w", err)
 	}
