@@ -33,6 +33,24 @@ func rssMiB(pid int) (all, anon float64) {
 	return all, anon
 }
 
+// cpuSeconds is the CPU time process pid has used (user and system).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which may hold spaces: state is
+	// the first, utime and stime the 12th and 13th.
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
+}
+
 // BenchmarkClusterCost measures what one emulated cluster costs: how long
 // its API server takes to be ready, how long three nodes take to be Ready
 // once a pool asks for them (starting the controllers and kwok), and the
@@ -68,11 +86,16 @@ func BenchmarkClusterCost(b *testing.B) {
 			b.Fatal(err)
 		}
 		nodesReady := time.Since(began)
+		if err := m.WaitNodes(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		nodesSynced := time.Since(began)
 		if _, err := kube.RunPod(ctx, cs, "probe", nil); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(apiReady.Seconds(), "apiserver-ready-s")
 		b.ReportMetric(nodesReady.Seconds(), "3-nodes-ready-s")
+		b.ReportMetric(nodesSynced.Seconds(), "3-nodes-schedulable-s")
 		b.ReportMetric(apiOnly, "apiserver-alone-rss-MiB")
 		b.ReportMetric(apiOnlyAnon, "apiserver-alone-anon-MiB")
 		var total, totalAnon float64
@@ -82,6 +105,7 @@ func BenchmarkClusterCost(b *testing.B) {
 			totalAnon += anon
 			b.ReportMetric(all, name+"-rss-MiB")
 			b.ReportMetric(anon, name+"-anon-MiB")
+			b.ReportMetric(cpuSeconds(pid), name+"-cpu-s")
 		}
 		b.ReportMetric(total, "with-nodes-rss-MiB")
 		b.ReportMetric(totalAnon, "with-nodes-anon-MiB")
