@@ -187,6 +187,25 @@ func TestNodePools(t *testing.T) {
 	if p, err := kube.RunPod(ctx, cs, "after-restart", nil, toleration); err != nil || !strings.HasPrefix(p.Spec.NodeName, "spot-") {
 		t.Errorf("pod after a restart: %v, %v", p, err)
 	}
+
+	// A label the pool drops leaves its nodes; one added by hand stays.
+	n0, err := cs.CoreV1().Nodes().Get(ctx, "spot-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n0.Labels["by-hand"] = "yes"
+	if _, err := cs.CoreV1().Nodes().Update(ctx, n0, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetNodePool(id, "spot", pool("spot", 3, spotLabels, spotTaint)); err != nil { // without "team"
+		t.Fatal(err)
+	}
+	if err := m.WaitNodes(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n0, err = cs.CoreV1().Nodes().Get(ctx, "spot-0", metav1.GetOptions{}); err != nil || n0.Labels["team"] != "" || n0.Labels["by-hand"] != "yes" || n0.Labels["pool"] != "spot" {
+		t.Errorf("spot-0 after the pool dropped label team: %v, %v; want team gone, by-hand and pool kept", n0.Labels, err)
+	}
 	procs := m.Processes(id)
 	for _, name := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
 		if procs[name] == 0 {
