@@ -31,7 +31,7 @@ func requireBinaries(t *testing.T) {
 	}
 }
 
-func client(t *testing.T, c emu.KubeCluster, token string) *kubernetes.Clientset {
+func client(t testing.TB, c emu.KubeCluster, token string) *kubernetes.Clientset {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(&rest.Config{Host: c.Endpoint, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: c.CAPEM}})
 	if err != nil {
@@ -64,7 +64,7 @@ func TestAPIServerLifecycle(t *testing.T) {
 	const id = "test-cluster"
 
 	m := kube.New(kube.Options{Dir: dir})
-	info, err := m.Ensure(id, auth, boot)
+	info, err := m.Ensure(id, kube.Spec{Auth: auth, Bootstrap: boot})
 	if err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}
@@ -99,7 +99,7 @@ func TestAPIServerLifecycle(t *testing.T) {
 	// A new manager on the same directory: same endpoint, same CA, same data.
 	m2 := kube.New(kube.Options{Dir: dir})
 	defer m2.Close()
-	info2, err := m2.Ensure(id, auth, boot)
+	info2, err := m2.Ensure(id, kube.Spec{Auth: auth, Bootstrap: boot})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestMissingBinaries(t *testing.T) {
 	for name, err := range map[string]error{
 		"Check": m.Check(),
 		"Ensure": func() error {
-			_, err := m.Ensure("c1", nil, nil)
+			_, err := m.Ensure("c1", kube.Spec{})
 			return err
 		}(),
 	} {
