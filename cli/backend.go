@@ -9,6 +9,7 @@ import (
 
 	"github.com/regionctl/regionctl/state"
 	"github.com/regionctl/regionctl/state/backendconfig"
+	"github.com/regionctl/regionctl/state/local"
 )
 
 // registerBackendFlags adds the flags that choose the state backend.
@@ -20,12 +21,26 @@ func registerBackendFlags(pf *pflag.FlagSet, g *globals) {
 // openBackend resolves the backend block (--backend-config, then
 // $REGIONCTL_BACKEND with $REGIONCTL_BACKEND_CONFIG, then regionctl.yaml,
 // then the local backend in --state-dir) and opens it.
+//
+// With --sandbox the project's backend (regionctl.yaml, $REGIONCTL_BACKEND)
+// is not used: it holds real regions' state, and reaching it would send
+// sandbox state to a real cloud. Sandbox state is local, under the sandbox
+// directory unless --state-dir says otherwise; a --backend-config naming a
+// remote backend is refused.
 func (a *app) openBackend(ctx context.Context) (state.Backend, error) {
-	c, err := backendconfig.Resolve(backendconfig.Options{
-		File: a.g.backendConfig, StateDir: a.g.stateDir, Getenv: a.cfg.Getenv,
-	})
+	opts := backendconfig.Options{File: a.g.backendConfig, StateDir: a.stateDir(), Getenv: a.cfg.Getenv}
+	if a.useSandbox() {
+		if a.g.backendConfig == "" {
+			return local.New(a.stateDir()), nil
+		}
+		opts.Getenv = func(string) string { return "" }
+	}
+	c, err := backendconfig.Resolve(opts)
 	if err != nil {
 		return nil, fmt.Errorf("state backend: %w", err)
+	}
+	if a.useSandbox() && c.Type != "local" {
+		return nil, fmt.Errorf("state backend: --sandbox keeps state locally, but --backend-config %s names a %s backend, which would send sandbox state to a real cloud: drop --backend-config (state goes to %s) or use a local one", a.g.backendConfig, c.Type, a.stateDir())
 	}
 	b, err := backendconfig.Open(ctx, c, a.cfg.Getenv)
 	if err != nil {

@@ -50,6 +50,10 @@ func (a *app) planCmd() *cobra.Command {
 				return err
 			}
 			be := a.backend()
+			eng, err := a.engine(be)
+			if err != nil {
+				return err
+			}
 			if pf.lock {
 				held, err := a.lockRegions(ctx, be, regionNames(regions), "plan")
 				if err != nil {
@@ -57,7 +61,7 @@ func (a *app) planCmd() *cobra.Command {
 				}
 				defer held.release(a.cfg.Stderr)
 			}
-			p, err := a.makePlan(ctx, a.engine(be), regions, &pf, destroy)
+			p, err := a.makePlan(ctx, eng, regions, &pf, destroy)
 			if err != nil {
 				return err
 			}
@@ -69,11 +73,12 @@ func (a *app) planCmd() *cobra.Command {
 					return err
 				}
 				if format == formatHuman {
-					fmt.Fprintf(a.cfg.Stdout, "\nSaved the plan to %s. To apply exactly this plan, run:\n    regionctl apply %s\n", out, out)
+					fmt.Fprintf(a.cfg.Stdout, "\nSaved the plan to %s. To apply exactly this plan, run:\n    %s\n", out, a.commandLine(nil, "apply", out))
 				}
 			}
+			a.done("Plan")
 			if detailed && p.HasChanges() {
-				return &exitError{code: 2}
+				return &exitError{code: ExitChanges}
 			}
 			return nil
 		},
@@ -205,6 +210,10 @@ func (a *app) planAndApply(ctx context.Context, pf *planFlags, autoApprove, dest
 		operation = "destroy"
 	}
 	be := a.backend()
+	eng, err := a.engine(be)
+	if err != nil {
+		return err
+	}
 	held, err := a.lockRegions(ctx, be, regionNames(regions), operation)
 	if err != nil {
 		return err
@@ -212,7 +221,6 @@ func (a *app) planAndApply(ctx context.Context, pf *planFlags, autoApprove, dest
 	defer held.release(a.cfg.Stderr)
 	ctx, stop := held.guard(ctx)
 	defer stop()
-	eng := a.engine(be)
 	p, err := a.makePlan(ctx, eng, regions, pf, destroy)
 	if err != nil {
 		return err
@@ -228,6 +236,8 @@ func (a *app) showConfirmApply(ctx context.Context, eng *plan.Engine, p *plan.Pl
 	if !p.HasChanges() {
 		return nil
 	}
+	fmt.Fprintln(a.cfg.Stdout)
+	printTargets(a.cfg.Stdout, p)
 	if !autoApprove {
 		question := "Do you want to perform these actions?"
 		if p.Destroy {
@@ -247,11 +257,26 @@ func (a *app) applyPlanFile(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(p.Regions))
+	// Before any backend, credentials or network: the plan's target must
+	// be the one the flags select.
+	if err := a.checkPlanTarget(p, path); err != nil {
+		return err
+	}
+	if !p.HasChanges() {
+		fmt.Fprintln(a.cfg.Stdout, "The plan has no changes: nothing to apply.")
+		return nil
+	}
+	var names []string
 	for _, r := range p.Regions {
-		names = append(names, r.Region)
+		if hasChanges(r) {
+			names = append(names, r.Region)
+		}
 	}
 	be := a.backend()
+	eng, err := a.engine(be)
+	if err != nil {
+		return err
+	}
 	held, err := a.lockRegions(ctx, be, names, "apply")
 	if err != nil {
 		return err
@@ -259,11 +284,9 @@ func (a *app) applyPlanFile(ctx context.Context, path string) error {
 	defer held.release(a.cfg.Stderr)
 	ctx, stop := held.guard(ctx)
 	defer stop()
-	if !p.HasChanges() {
-		fmt.Fprintln(a.cfg.Stdout, "The plan has no changes: nothing to apply.")
-		return nil
-	}
-	return a.apply(ctx, a.engine(be), p)
+	printTargets(a.cfg.Stdout, p)
+	fmt.Fprintln(a.cfg.Stdout)
+	return a.apply(ctx, eng, p)
 }
 
 func (a *app) destroyCmd() *cobra.Command {
@@ -286,6 +309,10 @@ protect: true refuse to lose stateful resources unless --allow-destroy.`,
 				return fmt.Errorf("destroy needs -f PATH, or --region NAME for regions whose spec is gone")
 			}
 			be := a.backend()
+			eng, err := a.engine(be)
+			if err != nil {
+				return err
+			}
 			held, err := a.lockRegions(ctx, be, a.g.regions, "destroy")
 			if err != nil {
 				return err
@@ -293,7 +320,6 @@ protect: true refuse to lose stateful resources unless --allow-destroy.`,
 			defer held.release(a.cfg.Stderr)
 			ctx, stop := held.guard(ctx)
 			defer stop()
-			eng := a.engine(be)
 			p, ds := eng.PlanDestroyFromState(ctx, a.g.regions, plan.PlanOptions{AllowDestroy: pf.allowDestroy, SkipRefresh: !pf.refresh})
 			if err := a.report(ds); err != nil {
 				return err

@@ -68,9 +68,15 @@ func (a *app) showCmd() *cobra.Command {
 // readStates reads the state of the regions selected with --region, or of
 // every region with state.
 func (a *app) readStates(ctx context.Context) ([]*state.State, error) {
+	return a.readStatesOf(ctx, a.g.regions)
+}
+
+// readStatesOf reads the state of the named regions (an error when one has
+// none), or of every region with state when names is empty.
+func (a *app) readStatesOf(ctx context.Context, names []string) ([]*state.State, error) {
 	be := a.backend()
-	names := a.g.regions
-	if len(names) == 0 {
+	explicit := len(names) > 0
+	if !explicit {
 		var err error
 		if names, err = be.Regions(ctx); err != nil {
 			return nil, fmt.Errorf("list regions: %w", err)
@@ -79,7 +85,7 @@ func (a *app) readStates(ctx context.Context) ([]*state.State, error) {
 	var out []*state.State
 	for _, n := range names {
 		st, err := be.Read(ctx, n)
-		if errors.Is(err, state.ErrNoState) && len(a.g.regions) == 0 {
+		if errors.Is(err, state.ErrNoState) && !explicit {
 			continue
 		}
 		if err != nil {

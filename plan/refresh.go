@@ -91,6 +91,7 @@ func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.St
 	if skip {
 		return out, nil
 	}
+	e.emit(Event{Kind: EventRefreshStart, Region: st.Region, Total: len(out)})
 	g, gctx := errgroup.WithContext(ctx)
 	var reads []int
 	for i, rr := range out {

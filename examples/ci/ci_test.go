@@ -37,7 +37,9 @@ func checkCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	if !cmd.Runnable() {
+	// A command that groups subcommands (state, state lock, sandbox) runs
+	// only to refuse what it was given.
+	if !cmd.Runnable() || cmd.HasSubCommands() {
 		return fmt.Errorf("%q needs a subcommand (one of %s)", cmd.CommandPath(), strings.Join(subcommands(cmd), ", "))
 	}
 	if err := cmd.ParseFlags(rest); err != nil {

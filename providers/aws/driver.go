@@ -64,6 +64,8 @@ type Driver struct {
 
 	mu      sync.Mutex
 	clients map[string]*clients
+	// identity is the account STS named (see Identity), once known.
+	identity providers.Identity
 }
 
 var (
@@ -114,6 +116,9 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.waitMin, d.waitMax = 100*time.Millisecond, time.Second
 		d.dependencyWait = 5 * time.Second
 		return d, nil
+	}
+	if opts.Offline {
+		return d, nil // validate: no credentials, no configuration files
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(newRetryer(false)))
 	if err != nil {

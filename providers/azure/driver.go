@@ -151,6 +151,10 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 200*time.Millisecond
 		return d, nil
 	}
+	if opts.Offline {
+		d.subscription = os.Getenv(EnvSubscription) // validate: no credentials
+		return d, nil
+	}
 	cred, err := azidentity.NewDefaultAzureCredential(nil)
 	if err != nil {
 		return nil, fmt.Errorf("azure: credentials (environment, workload identity, managed identity, Azure CLI): %w", err)

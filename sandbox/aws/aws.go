@@ -85,7 +85,7 @@ func (e *Emulator) service(r *http.Request, body []byte) (string, url.Values) {
 		form, _ = url.ParseQuery(string(body)) // a malformed body yields no Action and an error reply
 	}
 	switch svc {
-	case "ec2", "iam", "eks":
+	case "ec2", "iam", "eks", "sts":
 		return svc, form
 	}
 	switch form.Get("Version") {
@@ -93,6 +93,8 @@ func (e *Emulator) service(r *http.Request, body []byte) (string, url.Values) {
 		return "ec2", form
 	case "2010-05-08":
 		return "iam", form
+	case STSVersion:
+		return "sts", form
 	}
 	return "eks", form
 }
@@ -102,7 +104,7 @@ func (e *Emulator) service(r *http.Request, body []byte) (string, url.Values) {
 func (e *Emulator) Operation(r *http.Request, body []byte) string {
 	svc, form := e.service(r, body)
 	switch svc {
-	case "ec2", "iam":
+	case "ec2", "iam", "sts":
 		if a := form.Get("Action"); a != "" {
 			return svc + ":" + a
 		}
@@ -134,6 +136,8 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 		ch = e.serveEC2(w, form(formVals), e.region(r), c, reqID)
 	case "iam":
 		ch = e.serveIAM(w, form(formVals), c, reqID)
+	case "sts":
+		ch = e.serveSTS(w, c, reqID)
 	default:
 		ch = e.serveEKS(w, r, e.region(r), c, reqID)
 	}
@@ -152,7 +156,7 @@ func (e *Emulator) WriteFault(w http.ResponseWriter, r *http.Request, op string,
 		} else {
 			writeEC2Error(w, reqID, errf(500, "InternalError", "An internal error has occurred"))
 		}
-	case "iam":
+	case "iam", "sts": // both awsQuery
 		if throttle {
 			writeIAMError(w, reqID, errf(400, "Throttling", "Rate exceeded"))
 		} else {
