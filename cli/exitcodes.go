@@ -156,6 +156,7 @@ func exitCode(err error) int {
 	var ce *state.ConflictError
 	var af *applyFailedError
 	var re *plan.ResourceError
+	var ae *plan.AccountError
 	switch {
 	case errors.As(err, &te), errors.As(err, &tr):
 		return ExitTarget
@@ -167,7 +168,7 @@ func exitCode(err error) int {
 		return ExitState
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.As(err, &af), errors.As(err, &re):
+	case errors.As(err, &af), errors.As(err, &re), errors.As(err, &ae):
 		return ExitCloud
 	}
 	return ExitError

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -65,7 +66,7 @@ func (a *app) checkPlanTarget(p *plan.Plan, path string) error {
 		if rp.Target == nil {
 			return &targetRefusal{fmt.Sprintf("plan file %s does not say which target it was made for (sandbox or real cloud; made by an older regionctl): refusing to guess; plan again", path)}
 		}
-		if err := a.checkTarget(*rp.Target, "plan file "+path, rp.Region); err != nil {
+		if err := a.checkTarget(*rp.Target, "plan file "+path, rp.Region, "apply", path); err != nil {
 			return err
 		}
 	}
@@ -73,12 +74,18 @@ func (a *app) checkPlanTarget(p *plan.Plan, path string) error {
 }
 
 // checkTarget refuses a recorded target (of a plan file or a state) that
-// is not what the flags select. It reads only the sandbox's ID file.
-func (a *app) checkTarget(t state.Target, what, region string) error {
+// is not what the flags select. It reads only the sandbox's ID file. args,
+// when given, are the command to suggest with the right flags.
+func (a *app) checkTarget(t state.Target, what, region string, args ...string) error {
 	switch {
 	case t.IsSandbox() && !a.useSandbox():
-		return &targetRefusal{fmt.Sprintf("%s (region %s) was made against %s, but this command targets the real clouds (no --sandbox): refusing before reading any credentials or calling anything. To run it against its sandbox: %s",
-			what, region, t, a.commandLine([]string{"--sandbox", "--sandbox-dir", t.SandboxDir}))}
+		sandboxFlags := []string{"--sandbox", "--sandbox-dir", t.SandboxDir}
+		how := "add " + strings.Join(sandboxFlags, " ")
+		if len(args) > 0 {
+			how = "run: " + a.commandLine(sandboxFlags, args...)
+		}
+		return &targetRefusal{fmt.Sprintf("%s (region %s) was made against %s, but this command targets the real clouds (no --sandbox): refusing before reading any credentials or calling anything. To use its sandbox, %s",
+			what, region, t, how)}
 	case !t.IsSandbox() && a.useSandbox():
 		return &targetRefusal{fmt.Sprintf("%s (region %s) was made against %s, but this command has --sandbox: refusing. Run it without --sandbox, with credentials for that account", what, region, t)}
 	case !t.IsSandbox():
@@ -93,6 +100,28 @@ func (a *app) checkTarget(t state.Target, what, region string) error {
 		return err
 	case id != t.Sandbox:
 		return &targetRefusal{fmt.Sprintf("%s (region %s) was made against %s, but --sandbox-dir %s is another sandbox (id %s): refusing; use --sandbox-dir %s, or plan again", what, region, t, dir, id, t.SandboxDir)}
+	}
+	return nil
+}
+
+// checkStateTargets refuses, before any driver is built, to plan regions
+// whose state was written against another kind of target (a sandbox state
+// in a real run, or the other way round, when --state-dir points both at
+// one directory). The account is checked by the engine.
+func (a *app) checkStateTargets(ctx context.Context, be state.Reader, regions []string) error {
+	for _, name := range regions {
+		st, err := be.Read(ctx, name)
+		switch {
+		case errors.Is(err, state.ErrNoState):
+			continue
+		case err != nil:
+			return &plan.StateError{Region: name, Err: fmt.Errorf("read state: %w", err)}
+		}
+		if st.Target != nil {
+			if err := a.checkTarget(*st.Target, "the state", name); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

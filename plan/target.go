@@ -39,6 +39,20 @@ func (e *TargetError) Error() string {
 	return fmt.Sprintf("the %s of region %s was made against %s, but this run targets %s: refusing; %s", e.Of, e.Region, e.Recorded, e.Current, fix)
 }
 
+// AccountError is a failure to learn which cloud account a region's calls
+// act in (credentials missing or refused): the cloud's problem, not the
+// spec's or the plan's.
+type AccountError struct {
+	Region string
+	Err    error
+}
+
+func (e *AccountError) Error() string {
+	return fmt.Sprintf("region %s: resolve the cloud account: %v", e.Region, e.Err)
+}
+
+func (e *AccountError) Unwrap() error { return e.Err }
+
 // regionTarget is where a region's calls go: the engine's sandbox (or a
 // real cloud), and the account the driver names when it implements
 // providers.Identifier.
@@ -50,7 +64,7 @@ func (e *Engine) regionTarget(ctx context.Context, drv providers.Driver, region 
 	}
 	resp, err := idr.Identity(ctx, providers.IdentityRequest{Region: region, Resources: resources})
 	if err != nil {
-		return t, fmt.Errorf("region %s: resolve the cloud account: %w", region, err)
+		return t, &AccountError{Region: region, Err: err}
 	}
 	t.Account, t.Principal = resp.Identity.Account(), resp.Identity.Principal
 	return t, nil
