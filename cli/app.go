@@ -49,7 +49,7 @@ func (f *specFlags) register(cmd interface {
 	StringArrayVarP(p *[]string, name, shorthand string, value []string, usage string)
 	StringArrayVar(p *[]string, name string, value []string, usage string)
 }) {
-	cmd.StringArrayVarP(&f.files, "file", "f", nil, "region spec file or folder (YAML, JSON, Jsonnet); repeatable")
+	cmd.StringArrayVarP(&f.files, "file", "f", nil, "region spec file or folder (YAML, JSON, Jsonnet), or - for YAML/JSON on stdin; repeatable")
 	cmd.StringArrayVar(&f.extStr, "ext-str", nil, "Jsonnet external variable KEY=VALUE; repeatable")
 	cmd.StringArrayVar(&f.tlaStr, "tla-str", nil, "Jsonnet top-level argument KEY=VALUE; repeatable")
 }
@@ -69,7 +69,7 @@ func (a *app) loadRegions(ctx context.Context, f *specFlags) ([]*spec.Region, er
 	if err != nil {
 		return nil, err
 	}
-	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla})
+	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, Stdin: a.cfg.Stdin})
 	if err := a.report(ds); err != nil {
 		return nil, err
 	}
