@@ -22,6 +22,10 @@ const (
 	envCloudFile  = "REGIONCTL_TEST_CLOUD_FILE"  // the fake cloud's file
 	envHangAfter  = "REGIONCTL_TEST_HANG_AFTER_CREATE"
 	envSlowCreate = "REGIONCTL_TEST_SLOW_CREATE" // a type whose create waits for SIGINT
+	// envBlockCreate names a type whose create blocks until its context is
+	// cancelled (a cloud call that would outlive the first Ctrl-C).
+	envBlockCreate = "REGIONCTL_TEST_BLOCK_CREATE"
+	envVersion     = "REGIONCTL_TEST_VERSION" // stamps Version, as -ldflags would
 )
 
 // hangMarker is printed to stderr by a helper process that created a
@@ -44,6 +48,12 @@ func TestMain(m *testing.M) {
 		reg := memRegistry(cloud, os.Getenv(envHangAfter))
 		if typ := os.Getenv(envSlowCreate); typ != "" {
 			reg = slowRegistry(cloud, typ)
+		}
+		if typ := os.Getenv(envBlockCreate); typ != "" {
+			reg = blockRegistry(cloud, typ)
+		}
+		if v := os.Getenv(envVersion); v != "" {
+			Version = v
 		}
 		os.Exit(Main(os.Args[1:], Config{Registry: reg}))
 	}

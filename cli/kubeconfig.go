@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/state"
@@ -142,7 +143,7 @@ func (a *app) clusterAccess(ctx context.Context, region string, token bool) (kub
 		return kubernetes.AccessResponse{}, fmt.Errorf("region %s has no state in %s: apply it first (regionctl apply -f SPEC)", region, a.stateDir())
 	}
 	if err != nil {
-		return kubernetes.AccessResponse{}, fmt.Errorf("read state of region %s: %w", region, err)
+		return kubernetes.AccessResponse{}, &plan.StateError{Region: region, Err: fmt.Errorf("read: %w", err)}
 	}
 	if st.Target != nil {
 		if err := a.checkTarget(*st.Target, "the state", region); err != nil {

@@ -79,7 +79,7 @@ func (a *app) readStatesOf(ctx context.Context, names []string) ([]*state.State,
 	if !explicit {
 		var err error
 		if names, err = be.Regions(ctx); err != nil {
-			return nil, fmt.Errorf("list regions: %w", err)
+			return nil, &plan.StateError{Region: "(all)", Err: fmt.Errorf("list regions: %w", err)}
 		}
 	}
 	var out []*state.State
@@ -89,7 +89,7 @@ func (a *app) readStatesOf(ctx context.Context, names []string) ([]*state.State,
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read state of region %s: %w", n, err)
+			return nil, &plan.StateError{Region: n, Err: fmt.Errorf("read: %w", err)}
 		}
 		out = append(out, st)
 	}
@@ -137,7 +137,7 @@ func (a *app) stateShowCmd() *cobra.Command {
 			}
 			st, err := a.backend().Read(cmd.Context(), region)
 			if err != nil {
-				return fmt.Errorf("read state of region %s: %w", region, err)
+				return &plan.StateError{Region: region, Err: fmt.Errorf("read: %w", err)}
 			}
 			r, ok := st.Find(args[0])
 			if !ok {
@@ -180,7 +180,7 @@ regionctl no longer manages them (the next plan would create new ones).`,
 			for _, region := range regions {
 				st, err := be.Read(ctx, region)
 				if err != nil {
-					return fmt.Errorf("read state of region %s: %w", region, err)
+					return &plan.StateError{Region: region, Err: fmt.Errorf("read: %w", err)}
 				}
 				next := st.Clone()
 				for _, addr := range byRegion[region] {
@@ -190,7 +190,7 @@ regionctl no longer manages them (the next plan would create new ones).`,
 				}
 				next.Serial = st.Serial + 1
 				if err := be.Write(ctx, next, st.Serial); err != nil {
-					return fmt.Errorf("write state of region %s: %w", region, err)
+					return &plan.StateError{Region: region, Err: fmt.Errorf("write: %w", err)}
 				}
 				for _, addr := range byRegion[region] {
 					fmt.Fprintf(a.cfg.Stdout, "Removed %s from state (the cloud object is untouched)\n", addr)
