@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -31,6 +33,7 @@ func (a *app) openBackend(ctx context.Context) (state.Backend, error) {
 	opts := backendconfig.Options{File: a.g.backendConfig, StateDir: a.stateDir(), Getenv: a.cfg.Getenv}
 	if a.useSandbox() {
 		if a.g.backendConfig == "" {
+			a.noteSandboxState()
 			return local.New(a.stateDir()), nil
 		}
 		opts.Getenv = func(string) string { return "" }
@@ -47,6 +50,24 @@ func (a *app) openBackend(ctx context.Context) (state.Backend, error) {
 		return nil, fmt.Errorf("state backend: %w", err)
 	}
 	return b, nil
+}
+
+// noteSandboxState tells a --sandbox user what is not used: the project's
+// backend, and sandbox state an older regionctl kept in .regionctl/state.
+func (a *app) noteSandboxState() {
+	if a.g.stateDir != "" {
+		return
+	}
+	if _, err := os.Stat(backendconfig.FileName); err == nil {
+		fmt.Fprintf(a.cfg.Stderr, "Note: --sandbox keeps state in %s; the backend in %s (real regions) is not used.\n", a.stateDir(), backendconfig.FileName)
+	}
+	if _, err := os.Stat(a.stateDir()); err == nil {
+		return
+	}
+	if old, _ := filepath.Glob(filepath.Join(defaultStateDir, "*.json")); len(old) > 0 {
+		fmt.Fprintf(a.cfg.Stderr, "Note: --sandbox state now lives in %s, apart from real state. If %s holds state of sandbox runs made by an older regionctl, move it there: mkdir -p %s && mv %s/*.json %s/\n",
+			a.stateDir(), defaultStateDir, a.stateDir(), defaultStateDir, a.stateDir())
+	}
 }
 
 // brokenBackend is the backend of a run whose backend could not be opened:

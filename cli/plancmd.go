@@ -68,6 +68,9 @@ func (a *app) planCmd() *cobra.Command {
 			if err := a.renderPlan(a.cfg.Stdout, p, format); err != nil {
 				return err
 			}
+			if format == formatHuman {
+				printTargets(a.cfg.Stdout, p)
+			}
 			if out != "" {
 				if err := plan.WritePlanFile(out, p); err != nil {
 					return err
@@ -236,7 +239,6 @@ func (a *app) showConfirmApply(ctx context.Context, eng *plan.Engine, p *plan.Pl
 	if !p.HasChanges() {
 		return nil
 	}
-	fmt.Fprintln(a.cfg.Stdout)
 	printTargets(a.cfg.Stdout, p)
 	if !autoApprove {
 		question := "Do you want to perform these actions?"

@@ -32,7 +32,13 @@ func (a *app) showCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return a.renderPlan(a.cfg.Stdout, p, format)
+				if err := a.renderPlan(a.cfg.Stdout, p, format); err != nil {
+					return err
+				}
+				if format == formatHuman {
+					printTargets(a.cfg.Stdout, p)
+				}
+				return nil
 			}
 			if format == formatMarkdown {
 				return fmt.Errorf("--format markdown shows a plan file (show PLANFILE --format markdown); state is shown as text or JSON")

@@ -181,6 +181,9 @@ func printTargets(w io.Writer, p *plan.Plan) {
 		}
 		real = append(real, fmt.Sprintf("  %s (%s): %s", rp.Region, rp.Provider, rp.Target))
 	}
+	if len(sandboxes)+len(real) > 0 {
+		fmt.Fprintln(w)
+	}
 	for _, s := range sandboxes {
 		fmt.Fprintf(w, "Target: %s (emulated; nothing real is changed).\n", s)
 	}

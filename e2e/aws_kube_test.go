@@ -89,6 +89,8 @@ func TestAWSInCluster(t *testing.T) {
 	ap := e.must(0, "apply", planFile)
 	t.Logf("apply took %s (the API server starts with the cluster)", time.Since(began).Round(time.Second))
 
+	checkOutput(t, e, "fast", "bulk", "api")
+
 	kc := e.must(0, "kubeconfig", region).stdout
 	assertNoSecrets(t, "kubeconfig", kc)
 	if strings.Contains(kc, "token:") {
