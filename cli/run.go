@@ -196,10 +196,11 @@ type progress struct {
 	// refresh progress, per region: resources read so far and in all.
 	refreshed map[string][2]int
 	lastPrint time.Time
+	now       func() time.Time
 }
 
 func newProgress(w, stderr io.Writer, timestamps bool) *progress {
-	return &progress{w: w, stderr: stderr, timestamps: timestamps, refreshed: map[string][2]int{}}
+	return &progress{w: w, stderr: stderr, timestamps: timestamps, refreshed: map[string][2]int{}, now: time.Now}
 }
 
 // refreshEvery is how often refresh progress is printed while a plan reads
@@ -252,7 +253,7 @@ func (p *progress) refreshLine(ev plan.Event) string {
 	}
 	c[0]++
 	p.refreshed[ev.Region] = c
-	now := time.Now()
+	now := p.now()
 	if p.lastPrint.IsZero() {
 		p.lastPrint = now // the first line comes refreshEvery after the first read
 		return ""
