@@ -27,7 +27,7 @@ type event struct {
 	Version string `json:"v"`
 	Time    string `json:"time"`
 	// Type is refresh-start, refresh, start, tick, finish, fail, skip,
-	// diagnostic or summary.
+	// retry, diagnostic or summary.
 	Type      string  `json:"type"`
 	Region    string  `json:"region,omitempty"`
 	Address   string  `json:"address,omitempty"`
@@ -109,6 +109,10 @@ func (l *eventLog) OnEvent(ev plan.Event) {
 	switch ev.Kind {
 	case plan.EventStart, plan.EventTick, plan.EventFinish, plan.EventFail, plan.EventSkip:
 		e.Action = ev.Action.String()
+	case plan.EventRetry:
+		if ev.Address != "" {
+			e.Action = ev.Action.String()
+		}
 	}
 	switch ev.Kind {
 	case plan.EventTick, plan.EventFinish, plan.EventFail:

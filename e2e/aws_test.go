@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -196,9 +198,14 @@ func TestAWSThrottled(t *testing.T) {
 	t.Parallel() // each test has its own sandbox and state
 	e := newAWSEnv(t, sandbox.Options{Seed: 42, Faults: []sandbox.Fault{{Op: "*", Kind: sandbox.FaultThrottle, Rate: 0.3}}})
 	e.smallSpec()
-	e.converge(3, "apply", "-f", e.spec, "--auto-approve")
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	e.converge(3, "--events-file", events, "apply", "-f", e.spec, "--auto-approve")
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode", "--refresh=false")
 	e.assertAWSMatchesState()
+	// The SDK's retries of throttled calls are in the event stream.
+	if b, err := os.ReadFile(events); err != nil || !strings.Contains(string(b), `"type":"retry"`) || !strings.Contains(string(b), "Throttl") {
+		t.Errorf("no retry event for a throttled call in --events-file (err %v)", err)
+	}
 	// The throttled client paces itself down to about one call a second, so
 	// the refreshing plan and the destroy run on a sandbox restarted
 	// without faults, on the same emulated cloud.

@@ -526,6 +526,9 @@ func (r *regionRun) runNode(ctx context.Context, n *node) nodeResult {
 	// recorded; DrainTimeout bounds how long it may go on after that.
 	opCtx, cancelOp := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelOp()
+	opCtx = providers.WithRetryReporter(opCtx, func(rr providers.RetryReport) {
+		r.e.emit(Event{Kind: EventRetry, Region: r.rp.Region, Address: n.name(), Action: n.action(), Err: rr.Err})
+	})
 	drain := r.e.DrainTimeout
 	if drain <= 0 {
 		drain = DefaultDrainTimeout

@@ -181,6 +181,10 @@ const (
 	// EventRefreshStart: a region's refresh starts; Total resources are
 	// in its state.
 	EventRefreshStart
+	// EventRetry: a cloud call of an operation (or of a region's refresh,
+	// with no Address) failed with Err and is retried (reported by drivers
+	// through providers.ReportRetry).
+	EventRetry
 )
 
 // String names the kind.
@@ -200,6 +204,8 @@ func (k EventKind) String() string {
 		return "refresh"
 	case EventRefreshStart:
 		return "refresh-start"
+	case EventRetry:
+		return "retry"
 	}
 	return "unknown"
 }

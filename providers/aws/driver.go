@@ -82,14 +82,14 @@ type clients struct {
 
 func newRetryer(sandbox bool) func() aws.Retryer {
 	return func() aws.Retryer {
-		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		return reportingRetryer{retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 				so.MaxAttempts = MaxAttempts
 				if sandbox {
 					so.MaxBackoff = 200 * time.Millisecond
 				}
 			})
-		})
+		})}
 	}
 }
 
