@@ -12,6 +12,7 @@ FROM gcr.io/distroless/static-debian12:debug-nonroot
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
 COPY dist/regionctl_${TARGETOS}_${TARGETARCH}/regionctl /usr/local/bin/regionctl
+# CI mode (docs/ci.md): no prompts, no colours, timestamped progress.
 ENV CI=true
 WORKDIR /work
 ENTRYPOINT ["/usr/local/bin/regionctl"]

@@ -49,6 +49,13 @@ func (in *interrupts) stop() {
 	close(in.quit)
 }
 
+// interrupted reports whether a signal arrived.
+func (in *interrupts) interrupted() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.count > 0
+}
+
 // aborted is closed by the second interrupt.
 func (in *interrupts) aborted() <-chan struct{} {
 	if in == nil {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/sandbox"
-	"github.com/regionctl/regionctl/state"
 )
 
 // Version is regionctl's version, set at build time with
@@ -45,7 +44,6 @@ type Config struct {
 // signal stops waiting for them (see interrupts).
 func Main(args []string, cfg Config) int {
 	cfg = cfg.withDefaults()
-	state.Version = versionString()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	intr := newInterrupts(cfg.Stderr, cancel)
@@ -59,6 +57,9 @@ func Main(args []string, cfg Config) int {
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.err != nil {
 		fmt.Fprintln(cfg.Stderr, "Error:", err)
+	}
+	if intr.interrupted() && !errors.As(err, &ee) {
+		return ExitInterrupted // whatever the interruption made fail
 	}
 	return exitCode(err)
 }
