@@ -179,3 +179,40 @@ func TestSpecFromStdin(t *testing.T) {
 		t.Errorf("an empty spec file:\n%s", r.stderr)
 	}
 }
+
+// expandComplains is the fake cloud's driver with a problem only its
+// Expand finds, in region test-west.
+type expandComplains struct{ *memcloud.Driver }
+
+func (d expandComplains) Expand(ctx context.Context, req providers.ExpandRequest) (providers.ExpandResponse, error) {
+	resp, err := d.Driver.Expand(ctx, req)
+	if req.Region.Metadata.Name == "test-west" {
+		resp.Diagnostics = resp.Diagnostics.Errorf(req.Region.Pos("spec.location"), "spec.location", "found only by Expand")
+	}
+	return resp, err
+}
+
+// validate checks every region whatever the others found, and prints each
+// problem once: here one region fails the driver's Validate and the next
+// one only its Expand (which validate used to skip after any error).
+func TestValidateChecksEveryRegion(t *testing.T) {
+	e := newEnv(t)
+	e.writeSpec(strings.Replace(twoRegions(t, e), "  zones: 2\n", "  zones: 2\n  overrides: {mem: {x: 1}}\n", 1)) // test-east
+	reg := providers.Registry{"mem": func(context.Context, providers.Options) (providers.Driver, error) {
+		return expandComplains{memcloud.NewDriver(e.cloud)}, nil
+	}}
+	var out, errb strings.Builder
+	code := Main([]string{"validate", "-f", e.specPath()}, Config{Registry: reg, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(string) string { return "" }, IsTerminal: func(any) bool { return false }})
+	if code != ExitSpecInvalid {
+		t.Errorf("exit %d, want %d", code, ExitSpecInvalid)
+	}
+	for _, want := range []string{"the mem driver takes no overrides", "found only by Expand"} {
+		if n := strings.Count(errb.String(), want); n != 1 {
+			t.Errorf("%q reported %d times, want once:\n%s", want, n, errb.String())
+		}
+	}
+	if !strings.Contains(errb.String(), "2 errors in the spec") {
+		t.Errorf("summary:\n%s", errb.String())
+	}
+}
