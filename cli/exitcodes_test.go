@@ -51,6 +51,33 @@ func TestExitCodePerFailureSource(t *testing.T) {
 			t.Errorf("a refresh failure must say it comes from the refresh, not the spec:\n%s", r.stderr)
 		}
 	})
+	t.Run("state of another target", func(t *testing.T) {
+		e := newEnv(t)
+		e.must(0, "apply", "-f", e.specPath(), "--auto-approve")
+		path := filepath.Join(e.dir, "state", "test-east.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc["target"] == nil {
+			t.Fatalf("apply recorded no target in state:\n%s", b)
+		}
+		doc["target"] = map[string]any{"sandbox": "sbx-elsewhere", "sandboxDir": "/somewhere/sandbox"}
+		b, _ = json.Marshal(doc)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"plan", "-f", e.specPath()}, {"destroy", "--region", "test-east", "--auto-approve"}} {
+			r := e.must(ExitTarget, args...)
+			if !strings.Contains(r.stderr, "the state (region test-east) was made against the sandbox") {
+				t.Errorf("%s over sandbox state:\n%s", args[0], r.stderr)
+			}
+		}
+	})
 	t.Run("state corrupt", func(t *testing.T) {
 		e := newEnv(t)
 		e.must(0, "apply", "-f", e.specPath(), "--auto-approve")
@@ -58,7 +85,7 @@ func TestExitCodePerFailureSource(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := e.must(ExitState, "plan", "-f", e.specPath())
-		if !strings.Contains(r.stderr, "error (state)") {
+		if !strings.Contains(r.stderr, "region test-east: state: read state") {
 			t.Errorf("a corrupt state must say it comes from state:\n%s", r.stderr)
 		}
 		e.must(ExitState, "output", "test-east")

@@ -96,6 +96,9 @@ func (a *app) planCmd() *cobra.Command {
 
 // makePlan plans the regions and prints diagnostics.
 func (a *app) makePlan(ctx context.Context, eng *plan.Engine, regions []*spec.Region, pf *planFlags, destroy bool) (*plan.Plan, error) {
+	if err := a.checkStateTargets(ctx, eng.State, regionNames(regions)); err != nil {
+		return nil, err
+	}
 	p, ds := eng.Plan(ctx, regions, plan.PlanOptions{
 		Destroy:      destroy,
 		AllowDestroy: pf.allowDestroy,
@@ -322,6 +325,9 @@ protect: true refuse to lose stateful resources unless --allow-destroy.`,
 			defer held.release(a.cfg.Stderr)
 			ctx, stop := held.guard(ctx)
 			defer stop()
+			if err := a.checkStateTargets(ctx, be, a.g.regions); err != nil {
+				return err
+			}
 			p, ds := eng.PlanDestroyFromState(ctx, a.g.regions, plan.PlanOptions{AllowDestroy: pf.allowDestroy, SkipRefresh: !pf.refresh})
 			if err := a.report(ds); err != nil {
 				return err

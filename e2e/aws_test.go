@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/sandbox"
@@ -223,8 +224,8 @@ func TestAWSFailedNodeGroup(t *testing.T) {
 	t.Parallel() // each test has its own sandbox and state
 	e := newAWSEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "eks:CreateNodegroup", Kind: sandbox.FaultFail, Nth: 1}}})
 	r := e.run("apply", "-f", e.spec, "--auto-approve")
-	if r.code != 1 || !strings.Contains(r.stderr, "aws_eks_node_group") {
-		t.Fatalf("the apply with a failed node group: exit %d, want 1 naming the node group\nstderr:\n%s", r.code, r.stderr)
+	if r.code != cli.ExitCloud || !strings.Contains(r.stderr, "aws_eks_node_group") {
+		t.Fatalf("the apply with a failed node group: exit %d, want %d (cloud) naming the node group\nstderr:\n%s", r.code, cli.ExitCloud, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "deleted the failed EKS node group") {
 		t.Errorf("the failed apply does not say the failed node group was deleted:\n%s", r.stderr)
