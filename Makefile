@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # -s -w strip the symbol and debug tables; -trimpath keeps build paths out.
 LDFLAGS := -s -w -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
 
-.PHONY: build test lint fuzz bench quickstart release
+.PHONY: build test test-gcloud test-az lint fuzz bench quickstart release
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
@@ -19,6 +19,16 @@ release:
 # peers it needs, then vets and tests every package. See scripts/test.sh.
 test:
 	GO=$(GO) ./scripts/test.sh
+
+# Every gcloud command TestGcloud knows, including get-credentials and kubectl
+# through a cluster's endpoint (make test runs a short list); needs gcloud.
+test-gcloud:
+	REGIONCTL_TEST_GCLOUD=full $(GO) test -count=1 -run '^TestGcloud$$' -v ./sandbox/gcp
+
+# The az CLI against the Azure emulator, every command TestAzCLI knows (make
+# test runs a few, and only when az is installed): needs Debian's azure-cli.
+test-az:
+	REGIONCTL_REQUIRE_AZ=1 $(GO) test -count=1 -run TestAzCLI -v ./sandbox/azure/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

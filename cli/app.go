@@ -43,15 +43,19 @@ type specFlags struct {
 	files  []string
 	extStr []string
 	tlaStr []string
+	// jsonnetMiB is --jsonnet-max-memory.
+	jsonnetMiB int
 }
 
 func (f *specFlags) register(cmd interface {
 	StringArrayVarP(p *[]string, name, shorthand string, value []string, usage string)
 	StringArrayVar(p *[]string, name string, value []string, usage string)
+	IntVar(p *int, name string, value int, usage string)
 }) {
 	cmd.StringArrayVarP(&f.files, "file", "f", nil, "region spec file or folder (YAML, JSON, Jsonnet), or - for YAML/JSON on stdin; repeatable")
 	cmd.StringArrayVar(&f.extStr, "ext-str", nil, "Jsonnet external variable KEY=VALUE; repeatable")
 	cmd.StringArrayVar(&f.tlaStr, "tla-str", nil, "Jsonnet top-level argument KEY=VALUE; repeatable")
+	cmd.IntVar(&f.jsonnetMiB, "jsonnet-max-memory", spec.DefaultJsonnetMemory>>20, "MiB of memory a Jsonnet program may use while it is evaluated")
 }
 
 // loadRegions loads the specs and keeps the regions selected with --region.
@@ -69,7 +73,10 @@ func (a *app) loadRegions(ctx context.Context, f *specFlags) ([]*spec.Region, er
 	if err != nil {
 		return nil, err
 	}
-	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, Stdin: a.cfg.Stdin})
+	if f.jsonnetMiB <= 0 {
+		return nil, fmt.Errorf("%w: --jsonnet-max-memory %d: give a positive number of MiB (default %d)", ErrBadFlag, f.jsonnetMiB, spec.DefaultJsonnetMemory>>20)
+	}
+	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, Stdin: a.cfg.Stdin, MaxJsonnetMemory: uint64(f.jsonnetMiB) << 20})
 	if err := a.report(ds); err != nil {
 		return nil, err
 	}

@@ -76,13 +76,7 @@ func (e *env) readState(region string) *state.State {
 // nothing leaked, nothing duplicated.
 func TestCrashBetweenPendingAndCreated(t *testing.T) {
 	e := newEnv(t)
-	cmd, sc := e.startProcess([]string{envHangAfter + "=" + memcloud.TypeCluster},
-		"apply", "-f", e.specPath(), "--auto-approve")
-	e.waitForLine(cmd, sc, hangMarker)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	e.killApplyAfterClusterCreate()
 
 	st := e.readState("test-east")
 	cluster, ok := st.Find("test-east/mem_cluster.main")
@@ -108,6 +102,21 @@ func TestCrashBetweenPendingAndCreated(t *testing.T) {
 		t.Fatalf("the cloud holds %d clusters after crash and rerun, want 1", clusters)
 	}
 	e.must(0, "plan", "-f", e.specPath(), "--detailed-exitcode")
+}
+
+// killApplyAfterClusterCreate starts an apply process and kills it
+// (SIGKILL) once the cloud made the cluster, before regionctl recorded it;
+// it returns the dead process's pid.
+func (e *env) killApplyAfterClusterCreate() int {
+	e.t.Helper()
+	cmd, sc := e.startProcess([]string{envHangAfter + "=" + memcloud.TypeCluster},
+		"apply", "-f", e.specPath(), "--auto-approve")
+	e.waitForLine(cmd, sc, hangMarker)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		e.t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	return cmd.Process.Pid
 }
 
 // lockID returns the ID of the single lock held in the env's state dir.

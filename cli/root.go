@@ -1,6 +1,16 @@
 // Package cli is regionctl's command line: it parses flags with cobra and
 // wires the spec loader, the drivers registry, the state backend and the plan
 // engine together. cmd/regionctl only builds the registry and calls Main.
+//
+// Another module builds its own regionctl — the same commands with drivers
+// of its own — by calling Main with a registry:
+//
+//	reg := builtin.Registry() // package providers/builtin: aws, azure, gcp
+//	reg["mycloud"] = mycloud.New
+//	os.Exit(cli.Main(os.Args[1:], cli.Config{Registry: reg}))
+//
+// Main, Config and Version are the whole surface a program needs;
+// CommandTree is for tools that check documentation against the commands.
 package cli
 
 import (
@@ -24,11 +34,14 @@ var Version = "dev"
 
 // Config is what Main needs from its caller.
 type Config struct {
-	// Registry maps driver names to factories.
+	// Registry maps driver names to factories (the drivers `regionctl
+	// drivers` lists and specs may name in spec.provider).
 	Registry providers.Registry
-	Stdin    io.Reader
-	Stdout   io.Writer
-	Stderr   io.Writer
+	// Stdin, Stdout and Stderr are the streams of the run; nil means the
+	// process's own.
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
 	// IsTerminal reports whether a file descriptor-backed stream is a
@@ -137,7 +150,12 @@ from one spec, keeping per-region state with locking.`,
 	pf.StringVar(&g.eventsFile, "events-file", "", "also append the JSON events (see --log-format) to this file")
 
 	app := &app{cfg: cfg, g: g, intr: intr, started: time.Now()}
+	// Before any command: refuse flag values that make no sense, then open
+	// the event log the flags ask for.
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := g.validate(); err != nil {
+			return err
+		}
 		ev, err := openEvents(cfg.Stderr, g.logFormat, g.eventsFile)
 		if err != nil {
 			return err
@@ -153,6 +171,8 @@ from one spec, keeping per-region state with locking.`,
 		app.destroyCmd(),
 		app.showCmd(),
 		app.stateCmd(),
+		app.taintCmd(),
+		app.untaintCmd(),
 		app.driversCmd(),
 		app.schemaCmd(),
 		app.versionCmd(),

@@ -71,6 +71,9 @@ func (a *app) lockRegions(ctx context.Context, be state.Locker, names []string, 
 			OnWait: func(h state.LockInfo, wait time.Duration) {
 				fmt.Fprintf(a.cfg.Stderr, "Waiting %s for the lock of region %s: %s\n", wait.Round(time.Millisecond), name, h)
 			},
+			OnBreak: func(h state.LockInfo, why string) {
+				fmt.Fprintf(a.cfg.Stderr, "Broke the stale lock of region %s (%s): %s\n", name, why, h)
+			},
 		})
 		if err != nil {
 			l.release(a.cfg.Stderr)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -47,6 +48,9 @@ not running.`,
 			for cloud, url := range ep.Endpoints {
 				fmt.Fprintf(a.cfg.Stdout, "  %s: %s\n", cloud, url)
 			}
+			// The emulated AWS accepts only the credentials it issued.
+			fmt.Fprintf(a.cfg.Stdout, "The aws CLI reaches the emulated AWS with the credentials the sandbox issued (no real AWS account is used):\n  export %s\n",
+				strings.Join(sandbox.AWSEnv(a.g.sandboxDir), " "))
 			return nil
 		},
 	}
@@ -208,5 +212,5 @@ func (a *app) sandboxDriverOptions(ctx context.Context) (providers.Options, erro
 	if err != nil {
 		return providers.Options{}, err
 	}
-	return providers.Options{Sandbox: true, SandboxEndpoints: ep.Endpoints}, nil
+	return providers.Options{Sandbox: true, SandboxEndpoints: ep.Endpoints, SandboxDir: a.g.sandboxDir}, nil
 }

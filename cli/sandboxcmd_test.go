@@ -40,6 +40,13 @@ func TestSandboxUpLsDown(t *testing.T) {
 	if !sandbox.Running(dir) {
 		t.Fatal("sandbox up returned but no sandbox answers")
 	}
+	// It says how the aws CLI reaches it, with files that exist.
+	if !strings.Contains(out, "export AWS_CONFIG_FILE="+sandbox.AWSConfigFile(dir)) || !strings.Contains(out, "AWS_PROFILE="+sandbox.AWSProfile) {
+		t.Errorf("sandbox up did not say how to use the aws CLI:\n%s", out)
+	}
+	if _, err := os.Stat(sandbox.AWSCredentialsFile(dir)); err != nil {
+		t.Errorf("no credentials file: %v", err)
+	}
 	first, err := sandbox.ReadEndpoints(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -211,10 +211,11 @@ func (a *app) stateLockCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "lock", Short: "Inspect region locks"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
-		Short: "List held locks, marking those whose lease ran out as stale",
+		Short: "List held locks, marking stale ones (lease run out, or holder process gone)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ls, err := a.backend().Locks(cmd.Context())
+			be := a.backend()
+			ls, err := be.Locks(cmd.Context())
 			if err != nil {
 				return fmt.Errorf("list locks: %w", err)
 			}
@@ -227,8 +228,8 @@ func (a *app) stateLockCmd() *cobra.Command {
 			fmt.Fprintln(tw, "REGION\tID\tOPERATION\tWHO\tPID\tSINCE\tLEASE UNTIL\tSTATUS")
 			for _, l := range ls {
 				status := "held"
-				if l.Stale(now) {
-					status = "STALE (break with: regionctl state unlock --stale --region " + l.Region + ")"
+				if why := state.StaleReason(be, l, now); why != "" {
+					status = "STALE: " + why + " (break with: regionctl state unlock --stale --region " + l.Region + ")"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", l.Region, l.ID, l.Operation, l.Who, l.PID,
 					l.Created.UTC().Format(time.RFC3339), l.Expires.UTC().Format(time.RFC3339), status)
@@ -246,7 +247,8 @@ func (a *app) stateUnlockCmd() *cobra.Command {
 		Short: "Break a lock left by a run that died",
 		Long: `state unlock ID releases the lock with that ID (see state lock list), whoever
 holds it: make sure its run is really gone. state unlock --stale releases only
-locks whose lease ran out (of --region, or every region).`,
+stale locks (lease run out, or, with local state, a holder process on
+this host that no longer exists), of --region or every region.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -274,7 +276,7 @@ locks whose lease ran out (of --region, or every region).`,
 			}
 		},
 	}
-	cmd.Flags().BoolVar(&stale, "stale", false, "release only locks whose lease has run out")
+	cmd.Flags().BoolVar(&stale, "stale", false, "release only stale locks (lease run out, or holder process gone)")
 	return cmd
 }
 
@@ -288,7 +290,7 @@ func (a *app) breakStale(ctx context.Context, be state.Locker, ls []state.LockIn
 		if len(want) > 0 && !want[l.Region] {
 			continue
 		}
-		if !l.Stale(time.Now()) {
+		if state.StaleReason(be, l, time.Now()) == "" {
 			if len(want) > 0 {
 				fmt.Fprintf(a.cfg.Stderr, "Not breaking a live lock: %s\n", l)
 			}

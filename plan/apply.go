@@ -355,6 +355,8 @@ type regionRun struct {
 	outputs map[string]map[string]any
 	// fatal is set when state could not be written: nothing new starts.
 	fatal error
+	// schemas are the driver's resource schemas (versions to record).
+	schemas schemaIndex
 }
 
 type nodeResult struct {
@@ -385,6 +387,9 @@ func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.Stat
 		if err := run.writeState(func(s *state.State) {}); err != nil {
 			return res, err
 		}
+	}
+	if err := run.recordRefreshedOutputs(); err != nil {
+		return res, err
 	}
 
 	results := make(chan nodeResult)
@@ -464,6 +469,26 @@ func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.Stat
 	}
 	run.mu.Unlock()
 	return res, errors.Join(errs...)
+}
+
+// recordRefreshedOutputs writes the outputs refresh found (the plan's
+// Outputs) over those state records, for objects still as planned, and
+// resolves references to them from now on.
+func (r *regionRun) recordRefreshedOutputs() error {
+	if r.st == nil || len(r.rp.Outputs) == 0 {
+		return nil
+	}
+	return r.writeState(func(s *state.State) {
+		for addr, out := range r.rp.Outputs {
+			res, ok := s.Find(addr)
+			if !ok || res.Status != state.StatusCreated {
+				continue
+			}
+			res.Outputs = out
+			s.Put(res)
+			r.outputs[addr] = out
+		}
+	})
 }
 
 // writeState applies fn to a copy of the region's state and writes it with
@@ -616,6 +641,9 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 		return fmt.Errorf("adopt %s: the object found at plan time is gone; plan again", ch.AdoptID)
 	}
 	cur.ID, cur.Status = ch.AdoptID, state.StatusCreated
+	if resp.CreateFailed {
+		cur.Status = state.StatusTainted // the change replaces it
+	}
 	if resp.Inputs != nil {
 		cur.Inputs = resp.Inputs
 	}
@@ -625,8 +653,10 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	return r.record(ch.Address, cur)
 }
 
-// record puts res in state (normalized) and remembers its outputs.
+// record puts res in state (normalized, at the current schema version of
+// its type: the driver just wrote or read it) and remembers its outputs.
 func (r *regionRun) record(addr string, res state.Resource) error {
+	res.SchemaVersion = r.schemas.of(r.drv)[res.Type].Version
 	var err error
 	if res.Inputs, err = normalizeValues(res.Inputs); err != nil {
 		return err
@@ -713,6 +743,28 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 	// happened since the plan: look before creating again.
 	prior, hadPrior := r.find(ch.Address)
 	if hadPrior && prior.Status == state.StatusPending && prior.IdempotencyKey == key {
+		if prior.ID != "" {
+			// The driver returned this ID with an error last time; a plan
+			// made without refresh has not looked at it yet.
+			live, err := r.drv.Read(ctx, providers.ReadRequest{Instance: instanceOf(prior)})
+			if err != nil {
+				return fmt.Errorf("read %s, made by an interrupted create: %w", prior.ID, err)
+			}
+			if live.Exists && live.CreateFailed {
+				prior.Status = state.StatusTainted
+				if werr := r.record(ch.Address, prior); werr != nil {
+					return werr
+				}
+				return fmt.Errorf("%s, made by an interrupted create, %s: it is now tainted; plan again to replace it", prior.ID, reasonFailed)
+			}
+			if live.Exists {
+				out := live.Outputs
+				if out == nil {
+					out = prior.Outputs
+				}
+				return r.recordCreated(ch, key, inputs, deps, stateful, prior.ID, out)
+			}
+		}
 		if finder, ok := r.drv.(providers.Finder); ok {
 			f, err := finder.Find(ctx, providers.FindRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key})
 			if err != nil {
@@ -724,7 +776,8 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 		}
 	}
 
-	pending := state.Resource{Address: ch.Address, Type: ch.Type, Status: state.StatusPending, IdempotencyKey: key, Inputs: inputs, Dependencies: deps, Stateful: stateful}
+	pending := state.Resource{Address: ch.Address, Type: ch.Type, Status: state.StatusPending, IdempotencyKey: key, Inputs: inputs, Dependencies: deps, Stateful: stateful,
+		SchemaVersion: r.schemas.of(r.drv)[ch.Type].Version}
 	if pending.Inputs, err = normalizeValues(inputs); err != nil {
 		return err
 	}
@@ -745,15 +798,23 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 	resp, err := r.drv.Create(ctx, providers.CreateRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key})
 	if err != nil {
 		if resp.ID != "" {
-			// The object exists but is not usable: the next plan replaces it.
-			tainted := pending
-			tainted.ID, tainted.Status, tainted.Outputs = resp.ID, state.StatusTainted, resp.Outputs
-			if werr := r.record(ch.Address, tainted); werr != nil {
+			// The cloud assigned an ID. Only when the cloud itself says the
+			// creation failed is the object tainted (the next plan replaces
+			// it). Any other error — a lost reply, a timeout, throttled or
+			// failing polls — says nothing about the object: it stays
+			// pending with its ID, and the next refresh reads it to find
+			// out (adopt it, replace it, or create it again).
+			rec := pending
+			rec.ID, rec.Outputs = resp.ID, resp.Outputs
+			if providers.Classify(err) == providers.ClassCreateFailed {
+				rec.Status = state.StatusTainted
+			}
+			if werr := r.record(ch.Address, rec); werr != nil {
 				return errors.Join(err, werr)
 			}
 		}
-		// Otherwise it stays pending: the next plan finds it or creates it
-		// again under the same key.
+		// Without an ID it stays pending too: the next plan finds it by
+		// its key or creates it again under the same key.
 		return err
 	}
 	if resp.ID == "" {
@@ -786,6 +847,9 @@ func (r *regionRun) update(ctx context.Context, n *node) error {
 	cur, ok := r.find(ch.Address)
 	if !ok || cur.ID == "" {
 		return fmt.Errorf("state has no object to update; plan again")
+	}
+	if cur, err = upgradeResource(ctx, r.drv, r.schemas.of(r.drv), cur); err != nil {
+		return err
 	}
 	var changed []string
 	keys := map[string]bool{}
@@ -859,7 +923,11 @@ func (r *regionRun) delete(ctx context.Context, n *node) error {
 		return nil // already gone from state: nothing to do
 	}
 	if target.ID != "" {
-		if _, err := r.drv.Delete(ctx, providers.DeleteRequest{Instance: instanceOf(target)}); err != nil && !errors.Is(err, providers.ErrNotFound) {
+		inst, err := upgradeResource(ctx, r.drv, r.schemas.of(r.drv), target)
+		if err != nil {
+			return err
+		}
+		if _, err := r.drv.Delete(ctx, providers.DeleteRequest{Instance: instanceOf(inst)}); err != nil && !errors.Is(err, providers.ErrNotFound) {
 			return err
 		}
 	}

@@ -240,10 +240,11 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	}
 
 	// 3. Diff.
-	rp.Changes, err = diffRegion(desired, refreshedList)
+	rp.Changes, err = diffRegion(desired, refreshedList, indexSchemas(ent.caps))
 	if err != nil {
 		return rp, append(ds, regionDiag(in, "", "%v", err))
 	}
+	rp.Outputs = repairOutputs(rp.Changes, refreshedList)
 	for _, r := range desired {
 		rp.Desired = append(rp.Desired, *r)
 	}
@@ -360,6 +361,8 @@ const (
 	reasonRetry      = "retrying interrupted create: not found in the cloud"
 	reasonForget     = "forgetting interrupted create: not found in the cloud"
 	reasonTainted    = "tainted by a failed operation"
+	reasonFailed     = "the cloud reports that its creation failed"
+	reasonOutputs    = "recording outputs state lacks: "
 	reasonDeletedOOB = "deleted outside regionctl"
 	reasonDeposed    = "deposed by a create-before-destroy replacement"
 	reasonNotInSpec  = "no longer in the spec"
@@ -369,7 +372,7 @@ const (
 // state into changes in dependency order: creates, updates and
 // replacements first in dependency order, then deletions in reverse
 // dependency order.
-func diffRegion(desired []*providers.Resource, refreshedList []*refreshed) ([]Change, error) {
+func diffRegion(desired []*providers.Resource, refreshedList []*refreshed, schemas map[string]providers.ResourceSchema) ([]Change, error) {
 	current := map[string]*refreshed{}
 	var deposed []*refreshed
 	for _, rr := range refreshedList {
@@ -387,7 +390,7 @@ func diffRegion(desired []*providers.Resource, refreshedList []*refreshed) ([]Ch
 	changes := map[string]*Change{}
 	var order []string
 	for _, d := range desired {
-		ch := diffResource(d, current[d.Address], changes, current)
+		ch := diffResource(d, current[d.Address], changes, current, schemas)
 		changes[d.Address] = ch
 		order = append(order, d.Address)
 	}
@@ -472,7 +475,7 @@ func diffRegion(desired []*providers.Resource, refreshedList []*refreshed) ([]Ch
 
 // diffResource decides the change for one desired resource. changes holds
 // the decisions for its dependencies (made first, in dependency order).
-func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed) *Change {
+func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed, schemas map[string]providers.ResourceSchema) *Change {
 	// knownOutput finds an output that is known at plan time: that of a
 	// resource that is not being created or replaced, as refreshed.
 	knownOutput := func(addr, output string) (any, bool) {
@@ -521,7 +524,11 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 	}
 	ch.Before = cur.inputs
 	ch.AdoptID = cur.adoptID
-	if cur.res.Status == state.StatusTainted {
+	switch {
+	case cur.createFailed:
+		replace(reasonFailed)
+		return ch
+	case cur.res.Status == state.StatusTainted:
 		replace(reasonTainted)
 		return ch
 	}
@@ -535,9 +542,14 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 	for k := range cur.res.Inputs {
 		keys[k] = true
 	}
-	forceNew := map[string]bool{}
-	for _, k := range d.ForceNew {
-		forceNew[k] = true
+	// What forces a replacement: the resource's ForceNew and its type's
+	// schema; the schema also says why, for people.
+	forceNew, reasons := replaceRules(d, schemas)
+	forces := func(k string) string {
+		if r := reasons[k]; r != "" {
+			return k + " forces replacement (" + r + ")"
+		}
+		return k + " forces replacement"
 	}
 	var changed, replacePaths, why []string
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
@@ -548,7 +560,7 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 				changed = append(changed, k)
 				if forceNew[k] {
 					replacePaths = append(replacePaths, k)
-					why = append(why, k+" forces replacement")
+					why = append(why, forces(k))
 				}
 			}
 			continue
@@ -560,13 +572,13 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 			if forceNew[k] {
 				replacePaths = append(replacePaths, k)
 				depAddr, _, _ := strings.Cut(via, "#")
-				why = append(why, fmt.Sprintf("%s forces replacement: %s is %s, so %s is known only after apply", k, depAddr, describe(changes[depAddr]), via))
+				why = append(why, fmt.Sprintf("%s: %s is %s, so %s is known only after apply", forces(k), depAddr, describe(changes[depAddr]), via))
 			}
 		case !hasHave || !equalValues(resolved, have):
 			changed = append(changed, k)
 			if forceNew[k] {
 				replacePaths = append(replacePaths, k)
-				why = append(why, k+" forces replacement")
+				why = append(why, forces(k))
 			}
 		}
 	}
@@ -590,6 +602,56 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 		}
 	}
 	return ch
+}
+
+// repairOutputs returns the refreshed outputs of created objects that
+// differ from what state records, for apply to record. When state lacks an
+// output refresh found (missing or empty: recorded before the cloud filled
+// it in), an unchanged resource's change becomes an Update that records it,
+// so the plan shows the repair and apply runs; other differences (a status
+// that moved on) are recorded by whatever apply runs next.
+func repairOutputs(changes []Change, refreshedList []*refreshed) map[string]map[string]any {
+	var out map[string]map[string]any
+	for _, rr := range refreshedList {
+		if rr.res.Status != state.StatusCreated || !rr.exists || rr.createFailed {
+			continue
+		}
+		recorded, _ := normalizeValues(rr.res.Outputs)
+		if equalValues(recorded, rr.outputs) {
+			continue
+		}
+		if out == nil {
+			out = map[string]map[string]any{}
+		}
+		out[rr.res.Address] = rr.outputs
+		var filled []string
+		for _, k := range slices.Sorted(maps.Keys(rr.outputs)) {
+			if isEmptyValue(recorded[k]) && !isEmptyValue(rr.outputs[k]) {
+				filled = append(filled, k)
+			}
+		}
+		i := slices.IndexFunc(changes, func(c Change) bool { return c.Address == rr.res.Address && c.DeposedID == "" })
+		if len(filled) > 0 && i >= 0 && changes[i].Action == NoOp {
+			changes[i].Action = Update
+			changes[i].Reason = reasonOutputs + strings.Join(filled, ", ")
+		}
+	}
+	return out
+}
+
+// isEmptyValue: nil, "", or an empty list or map.
+func isEmptyValue(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case string:
+		return t == ""
+	case []any:
+		return len(t) == 0
+	case map[string]any:
+		return len(t) == 0
+	}
+	return false
 }
 
 func describe(c *Change) string {

@@ -640,43 +640,6 @@ func TestInterruptedCreateBeforeDestroyLeavesDeposed(t *testing.T) {
 	f.checkNoLeaks(t, r1)
 }
 
-func TestTaintedCreateIsReplaced(t *testing.T) {
-	f := newFixture(t)
-	f.drv = &halfCreate{Driver: memcloud.NewDriver(f.cloud), address: scFast}
-	if _, err := f.eng.Apply(context.Background(), f.plan(t, PlanOptions{}, region(r1)), ApplyOptions{}); err == nil {
-		t.Fatal("apply succeeded")
-	}
-	if r, _ := f.state(t, r1).Find(scFast); r.Status != state.StatusTainted || r.ID == "" {
-		t.Fatalf("storage class %+v, want tainted with its ID", r)
-	}
-	f.drv = memcloud.NewDriver(f.cloud)
-	p := f.plan(t, PlanOptions{}, region(r1))
-	if c := changesByAddr(p.Regions[0])[scFast]; c.Action != DeleteThenCreate || c.Reason != reasonTainted {
-		t.Errorf("change %+v, want a replacement because tainted", c)
-	}
-	f.apply(t, p)
-	f.checkNoLeaks(t, r1)
-}
-
-// halfCreate creates the object but reports it unusable (ID and error).
-type halfCreate struct {
-	*memcloud.Driver
-	address string
-	once    sync.Once
-}
-
-func (d *halfCreate) Create(ctx context.Context, req providers.CreateRequest) (providers.CreateResponse, error) {
-	resp, err := d.Driver.Create(ctx, req)
-	if err == nil && req.Address == d.address {
-		fail := false
-		d.once.Do(func() { fail = true })
-		if fail {
-			return resp, errors.New("created but never became ready")
-		}
-	}
-	return resp, err
-}
-
 func TestLongOperationsTick(t *testing.T) {
 	f := newFixture(t)
 	f.eng.TickInterval = 1 // as fast as the ticker goes

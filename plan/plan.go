@@ -115,6 +115,12 @@ type RegionPlan struct {
 	Changes []Change `json:"changes"`
 	// Drift lists what refresh found changed outside regionctl.
 	Drift []Drift `json:"drift,omitempty"`
+	// Outputs are the refreshed outputs of existing resources whose outputs
+	// differ from what state records, by address. Apply records them in
+	// state before anything else, so references resolve to them: this is
+	// how an output recorded empty (by an older regionctl, or a create that
+	// returned before the cloud filled it in) is repaired.
+	Outputs map[string]map[string]any `json:"outputs,omitempty"`
 	// Notes are the driver's explanations (machine type chosen, ...).
 	Notes []string `json:"notes,omitempty"`
 	// Protect is the spec's protect flag (state's, for a destroy made from

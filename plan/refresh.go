@@ -20,8 +20,12 @@ type refreshed struct {
 	// inputs and outputs are the live values (state's where the cloud does
 	// not report them).
 	inputs, outputs map[string]any
-	// adoptID is the ID Find returned for a pending create.
+	// adoptID is the ID of the object a pending create made, found by Find
+	// (by idempotency key) or, when state recorded the ID, read by it.
 	adoptID string
+	// createFailed: the driver's Read says the cloud reports the object's
+	// creation failed; the diff replaces it as if it were tainted.
+	createFailed bool
 }
 
 // limiter bounds concurrent cloud calls globally and per driver.
@@ -85,7 +89,15 @@ func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.St
 		return nil, nil
 	}
 	out := make([]*refreshed, len(st.Resources))
+	schemas := indexSchemas(drv.Capabilities())
 	for i, r := range st.Resources {
+		// Values recorded under an older schema version are upgraded
+		// first (no cloud call), so reads, drift and the diff all see the
+		// current shape.
+		r, err := upgradeResource(ctx, drv, schemas, r)
+		if err != nil {
+			return nil, fmt.Errorf("refresh region %s: %w", st.Region, err)
+		}
 		out[i] = &refreshed{res: r, exists: r.ID != "" && r.Status != state.StatusPending, inputs: r.Inputs, outputs: r.Outputs}
 	}
 	if skip {
@@ -99,7 +111,7 @@ func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.St
 	var reads []int
 	for i, rr := range out {
 		switch {
-		case rr.res.Status == state.StatusPending:
+		case rr.res.Status == state.StatusPending && rr.res.ID == "":
 			finder, ok := drv.(providers.Finder)
 			if !ok {
 				continue
@@ -160,8 +172,16 @@ func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.St
 	return out, nil
 }
 
+// applyRead records what a Read found. A pending create whose ID state
+// recorded (the driver returned it with an error) is settled here: an
+// object that exists is adopted (and replaced when the cloud reports its
+// creation failed); one that is gone is created again under the same key.
 func (e *Engine) applyRead(region string, rr *refreshed, resp providers.ReadResponse) error {
 	rr.exists = resp.Exists
+	rr.createFailed = resp.Exists && resp.CreateFailed
+	if rr.res.Status == state.StatusPending && resp.Exists && rr.adoptID == "" {
+		rr.adoptID = rr.res.ID
+	}
 	if resp.Exists {
 		if resp.Inputs != nil {
 			in, err := normalizeValues(resp.Inputs)
@@ -215,7 +235,7 @@ func (e *Engine) findPending(ctx context.Context, drv providers.Driver, finder p
 }
 
 func instanceOf(r state.Resource) providers.Instance {
-	return providers.Instance{Address: r.Address, Type: r.Type, ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs}
+	return providers.Instance{Address: r.Address, Type: r.Type, ID: r.ID, Inputs: r.Inputs, Outputs: r.Outputs, SchemaVersion: r.SchemaVersion}
 }
 
 func (e *Engine) emit(ev Event) {

@@ -21,6 +21,10 @@ type Capabilities struct {
 	// MaxParallel caps concurrent operations against this cloud across all
 	// of its regions (API rate limits); 0 leaves it to the engine default.
 	MaxParallel int `json:"maxParallel,omitempty"`
+	// Resources are the schemas of the driver's resource types (see
+	// ResourceSchema). A driver without them still works: the engine then
+	// relies on each Resource's ForceNew alone.
+	Resources []ResourceSchema `json:"resources,omitempty"`
 }
 
 // MachineType is one instance type of a driver's catalog.
@@ -34,4 +38,15 @@ type MachineType struct {
 	// Family is "general", "compute", "memory", "gpu", ...; neutral sizes map
 	// only onto general-purpose types unless a GPU is asked for.
 	Family string `json:"family"`
+}
+
+// Schema returns the schema of resource type typ, if the driver publishes
+// one.
+func (c Capabilities) Schema(typ string) (ResourceSchema, bool) {
+	for _, s := range c.Resources {
+		if s.Type == typ {
+			return s, true
+		}
+	}
+	return ResourceSchema{}, false
 }

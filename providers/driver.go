@@ -7,8 +7,10 @@
 // its cloud's official SDK. The engine (package plan) owns diffing, ordering,
 // parallelism, state and locking; a driver never sees state or the plan.
 //
-// Third-party drivers implement Driver, optionally Finder, Lister and
-// Validator, and prove themselves with providers/drivertest.
+// Third-party drivers implement Driver, optionally Finder, Lister,
+// Validator and StateUpgrader, and prove themselves with
+// providers/drivertest. Package providers/kit implements Driver for them
+// from one declaration per resource type (schema plus typed handler).
 package providers
 
 import (
@@ -30,7 +32,12 @@ type Driver interface {
 	// Read returns the live state of one resource. A resource that no longer
 	// exists is reported with Exists false, not an error.
 	Read(ctx context.Context, req ReadRequest) (ReadResponse, error)
-	// Create makes a resource and waits until it is usable.
+	// Create makes a resource and waits until it is usable. When it fails
+	// after the cloud assigned the object an ID, it returns that ID with the
+	// error: the engine records it and the next refresh reads it (adopting
+	// it when it turned out usable). Only an error wrapping ErrCreateFailed
+	// (the cloud itself says the creation failed) makes the engine record
+	// the object as tainted, to be replaced.
 	Create(ctx context.Context, req CreateRequest) (CreateResponse, error)
 	// Update changes a resource in place and waits until it is usable.
 	Update(ctx context.Context, req UpdateRequest) (UpdateResponse, error)
@@ -91,6 +98,13 @@ type ReadResponse struct {
 	Inputs Values
 	// Outputs are the resource's current outputs.
 	Outputs Values
+	// CreateFailed reports that the cloud says this object's creation failed
+	// (EKS CREATE_FAILED or FAILED, a GKE cluster or node pool in ERROR,
+	// ARM provisioningState Failed): it exists but will never be usable.
+	// The engine records it as tainted, and the next plan replaces it. Leave
+	// it false for an object that is still being created, or usable though
+	// degraded: those are adopted as they are.
+	CreateFailed bool
 }
 
 // CreateRequest asks for one resource to be created.
@@ -157,4 +171,10 @@ type Instance struct {
 	ID      string
 	Inputs  Values
 	Outputs Values
+	// SchemaVersion is the schema version Inputs and Outputs were written
+	// with (0 for state older than schema versions). The engine upgrades
+	// older values through StateUpgrader before it hands them to Read,
+	// Update or Delete; a driver may still see an older one from other
+	// callers and upgrade it itself.
+	SchemaVersion int
 }

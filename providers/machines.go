@@ -56,3 +56,30 @@ func PickMachine(catalog []MachineType, want spec.Machine) (MachineType, error) 
 	return MachineType{}, fmt.Errorf("no %s has %d CPU and %d GiB; the largest is %s with %d CPU and %g GiB",
 		what, want.CPU, want.MemoryGiB, largest.Name, largest.CPU, largest.MemoryGiB)
 }
+
+// ChooseMachine returns the machine type of a node pool and, for the plan's
+// notes, how it was chosen: the override when the driver's overrides name
+// one (override, found at overridePath; it must be in the catalog, what
+// names the kind, e.g. "AWS instance type"), else PickMachine.
+func ChooseMachine(catalog []MachineType, p spec.NodePool, override, overridePath, what string) (MachineType, string, error) {
+	if override != "" {
+		i := slices.IndexFunc(catalog, func(m MachineType) bool { return m.Name == override })
+		if i < 0 {
+			return MachineType{}, "", fmt.Errorf("%s %q is not in the catalog", what, override)
+		}
+		return catalog[i], "override " + overridePath, nil
+	}
+	mt, err := PickMachine(catalog, p.Machine)
+	if err != nil {
+		return MachineType{}, "", err
+	}
+	arch := p.Machine.Arch
+	if arch == "" {
+		arch = spec.ArchAMD64
+	}
+	how := fmt.Sprintf("machine {cpu %d, memory %d GiB, %s", p.Machine.CPU, p.Machine.MemoryGiB, arch)
+	if p.Machine.GPU > 0 {
+		how += fmt.Sprintf(", gpu %d", p.Machine.GPU)
+	}
+	return mt, how + "}", nil
+}

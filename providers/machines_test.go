@@ -64,3 +64,22 @@ func TestPickMachine(t *testing.T) {
 		})
 	}
 }
+
+func TestChooseMachine(t *testing.T) {
+	catalog := []MachineType{
+		{Name: "small", CPU: 2, MemoryGiB: 8, Arch: "amd64", Family: FamilyGeneral},
+		{Name: "big", CPU: 8, MemoryGiB: 32, Arch: "amd64", Family: FamilyGeneral},
+	}
+	pool := spec.NodePool{Name: "apps", Machine: spec.Machine{CPU: 4, MemoryGiB: 16}}
+	m, how, err := ChooseMachine(catalog, pool, "", "spec.overrides.x.nodePools.apps.size", "X size")
+	if err != nil || m.Name != "big" || how != "machine {cpu 4, memory 16 GiB, amd64}" {
+		t.Errorf("picked: %v %q %v", m.Name, how, err)
+	}
+	m, how, err = ChooseMachine(catalog, pool, "small", "spec.overrides.x.nodePools.apps.size", "X size")
+	if err != nil || m.Name != "small" || how != "override spec.overrides.x.nodePools.apps.size" {
+		t.Errorf("override: %v %q %v", m.Name, how, err)
+	}
+	if _, _, err := ChooseMachine(catalog, pool, "huge", "p", "X size"); err == nil || err.Error() != `X size "huge" is not in the catalog` {
+		t.Errorf("unknown override: %v", err)
+	}
+}

@@ -13,6 +13,11 @@ type Options struct {
 	// the real cloud; SandboxEndpoints maps service names to base URLs.
 	Sandbox          bool
 	SandboxEndpoints map[string]string
+	// SandboxDir is the sandbox's directory, where it keeps the
+	// credentials it issued (AWS: the shared credentials file
+	// aws/credentials, profile regionctl-sandbox). In sandbox mode drivers
+	// authenticate with those, never with the user's own.
+	SandboxDir string
 	// ForceConflicts lets server-side apply of in-cluster objects take
 	// over fields another field manager owns (--force-conflicts); without
 	// it such a conflict is reported as an error.
@@ -31,7 +36,8 @@ type Options struct {
 type Factory func(ctx context.Context, opts Options) (Driver, error)
 
 // Registry maps driver names to factories. It is built explicitly in one
-// place (cmd/regionctl) — no init() side effects.
+// place (providers/builtin for the drivers regionctl ships) — no init()
+// side effects.
 type Registry map[string]Factory
 
 // Names returns the registered driver names, sorted.

@@ -29,7 +29,8 @@ type connKey struct{}
 
 // serveGRPC serves g's services on their own 127.0.0.1 listener as
 // plain-text HTTP/2 (what grpc.WithTransportCredentials(insecure…) dials),
-// with GET /_sandbox/health answered over HTTP/1.1 like every endpoint.
+// with GET /_sandbox/health answered over HTTP/1.1 like every endpoint, and
+// the REST form of the same services when e is an emu.GRPCRESTServer.
 // Calls go through the same request log, faults and persistence as HTTP.
 func (s *Sandbox) serveGRPC(ctx context.Context, e emu.Emulator, g emu.GRPCServer) error {
 	addr := s.opts.Addrs[g.GRPCKey()]
@@ -43,6 +44,12 @@ func (s *Sandbox) serveGRPC(ctx context.Context, e emu.Emulator, g emu.GRPCServe
 	}
 	gs := grpc.NewServer(grpc.UnaryInterceptor(s.grpcInterceptor(e, g)))
 	g.RegisterGRPC(gs)
+	// Emulators that serve their gRPC services as REST too answer plain
+	// HTTP requests here through the same request log, faults and saves.
+	var rest http.Handler
+	if _, ok := e.(emu.GRPCRESTServer); ok {
+		rest = s.handler(e)
+	}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
@@ -59,6 +66,10 @@ func (s *Sandbox) serveGRPC(ctx context.Context, e emu.Emulator, g emu.GRPCServe
 				return
 			}
 			if r.ProtoMajor != 2 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+				if rest != nil {
+					rest.ServeHTTP(w, r.WithContext(emu.WithEndpoint(r.Context(), g.GRPCKey())))
+					return
+				}
 				http.Error(w, "this sandbox endpoint speaks gRPC (HTTP/2 without TLS)", http.StatusUnsupportedMediaType)
 				return
 			}
@@ -67,6 +78,9 @@ func (s *Sandbox) serveGRPC(ctx context.Context, e emu.Emulator, g emu.GRPCServe
 	}
 	s.srvs = append(s.srvs, srv)
 	s.addrs[g.GRPCKey()] = ln.Addr().String()
+	if gr, ok := e.(emu.GRPCRESTServer); ok {
+		s.addrs[gr.GRPCRESTKey()] = "http://" + ln.Addr().String()
+	}
 	go func() { _ = srv.Serve(ln) }() // returns http.ErrServerClosed on Close
 	return nil
 }

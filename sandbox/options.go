@@ -71,6 +71,10 @@ type Options struct {
 	Seed uint64
 	// Account is the emulated AWS account id (123456789012 when empty).
 	Account string
+	// GCPProjects are the Google Cloud projects that exist besides
+	// "sandbox-project" (always there); calls naming any other project get
+	// the errors Google returns for a project that does not exist.
+	GCPProjects []string
 	// Region is the default region (us-east-1 when empty).
 	Region string
 	// Clock is the emulated clock (time.Now when nil). Asynchronous states
@@ -193,14 +197,15 @@ func (o Options) latency(op string) time.Duration {
 
 // fileOptions is the config file form of Options.
 type fileOptions struct {
-	Dir     string            `json:"dir" yaml:"dir"`
-	Addrs   map[string]string `json:"addrs" yaml:"addrs"`
-	Profile string            `json:"profile" yaml:"profile"`
-	Latency map[string]string `json:"latency" yaml:"latency"`
-	Faults  []Fault           `json:"faults" yaml:"faults"`
-	Seed    uint64            `json:"seed" yaml:"seed"`
-	Account string            `json:"account" yaml:"account"`
-	Region  string            `json:"region" yaml:"region"`
+	Dir         string            `json:"dir" yaml:"dir"`
+	Addrs       map[string]string `json:"addrs" yaml:"addrs"`
+	Profile     string            `json:"profile" yaml:"profile"`
+	Latency     map[string]string `json:"latency" yaml:"latency"`
+	Faults      []Fault           `json:"faults" yaml:"faults"`
+	Seed        uint64            `json:"seed" yaml:"seed"`
+	Account     string            `json:"account" yaml:"account"`
+	GCPProjects []string          `json:"gcpProjects" yaml:"gcpProjects"`
+	Region      string            `json:"region" yaml:"region"`
 }
 
 // LoadOptions reads Options from a YAML or JSON file (by extension; YAML
@@ -224,7 +229,7 @@ func LoadOptions(path string) (Options, error) {
 	if err != nil {
 		return Options{}, fmt.Errorf("parse sandbox config %s: %w", path, err)
 	}
-	o := Options{Dir: f.Dir, Addrs: f.Addrs, Faults: f.Faults, Seed: f.Seed, Account: f.Account, Region: f.Region}
+	o := Options{Dir: f.Dir, Addrs: f.Addrs, Faults: f.Faults, Seed: f.Seed, Account: f.Account, GCPProjects: f.GCPProjects, Region: f.Region}
 	switch f.Profile {
 	case "", "fast":
 	case "realistic":

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,11 +47,13 @@ type Sandbox struct {
 	saveMu sync.Mutex // serializes state writes
 
 	kube *kube.Manager // nil with NoKubernetes
+
+	awsCreds AWSCredentials // what the AWS emulator issued
 }
 
 // newEmulators builds one emulator per cloud.
 func newEmulators(o Options) []emu.Emulator {
-	env := emu.Env{Now: o.Clock, Latency: o.latency, Account: o.Account, Region: o.Region, Kube: o.kube}
+	env := emu.Env{Now: o.Clock, Latency: o.latency, Account: o.Account, Projects: o.GCPProjects, Region: o.Region, Kube: o.kube}
 	return []emu.Emulator{aws.New(env), gcp.New(env), azure.New(env)}
 }
 
@@ -124,6 +127,18 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			s.Close()
 			return nil, fmt.Errorf("sandbox: listen for %s on %s: %w", endpointKey(e), addr, err)
 		}
+		if t, ok := e.(emu.TLSServer); ok {
+			cfg, err := t.TLSConfig()
+			if err == nil {
+				err = s.save(e) // keep the CA TLSConfig may have made
+			}
+			if err != nil {
+				ln.Close()
+				s.Close()
+				return nil, fmt.Errorf("sandbox: serve %s over https: %w", endpointKey(e), err)
+			}
+			ln = newTLSOrPlain(ln, cfg)
+		}
 		srv := &http.Server{Handler: s.handler(e), ReadHeaderTimeout: 10 * time.Second}
 		s.srvs = append(s.srvs, srv)
 		s.addrs[endpointKey(e)] = "http://" + ln.Addr().String()
@@ -134,6 +149,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 				return nil, err
 			}
 		}
+	}
+	if err := s.issueAWSCredentials(); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -202,12 +221,28 @@ func ListDir(dir string) ([]Object, error) {
 // Close stops serving, writes the state a last time and unlocks the directory.
 func (s *Sandbox) Close() error {
 	var errs []error
+	for _, e := range s.emus {
+		// Background work first (the AWS emulator's controllers talk to
+		// the API servers stopped below).
+		if c, ok := e.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("sandbox: stop %s: %w", e.Cloud(), err))
+			}
+		}
+	}
 	for _, srv := range s.srvs {
 		if err := srv.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: stop server: %w", err))
 		}
 	}
 	s.srvs = nil
+	for _, e := range s.emus {
+		if c, ok := e.(emu.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("sandbox: stop %s: %w", e.Cloud(), err))
+			}
+		}
+	}
 	if s.kube != nil {
 		if err := s.kube.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sandbox: stop the Kubernetes API servers: %w", err))
@@ -227,8 +262,13 @@ func (s *Sandbox) Close() error {
 	return errors.Join(errs...)
 }
 
-// fault decides which fault, if any, call n of op gets.
+// fault decides which fault, if any, call n of op gets. The sandbox's own
+// documents ("sandbox:…" operations, such as the credentials an emulator
+// hands its clients) are plumbing, not a cloud API: they never fault.
 func (s *Sandbox) fault(op string, n int) FaultKind {
+	if strings.HasPrefix(op, "sandbox:") {
+		return ""
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.opts.Faults {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -68,7 +67,7 @@ func connect(t *testing.T, sb *sandbox.Sandbox) *clients {
 	cfg := aws.Config{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(sb.Endpoints()["aws"]),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSANDBOX", "secret", ""),
+		Credentials:  sb.AWSCredentials().Provider(),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{}; o.MaxAttempts = 3 })
 		},

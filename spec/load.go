@@ -32,6 +32,9 @@ type LoadOptions struct {
 	// passed when a program returns a function; parameters not given here
 	// take the function's defaults.
 	TLAStr map[string]string
+	// MaxJsonnetMemory bounds the heap a Jsonnet program may take while
+	// it is evaluated, in bytes; 0 means DefaultJsonnetMemory.
+	MaxJsonnetMemory uint64
 
 	// Stdin is read for the path "-" (StdinPath): YAML or JSON regions.
 	Stdin io.Reader
@@ -380,9 +383,15 @@ func decodeRendered(file string, out string) ([]*Region, diag.Diagnostics) {
 	return regions, ds
 }
 
-// evalJsonnet runs a Jsonnet program and returns its JSON output.
+// evalJsonnet runs a Jsonnet program and returns its JSON output. The
+// program and every file it imports must pass checkNesting; evaluation is
+// bounded by MaxJsonnetStack and MaxJsonnetMemory (see jsonnetlimits.go).
 func evalJsonnet(ctx context.Context, file string, data []byte, opts LoadOptions) (string, diag.Diagnostics) {
+	if d := checkNesting(file, data); d != nil {
+		return "", diag.Diagnostics{*d}
+	}
 	vm := jsonnet.MakeVM()
+	vm.MaxStack = MaxJsonnetStack
 	for k, v := range opts.ExtStr {
 		vm.ExtVar(k, v)
 	}
@@ -416,9 +425,21 @@ func evalJsonnet(ctx context.Context, file string, data []byte, opts LoadOptions
 		}
 		done <- result{out, err}
 	}()
+	limit := opts.MaxJsonnetMemory
+	if limit == 0 {
+		limit = DefaultJsonnetMemory
+	}
+	overMemory := watchHeap(limit)
+	defer overMemory.stop()
 	select {
 	case <-ctx.Done():
 		return "", diag.Diagnostics{}.Errorf(diag.Pos{File: file}, "", "Jsonnet evaluation stopped: %v", ctx.Err())
+	case <-overMemory.exceeded:
+		return "", diag.Diagnostics{{
+			Severity: diag.Error, Pos: diag.Pos{File: file},
+			Summary: fmt.Sprintf("the Jsonnet program used more than %d MiB of memory while being evaluated; regionctl stopped waiting for it", limit>>20),
+			Fix:     "look for a computation that builds a huge value (std.range or std.repeat over millions of items, a function that doubles a string); if the program really renders that many regions, raise --jsonnet-max-memory",
+		}}
 	case r := <-done:
 		if r.err != nil {
 			return "", diag.Diagnostics{jsonnetDiag(file, r.err)}
@@ -442,6 +463,9 @@ func (s *sourceImporter) Import(importedFrom, importedPath string) (jsonnet.Cont
 	c, foundAt, err := s.next.Import(importedFrom, importedPath)
 	if err != nil {
 		return c, foundAt, fmt.Errorf("import %q: %w", importedPath, err)
+	}
+	if d := checkNesting(foundAt, c.Data()); d != nil {
+		return jsonnet.Contents{}, foundAt, fmt.Errorf("import %q: %s: %s", importedPath, d.Pos, d.Summary)
 	}
 	return c, foundAt, nil
 }
@@ -485,6 +509,8 @@ func jsonnetDiag(file string, err error) diag.Diagnostic {
 			d.Pos = p
 			trace = append(trace, strings.TrimSpace(p.String()+" "+f.Name))
 		}
+		// A runaway recursion manifests hundreds of nested fields.
+		d.Path = truncate(d.Path, 200)
 		if len(trace) > 1 {
 			slices.Reverse(trace)
 			d.Detail = "stack (innermost first):\n" + strings.Join(trace[:min(len(trace), 10)], "\n")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -66,10 +67,24 @@ type LockInfo struct {
 	Expires   time.Time `json:"expires"` // lease deadline, moved by Renew
 	// CIJobURL is the CI job that holds the lock, when run from CI.
 	CIJobURL string `json:"ciJobURL,omitempty"`
+	// PIDNamespace identifies the process ID namespace PID belongs to
+	// (Linux: the target of /proc/self/ns/pid), so a container sharing the
+	// host's name but not its processes never judges PID from outside.
+	PIDNamespace string `json:"pidNamespace,omitempty"`
 }
 
-// Stale reports whether the lease has run out at time now.
+// Stale reports whether the lease has run out at time now. (StaleReason
+// also knows holders that are gone before their lease runs out.)
 func (l LockInfo) Stale(now time.Time) bool { return !l.Expires.IsZero() && now.After(l.Expires) }
+
+// Host is the machine named in Who ("user@host"), or "" when Who names none.
+func (l LockInfo) Host() string {
+	i := strings.LastIndex(l.Who, "@")
+	if i < 0 {
+		return ""
+	}
+	return l.Who[i+1:]
+}
 
 // String describes the holder on one line.
 func (l LockInfo) String() string {

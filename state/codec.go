@@ -42,10 +42,14 @@ func Encode(s *State) ([]byte, error) {
 // Decode parses and validates a state document. A document from a newer
 // format version is refused with an error wrapping ErrNewerFormat, before its
 // body is looked at. Numbers in inputs and outputs decode as float64, as
-// everywhere else JSON is read. An empty resource list decodes as nil.
+// everywhere else JSON is read. An empty resource list decodes as an empty,
+// non-nil slice. A document whose resource list is null or missing is
+// refused: regionctl always writes a list, and reading such a document as
+// an empty region would plan to create everything again.
 func Decode(b []byte) (*State, error) {
 	var probe struct {
-		Version *int `json:"version"`
+		Version   *int            `json:"version"`
+		Resources json.RawMessage `json:"resources"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return nil, fmt.Errorf("not a JSON state document: %w", err)
@@ -65,8 +69,15 @@ func Decode(b []byte) (*State, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	if len(s.Resources) == 0 {
-		s.Resources = nil
+	if r := bytes.TrimSpace(probe.Resources); len(r) == 0 || bytes.Equal(r, []byte("null")) {
+		what := `"resources" is null`
+		if len(r) == 0 {
+			what = `it has no "resources" list`
+		}
+		return nil, fmt.Errorf(`%s, where regionctl always writes a list ([] for an empty region): the document was damaged or edited, and reading it as an empty region would create everything again`, what)
+	}
+	if s.Resources == nil {
+		s.Resources = []Resource{}
 	}
 	return &s, nil
 }

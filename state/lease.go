@@ -49,6 +49,10 @@ type LockOptions struct {
 	// OnWait, when set, is called before each wait for a held lock, so the
 	// CLI can say who it is waiting for.
 	OnWait func(holder LockInfo, wait time.Duration)
+	// OnBreak, when set, is called after Acquire broke a stale lock to take
+	// the region over, with the holder it removed and why it was stale, so
+	// the CLI can say whose lock was broken.
+	OnBreak func(holder LockInfo, reason string)
 	// OnRenewError, when set, is told about renewals that failed for a
 	// reason other than losing the lock (a network error of a remote
 	// backend, say); the heartbeat tries again at its next beat.
@@ -96,11 +100,35 @@ func jitter(d time.Duration) time.Duration {
 }
 
 // StaleUnlocker is an optional interface of a Locker that can remove a lock
-// only if its lease has run out at now, checking and removing in one step,
-// so a holder renewing at that moment keeps its lock. BreakStale uses it
-// when the Locker has it, and Unlock otherwise.
+// only if it is stale at now (see StaleReason), checking and removing in one
+// step, so a holder renewing at that moment keeps its lock. BreakStale and
+// Acquire use it when the Locker has it, and Unlock otherwise.
 type StaleUnlocker interface {
 	UnlockStale(ctx context.Context, region, id string, now time.Time) error
+}
+
+// HolderChecker is an optional interface of a Locker that can tell, before
+// its lease runs out, that a lock's holder is gone. The local backend does:
+// a holder record naming this host and a process that no longer exists is
+// stale at once. Remote backends do not implement it — a pid of another
+// machine says nothing — so their locks go stale by lease only.
+type HolderChecker interface {
+	// HolderGone says why h's holder is known to be gone, or "" when it
+	// may be alive.
+	HolderGone(h LockInfo) string
+}
+
+// StaleReason says why the lock h held in l is stale at now — its lease
+// ran out, or (when l is a HolderChecker) its holder is gone — or returns
+// "" when it is not stale.
+func StaleReason(l Locker, h LockInfo, now time.Time) string {
+	if h.Stale(now) {
+		return fmt.Sprintf("its lease ran out at %s", h.Expires.UTC().Format(time.RFC3339))
+	}
+	if hc, ok := l.(HolderChecker); ok {
+		return hc.HolderGone(h)
+	}
+	return ""
 }
 
 // Lease is a lock held for one run, renewed in the background until
@@ -127,10 +155,15 @@ type Lease struct {
 // done. Errors other than *LockError (a backend that cannot be reached, a
 // corrupt lock record) are returned at once.
 //
+// A stale lock (see StaleReason: its lease ran out, or its holder is known
+// to be gone) is taken over when opts.Timeout allows waiting at all: Acquire
+// breaks it (atomically through StaleUnlocker when l has it), tells
+// opts.OnBreak, and takes the lock. With no timeout it is reported instead.
+//
 // When it gives up it returns a *LockError naming the holder and saying
 // what to do: wait, raise --lock-timeout, or break the lock with `regionctl
-// state unlock --stale` when its lease has run out (`regionctl state unlock
-// ID` otherwise).
+// state unlock --stale` when it is stale (`regionctl state unlock ID`
+// otherwise).
 //
 // On success the lease deadline (info.Expires) is now+opts.Lease and a
 // heartbeat renews it every Lease/3 until Release, which the caller must
@@ -141,6 +174,7 @@ func Acquire(ctx context.Context, l Locker, region string, info LockInfo, opts L
 	deadline := opts.Now().Add(opts.Timeout)
 	backoff := MinLockBackoff
 	info.Region = region
+	broken := map[string]bool{} // holder IDs already broken once
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("lock region %s: %w", region, err)
@@ -159,16 +193,32 @@ func Acquire(ctx context.Context, l Locker, region string, info LockInfo, opts L
 			return nil, err
 		}
 		now = opts.Now()
+		h := *held.Holder
+		if reason := StaleReason(l, h, now); reason != "" && opts.Timeout > 0 && !broken[h.ID] {
+			broken[h.ID] = true
+			err := unlockStale(ctx, l, region, h.ID, now)
+			if err == nil {
+				if opts.OnBreak != nil {
+					opts.OnBreak(h, reason)
+				}
+				continue // take it at once
+			}
+			var lerr *LockError
+			if !errors.As(err, &lerr) {
+				return nil, fmt.Errorf("take over the stale lock of region %s: %w", region, err)
+			}
+			// Renewed or replaced since: wait as for any held lock.
+		}
 		remaining := deadline.Sub(now)
 		if remaining <= 0 {
-			return nil, giveUp(held, now, opts.Timeout, nil)
+			return nil, giveUp(held, l, now, opts.Timeout, nil)
 		}
 		wait := min(opts.Jitter(backoff), remaining)
 		if opts.OnWait != nil {
 			opts.OnWait(*held.Holder, wait)
 		}
 		if err := opts.Sleep(ctx, wait); err != nil {
-			return nil, giveUp(held, opts.Now(), opts.Timeout, err)
+			return nil, giveUp(held, l, opts.Now(), opts.Timeout, err)
 		}
 		backoff = min(backoff*2, MaxLockBackoff)
 	}
@@ -176,7 +226,7 @@ func Acquire(ctx context.Context, l Locker, region string, info LockInfo, opts L
 
 // giveUp builds the error Acquire returns when it stops waiting for a held
 // lock, cause being why it stopped early (nil at the timeout).
-func giveUp(held *LockError, now time.Time, timeout time.Duration, cause error) *LockError {
+func giveUp(held *LockError, l Locker, now time.Time, timeout time.Duration, cause error) *LockError {
 	var msg string
 	switch {
 	case cause != nil:
@@ -186,7 +236,7 @@ func giveUp(held *LockError, now time.Time, timeout time.Duration, cause error) 
 	default:
 		msg = fmt.Sprintf("waited %s (--lock-timeout)", timeout)
 	}
-	msg += "; " + UnlockHint(*held.Holder, now)
+	msg += "; " + UnlockHint(*held.Holder, StaleReason(l, *held.Holder, now))
 	err := errors.New(msg)
 	if cause != nil {
 		err = fmt.Errorf("%s: %w", msg, cause)
@@ -197,11 +247,12 @@ func giveUp(held *LockError, now time.Time, timeout time.Duration, cause error) 
 	return &LockError{Region: held.Region, Holder: held.Holder, Err: err}
 }
 
-// UnlockHint tells a user what to do about a lock held by h, as of now.
-func UnlockHint(h LockInfo, now time.Time) string {
-	if h.Stale(now) {
-		return fmt.Sprintf("its lease ran out at %s, so the run holding it has most likely died: if no run is using the region, break the lock with `regionctl state unlock --stale`",
-			h.Expires.UTC().Format(time.RFC3339))
+// UnlockHint tells a user what to do about a lock held by h, given why it
+// is stale ("" when it is not; see StaleReason).
+func UnlockHint(h LockInfo, staleReason string) string {
+	if staleReason != "" {
+		return fmt.Sprintf("%s, so the run holding it has died: run again with --lock-timeout (say --lock-timeout 1m) to take the lock over, or, if no run is using the region, break it with `regionctl state unlock --stale`",
+			staleReason)
 	}
 	return fmt.Sprintf("its lease runs until %s and is renewed while that run is alive: wait for it, or, if you know the run is dead, remove the lock with `regionctl state unlock %s`",
 		h.Expires.UTC().Format(time.RFC3339), h.ID)
@@ -286,10 +337,11 @@ func (le *Lease) Release(ctx context.Context) error {
 	return le.relErr
 }
 
-// BreakStale removes region's lock if its lease has run out at now (for
-// `regionctl state unlock --stale`) and returns the record it removed. A
-// lock whose lease is still running is left alone and reported as a
-// *LockError naming its holder; so is a region that is not locked.
+// BreakStale removes region's lock if it is stale at now (its lease ran
+// out, or its holder is known to be gone; see StaleReason), for `regionctl
+// state unlock --stale`, and returns the record it removed. A lock that is
+// not stale is left alone and reported as a *LockError naming its holder;
+// so is a region that is not locked.
 func BreakStale(ctx context.Context, l Locker, region string, now time.Time) (LockInfo, error) {
 	locks, err := l.Locks(ctx)
 	if err != nil {
@@ -299,20 +351,24 @@ func BreakStale(ctx context.Context, l Locker, region string, now time.Time) (Lo
 		if h.Region != region {
 			continue
 		}
-		if !h.Stale(now) {
-			return LockInfo{}, &LockError{Region: region, Holder: &h, Err: fmt.Errorf("the lock is not stale: %s", UnlockHint(h, now))}
+		if StaleReason(l, h, now) == "" {
+			return LockInfo{}, &LockError{Region: region, Holder: &h, Err: fmt.Errorf("the lock is not stale: %s", UnlockHint(h, ""))}
 		}
-		if su, ok := l.(StaleUnlocker); ok {
-			err = su.UnlockStale(ctx, region, h.ID, now)
-		} else {
-			err = l.Unlock(ctx, region, h.ID)
-		}
-		if err != nil {
+		if err := unlockStale(ctx, l, region, h.ID, now); err != nil {
 			return LockInfo{}, fmt.Errorf("break stale lock on region %s: %w", region, err)
 		}
 		return h, nil
 	}
 	return LockInfo{}, &LockError{Region: region, Err: errors.New("it is not locked")}
+}
+
+// unlockStale removes region's lock held under id, through StaleUnlocker
+// (which checks it is still stale) when l has it.
+func unlockStale(ctx context.Context, l Locker, region, id string, now time.Time) error {
+	if su, ok := l.(StaleUnlocker); ok {
+		return su.UnlockStale(ctx, region, id, now)
+	}
+	return l.Unlock(ctx, region, id)
 }
 
 // NewLockInfo describes this process as a lock holder for operation (plan,
@@ -326,14 +382,26 @@ func NewLockInfo(region, operation string) LockInfo {
 
 func newLockInfo(region, operation string, getenv func(string) string, now time.Time, who string, pid int) LockInfo {
 	return LockInfo{
-		Region:    region,
-		Operation: operation,
-		Who:       who,
-		PID:       pid,
-		Version:   Version,
-		Created:   now.UTC(),
-		CIJobURL:  ciJobURL(getenv),
+		Region:       region,
+		Operation:    operation,
+		Who:          who,
+		PID:          pid,
+		Version:      Version,
+		Created:      now.UTC(),
+		CIJobURL:     ciJobURL(getenv),
+		PIDNamespace: PIDNamespace(),
 	}
+}
+
+// PIDNamespace names this process's process ID namespace (on Linux, the
+// target of /proc/self/ns/pid, like "pid:[4026531836]"), or "" where there
+// is none to read.
+func PIDNamespace() string {
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	return ns
 }
 
 func whoami(getenv func(string) string) string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/regionctl/regionctl/state"
 	"github.com/regionctl/regionctl/state/local"
+	"github.com/regionctl/regionctl/state/statetest"
 )
 
 // stepClock is a fake clock whose Sleep returns at once after moving the
@@ -197,12 +198,7 @@ func TestAcquireGivesUp(t *testing.T) {
 		},
 		{
 			name: "stale holder", timeout: 0, expiresIn: -time.Minute,
-			wantMsg: []string{"lease ran out", "regionctl state unlock --stale"},
-		},
-		{
-			name: "holder goes stale while waiting", timeout: 4 * time.Second, expiresIn: 2 * time.Second,
-			wantWaits: ms(250, 500, 1000, 2000, 250),
-			wantMsg:   []string{"waited 4s", "regionctl state unlock --stale"},
+			wantMsg: []string{"lease ran out", "--lock-timeout", "regionctl state unlock --stale"},
 		},
 	}
 	for _, tt := range tests {
@@ -230,6 +226,109 @@ func TestAcquireGivesUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAcquireTakesOverStaleLock: when --lock-timeout allows waiting, a lock
+// whose lease ran out — before or while waiting — or whose holder is a
+// process of this host that no longer exists is broken and taken, and
+// OnBreak says whose it was and why. Before, Acquire waited until its
+// timeout and asked for `state unlock --stale`.
+func TestAcquireTakesOverStaleLock(t *testing.T) {
+	host, _ := os.Hostname()
+	tests := []struct {
+		name      string
+		holder    func(t *testing.T, now time.Time) state.LockInfo
+		locker    func(b *local.Backend) state.Locker
+		wantWaits []time.Duration
+		wantWhy   string
+	}{
+		{
+			name: "lease ran out",
+			holder: func(t *testing.T, now time.Time) state.LockInfo {
+				return expiring(info("other", 4242), now.Add(-time.Minute))
+			},
+			wantWhy: "its lease ran out at 2030-01-02T03:03:05Z",
+		},
+		{
+			name: "lease runs out while waiting",
+			holder: func(t *testing.T, now time.Time) state.LockInfo {
+				return expiring(info("other", 4242), now.Add(2*time.Second))
+			},
+			wantWaits: ms(250, 500, 1000, 2000),
+			wantWhy:   "its lease ran out at 2030-01-02T03:04:07Z",
+		},
+		{
+			name:    "holder process gone",
+			holder:  func(t *testing.T, now time.Time) state.LockInfo { return statetest.DeadHolder(t, now.Add(time.Hour)) },
+			wantWhy: "is no longer running",
+		},
+		{
+			name: "holder gone, through a backend without HolderChecker",
+			holder: func(t *testing.T, now time.Time) state.LockInfo {
+				return statetest.DeadHolder(t, now.Add(2*time.Second))
+			},
+			locker:    func(b *local.Backend) state.Locker { return plainLocker{b} },
+			wantWaits: ms(250, 500, 1000, 2000),
+			wantWhy:   "its lease ran out",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := local.New(t.TempDir())
+			c := newStepClock(testLease / 3)
+			held, err := b.Lock(context.Background(), "r1", tt.holder(t, c.Now()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var l state.Locker = b
+			if tt.locker != nil {
+				l = tt.locker(b)
+			}
+			opts := c.options(10 * time.Second)
+			var broke []string
+			opts.OnBreak = func(h state.LockInfo, why string) { broke = append(broke, h.ID+" "+why) }
+			le, err := acquire(t, l, opts)
+			if err != nil {
+				t.Fatalf("Acquire over a stale lock: %v", err)
+			}
+			if len(broke) != 1 || !strings.HasPrefix(broke[0], held.ID+" ") || !strings.Contains(broke[0], tt.wantWhy) {
+				t.Errorf("OnBreak got %q; want one call for %s saying %q", broke, held.ID, tt.wantWhy)
+			}
+			if strings.Contains(tt.wantWhy, "no longer running") && !strings.Contains(broke[0], fmt.Sprintf("pid %d on this host (%s)", held.PID, host)) {
+				t.Errorf("OnBreak %q does not name the dead pid and host", broke[0])
+			}
+			if diff := cmp.Diff(tt.wantWaits, c.Waits()); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+			if got := le.Info(); got.Who != "me@host" {
+				t.Errorf("the lock is held by %+v, want me", got)
+			}
+		})
+	}
+}
+
+// TestHolderAliveIsNotStale: a holder on this host whose process is alive,
+// one on another host, and one in another PID namespace are left to their
+// lease.
+func TestHolderAliveIsNotStale(t *testing.T) {
+	b := local.New(t.TempDir())
+	now := time.Now()
+	alive := state.NewLockInfo("r1", "apply") // this very process
+	alive.Expires = now.Add(time.Hour)
+	elsewhere := statetest.DeadHolder(t, now.Add(time.Hour))
+	elsewhere.Who = "ci@another-host"
+	container := statetest.DeadHolder(t, now.Add(time.Hour)) // this host's name, its own pids
+	container.PIDNamespace = "pid:[1]"
+	for _, h := range []state.LockInfo{alive, elsewhere, container} {
+		if why := state.StaleReason(b, h, now); why != "" {
+			t.Errorf("StaleReason(%s pid %d) = %q, want not stale", h.Who, h.PID, why)
+		}
+	}
+}
+
+func expiring(i state.LockInfo, at time.Time) state.LockInfo {
+	i.Expires = at
+	return i
 }
 
 func TestAcquireStopsWhenCancelled(t *testing.T) {
@@ -356,6 +455,20 @@ func TestReleaseAfterCancel(t *testing.T) {
 // plainLocker hides the backend's StaleUnlocker, as a minimal backend would.
 type plainLocker struct{ state.Locker }
 
+// TestBreakStaleDeadHolder: `state unlock --stale` breaks a lock whose
+// holder process on this host is gone, its lease still running.
+func TestBreakStaleDeadHolder(t *testing.T) {
+	b := local.New(t.TempDir())
+	now := time.Now()
+	dead, err := b.Lock(context.Background(), "r1", statetest.DeadHolder(t, now.Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := state.BreakStale(context.Background(), b, "r1", now); err != nil || got.ID != dead.ID {
+		t.Fatalf("BreakStale = %+v, %v; want %s", got, err, dead.ID)
+	}
+}
+
 func TestBreakStaleWithPlainLocker(t *testing.T) {
 	ctx := context.Background()
 	b := local.New(t.TempDir())
@@ -383,5 +496,8 @@ func TestNewLockInfo(t *testing.T) {
 		!strings.HasSuffix(i.Who, "@"+host) || strings.HasPrefix(i.Who, "@") || i.Created.IsZero() ||
 		i.CIJobURL != "https://jenkins.example/job/7/" || i.ID != "" || !i.Expires.IsZero() {
 		t.Fatalf("NewLockInfo = %+v", i)
+	}
+	if _, err := os.Stat("/proc/self/ns/pid"); err == nil && !strings.HasPrefix(i.PIDNamespace, "pid:[") {
+		t.Errorf("NewLockInfo.PIDNamespace = %q, want this process's pid namespace", i.PIDNamespace)
 	}
 }

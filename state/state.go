@@ -73,6 +73,11 @@ type Resource struct {
 	// Stateful copies the driver's marking so protect works during destroy,
 	// when no spec is at hand.
 	Stateful bool `json:"stateful,omitempty"`
+	// SchemaVersion is the version of the resource type's schema that
+	// Inputs and Outputs follow (providers.ResourceSchema.Version); absent
+	// in older state, which is version 0. The engine upgrades older values
+	// through the driver before it uses them.
+	SchemaVersion int `json:"schemaVersion,omitempty"`
 }
 
 // Key identifies a resource in state: its address, plus the ID for deposed
@@ -143,6 +148,16 @@ func (s *State) Validate() error {
 	for _, r := range s.Resources {
 		if r.Address == "" {
 			return fmt.Errorf("state holds a resource with no address")
+		}
+		switch r.Status {
+		case StatusPending:
+		case StatusCreated, StatusTainted, StatusDeposed:
+			if r.ID == "" {
+				// It would read as deleted outside regionctl, and be made again.
+				return fmt.Errorf("state holds %s as %s but with no id", r.Address, r.Status)
+			}
+		default:
+			return fmt.Errorf("state holds %s with unknown status %q (a regionctl state says created, pending, tainted or deposed)", r.Address, r.Status)
 		}
 		if seen[r.Key()] {
 			return fmt.Errorf("state holds %s twice", r.Key())

@@ -44,6 +44,9 @@ type Object struct {
 	Inputs  map[string]any    `json:"inputs"`
 	Outputs map[string]any    `json:"outputs"`
 	Tags    map[string]string `json:"tags"`
+	// Failed: the cloud reports that the object's creation failed (Read
+	// says so with CreateFailed).
+	Failed bool `json:"failed,omitempty"`
 }
 
 // Address returns the regionctl address the object was tagged with.
@@ -90,13 +93,16 @@ type Cloud struct {
 	failRate  float64
 	rng       *rand.Rand
 	afterFail map[string]error // address → error returned after a create took effect
-	blocks    []*blockRule
-	byKey     map[string]string // idempotency key → ID (in-memory clouds)
+	// address → error returned with the ID after a create took effect
+	afterFailWithID map[string]error
+	blocks          []*blockRule
+	byKey           map[string]string // idempotency key → ID (in-memory clouds)
 }
 
 // New returns an empty in-memory cloud.
 func New() *Cloud {
-	return &Cloud{d: doc{Objects: map[string]*Object{}}, calls: map[string]int{}, afterFail: map[string]error{}, byKey: map[string]string{}}
+	return &Cloud{d: doc{Objects: map[string]*Object{}}, calls: map[string]int{}, afterFail: map[string]error{},
+		afterFailWithID: map[string]error{}, byKey: map[string]string{}}
 }
 
 // Open returns a cloud stored in the file at path (created when missing).
@@ -202,12 +208,31 @@ func (c *Cloud) SetFailureRate(rate float64, seed int64) {
 // and then return err (ErrInjected when nil), as when a response is lost to
 // a timeout. The caller does not learn the ID.
 func (c *Cloud) FailAfterCreate(address string, err error) {
+	c.failAfterCreate(c.afterFail, address, err)
+}
+
+// FailAfterCreateWithID makes the next create of address take effect in
+// the cloud and then return the object's ID together with err, as a driver
+// does when the create was accepted but waiting for the object failed (a
+// burst of API errors, a lost connection) — or, with an err wrapping
+// providers.ErrCreateFailed, when the cloud reports the creation failed.
+func (c *Cloud) FailAfterCreateWithID(address string, err error) {
+	c.failAfterCreate(c.afterFailWithID, address, err)
+}
+
+func (c *Cloud) failAfterCreate(m map[string]error, address string, err error) {
 	if err == nil {
 		err = ErrInjected
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.afterFail[address] = err
+	m[address] = err
+}
+
+// SetFailed marks an object as one whose creation failed in the cloud
+// (failed true) or clears the mark; Read then reports CreateFailed.
+func (c *Cloud) SetFailed(id string, failed bool) error {
+	return c.edit("set failed", id, func(o *Object) { o.Failed = failed })
 }
 
 // Block makes the next op on address (empty: any address) wait before
@@ -247,15 +272,22 @@ func (c *Cloud) Objects() []Object {
 // Mutate edits an object's inputs in place, as a person clicking in the
 // cloud console would; the next Read shows the change as drift.
 func (c *Cloud) Mutate(id string, fn func(inputs map[string]any)) error {
+	return c.edit("mutate", id, func(o *Object) {
+		fn(o.Inputs)
+		o.Inputs = normalize(o.Inputs)
+	})
+}
+
+// edit changes a stored object behind regionctl's back.
+func (c *Cloud) edit(what, id string, fn func(o *Object)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.withFile(true, func() error {
 		o, ok := c.d.Objects[id]
 		if !ok {
-			return fmt.Errorf("mutate %s: %w", id, ErrNotFound)
+			return fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
 		}
-		fn(o.Inputs)
-		o.Inputs = normalize(o.Inputs)
+		fn(o)
 		return nil
 	})
 }
@@ -367,6 +399,10 @@ func (c *Cloud) create(ctx context.Context, typ, address, key string, inputs map
 	if e, ok := c.afterFail[address]; ok {
 		delete(c.afterFail, address)
 		return Object{}, fmt.Errorf("memcloud create %s: %w", address, e)
+	}
+	if e, ok := c.afterFailWithID[address]; ok {
+		delete(c.afterFailWithID, address)
+		return obj, fmt.Errorf("memcloud create %s (made %s): %w", address, obj.ID, e)
 	}
 	return obj, nil
 }

@@ -297,7 +297,7 @@ func (d *Driver) Read(ctx context.Context, req providers.ReadRequest) (providers
 	if !ok {
 		return providers.ReadResponse{}, nil
 	}
-	return providers.ReadResponse{Exists: true, Inputs: o.Inputs, Outputs: o.Outputs}, nil
+	return providers.ReadResponse{Exists: true, Inputs: o.Inputs, Outputs: o.Outputs, CreateFailed: o.Failed}, nil
 }
 
 // ReadMany reads many objects in one call (one latency for the batch).
@@ -316,7 +316,7 @@ func (d *Driver) ReadMany(ctx context.Context, reqs []providers.ReadRequest) ([]
 			return nil, err
 		}
 		if ok {
-			out[i] = providers.ReadResponse{Exists: true, Inputs: o.Inputs, Outputs: o.Outputs}
+			out[i] = providers.ReadResponse{Exists: true, Inputs: o.Inputs, Outputs: o.Outputs, CreateFailed: o.Failed}
 		}
 	}
 	return out, nil
@@ -332,7 +332,8 @@ func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (provi
 		return outputsFor(req.Type, id, req.Inputs)
 	})
 	if err != nil {
-		return providers.CreateResponse{}, err
+		// An ID comes back only from FailAfterCreateWithID.
+		return providers.CreateResponse{ID: o.ID, Outputs: o.Outputs}, err
 	}
 	return providers.CreateResponse{ID: o.ID, Outputs: o.Outputs}, nil
 }

@@ -58,15 +58,6 @@ var machines = []providers.MachineType{
 // Machines returns a copy of the instance-type catalog.
 func Machines() []providers.MachineType { return slices.Clone(machines) }
 
-func machineByName(name string) (providers.MachineType, bool) {
-	for _, m := range machines {
-		if m.Name == name {
-			return m, true
-		}
-	}
-	return providers.MachineType{}, false
-}
-
 // zoneLetters lists, per AWS region, the availability-zone suffixes the
 // driver spreads over, in the order it uses them. Some regions skip letters
 // (ap-northeast-1 has no "b" for new accounts), and us-east-1e cannot host

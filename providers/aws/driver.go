@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -23,13 +22,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -46,8 +45,12 @@ const (
 // MaxAttempts is how many times a throttled or failed call is tried.
 const MaxAttempts = 10
 
-// Driver is the AWS providers.Driver. Build it with New.
+// Driver is the AWS providers.Driver. Build it with New. Its embedded
+// kit.Router serves Create, Read, Update, Delete, Find and UpgradeState
+// from the resource types declared in router.
 type Driver struct {
+	*kit.Router
+
 	base    aws.Config
 	sandbox bool
 	// endpoint is the sandbox's base URL (sandbox only).
@@ -69,9 +72,10 @@ type Driver struct {
 }
 
 var (
-	_ providers.Driver    = (*Driver)(nil)
-	_ providers.Finder    = (*Driver)(nil)
-	_ providers.Validator = (*Driver)(nil)
+	_ providers.Driver        = (*Driver)(nil)
+	_ providers.Finder        = (*Driver)(nil)
+	_ providers.Validator     = (*Driver)(nil)
+	_ providers.StateUpgrader = (*Driver)(nil)
 )
 
 type clients struct {
@@ -96,20 +100,25 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 // New is the registry factory. It loads the AWS configuration
 // (config.LoadDefaultConfig: environment, profiles, SSO, web identity) but
 // makes no API call. With opts.Sandbox it never reads the user's
-// credentials: it uses static dummy ones and sends every call to
-// opts.SandboxEndpoints["aws"].
+// credentials: it signs with the credentials the sandbox issued (profile
+// sandboxProfile of the shared credentials file in opts.SandboxDir, read on
+// first use) and sends every call to opts.SandboxEndpoints["aws"].
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts}
 	d.kube = d.kubeHandler()
+	d.Router = d.router()
 	if opts.Sandbox {
 		ep := opts.SandboxEndpoints["aws"]
 		if ep == "" {
 			return nil, errors.New("aws: sandbox mode needs SandboxEndpoints[\"aws\"] (the AWS emulator's base URL)")
 		}
+		if opts.SandboxDir == "" {
+			return nil, errors.New("aws: sandbox mode needs SandboxDir (where the sandbox keeps the credentials it issued)")
+		}
 		d.endpoint = ep
 		d.base = aws.Config{
 			Region:       "us-east-1",
-			Credentials:  credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""),
+			Credentials:  aws.NewCredentialsCache(sandboxCredentials(opts.SandboxDir)),
 			BaseEndpoint: aws.String(ep),
 			Retryer:      newRetryer(true),
 		}
@@ -174,243 +183,80 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           Locations(),
 		MaxParallel:         10,
+		Resources:           d.Schemas(),
 	}
 }
 
-// handler manages one resource type.
-type handler interface {
-	// create makes the resource (or finishes one an interrupted create with
-	// the same key made) and waits until it is usable; it returns the ID.
-	create(ctx context.Context, c *call) (string, error)
-	// read reports the live inputs and outputs of c.id; exists false when
-	// it is gone.
-	read(ctx context.Context, c *call) (exists bool, inputs, outputs providers.Values, err error)
-	// update changes c.id in place to c.in.
-	update(ctx context.Context, c *call, changed []string) error
-	// delete removes c.id and waits until it is gone; gone already is fine.
-	delete(ctx context.Context, c *call) error
-	// find returns the ID of the resource tagged with c.key (or c.address
-	// when there is no key), or "".
-	find(ctx context.Context, c *call) (string, error)
+// env is what every call of an AWS resource type works with: the driver
+// and the clients of the AWS region its inputs name.
+type env struct {
+	d  *Driver
+	cl *clients
 }
 
-// call is one operation on one resource.
-type call struct {
-	d       *Driver
-	cl      *clients
-	typ     string
-	loc     string
-	address string
-	key     string
-	id      string
-	// in are the desired (resolved) inputs; prev the recorded ones.
-	in, prev providers.Values
+// call is one operation on one AWS resource.
+type call[In, Out any] = kit.Call[*env, In, Out]
+
+// connect picks the clients of the call's AWS region (its "location"
+// input; IAM, a global service, has none).
+func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
+	loc, err := t.String("location")
+	if err != nil {
+		return nil, err
+	}
+	return &env{d: d, cl: d.clientsFor(loc)}, nil
 }
 
-var handlers = map[string]handler{
-	TypeVPC:             vpcHandler{},
-	TypeSubnet:          subnetHandler{},
-	TypeInternetGateway: igwHandler{},
-	TypeEIP:             eipHandler{},
-	TypeNATGateway:      natHandler{},
-	TypeRouteTable:      routeTableHandler{},
-	TypeSecurityGroup:   sgHandler{},
-	TypeIAMRole:         roleHandler{},
-	TypeEKSCluster:      clusterHandler{},
-	TypeEKSNodeGroup:    nodegroupHandler{},
-	TypeEKSAddon:        addonHandler{},
-}
-
-func (d *Driver) newCall(typ, address, key, id string, in, prev providers.Values) (handler, *call, error) {
-	h, ok := handlers[typ]
-	if !ok {
-		return nil, nil, fmt.Errorf("aws: %s: unknown resource type %q", address, typ)
-	}
-	loc := str(in, "location")
-	if loc == "" {
-		loc = str(prev, "location")
-	}
-	return h, &call{d: d, cl: d.clientsFor(loc), loc: loc, typ: typ, address: address, key: key, id: id, in: in, prev: prev}, nil
-}
-
-func checkResolved(in providers.Values) error {
-	if refs := providers.Refs(map[string]any(in)); len(refs) > 0 {
-		return fmt.Errorf("inputs hold unresolved references to %s", strings.Join(refs, ", "))
-	}
-	return nil
-}
-
-// Create makes one resource. It first looks for one an interrupted create
-// with the same idempotency key made (by tag, or by the API's client
-// token), so a retry never makes a duplicate.
-func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (providers.CreateResponse, error) {
-	if err := checkResolved(req.Inputs); err != nil {
-		return providers.CreateResponse{}, fmt.Errorf("aws: create %s: %w", req.Address, err)
-	}
-	if kubernetes.Handles(req.Type) {
-		resp, err := d.kube.Create(ctx, req)
-		return resp, wrap(err)
-	}
-	h, c, err := d.newCall(req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
-	if err != nil {
-		return providers.CreateResponse{}, err
-	}
-	id, err := h.create(ctx, c)
-	if err != nil {
-		return providers.CreateResponse{ID: id}, fmt.Errorf("aws: create %s: %w", req.Address, err)
-	}
-	c.id = id
-	_, _, out, err := h.read(ctx, c)
-	if err != nil {
-		return providers.CreateResponse{ID: id}, fmt.Errorf("aws: create %s: read back %s: %w", req.Address, id, err)
-	}
-	return providers.CreateResponse{ID: id, Outputs: out}, nil
-}
-
-// Read returns the live inputs (in the shape Expand produced) and outputs.
-func (d *Driver) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
-	in := req.Instance
-	if kubernetes.Handles(in.Type) {
-		resp, err := d.kube.Read(ctx, req)
-		return resp, wrap(err)
-	}
-	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
-	if err != nil {
-		return providers.ReadResponse{}, err
-	}
-	if in.ID == "" {
-		return providers.ReadResponse{}, nil
-	}
-	exists, inputs, outputs, err := h.read(ctx, c)
-	if err != nil {
-		return providers.ReadResponse{}, fmt.Errorf("aws: read %s (%s): %w", in.Address, in.ID, err)
-	}
-	if !exists {
-		return providers.ReadResponse{}, nil
-	}
-	return providers.ReadResponse{Exists: true, Inputs: inputs, Outputs: outputs}, nil
-}
-
-// Update changes one resource in place and waits until it is usable.
-func (d *Driver) Update(ctx context.Context, req providers.UpdateRequest) (providers.UpdateResponse, error) {
-	if err := checkResolved(req.Inputs); err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("aws: update %s: %w", req.Instance.Address, err)
-	}
-	in := req.Instance
-	if kubernetes.Handles(in.Type) {
-		resp, err := d.kube.Update(ctx, req)
-		return resp, wrap(err)
-	}
-	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, req.Inputs, in.Inputs)
-	if err != nil {
-		return providers.UpdateResponse{}, err
-	}
-	if err := h.update(ctx, c, req.Changed); err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("aws: update %s (%s): %w", in.Address, in.ID, err)
-	}
-	exists, _, out, err := h.read(ctx, c)
-	if err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("aws: update %s: read back: %w", in.Address, err)
-	}
-	if !exists {
-		return providers.UpdateResponse{}, fmt.Errorf("aws: update %s (%s): %w", in.Address, in.ID, providers.ErrNotFound)
-	}
-	return providers.UpdateResponse{Outputs: out}, nil
-}
-
-// Delete removes one resource and waits until it is gone. A resource that
-// is already gone is deleted.
-func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResponse, error) {
-	in := req.Instance
-	if kubernetes.Handles(in.Type) {
-		resp, err := d.kube.Delete(ctx, req)
-		return resp, wrap(err)
-	}
-	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
-	if err != nil {
-		return providers.DeleteResponse{}, err
-	}
-	if in.ID == "" {
-		return providers.DeleteResponse{}, nil
-	}
-	if err := h.delete(ctx, c); err != nil {
-		return providers.DeleteResponse{}, fmt.Errorf("aws: delete %s (%s): %w", in.Address, in.ID, err)
-	}
-	return providers.DeleteResponse{}, nil
-}
-
-// Find looks for the resource an interrupted create made, by the
-// regionctl/idempotency-key tag (or the regionctl/address tag when no key
-// is given): EC2 through Describe* tag filters, IAM roles and EKS objects
-// by their names (from the inputs) and their tags.
-func (d *Driver) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
-	if kubernetes.Handles(req.Type) {
-		resp, err := d.kube.Find(ctx, req)
-		return resp, wrap(err)
-	}
-	h, c, err := d.newCall(req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
-	if err != nil {
-		return providers.FindResponse{}, err
-	}
-	id, err := h.find(ctx, c)
-	if err != nil {
-		return providers.FindResponse{}, fmt.Errorf("aws: find %s: %w", req.Address, err)
-	}
-	if id == "" {
-		return providers.FindResponse{}, nil
-	}
-	c.id = id
-	exists, _, out, err := h.read(ctx, c)
-	if err != nil {
-		return providers.FindResponse{}, fmt.Errorf("aws: find %s: read %s: %w", req.Address, id, err)
-	}
-	if !exists {
-		return providers.FindResponse{}, nil
-	}
-	return providers.FindResponse{Found: true, ID: id, Outputs: out}, nil
-}
-
-// wrap prefixes an in-cluster error with the driver's name.
-func wrap(err error) error {
-	if err != nil {
-		return fmt.Errorf("aws: %w", err)
-	}
-	return nil
+// router declares every resource type of the driver.
+func (d *Driver) router() *kit.Router {
+	return kit.MustNew(kit.Options{Name: "aws", Classify: classify}, append([]kit.Declaration{
+		kit.Type[*env, vpcIn, vpcOut]{Name: TypeVPC, Description: "a VPC with DNS support and hostnames", Handler: vpcHandler{}, Connect: d.connect},
+		kit.Type[*env, subnetIn, subnetOut]{Name: TypeSubnet, Description: "a public or private subnet in one availability zone", Handler: subnetHandler{}, Connect: d.connect},
+		kit.Type[*env, igwIn, idOut]{Name: TypeInternetGateway, Description: "the VPC's internet gateway, attached to it", Handler: igwHandler{}, Connect: d.connect},
+		kit.Type[*env, eipIn, eipOut]{Name: TypeEIP, Description: "an Elastic IP (for a NAT gateway or a load balancer)", Handler: eipHandler{}, Connect: d.connect},
+		kit.Type[*env, natIn, natOut]{Name: TypeNATGateway, Description: "a public NAT gateway in a public subnet", Handler: natHandler{}, Connect: d.connect},
+		kit.Type[*env, routeTableIn, idOut]{Name: TypeRouteTable, Description: "a route table with a default route and its subnet associations", Handler: routeTableHandler{}, Connect: d.connect},
+		kit.Type[*env, sgIn, sgOut]{Name: TypeSecurityGroup, Description: "the EKS cluster's extra security group (HTTPS from the VPC)", Handler: sgHandler{}, Connect: d.connect},
+		kit.Type[*env, roleIn, roleOut]{Name: TypeIAMRole, Description: "an IAM role with a service trust policy and managed policies", Handler: roleHandler{}, Connect: d.connect},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeEKSCluster, Description: "an EKS cluster", Handler: clusterHandler{}, Connect: d.connect},
+		kit.Type[*env, nodegroupIn, nodegroupOut]{Name: TypeEKSNodeGroup, Description: "an EKS managed node group", Handler: nodegroupHandler{}, Connect: d.connect},
+		kit.Type[*env, addonIn, addonOut]{Name: TypeEKSAddon, Description: "an EKS add-on", Handler: addonHandler{}, Connect: d.connect},
+	}, d.kube.Types()...)...)
 }
 
 // tags are the tags every resource gets.
-func (c *call) tags() map[string]string {
-	region, _, name, err := providers.SplitAddress(c.address)
-	t := map[string]string{TagManagedBy: managedByValue, TagAddress: c.address}
+func tags(m kit.Meta) map[string]string {
+	region, _, name, err := providers.SplitAddress(m.Address)
+	t := map[string]string{TagManagedBy: managedByValue, TagAddress: m.Address}
 	if err == nil {
 		t[TagRegion] = region
 		t["Name"] = region + "-" + name
 	}
-	if c.key != "" {
-		t[TagIdempotencyKey] = c.key
+	if m.Key != "" {
+		t[TagIdempotencyKey] = m.Key
 	}
 	return t
 }
 
-// matchTags reports whether tags identify this call's resource: the
+// matchTags reports whether tags identify the call's resource: the
 // idempotency key when there is one, else the address.
-func (c *call) matchTags(tags map[string]string) bool {
-	if c.key != "" {
-		return tags[TagIdempotencyKey] == c.key
+func matchTags(m kit.Meta, tags map[string]string) bool {
+	if m.Key != "" {
+		return tags[TagIdempotencyKey] == m.Key
 	}
-	return tags[TagAddress] == c.address
+	return tags[TagAddress] == m.Address
 }
 
 // clientToken turns the idempotency key into an API client token (at most
 // 64 ASCII characters).
-func (c *call) clientToken() *string {
-	if c.key == "" {
+func clientToken(m kit.Meta) *string {
+	if m.Key == "" {
 		return nil
 	}
-	if len(c.key) <= 64 && isASCII(c.key) {
-		return aws.String(c.key)
+	if len(m.Key) <= 64 && isASCII(m.Key) {
+		return aws.String(m.Key)
 	}
-	h := sha256.Sum256([]byte(c.key))
+	h := sha256.Sum256([]byte(m.Key))
 	return aws.String(hex.EncodeToString(h[:]))
 }
 
@@ -443,163 +289,52 @@ func isNotFound(err error) bool {
 	return strings.HasSuffix(code, ".NotFound") || strings.HasSuffix(code, ".Malformed")
 }
 
+// classify returns the class of an AWS error, for the engine.
+func classify(err error) providers.ErrorClass {
+	code := errCode(err)
+	switch {
+	case isNotFound(err):
+		return providers.ClassNotFound
+	case retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary:
+		return providers.ClassThrottled
+	case inDependency(err) || code == "ResourceInUseException" || code == "IncorrectState":
+		return providers.ClassBusy
+	case strings.HasPrefix(code, "AccessDenied") || code == "UnauthorizedOperation" || code == "InvalidParameterValue" ||
+		code == "InvalidParameterCombination" || code == "ValidationError" || code == "ValidationException" ||
+		code == "EntityAlreadyExists" || strings.HasSuffix(code, "LimitExceeded") && code != "RequestLimitExceeded":
+		return providers.ClassPermanent
+	}
+	return providers.ClassUnknown
+}
+
 // waitDelays returns the waiter's min and max polling delays: small in the
 // sandbox, the SDK defaults (zero) otherwise.
 func (d *Driver) waitDelays() (time.Duration, time.Duration) { return d.waitMin, d.waitMax }
 
-// sleep waits for dur or until ctx ends.
-func sleep(ctx context.Context, dur time.Duration) error {
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+// pollBackoff is how the driver polls what it waits for: from its minimum
+// to its maximum delay (2 s → 30 s against AWS), with jitter.
+func (d *Driver) pollBackoff() kit.Backoff {
+	if d.waitMin == 0 {
+		return kit.Backoff{Initial: 2 * time.Second, Max: 30 * time.Second, Jitter: jitter}
 	}
+	return kit.Backoff{Initial: d.waitMin, Max: d.waitMax, Jitter: jitter}
 }
 
-// poll calls fn until it reports done, backing off from the driver's
-// minimum to its maximum delay (2 s → 30 s against AWS).
-func (d *Driver) poll(ctx context.Context, fn func() (bool, error)) error {
-	delay, maxDelay := d.waitMin, d.waitMax
-	if delay == 0 {
-		delay, maxDelay = 2*time.Second, 30*time.Second
+// jitter is the share of each backoff wait drawn at random.
+const jitter = 0.2
+
+// inDependency reports whether AWS refused a call because a dependent
+// object is still being released (ENIs, mapped addresses, attachments).
+func inDependency(err error) bool {
+	switch errCode(err) {
+	case "DependencyViolation", "InvalidIPAddress.InUse", "DeleteConflict", "AuthFailure.InUse":
+		return true
 	}
-	for {
-		done, err := fn()
-		if err != nil || done {
-			return err
-		}
-		if err := sleep(ctx, delay); err != nil {
-			return err
-		}
-		delay = min(delay*2, maxDelay)
-	}
+	return false
 }
 
 // retryDependency retries fn while AWS reports that a dependent object is
-// still being released (DependencyViolation, an address still in use),
-// for at most d.dependencyWait.
+// still being released, for at most d.dependencyWait.
 func (d *Driver) retryDependency(ctx context.Context, fn func() error) error {
-	deadline := time.Now().Add(d.dependencyWait)
-	var last error
-	err := d.poll(ctx, func() (bool, error) {
-		last = fn()
-		switch errCode(last) {
-		case "DependencyViolation", "InvalidIPAddress.InUse", "DeleteConflict", "AuthFailure.InUse":
-			if time.Now().After(deadline) {
-				return false, last
-			}
-			return false, nil
-		}
-		return true, last
-	})
-	if err != nil {
-		return err
-	}
-	return last
-}
-
-// Value helpers: inputs are JSON-like, and numbers may come back from a
-// plan file as float64.
-
-func str(v providers.Values, k string) string {
-	s, _ := v[k].(string)
-	return s
-}
-
-func boolean(v providers.Values, k string) bool {
-	b, _ := v[k].(bool)
-	return b
-}
-
-func integer(v providers.Values, k string) int {
-	switch n := v[k].(type) {
-	case int:
-		return n
-	case int32:
-		return int(n)
-	case int64:
-		return int(n)
-	case float64:
-		return int(n)
-	}
-	return 0
-}
-
-func strList(v providers.Values, k string) []string {
-	var out []string
-	switch l := v[k].(type) {
-	case []any:
-		for _, e := range l {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-	case []string:
-		out = append(out, l...)
-	}
-	return out
-}
-
-func strMap(v providers.Values, k string) map[string]string {
-	out := map[string]string{}
-	switch m := v[k].(type) {
-	case map[string]any:
-		for k, e := range m {
-			if s, ok := e.(string); ok {
-				out[k] = s
-			}
-		}
-	case map[string]string:
-		for k, e := range m {
-			out[k] = e
-		}
-	}
-	return out
-}
-
-func anyList(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
-
-// orderLike returns live in the order of want when both hold the same set,
-// else sorted: the cloud does not promise an order for sets.
-func orderLike(live, want []string) []any {
-	if sameSet(live, want) {
-		return anyList(want)
-	}
-	out := append([]string(nil), live...)
-	sort.Strings(out)
-	return anyList(out)
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	x := append([]string(nil), a...)
-	y := append([]string(nil), b...)
-	sort.Strings(x)
-	sort.Strings(y)
-	for i := range x {
-		if x[i] != y[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// nextMinor reports whether to is exactly one minor after from ("1.33" → "1.34").
-func minorOf(v string) (int, int, bool) {
-	var a, b int
-	if _, err := fmt.Sscanf(v, "%d.%d", &a, &b); err != nil {
-		return 0, 0, false
-	}
-	return a, b, true
+	return kit.Retry{Backoff: d.pollBackoff(), For: d.dependencyWait, Retryable: inDependency}.Do(ctx, fn)
 }

@@ -46,7 +46,7 @@ func startSandboxKube(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, pro
 			t.Errorf("close sandbox: %v", err)
 		}
 	})
-	d, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: sb.Endpoints()})
+	d, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: sb.Endpoints(), SandboxDir: sb.Dir()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -308,7 +308,7 @@ func TestClusterUpgradeOneMinorAtATime(t *testing.T) {
 func TestFindAdopts(t *testing.T) {
 	sb, d := startSandbox(t, sandbox.Options{})
 	a := applyAll(t, d, smallRegion())
-	crashed, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: sb.Endpoints()})
+	crashed, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: sb.Endpoints(), SandboxDir: sb.Dir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,6 +409,10 @@ func TestSandboxIgnoresUserCredentials(t *testing.T) {
 	t.Setenv("AWS_PROFILE", "no-such-profile")
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/missing")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/missing")
+	// The user's own keys are not the sandbox's: signing with them would
+	// be refused (and must never happen).
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAUSERSOWNKEY00000")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "the-users-own-secret")
 	sb, d := startSandbox(t, sandbox.Options{})
 	r := smallRegion()
 	resp, err := d.Expand(context.Background(), providers.ExpandRequest{Region: r})
@@ -428,6 +432,17 @@ func TestSandboxIgnoresUserCredentials(t *testing.T) {
 	}
 	if _, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true}); err == nil {
 		t.Errorf("New in sandbox mode without an endpoint succeeded; want an error")
+	}
+	if _, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: sb.Endpoints()}); err == nil {
+		t.Errorf("New in sandbox mode without the sandbox's directory succeeded; want an error")
+	}
+	// A directory without the sandbox's credentials: calls fail, naming the file.
+	empty, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: sb.Endpoints(), SandboxDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := empty.Create(context.Background(), providers.CreateRequest{Address: vpc.Address, Type: vpc.Type, Inputs: vpc.Inputs, IdempotencyKey: "k2"}); err == nil || !strings.Contains(err.Error(), "credentials") {
+		t.Errorf("Create without the sandbox's credentials = %v; want an error naming the credentials file", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -13,6 +12,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 )
 
 // Subnet tags the AWS Load Balancer Controller (and the in-tree cloud
@@ -53,35 +53,58 @@ func filter(name string, values ...string) ec2types.Filter {
 
 // tagFilter finds objects by the call's idempotency key, or by its address
 // when there is no key.
-func (c *call) tagFilter() ec2types.Filter {
-	if c.key != "" {
-		return filter("tag:"+TagIdempotencyKey, c.key)
+func tagFilter(m kit.Meta) ec2types.Filter {
+	if m.Key != "" {
+		return filter("tag:"+TagIdempotencyKey, m.Key)
 	}
-	return filter("tag:"+TagAddress, c.address)
+	return filter("tag:"+TagAddress, m.Address)
 }
 
-var errNoUpdate = errors.New("no input of this resource can change in place (the engine replaces it)")
+// idOut are the outputs of a resource whose only output is its ID.
+type idOut struct {
+	ID string `kit:"id"`
+}
+
+// firstID returns the first ID of a Describe* by tag filter, or "".
+func firstID[T any](items []T, id func(T) *string) string {
+	for _, it := range items {
+		return aws.ToString(id(it))
+	}
+	return ""
+}
 
 // ---- aws_vpc ----
 
+type vpcIn struct {
+	Location           string `kit:"location,replace" why:"a VPC lives in one AWS region"`
+	CIDR               string `kit:"cidr,replace" why:"EC2 cannot change a VPC's primary CIDR block"`
+	EnableDNSSupport   bool   `kit:"enable_dns_support"`
+	EnableDNSHostnames bool   `kit:"enable_dns_hostnames"`
+}
+
+type vpcOut struct {
+	ID      string `kit:"id"`
+	CIDR    string `kit:"cidr"`
+	OwnerID string `kit:"owner_id"`
+}
+
+type vpcCall = call[vpcIn, vpcOut]
+
 type vpcHandler struct{}
 
-func (vpcHandler) find(ctx context.Context, c *call) (string, error) {
-	out, err := c.cl.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{c.tagFilter()}})
+func (vpcHandler) Find(ctx context.Context, c *vpcCall) (string, error) {
+	out, err := c.Env.cl.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{tagFilter(c.Meta)}})
 	if err != nil {
 		return "", err
 	}
-	for _, v := range out.Vpcs {
-		return aws.ToString(v.VpcId), nil
-	}
-	return "", nil
+	return firstID(out.Vpcs, func(v ec2types.Vpc) *string { return v.VpcId }), nil
 }
 
-func (h vpcHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := c.createUntokened(ctx, "VPC", h.find, func(opt func(*ec2.Options)) (string, error) {
-		out, err := c.cl.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{
-			CidrBlock:         aws.String(str(c.in, "cidr")),
-			TagSpecifications: tagSpec(ec2types.ResourceTypeVpc, c.tags()),
+func (h vpcHandler) Create(ctx context.Context, c *vpcCall) (string, error) {
+	id, err := c.Env.createUntokened(ctx, "VPC", func() (string, error) { return h.Find(ctx, c) }, func(opt func(*ec2.Options)) (string, error) {
+		out, err := c.Env.cl.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{
+			CidrBlock:         aws.String(c.In.CIDR),
+			TagSpecifications: tagSpec(ec2types.ResourceTypeVpc, tags(c.Meta)),
 		}, opt)
 		if err != nil {
 			return "", err
@@ -91,22 +114,21 @@ func (h vpcHandler) create(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	c.id = id
+	c.ID = id
 	return id, h.setDNS(ctx, c)
 }
 
 // setDNS sets both DNS attributes (one per call, as EC2 requires), in an
 // order EC2 accepts: hostnames need support.
-func (vpcHandler) setDNS(ctx context.Context, c *call) error {
-	support, hostnames := boolean(c.in, "enable_dns_support"), boolean(c.in, "enable_dns_hostnames")
+func (vpcHandler) setDNS(ctx context.Context, c *vpcCall) error {
 	set := func(in *ec2.ModifyVpcAttributeInput) error {
-		in.VpcId = aws.String(c.id)
-		_, err := c.cl.ec2.ModifyVpcAttribute(ctx, in)
+		in.VpcId = aws.String(c.ID)
+		_, err := c.Env.cl.ec2.ModifyVpcAttribute(ctx, in)
 		return err
 	}
-	hostIn := &ec2.ModifyVpcAttributeInput{EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(hostnames)}}
-	supIn := &ec2.ModifyVpcAttributeInput{EnableDnsSupport: &ec2types.AttributeBooleanValue{Value: aws.Bool(support)}}
-	if !hostnames {
+	hostIn := &ec2.ModifyVpcAttributeInput{EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(c.In.EnableDNSHostnames)}}
+	supIn := &ec2.ModifyVpcAttributeInput{EnableDnsSupport: &ec2types.AttributeBooleanValue{Value: aws.Bool(c.In.EnableDNSSupport)}}
+	if !c.In.EnableDNSHostnames {
 		if err := set(hostIn); err != nil {
 			return fmt.Errorf("set enableDnsHostnames: %w", err)
 		}
@@ -124,17 +146,14 @@ func (vpcHandler) setDNS(ctx context.Context, c *call) error {
 	return nil
 }
 
-func (vpcHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	out, err := c.cl.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("vpc-id", c.id)}})
-	if err != nil {
-		return false, nil, nil, err
-	}
-	if len(out.Vpcs) == 0 {
-		return false, nil, nil, nil
+func (vpcHandler) Read(ctx context.Context, c *vpcCall) (*kit.Live[vpcIn, vpcOut], error) {
+	out, err := c.Env.cl.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("vpc-id", c.ID)}})
+	if err != nil || len(out.Vpcs) == 0 {
+		return nil, err
 	}
 	v := out.Vpcs[0]
 	attr := func(a ec2types.VpcAttributeName) (bool, error) {
-		o, err := c.cl.ec2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(c.id), Attribute: a})
+		o, err := c.Env.cl.ec2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(c.ID), Attribute: a})
 		if err != nil {
 			return false, err
 		}
@@ -147,34 +166,27 @@ func (vpcHandler) read(ctx context.Context, c *call) (bool, providers.Values, pr
 	}
 	support, err := attr(ec2types.VpcAttributeNameEnableDnsSupport)
 	if isNotFound(err) {
-		return false, nil, nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, nil, nil, err
+		return nil, err
 	}
 	hostnames, err := attr(ec2types.VpcAttributeNameEnableDnsHostnames)
 	if err != nil {
-		return false, nil, nil, err
+		return nil, err
 	}
-	in := providers.Values{
-		"location": c.loc, "cidr": aws.ToString(v.CidrBlock),
-		"enable_dns_support": support, "enable_dns_hostnames": hostnames,
-	}
-	return true, in, providers.Values{"id": c.id, "cidr": aws.ToString(v.CidrBlock), "owner_id": aws.ToString(v.OwnerId)}, nil
+	in := vpcIn{Location: c.In.Location, CIDR: aws.ToString(v.CidrBlock), EnableDNSSupport: support, EnableDNSHostnames: hostnames}
+	return c.Found(in, vpcOut{ID: c.ID, CIDR: aws.ToString(v.CidrBlock), OwnerID: aws.ToString(v.OwnerId)}), nil
 }
 
-func (h vpcHandler) update(ctx context.Context, c *call, changed []string) error {
-	for _, k := range changed {
-		if k != "enable_dns_support" && k != "enable_dns_hostnames" {
-			return fmt.Errorf("%s: %w", k, errNoUpdate)
-		}
-	}
+// Update sets the DNS attributes, the only inputs that change in place.
+func (h vpcHandler) Update(ctx context.Context, c *vpcCall, _ []string) error {
 	return h.setDNS(ctx, c)
 }
 
-func (vpcHandler) delete(ctx context.Context, c *call) error {
-	err := c.d.retryDependency(ctx, func() error {
-		_, err := c.cl.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(c.id)})
+func (vpcHandler) Delete(ctx context.Context, c *vpcCall) error {
+	err := c.Env.d.retryDependency(ctx, func() error {
+		_, err := c.Env.cl.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(c.ID)})
 		return err
 	})
 	if isNotFound(err) {
@@ -185,31 +197,45 @@ func (vpcHandler) delete(ctx context.Context, c *call) error {
 
 // ---- aws_subnet ----
 
+type subnetIn struct {
+	Location         string `kit:"location,replace" why:"a subnet lives in one AWS region"`
+	VpcID            string `kit:"vpc_id,replace" why:"a subnet cannot move to another VPC"`
+	CIDR             string `kit:"cidr,replace" why:"EC2 cannot change a subnet's CIDR block"`
+	AvailabilityZone string `kit:"availability_zone,replace" why:"a subnet lives in one availability zone"`
+	// Tier is read from the load balancer role tags; nil when neither is set.
+	Tier *string `kit:"tier,replace" why:"a subnet's tier is fixed by its role tags and route table at creation"`
+}
+
+type subnetOut struct {
+	ID                 string `kit:"id"`
+	ARN                string `kit:"arn"`
+	AvailabilityZoneID string `kit:"availability_zone_id"`
+}
+
+type subnetCall = call[subnetIn, subnetOut]
+
 type subnetHandler struct{}
 
-func (subnetHandler) find(ctx context.Context, c *call) (string, error) {
-	out, err := c.cl.ec2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{c.tagFilter()}})
+func (subnetHandler) Find(ctx context.Context, c *subnetCall) (string, error) {
+	out, err := c.Env.cl.ec2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{tagFilter(c.Meta)}})
 	if err != nil {
 		return "", err
 	}
-	for _, s := range out.Subnets {
-		return aws.ToString(s.SubnetId), nil
-	}
-	return "", nil
+	return firstID(out.Subnets, func(s ec2types.Subnet) *string { return s.SubnetId }), nil
 }
 
-func (h subnetHandler) create(ctx context.Context, c *call) (string, error) {
-	tags := c.tags()
-	if str(c.in, "tier") == "public" {
-		tags[tagELBPublic] = "1"
+func (h subnetHandler) Create(ctx context.Context, c *subnetCall) (string, error) {
+	t := tags(c.Meta)
+	if aws.ToString(c.In.Tier) == "public" {
+		t[tagELBPublic] = "1"
 	} else {
-		tags[tagELBInternal] = "1"
+		t[tagELBInternal] = "1"
 	}
-	return c.createUntokened(ctx, "subnet", h.find, func(opt func(*ec2.Options)) (string, error) {
-		out, err := c.cl.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{
-			VpcId: aws.String(str(c.in, "vpc_id")), CidrBlock: aws.String(str(c.in, "cidr")),
-			AvailabilityZone:  aws.String(str(c.in, "availability_zone")),
-			TagSpecifications: tagSpec(ec2types.ResourceTypeSubnet, tags),
+	return c.Env.createUntokened(ctx, "subnet", func() (string, error) { return h.Find(ctx, c) }, func(opt func(*ec2.Options)) (string, error) {
+		out, err := c.Env.cl.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{
+			VpcId: aws.String(c.In.VpcID), CidrBlock: aws.String(c.In.CIDR),
+			AvailabilityZone:  aws.String(c.In.AvailabilityZone),
+			TagSpecifications: tagSpec(ec2types.ResourceTypeSubnet, t),
 		}, opt)
 		if err != nil {
 			return "", err
@@ -218,39 +244,28 @@ func (h subnetHandler) create(ctx context.Context, c *call) (string, error) {
 	})
 }
 
-func (subnetHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	out, err := c.cl.ec2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{filter("subnet-id", c.id)}})
-	if err != nil {
-		return false, nil, nil, err
-	}
-	if len(out.Subnets) == 0 {
-		return false, nil, nil, nil
+func (subnetHandler) Read(ctx context.Context, c *subnetCall) (*kit.Live[subnetIn, subnetOut], error) {
+	out, err := c.Env.cl.ec2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{filter("subnet-id", c.ID)}})
+	if err != nil || len(out.Subnets) == 0 {
+		return nil, err
 	}
 	s := out.Subnets[0]
-	tags := tagMap(s.Tags)
-	var tier any
-	switch {
-	case tags[tagELBPublic] != "":
-		tier = "public"
-	case tags[tagELBInternal] != "":
-		tier = "private"
+	in := subnetIn{
+		Location: c.In.Location, VpcID: aws.ToString(s.VpcId), CIDR: aws.ToString(s.CidrBlock),
+		AvailabilityZone: aws.ToString(s.AvailabilityZone),
 	}
-	in := providers.Values{
-		"location": c.loc, "vpc_id": aws.ToString(s.VpcId), "cidr": aws.ToString(s.CidrBlock),
-		"availability_zone": aws.ToString(s.AvailabilityZone), "tier": tier,
+	switch t := tagMap(s.Tags); {
+	case t[tagELBPublic] != "":
+		in.Tier = aws.String("public")
+	case t[tagELBInternal] != "":
+		in.Tier = aws.String("private")
 	}
-	return true, in, providers.Values{
-		"id": c.id, "arn": aws.ToString(s.SubnetArn), "availability_zone_id": aws.ToString(s.AvailabilityZoneId),
-	}, nil
+	return c.Found(in, subnetOut{ID: c.ID, ARN: aws.ToString(s.SubnetArn), AvailabilityZoneID: aws.ToString(s.AvailabilityZoneId)}), nil
 }
 
-func (subnetHandler) update(ctx context.Context, c *call, changed []string) error {
-	return fmt.Errorf("%v: %w", changed, errNoUpdate)
-}
-
-func (subnetHandler) delete(ctx context.Context, c *call) error {
-	err := c.d.retryDependency(ctx, func() error {
-		_, err := c.cl.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(c.id)})
+func (subnetHandler) Delete(ctx context.Context, c *subnetCall) error {
+	err := c.Env.d.retryDependency(ctx, func() error {
+		_, err := c.Env.cl.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(c.ID)})
 		return err
 	})
 	if isNotFound(err) {
@@ -261,31 +276,36 @@ func (subnetHandler) delete(ctx context.Context, c *call) error {
 
 // ---- aws_internet_gateway ----
 
+type igwIn struct {
+	Location string `kit:"location,replace" why:"a gateway lives in one AWS region"`
+	// VpcID is the VPC the gateway is attached to; nil when detached.
+	VpcID *string `kit:"vpc_id,replace" why:"regionctl attaches a gateway to its VPC only when it creates it"`
+}
+
+type igwCall = call[igwIn, idOut]
+
 type igwHandler struct{}
 
-func (igwHandler) find(ctx context.Context, c *call) (string, error) {
-	out, err := c.cl.ec2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{c.tagFilter()}})
+func (igwHandler) Find(ctx context.Context, c *igwCall) (string, error) {
+	out, err := c.Env.cl.ec2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{tagFilter(c.Meta)}})
 	if err != nil {
 		return "", err
 	}
-	for _, g := range out.InternetGateways {
-		return aws.ToString(g.InternetGatewayId), nil
-	}
-	return "", nil
+	return firstID(out.InternetGateways, func(g ec2types.InternetGateway) *string { return g.InternetGatewayId }), nil
 }
 
-func (h igwHandler) describe(ctx context.Context, c *call) (*ec2types.InternetGateway, error) {
-	out, err := c.cl.ec2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("internet-gateway-id", c.id)}})
+func (igwHandler) describe(ctx context.Context, c *igwCall) (*ec2types.InternetGateway, error) {
+	out, err := c.Env.cl.ec2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("internet-gateway-id", c.ID)}})
 	if err != nil || len(out.InternetGateways) == 0 {
 		return nil, err
 	}
 	return &out.InternetGateways[0], nil
 }
 
-func (h igwHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := c.createUntokened(ctx, "internet gateway", h.find, func(opt func(*ec2.Options)) (string, error) {
-		out, err := c.cl.ec2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{
-			TagSpecifications: tagSpec(ec2types.ResourceTypeInternetGateway, c.tags()),
+func (h igwHandler) Create(ctx context.Context, c *igwCall) (string, error) {
+	id, err := c.Env.createUntokened(ctx, "internet gateway", func() (string, error) { return h.Find(ctx, c) }, func(opt func(*ec2.Options)) (string, error) {
+		out, err := c.Env.cl.ec2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{
+			TagSpecifications: tagSpec(ec2types.ResourceTypeInternetGateway, tags(c.Meta)),
 		}, opt)
 		if err != nil {
 			return "", err
@@ -295,51 +315,47 @@ func (h igwHandler) create(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	c.id = id
+	c.ID = id
 	return id, h.attach(ctx, c)
 }
 
 // attach attaches the gateway to the wanted VPC, detaching it from any other.
-func (h igwHandler) attach(ctx context.Context, c *call) error {
+func (h igwHandler) attach(ctx context.Context, c *igwCall) error {
 	g, err := h.describe(ctx, c)
 	if err != nil {
 		return err
 	}
 	if g == nil {
-		return fmt.Errorf("internet gateway %s: %w", c.id, providers.ErrNotFound)
+		return fmt.Errorf("internet gateway %s: %w", c.ID, providers.ErrNotFound)
 	}
-	want := str(c.in, "vpc_id")
+	want := aws.ToString(c.In.VpcID)
 	for _, a := range g.Attachments {
 		if aws.ToString(a.VpcId) == want {
 			return nil
 		}
-		if _, err := c.cl.ec2.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: aws.String(c.id), VpcId: a.VpcId}); err != nil {
+		if _, err := c.Env.cl.ec2.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: aws.String(c.ID), VpcId: a.VpcId}); err != nil {
 			return fmt.Errorf("detach from %s: %w", aws.ToString(a.VpcId), err)
 		}
 	}
-	if _, err := c.cl.ec2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(c.id), VpcId: aws.String(want)}); err != nil {
+	if _, err := c.Env.cl.ec2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(c.ID), VpcId: aws.String(want)}); err != nil {
 		return fmt.Errorf("attach to %s: %w", want, err)
 	}
 	return nil
 }
 
-func (h igwHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
+func (h igwHandler) Read(ctx context.Context, c *igwCall) (*kit.Live[igwIn, idOut], error) {
 	g, err := h.describe(ctx, c)
 	if err != nil || g == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
-	var vpc any
+	in := igwIn{Location: c.In.Location}
 	if len(g.Attachments) > 0 {
-		vpc = aws.ToString(g.Attachments[0].VpcId)
+		in.VpcID = aws.String(aws.ToString(g.Attachments[0].VpcId))
 	}
-	return true, providers.Values{"location": c.loc, "vpc_id": vpc}, providers.Values{"id": c.id}, nil
+	return c.Found(in, idOut{ID: c.ID}), nil
 }
 
-func (igwHandler) update(ctx context.Context, c *call, changed []string) error {
-	return fmt.Errorf("%v: %w", changed, errNoUpdate)
-}
-
-func (h igwHandler) delete(ctx context.Context, c *call) error {
+func (h igwHandler) Delete(ctx context.Context, c *igwCall) error {
 	g, err := h.describe(ctx, c)
 	if err != nil || g == nil {
 		if isNotFound(err) {
@@ -348,16 +364,16 @@ func (h igwHandler) delete(ctx context.Context, c *call) error {
 		return err
 	}
 	for _, a := range g.Attachments {
-		err := c.d.retryDependency(ctx, func() error {
-			_, err := c.cl.ec2.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: aws.String(c.id), VpcId: a.VpcId})
+		err := c.Env.d.retryDependency(ctx, func() error {
+			_, err := c.Env.cl.ec2.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: aws.String(c.ID), VpcId: a.VpcId})
 			return err
 		})
 		if err != nil && !isNotFound(err) && errCode(err) != "Gateway.NotAttached" {
 			return fmt.Errorf("detach from %s: %w", aws.ToString(a.VpcId), err)
 		}
 	}
-	err = c.d.retryDependency(ctx, func() error {
-		_, err := c.cl.ec2.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(c.id)})
+	err = c.Env.d.retryDependency(ctx, func() error {
+		_, err := c.Env.cl.ec2.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(c.ID)})
 		return err
 	})
 	if isNotFound(err) {
@@ -368,23 +384,31 @@ func (h igwHandler) delete(ctx context.Context, c *call) error {
 
 // ---- aws_eip ----
 
+type eipIn struct {
+	Location string `kit:"location,replace" why:"an Elastic IP lives in one AWS region"`
+}
+
+type eipOut struct {
+	ID       string `kit:"id"`
+	PublicIP string `kit:"public_ip"`
+}
+
+type eipCall = call[eipIn, eipOut]
+
 type eipHandler struct{}
 
-func (eipHandler) find(ctx context.Context, c *call) (string, error) {
-	out, err := c.cl.ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: []ec2types.Filter{c.tagFilter()}})
+func (eipHandler) Find(ctx context.Context, c *eipCall) (string, error) {
+	out, err := c.Env.cl.ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: []ec2types.Filter{tagFilter(c.Meta)}})
 	if err != nil {
 		return "", err
 	}
-	for _, a := range out.Addresses {
-		return aws.ToString(a.AllocationId), nil
-	}
-	return "", nil
+	return firstID(out.Addresses, func(a ec2types.Address) *string { return a.AllocationId }), nil
 }
 
-func (h eipHandler) create(ctx context.Context, c *call) (string, error) {
-	return c.createUntokened(ctx, "Elastic IP", h.find, func(opt func(*ec2.Options)) (string, error) {
-		out, err := c.cl.ec2.AllocateAddress(ctx, &ec2.AllocateAddressInput{
-			Domain: ec2types.DomainTypeVpc, TagSpecifications: tagSpec(ec2types.ResourceTypeElasticIp, c.tags()),
+func (h eipHandler) Create(ctx context.Context, c *eipCall) (string, error) {
+	return c.Env.createUntokened(ctx, "Elastic IP", func() (string, error) { return h.Find(ctx, c) }, func(opt func(*ec2.Options)) (string, error) {
+		out, err := c.Env.cl.ec2.AllocateAddress(ctx, &ec2.AllocateAddressInput{
+			Domain: ec2types.DomainTypeVpc, TagSpecifications: tagSpec(ec2types.ResourceTypeElasticIp, tags(c.Meta)),
 		}, opt)
 		if err != nil {
 			return "", err
@@ -393,26 +417,18 @@ func (h eipHandler) create(ctx context.Context, c *call) (string, error) {
 	})
 }
 
-func (eipHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	out, err := c.cl.ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: []ec2types.Filter{filter("allocation-id", c.id)}})
-	if err != nil {
-		return false, nil, nil, err
+func (eipHandler) Read(ctx context.Context, c *eipCall) (*kit.Live[eipIn, eipOut], error) {
+	out, err := c.Env.cl.ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: []ec2types.Filter{filter("allocation-id", c.ID)}})
+	if err != nil || len(out.Addresses) == 0 {
+		return nil, err
 	}
-	if len(out.Addresses) == 0 {
-		return false, nil, nil, nil
-	}
-	a := out.Addresses[0]
-	return true, providers.Values{"location": c.loc}, providers.Values{"id": c.id, "public_ip": aws.ToString(a.PublicIp)}, nil
+	return c.Found(eipIn{Location: c.In.Location}, eipOut{ID: c.ID, PublicIP: aws.ToString(out.Addresses[0].PublicIp)}), nil
 }
 
-func (eipHandler) update(ctx context.Context, c *call, changed []string) error {
-	return fmt.Errorf("%v: %w", changed, errNoUpdate)
-}
-
-func (eipHandler) delete(ctx context.Context, c *call) error {
+func (eipHandler) Delete(ctx context.Context, c *eipCall) error {
 	// A NAT gateway that was just deleted may hold the address a little longer.
-	err := c.d.retryDependency(ctx, func() error {
-		_, err := c.cl.ec2.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: aws.String(c.id)})
+	err := c.Env.d.retryDependency(ctx, func() error {
+		_, err := c.Env.cl.ec2.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: aws.String(c.ID)})
 		return err
 	})
 	if isNotFound(err) {
@@ -423,159 +439,181 @@ func (eipHandler) delete(ctx context.Context, c *call) error {
 
 // ---- aws_nat_gateway ----
 
+type natIn struct {
+	Location string `kit:"location,replace" why:"a NAT gateway lives in one AWS region"`
+	SubnetID string `kit:"subnet_id,replace" why:"EC2 cannot move a NAT gateway to another subnet"`
+	// AllocationID is the Elastic IP the gateway uses; nil when it has none.
+	AllocationID *string `kit:"allocation_id,replace" why:"EC2 cannot change a NAT gateway's primary Elastic IP"`
+}
+
+type natOut struct {
+	ID        string  `kit:"id"`
+	State     string  `kit:"state"`
+	PublicIP  *string `kit:"public_ip,omitempty"`
+	PrivateIP *string `kit:"private_ip,omitempty"`
+}
+
+type natCall = call[natIn, natOut]
+
 type natHandler struct{}
 
-// live reports whether a NAT gateway state counts as existing: deleted and
-// failed gateways linger in Describe for a while but are gone.
+// natLive reports whether a NAT gateway state counts as existing: deleted
+// and failed gateways linger in Describe for a while but are gone.
 func natLive(s ec2types.NatGatewayState) bool {
 	return s != ec2types.NatGatewayStateDeleted && s != ec2types.NatGatewayStateFailed
 }
 
-func (natHandler) find(ctx context.Context, c *call) (string, error) {
-	out, err := c.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{
-		c.tagFilter(), filter("state", "pending", "available"),
+func (natHandler) Find(ctx context.Context, c *natCall) (string, error) {
+	out, err := c.Env.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{
+		tagFilter(c.Meta), filter("state", "pending", "available"),
 	}})
 	if err != nil {
 		return "", err
 	}
-	for _, n := range out.NatGateways {
-		return aws.ToString(n.NatGatewayId), nil
-	}
-	return "", nil
+	return firstID(out.NatGateways, func(n ec2types.NatGateway) *string { return n.NatGatewayId }), nil
 }
 
-func (h natHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := h.find(ctx, c)
+func (h natHandler) Create(ctx context.Context, c *natCall) (string, error) {
+	id, err := h.Find(ctx, c)
 	if err != nil {
 		return "", err
 	}
 	if id == "" {
-		out, err := c.cl.ec2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{
-			SubnetId: aws.String(str(c.in, "subnet_id")), AllocationId: aws.String(str(c.in, "allocation_id")),
-			ConnectivityType: ec2types.ConnectivityTypePublic, ClientToken: c.clientToken(),
-			TagSpecifications: tagSpec(ec2types.ResourceTypeNatgateway, c.tags()),
+		out, err := c.Env.cl.ec2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{
+			SubnetId: aws.String(c.In.SubnetID), AllocationId: c.In.AllocationID,
+			ConnectivityType: ec2types.ConnectivityTypePublic, ClientToken: clientToken(c.Meta),
+			TagSpecifications: tagSpec(ec2types.ResourceTypeNatgateway, tags(c.Meta)),
 		})
 		if err != nil {
 			return "", err
 		}
 		id = aws.ToString(out.NatGateway.NatGatewayId)
 	}
-	lo, hi := c.d.waitDelays()
-	w := ec2.NewNatGatewayAvailableWaiter(c.cl.ec2, func(o *ec2.NatGatewayAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
+	lo, hi := c.Env.d.waitDelays()
+	w := ec2.NewNatGatewayAvailableWaiter(c.Env.cl.ec2, func(o *ec2.NatGatewayAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
 	if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}}, 30*time.Minute); err != nil {
-		return id, fmt.Errorf("wait for NAT gateway %s to become available: %w%s", id, err, h.failure(ctx, c, id))
+		msg, failed := h.failure(ctx, c, id)
+		err = fmt.Errorf("wait for NAT gateway %s to become available: %w%s", id, err, msg)
+		if failed {
+			return id, kit.Classed(err, providers.ErrCreateFailed)
+		}
+		return id, err
 	}
 	return id, nil
 }
 
-// failure returns the failure message EC2 gives a failed gateway, if any.
-func (natHandler) failure(ctx context.Context, c *call, id string) string {
-	out, err := c.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{filter("nat-gateway-id", id)}})
-	if err != nil || len(out.NatGateways) == 0 || out.NatGateways[0].FailureMessage == nil {
-		return ""
-	}
-	return " (" + aws.ToString(out.NatGateways[0].FailureMessage) + ")"
-}
-
-func (natHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	out, err := c.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{filter("nat-gateway-id", c.id)}})
-	if err != nil {
-		return false, nil, nil, err
-	}
-	if len(out.NatGateways) == 0 || !natLive(out.NatGateways[0].State) {
-		return false, nil, nil, nil
+// failure returns the failure message EC2 gives a failed gateway, and
+// whether it failed.
+func (natHandler) failure(ctx context.Context, c *natCall, id string) (string, bool) {
+	out, err := c.Env.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{filter("nat-gateway-id", id)}})
+	if err != nil || len(out.NatGateways) == 0 {
+		return "", false
 	}
 	n := out.NatGateways[0]
-	var alloc, publicIP, privateIP any
+	msg := ""
+	if n.FailureMessage != nil {
+		msg = " (" + aws.ToString(n.FailureMessage) + ")"
+	}
+	return msg, n.State == ec2types.NatGatewayStateFailed
+}
+
+func (natHandler) Read(ctx context.Context, c *natCall) (*kit.Live[natIn, natOut], error) {
+	out, err := c.Env.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{filter("nat-gateway-id", c.ID)}})
+	if err != nil || len(out.NatGateways) == 0 || !natLive(out.NatGateways[0].State) {
+		return nil, err
+	}
+	n := out.NatGateways[0]
+	in := natIn{Location: c.In.Location, SubnetID: aws.ToString(n.SubnetId)}
+	o := natOut{ID: c.ID, State: string(n.State)}
 	for _, a := range n.NatGatewayAddresses {
-		if a.AllocationId != nil && alloc == nil {
-			alloc, publicIP, privateIP = aws.ToString(a.AllocationId), aws.ToString(a.PublicIp), aws.ToString(a.PrivateIp)
+		if a.AllocationId != nil && in.AllocationID == nil {
+			in.AllocationID = aws.String(aws.ToString(a.AllocationId))
+			o.PublicIP, o.PrivateIP = aws.String(aws.ToString(a.PublicIp)), aws.String(aws.ToString(a.PrivateIp))
 		}
 	}
-	in := providers.Values{"location": c.loc, "subnet_id": aws.ToString(n.SubnetId), "allocation_id": alloc}
-	outv := providers.Values{"id": c.id, "state": string(n.State)}
-	if publicIP != nil {
-		outv["public_ip"], outv["private_ip"] = publicIP, privateIP
-	}
-	return true, in, outv, nil
+	return c.Found(in, o), nil
 }
 
-func (natHandler) update(ctx context.Context, c *call, changed []string) error {
-	return fmt.Errorf("%v: %w", changed, errNoUpdate)
-}
-
-func (natHandler) delete(ctx context.Context, c *call) error {
-	_, err := c.cl.ec2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(c.id)})
+func (natHandler) Delete(ctx context.Context, c *natCall) error {
+	_, err := c.Env.cl.ec2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(c.ID)})
 	if isNotFound(err) || errCode(err) == "InvalidParameter" {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	lo, hi := c.d.waitDelays()
-	w := ec2.NewNatGatewayDeletedWaiter(c.cl.ec2, func(o *ec2.NatGatewayDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
-	if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{c.id}}, 30*time.Minute); err != nil {
-		return fmt.Errorf("wait for NAT gateway %s to be deleted: %w", c.id, err)
+	lo, hi := c.Env.d.waitDelays()
+	w := ec2.NewNatGatewayDeletedWaiter(c.Env.cl.ec2, func(o *ec2.NatGatewayDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
+	if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{c.ID}}, 30*time.Minute); err != nil {
+		return fmt.Errorf("wait for NAT gateway %s to be deleted: %w", c.ID, err)
 	}
 	return nil
 }
 
 // ---- aws_route_table ----
 
+type routeTableIn struct {
+	Location string `kit:"location,replace" why:"a route table lives in one AWS region"`
+	VpcID    string `kit:"vpc_id,replace" why:"a route table cannot move to another VPC"`
+	// GatewayID or NatGatewayID is the target of the default route.
+	GatewayID    *string  `kit:"gateway_id,omitempty"`
+	NatGatewayID *string  `kit:"nat_gateway_id,omitempty"`
+	SubnetIDs    []string `kit:"subnet_ids,set"`
+}
+
+type routeTableCall = call[routeTableIn, idOut]
+
 type routeTableHandler struct{}
 
-func (routeTableHandler) find(ctx context.Context, c *call) (string, error) {
-	out, err := c.cl.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{c.tagFilter()}})
+func (routeTableHandler) Find(ctx context.Context, c *routeTableCall) (string, error) {
+	out, err := c.Env.cl.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{tagFilter(c.Meta)}})
 	if err != nil {
 		return "", err
 	}
-	for _, r := range out.RouteTables {
-		return aws.ToString(r.RouteTableId), nil
-	}
-	return "", nil
+	return firstID(out.RouteTables, func(r ec2types.RouteTable) *string { return r.RouteTableId }), nil
 }
 
-func (routeTableHandler) describe(ctx context.Context, c *call) (*ec2types.RouteTable, error) {
-	out, err := c.cl.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("route-table-id", c.id)}})
+func (routeTableHandler) describe(ctx context.Context, c *routeTableCall) (*ec2types.RouteTable, error) {
+	out, err := c.Env.cl.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("route-table-id", c.ID)}})
 	if err != nil || len(out.RouteTables) == 0 {
 		return nil, err
 	}
 	return &out.RouteTables[0], nil
 }
 
-func (h routeTableHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := h.find(ctx, c)
+func (h routeTableHandler) Create(ctx context.Context, c *routeTableCall) (string, error) {
+	id, err := h.Find(ctx, c)
 	if err != nil {
 		return "", err
 	}
 	if id == "" {
 		// The key as ClientToken: a create retried after a lost reply (by
 		// the SDK or a rerun) gets the first table back.
-		out, err := c.cl.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{
-			VpcId: aws.String(str(c.in, "vpc_id")), TagSpecifications: tagSpec(ec2types.ResourceTypeRouteTable, c.tags()),
-			ClientToken: c.clientToken(),
+		out, err := c.Env.cl.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{
+			VpcId: aws.String(c.In.VpcID), TagSpecifications: tagSpec(ec2types.ResourceTypeRouteTable, tags(c.Meta)),
+			ClientToken: clientToken(c.Meta),
 		})
 		if err != nil {
 			return "", err
 		}
 		id = aws.ToString(out.RouteTable.RouteTableId)
 	}
-	c.id = id
+	c.ID = id
 	return id, h.reconcile(ctx, c)
 }
 
 // reconcile makes the default route and the subnet associations match the
 // inputs: CreateRoute or ReplaceRoute, AssociateRouteTable and
 // DisassociateRouteTable.
-func (h routeTableHandler) reconcile(ctx context.Context, c *call) error {
+func (h routeTableHandler) reconcile(ctx context.Context, c *routeTableCall) error {
 	rt, err := h.describe(ctx, c)
 	if err != nil {
 		return err
 	}
 	if rt == nil {
-		return fmt.Errorf("route table %s: %w", c.id, providers.ErrNotFound)
+		return fmt.Errorf("route table %s: %w", c.ID, providers.ErrNotFound)
 	}
-	gw, nat := str(c.in, "gateway_id"), str(c.in, "nat_gateway_id")
+	gw, nat := aws.ToString(c.In.GatewayID), aws.ToString(c.In.NatGatewayID)
 	var have *ec2types.Route
 	for i, r := range rt.Routes {
 		if aws.ToString(r.DestinationCidrBlock) == defaultRouteCIDR {
@@ -584,27 +622,27 @@ func (h routeTableHandler) reconcile(ctx context.Context, c *call) error {
 	}
 	switch {
 	case have == nil && (gw != "" || nat != ""):
-		in := &ec2.CreateRouteInput{RouteTableId: aws.String(c.id), DestinationCidrBlock: aws.String(defaultRouteCIDR)}
+		in := &ec2.CreateRouteInput{RouteTableId: aws.String(c.ID), DestinationCidrBlock: aws.String(defaultRouteCIDR)}
 		if gw != "" {
 			in.GatewayId = aws.String(gw)
 		} else {
 			in.NatGatewayId = aws.String(nat)
 		}
-		if _, err := c.cl.ec2.CreateRoute(ctx, in); err != nil {
+		if _, err := c.Env.cl.ec2.CreateRoute(ctx, in); err != nil {
 			return fmt.Errorf("create route %s: %w", defaultRouteCIDR, err)
 		}
 	case have != nil && (aws.ToString(have.GatewayId) != gw || aws.ToString(have.NatGatewayId) != nat):
-		in := &ec2.ReplaceRouteInput{RouteTableId: aws.String(c.id), DestinationCidrBlock: aws.String(defaultRouteCIDR)}
+		in := &ec2.ReplaceRouteInput{RouteTableId: aws.String(c.ID), DestinationCidrBlock: aws.String(defaultRouteCIDR)}
 		if gw != "" {
 			in.GatewayId = aws.String(gw)
 		} else {
 			in.NatGatewayId = aws.String(nat)
 		}
-		if _, err := c.cl.ec2.ReplaceRoute(ctx, in); err != nil {
+		if _, err := c.Env.cl.ec2.ReplaceRoute(ctx, in); err != nil {
 			return fmt.Errorf("replace route %s: %w", defaultRouteCIDR, err)
 		}
 	}
-	want := strList(c.in, "subnet_ids")
+	want := c.In.SubnetIDs
 	var haveSubnets []string
 	for _, a := range rt.Associations {
 		if aws.ToBool(a.Main) || a.SubnetId == nil {
@@ -613,7 +651,7 @@ func (h routeTableHandler) reconcile(ctx context.Context, c *call) error {
 		sn := aws.ToString(a.SubnetId)
 		haveSubnets = append(haveSubnets, sn)
 		if !slices.Contains(want, sn) {
-			if _, err := c.cl.ec2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId}); err != nil && !isNotFound(err) {
+			if _, err := c.Env.cl.ec2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId}); err != nil && !isNotFound(err) {
 				return fmt.Errorf("disassociate subnet %s: %w", sn, err)
 			}
 		}
@@ -622,50 +660,44 @@ func (h routeTableHandler) reconcile(ctx context.Context, c *call) error {
 		if slices.Contains(haveSubnets, sn) {
 			continue
 		}
-		if _, err := c.cl.ec2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(c.id), SubnetId: aws.String(sn)}); err != nil {
+		if _, err := c.Env.cl.ec2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(c.ID), SubnetId: aws.String(sn)}); err != nil {
 			return fmt.Errorf("associate subnet %s: %w", sn, err)
 		}
 	}
 	return nil
 }
 
-func (h routeTableHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
+func (h routeTableHandler) Read(ctx context.Context, c *routeTableCall) (*kit.Live[routeTableIn, idOut], error) {
 	rt, err := h.describe(ctx, c)
 	if err != nil || rt == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
-	in := providers.Values{"location": c.loc, "vpc_id": aws.ToString(rt.VpcId)}
+	in := routeTableIn{Location: c.In.Location, VpcID: aws.ToString(rt.VpcId)}
 	for _, r := range rt.Routes {
 		if aws.ToString(r.DestinationCidrBlock) != defaultRouteCIDR {
 			continue
 		}
 		if r.GatewayId != nil {
-			in["gateway_id"] = aws.ToString(r.GatewayId)
+			in.GatewayID = aws.String(aws.ToString(r.GatewayId))
 		}
 		if r.NatGatewayId != nil {
-			in["nat_gateway_id"] = aws.ToString(r.NatGatewayId)
+			in.NatGatewayID = aws.String(aws.ToString(r.NatGatewayId))
 		}
 	}
-	var subnets []string
 	for _, a := range rt.Associations {
 		if !aws.ToBool(a.Main) && a.SubnetId != nil {
-			subnets = append(subnets, aws.ToString(a.SubnetId))
+			in.SubnetIDs = append(in.SubnetIDs, aws.ToString(a.SubnetId))
 		}
 	}
-	in["subnet_ids"] = orderLike(subnets, strList(c.prev, "subnet_ids"))
-	return true, in, providers.Values{"id": c.id}, nil
+	return c.Found(in, idOut{ID: c.ID}), nil
 }
 
-func (h routeTableHandler) update(ctx context.Context, c *call, changed []string) error {
-	for _, k := range changed {
-		if k != "gateway_id" && k != "nat_gateway_id" && k != "subnet_ids" {
-			return fmt.Errorf("%s: %w", k, errNoUpdate)
-		}
-	}
+// Update moves the default route and the subnet associations.
+func (h routeTableHandler) Update(ctx context.Context, c *routeTableCall, _ []string) error {
 	return h.reconcile(ctx, c)
 }
 
-func (h routeTableHandler) delete(ctx context.Context, c *call) error {
+func (h routeTableHandler) Delete(ctx context.Context, c *routeTableCall) error {
 	rt, err := h.describe(ctx, c)
 	if err != nil || rt == nil {
 		if isNotFound(err) {
@@ -677,11 +709,11 @@ func (h routeTableHandler) delete(ctx context.Context, c *call) error {
 		if aws.ToBool(a.Main) {
 			continue
 		}
-		if _, err := c.cl.ec2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId}); err != nil && !isNotFound(err) {
+		if _, err := c.Env.cl.ec2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId}); err != nil && !isNotFound(err) {
 			return fmt.Errorf("disassociate %s: %w", aws.ToString(a.SubnetId), err)
 		}
 	}
-	_, err = c.cl.ec2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(c.id)})
+	_, err = c.Env.cl.ec2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(c.ID)})
 	if isNotFound(err) {
 		return nil
 	}
@@ -690,24 +722,37 @@ func (h routeTableHandler) delete(ctx context.Context, c *call) error {
 
 // ---- aws_security_group ----
 
+type sgIn struct {
+	Location    string `kit:"location,replace" why:"a security group lives in one AWS region"`
+	VpcID       string `kit:"vpc_id,replace" why:"a security group cannot move to another VPC"`
+	Name        string `kit:"name,replace" why:"EC2 cannot rename a security group"`
+	Description string `kit:"description,replace" why:"EC2 cannot change a security group's description"`
+	// IngressCIDR is the source of the HTTPS rule; nil without one.
+	IngressCIDR *string `kit:"ingress_cidr,replace" why:"regionctl writes the rule only when it creates the group"`
+}
+
+type sgOut struct {
+	ID  string `kit:"id"`
+	ARN string `kit:"arn"`
+}
+
+type sgCall = call[sgIn, sgOut]
+
 type sgHandler struct{}
 
-func (sgHandler) find(ctx context.Context, c *call) (string, error) {
-	out, err := c.cl.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{c.tagFilter()}})
+func (sgHandler) Find(ctx context.Context, c *sgCall) (string, error) {
+	out, err := c.Env.cl.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{tagFilter(c.Meta)}})
 	if err != nil {
 		return "", err
 	}
-	for _, g := range out.SecurityGroups {
-		return aws.ToString(g.GroupId), nil
-	}
-	return "", nil
+	return firstID(out.SecurityGroups, func(g ec2types.SecurityGroup) *string { return g.GroupId }), nil
 }
 
-func (h sgHandler) create(ctx context.Context, c *call) (string, error) {
-	id, err := c.createUntokened(ctx, "security group", h.find, func(opt func(*ec2.Options)) (string, error) {
-		out, err := c.cl.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-			GroupName: aws.String(str(c.in, "name")), Description: aws.String(str(c.in, "description")),
-			VpcId: aws.String(str(c.in, "vpc_id")), TagSpecifications: tagSpec(ec2types.ResourceTypeSecurityGroup, c.tags()),
+func (h sgHandler) Create(ctx context.Context, c *sgCall) (string, error) {
+	id, err := c.Env.createUntokened(ctx, "security group", func() (string, error) { return h.Find(ctx, c) }, func(opt func(*ec2.Options)) (string, error) {
+		out, err := c.Env.cl.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+			GroupName: aws.String(c.In.Name), Description: aws.String(c.In.Description),
+			VpcId: aws.String(c.In.VpcID), TagSpecifications: tagSpec(ec2types.ResourceTypeSecurityGroup, tags(c.Meta)),
 		}, opt)
 		if err != nil {
 			return "", err
@@ -717,48 +762,38 @@ func (h sgHandler) create(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = c.cl.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+	cidr := aws.ToString(c.In.IngressCIDR)
+	_, err = c.Env.cl.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: aws.String(id),
 		IpPermissions: []ec2types.IpPermission{{
 			IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443),
-			IpRanges: []ec2types.IpRange{{CidrIp: aws.String(str(c.in, "ingress_cidr")), Description: aws.String("Kubernetes API from the VPC")}},
+			IpRanges: []ec2types.IpRange{{CidrIp: aws.String(cidr), Description: aws.String("Kubernetes API from the VPC")}},
 		}},
 	})
 	if err != nil && errCode(err) != "InvalidPermission.Duplicate" {
-		return id, fmt.Errorf("allow HTTPS from %s: %w", str(c.in, "ingress_cidr"), err)
+		return id, fmt.Errorf("allow HTTPS from %s: %w", cidr, err)
 	}
 	return id, nil
 }
 
-func (sgHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	out, err := c.cl.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("group-id", c.id)}})
-	if err != nil {
-		return false, nil, nil, err
-	}
-	if len(out.SecurityGroups) == 0 {
-		return false, nil, nil, nil
+func (sgHandler) Read(ctx context.Context, c *sgCall) (*kit.Live[sgIn, sgOut], error) {
+	out, err := c.Env.cl.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("group-id", c.ID)}})
+	if err != nil || len(out.SecurityGroups) == 0 {
+		return nil, err
 	}
 	g := out.SecurityGroups[0]
-	var ingress any
+	in := sgIn{Location: c.In.Location, VpcID: aws.ToString(g.VpcId), Name: aws.ToString(g.GroupName), Description: aws.ToString(g.Description)}
 	for _, p := range g.IpPermissions {
 		if aws.ToString(p.IpProtocol) == "tcp" && aws.ToInt32(p.FromPort) == 443 && aws.ToInt32(p.ToPort) == 443 && len(p.IpRanges) > 0 {
-			ingress = aws.ToString(p.IpRanges[0].CidrIp)
+			in.IngressCIDR = aws.String(aws.ToString(p.IpRanges[0].CidrIp))
 		}
 	}
-	in := providers.Values{
-		"location": c.loc, "vpc_id": aws.ToString(g.VpcId), "name": aws.ToString(g.GroupName),
-		"description": aws.ToString(g.Description), "ingress_cidr": ingress,
-	}
-	return true, in, providers.Values{"id": c.id, "arn": aws.ToString(g.SecurityGroupArn)}, nil
+	return c.Found(in, sgOut{ID: c.ID, ARN: aws.ToString(g.SecurityGroupArn)}), nil
 }
 
-func (sgHandler) update(ctx context.Context, c *call, changed []string) error {
-	return fmt.Errorf("%v: %w", changed, errNoUpdate)
-}
-
-func (sgHandler) delete(ctx context.Context, c *call) error {
-	err := c.d.retryDependency(ctx, func() error {
-		_, err := c.cl.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(c.id)})
+func (sgHandler) Delete(ctx context.Context, c *sgCall) error {
+	err := c.Env.d.retryDependency(ctx, func() error {
+		_, err := c.Env.cl.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(c.ID)})
 		return err
 	})
 	if isNotFound(err) {

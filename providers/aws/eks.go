@@ -14,11 +14,12 @@ import (
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 )
 
 // waitUpdate polls an EKS update (cluster, node group or add-on) until it
 // succeeds, and turns a failed or cancelled one into an error.
-func (c *call) waitUpdate(ctx context.Context, cluster string, u *ekstypes.Update, nodegroup, addon string) error {
+func (e *env) waitUpdate(ctx context.Context, cluster string, u *ekstypes.Update, nodegroup, addon string) error {
 	if u == nil || u.Id == nil {
 		return nil
 	}
@@ -29,8 +30,8 @@ func (c *call) waitUpdate(ctx context.Context, cluster string, u *ekstypes.Updat
 	if addon != "" {
 		in.AddonName = aws.String(addon)
 	}
-	return c.d.poll(ctx, func() (bool, error) {
-		out, err := c.cl.eks.DescribeUpdate(ctx, in)
+	return e.d.pollBackoff().Poll(ctx, func() (bool, error) {
+		out, err := e.cl.eks.DescribeUpdate(ctx, in)
 		if err != nil {
 			return false, fmt.Errorf("describe update %s: %w", aws.ToString(u.Id), err)
 		}
@@ -48,14 +49,59 @@ func (c *call) waitUpdate(ctx context.Context, cluster string, u *ekstypes.Updat
 	})
 }
 
+// dropFailedCreate deletes an object whose create ended failed
+// (CREATE_FAILED, FAILED), waits until it is gone and returns cause with no
+// ID: the engine then records no object, and the next apply creates it
+// again under the same name. A failed object kept as tainted could not be
+// replaced, since its replacement gets the same name. Only when the delete
+// fails too is the ID returned, so the engine keeps it (tainted). The error
+// is of class providers.ErrCreateFailed.
+func dropFailedCreate(name, what string, issues []string, cause error, del func() error) (string, error) {
+	if len(issues) > 0 {
+		cause = fmt.Errorf("%w (%s)", cause, strings.Join(issues, "; "))
+	}
+	cause = kit.Classed(cause, providers.ErrCreateFailed)
+	if err := del(); err != nil {
+		return name, fmt.Errorf("%w; deleting the failed %s %s failed too: %v", cause, what, name, err)
+	}
+	return "", fmt.Errorf("%w; deleted the failed %s %s, so the next apply creates it again", cause, what, name)
+}
+
 // ---- aws_eks_cluster ----
 //
 // A cluster's ID is its name.
 
+type clusterIn struct {
+	Location              string   `kit:"location,replace" why:"a cluster lives in one AWS region"`
+	Name                  string   `kit:"name,replace" why:"EKS cannot rename a cluster"`
+	Version               string   `kit:"version"`
+	RoleARN               string   `kit:"role_arn,replace" why:"EKS cannot change a cluster's IAM role"`
+	SubnetIDs             []string `kit:"subnet_ids,replace,set" why:"EKS cannot move a cluster's control plane to other subnets"`
+	SecurityGroupIDs      []string `kit:"security_group_ids,replace,set" why:"EKS cannot change a cluster's additional security groups"`
+	EndpointPublicAccess  bool     `kit:"endpoint_public_access"`
+	EndpointPrivateAccess bool     `kit:"endpoint_private_access"`
+}
+
+type clusterOut struct {
+	ID              string `kit:"id"`
+	ARN             string `kit:"arn"`
+	Endpoint        string `kit:"endpoint"`
+	PlatformVersion string `kit:"platform_version"`
+	Status          string `kit:"status"`
+	// The CA certificate is public (every kubeconfig holds it); no token
+	// or other secret is ever an output.
+	CertificateAuthorityData *string `kit:"certificate_authority_data,omitempty"`
+	ClusterSecurityGroupID   *string `kit:"cluster_security_group_id,omitempty"`
+	OIDCIssuer               *string `kit:"oidc_issuer,omitempty"`
+}
+
+type clusterCall = call[clusterIn, clusterOut]
+
 type clusterHandler struct{}
 
-func (clusterHandler) describe(ctx context.Context, c *call, name string) (*ekstypes.Cluster, error) {
-	out, err := c.cl.eks.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(name)})
+// describeCluster returns the cluster called name, or nil.
+func (e *env) describeCluster(ctx context.Context, name string) (*ekstypes.Cluster, error) {
+	out, err := e.cl.eks.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(name)})
 	if isNotFound(err) {
 		return nil, nil
 	}
@@ -65,11 +111,11 @@ func (clusterHandler) describe(ctx context.Context, c *call, name string) (*ekst
 	return out.Cluster, nil
 }
 
-func (h clusterHandler) find(ctx context.Context, c *call) (string, error) {
-	names := []string{str(c.in, "name")}
+func (h clusterHandler) Find(ctx context.Context, c *clusterCall) (string, error) {
+	names := []string{c.In.Name}
 	if names[0] == "" {
 		names = nil
-		p := eks.NewListClustersPaginator(c.cl.eks, &eks.ListClustersInput{})
+		p := eks.NewListClustersPaginator(c.Env.cl.eks, &eks.ListClustersInput{})
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)
 			if err != nil {
@@ -79,11 +125,11 @@ func (h clusterHandler) find(ctx context.Context, c *call) (string, error) {
 		}
 	}
 	for _, n := range names {
-		cl, err := h.describe(ctx, c, n)
+		cl, err := c.Env.describeCluster(ctx, n)
 		if err != nil {
 			return "", err
 		}
-		if cl != nil && cl.Status != ekstypes.ClusterStatusDeleting && cl.Status != ekstypes.ClusterStatusFailed && c.matchTags(cl.Tags) {
+		if cl != nil && cl.Status != ekstypes.ClusterStatusDeleting && cl.Status != ekstypes.ClusterStatusFailed && matchTags(c.Meta, cl.Tags) {
 			return n, nil
 		}
 	}
@@ -92,55 +138,46 @@ func (h clusterHandler) find(ctx context.Context, c *call) (string, error) {
 
 // retryRolePropagation retries fn while EKS cannot yet assume a role IAM
 // has just created (IAM is eventually consistent).
-func (c *call) retryRolePropagation(ctx context.Context, fn func() error) error {
-	deadline := time.Now().Add(min(c.d.dependencyWait, 2*time.Minute))
-	var last error
-	err := c.d.poll(ctx, func() (bool, error) {
-		last = fn()
-		if errCode(last) == "InvalidParameterException" && strings.Contains(strings.ToLower(last.Error()), "role") && time.Now().Before(deadline) {
-			return false, nil
-		}
-		return true, last
-	})
-	if err != nil {
-		return err
+func (e *env) retryRolePropagation(ctx context.Context, fn func() error) error {
+	roleNotReady := func(err error) bool {
+		return errCode(err) == "InvalidParameterException" && strings.Contains(strings.ToLower(err.Error()), "role")
 	}
-	return last
+	return kit.Retry{Backoff: e.d.pollBackoff(), For: min(e.d.dependencyWait, 2*time.Minute), Retryable: roleNotReady}.Do(ctx, fn)
 }
 
-func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
-	name := str(c.in, "name")
-	cl, err := h.describe(ctx, c, name)
+func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, error) {
+	name := c.In.Name
+	cl, err := c.Env.describeCluster(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	if cl != nil && !c.matchTags(cl.Tags) {
-		return "", fmt.Errorf("EKS cluster %s already exists in %s and was not made by this create (its %s tag is %q)", name, c.loc, TagAddress, cl.Tags[TagAddress])
+	if cl != nil && !matchTags(c.Meta, cl.Tags) {
+		return "", fmt.Errorf("EKS cluster %s already exists in %s and was not made by this create (its %s tag is %q)", name, c.In.Location, TagAddress, cl.Tags[TagAddress])
 	}
 	if cl != nil && cl.Status == ekstypes.ClusterStatusFailed {
 		// An earlier attempt of this create failed and could not be
 		// removed then: remove it now, then create it again.
-		c.id = name
-		if err := h.delete(ctx, c); err != nil {
+		c.ID = name
+		if err := h.Delete(ctx, c); err != nil {
 			return "", fmt.Errorf("delete EKS cluster %s, left FAILED by an earlier attempt: %w", name, err)
 		}
 		cl = nil
 	}
 	if cl == nil {
-		err := c.retryRolePropagation(ctx, func() error {
-			_, err := c.cl.eks.CreateCluster(ctx, &eks.CreateClusterInput{
-				Name: aws.String(name), Version: aws.String(str(c.in, "version")), RoleArn: aws.String(str(c.in, "role_arn")),
+		err := c.Env.retryRolePropagation(ctx, func() error {
+			_, err := c.Env.cl.eks.CreateCluster(ctx, &eks.CreateClusterInput{
+				Name: aws.String(name), Version: aws.String(c.In.Version), RoleArn: aws.String(c.In.RoleARN),
 				ResourcesVpcConfig: &ekstypes.VpcConfigRequest{
-					SubnetIds: strList(c.in, "subnet_ids"), SecurityGroupIds: strList(c.in, "security_group_ids"),
-					EndpointPublicAccess:  aws.Bool(boolean(c.in, "endpoint_public_access")),
-					EndpointPrivateAccess: aws.Bool(boolean(c.in, "endpoint_private_access")),
+					SubnetIds: c.In.SubnetIDs, SecurityGroupIds: c.In.SecurityGroupIDs,
+					EndpointPublicAccess:  aws.Bool(c.In.EndpointPublicAccess),
+					EndpointPrivateAccess: aws.Bool(c.In.EndpointPrivateAccess),
 				},
-				Tags: c.tags(), ClientRequestToken: c.clientToken(),
+				Tags: tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
 			})
 			return err
 		})
 		if errCode(err) == "ResourceInUseException" {
-			if cl, derr := h.describe(ctx, c, name); derr == nil && cl != nil && c.matchTags(cl.Tags) {
+			if cl, derr := c.Env.describeCluster(ctx, name); derr == nil && cl != nil && matchTags(c.Meta, cl.Tags) {
 				err = nil // our earlier attempt made it
 			}
 		}
@@ -148,149 +185,105 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 			return "", err
 		}
 	}
-	lo, hi := c.d.waitDelays()
-	w := eks.NewClusterActiveWaiter(c.cl.eks, func(o *eks.ClusterActiveWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
+	lo, hi := c.Env.d.waitDelays()
+	w := eks.NewClusterActiveWaiter(c.Env.cl.eks, func(o *eks.ClusterActiveWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
 	if err := w.Wait(ctx, &eks.DescribeClusterInput{Name: aws.String(name)}, 45*time.Minute); err != nil {
 		err = fmt.Errorf("wait for EKS cluster %s to become active: %w", name, err)
-		if cl, derr := h.describe(ctx, c, name); derr == nil && cl != nil && cl.Status == ekstypes.ClusterStatusFailed {
+		if cl, derr := c.Env.describeCluster(ctx, name); derr == nil && cl != nil && cl.Status == ekstypes.ClusterStatusFailed {
 			var msgs []string
 			if cl.Health != nil {
 				for _, i := range cl.Health.Issues {
 					msgs = append(msgs, fmt.Sprintf("%s: %s", i.Code, aws.ToString(i.Message)))
 				}
 			}
-			return dropFailedCreate(ctx, c, h, name, "EKS cluster", msgs, err)
+			c.ID = name
+			return dropFailedCreate(name, "EKS cluster", msgs, err, func() error { return h.Delete(ctx, c) })
 		}
 		return name, err
 	}
 	return name, nil
 }
 
-// dropFailedCreate deletes an object whose create ended failed
-// (CREATE_FAILED, FAILED), waits until it is gone and returns cause with no
-// ID: the engine then records no object, and the next apply creates it
-// again under the same name. A failed object kept as tainted could not be
-// replaced, since its replacement gets the same name. Only when the delete
-// fails too is the ID returned, so the engine keeps it (tainted).
-func dropFailedCreate(ctx context.Context, c *call, h handler, name, what string, issues []string, cause error) (string, error) {
-	if len(issues) > 0 {
-		cause = fmt.Errorf("%w (%s)", cause, strings.Join(issues, "; "))
-	}
-	c.id = name
-	if err := h.delete(ctx, c); err != nil {
-		return name, fmt.Errorf("%w; deleting the failed %s %s failed too: %v", cause, what, name, err)
-	}
-	return "", fmt.Errorf("%w; deleted the failed %s %s, so the next apply creates it again", cause, what, name)
-}
-
-func (h clusterHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	cl, err := h.describe(ctx, c, c.id)
+func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clusterIn, clusterOut], error) {
+	cl, err := c.Env.describeCluster(ctx, c.ID)
 	if err != nil || cl == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
-	in := providers.Values{
-		"location": c.loc, "name": aws.ToString(cl.Name), "version": aws.ToString(cl.Version),
-		"role_arn": aws.ToString(cl.RoleArn),
-	}
-	out := providers.Values{
-		"id": c.id, "arn": aws.ToString(cl.Arn), "endpoint": aws.ToString(cl.Endpoint),
-		"platform_version": aws.ToString(cl.PlatformVersion), "status": string(cl.Status),
+	in := clusterIn{Location: c.In.Location, Name: aws.ToString(cl.Name), Version: aws.ToString(cl.Version), RoleARN: aws.ToString(cl.RoleArn)}
+	out := clusterOut{
+		ID: c.ID, ARN: aws.ToString(cl.Arn), Endpoint: aws.ToString(cl.Endpoint),
+		PlatformVersion: aws.ToString(cl.PlatformVersion), Status: string(cl.Status),
 	}
 	if v := cl.ResourcesVpcConfig; v != nil {
-		in["subnet_ids"] = orderLike(v.SubnetIds, strList(c.prev, "subnet_ids"))
-		in["security_group_ids"] = orderLike(v.SecurityGroupIds, strList(c.prev, "security_group_ids"))
-		in["endpoint_public_access"] = v.EndpointPublicAccess
-		in["endpoint_private_access"] = v.EndpointPrivateAccess
-		if v.ClusterSecurityGroupId != nil {
-			out["cluster_security_group_id"] = aws.ToString(v.ClusterSecurityGroupId)
-		}
+		in.SubnetIDs, in.SecurityGroupIDs = v.SubnetIds, v.SecurityGroupIds
+		in.EndpointPublicAccess, in.EndpointPrivateAccess = v.EndpointPublicAccess, v.EndpointPrivateAccess
+		out.ClusterSecurityGroupID = v.ClusterSecurityGroupId
 	}
-	// The CA certificate is public (every kubeconfig holds it); no token
-	// or other secret is ever an output.
-	if cl.CertificateAuthority != nil && cl.CertificateAuthority.Data != nil {
-		out["certificate_authority_data"] = aws.ToString(cl.CertificateAuthority.Data)
+	if cl.CertificateAuthority != nil {
+		out.CertificateAuthorityData = cl.CertificateAuthority.Data
 	}
-	if cl.Identity != nil && cl.Identity.Oidc != nil && cl.Identity.Oidc.Issuer != nil {
-		out["oidc_issuer"] = aws.ToString(cl.Identity.Oidc.Issuer)
+	if cl.Identity != nil && cl.Identity.Oidc != nil {
+		out.OIDCIssuer = cl.Identity.Oidc.Issuer
 	}
-	return true, in, out, nil
+	return c.Found(in, out), nil
 }
 
 // CheckUpgrade returns an error unless moving a cluster from Kubernetes
 // minor from to minor to is one step forward (or no change): EKS upgrades
 // one minor at a time and never downgrades.
 func CheckUpgrade(from, to string) error {
-	if from == to {
-		return nil
-	}
-	fa, fb, ok1 := minorOf(from)
-	ta, tb, ok2 := minorOf(to)
-	switch {
-	case !ok1 || !ok2:
-		return fmt.Errorf("cannot compare Kubernetes versions %q and %q", from, to)
-	case ta < fa || ta == fa && tb < fb:
-		return fmt.Errorf("cannot downgrade Kubernetes %s to %s: EKS does not downgrade; set kubernetesVersion back to %s", from, to, from)
-	case ta != fa || tb != fb+1:
-		return fmt.Errorf("cannot upgrade Kubernetes %s to %s in one step: EKS upgrades one minor version at a time; set kubernetesVersion to %d.%d, apply, then continue", from, to, fa, fb+1)
-	}
-	return nil
+	return providers.CheckMinorUpgrade("EKS", from, to)
 }
 
-func (h clusterHandler) update(ctx context.Context, c *call, changed []string) error {
-	for _, k := range changed {
-		switch k {
-		case "version", "endpoint_public_access", "endpoint_private_access":
-		default:
-			return fmt.Errorf("%s: %w", k, errNoUpdate)
-		}
-	}
-	cl, err := h.describe(ctx, c, c.id)
+// Update upgrades the control plane one minor and sets endpoint access.
+func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) error {
+	cl, err := c.Env.describeCluster(ctx, c.ID)
 	if err != nil {
 		return err
 	}
 	if cl == nil {
-		return fmt.Errorf("EKS cluster %s: %w", c.id, providers.ErrNotFound)
+		return fmt.Errorf("EKS cluster %s: %w", c.ID, providers.ErrNotFound)
 	}
-	if want, have := str(c.in, "version"), aws.ToString(cl.Version); want != have {
+	if want, have := c.In.Version, aws.ToString(cl.Version); want != have {
 		if err := CheckUpgrade(have, want); err != nil {
-			return fmt.Errorf("EKS cluster %s: %w", c.id, err)
+			return fmt.Errorf("EKS cluster %s: %w", c.ID, err)
 		}
-		out, err := c.cl.eks.UpdateClusterVersion(ctx, &eks.UpdateClusterVersionInput{Name: aws.String(c.id), Version: aws.String(want)})
+		out, err := c.Env.cl.eks.UpdateClusterVersion(ctx, &eks.UpdateClusterVersionInput{Name: aws.String(c.ID), Version: aws.String(want)})
 		if err != nil {
 			return fmt.Errorf("upgrade to Kubernetes %s: %w", want, err)
 		}
-		if err := c.waitUpdate(ctx, c.id, out.Update, "", ""); err != nil {
+		if err := c.Env.waitUpdate(ctx, c.ID, out.Update, "", ""); err != nil {
 			return err
 		}
 	}
-	pub, priv := boolean(c.in, "endpoint_public_access"), boolean(c.in, "endpoint_private_access")
+	pub, priv := c.In.EndpointPublicAccess, c.In.EndpointPrivateAccess
 	if v := cl.ResourcesVpcConfig; v == nil || v.EndpointPublicAccess != pub || v.EndpointPrivateAccess != priv {
-		out, err := c.cl.eks.UpdateClusterConfig(ctx, &eks.UpdateClusterConfigInput{
-			Name:               aws.String(c.id),
+		out, err := c.Env.cl.eks.UpdateClusterConfig(ctx, &eks.UpdateClusterConfigInput{
+			Name:               aws.String(c.ID),
 			ResourcesVpcConfig: &ekstypes.VpcConfigRequest{EndpointPublicAccess: aws.Bool(pub), EndpointPrivateAccess: aws.Bool(priv)},
 		})
 		if err != nil {
 			return fmt.Errorf("set endpoint access (public %v, private %v): %w", pub, priv, err)
 		}
-		if err := c.waitUpdate(ctx, c.id, out.Update, "", ""); err != nil {
+		if err := c.Env.waitUpdate(ctx, c.ID, out.Update, "", ""); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (clusterHandler) delete(ctx context.Context, c *call) error {
-	_, err := c.cl.eks.DeleteCluster(ctx, &eks.DeleteClusterInput{Name: aws.String(c.id)})
+func (clusterHandler) Delete(ctx context.Context, c *clusterCall) error {
+	_, err := c.Env.cl.eks.DeleteCluster(ctx, &eks.DeleteClusterInput{Name: aws.String(c.ID)})
 	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	lo, hi := c.d.waitDelays()
-	w := eks.NewClusterDeletedWaiter(c.cl.eks, func(o *eks.ClusterDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
-	if err := w.Wait(ctx, &eks.DescribeClusterInput{Name: aws.String(c.id)}, 45*time.Minute); err != nil {
-		return fmt.Errorf("wait for EKS cluster %s to be deleted: %w", c.id, err)
+	lo, hi := c.Env.d.waitDelays()
+	w := eks.NewClusterDeletedWaiter(c.Env.cl.eks, func(o *eks.ClusterDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
+	if err := w.Wait(ctx, &eks.DescribeClusterInput{Name: aws.String(c.ID)}, 45*time.Minute); err != nil {
+		return fmt.Errorf("wait for EKS cluster %s to be deleted: %w", c.ID, err)
 	}
 	return nil
 }
@@ -300,17 +293,54 @@ func (clusterHandler) delete(ctx context.Context, c *call) error {
 // A node group's ID is its name; its cluster comes from the cluster_name
 // input.
 
-type nodegroupHandler struct{}
-
-func clusterOf(c *call) string {
-	if n := str(c.in, "cluster_name"); n != "" {
-		return n
-	}
-	return str(c.prev, "cluster_name")
+type nodegroupIn struct {
+	Location    string   `kit:"location,replace" why:"a node group lives in one AWS region"`
+	ClusterName string   `kit:"cluster_name,replace" why:"a node group belongs to one cluster"`
+	Name        string   `kit:"name,replace" why:"EKS cannot rename a node group"`
+	NodeRoleARN string   `kit:"node_role_arn,replace" why:"EKS cannot change a node group's IAM role"`
+	SubnetIDs   []string `kit:"subnet_ids,replace,set" why:"EKS cannot move a node group to other subnets"`
+	// InstanceType is nil when the group has other than one type.
+	InstanceType *string           `kit:"instance_type,replace" why:"EKS cannot change a node group's instance types"`
+	CapacityType string            `kit:"capacity_type,replace" why:"EKS cannot switch a node group between on-demand and Spot"`
+	AmiType      string            `kit:"ami_type,replace" why:"EKS cannot change a node group's AMI type"`
+	Version      string            `kit:"version"`
+	MinSize      int               `kit:"min_size"`
+	MaxSize      int               `kit:"max_size"`
+	Labels       map[string]string `kit:"labels"`
+	Taints       []eksTaint        `kit:"taints,set"`
 }
 
-func (nodegroupHandler) describe(ctx context.Context, c *call, name string) (*ekstypes.Nodegroup, error) {
-	out, err := c.cl.eks.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(clusterOf(c)), NodegroupName: aws.String(name)})
+// eksTaint is one node taint, with EKS's effect names (NO_SCHEDULE).
+type eksTaint struct {
+	Key    string `kit:"key"`
+	Value  string `kit:"value"`
+	Effect string `kit:"effect"`
+}
+
+type nodegroupOut struct {
+	ID             string  `kit:"id"`
+	ARN            string  `kit:"arn"`
+	Status         string  `kit:"status"`
+	DesiredSize    *int    `kit:"desired_size,omitempty"`
+	ReleaseVersion *string `kit:"release_version,omitempty"`
+}
+
+type nodegroupCall = call[nodegroupIn, nodegroupOut]
+
+type nodegroupHandler struct{}
+
+// clusterOf is the node group's or add-on's cluster: the desired one, else
+// the recorded one.
+func clusterOf(in, prev string) string {
+	if in != "" {
+		return in
+	}
+	return prev
+}
+
+func (nodegroupHandler) describe(ctx context.Context, c *nodegroupCall, name string) (*ekstypes.Nodegroup, error) {
+	out, err := c.Env.cl.eks.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{
+		ClusterName: aws.String(clusterOf(c.In.ClusterName, c.Prev.ClusterName)), NodegroupName: aws.String(name)})
 	if isNotFound(err) {
 		return nil, nil
 	}
@@ -320,14 +350,15 @@ func (nodegroupHandler) describe(ctx context.Context, c *call, name string) (*ek
 	return out.Nodegroup, nil
 }
 
-func (h nodegroupHandler) find(ctx context.Context, c *call) (string, error) {
-	if clusterOf(c) == "" {
+func (h nodegroupHandler) Find(ctx context.Context, c *nodegroupCall) (string, error) {
+	cluster := clusterOf(c.In.ClusterName, c.Prev.ClusterName)
+	if cluster == "" {
 		return "", nil
 	}
-	names := []string{str(c.in, "name")}
+	names := []string{c.In.Name}
 	if names[0] == "" {
 		names = nil
-		p := eks.NewListNodegroupsPaginator(c.cl.eks, &eks.ListNodegroupsInput{ClusterName: aws.String(clusterOf(c))})
+		p := eks.NewListNodegroupsPaginator(c.Env.cl.eks, &eks.ListNodegroupsInput{ClusterName: aws.String(cluster)})
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)
 			if isNotFound(err) {
@@ -344,26 +375,21 @@ func (h nodegroupHandler) find(ctx context.Context, c *call) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if ng != nil && ng.Status != ekstypes.NodegroupStatusDeleting && ng.Status != ekstypes.NodegroupStatusCreateFailed && c.matchTags(ng.Tags) {
+		if ng != nil && ng.Status != ekstypes.NodegroupStatusDeleting && ng.Status != ekstypes.NodegroupStatusCreateFailed && matchTags(c.Meta, ng.Tags) {
 			return n, nil
 		}
 	}
 	return "", nil
 }
 
-func eksTaints(v any) []ekstypes.Taint {
+func sdkTaints(ts []eksTaint) []ekstypes.Taint {
 	var out []ekstypes.Taint
-	l, _ := v.([]any)
-	for _, e := range l {
-		m, ok := e.(map[string]any)
-		if !ok {
-			continue
+	for _, t := range ts {
+		et := ekstypes.Taint{Key: aws.String(t.Key), Effect: ekstypes.TaintEffect(t.Effect)}
+		if t.Value != "" {
+			et.Value = aws.String(t.Value)
 		}
-		t := ekstypes.Taint{Key: aws.String(str(m, "key")), Effect: ekstypes.TaintEffect(str(m, "effect"))}
-		if val := str(m, "value"); val != "" {
-			t.Value = aws.String(val)
-		}
-		out = append(out, t)
+		out = append(out, et)
 	}
 	return out
 }
@@ -372,61 +398,39 @@ func taintID(t ekstypes.Taint) string {
 	return aws.ToString(t.Key) + "=" + aws.ToString(t.Value) + ":" + string(t.Effect)
 }
 
-// taintValues renders taints as inputs, in the order of prev when both hold
-// the same set.
-func taintValues(live []ekstypes.Taint, prev any) []any {
-	ids := make([]string, len(live))
-	byID := map[string]ekstypes.Taint{}
-	for i, t := range live {
-		ids[i] = taintID(t)
-		byID[ids[i]] = t
-	}
-	var want []string
-	for _, t := range eksTaints(prev) {
-		want = append(want, taintID(t))
-	}
-	order := orderLike(ids, want)
-	out := make([]any, 0, len(order))
-	for _, id := range order {
-		t := byID[id.(string)]
-		out = append(out, map[string]any{"key": aws.ToString(t.Key), "value": aws.ToString(t.Value), "effect": string(t.Effect)})
-	}
-	return out
-}
-
-func (h nodegroupHandler) create(ctx context.Context, c *call) (string, error) {
-	name := str(c.in, "name")
+func (h nodegroupHandler) Create(ctx context.Context, c *nodegroupCall) (string, error) {
+	name, cluster := c.In.Name, c.In.ClusterName
 	ng, err := h.describe(ctx, c, name)
 	if err != nil {
 		return "", err
 	}
-	if ng != nil && !c.matchTags(ng.Tags) {
-		return "", fmt.Errorf("EKS node group %s already exists in cluster %s and was not made by this create (its %s tag is %q)", name, clusterOf(c), TagAddress, ng.Tags[TagAddress])
+	if ng != nil && !matchTags(c.Meta, ng.Tags) {
+		return "", fmt.Errorf("EKS node group %s already exists in cluster %s and was not made by this create (its %s tag is %q)", name, cluster, TagAddress, ng.Tags[TagAddress])
 	}
 	if ng != nil && ng.Status == ekstypes.NodegroupStatusCreateFailed {
 		// An earlier attempt of this create failed and could not be
 		// removed then: remove it now, then create it again.
-		c.id = name
-		if err := h.delete(ctx, c); err != nil {
+		c.ID = name
+		if err := h.Delete(ctx, c); err != nil {
 			return "", fmt.Errorf("delete EKS node group %s, left CREATE_FAILED by an earlier attempt: %w", name, err)
 		}
 		ng = nil
 	}
 	if ng == nil {
-		minSize, maxSize := int32(integer(c.in, "min_size")), int32(integer(c.in, "max_size"))
-		_, err := c.cl.eks.CreateNodegroup(ctx, &eks.CreateNodegroupInput{
-			ClusterName: aws.String(clusterOf(c)), NodegroupName: aws.String(name),
-			NodeRole: aws.String(str(c.in, "node_role_arn")), Subnets: strList(c.in, "subnet_ids"),
-			InstanceTypes: []string{str(c.in, "instance_type")},
-			CapacityType:  ekstypes.CapacityTypes(str(c.in, "capacity_type")),
-			AmiType:       ekstypes.AMITypes(str(c.in, "ami_type")),
-			Version:       aws.String(str(c.in, "version")),
+		minSize, maxSize := int32(c.In.MinSize), int32(c.In.MaxSize)
+		_, err := c.Env.cl.eks.CreateNodegroup(ctx, &eks.CreateNodegroupInput{
+			ClusterName: aws.String(cluster), NodegroupName: aws.String(name),
+			NodeRole: aws.String(c.In.NodeRoleARN), Subnets: c.In.SubnetIDs,
+			InstanceTypes: []string{aws.ToString(c.In.InstanceType)},
+			CapacityType:  ekstypes.CapacityTypes(c.In.CapacityType),
+			AmiType:       ekstypes.AMITypes(c.In.AmiType),
+			Version:       aws.String(c.In.Version),
 			ScalingConfig: &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(minSize), MaxSize: aws.Int32(maxSize), DesiredSize: aws.Int32(minSize)},
-			Labels:        strMap(c.in, "labels"), Taints: eksTaints(c.in["taints"]),
-			Tags: c.tags(), ClientRequestToken: c.clientToken(),
+			Labels:        c.In.Labels, Taints: sdkTaints(c.In.Taints),
+			Tags: tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
 		})
 		if errCode(err) == "ResourceInUseException" {
-			if ng, derr := h.describe(ctx, c, name); derr == nil && ng != nil && c.matchTags(ng.Tags) {
+			if ng, derr := h.describe(ctx, c, name); derr == nil && ng != nil && matchTags(c.Meta, ng.Tags) {
 				err = nil
 			}
 		}
@@ -442,88 +446,78 @@ func (h nodegroupHandler) create(ctx context.Context, c *call) (string, error) {
 					msgs = append(msgs, fmt.Sprintf("%s: %s", i.Code, aws.ToString(i.Message)))
 				}
 			}
-			return dropFailedCreate(ctx, c, h, name, "EKS node group", msgs, err)
+			c.ID = name
+			return dropFailedCreate(name, "EKS node group", msgs, err, func() error { return h.Delete(ctx, c) })
 		}
 		return name, err
 	}
 	return name, nil
 }
 
-func (nodegroupHandler) waitActive(ctx context.Context, c *call, name string) error {
-	lo, hi := c.d.waitDelays()
-	w := eks.NewNodegroupActiveWaiter(c.cl.eks, func(o *eks.NodegroupActiveWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
-	if err := w.Wait(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(clusterOf(c)), NodegroupName: aws.String(name)}, 45*time.Minute); err != nil {
+func (nodegroupHandler) waitActive(ctx context.Context, c *nodegroupCall, name string) error {
+	lo, hi := c.Env.d.waitDelays()
+	w := eks.NewNodegroupActiveWaiter(c.Env.cl.eks, func(o *eks.NodegroupActiveWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
+	if err := w.Wait(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(c.In.ClusterName), NodegroupName: aws.String(name)}, 45*time.Minute); err != nil {
 		return fmt.Errorf("wait for EKS node group %s to become active: %w", name, err)
 	}
 	return nil
 }
 
-func (h nodegroupHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	ng, err := h.describe(ctx, c, c.id)
+func (h nodegroupHandler) Read(ctx context.Context, c *nodegroupCall) (*kit.Live[nodegroupIn, nodegroupOut], error) {
+	ng, err := h.describe(ctx, c, c.ID)
 	if err != nil || ng == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
-	var instanceType any
+	in := nodegroupIn{
+		Location: c.In.Location, ClusterName: aws.ToString(ng.ClusterName), Name: aws.ToString(ng.NodegroupName),
+		NodeRoleARN: aws.ToString(ng.NodeRole), SubnetIDs: ng.Subnets,
+		CapacityType: string(ng.CapacityType), AmiType: string(ng.AmiType),
+		Version: aws.ToString(ng.Version), Labels: ng.Labels,
+	}
 	if len(ng.InstanceTypes) == 1 {
-		instanceType = ng.InstanceTypes[0]
+		in.InstanceType = aws.String(ng.InstanceTypes[0])
 	}
-	labels := map[string]any{}
-	for k, v := range ng.Labels {
-		labels[k] = v
+	for _, t := range ng.Taints {
+		in.Taints = append(in.Taints, eksTaint{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value), Effect: string(t.Effect)})
 	}
-	in := providers.Values{
-		"location": c.loc, "cluster_name": aws.ToString(ng.ClusterName), "name": aws.ToString(ng.NodegroupName),
-		"node_role_arn": aws.ToString(ng.NodeRole), "subnet_ids": orderLike(ng.Subnets, strList(c.prev, "subnet_ids")),
-		"instance_type": instanceType, "capacity_type": string(ng.CapacityType), "ami_type": string(ng.AmiType),
-		"version": aws.ToString(ng.Version), "labels": labels, "taints": taintValues(ng.Taints, c.prev["taints"]),
-	}
-	out := providers.Values{"id": c.id, "arn": aws.ToString(ng.NodegroupArn), "status": string(ng.Status)}
+	out := nodegroupOut{ID: c.ID, ARN: aws.ToString(ng.NodegroupArn), Status: string(ng.Status), ReleaseVersion: ng.ReleaseVersion}
 	if s := ng.ScalingConfig; s != nil {
-		in["min_size"], in["max_size"] = int(aws.ToInt32(s.MinSize)), int(aws.ToInt32(s.MaxSize))
-		out["desired_size"] = int(aws.ToInt32(s.DesiredSize))
+		in.MinSize, in.MaxSize = int(aws.ToInt32(s.MinSize)), int(aws.ToInt32(s.MaxSize))
+		desired := int(aws.ToInt32(s.DesiredSize))
+		out.DesiredSize = &desired
 	}
-	if ng.ReleaseVersion != nil {
-		out["release_version"] = aws.ToString(ng.ReleaseVersion)
-	}
-	return true, in, out, nil
+	return c.Found(in, out), nil
 }
 
-// update upgrades the node group's Kubernetes version, then sets scaling,
+// Update upgrades the node group's Kubernetes version, then sets scaling,
 // labels and taints. The desired size is kept (a cluster autoscaler owns
 // it), clamped into the new min..max.
-func (h nodegroupHandler) update(ctx context.Context, c *call, changed []string) error {
-	for _, k := range changed {
-		switch k {
-		case "version", "min_size", "max_size", "labels", "taints":
-		default:
-			return fmt.Errorf("%s: %w", k, errNoUpdate)
-		}
-	}
-	cluster := clusterOf(c)
-	ng, err := h.describe(ctx, c, c.id)
+func (h nodegroupHandler) Update(ctx context.Context, c *nodegroupCall, _ []string) error {
+	cluster := clusterOf(c.In.ClusterName, c.Prev.ClusterName)
+	ng, err := h.describe(ctx, c, c.ID)
 	if err != nil {
 		return err
 	}
 	if ng == nil {
-		return fmt.Errorf("EKS node group %s: %w", c.id, providers.ErrNotFound)
+		return fmt.Errorf("EKS node group %s: %w", c.ID, providers.ErrNotFound)
 	}
-	if want, have := str(c.in, "version"), aws.ToString(ng.Version); want != have {
+	if want, have := c.In.Version, aws.ToString(ng.Version); want != have {
 		if err := CheckUpgrade(have, want); err != nil {
-			return fmt.Errorf("EKS node group %s: %w", c.id, err)
+			return fmt.Errorf("EKS node group %s: %w", c.ID, err)
 		}
-		out, err := c.cl.eks.UpdateNodegroupVersion(ctx, &eks.UpdateNodegroupVersionInput{
-			ClusterName: aws.String(cluster), NodegroupName: aws.String(c.id), Version: aws.String(want),
+		out, err := c.Env.cl.eks.UpdateNodegroupVersion(ctx, &eks.UpdateNodegroupVersionInput{
+			ClusterName: aws.String(cluster), NodegroupName: aws.String(c.ID), Version: aws.String(want),
 		})
 		if err != nil {
 			return fmt.Errorf("upgrade to Kubernetes %s: %w", want, err)
 		}
-		if err := c.waitUpdate(ctx, cluster, out.Update, c.id, ""); err != nil {
+		if err := c.Env.waitUpdate(ctx, cluster, out.Update, c.ID, ""); err != nil {
 			return err
 		}
 	}
-	in := &eks.UpdateNodegroupConfigInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(c.id)}
+	in := &eks.UpdateNodegroupConfigInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(c.ID)}
 	send := false
-	minSize, maxSize := int32(integer(c.in, "min_size")), int32(integer(c.in, "max_size"))
+	minSize, maxSize := int32(c.In.MinSize), int32(c.In.MaxSize)
 	if s := ng.ScalingConfig; s == nil || aws.ToInt32(s.MinSize) != minSize || aws.ToInt32(s.MaxSize) != maxSize {
 		desired := minSize
 		if s != nil {
@@ -532,7 +526,7 @@ func (h nodegroupHandler) update(ctx context.Context, c *call, changed []string)
 		in.ScalingConfig = &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(minSize), MaxSize: aws.Int32(maxSize), DesiredSize: aws.Int32(desired)}
 		send = true
 	}
-	wantLabels := strMap(c.in, "labels")
+	wantLabels := c.In.Labels
 	lp := &ekstypes.UpdateLabelsPayload{AddOrUpdateLabels: map[string]string{}}
 	for _, k := range slices.Sorted(maps.Keys(wantLabels)) {
 		if v, ok := ng.Labels[k]; !ok || v != wantLabels[k] {
@@ -547,7 +541,7 @@ func (h nodegroupHandler) update(ctx context.Context, c *call, changed []string)
 	if len(lp.AddOrUpdateLabels) > 0 || len(lp.RemoveLabels) > 0 {
 		in.Labels, send = lp, true
 	}
-	wantTaints := eksTaints(c.in["taints"])
+	wantTaints := sdkTaints(c.In.Taints)
 	tp := &ekstypes.UpdateTaintsPayload{}
 	haveIDs := map[string]bool{}
 	for _, t := range ng.Taints {
@@ -572,26 +566,26 @@ func (h nodegroupHandler) update(ctx context.Context, c *call, changed []string)
 	if !send {
 		return nil
 	}
-	out, err := c.cl.eks.UpdateNodegroupConfig(ctx, in)
+	out, err := c.Env.cl.eks.UpdateNodegroupConfig(ctx, in)
 	if err != nil {
 		return fmt.Errorf("update scaling, labels and taints: %w", err)
 	}
-	return c.waitUpdate(ctx, cluster, out.Update, c.id, "")
+	return c.Env.waitUpdate(ctx, cluster, out.Update, c.ID, "")
 }
 
-func (nodegroupHandler) delete(ctx context.Context, c *call) error {
-	in := &eks.DeleteNodegroupInput{ClusterName: aws.String(clusterOf(c)), NodegroupName: aws.String(c.id)}
-	_, err := c.cl.eks.DeleteNodegroup(ctx, in)
+func (nodegroupHandler) Delete(ctx context.Context, c *nodegroupCall) error {
+	in := &eks.DeleteNodegroupInput{ClusterName: aws.String(clusterOf(c.In.ClusterName, c.Prev.ClusterName)), NodegroupName: aws.String(c.ID)}
+	_, err := c.Env.cl.eks.DeleteNodegroup(ctx, in)
 	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	lo, hi := c.d.waitDelays()
-	w := eks.NewNodegroupDeletedWaiter(c.cl.eks, func(o *eks.NodegroupDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
+	lo, hi := c.Env.d.waitDelays()
+	w := eks.NewNodegroupDeletedWaiter(c.Env.cl.eks, func(o *eks.NodegroupDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
 	if err := w.Wait(ctx, &eks.DescribeNodegroupInput{ClusterName: in.ClusterName, NodegroupName: in.NodegroupName}, 45*time.Minute); err != nil {
-		return fmt.Errorf("wait for EKS node group %s to be deleted: %w", c.id, err)
+		return fmt.Errorf("wait for EKS node group %s to be deleted: %w", c.ID, err)
 	}
 	return nil
 }
@@ -600,10 +594,26 @@ func (nodegroupHandler) delete(ctx context.Context, c *call) error {
 //
 // An add-on's ID is its name; its cluster comes from the cluster_name input.
 
+type addonIn struct {
+	Location    string `kit:"location,replace" why:"an add-on lives in one AWS region"`
+	ClusterName string `kit:"cluster_name,replace" why:"an add-on belongs to one cluster"`
+	AddonName   string `kit:"addon_name,replace" why:"an add-on is known by its name"`
+}
+
+type addonOut struct {
+	ID           string `kit:"id"`
+	ARN          string `kit:"arn"`
+	AddonVersion string `kit:"addon_version"`
+	Status       string `kit:"status"`
+}
+
+type addonCall = call[addonIn, addonOut]
+
 type addonHandler struct{}
 
-func (addonHandler) describe(ctx context.Context, c *call, name string) (*ekstypes.Addon, error) {
-	out, err := c.cl.eks.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(clusterOf(c)), AddonName: aws.String(name)})
+func (addonHandler) describe(ctx context.Context, c *addonCall, name string) (*ekstypes.Addon, error) {
+	out, err := c.Env.cl.eks.DescribeAddon(ctx, &eks.DescribeAddonInput{
+		ClusterName: aws.String(clusterOf(c.In.ClusterName, c.Prev.ClusterName)), AddonName: aws.String(name)})
 	if isNotFound(err) {
 		return nil, nil
 	}
@@ -613,43 +623,43 @@ func (addonHandler) describe(ctx context.Context, c *call, name string) (*ekstyp
 	return out.Addon, nil
 }
 
-func (h addonHandler) find(ctx context.Context, c *call) (string, error) {
-	name := str(c.in, "addon_name")
-	if clusterOf(c) == "" || name == "" {
+func (h addonHandler) Find(ctx context.Context, c *addonCall) (string, error) {
+	name := c.In.AddonName
+	if c.In.ClusterName == "" || name == "" {
 		return "", nil
 	}
 	a, err := h.describe(ctx, c, name)
-	if err != nil || a == nil || a.Status == ekstypes.AddonStatusDeleting || a.Status == ekstypes.AddonStatusCreateFailed || !c.matchTags(a.Tags) {
+	if err != nil || a == nil || a.Status == ekstypes.AddonStatusDeleting || a.Status == ekstypes.AddonStatusCreateFailed || !matchTags(c.Meta, a.Tags) {
 		return "", err
 	}
 	return name, nil
 }
 
-func (h addonHandler) create(ctx context.Context, c *call) (string, error) {
-	name := str(c.in, "addon_name")
+func (h addonHandler) Create(ctx context.Context, c *addonCall) (string, error) {
+	name, cluster := c.In.AddonName, c.In.ClusterName
 	a, err := h.describe(ctx, c, name)
 	if err != nil {
 		return "", err
 	}
-	if a != nil && !c.matchTags(a.Tags) {
-		return "", fmt.Errorf("EKS add-on %s already exists in cluster %s and was not made by this create", name, clusterOf(c))
+	if a != nil && !matchTags(c.Meta, a.Tags) {
+		return "", fmt.Errorf("EKS add-on %s already exists in cluster %s and was not made by this create", name, cluster)
 	}
 	if a != nil && a.Status == ekstypes.AddonStatusCreateFailed {
 		// An earlier attempt of this create failed and could not be
 		// removed then: remove it now, then create it again.
-		c.id = name
-		if err := h.delete(ctx, c); err != nil {
+		c.ID = name
+		if err := h.Delete(ctx, c); err != nil {
 			return "", fmt.Errorf("delete EKS add-on %s, left CREATE_FAILED by an earlier attempt: %w", name, err)
 		}
 		a = nil
 	}
 	if a == nil {
-		_, err := c.cl.eks.CreateAddon(ctx, &eks.CreateAddonInput{
-			ClusterName: aws.String(clusterOf(c)), AddonName: aws.String(name),
-			ResolveConflicts: ekstypes.ResolveConflictsOverwrite, Tags: c.tags(), ClientRequestToken: c.clientToken(),
+		_, err := c.Env.cl.eks.CreateAddon(ctx, &eks.CreateAddonInput{
+			ClusterName: aws.String(cluster), AddonName: aws.String(name),
+			ResolveConflicts: ekstypes.ResolveConflictsOverwrite, Tags: tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
 		})
 		if errCode(err) == "ResourceInUseException" {
-			if a, derr := h.describe(ctx, c, name); derr == nil && a != nil && c.matchTags(a.Tags) {
+			if a, derr := h.describe(ctx, c, name); derr == nil && a != nil && matchTags(c.Meta, a.Tags) {
 				err = nil
 			}
 		}
@@ -657,9 +667,9 @@ func (h addonHandler) create(ctx context.Context, c *call) (string, error) {
 			return "", err
 		}
 	}
-	lo, hi := c.d.waitDelays()
-	w := eks.NewAddonActiveWaiter(c.cl.eks, func(o *eks.AddonActiveWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
-	if err := w.Wait(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(clusterOf(c)), AddonName: aws.String(name)}, 30*time.Minute); err != nil {
+	lo, hi := c.Env.d.waitDelays()
+	w := eks.NewAddonActiveWaiter(c.Env.cl.eks, func(o *eks.AddonActiveWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
+	if err := w.Wait(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(cluster), AddonName: aws.String(name)}, 30*time.Minute); err != nil {
 		err = fmt.Errorf("wait for EKS add-on %s to become active: %w", name, err)
 		if a, derr := h.describe(ctx, c, name); derr == nil && a != nil && a.Status == ekstypes.AddonStatusCreateFailed {
 			var msgs []string
@@ -668,39 +678,36 @@ func (h addonHandler) create(ctx context.Context, c *call) (string, error) {
 					msgs = append(msgs, fmt.Sprintf("%s: %s", i.Code, aws.ToString(i.Message)))
 				}
 			}
-			return dropFailedCreate(ctx, c, h, name, "EKS add-on", msgs, err)
+			c.ID = name
+			return dropFailedCreate(name, "EKS add-on", msgs, err, func() error { return h.Delete(ctx, c) })
 		}
 		return name, err
 	}
 	return name, nil
 }
 
-func (h addonHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	a, err := h.describe(ctx, c, c.id)
+func (h addonHandler) Read(ctx context.Context, c *addonCall) (*kit.Live[addonIn, addonOut], error) {
+	a, err := h.describe(ctx, c, c.ID)
 	if err != nil || a == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
-	in := providers.Values{"location": c.loc, "cluster_name": aws.ToString(a.ClusterName), "addon_name": aws.ToString(a.AddonName)}
-	return true, in, providers.Values{"id": c.id, "arn": aws.ToString(a.AddonArn), "addon_version": aws.ToString(a.AddonVersion), "status": string(a.Status)}, nil
+	in := addonIn{Location: c.In.Location, ClusterName: aws.ToString(a.ClusterName), AddonName: aws.ToString(a.AddonName)}
+	return c.Found(in, addonOut{ID: c.ID, ARN: aws.ToString(a.AddonArn), AddonVersion: aws.ToString(a.AddonVersion), Status: string(a.Status)}), nil
 }
 
-func (addonHandler) update(ctx context.Context, c *call, changed []string) error {
-	return fmt.Errorf("%v: %w", changed, errNoUpdate)
-}
-
-func (addonHandler) delete(ctx context.Context, c *call) error {
-	in := &eks.DeleteAddonInput{ClusterName: aws.String(clusterOf(c)), AddonName: aws.String(c.id)}
-	_, err := c.cl.eks.DeleteAddon(ctx, in)
+func (addonHandler) Delete(ctx context.Context, c *addonCall) error {
+	in := &eks.DeleteAddonInput{ClusterName: aws.String(clusterOf(c.In.ClusterName, c.Prev.ClusterName)), AddonName: aws.String(c.ID)}
+	_, err := c.Env.cl.eks.DeleteAddon(ctx, in)
 	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	lo, hi := c.d.waitDelays()
-	w := eks.NewAddonDeletedWaiter(c.cl.eks, func(o *eks.AddonDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
+	lo, hi := c.Env.d.waitDelays()
+	w := eks.NewAddonDeletedWaiter(c.Env.cl.eks, func(o *eks.AddonDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = lo, hi })
 	if err := w.Wait(ctx, &eks.DescribeAddonInput{ClusterName: in.ClusterName, AddonName: in.AddonName}, 30*time.Minute); err != nil {
-		return fmt.Errorf("wait for EKS add-on %s to be deleted: %w", c.id, err)
+		return fmt.Errorf("wait for EKS add-on %s to be deleted: %w", c.ID, err)
 	}
 	return nil
 }

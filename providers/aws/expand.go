@@ -117,31 +117,6 @@ func nodegroupName(pool string, forceNew ...string) string {
 	return pool + "-" + h
 }
 
-// eksTaintEffect maps Kubernetes taint effects onto the EKS API's names.
-var eksTaintEffect = map[string]string{
-	"NoSchedule":       "NO_SCHEDULE",
-	"PreferNoSchedule": "PREFER_NO_SCHEDULE",
-	"NoExecute":        "NO_EXECUTE",
-}
-
-// parseTaint splits "key[=value]:Effect".
-func parseTaint(t string) (key, value, effect string, err error) {
-	i := strings.LastIndex(t, ":")
-	if i < 0 {
-		return "", "", "", fmt.Errorf("taint %q has no effect; write key[=value]:Effect", t)
-	}
-	kv, eff := t[:i], t[i+1:]
-	e, known := eksTaintEffect[eff]
-	if !known {
-		return "", "", "", fmt.Errorf("taint %q has unknown effect %q; want NoSchedule, PreferNoSchedule or NoExecute", t, eff)
-	}
-	key, value, _ = strings.Cut(kv, "=")
-	if key == "" {
-		return "", "", "", fmt.Errorf("taint %q has an empty key", t)
-	}
-	return key, value, e, nil
-}
-
 func endpointAccess(mode string) (public, private bool) {
 	switch mode {
 	case spec.EndpointPrivate:
@@ -207,7 +182,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"location": loc, "cidr": r.Spec.Network.CIDR,
 			"enable_dns_support": true, "enable_dns_hostnames": true,
 		},
-		ForceNew: []string{"location", "cidr"},
 	})
 	vpcID := providers.Ref(vpc, "id")
 	publicSubnets := make([]string, len(zones))
@@ -227,15 +201,13 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				Inputs: providers.Values{
 					"location": loc, "vpc_id": vpcID, "cidr": cidr, "availability_zone": z, "tier": tier,
 				},
-				ForceNew: []string{"location", "vpc_id", "cidr", "availability_zone", "tier"},
 			})
 		}
 	}
 	igw := addr(TypeInternetGateway, "main")
 	add(providers.Resource{
 		Address: igw, Type: TypeInternetGateway,
-		Inputs:   providers.Values{"location": loc, "vpc_id": vpcID},
-		ForceNew: []string{"location", "vpc_id"},
+		Inputs: providers.Values{"location": loc, "vpc_id": vpcID},
 	})
 
 	natZones := zones
@@ -247,8 +219,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		eip := addr(TypeEIP, "nat-"+letter(z))
 		add(providers.Resource{
 			Address: eip, Type: TypeEIP,
-			Inputs:   providers.Values{"location": loc},
-			ForceNew: []string{"location"},
+			Inputs: providers.Values{"location": loc},
 		})
 		nat := addr(TypeNATGateway, letter(z))
 		add(providers.Resource{
@@ -259,7 +230,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			},
 			// A public NAT gateway needs the VPC's internet gateway.
 			DependsOn: []string{igw},
-			ForceNew:  []string{"location", "subnet_id", "allocation_id"},
 		})
 		natFor[z] = nat
 	}
@@ -272,7 +242,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Inputs: providers.Values{
 			"location": loc, "vpc_id": vpcID, "gateway_id": providers.Ref(igw, "id"), "subnet_ids": publicIDs,
 		},
-		ForceNew: []string{"location", "vpc_id"},
 	})
 	var privateTables []string
 	for i, z := range zones {
@@ -288,7 +257,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				"location": loc, "vpc_id": vpcID, "nat_gateway_id": providers.Ref(nat, "id"),
 				"subnet_ids": []any{providers.Ref(privateSubnets[i], "id")},
 			},
-			ForceNew: []string{"location", "vpc_id"},
 		})
 	}
 
@@ -299,7 +267,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"location": loc, "vpc_id": vpcID, "name": "regionctl-" + name + "-cluster",
 			"description": clusterSGDescription, "ingress_cidr": r.Spec.Network.CIDR,
 		},
-		ForceNew: []string{"location", "vpc_id", "name", "description", "ingress_cidr"},
 	})
 	clusterRole := addr(TypeIAMRole, "cluster")
 	add(providers.Resource{
@@ -308,7 +275,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"name": roleName(name, "cluster"), "service": "eks.amazonaws.com",
 			"policy_arns": []any{PolicyEKSCluster},
 		},
-		ForceNew: []string{"name", "service"},
 	})
 	nodeRole := addr(TypeIAMRole, "node")
 	add(providers.Resource{
@@ -317,7 +283,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"name": roleName(name, "node"), "service": "ec2.amazonaws.com",
 			"policy_arns": []any{PolicyECRPullOnly, PolicyEKSCNI, PolicyEKSWorkerNode, PolicyEBSCSIDriver},
 		},
-		ForceNew: []string{"name", "service"},
 	})
 
 	var cpSubnets []any
@@ -342,7 +307,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"security_group_ids":     []any{providers.Ref(sg, "id")},
 			"endpoint_public_access": public, "endpoint_private_access": private,
 		},
-		ForceNew: []string{"location", "name", "role_arn", "subnet_ids", "security_group_ids"},
 		Stateful: true,
 	})
 
@@ -371,13 +335,13 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		}
 		taints := []any{}
 		for j, t := range p.Taints {
-			k, v, e, err := parseTaint(t)
+			tt, err := providers.ParseTaint(t)
 			if err != nil {
 				tp := fmt.Sprintf("%s.taints[%d]", path, j)
 				resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(tp), tp, "%v", err)
 				continue
 			}
-			taints = append(taints, map[string]any{"key": k, "value": v, "effect": e})
+			taints = append(taints, map[string]any{"key": tt.Key, "value": tt.Value, "effect": tt.EffectConstant()})
 		}
 		ngName := nodegroupName(p.Name, append([]string{mt.Name, capacity, ami}, privateSubnets...)...)
 		a := addr(TypeEKSNodeGroup, p.Name)
@@ -393,7 +357,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			},
 			// Nodes need a route out (NAT) to join the cluster and pull images.
 			DependsOn:           slices.Clone(privateTables),
-			ForceNew:            []string{"location", "cluster_name", "name", "node_role_arn", "subnet_ids", "instance_type", "capacity_type", "ami_type"},
 			CreateBeforeDestroy: true,
 		})
 	}
@@ -401,7 +364,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Address: addr(TypeEKSAddon, "ebs-csi"), Type: TypeEKSAddon,
 		Inputs:    providers.Values{"location": loc, "cluster_name": providers.Ref(cluster, "id"), "addon_name": ebsCSIAddon},
 		DependsOn: pools, // the add-on's controller runs on nodes
-		ForceNew:  []string{"location", "cluster_name", "addon_name"},
 	})
 	addon := addr(TypeEKSAddon, "ebs-csi")
 	lbEIPs := map[string][]string{}
@@ -415,13 +377,16 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			add(providers.Resource{
 				Address: a, Type: TypeEIP,
 				Inputs:   providers.Values{"location": loc},
-				ForceNew: []string{"location"},
 				Stateful: true,
 			})
 		}
 	}
 	for _, res := range expandInCluster(r, cluster, addon, pools, publicSubnets, privateSubnets, lbEIPs) {
 		add(res)
+	}
+	// What forces a replacement comes from the resource types' schemas.
+	if err := d.Finish(resp.Resources); err != nil {
+		return providers.ExpandResponse{}, err
 	}
 	return resp, nil
 }
@@ -436,24 +401,6 @@ func gpuNote(m providers.MachineType) string {
 // poolMachine returns the instance type of a pool: the override when there
 // is one, else PickMachine over the catalog; how says which.
 func (d *Driver) poolMachine(p spec.NodePool, ov overrides) (providers.MachineType, string, error) {
-	if o, ok := ov.NodePools[p.Name]; ok && o.InstanceType != "" {
-		mt, ok := machineByName(o.InstanceType)
-		if !ok {
-			return providers.MachineType{}, "", fmt.Errorf("instance type %q is not in the AWS catalog", o.InstanceType)
-		}
-		return mt, "override spec.overrides.aws.nodePools." + p.Name + ".instanceType", nil
-	}
-	mt, err := providers.PickMachine(machines, p.Machine)
-	if err != nil {
-		return providers.MachineType{}, "", err
-	}
-	arch := p.Machine.Arch
-	if arch == "" {
-		arch = spec.ArchAMD64
-	}
-	how := fmt.Sprintf("machine {cpu %d, memory %d GiB, %s", p.Machine.CPU, p.Machine.MemoryGiB, arch)
-	if p.Machine.GPU > 0 {
-		how += fmt.Sprintf(", gpu %d", p.Machine.GPU)
-	}
-	return mt, how + "}", nil
+	return providers.ChooseMachine(machines, p, ov.NodePools[p.Name].InstanceType,
+		"spec.overrides.aws.nodePools."+p.Name+".instanceType", "AWS instance type")
 }

@@ -21,7 +21,7 @@ func newOffline(t *testing.T) providers.Driver {
 	t.Helper()
 	// Sandbox mode with an endpoint nobody listens on: Expand and Validate
 	// never call the cloud, and nothing reads the user's credentials.
-	d, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: map[string]string{"aws": "http://127.0.0.1:1"}})
+	d, err := awsdriver.New(context.Background(), providers.Options{Sandbox: true, SandboxEndpoints: map[string]string{"aws": "http://127.0.0.1:1"}, SandboxDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

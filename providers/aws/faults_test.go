@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -41,6 +42,9 @@ func TestFailedCreateIsDeleted(t *testing.T) {
 				}
 				if resp.ID != "" {
 					t.Errorf("Create %s returned ID %q with its error; want none (the object is deleted)", req.Address, resp.ID)
+				}
+				if !errors.Is(err, providers.ErrCreateFailed) {
+					t.Errorf("Create %s with a failing %s: %v; want it to wrap providers.ErrCreateFailed", req.Address, tt.op, err)
 				}
 				for _, o := range sb.List() {
 					if o.Type == tt.sandboxType {
@@ -140,4 +144,36 @@ func applyAllWith(t *testing.T, d providers.Driver, r *spec.Region, create func(
 		a.order = append(a.order, res.Address)
 	}
 	return a
+}
+
+// TestFailedNATGatewayIsTainted: a NAT gateway that EC2 reports failed is
+// returned with its ID and an error wrapping providers.ErrCreateFailed, so
+// the engine taints it and replaces it under a new key (a retry under the
+// same ClientToken would get the failed gateway back). A client-side
+// failure would leave it pending instead, to be read again.
+func TestFailedNATGatewayIsTainted(t *testing.T) {
+	_, d := startSandbox(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "ec2:CreateNatGateway", Kind: sandbox.FaultFail, Nth: 1}}})
+	ctx := context.Background()
+	failed := 0
+	applyAllWith(t, d, smallRegion(), func(req providers.CreateRequest) (providers.CreateResponse, error) {
+		if req.Type != awsdriver.TypeNATGateway || failed > 0 {
+			return d.Create(ctx, req)
+		}
+		failed++
+		resp, err := d.Create(ctx, req)
+		if err == nil || resp.ID == "" {
+			t.Fatalf("Create %s with a failing gateway = %+v, %v; want its ID and an error", req.Address, resp, err)
+		}
+		if !errors.Is(err, providers.ErrCreateFailed) {
+			t.Errorf("Create %s with a failing gateway: %v; want it to wrap providers.ErrCreateFailed", req.Address, err)
+		}
+		if _, derr := d.Delete(ctx, providers.DeleteRequest{Instance: providers.Instance{Address: req.Address, Type: req.Type, ID: resp.ID, Inputs: req.Inputs}}); derr != nil {
+			t.Errorf("Delete of the failed gateway %s: %v", resp.ID, derr)
+		}
+		req.IdempotencyKey += "-replacement"
+		return d.Create(ctx, req)
+	})
+	if failed != 1 {
+		t.Fatal("no NAT gateway was created")
+	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
-	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 )
 
 // ---- aws_iam_role ----
@@ -34,8 +34,8 @@ func trustPolicy(service string) string {
 }
 
 // trustedService returns the service principal of a role's trust policy
-// (IAM returns the document URL-encoded).
-func trustedService(doc string) any {
+// (IAM returns the document URL-encoded), or nil.
+func trustedService(doc string) *string {
 	if dec, err := url.QueryUnescape(doc); err == nil {
 		doc = dec
 	}
@@ -51,10 +51,12 @@ func trustedService(doc string) any {
 	}
 	switch s := p.Statement[0].Principal.Service.(type) {
 	case string:
-		return s
+		return &s
 	case []any:
 		if len(s) == 1 {
-			return s[0]
+			if v, ok := s[0].(string); ok {
+				return &v
+			}
 		}
 	}
 	return nil
@@ -68,8 +70,24 @@ func iamTagMap(tags []iamtypes.Tag) map[string]string {
 	return out
 }
 
-func (roleHandler) get(ctx context.Context, c *call, name string) (*iamtypes.Role, error) {
-	out, err := c.cl.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+type roleIn struct {
+	Name string `kit:"name,replace" why:"IAM cannot rename a role"`
+	// Service is the principal of the trust policy; nil when the policy is
+	// not one regionctl writes.
+	Service    *string  `kit:"service,replace" why:"regionctl writes a role's trust policy only when it creates it"`
+	PolicyARNs []string `kit:"policy_arns,set"`
+}
+
+type roleOut struct {
+	ID     string `kit:"id"`
+	ARN    string `kit:"arn"`
+	RoleID string `kit:"role_id"`
+}
+
+type roleCall = call[roleIn, roleOut]
+
+func (roleHandler) get(ctx context.Context, c *roleCall, name string) (*iamtypes.Role, error) {
+	out, err := c.Env.cl.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	if isNotFound(err) {
 		return nil, nil
 	}
@@ -79,8 +97,8 @@ func (roleHandler) get(ctx context.Context, c *call, name string) (*iamtypes.Rol
 	return out.Role, nil
 }
 
-func (h roleHandler) find(ctx context.Context, c *call) (string, error) {
-	name := str(c.in, "name")
+func (h roleHandler) Find(ctx context.Context, c *roleCall) (string, error) {
+	name := c.In.Name
 	if name == "" {
 		return "", nil
 	}
@@ -88,30 +106,30 @@ func (h roleHandler) find(ctx context.Context, c *call) (string, error) {
 	if err != nil || r == nil {
 		return "", err
 	}
-	if !c.matchTags(iamTagMap(r.Tags)) {
+	if !matchTags(c.Meta, iamTagMap(r.Tags)) {
 		return "", nil
 	}
 	return name, nil
 }
 
-func (h roleHandler) create(ctx context.Context, c *call) (string, error) {
-	name := str(c.in, "name")
+func (h roleHandler) Create(ctx context.Context, c *roleCall) (string, error) {
+	name := c.In.Name
 	r, err := h.get(ctx, c, name)
 	if err != nil {
 		return "", err
 	}
-	if r != nil && !c.matchTags(iamTagMap(r.Tags)) {
+	if r != nil && !matchTags(c.Meta, iamTagMap(r.Tags)) {
 		return "", fmt.Errorf("IAM role %s already exists and was not made by this create (its %s tag is %q): delete it, or rename the region",
 			name, TagAddress, iamTagMap(r.Tags)[TagAddress])
 	}
 	if r == nil {
-		var tags []iamtypes.Tag
-		for _, t := range ec2Tags(c.tags()) {
-			tags = append(tags, iamtypes.Tag{Key: t.Key, Value: t.Value})
+		var tt []iamtypes.Tag
+		for _, t := range ec2Tags(tags(c.Meta)) {
+			tt = append(tt, iamtypes.Tag{Key: t.Key, Value: t.Value})
 		}
-		_, err := c.cl.iam.CreateRole(ctx, &iam.CreateRoleInput{
-			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trustPolicy(str(c.in, "service"))),
-			Description: aws.String("regionctl " + c.address), Tags: tags,
+		_, err := c.Env.cl.iam.CreateRole(ctx, &iam.CreateRoleInput{
+			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trustPolicy(aws.ToString(c.In.Service))),
+			Description: aws.String("regionctl " + c.Address), Tags: tt,
 		})
 		if errCode(err) == "EntityAlreadyExists" {
 			// CreateRole takes no client token: when a reply is lost, the
@@ -121,7 +139,7 @@ func (h roleHandler) create(ctx context.Context, c *call) (string, error) {
 			switch {
 			case gerr != nil:
 				return "", fmt.Errorf("%w; then look it up: %w", err, gerr)
-			case r != nil && c.matchTags(iamTagMap(r.Tags)):
+			case r != nil && matchTags(c.Meta, iamTagMap(r.Tags)):
 				err = nil
 			case r != nil:
 				return "", fmt.Errorf("IAM role %s already exists and was not made by this create (its %s tag is %q): delete it, or rename the region",
@@ -132,13 +150,13 @@ func (h roleHandler) create(ctx context.Context, c *call) (string, error) {
 			return "", err
 		}
 	}
-	c.id = name
+	c.ID = name
 	return name, h.reconcile(ctx, c)
 }
 
-func (roleHandler) attached(ctx context.Context, c *call) ([]string, error) {
+func (roleHandler) attached(ctx context.Context, c *roleCall) ([]string, error) {
 	var arns []string
-	p := iam.NewListAttachedRolePoliciesPaginator(c.cl.iam, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(c.id)})
+	p := iam.NewListAttachedRolePoliciesPaginator(c.Env.cl.iam, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(c.ID)})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
@@ -152,17 +170,17 @@ func (roleHandler) attached(ctx context.Context, c *call) ([]string, error) {
 }
 
 // reconcile attaches the wanted managed policies and detaches the others.
-func (h roleHandler) reconcile(ctx context.Context, c *call) error {
+func (h roleHandler) reconcile(ctx context.Context, c *roleCall) error {
 	have, err := h.attached(ctx, c)
 	if err != nil {
 		return fmt.Errorf("list attached policies: %w", err)
 	}
-	want := strList(c.in, "policy_arns")
+	want := c.In.PolicyARNs
 	for _, arn := range want {
 		if slices.Contains(have, arn) {
 			continue
 		}
-		if _, err := c.cl.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(c.id), PolicyArn: aws.String(arn)}); err != nil {
+		if _, err := c.Env.cl.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(c.ID), PolicyArn: aws.String(arn)}); err != nil {
 			return fmt.Errorf("attach %s: %w", arn, err)
 		}
 	}
@@ -170,42 +188,36 @@ func (h roleHandler) reconcile(ctx context.Context, c *call) error {
 		if slices.Contains(want, arn) {
 			continue
 		}
-		if _, err := c.cl.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(c.id), PolicyArn: aws.String(arn)}); err != nil && !isNotFound(err) {
+		if _, err := c.Env.cl.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(c.ID), PolicyArn: aws.String(arn)}); err != nil && !isNotFound(err) {
 			return fmt.Errorf("detach %s: %w", arn, err)
 		}
 	}
 	return nil
 }
 
-func (h roleHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	r, err := h.get(ctx, c, c.id)
+func (h roleHandler) Read(ctx context.Context, c *roleCall) (*kit.Live[roleIn, roleOut], error) {
+	r, err := h.get(ctx, c, c.ID)
 	if err != nil || r == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
 	arns, err := h.attached(ctx, c)
 	if isNotFound(err) {
-		return false, nil, nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, nil, nil, err
+		return nil, err
 	}
-	in := providers.Values{
-		"name": aws.ToString(r.RoleName), "service": trustedService(aws.ToString(r.AssumeRolePolicyDocument)),
-		"policy_arns": orderLike(arns, strList(c.prev, "policy_arns")),
-	}
-	return true, in, providers.Values{"id": c.id, "arn": aws.ToString(r.Arn), "role_id": aws.ToString(r.RoleId)}, nil
+	in := roleIn{Name: aws.ToString(r.RoleName), Service: trustedService(aws.ToString(r.AssumeRolePolicyDocument)), PolicyARNs: arns}
+	return c.Found(in, roleOut{ID: c.ID, ARN: aws.ToString(r.Arn), RoleID: aws.ToString(r.RoleId)}), nil
 }
 
-func (h roleHandler) update(ctx context.Context, c *call, changed []string) error {
-	for _, k := range changed {
-		if k != "policy_arns" {
-			return fmt.Errorf("%s: %w", k, errNoUpdate)
-		}
-	}
+// Update attaches and detaches managed policies, the only input that
+// changes in place.
+func (h roleHandler) Update(ctx context.Context, c *roleCall, _ []string) error {
 	return h.reconcile(ctx, c)
 }
 
-func (h roleHandler) delete(ctx context.Context, c *call) error {
+func (h roleHandler) Delete(ctx context.Context, c *roleCall) error {
 	arns, err := h.attached(ctx, c)
 	if isNotFound(err) {
 		return nil
@@ -215,12 +227,12 @@ func (h roleHandler) delete(ctx context.Context, c *call) error {
 	}
 	sort.Strings(arns)
 	for _, arn := range arns {
-		if _, err := c.cl.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(c.id), PolicyArn: aws.String(arn)}); err != nil && !isNotFound(err) {
+		if _, err := c.Env.cl.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(c.ID), PolicyArn: aws.String(arn)}); err != nil && !isNotFound(err) {
 			return fmt.Errorf("detach %s: %w", arn, err)
 		}
 	}
-	err = c.d.retryDependency(ctx, func() error {
-		_, err := c.cl.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(c.id)})
+	err = c.Env.d.retryDependency(ctx, func() error {
+		_, err := c.Env.cl.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(c.ID)})
 		return err
 	})
 	if isNotFound(err) {

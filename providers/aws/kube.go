@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -65,15 +66,8 @@ func expandInCluster(r *spec.Region, cluster, addon string, pools, publicSubnets
 	refs := kubernetes.ClusterRefs{Address: cluster, Endpoint: "endpoint", CA: "certificate_authority_data", ID: "id", Location: r.Spec.Location}
 	var out []providers.Resource
 	for _, sc := range r.Spec.StorageClasses {
-		rp := sc.ReclaimPolicy
-		if rp == "" {
-			rp = "Delete"
-		}
-		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClass{
-			Name: sc.Name, Provisioner: ebsProvisioner, Parameters: storageClassParams(sc.Tier),
-			ReclaimPolicy: rp, VolumeBindingMode: "WaitForFirstConsumer",
-			AllowVolumeExpansion: sc.Expandable, Default: sc.Default,
-		}, addon)) // the EBS CSI driver provisions the volumes
+		class := kubernetes.StorageClassFor(sc, ebsProvisioner, storageClassParams(sc.Tier))
+		out = append(out, kubernetes.StorageClassResource(name, refs, class, addon)) // the EBS CSI driver provisions the volumes
 	}
 	refList := func(addrs []string, output string) []any {
 		l := make([]any, len(addrs))
@@ -83,10 +77,8 @@ func expandInCluster(r *spec.Region, cluster, addon string, pools, publicSubnets
 		return l
 	}
 	for _, lb := range r.Spec.LoadBalancers {
-		svc := kubernetes.Service{Name: lb.Name, Selector: lb.Selector, Annotations: map[string]string{annLBType: "nlb"}, AnnotationLists: map[string][]any{}}
-		for _, p := range lb.Ports {
-			svc.Ports = append(svc.Ports, kubernetes.Port{Port: p.Port, TargetPort: p.TargetPort, Protocol: p.Protocol})
-		}
+		svc := kubernetes.ServiceFor(lb)
+		svc.Annotations[annLBType] = "nlb"
 		if lb.Scheme == spec.SchemeInternal {
 			svc.Annotations[annLBScheme] = "internal"
 			svc.Annotations[annLBInternal] = "true"
@@ -107,24 +99,24 @@ func expandInCluster(r *spec.Region, cluster, addon string, pools, publicSubnets
 func (d *Driver) kubeHandler() *kubernetes.Handler {
 	return &kubernetes.Handler{
 		ForceConflicts: d.forceConflicts,
-		Token: func(ctx context.Context, in providers.Values) (string, error) {
-			tok, _, err := d.eksToken(ctx, str(in, "location"), str(in, kubernetes.InCluster))
+		Token: func(ctx context.Context, in kubernetes.ClusterInputs) (string, error) {
+			tok, _, err := d.eksToken(ctx, in.Location, in.Cluster)
 			return tok, err
 		},
-		ClusterGone: func(ctx context.Context, in providers.Values) (bool, error) {
-			c := &call{d: d, cl: d.clientsFor(str(in, "location")), loc: str(in, "location")}
-			cl, err := clusterHandler{}.describe(ctx, c, str(in, kubernetes.InCluster))
+		ClusterGone: func(ctx context.Context, in kubernetes.ClusterInputs) (bool, error) {
+			e := &env{d: d, cl: d.clientsFor(in.Location)}
+			cl, err := e.describeCluster(ctx, in.Cluster)
 			if err != nil {
 				return false, err
 			}
 			return cl == nil || cl.Status == ekstypes.ClusterStatusDeleting, nil
 		},
-		ServiceOutputs: func(ctx context.Context, in providers.Values, svc *corev1.Service) (providers.Values, error) {
+		ServiceAddresses: func(ctx context.Context, in kubernetes.ClusterInputs, svc *corev1.Service) ([]string, error) {
 			ids := strings.Split(svc.Annotations[annEIPAllocation], ",")
 			if ids[0] == "" {
-				return providers.Values{"addresses": []any{}}, nil
+				return nil, nil
 			}
-			out, err := d.clientsFor(str(in, "location")).ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{
+			out, err := d.clientsFor(in.Location).ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{
 				// A filter, not AllocationIds: an EIP released by hand is
 				// missing from the outputs instead of failing the read.
 				Filters: []ec2types.Filter{{Name: aws.String("allocation-id"), Values: ids}},
@@ -136,13 +128,13 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			for _, a := range out.Addresses {
 				byID[aws.ToString(a.AllocationId)] = aws.ToString(a.PublicIp)
 			}
-			addrs := make([]any, 0, len(ids))
+			var addrs []string
 			for _, id := range ids {
 				if ip := byID[id]; ip != "" {
 					addrs = append(addrs, ip)
 				}
 			}
-			return providers.Values{"addresses": addrs}, nil
+			return addrs, nil
 		},
 	}
 }
@@ -186,30 +178,21 @@ func (d *Driver) eksToken(ctx context.Context, location, cluster string) (string
 // resources and returns its endpoint and CA (from the recorded outputs) and,
 // when asked, a fresh token. It implements kubernetes.Access.
 func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest) (kubernetes.AccessResponse, error) {
-	for _, r := range req.Resources {
-		if r.Type != TypeEKSCluster {
-			continue
-		}
-		endpoint, _ := r.Outputs["endpoint"].(string)
-		caData, _ := r.Outputs["certificate_authority_data"].(string)
-		if endpoint == "" || caData == "" {
-			return kubernetes.AccessResponse{}, fmt.Errorf("aws: %s has no endpoint or CA recorded; run regionctl apply (or plan, to refresh) first", r.Address)
-		}
-		ca, err := kubernetes.DecodeCA(caData)
-		if err != nil {
-			return kubernetes.AccessResponse{}, fmt.Errorf("aws: %s: %w", r.Address, err)
-		}
-		resp := kubernetes.AccessResponse{ClusterID: r.ID, Endpoint: endpoint, CAPEM: ca}
-		if req.Token {
-			loc, _ := r.Inputs["location"].(string)
-			resp.Token, resp.Expiry, err = d.eksToken(ctx, loc, r.ID)
-			if err != nil {
-				return kubernetes.AccessResponse{}, fmt.Errorf("aws: %w", err)
+	return kubernetes.Recorded{
+		Driver: "aws", Service: "EKS", Type: TypeEKSCluster,
+		Where: func(cluster providers.Instance) (string, string, error) {
+			var out clusterOut
+			err := kit.Decode(cluster.Outputs, &out)
+			return out.Endpoint, aws.ToString(out.CertificateAuthorityData), err
+		},
+		Token: func(ctx context.Context, cluster providers.Instance) (string, time.Time, error) {
+			var in clusterIn
+			if err := kit.Decode(cluster.Inputs, &in); err != nil {
+				return "", time.Time{}, err
 			}
-		}
-		return resp, nil
-	}
-	return kubernetes.AccessResponse{}, errors.New("aws: the region has no EKS cluster in state")
+			return d.eksToken(ctx, in.Location, cluster.ID)
+		},
+	}.ClusterAccess(ctx, req)
 }
 
 var _ kubernetes.Access = (*Driver)(nil)

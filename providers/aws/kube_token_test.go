@@ -2,6 +2,8 @@ package aws
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +16,22 @@ import (
 )
 
 // TestEKSTokenVerifiesInTheSandbox: the token the driver presigns is what
-// the sandbox's EKS webhook accepts (aws-iam-authenticator format), and only
-// for its cluster, only with the sandbox's key, only while fresh.
+// the sandbox's EKS webhook accepts (aws-iam-authenticator format), signed
+// with the key the sandbox issued (read from its credentials file), and only
+// for its cluster, only with that key, only while fresh.
 func TestEKSTokenVerifiesInTheSandbox(t *testing.T) {
 	ctx := context.Background()
-	d, err := New(ctx, providers.Options{Sandbox: true, SandboxEndpoints: map[string]string{"aws": "http://127.0.0.1:4566"}})
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "aws"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const keyID, secret = "AKIASANDBOXTESTKEY01", "sandbox-test-secret"
+	creds := "[regionctl-sandbox]\naws_access_key_id = " + keyID + "\naws_secret_access_key = " + secret + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "aws", "credentials"), []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secretOf := func(id string) (string, bool) { return secret, id == keyID }
+	d, err := New(ctx, providers.Options{Sandbox: true, SandboxEndpoints: map[string]string{"aws": "http://127.0.0.1:4566"}, SandboxDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +58,7 @@ func TestEKSTokenVerifiesInTheSandbox(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := sandboxaws.VerifyEKSToken(tt.token, tt.cluster, tt.at)
+			_, err := sandboxaws.VerifyEKSToken(tt.token, tt.cluster, tt.at, secretOf)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Errorf("VerifyEKSToken = %v, want %q", err, tt.wantErr)
 			}
@@ -59,7 +72,7 @@ func TestEKSTokenVerifiesInTheSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sandboxaws.VerifyEKSToken(tok2, "demo", now); err == nil {
+	if _, err := sandboxaws.VerifyEKSToken(tok2, "demo", now, secretOf); err == nil {
 		t.Errorf("a token signed with another access key was accepted")
 	}
 }

@@ -2,6 +2,7 @@ package azure
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	aks "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 )
 
 // Labels and taints AKS adds to Spot pools on its own; Read leaves them
@@ -24,29 +26,27 @@ const (
 // minor from to minor to is one step forward (or no change): AKS upgrades
 // one minor at a time and never downgrades.
 func CheckUpgrade(from, to string) error {
-	if from == to {
-		return nil
-	}
-	fa, fb, ok1 := minorOf(from)
-	ta, tb, ok2 := minorOf(to)
-	switch {
-	case !ok1 || !ok2:
-		return fmt.Errorf("cannot compare Kubernetes versions %q and %q", from, to)
-	case ta < fa || ta == fa && tb < fb:
-		return fmt.Errorf("cannot downgrade Kubernetes %s to %s: AKS does not downgrade; set kubernetesVersion back to %s", from, to, from)
-	case ta != fa || tb != fb+1:
-		return fmt.Errorf("cannot upgrade Kubernetes %s to %s in one step: AKS upgrades one minor version at a time; set kubernetesVersion to %d.%d, apply, then continue", from, to, fa, fb+1)
+	return providers.CheckMinorUpgrade("AKS", from, to)
+}
+
+// provisioned turns a terminal provisioning state into an error; Failed is
+// of class providers.ErrCreateFailed.
+func provisioned(what, name string, state *string) error {
+	switch strings.ToLower(deref(state)) {
+	case "failed", "canceled":
+		return markFailed(state, fmt.Errorf("%s: provisioning state %s", strings.TrimSpace(what+" "+name), deref(state)))
 	}
 	return nil
 }
 
-// provisioned turns a terminal provisioning state into an error.
-func provisioned(what, name string, state *string) error {
-	switch strings.ToLower(deref(state)) {
-	case "failed", "canceled":
-		return fmt.Errorf("%s: provisioning state %s", strings.TrimSpace(what+" "+name), deref(state))
+// markFailed wraps err in providers.ErrCreateFailed when the object's
+// provisioning state says ARM failed to make it, so the engine taints it;
+// any other error after ARM accepted the create leaves it to be read again.
+func markFailed(state *string, err error) error {
+	if err != nil && strings.EqualFold(deref(state), "failed") {
+		return kit.Classed(err, providers.ErrCreateFailed)
 	}
-	return nil
+	return err
 }
 
 // inProgress reports whether a provisioning state is not terminal.
@@ -58,27 +58,40 @@ func inProgress(state *string) bool {
 	return true
 }
 
-// poolProps are the agent pool properties regionctl sets, from inputs.
-// pool holds name, vm_size, zones, min, max, labels, taints; the rest come
-// from the arguments.
-func poolProps(pool providers.Values, mode aks.AgentPoolMode, subnet, version string, tags map[string]*string) *aks.ManagedClusterAgentPoolProfileProperties {
-	minN, maxN := int32(integer(pool, "min")), int32(integer(pool, "max"))
+// poolSpec is what regionctl sets on an agent pool, the System pool
+// (inline in the cluster) and User pools alike.
+type poolSpec struct {
+	VMSize   string
+	Zones    []string
+	Min, Max int
+	Labels   map[string]string
+	Taints   []string
+	// Priority is Regular or Spot (User pools); the rest are Spot's.
+	Priority       string
+	EvictionPolicy string
+	SpotMaxPrice   float64
+}
+
+// poolProps are the agent pool properties regionctl sets.
+func poolProps(pool poolSpec, mode aks.AgentPoolMode, subnet, version string, tags map[string]*string) *aks.ManagedClusterAgentPoolProfileProperties {
+	minN, maxN := int32(pool.Min), int32(pool.Max)
 	p := &aks.ManagedClusterAgentPoolProfileProperties{
-		Mode: to(mode), VMSize: to(str(pool, "vm_size")), Count: to(minN),
-		AvailabilityZones: ptrList(strList(pool, "zones")), VnetSubnetID: to(subnet),
+		Mode: to(mode), VMSize: to(pool.VMSize), Count: to(minN),
+		AvailabilityZones: ptrList(pool.Zones), VnetSubnetID: to(subnet),
 		OrchestratorVersion: to(version), OSType: to(aks.OSTypeLinux), Type: to(aks.AgentPoolTypeVirtualMachineScaleSets),
-		NodeLabels: ptrMap(strMap(pool, "labels")), NodeTaints: ptrList(strList(pool, "taints")),
+		NodeLabels: ptrMap(pool.Labels), NodeTaints: ptrList(pool.Taints),
 		Tags: tags,
 	}
 	if p.NodeTaints == nil {
 		p.NodeTaints = []*string{}
 	}
 	setScaling(p, minN, maxN)
-	if str(pool, "priority") == prioritySpot {
+	switch pool.Priority {
+	case prioritySpot:
 		p.ScaleSetPriority = to(aks.ScaleSetPrioritySpot)
-		p.ScaleSetEvictionPolicy = to(aks.ScaleSetEvictionPolicy(str(pool, "eviction_policy")))
-		p.SpotMaxPrice = to(float32(number(pool, "spot_max_price")))
-	} else if str(pool, "priority") == priorityRegular {
+		p.ScaleSetEvictionPolicy = to(aks.ScaleSetEvictionPolicy(pool.EvictionPolicy))
+		p.SpotMaxPrice = to(float32(pool.SpotMaxPrice))
+	case priorityRegular:
 		p.ScaleSetPriority = to(aks.ScaleSetPriorityRegular)
 	}
 	return p
@@ -101,33 +114,29 @@ func setScaling(p *aks.ManagedClusterAgentPoolProfileProperties, minN, maxN int3
 	}
 }
 
-// poolValues reports a pool's regionctl-managed settings in the shape
-// Expand writes them, ordered like prev.
-func poolValues(p *aks.ManagedClusterAgentPoolProfileProperties, prev providers.Values) providers.Values {
+// poolValues reports a pool's regionctl-managed settings. AKS's own Spot
+// label and taint are left out unless want (the recorded settings) asks
+// for them, so they are never drift.
+func poolValues(p *aks.ManagedClusterAgentPoolProfileProperties, want poolSpec) poolSpec {
 	minN, maxN := int(deref(p.Count)), int(deref(p.Count))
 	if deref(p.EnableAutoScaling) {
 		minN, maxN = int(deref(p.MinCount)), int(deref(p.MaxCount))
 	}
-	wantTaints := strList(prev, "taints")
-	wantLabels := strMap(prev, "labels")
-	labels := map[string]any{}
+	labels := map[string]string{}
 	for k, v := range p.NodeLabels {
-		if _, asked := wantLabels[k]; k == spotLabelKey && !asked {
+		if _, asked := want.Labels[k]; k == spotLabelKey && !asked {
 			continue
 		}
 		labels[k] = deref(v)
 	}
 	var taints []string
 	for _, t := range fromPtrList(p.NodeTaints) {
-		if t == spotTaint && !slices.Contains(wantTaints, t) {
+		if t == spotTaint && !slices.Contains(want.Taints, t) {
 			continue
 		}
 		taints = append(taints, t)
 	}
-	return providers.Values{
-		"vm_size": deref(p.VMSize), "zones": orderLike(fromPtrList(p.AvailabilityZones), strList(prev, "zones")),
-		"min": minN, "max": maxN, "labels": labels, "taints": orderLike(taints, wantTaints),
-	}
+	return poolSpec{VMSize: deref(p.VMSize), Zones: fromPtrList(p.AvailabilityZones), Min: minN, Max: maxN, Labels: labels, Taints: taints}
 }
 
 // ---- azure_kubernetes_cluster ----
@@ -135,10 +144,75 @@ func poolValues(p *aks.ManagedClusterAgentPoolProfileProperties, prev providers.
 // A cluster's ID is its ARM ID. Its first spec pool is the System pool,
 // defined inline (system_pool) and changed through the agent pools API.
 
+type clusterIn struct {
+	ResourceGroupID   string  `kit:"resource_group_id,replace" why:"a cluster lives in one resource group"`
+	Location          string  `kit:"location,replace" why:"a cluster lives in one location"`
+	Name              string  `kit:"name,replace" why:"AKS cannot rename a cluster"`
+	DNSPrefix         string  `kit:"dns_prefix,replace" why:"AKS cannot change a cluster's DNS prefix"`
+	NodeResourceGroup string  `kit:"node_resource_group,replace" why:"AKS cannot change a cluster's node resource group"`
+	KubernetesVersion string  `kit:"kubernetes_version"`
+	SKUTier           *string `kit:"sku_tier,omitempty"`
+	// SubnetID is the System pool's subnet.
+	SubnetID           *string         `kit:"subnet_id,omitempty,replace" why:"AKS cannot move a cluster's nodes to another subnet"`
+	NetworkProfile     *networkProfile `kit:"network_profile,omitempty,replace" why:"AKS cannot change a cluster's network plugin or ranges in place"`
+	PrivateCluster     bool            `kit:"private_cluster,replace" why:"AKS cannot make a public cluster private, or back"`
+	AuthorizedIPRanges []string        `kit:"authorized_ip_ranges,set"`
+	SystemPool         *systemPool     `kit:"system_pool,omitempty"`
+}
+
+// networkProfile is the cluster's network setup (docs/providers/azure.md).
+type networkProfile struct {
+	NetworkPlugin     string `kit:"network_plugin"`
+	NetworkPluginMode string `kit:"network_plugin_mode"`
+	PodCIDR           string `kit:"pod_cidr"`
+	ServiceCIDR       string `kit:"service_cidr"`
+	DNSServiceIP      string `kit:"dns_service_ip"`
+	LoadBalancerSKU   string `kit:"load_balancer_sku"`
+	OutboundType      string `kit:"outbound_type"`
+}
+
+// systemPool is the cluster's System pool. A change of its VM size or
+// zones rotates it (a new pool, then the old one deleted).
+type systemPool struct {
+	Name   string            `kit:"name"`
+	VMSize string            `kit:"vm_size"`
+	Zones  []string          `kit:"zones,set"`
+	Min    int               `kit:"min"`
+	Max    int               `kit:"max"`
+	Labels map[string]string `kit:"labels"`
+	Taints []string          `kit:"taints,set"`
+}
+
+func (p *systemPool) spec() poolSpec {
+	if p == nil {
+		return poolSpec{}
+	}
+	return poolSpec{VMSize: p.VMSize, Zones: p.Zones, Min: p.Min, Max: p.Max, Labels: p.Labels, Taints: p.Taints}
+}
+
+type clusterOut struct {
+	ID                       string  `kit:"id"`
+	Name                     string  `kit:"name"`
+	NodeResourceGroup        string  `kit:"node_resource_group"`
+	NodeResourceGroupID      string  `kit:"node_resource_group_id"`
+	CurrentKubernetesVersion string  `kit:"current_kubernetes_version"`
+	ProvisioningState        string  `kit:"provisioning_state"`
+	FQDN                     string  `kit:"fqdn"`
+	PrivateFQDN              string  `kit:"private_fqdn"`
+	PrincipalID              *string `kit:"principal_id,omitempty"`
+	// Endpoint and CACertificate come from the user kubeconfig (AKS
+	// returns the CA nowhere else); "" while the cluster is being made.
+	Endpoint      string `kit:"endpoint"`
+	CACertificate string `kit:"ca_certificate"`
+}
+
+type clusterCall = call[clusterIn, clusterOut]
+
 type clusterHandler struct{}
 
-func (clusterHandler) get(ctx context.Context, c *call, group, name string) (*aks.ManagedCluster, error) {
-	out, err := c.cl.clusters.Get(ctx, group, name, nil)
+// getCluster returns the managed cluster group/name, or nil.
+func (e *env) getCluster(ctx context.Context, group, name string) (*aks.ManagedCluster, error) {
+	out, err := e.cl.clusters.Get(ctx, group, name, nil)
 	if isNotFound(err) {
 		return nil, nil
 	}
@@ -148,86 +222,97 @@ func (clusterHandler) get(ctx context.Context, c *call, group, name string) (*ak
 	return &out.ManagedCluster, nil
 }
 
-func (h clusterHandler) find(ctx context.Context, c *call) (string, error) {
-	_, group, err := groupOf(c.in, "resource_group_id")
-	if err != nil {
+func (h clusterHandler) Find(ctx context.Context, c *clusterCall) (string, error) {
+	rg := parseID(c.In.ResourceGroupID)
+	if rg == nil {
 		return "", nil
 	}
-	mc, err := h.get(ctx, c, group, str(c.in, "name"))
-	if err != nil || mc == nil || !c.matchTags(mc.Tags) || mc.Properties != nil && deleting(mc.Properties.ProvisioningState) {
+	mc, err := c.Env.getCluster(ctx, rg.ResourceGroupName, c.In.Name)
+	if err != nil || mc == nil || !matchTags(c.Meta, mc.Tags) || mc.Properties != nil && deleting(mc.Properties.ProvisioningState) {
 		return "", err
 	}
 	return deref(mc.ID), nil
 }
 
-func (c *call) managedCluster() aks.ManagedCluster {
-	sp := values(c.in, "system_pool")
-	np := values(c.in, "network_profile")
-	props := poolProps(sp, aks.AgentPoolModeSystem, str(c.in, "subnet_id"), str(c.in, "kubernetes_version"), c.tags())
+func managedCluster(c *clusterCall) aks.ManagedCluster {
+	in := c.In
+	np := in.NetworkProfile
+	if np == nil {
+		np = &networkProfile{}
+	}
+	props := poolProps(in.SystemPool.spec(), aks.AgentPoolModeSystem, deref(in.SubnetID), in.KubernetesVersion, tags(c.Meta))
 	profile := &aks.ManagedClusterAgentPoolProfile{
-		Name: to(str(sp, "name")), Mode: props.Mode, VMSize: props.VMSize, Count: props.Count,
+		Mode: props.Mode, VMSize: props.VMSize, Count: props.Count,
 		EnableAutoScaling: props.EnableAutoScaling, MinCount: props.MinCount, MaxCount: props.MaxCount,
 		AvailabilityZones: props.AvailabilityZones, VnetSubnetID: props.VnetSubnetID,
 		OrchestratorVersion: props.OrchestratorVersion, OSType: props.OSType, Type: props.Type,
 		NodeLabels: props.NodeLabels, NodeTaints: props.NodeTaints, Tags: props.Tags,
 	}
+	if in.SystemPool != nil {
+		profile.Name = to(in.SystemPool.Name)
+	}
 	return aks.ManagedCluster{
-		Location: to(str(c.in, "location")), Tags: c.tags(),
+		Location: to(in.Location), Tags: tags(c.Meta),
 		Identity: &aks.ManagedClusterIdentity{Type: to(aks.ResourceIdentityTypeSystemAssigned)},
-		SKU:      &aks.ManagedClusterSKU{Name: to(aks.ManagedClusterSKUNameBase), Tier: to(aks.ManagedClusterSKUTier(str(c.in, "sku_tier")))},
+		SKU:      &aks.ManagedClusterSKU{Name: to(aks.ManagedClusterSKUNameBase), Tier: to(aks.ManagedClusterSKUTier(deref(in.SKUTier)))},
 		Properties: &aks.ManagedClusterProperties{
-			KubernetesVersion: to(str(c.in, "kubernetes_version")), DNSPrefix: to(str(c.in, "dns_prefix")),
-			NodeResourceGroup: to(str(c.in, "node_resource_group")), EnableRBAC: to(true),
+			KubernetesVersion: to(in.KubernetesVersion), DNSPrefix: to(in.DNSPrefix),
+			NodeResourceGroup: to(in.NodeResourceGroup), EnableRBAC: to(true),
 			AgentPoolProfiles: []*aks.ManagedClusterAgentPoolProfile{profile},
 			NetworkProfile: &aks.NetworkProfile{
-				NetworkPlugin:     to(aks.NetworkPlugin(str(np, "network_plugin"))),
-				NetworkPluginMode: to(aks.NetworkPluginMode(str(np, "network_plugin_mode"))),
-				PodCidr:           to(str(np, "pod_cidr")), ServiceCidr: to(str(np, "service_cidr")), DNSServiceIP: to(str(np, "dns_service_ip")),
-				LoadBalancerSKU: to(aks.LoadBalancerSKU(str(np, "load_balancer_sku"))),
-				OutboundType:    to(aks.OutboundType(str(np, "outbound_type"))),
+				NetworkPlugin:     to(aks.NetworkPlugin(np.NetworkPlugin)),
+				NetworkPluginMode: to(aks.NetworkPluginMode(np.NetworkPluginMode)),
+				PodCidr:           to(np.PodCIDR), ServiceCidr: to(np.ServiceCIDR), DNSServiceIP: to(np.DNSServiceIP),
+				LoadBalancerSKU: to(aks.LoadBalancerSKU(np.LoadBalancerSKU)),
+				OutboundType:    to(aks.OutboundType(np.OutboundType)),
 			},
 			APIServerAccessProfile: &aks.ManagedClusterAPIServerAccessProfile{
-				EnablePrivateCluster: to(boolean(c.in, "private_cluster")),
-				AuthorizedIPRanges:   ptrList(strList(c.in, "authorized_ip_ranges")),
+				EnablePrivateCluster: to(in.PrivateCluster),
+				AuthorizedIPRanges:   ptrList(in.AuthorizedIPRanges),
 			},
 		},
 	}
 }
 
-func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
-	_, group, err := groupOf(c.in, "resource_group_id")
+func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, error) {
+	rg, err := parseARM("resource_group_id", c.In.ResourceGroupID)
 	if err != nil {
 		return "", err
 	}
-	name := str(c.in, "name")
-	mc, err := h.get(ctx, c, group, name)
+	e, group, name := c.Env, rg.ResourceGroupName, c.In.Name
+	mc, err := e.getCluster(ctx, group, name)
 	if err != nil {
 		return "", err
 	}
-	if mc != nil && !c.matchTags(mc.Tags) {
-		return "", c.notOurs("AKS cluster", name, mc.Tags)
+	if mc != nil && !matchTags(c.Meta, mc.Tags) {
+		return "", notOurs("AKS cluster", name, mc.Tags)
 	}
 	if mc == nil {
-		_, err := run(ctx, c.d, func(ctx context.Context) (*runtime.Poller[aks.ManagedClustersClientCreateOrUpdateResponse], error) {
-			return c.cl.clusters.BeginCreateOrUpdate(ctx, group, name, c.managedCluster(), nil)
+		_, err := run(ctx, e.d, func(ctx context.Context) (*runtime.Poller[aks.ManagedClustersClientCreateOrUpdateResponse], error) {
+			return e.cl.clusters.BeginCreateOrUpdate(ctx, group, name, managedCluster(c), nil)
 		})
 		if err != nil {
-			// A cluster that came to exist but failed is returned with the
-			// error: the engine records it as tainted and replaces it.
+			// A cluster that came to exist is returned with the error; when
+			// its provisioning failed the error says so (ErrCreateFailed) and
+			// the engine taints and replaces it, else it reads it again.
 			var gerr error
-			mc, gerr = h.get(ctx, c, group, name) // not :=, settle below needs it
-			if gerr != nil || mc == nil || !c.matchTags(mc.Tags) {
+			mc, gerr = e.getCluster(ctx, group, name) // not :=, settle below needs it
+			if gerr != nil || mc == nil || !matchTags(c.Meta, mc.Tags) {
 				return "", err
 			}
 			if !conflictInProgress(err) {
-				return deref(mc.ID), fmt.Errorf("AKS cluster %s: %w", name, err)
+				err = fmt.Errorf("AKS cluster %s: %w", name, err)
+				if mc.Properties != nil {
+					err = markFailed(mc.Properties.ProvisioningState, err)
+				}
+				return deref(mc.ID), err
 			}
 			// Our own first attempt (its reply lost) is still running.
-		} else if mc, err = h.get(ctx, c, group, name); err != nil || mc == nil {
+		} else if mc, err = e.getCluster(ctx, group, name); err != nil || mc == nil {
 			return "", fmt.Errorf("AKS cluster %s: read after create: %v", name, err)
 		}
 	}
-	mc, err = h.settle(ctx, c, group, name, mc)
+	mc, err = h.settle(ctx, e, group, name, mc)
 	if err != nil {
 		return deref(mc.ID), err
 	}
@@ -236,12 +321,12 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 
 // settle waits while an adopted cluster is still being provisioned, and
 // reports a failed one.
-func (h clusterHandler) settle(ctx context.Context, c *call, group, name string, mc *aks.ManagedCluster) (*aks.ManagedCluster, error) {
+func (h clusterHandler) settle(ctx context.Context, e *env, group, name string, mc *aks.ManagedCluster) (*aks.ManagedCluster, error) {
 	for mc.Properties != nil && inProgress(mc.Properties.ProvisioningState) {
-		if err := sleep(ctx, c.d.pollDelay(nil)); err != nil {
+		if err := kit.Sleep(ctx, e.d.pollDelay(nil)); err != nil {
 			return mc, err
 		}
-		next, err := h.get(ctx, c, group, name)
+		next, err := e.getCluster(ctx, group, name)
 		if err != nil {
 			return mc, err
 		}
@@ -296,114 +381,106 @@ func profileProps(p *aks.ManagedClusterAgentPoolProfile) *aks.ManagedClusterAgen
 	}
 }
 
-func (h clusterHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	rid, err := c.parseID()
-	if err != nil {
-		return false, nil, nil, nil
+func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clusterIn, clusterOut], error) {
+	rid := parseID(c.ID)
+	if rid == nil {
+		return nil, nil
 	}
-	mc, err := h.get(ctx, c, rid.ResourceGroupName, rid.Name)
+	mc, err := c.Env.getCluster(ctx, rid.ResourceGroupName, rid.Name)
 	if err != nil || mc == nil || mc.Properties == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
 	p := mc.Properties
-	prevPool := values(c.prev, "system_pool")
-	in := providers.Values{
-		"resource_group_id":    sameID(groupID(rid.SubscriptionID, rid.ResourceGroupName), str(c.prev, "resource_group_id")),
-		"location":             normLocation(deref(mc.Location)),
-		"name":                 deref(mc.Name),
-		"dns_prefix":           deref(p.DNSPrefix),
-		"node_resource_group":  deref(p.NodeResourceGroup),
-		"kubernetes_version":   minorString(deref(p.KubernetesVersion)),
-		"private_cluster":      false,
-		"authorized_ip_ranges": []any{},
+	in := clusterIn{
+		ResourceGroupID:    sameID(groupID(rid.SubscriptionID, rid.ResourceGroupName), c.Prev.ResourceGroupID),
+		Location:           normLocation(deref(mc.Location)),
+		Name:               deref(mc.Name),
+		DNSPrefix:          deref(p.DNSPrefix),
+		NodeResourceGroup:  deref(p.NodeResourceGroup),
+		KubernetesVersion:  minorString(deref(p.KubernetesVersion)),
+		AuthorizedIPRanges: []string{},
 	}
 	if mc.SKU != nil {
-		in["sku_tier"] = string(deref(mc.SKU.Tier))
+		in.SKUTier = to(string(deref(mc.SKU.Tier)))
 	}
 	if a := p.APIServerAccessProfile; a != nil {
-		in["private_cluster"] = deref(a.EnablePrivateCluster)
-		in["authorized_ip_ranges"] = orderLike(fromPtrList(a.AuthorizedIPRanges), strList(c.prev, "authorized_ip_ranges"))
+		in.PrivateCluster = deref(a.EnablePrivateCluster)
+		in.AuthorizedIPRanges = fromPtrList(a.AuthorizedIPRanges)
 	}
 	if n := p.NetworkProfile; n != nil {
-		in["network_profile"] = map[string]any{
-			"network_plugin": string(deref(n.NetworkPlugin)), "network_plugin_mode": string(deref(n.NetworkPluginMode)),
-			"pod_cidr": deref(n.PodCidr), "service_cidr": deref(n.ServiceCidr), "dns_service_ip": deref(n.DNSServiceIP),
-			"load_balancer_sku": strings.ToLower(string(deref(n.LoadBalancerSKU))), "outbound_type": string(deref(n.OutboundType)),
+		in.NetworkProfile = &networkProfile{
+			NetworkPlugin: string(deref(n.NetworkPlugin)), NetworkPluginMode: string(deref(n.NetworkPluginMode)),
+			PodCIDR: deref(n.PodCidr), ServiceCIDR: deref(n.ServiceCidr), DNSServiceIP: deref(n.DNSServiceIP),
+			LoadBalancerSKU: strings.ToLower(string(deref(n.LoadBalancerSKU))), OutboundType: string(deref(n.OutboundType)),
 		}
 	}
-	if sp := systemProfile(mc, str(prevPool, "name")); sp != nil {
-		pv := poolValues(profileProps(sp), prevPool)
-		pv["name"] = deref(sp.Name)
-		in["system_pool"] = map[string]any(pv)
-		in["subnet_id"] = sameID(deref(sp.VnetSubnetID), str(c.prev, "subnet_id"))
+	var prevName string
+	if c.Prev.SystemPool != nil {
+		prevName = c.Prev.SystemPool.Name
 	}
-	out := providers.Values{
-		"id": deref(mc.ID), "name": deref(mc.Name),
-		"node_resource_group":        deref(p.NodeResourceGroup),
-		"node_resource_group_id":     groupID(rid.SubscriptionID, deref(p.NodeResourceGroup)),
-		"current_kubernetes_version": deref(p.CurrentKubernetesVersion),
-		"provisioning_state":         deref(p.ProvisioningState),
-		"fqdn":                       deref(p.Fqdn),
-		"private_fqdn":               deref(p.PrivateFQDN),
+	if sp := systemProfile(mc, prevName); sp != nil {
+		pv := poolValues(profileProps(sp), c.Prev.SystemPool.spec())
+		in.SystemPool = &systemPool{Name: deref(sp.Name), VMSize: pv.VMSize, Zones: pv.Zones, Min: pv.Min, Max: pv.Max, Labels: pv.Labels, Taints: pv.Taints}
+		in.SubnetID = to(sameID(deref(sp.VnetSubnetID), deref(c.Prev.SubnetID)))
+	}
+	out := clusterOut{
+		ID: deref(mc.ID), Name: deref(mc.Name),
+		NodeResourceGroup:        deref(p.NodeResourceGroup),
+		NodeResourceGroupID:      groupID(rid.SubscriptionID, deref(p.NodeResourceGroup)),
+		CurrentKubernetesVersion: deref(p.CurrentKubernetesVersion),
+		ProvisioningState:        deref(p.ProvisioningState),
+		FQDN:                     deref(p.Fqdn),
+		PrivateFQDN:              deref(p.PrivateFQDN),
 	}
 	if mc.Identity != nil {
-		out["principal_id"] = deref(mc.Identity.PrincipalID)
+		out.PrincipalID = to(deref(mc.Identity.PrincipalID))
 	}
-	// The API server's URL and CA, from the user kubeconfig (AKS returns
-	// the CA nowhere else); a cluster still being made or failed may not
-	// give them yet.
-	out["endpoint"], out["ca_certificate"] = "", ""
+	// A cluster still being made or failed may not give its kubeconfig yet.
 	if !deleting(p.ProvisioningState) {
-		access, err := c.d.clusterAccessOutputs(ctx, mc)
+		kc, err := c.Env.d.userCredentials(ctx, deref(mc.ID))
 		switch {
 		case err == nil:
-			for k, v := range access {
-				out[k] = v
-			}
+			out.Endpoint, out.CACertificate = kc.server, base64.StdEncoding.EncodeToString(kc.caPEM)
 		case strings.EqualFold(deref(p.ProvisioningState), "Succeeded"):
-			return false, nil, nil, err
+			return nil, err
 		}
 	}
-	return true, in, out, nil
+	return c.Found(in, out), nil
 }
 
-// update upgrades the control plane and the System pool one minor, sets
+// Update upgrades the control plane and the System pool one minor, sets
 // the tier and authorized IP ranges (one PUT of the cluster), then changes
 // the System pool: in place (scaling, labels, taints) through the agent
 // pools API, or — when its VM size or zones change, which AKS cannot do in
 // place — by rotation: a new System pool (new hashed name) is created and
 // the old one deleted, so the cluster always keeps a System pool.
-func (h clusterHandler) update(ctx context.Context, c *call, changed []string) error {
-	for _, k := range changed {
-		switch k {
-		case "kubernetes_version", "sku_tier", "authorized_ip_ranges", "system_pool":
-		default:
-			return fmt.Errorf("%s: %w", k, errNoUpdate)
-		}
+func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) error {
+	rid := parseID(c.ID)
+	if rid == nil {
+		return fmt.Errorf("%q is not an Azure resource ID", c.ID)
 	}
-	rid, err := c.parseID()
-	if err != nil {
-		return err
-	}
-	group, name := rid.ResourceGroupName, rid.Name
-	mc, err := h.get(ctx, c, group, name)
+	e, group, name := c.Env, rid.ResourceGroupName, rid.Name
+	mc, err := e.getCluster(ctx, group, name)
 	if err != nil {
 		return err
 	}
 	if mc == nil || mc.Properties == nil {
 		return fmt.Errorf("AKS cluster %s: %w", name, providers.ErrNotFound)
 	}
-	want := str(c.in, "kubernetes_version")
+	want := c.In.KubernetesVersion
 	have := minorString(deref(mc.Properties.KubernetesVersion))
-	sp := values(c.in, "system_pool")
-	live := systemProfile(mc, str(values(c.prev, "system_pool"), "name"))
+	var prevName string
+	if c.Prev.SystemPool != nil {
+		prevName = c.Prev.SystemPool.Name
+	}
+	live := systemProfile(mc, prevName)
 
 	put := false
 	if want != have {
 		if err := CheckUpgrade(have, want); err != nil {
 			return fmt.Errorf("AKS cluster %s: %w", name, err)
 		}
-		if err := h.checkOffered(ctx, c, group, name, have, want); err != nil {
+		if err := h.checkOffered(ctx, e, group, name, have, want); err != nil {
 			return err
 		}
 		mc.Properties.KubernetesVersion = to(want)
@@ -412,15 +489,15 @@ func (h clusterHandler) update(ctx context.Context, c *call, changed []string) e
 		}
 		put = true
 	}
-	if tier := aks.ManagedClusterSKUTier(str(c.in, "sku_tier")); mc.SKU == nil || deref(mc.SKU.Tier) != tier {
+	if tier := aks.ManagedClusterSKUTier(deref(c.In.SKUTier)); mc.SKU == nil || deref(mc.SKU.Tier) != tier {
 		if mc.SKU == nil {
 			mc.SKU = &aks.ManagedClusterSKU{Name: to(aks.ManagedClusterSKUNameBase)}
 		}
 		mc.SKU.Tier = to(tier)
 		put = true
 	}
-	ranges := strList(c.in, "authorized_ip_ranges")
-	if a := mc.Properties.APIServerAccessProfile; a == nil || !sameSet(fromPtrList(a.AuthorizedIPRanges), ranges) {
+	ranges := c.In.AuthorizedIPRanges
+	if a := mc.Properties.APIServerAccessProfile; a == nil || !kit.SameSet(fromPtrList(a.AuthorizedIPRanges), ranges) {
 		if a == nil {
 			mc.Properties.APIServerAccessProfile = &aks.ManagedClusterAPIServerAccessProfile{}
 		}
@@ -431,20 +508,20 @@ func (h clusterHandler) update(ctx context.Context, c *call, changed []string) e
 		put = true
 	}
 	if put {
-		_, err := run(ctx, c.d, func(ctx context.Context) (*runtime.Poller[aks.ManagedClustersClientCreateOrUpdateResponse], error) {
-			return c.cl.clusters.BeginCreateOrUpdate(ctx, group, name, *mc, nil)
+		_, err := run(ctx, e.d, func(ctx context.Context) (*runtime.Poller[aks.ManagedClustersClientCreateOrUpdateResponse], error) {
+			return e.cl.clusters.BeginCreateOrUpdate(ctx, group, name, *mc, nil)
 		})
 		if err != nil {
 			return fmt.Errorf("update AKS cluster %s (version %s, tier, authorized IP ranges): %w", name, want, err)
 		}
 	}
-	return h.updateSystemPool(ctx, c, group, name, live, sp)
+	return h.updateSystemPool(ctx, c, group, name, live)
 }
 
 // checkOffered asks AKS which upgrades it offers the cluster and refuses a
 // minor it does not list, naming the ones it does.
-func (clusterHandler) checkOffered(ctx context.Context, c *call, group, name, have, want string) error {
-	prof, err := c.cl.clusters.GetUpgradeProfile(ctx, group, name, nil)
+func (clusterHandler) checkOffered(ctx context.Context, e *env, group, name, have, want string) error {
+	prof, err := e.cl.clusters.GetUpgradeProfile(ctx, group, name, nil)
 	if err != nil {
 		return fmt.Errorf("AKS cluster %s: read its upgrade profile: %w", name, err)
 	}
@@ -467,23 +544,27 @@ func (clusterHandler) checkOffered(ctx context.Context, c *call, group, name, ha
 	return fmt.Errorf("AKS does not offer Kubernetes %s as an upgrade from %s for cluster %s (offered: %s)", want, have, name, strings.Join(offered, ", "))
 }
 
-func (h clusterHandler) updateSystemPool(ctx context.Context, c *call, group, cluster string, live *aks.ManagedClusterAgentPoolProfile, sp providers.Values) error {
+func (h clusterHandler) updateSystemPool(ctx context.Context, c *clusterCall, group, cluster string, live *aks.ManagedClusterAgentPoolProfile) error {
 	if live == nil {
 		return fmt.Errorf("AKS cluster %s has no System pool", cluster)
 	}
-	subnet := str(c.in, "subnet_id")
-	version := str(c.in, "kubernetes_version")
-	liveVals := poolValues(profileProps(live), sp)
-	newName := str(sp, "name")
-	rotate := deref(live.Name) != newName || liveVals["vm_size"] != str(sp, "vm_size") || !sameSet(strList(liveVals, "zones"), strList(sp, "zones"))
+	e, sp := c.Env, c.In.SystemPool
+	spec := sp.spec()
+	subnet, version := deref(c.In.SubnetID), c.In.KubernetesVersion
+	liveVals := poolValues(profileProps(live), spec)
+	newName := ""
+	if sp != nil {
+		newName = sp.Name
+	}
+	rotate := deref(live.Name) != newName || liveVals.VMSize != spec.VMSize || !kit.SameSet(liveVals.Zones, spec.Zones)
 	if rotate {
-		props := poolProps(sp, aks.AgentPoolModeSystem, subnet, version, c.tags())
-		if _, err := runPool(ctx, c, group, cluster, newName, props); err != nil {
-			return fmt.Errorf("rotate the System pool: create %s (%s): %w", newName, str(sp, "vm_size"), err)
+		props := poolProps(spec, aks.AgentPoolModeSystem, subnet, version, tags(c.Meta))
+		if _, err := runPool(ctx, e, group, cluster, newName, props); err != nil {
+			return fmt.Errorf("rotate the System pool: create %s (%s): %w", newName, spec.VMSize, err)
 		}
 		old := deref(live.Name)
-		err := deleteLRO(ctx, c, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
-			return c.cl.pools.BeginDelete(ctx, group, cluster, old, nil)
+		err := deleteLRO(ctx, e, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
+			return e.cl.pools.BeginDelete(ctx, group, cluster, old, nil)
 		})
 		if err != nil {
 			return fmt.Errorf("rotate the System pool: delete the old pool %s: %w", old, err)
@@ -492,10 +573,10 @@ func (h clusterHandler) updateSystemPool(ctx context.Context, c *call, group, cl
 	}
 	props := profileProps(live)
 	props.CurrentOrchestratorVersion, props.ProvisioningState = nil, nil
-	if !applyPoolChanges(props, sp, version) {
+	if !applyPoolChanges(props, spec, version) {
 		return nil
 	}
-	if _, err := runPool(ctx, c, group, cluster, deref(live.Name), props); err != nil {
+	if _, err := runPool(ctx, e, group, cluster, deref(live.Name), props); err != nil {
 		return fmt.Errorf("update the System pool %s: %w", deref(live.Name), err)
 	}
 	return nil
@@ -503,16 +584,19 @@ func (h clusterHandler) updateSystemPool(ctx context.Context, c *call, group, cl
 
 // applyPoolChanges sets the in-place settings of pool on props and
 // reports whether anything changed.
-func applyPoolChanges(props *aks.ManagedClusterAgentPoolProfileProperties, pool providers.Values, version string) bool {
+func applyPoolChanges(props *aks.ManagedClusterAgentPoolProfileProperties, pool poolSpec, version string) bool {
 	before := poolValues(props, pool)
 	beforeVersion := minorString(deref(props.OrchestratorVersion))
-	setScaling(props, int32(integer(pool, "min")), int32(integer(pool, "max")))
-	labels := strMap(pool, "labels")
+	setScaling(props, int32(pool.Min), int32(pool.Max))
+	labels := maps.Clone(pool.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
 	if l, ok := props.NodeLabels[spotLabelKey]; ok && deref(props.ScaleSetPriority) == aks.ScaleSetPrioritySpot {
 		labels[spotLabelKey] = deref(l) // AKS's own, kept
 	}
 	props.NodeLabels = ptrMap(labels)
-	taints := strList(pool, "taints")
+	taints := slices.Clone(pool.Taints)
 	if slices.Contains(fromPtrList(props.NodeTaints), spotTaint) && !slices.Contains(taints, spotTaint) {
 		taints = append(taints, spotTaint)
 	}
@@ -525,24 +609,24 @@ func applyPoolChanges(props *aks.ManagedClusterAgentPoolProfileProperties, pool 
 	}
 	after := poolValues(props, pool)
 	return beforeVersion != minorString(version) && version != "" ||
-		before["min"] != after["min"] || before["max"] != after["max"] ||
-		!maps.Equal(strMap(before, "labels"), strMap(after, "labels")) || !sameSet(strList(before, "taints"), strList(after, "taints"))
+		before.Min != after.Min || before.Max != after.Max ||
+		!maps.Equal(before.Labels, after.Labels) || !kit.SameSet(before.Taints, after.Taints)
 }
 
 // runPool creates or updates an agent pool and waits for it.
-func runPool(ctx context.Context, c *call, group, cluster, name string, props *aks.ManagedClusterAgentPoolProfileProperties) (aks.AgentPoolsClientCreateOrUpdateResponse, error) {
-	return run(ctx, c.d, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientCreateOrUpdateResponse], error) {
-		return c.cl.pools.BeginCreateOrUpdate(ctx, group, cluster, name, aks.AgentPool{Properties: props}, nil)
+func runPool(ctx context.Context, e *env, group, cluster, name string, props *aks.ManagedClusterAgentPoolProfileProperties) (aks.AgentPoolsClientCreateOrUpdateResponse, error) {
+	return run(ctx, e.d, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientCreateOrUpdateResponse], error) {
+		return e.cl.pools.BeginCreateOrUpdate(ctx, group, cluster, name, aks.AgentPool{Properties: props}, nil)
 	})
 }
 
-func (clusterHandler) delete(ctx context.Context, c *call) error {
-	rid, err := c.parseID()
-	if err != nil {
+func (clusterHandler) Delete(ctx context.Context, c *clusterCall) error {
+	rid := parseID(c.ID)
+	if rid == nil {
 		return nil
 	}
-	return deleteLRO(ctx, c, func(ctx context.Context) (*runtime.Poller[aks.ManagedClustersClientDeleteResponse], error) {
-		return c.cl.clusters.BeginDelete(ctx, rid.ResourceGroupName, rid.Name, nil)
+	return deleteLRO(ctx, c.Env, func(ctx context.Context) (*runtime.Poller[aks.ManagedClustersClientDeleteResponse], error) {
+		return c.Env.cl.clusters.BeginDelete(ctx, rid.ResourceGroupName, rid.Name, nil)
 	})
 }
 
@@ -551,19 +635,58 @@ func (clusterHandler) delete(ctx context.Context, c *call) error {
 // A User agent pool. Its ID is its ARM ID; its cluster comes from the
 // cluster_id input.
 
+type nodePoolIn struct {
+	ClusterID         string            `kit:"cluster_id,replace" why:"a pool belongs to one cluster"`
+	Name              string            `kit:"name,replace" why:"AKS cannot rename a pool"`
+	VMSize            string            `kit:"vm_size,replace" why:"AKS cannot change a pool's VM size in place"`
+	Zones             []string          `kit:"zones,replace,set" why:"AKS cannot move a pool to other zones"`
+	SubnetID          string            `kit:"subnet_id,replace" why:"AKS cannot move a pool to another subnet"`
+	Priority          string            `kit:"priority,replace" why:"AKS cannot switch a pool to or from Spot"`
+	EvictionPolicy    *string           `kit:"eviction_policy,omitempty,replace" why:"AKS cannot change a Spot pool's eviction policy"`
+	SpotMaxPrice      *float64          `kit:"spot_max_price,omitempty,replace" why:"AKS cannot change a Spot pool's maximum price in place"`
+	Min               int               `kit:"min"`
+	Max               int               `kit:"max"`
+	Labels            map[string]string `kit:"labels"`
+	Taints            []string          `kit:"taints,set"`
+	KubernetesVersion string            `kit:"kubernetes_version"`
+}
+
+func (p nodePoolIn) spec() poolSpec {
+	s := poolSpec{VMSize: p.VMSize, Zones: p.Zones, Min: p.Min, Max: p.Max, Labels: p.Labels, Taints: p.Taints, Priority: p.Priority,
+		EvictionPolicy: deref(p.EvictionPolicy)}
+	if p.SpotMaxPrice != nil {
+		s.SpotMaxPrice = *p.SpotMaxPrice
+	}
+	return s
+}
+
+type nodePoolOut struct {
+	ID                       string `kit:"id"`
+	Name                     string `kit:"name"`
+	ProvisioningState        string `kit:"provisioning_state"`
+	CurrentKubernetesVersion string `kit:"current_kubernetes_version"`
+	NodeCount                int    `kit:"node_count"`
+	// IdempotencyKey says which create made the pool at this ID: ARM IDs
+	// are names, so a replacement of a failed pool reuses the ID (see
+	// Delete).
+	IdempotencyKey string `kit:"idempotency_key"`
+}
+
+type nodePoolCall = call[nodePoolIn, nodePoolOut]
+
 type poolHandler struct{}
 
-func clusterOf(v providers.Values) (group, cluster string, err error) {
-	_, group, err = groupOf(v, "cluster_id")
+// poolCluster returns the resource group and name of the pool's cluster.
+func poolCluster(in nodePoolIn) (group, cluster string, err error) {
+	r, err := parseARM("cluster_id", in.ClusterID)
 	if err != nil {
 		return "", "", err
 	}
-	id := str(v, "cluster_id")
-	return group, id[strings.LastIndex(id, "/")+1:], nil
+	return r.ResourceGroupName, in.ClusterID[strings.LastIndex(in.ClusterID, "/")+1:], nil
 }
 
-func (poolHandler) get(ctx context.Context, c *call, group, cluster, name string) (*aks.AgentPool, error) {
-	out, err := c.cl.pools.Get(ctx, group, cluster, name, nil)
+func (poolHandler) get(ctx context.Context, e *env, group, cluster, name string) (*aks.AgentPool, error) {
+	out, err := e.cl.pools.Get(ctx, group, cluster, name, nil)
 	if isNotFound(err) {
 		return nil, nil
 	}
@@ -580,38 +703,38 @@ func poolTags(ap *aks.AgentPool) map[string]*string {
 	return ap.Properties.Tags
 }
 
-func (h poolHandler) find(ctx context.Context, c *call) (string, error) {
-	group, cluster, err := clusterOf(c.in)
+func (h poolHandler) Find(ctx context.Context, c *nodePoolCall) (string, error) {
+	group, cluster, err := poolCluster(c.In)
 	if err != nil {
 		return "", nil
 	}
-	ap, err := h.get(ctx, c, group, cluster, str(c.in, "name"))
-	if err != nil || ap == nil || !c.matchTags(poolTags(ap)) || ap.Properties != nil && deleting(ap.Properties.ProvisioningState) {
+	ap, err := h.get(ctx, c.Env, group, cluster, c.In.Name)
+	if err != nil || ap == nil || !matchTags(c.Meta, poolTags(ap)) || ap.Properties != nil && deleting(ap.Properties.ProvisioningState) {
 		return "", err
 	}
 	return deref(ap.ID), nil
 }
 
-func (h poolHandler) create(ctx context.Context, c *call) (string, error) {
-	group, cluster, err := clusterOf(c.in)
+func (h poolHandler) Create(ctx context.Context, c *nodePoolCall) (string, error) {
+	group, cluster, err := poolCluster(c.In)
 	if err != nil {
 		return "", err
 	}
-	name := str(c.in, "name")
-	ap, err := h.get(ctx, c, group, cluster, name)
+	e, name := c.Env, c.In.Name
+	ap, err := h.get(ctx, e, group, cluster, name)
 	if err != nil {
 		return "", err
 	}
-	if ap != nil && !c.matchTags(poolTags(ap)) {
-		if !h.failedPredecessor(c, ap) {
-			return "", c.notOurs("AKS agent pool", name, poolTags(ap))
+	if ap != nil && !matchTags(c.Meta, poolTags(ap)) {
+		if !h.failedPredecessor(c.Meta, ap) {
+			return "", notOurs("AKS agent pool", name, poolTags(ap))
 		}
 		// The engine is replacing a pool of this address whose create
 		// failed: it holds the name (names hash only what forces a
 		// replacement) but no capacity, so it goes first. Its deposed
 		// record is then skipped by delete (another key holds the name).
-		err := deleteLRO(ctx, c, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
-			return c.cl.pools.BeginDelete(ctx, group, cluster, name, nil)
+		err := deleteLRO(ctx, e, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
+			return e.cl.pools.BeginDelete(ctx, group, cluster, name, nil)
 		})
 		if err != nil {
 			return "", fmt.Errorf("delete the failed AKS agent pool %s it replaces: %w", name, err)
@@ -619,26 +742,30 @@ func (h poolHandler) create(ctx context.Context, c *call) (string, error) {
 		ap = nil
 	}
 	if ap == nil {
-		props := poolProps(c.in, aks.AgentPoolModeUser, str(c.in, "subnet_id"), str(c.in, "kubernetes_version"), c.tags())
-		if _, err := runPool(ctx, c, group, cluster, name, props); err != nil {
+		props := poolProps(c.In.spec(), aks.AgentPoolModeUser, c.In.SubnetID, c.In.KubernetesVersion, tags(c.Meta))
+		if _, err := runPool(ctx, e, group, cluster, name, props); err != nil {
 			var gerr error
-			ap, gerr = h.get(ctx, c, group, cluster, name)
-			if gerr != nil || ap == nil || !c.matchTags(poolTags(ap)) {
+			ap, gerr = h.get(ctx, e, group, cluster, name)
+			if gerr != nil || ap == nil || !matchTags(c.Meta, poolTags(ap)) {
 				return "", err
 			}
 			if !conflictInProgress(err) {
-				return deref(ap.ID), fmt.Errorf("AKS agent pool %s: %w", name, err)
+				err = fmt.Errorf("AKS agent pool %s: %w", name, err)
+				if ap.Properties != nil {
+					err = markFailed(ap.Properties.ProvisioningState, err)
+				}
+				return deref(ap.ID), err
 			}
 			// Our own first attempt (its reply lost) is still running.
-		} else if ap, err = h.get(ctx, c, group, cluster, name); err != nil || ap == nil {
+		} else if ap, err = h.get(ctx, e, group, cluster, name); err != nil || ap == nil {
 			return "", fmt.Errorf("AKS agent pool %s: read after create: %v", name, err)
 		}
 	}
 	for ap.Properties != nil && inProgress(ap.Properties.ProvisioningState) {
-		if err := sleep(ctx, c.d.pollDelay(nil)); err != nil {
+		if err := kit.Sleep(ctx, e.d.pollDelay(nil)); err != nil {
 			return deref(ap.ID), err
 		}
-		next, err := h.get(ctx, c, group, cluster, name)
+		next, err := h.get(ctx, e, group, cluster, name)
 		if err != nil || next == nil {
 			return deref(ap.ID), fmt.Errorf("AKS agent pool %s: wait for provisioning: %v", name, err)
 		}
@@ -652,90 +779,83 @@ func (h poolHandler) create(ctx context.Context, c *call) (string, error) {
 
 // failedPredecessor reports whether ap is an earlier, failed create of
 // this same address (another idempotency key).
-func (poolHandler) failedPredecessor(c *call, ap *aks.AgentPool) bool {
+func (poolHandler) failedPredecessor(m kit.Meta, ap *aks.AgentPool) bool {
 	tags := poolTags(ap)
-	return c.key != "" && deref(tags[TagAddress]) == c.address && deref(tags[TagIdempotencyKey]) != c.key &&
+	return m.Key != "" && deref(tags[TagAddress]) == m.Address && deref(tags[TagIdempotencyKey]) != m.Key &&
 		ap.Properties != nil && strings.EqualFold(deref(ap.Properties.ProvisioningState), "Failed")
 }
 
-func (h poolHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	rid, err := c.parseID()
-	if err != nil || rid.Parent == nil {
-		return false, nil, nil, nil
+func (h poolHandler) Read(ctx context.Context, c *nodePoolCall) (*kit.Live[nodePoolIn, nodePoolOut], error) {
+	rid := parseID(c.ID)
+	if rid == nil || rid.Parent == nil {
+		return nil, nil
 	}
-	ap, err := h.get(ctx, c, rid.ResourceGroupName, rid.Parent.Name, rid.Name)
+	ap, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Parent.Name, rid.Name)
 	if err != nil || ap == nil || ap.Properties == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
 	p := ap.Properties
-	in := poolValues(p, c.prev)
-	in["cluster_id"] = sameID(rid.Parent.String(), str(c.prev, "cluster_id"))
-	in["name"] = deref(ap.Name)
-	in["subnet_id"] = sameID(deref(p.VnetSubnetID), str(c.prev, "subnet_id"))
-	in["kubernetes_version"] = minorString(deref(p.OrchestratorVersion))
-	in["priority"] = priorityRegular
+	pv := poolValues(p, c.Prev.spec())
+	in := nodePoolIn{
+		ClusterID: sameID(rid.Parent.String(), c.Prev.ClusterID), Name: deref(ap.Name),
+		VMSize: pv.VMSize, Zones: pv.Zones, Min: pv.Min, Max: pv.Max, Labels: pv.Labels, Taints: pv.Taints,
+		SubnetID:          sameID(deref(p.VnetSubnetID), c.Prev.SubnetID),
+		KubernetesVersion: minorString(deref(p.OrchestratorVersion)),
+		Priority:          priorityRegular,
+	}
 	if deref(p.ScaleSetPriority) == aks.ScaleSetPrioritySpot {
-		in["priority"] = prioritySpot
-		in["eviction_policy"] = string(deref(p.ScaleSetEvictionPolicy))
-		in["spot_max_price"] = float64(deref(p.SpotMaxPrice))
+		in.Priority = prioritySpot
+		in.EvictionPolicy = to(string(deref(p.ScaleSetEvictionPolicy)))
+		in.SpotMaxPrice = to(float64(deref(p.SpotMaxPrice)))
 	}
-	out := providers.Values{
-		"id": deref(ap.ID), "name": deref(ap.Name), "provisioning_state": deref(p.ProvisioningState),
-		"current_kubernetes_version": deref(p.CurrentOrchestratorVersion), "node_count": int(deref(p.Count)),
-		// Which create made the pool at this ID: ARM IDs are names, so a
-		// replacement of a failed pool reuses the ID (see delete).
-		"idempotency_key": deref(p.Tags[TagIdempotencyKey]),
+	out := nodePoolOut{
+		ID: deref(ap.ID), Name: deref(ap.Name), ProvisioningState: deref(p.ProvisioningState),
+		CurrentKubernetesVersion: deref(p.CurrentOrchestratorVersion), NodeCount: int(deref(p.Count)),
+		IdempotencyKey: deref(p.Tags[TagIdempotencyKey]),
 	}
-	return true, in, out, nil
+	return c.Found(in, out), nil
 }
 
-// update upgrades the pool's Kubernetes version (one minor, after its
+// Update upgrades the pool's Kubernetes version (one minor, after its
 // cluster) and sets scaling, labels and taints in one PUT of the pool.
-func (h poolHandler) update(ctx context.Context, c *call, changed []string) error {
-	for _, k := range changed {
-		switch k {
-		case "kubernetes_version", "min", "max", "labels", "taints":
-		default:
-			return fmt.Errorf("%s: %w", k, errNoUpdate)
-		}
-	}
-	rid, err := c.parseID()
-	if err != nil || rid.Parent == nil {
-		return fmt.Errorf("%q is not an agent pool ID", c.id)
+func (h poolHandler) Update(ctx context.Context, c *nodePoolCall, _ []string) error {
+	rid := parseID(c.ID)
+	if rid == nil || rid.Parent == nil {
+		return fmt.Errorf("%q is not an agent pool ID", c.ID)
 	}
 	group, cluster, name := rid.ResourceGroupName, rid.Parent.Name, rid.Name
-	ap, err := h.get(ctx, c, group, cluster, name)
+	ap, err := h.get(ctx, c.Env, group, cluster, name)
 	if err != nil {
 		return err
 	}
 	if ap == nil || ap.Properties == nil {
 		return fmt.Errorf("AKS agent pool %s: %w", name, providers.ErrNotFound)
 	}
-	want, have := str(c.in, "kubernetes_version"), minorString(deref(ap.Properties.OrchestratorVersion))
+	want, have := c.In.KubernetesVersion, minorString(deref(ap.Properties.OrchestratorVersion))
 	if err := CheckUpgrade(have, want); err != nil {
 		return fmt.Errorf("AKS agent pool %s: %w", name, err)
 	}
 	props := ap.Properties
 	props.CurrentOrchestratorVersion, props.ProvisioningState = nil, nil
-	if !applyPoolChanges(props, c.in, want) {
+	if !applyPoolChanges(props, c.In.spec(), want) {
 		return nil
 	}
-	if _, err := runPool(ctx, c, group, cluster, name, props); err != nil {
+	if _, err := runPool(ctx, c.Env, group, cluster, name, props); err != nil {
 		return fmt.Errorf("update AKS agent pool %s: %w", name, err)
 	}
 	return nil
 }
 
-// delete removes the pool at c.id — unless another create's pool now holds
+// Delete removes the pool at c.ID — unless another create's pool now holds
 // that name (the recorded idempotency_key differs from the live pool's):
 // then the recorded pool is already gone, replaced by a new one.
-func (h poolHandler) delete(ctx context.Context, c *call) error {
-	rid, err := c.parseID()
-	if err != nil || rid.Parent == nil {
+func (h poolHandler) Delete(ctx context.Context, c *nodePoolCall) error {
+	rid := parseID(c.ID)
+	if rid == nil || rid.Parent == nil {
 		return nil
 	}
-	if key := str(c.outputs, "idempotency_key"); key != "" {
-		ap, err := h.get(ctx, c, rid.ResourceGroupName, rid.Parent.Name, rid.Name)
+	if key := c.Recorded.IdempotencyKey; key != "" {
+		ap, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Parent.Name, rid.Name)
 		if err != nil {
 			return err
 		}
@@ -746,7 +866,7 @@ func (h poolHandler) delete(ctx context.Context, c *call) error {
 			return nil
 		}
 	}
-	return deleteLRO(ctx, c, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
-		return c.cl.pools.BeginDelete(ctx, rid.ResourceGroupName, rid.Parent.Name, rid.Name, nil)
+	return deleteLRO(ctx, c.Env, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
+		return c.Env.cl.pools.BeginDelete(ctx, rid.ResourceGroupName, rid.Parent.Name, rid.Name, nil)
 	})
 }

@@ -49,15 +49,6 @@ var machines = []providers.MachineType{
 // Machines returns a copy of the VM-size catalog.
 func Machines() []providers.MachineType { return slices.Clone(machines) }
 
-func machineByName(name string) (providers.MachineType, bool) {
-	for _, m := range machines {
-		if m.Name == name {
-			return m, true
-		}
-	}
-	return providers.MachineType{}, false
-}
-
 // locations are the Azure regions with availability zones the driver knows,
 // with their zone counts. Regions without zones are left out: every region
 // spreads its node pools over at least one zone.
@@ -100,8 +91,8 @@ func Locations() map[string]int {
 }
 
 // zoneNumbers returns Azure's logical zone names "1" … "n".
-func zoneNumbers(n int) []any {
-	out := make([]any, n)
+func zoneNumbers(n int) []string {
+	out := make([]string, n)
 	for i := range n {
 		out[i] = string(rune('1' + i))
 	}

@@ -13,12 +13,12 @@
 package azure
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +35,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -61,8 +62,12 @@ const EnvSubscription = "AZURE_SUBSCRIPTION_ID"
 // retried by the SDK's retry policy, at the server's Retry-After.
 const MaxRetries = 10
 
-// Driver is the Azure providers.Driver. Build it with New.
+// Driver is the Azure providers.Driver. Build it with New. Its embedded
+// kit.Router serves Create, Read, Update, Delete, Find and UpgradeState
+// from the resource types declared in router.
 type Driver struct {
+	*kit.Router
+
 	cred    azcore.TokenCredential
 	opts    arm.ClientOptions
 	sandbox bool
@@ -81,9 +86,10 @@ type Driver struct {
 }
 
 var (
-	_ providers.Driver    = (*Driver)(nil)
-	_ providers.Finder    = (*Driver)(nil)
-	_ providers.Validator = (*Driver)(nil)
+	_ providers.Driver        = (*Driver)(nil)
+	_ providers.Finder        = (*Driver)(nil)
+	_ providers.Validator     = (*Driver)(nil)
+	_ providers.StateUpgrader = (*Driver)(nil)
 )
 
 type clients struct {
@@ -93,14 +99,6 @@ type clients struct {
 	pips     *armnetwork.PublicIPAddressesClient
 	clusters *armcontainerservice.ManagedClustersClient
 	pools    *armcontainerservice.AgentPoolsClient
-}
-
-// sandboxCredential is the sandbox's analogue of static dummy keys: a token
-// the emulator accepts. In sandbox mode no real credential is ever read.
-type sandboxCredential struct{}
-
-func (sandboxCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: "sandbox", ExpiresOn: time.Now().Add(time.Hour)}, nil
 }
 
 // sandboxRetryCap bounds how long the sandbox makes a throttled call wait.
@@ -113,7 +111,7 @@ type capRetryAfter struct{}
 
 func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 	resp, err := req.Next()
-	if err == nil && resp != nil && retryAfter(resp) > sandboxRetryCap {
+	if err == nil && resp != nil && kit.RetryAfter(resp.Header) > sandboxRetryCap {
 		resp.Header.Set("Retry-After-Ms", strconv.Itoa(int(sandboxRetryCap/time.Millisecond)))
 	}
 	return resp, err
@@ -124,31 +122,38 @@ func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 // managed identity, Azure CLI) and takes the default subscription from
 // AZURE_SUBSCRIPTION_ID (spec.overrides.azure.subscriptionId wins per
 // region); it makes no API call. With opts.Sandbox it never reads the
-// user's credentials: it sends every call to opts.SandboxEndpoints["azure"]
-// with a static sandbox token.
+// user's credentials: it sends every call to the sandbox's ARM endpoint
+// (opts.SandboxEndpoints["azure"], over https) with tokens the sandbox's
+// token endpoint issues to the sandbox's service principal (sandboxAuth).
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox}
 	d.kube = d.kubeHandler(opts.ForceConflicts)
+	d.Router = d.router()
 	d.opts.Retry = policy.RetryOptions{MaxRetries: MaxRetries}
 	if opts.Sandbox {
 		ep := strings.TrimSuffix(opts.SandboxEndpoints["azure"], "/")
 		if ep == "" {
 			return nil, errors.New("azure: sandbox mode needs SandboxEndpoints[\"azure\"] (the ARM emulator's base URL)")
 		}
-		d.cred = sandboxCredential{}
+		auth, err := newSandboxAuth(ep)
+		if err != nil {
+			return nil, err
+		}
+		d.cred = auth
 		d.subscription = SandboxSubscription
+		d.opts.Transport = auth
 		d.opts.Cloud = cloud.Configuration{
-			ActiveDirectoryAuthorityHost: ep,
+			ActiveDirectoryAuthorityHost: auth.secure + "/",
 			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-				cloud.ResourceManager: {Endpoint: ep, Audience: "https://management.azure.com"},
+				cloud.ResourceManager: {Endpoint: auth.secure, Audience: "https://management.azure.com"},
 			},
 		}
-		d.opts.InsecureAllowCredentialWithHTTP = true
 		d.opts.DisableRPRegistration = true
 		d.opts.PerRetryPolicies = []policy.Policy{capRetryAfter{}}
 		d.opts.Retry.RetryDelay = 10 * time.Millisecond
 		d.opts.Retry.MaxRetryDelay = time.Second
 		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 200*time.Millisecond
+		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil
 	}
 	if opts.Offline {
@@ -214,67 +219,57 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           Locations(),
 		MaxParallel:         10,
+		Resources:           d.Schemas(),
 	}
 }
 
-// handler manages one resource type.
-type handler interface {
-	// create makes the resource (or finishes one an interrupted create with
-	// the same key made) and waits until it is usable; it returns the ID,
-	// also when the operation failed after the object came to exist.
-	create(ctx context.Context, c *call) (string, error)
-	// read reports the live inputs and outputs of c.id; exists false when
-	// it is gone.
-	read(ctx context.Context, c *call) (exists bool, inputs, outputs providers.Values, err error)
-	// update changes c.id in place to c.in.
-	update(ctx context.Context, c *call, changed []string) error
-	// delete removes c.id and waits until it is gone; gone already is fine.
-	delete(ctx context.Context, c *call) error
-	// find returns the ID of the resource tagged with c.key (or c.address
-	// when there is no key), or "".
-	find(ctx context.Context, c *call) (string, error)
+// env is what every call of an Azure resource type works with: the driver
+// and the clients of the subscription the call's ID or inputs name.
+type env struct {
+	d  *Driver
+	cl *clients
 }
 
-// call is one operation on one resource.
-type call struct {
-	d       *Driver
-	cl      *clients
-	typ     string
-	address string
-	key     string
-	id      string
-	// in are the desired (resolved) inputs; prev the recorded ones.
-	in, prev providers.Values
-	// outputs are the recorded outputs (Delete only).
-	outputs providers.Values
-}
+// call is one operation on one Azure resource.
+type call[In, Out any] = kit.Call[*env, In, Out]
 
-var handlers = map[string]handler{
-	TypeResourceGroup:  groupHandler{},
-	TypeVirtualNetwork: vnetHandler{},
-	TypeSubnet:         subnetHandler{},
-	TypeCluster:        clusterHandler{},
-	TypeNodePool:       poolHandler{},
-	TypePublicIP:       pipHandler{},
-}
-
-// subscriptionOf finds the subscription a call works in: that of its ID,
-// of an ARM ID among its inputs, its subscription_id input, or the default.
-func (d *Driver) subscriptionOf(id string, vals ...providers.Values) string {
-	if s := subOfID(id); s != "" {
-		return s
+// connect picks the clients of the call's subscription: that of its ID, of
+// an ARM ID among its inputs, its subscription_id input, or the default.
+// An ID that is no ARM ID names nothing: the handlers report it gone
+// without a client.
+func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
+	e := &env{d: d}
+	if t.ID != "" && subOfID(t.ID) == "" {
+		return e, nil
 	}
-	for _, v := range vals {
-		if s := str(v, "subscription_id"); s != "" {
-			return s
-		}
-		for _, k := range []string{"resource_group_id", "virtual_network_id", "cluster_id"} {
-			if s := subOfID(str(v, k)); s != "" {
-				return s
-			}
+	sub := subOfID(t.ID)
+	if sub == "" {
+		var err error
+		if sub, err = t.String("subscription_id"); err != nil {
+			return nil, err
 		}
 	}
-	return d.subscription
+	for _, k := range []string{"resource_group_id", "virtual_network_id", "cluster_id"} {
+		if sub != "" {
+			break
+		}
+		id, err := t.String(k)
+		if err != nil {
+			return nil, err
+		}
+		sub = subOfID(id)
+	}
+	cl, err := d.clientsFor(cmp.Or(sub, d.subscription))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Address, err)
+	}
+	e.cl = cl
+	return e, nil
+}
+
+// subscriptionOf is the subscription of an ARM ID, or the default.
+func (d *Driver) subscriptionOf(id string) string {
+	return cmp.Or(subOfID(id), d.subscription)
 }
 
 func subOfID(id string) string {
@@ -288,206 +283,43 @@ func subOfID(id string) string {
 	return r.SubscriptionID
 }
 
-func (d *Driver) newCall(typ, address, key, id string, in, prev providers.Values) (handler, *call, error) {
-	h, ok := handlers[typ]
-	if !ok {
-		return nil, nil, fmt.Errorf("azure: %s: unknown resource type %q", address, typ)
-	}
-	cl, err := d.clientsFor(d.subscriptionOf(id, in, prev))
-	if err != nil {
-		return nil, nil, fmt.Errorf("azure: %s: %w", address, err)
-	}
-	return h, &call{d: d, cl: cl, typ: typ, address: address, key: key, id: id, in: in, prev: prev}, nil
-}
-
-func checkResolved(in providers.Values) error {
-	if refs := providers.Refs(map[string]any(in)); len(refs) > 0 {
-		return fmt.Errorf("inputs hold unresolved references to %s", strings.Join(refs, ", "))
-	}
-	return nil
-}
-
-// Create makes one resource. It first looks for one an interrupted create
-// with the same idempotency key made, so a retry never makes a duplicate.
-func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (providers.CreateResponse, error) {
-	if err := checkResolved(req.Inputs); err != nil {
-		return providers.CreateResponse{}, fmt.Errorf("azure: create %s: %w", req.Address, err)
-	}
-	if kubernetes.Handles(req.Type) {
-		resp, err := d.kube.Create(ctx, req)
-		return resp, wrapKube(err)
-	}
-	h, c, err := d.newCall(req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
-	if err != nil {
-		return providers.CreateResponse{}, err
-	}
-	id, err := h.create(ctx, c)
-	if err != nil {
-		resp := providers.CreateResponse{ID: id}
-		if id != "" { // it exists but is not usable: report what it is
-			c.id = id
-			if exists, _, out, rerr := h.read(context.WithoutCancel(ctx), c); rerr == nil && exists {
-				resp.Outputs = out
-			}
-		}
-		return resp, fmt.Errorf("azure: create %s: %w", req.Address, err)
-	}
-	c.id = id
-	exists, _, out, err := h.read(ctx, c)
-	if err == nil && !exists {
-		err = errors.New("it is gone")
-	}
-	if err != nil {
-		return providers.CreateResponse{ID: id}, fmt.Errorf("azure: create %s: read back %s: %w", req.Address, id, err)
-	}
-	return providers.CreateResponse{ID: id, Outputs: out}, nil
-}
-
-// Read returns the live inputs (in the shape Expand produced) and outputs.
-// An ID that is not an ARM ID of this type names nothing: Exists false.
-func (d *Driver) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
-	in := req.Instance
-	if kubernetes.Handles(in.Type) {
-		resp, err := d.kube.Read(ctx, req)
-		return resp, wrapKube(err)
-	}
-	if in.ID == "" {
-		return providers.ReadResponse{}, nil
-	}
-	if _, err := arm.ParseResourceID(in.ID); err != nil {
-		return providers.ReadResponse{}, nil
-	}
-	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
-	if err != nil {
-		return providers.ReadResponse{}, err
-	}
-	exists, inputs, outputs, err := h.read(ctx, c)
-	if err != nil {
-		return providers.ReadResponse{}, fmt.Errorf("azure: read %s (%s): %w", in.Address, in.ID, err)
-	}
-	if !exists {
-		return providers.ReadResponse{}, nil
-	}
-	return providers.ReadResponse{Exists: true, Inputs: inputs, Outputs: outputs}, nil
-}
-
-// Update changes one resource in place and waits until it is usable.
-func (d *Driver) Update(ctx context.Context, req providers.UpdateRequest) (providers.UpdateResponse, error) {
-	if err := checkResolved(req.Inputs); err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("azure: update %s: %w", req.Instance.Address, err)
-	}
-	in := req.Instance
-	if kubernetes.Handles(in.Type) {
-		resp, err := d.kube.Update(ctx, req)
-		return resp, wrapKube(err)
-	}
-	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, req.Inputs, in.Inputs)
-	if err != nil {
-		return providers.UpdateResponse{}, err
-	}
-	if err := h.update(ctx, c, req.Changed); err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("azure: update %s (%s): %w", in.Address, in.ID, err)
-	}
-	c.prev = req.Inputs
-	exists, _, out, err := h.read(ctx, c)
-	if err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("azure: update %s: read back: %w", in.Address, err)
-	}
-	if !exists {
-		return providers.UpdateResponse{}, fmt.Errorf("azure: update %s (%s): %w", in.Address, in.ID, providers.ErrNotFound)
-	}
-	return providers.UpdateResponse{Outputs: out}, nil
-}
-
-// Delete removes one resource and waits until it is gone. A resource that
-// is already gone (or whose ID names nothing) is deleted.
-func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResponse, error) {
-	in := req.Instance
-	if kubernetes.Handles(in.Type) {
-		resp, err := d.kube.Delete(ctx, req)
-		return resp, wrapKube(err)
-	}
-	if in.ID == "" {
-		return providers.DeleteResponse{}, nil
-	}
-	if _, err := arm.ParseResourceID(in.ID); err != nil {
-		return providers.DeleteResponse{}, nil
-	}
-	h, c, err := d.newCall(in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
-	if err != nil {
-		return providers.DeleteResponse{}, err
-	}
-	c.outputs = in.Outputs
-	if err := h.delete(ctx, c); err != nil {
-		return providers.DeleteResponse{}, fmt.Errorf("azure: delete %s (%s): %w", in.Address, in.ID, err)
-	}
-	return providers.DeleteResponse{}, nil
-}
-
-// Find looks for the resource an interrupted create made: by its name
-// (from the inputs) and its regionctl-idempotency-key tag, or its
-// regionctl-address tag when no key is given. Subnets take no tags; they
-// are found by name in their (regionctl-made) virtual network.
-func (d *Driver) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
-	if kubernetes.Handles(req.Type) {
-		resp, err := d.kube.Find(ctx, req)
-		return resp, wrapKube(err)
-	}
-	h, c, err := d.newCall(req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
-	if err != nil {
-		return providers.FindResponse{}, err
-	}
-	id, err := h.find(ctx, c)
-	if err != nil {
-		return providers.FindResponse{}, fmt.Errorf("azure: find %s: %w", req.Address, err)
-	}
-	if id == "" {
-		return providers.FindResponse{}, nil
-	}
-	c.id = id
-	exists, _, out, err := h.read(ctx, c)
-	if err != nil {
-		return providers.FindResponse{}, fmt.Errorf("azure: find %s: read %s: %w", req.Address, id, err)
-	}
-	if !exists {
-		return providers.FindResponse{}, nil
-	}
-	return providers.FindResponse{Found: true, ID: id, Outputs: out}, nil
-}
-
-// wrapKube prefixes an in-cluster error with the driver's name.
-func wrapKube(err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("azure: %w", err)
+// router declares every resource type of the driver.
+func (d *Driver) router() *kit.Router {
+	return kit.MustNew(kit.Options{Name: "azure", Classify: classify}, append([]kit.Declaration{
+		kit.Type[*env, groupIn, nameOut]{Name: TypeResourceGroup, Description: "a resource group", Handler: groupHandler{}, Connect: d.connect},
+		kit.Type[*env, vnetIn, nameOut]{Name: TypeVirtualNetwork, Description: "a virtual network", Handler: vnetHandler{}, Connect: d.connect},
+		kit.Type[*env, subnetIn, nameOut]{Name: TypeSubnet, Description: "the nodes' subnet of the virtual network", Handler: subnetHandler{}, Connect: d.connect},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "an AKS managed cluster with its System pool", Handler: clusterHandler{}, Connect: d.connect},
+		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "an AKS User agent pool", Handler: poolHandler{}, Connect: d.connect},
+		kit.Type[*env, pipIn, pipOut]{Name: TypePublicIP, Description: "a static Standard public IP for a load balancer", Handler: pipHandler{}, Connect: d.connect},
+	}, d.kube.Types()...)...)
 }
 
 // tags are the tags every resource that takes tags gets.
-func (c *call) tags() map[string]*string {
-	region, _, _, err := providers.SplitAddress(c.address)
-	t := map[string]*string{TagManagedBy: to(managedByValue), TagAddress: to(c.address)}
+func tags(m kit.Meta) map[string]*string {
+	region, _, _, err := providers.SplitAddress(m.Address)
+	t := map[string]*string{TagManagedBy: to(managedByValue), TagAddress: to(m.Address)}
 	if err == nil {
 		t[TagRegion] = to(region)
 	}
-	if c.key != "" {
-		t[TagIdempotencyKey] = to(c.key)
+	if m.Key != "" {
+		t[TagIdempotencyKey] = to(m.Key)
 	}
 	return t
 }
 
-// matchTags reports whether tags identify this call's resource: the
+// matchTags reports whether tags identify the call's resource: the
 // idempotency key when there is one, else the address.
-func (c *call) matchTags(tags map[string]*string) bool {
-	if c.key != "" {
-		return deref(tags[TagIdempotencyKey]) == c.key
+func matchTags(m kit.Meta, tags map[string]*string) bool {
+	if m.Key != "" {
+		return deref(tags[TagIdempotencyKey]) == m.Key
 	}
-	return deref(tags[TagAddress]) == c.address
+	return deref(tags[TagAddress]) == m.Address
 }
 
 // notOurs is the error for an object with the wanted name that this
 // create did not make: regionctl never silently takes over an object.
-func (c *call) notOurs(what, name string, tags map[string]*string) error {
+func notOurs(what, name string, tags map[string]*string) error {
 	owner := deref(tags[TagAddress])
 	if owner == "" {
 		owner = "not made by regionctl"
@@ -547,7 +379,7 @@ func settleState(ctx context.Context, d *Driver, what string, get func() (state 
 		if !inProgress(st) {
 			return provisioned(what, "", st)
 		}
-		if err := sleep(ctx, d.pollDelay(nil)); err != nil {
+		if err := kit.Sleep(ctx, d.pollDelay(nil)); err != nil {
 			return err
 		}
 	}
@@ -561,53 +393,42 @@ func errorCode(err error) string {
 	return ""
 }
 
-// retryAfter reads the server's wait hint: retry-after-ms,
-// x-ms-retry-after-ms, then Retry-After (seconds or an HTTP date).
-func retryAfter(resp *http.Response) time.Duration {
-	if resp == nil {
-		return 0
+// classify returns the class of an ARM error, for the engine.
+func classify(err error) providers.ErrorClass {
+	re := respErr(err)
+	switch {
+	case isNotFound(err):
+		return providers.ClassNotFound
+	case re == nil:
+		return providers.ClassUnknown
+	case re.StatusCode == http.StatusTooManyRequests:
+		return providers.ClassThrottled
+	case conflictInProgress(err) || inUse(err):
+		return providers.ClassBusy
+	case re.StatusCode == http.StatusBadRequest || re.StatusCode == http.StatusForbidden || re.StatusCode == http.StatusUnauthorized:
+		return providers.ClassPermanent
 	}
-	for _, h := range []string{"Retry-After-Ms", "X-Ms-Retry-After-Ms"} {
-		if v := resp.Header.Get(h); v != "" {
-			if n, err := strconv.Atoi(v); err == nil && n > 0 {
-				return time.Duration(n) * time.Millisecond
-			}
-		}
-	}
-	v := resp.Header.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
+	return providers.ClassUnknown
 }
 
 // pollDelay is how long to wait before the next poll: the server's
 // Retry-After bounded to [pollMin, pollMax], or pollDefault without one.
 func (d *Driver) pollDelay(resp *http.Response) time.Duration {
-	ra := retryAfter(resp)
-	if ra <= 0 {
-		return d.pollDefault
+	var hint time.Duration
+	if resp != nil {
+		hint = kit.RetryAfter(resp.Header)
 	}
-	return min(max(ra, d.pollMin), d.pollMax)
+	return d.polls().Next(hint)
 }
 
-// sleep waits for dur or until ctx ends.
-func sleep(ctx context.Context, dur time.Duration) error {
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// polls is the backoff of polls: the server's Retry-After when it gives
+// one, else pollDefault (with jitter).
+func (d *Driver) polls() *kit.Waits {
+	return kit.Backoff{Initial: d.pollDefault, Min: d.pollMin, Max: d.pollMax, Multiplier: 1, Jitter: jitter}.Start()
 }
+
+// jitter is the share of each backoff wait drawn at random.
+const jitter = 0.2
 
 // begin starts a long-running operation with ctx capturing the initial
 // response, so the first wait honours its Retry-After too.
@@ -622,7 +443,7 @@ func begin[T any](ctx context.Context, start func(ctx context.Context) (*runtime
 func wait[T any](ctx context.Context, d *Driver, p *runtime.Poller[T], first *http.Response) (T, error) {
 	resp := first
 	for !p.Done() {
-		if err := sleep(ctx, d.pollDelay(resp)); err != nil {
+		if err := kit.Sleep(ctx, d.pollDelay(resp)); err != nil {
 			var zero T
 			return zero, err
 		}
@@ -646,8 +467,7 @@ func run[T any](ctx context.Context, d *Driver, start func(ctx context.Context) 
 	return wait(ctx, d, p, raw)
 }
 
-// Value helpers: inputs are JSON-like, and numbers may come back from a
-// plan file as float64.
+// Value helpers for the SDK's pointers.
 
 func to[T any](v T) *T { return &v }
 
@@ -657,84 +477,6 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-func str(v providers.Values, k string) string {
-	s, _ := v[k].(string)
-	return s
-}
-
-func boolean(v providers.Values, k string) bool {
-	b, _ := v[k].(bool)
-	return b
-}
-
-func integer(v providers.Values, k string) int {
-	switch n := v[k].(type) {
-	case int:
-		return n
-	case int32:
-		return int(n)
-	case int64:
-		return int(n)
-	case float64:
-		return int(n)
-	}
-	return 0
-}
-
-func number(v providers.Values, k string) float64 {
-	switch n := v[k].(type) {
-	case int:
-		return float64(n)
-	case float64:
-		return n
-	case float32:
-		return float64(n)
-	}
-	return 0
-}
-
-func values(v providers.Values, k string) providers.Values {
-	switch m := v[k].(type) {
-	case map[string]any:
-		return m
-	case providers.Values:
-		return m
-	}
-	return nil
-}
-
-func strList(v providers.Values, k string) []string {
-	var out []string
-	switch l := v[k].(type) {
-	case []any:
-		for _, e := range l {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-	case []string:
-		out = append(out, l...)
-	}
-	return out
-}
-
-func strMap(v providers.Values, k string) map[string]string {
-	out := map[string]string{}
-	switch m := v[k].(type) {
-	case map[string]any:
-		for k, e := range m {
-			if s, ok := e.(string); ok {
-				out[k] = s
-			}
-		}
-	case map[string]string:
-		for k, e := range m {
-			out[k] = e
-		}
-	}
-	return out
 }
 
 func ptrList(ss []string) []*string {
@@ -766,47 +508,12 @@ func ptrMap(m map[string]string) map[string]*string {
 	return out
 }
 
-func anyMap(m map[string]*string) map[string]any {
-	out := map[string]any{}
+func fromPtrMap(m map[string]*string) map[string]string {
+	out := make(map[string]string, len(m))
 	for k, v := range m {
 		out[k] = deref(v)
 	}
 	return out
-}
-
-func anyList(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
-
-// orderLike returns live in the order of want when both hold the same set,
-// else sorted: Azure does not promise an order for sets.
-func orderLike(live, want []string) []any {
-	if sameSet(live, want) {
-		return anyList(want)
-	}
-	out := append([]string(nil), live...)
-	sort.Strings(out)
-	return anyList(out)
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	x := append([]string(nil), a...)
-	y := append([]string(nil), b...)
-	sort.Strings(x)
-	sort.Strings(y)
-	for i := range x {
-		if x[i] != y[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // normLocation is Azure's canonical location name ("West Europe" →
@@ -815,20 +522,9 @@ func normLocation(l string) string {
 	return strings.ToLower(strings.ReplaceAll(l, " ", ""))
 }
 
-// minorOf parses "1.33" or "1.33.2" into 1, 33.
-func minorOf(v string) (int, int, bool) {
-	parts := strings.Split(v, ".")
-	if len(parts) < 2 {
-		return 0, 0, false
-	}
-	a, err1 := strconv.Atoi(parts[0])
-	b, err2 := strconv.Atoi(parts[1])
-	return a, b, err1 == nil && err2 == nil
-}
-
 // minorString returns "1.33" for "1.33.2"; v itself when it is no version.
 func minorString(v string) string {
-	a, b, ok := minorOf(v)
+	a, b, ok := providers.ParseMinor(v)
 	if !ok {
 		return v
 	}

@@ -3,6 +3,7 @@ package azure_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -437,6 +438,9 @@ func TestFailedClusterIsReported(t *testing.T) {
 		if err == nil || cr.ID == "" {
 			t.Fatalf("Create of a cluster that ends Failed = %q, %v; want its ID and an error", cr.ID, err)
 		}
+		if !errors.Is(err, providers.ErrCreateFailed) {
+			t.Errorf("Create of a cluster that ends Failed: %v; want it to wrap providers.ErrCreateFailed (the engine taints it)", err)
+		}
 		live, rerr := d.Read(ctx, providers.ReadRequest{Instance: *a.inst[res.Address]})
 		if rerr != nil || !live.Exists || !strings.EqualFold(live.Outputs["provisioning_state"].(string), "Failed") {
 			t.Errorf("Read of the failed cluster = %+v, %v; want it to exist, provisioning state Failed", live, rerr)
@@ -520,6 +524,9 @@ func TestFailedPoolIsReplaced(t *testing.T) {
 	failed, err := d.Create(ctx, providers.CreateRequest{Address: pool.Address, Type: pool.Type, Inputs: in, IdempotencyKey: "first"})
 	if err == nil || failed.ID == "" || failed.Outputs["idempotency_key"] != "first" {
 		t.Fatalf("Create of a pool that ends Failed = %+v, %v; want its ID, outputs and an error", failed, err)
+	}
+	if !errors.Is(err, providers.ErrCreateFailed) {
+		t.Errorf("Create of a pool that ends Failed: %v; want it to wrap providers.ErrCreateFailed (the engine taints it)", err)
 	}
 	second, err := d.Create(ctx, providers.CreateRequest{Address: pool.Address, Type: pool.Type, Inputs: in, IdempotencyKey: "second"})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -141,29 +142,6 @@ func planNetwork(cidr string) (networkPlan, error) {
 	return out, nil
 }
 
-// taintEffects are the effects AKS accepts.
-var taintEffects = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
-
-// checkTaint checks "key[=value]:Effect".
-func checkTaint(t string) error {
-	i := strings.LastIndex(t, ":")
-	if i < 0 {
-		return fmt.Errorf("taint %q has no effect; write key[=value]:Effect", t)
-	}
-	kv, eff := t[:i], t[i+1:]
-	known := false
-	for _, e := range taintEffects {
-		known = known || e == eff
-	}
-	if !known {
-		return fmt.Errorf("taint %q has unknown effect %q; want NoSchedule, PreferNoSchedule or NoExecute", t, eff)
-	}
-	if key, _, _ := strings.Cut(kv, "="); key == "" {
-		return fmt.Errorf("taint %q has an empty key", t)
-	}
-	return nil
-}
-
 // names are the Azure names of a region's objects.
 type names struct {
 	group, nodeGroup, vnet, cluster, dnsPrefix string
@@ -222,12 +200,10 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 
 	rg := addr(TypeResourceGroup, "main")
 	rgIn := providers.Values{"location": loc, "name": nm.group}
-	rgForce := []string{"location", "name"}
 	if ov.SubscriptionID != "" {
 		rgIn["subscription_id"] = ov.SubscriptionID
-		rgForce = append(rgForce, "subscription_id")
 	}
-	add(providers.Resource{Address: rg, Type: TypeResourceGroup, Inputs: rgIn, ForceNew: rgForce})
+	add(providers.Resource{Address: rg, Type: TypeResourceGroup, Inputs: rgIn})
 	rgID := providers.Ref(rg, "id")
 
 	vnet := addr(TypeVirtualNetwork, "main")
@@ -237,13 +213,11 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"resource_group_id": rgID, "location": loc, "name": nm.vnet,
 			"address_space": []any{r.Spec.Network.CIDR},
 		},
-		ForceNew: []string{"resource_group_id", "location", "name", "address_space"},
 	})
 	subnet := addr(TypeSubnet, "nodes")
 	add(providers.Resource{
 		Address: subnet, Type: TypeSubnet,
-		Inputs:   providers.Values{"virtual_network_id": providers.Ref(vnet, "id"), "name": nodeSubnetName, "cidr": net.nodes},
-		ForceNew: []string{"virtual_network_id", "name", "cidr"},
+		Inputs: providers.Values{"virtual_network_id": providers.Ref(vnet, "id"), "name": nodeSubnetName, "cidr": net.nodes},
 	})
 	subnetID := providers.Ref(subnet, "id")
 
@@ -257,7 +231,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	case spec.EndpointBoth:
 		resp.Notes = append(resp.Notes, "cluster: endpointAccess both → a public AKS API server (AKS has no separate private endpoint for a public cluster; nodes reach it through the cluster's outbound IP)")
 	}
-	ipRanges := anyList(ov.AuthorizedIPRanges)
+	ipRanges := kit.List(ov.AuthorizedIPRanges)
 	if len(ov.AuthorizedIPRanges) > 0 {
 		resp.Notes = append(resp.Notes, "cluster: API server reachable only from "+strings.Join(ov.AuthorizedIPRanges, ", ")+" (spec.overrides.azure.authorizedIpRanges) and the cluster's own outbound IP")
 	}
@@ -278,7 +252,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		}
 		taints := []any{}
 		for j, t := range p.Taints {
-			if err := checkTaint(t); err != nil {
+			if _, err := providers.ParseTaint(t); err != nil {
 				tp := fmt.Sprintf("%s.taints[%d]", path, j)
 				resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(tp), tp, "%v", err)
 				continue
@@ -289,7 +263,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		for k, v := range p.Labels {
 			labels[k] = v
 		}
-		zoneStrs := strList(providers.Values{"z": zones}, "z")
 		if i == 0 {
 			if p.Spot {
 				resp.Diagnostics = append(resp.Diagnostics, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos(path + ".spot"), Path: path + ".spot",
@@ -305,9 +278,9 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(path+".machine"), path+".machine",
 					"AKS System pools need at least %d vCPU and %d GiB; %s has %d and %g", systemPoolMinCPU, systemPoolMinGiB, mt.Name, mt.CPU, mt.MemoryGiB)
 			}
-			pn := poolName(p.Name, append([]string{mt.Name, net.nodes}, zoneStrs...)...)
+			pn := poolName(p.Name, append([]string{mt.Name, net.nodes}, zones...)...)
 			systemPool = map[string]any{
-				"name": pn, "vm_size": mt.Name, "zones": zones,
+				"name": pn, "vm_size": mt.Name, "zones": kit.List(zones),
 				"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			}
 			resp.Notes = append(resp.Notes, fmt.Sprintf("node pool %s: %s → %s (%d vCPU, %g GiB%s); AKS requires a System pool, so this first pool is defined inline in %s (system_pool, AKS pool %s)",
@@ -318,25 +291,23 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		if p.Spot {
 			priority = prioritySpot
 		}
-		pn := poolName(p.Name, append([]string{mt.Name, priority, net.nodes}, zoneStrs...)...)
+		pn := poolName(p.Name, append([]string{mt.Name, priority, net.nodes}, zones...)...)
 		in := providers.Values{
-			"cluster_id": providers.Ref(cluster, "id"), "name": pn, "vm_size": mt.Name, "zones": zones,
+			"cluster_id": providers.Ref(cluster, "id"), "name": pn, "vm_size": mt.Name, "zones": kit.List(zones),
 			"subnet_id": subnetID, "priority": priority,
 			"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			"kubernetes_version": r.Spec.Cluster.KubernetesVersion,
 		}
-		force := []string{"cluster_id", "name", "vm_size", "zones", "subnet_id", "priority"}
 		spot := ""
 		if p.Spot {
 			in["eviction_policy"], in["spot_max_price"] = evictionDelete, spotMaxPrice
-			force = append(force, "eviction_policy", "spot_max_price")
 			spot = ", Spot (eviction Delete, max price -1: up to the on-demand price)"
 		}
 		resp.Notes = append(resp.Notes, fmt.Sprintf("node pool %s: %s → %s (%d vCPU, %g GiB%s); AKS User pool %s%s",
 			p.Name, how, mt.Name, mt.CPU, mt.MemoryGiB, gpuNote(mt), pn, spot))
 		userPools = append(userPools, providers.Resource{
 			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Inputs: in,
-			ForceNew: force, CreateBeforeDestroy: true,
+			CreateBeforeDestroy: true,
 		})
 	}
 	if systemPool == nil { // the first pool's machine did not map
@@ -356,7 +327,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"private_cluster": private, "authorized_ip_ranges": ipRanges,
 			"system_pool": systemPool,
 		},
-		ForceNew: []string{"resource_group_id", "location", "name", "dns_prefix", "node_resource_group", "subnet_id", "network_profile", "private_cluster"},
 		Stateful: true,
 	})
 	resp.Resources = append(resp.Resources, userPools...)
@@ -381,15 +351,18 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			Address: addr(TypePublicIP, lb.Name), Type: TypePublicIP,
 			Inputs: providers.Values{
 				"resource_group_id": providers.Ref(cluster, "node_resource_group_id"), "location": loc, "name": pip,
-				"sku": "Standard", "allocation": "Static", "zones": pipZones,
+				"sku": "Standard", "allocation": "Static", "zones": kit.List(pipZones),
 			},
-			ForceNew: []string{"resource_group_id", "location", "name", "sku", "allocation", "zones"},
 			Stateful: true,
 		})
 		resp.Notes = append(resp.Notes, fmt.Sprintf("load balancer %s: static Standard public IP %s in the cluster's node resource group %s; its Service binds it with %s: %s and %s: %s",
 			lb.Name, pip, nm.nodeGroup, pipAnnotation, pip, annPIPResourceGroup, nm.nodeGroup))
 	}
 	resp.Resources = append(resp.Resources, expandInCluster(r, cluster, nm.nodeGroup, pools, pips)...)
+	// What forces a replacement comes from the resource types' schemas.
+	if err := d.Finish(resp.Resources); err != nil {
+		return providers.ExpandResponse{}, err
+	}
 	return resp, nil
 }
 
@@ -403,24 +376,6 @@ func gpuNote(m providers.MachineType) string {
 // poolMachine returns the VM size of a pool: the override when there is
 // one, else PickMachine over the catalog; how says which.
 func poolMachine(p spec.NodePool, ov overrides) (providers.MachineType, string, error) {
-	if o, ok := ov.NodePools[p.Name]; ok && o.VMSize != "" {
-		mt, ok := machineByName(o.VMSize)
-		if !ok {
-			return providers.MachineType{}, "", fmt.Errorf("VM size %q is not in the Azure catalog", o.VMSize)
-		}
-		return mt, "override spec.overrides.azure.nodePools." + p.Name + ".vmSize", nil
-	}
-	mt, err := providers.PickMachine(machines, p.Machine)
-	if err != nil {
-		return providers.MachineType{}, "", err
-	}
-	arch := p.Machine.Arch
-	if arch == "" {
-		arch = spec.ArchAMD64
-	}
-	how := fmt.Sprintf("machine {cpu %d, memory %d GiB, %s", p.Machine.CPU, p.Machine.MemoryGiB, arch)
-	if p.Machine.GPU > 0 {
-		how += fmt.Sprintf(", gpu %d", p.Machine.GPU)
-	}
-	return mt, how + "}", nil
+	return providers.ChooseMachine(machines, p, ov.NodePools[p.Name].VMSize,
+		"spec.overrides.azure.nodePools."+p.Name+".vmSize", "Azure VM size")
 }

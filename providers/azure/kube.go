@@ -2,18 +2,17 @@ package azure
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	aks "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -52,21 +51,10 @@ func expandInCluster(r *spec.Region, cluster, nodeGroup string, pools []string, 
 	refs := kubernetes.ClusterRefs{Address: cluster, Endpoint: "endpoint", CA: "ca_certificate", ID: "id", Location: r.Spec.Location}
 	var out []providers.Resource
 	for _, sc := range r.Spec.StorageClasses {
-		rp := sc.ReclaimPolicy
-		if rp == "" {
-			rp = "Delete"
-		}
-		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClass{
-			Name: sc.Name, Provisioner: diskProvisioner, Parameters: storageClassParams(sc.Tier),
-			ReclaimPolicy: rp, VolumeBindingMode: "WaitForFirstConsumer",
-			AllowVolumeExpansion: sc.Expandable, Default: sc.Default,
-		}))
+		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClassFor(sc, diskProvisioner, storageClassParams(sc.Tier))))
 	}
 	for _, lb := range r.Spec.LoadBalancers {
-		svc := kubernetes.Service{Name: lb.Name, Selector: lb.Selector, Annotations: map[string]string{}}
-		for _, p := range lb.Ports {
-			svc.Ports = append(svc.Ports, kubernetes.Port{Port: p.Port, TargetPort: p.TargetPort, Protocol: p.Protocol})
-		}
+		svc := kubernetes.ServiceFor(lb)
 		deps := append([]string(nil), pools...)
 		if lb.Scheme == spec.SchemeInternal {
 			svc.Annotations[internalLBAnnot] = "true"
@@ -172,28 +160,17 @@ func (d *Driver) clusterToken(ctx context.Context, clusterID string) (string, ti
 	return tok.Token, tok.ExpiresOn.Add(-time.Minute), nil
 }
 
-// clusterAccessOutputs are the cluster outputs in-cluster resources
-// reference: the API server's URL and its CA (base64 of PEM, as AKS gives
-// it). Both come from the user kubeconfig; its token is dropped.
-func (d *Driver) clusterAccessOutputs(ctx context.Context, mc *aks.ManagedCluster) (providers.Values, error) {
-	kc, err := d.userCredentials(ctx, deref(mc.ID))
-	if err != nil {
-		return nil, err
-	}
-	return providers.Values{"endpoint": kc.server, "ca_certificate": base64.StdEncoding.EncodeToString(kc.caPEM)}, nil
-}
-
 // kubeHandler is the in-cluster handler of this driver: tokens from
 // ListClusterUserCredentials, the public IP's address as a Service output.
 func (d *Driver) kubeHandler(force bool) *kubernetes.Handler {
 	return &kubernetes.Handler{
 		ForceConflicts: force,
-		Token: func(ctx context.Context, in providers.Values) (string, error) {
-			tok, _, err := d.clusterToken(ctx, str(in, kubernetes.InCluster))
+		Token: func(ctx context.Context, in kubernetes.ClusterInputs) (string, error) {
+			tok, _, err := d.clusterToken(ctx, in.Cluster)
 			return tok, err
 		},
-		ClusterGone: func(ctx context.Context, in providers.Values) (bool, error) {
-			rid, err := arm.ParseResourceID(str(in, kubernetes.InCluster))
+		ClusterGone: func(ctx context.Context, in kubernetes.ClusterInputs) (bool, error) {
+			rid, err := arm.ParseResourceID(in.Cluster)
 			if err != nil {
 				return false, err
 			}
@@ -201,32 +178,32 @@ func (d *Driver) kubeHandler(force bool) *kubernetes.Handler {
 			if err != nil {
 				return false, err
 			}
-			mc, err := clusterHandler{}.get(ctx, &call{d: d, cl: cl}, rid.ResourceGroupName, rid.Name)
+			mc, err := (&env{d: d, cl: cl}).getCluster(ctx, rid.ResourceGroupName, rid.Name)
 			if err != nil {
 				return false, err
 			}
 			return mc == nil || mc.Properties != nil && deleting(mc.Properties.ProvisioningState), nil
 		},
-		ServiceOutputs: func(ctx context.Context, in providers.Values, svc *corev1.Service) (providers.Values, error) {
+		ServiceAddresses: func(ctx context.Context, in kubernetes.ClusterInputs, svc *corev1.Service) ([]string, error) {
 			name, group := svc.Annotations[pipAnnotation], svc.Annotations[annPIPResourceGroup]
 			if name == "" || group == "" {
-				return providers.Values{"addresses": []any{}}, nil
+				return nil, nil
 			}
-			cl, err := d.clientsFor(d.subscriptionOf(str(in, kubernetes.InCluster)))
+			cl, err := d.clientsFor(d.subscriptionOf(in.Cluster))
 			if err != nil {
 				return nil, err
 			}
 			p, err := cl.pips.Get(ctx, group, name, nil)
 			if isNotFound(err) { // released by hand: missing from the outputs
-				return providers.Values{"addresses": []any{}}, nil
+				return nil, nil
 			}
 			if err != nil {
 				return nil, fmt.Errorf("read the load balancer's public IP %s: %w", name, err)
 			}
 			if p.Properties == nil || deref(p.Properties.IPAddress) == "" {
-				return providers.Values{"addresses": []any{}}, nil
+				return nil, nil
 			}
-			return providers.Values{"addresses": []any{deref(p.Properties.IPAddress)}}, nil
+			return []string{deref(p.Properties.IPAddress)}, nil
 		},
 	}
 }
@@ -236,29 +213,17 @@ func (d *Driver) kubeHandler(force bool) *kubernetes.Handler {
 // asked, a fresh token from ListClusterUserCredentials. It implements
 // kubernetes.Access.
 func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest) (kubernetes.AccessResponse, error) {
-	for _, r := range req.Resources {
-		if r.Type != TypeCluster {
-			continue
-		}
-		endpoint, _ := r.Outputs["endpoint"].(string)
-		caData, _ := r.Outputs["ca_certificate"].(string)
-		if endpoint == "" || caData == "" {
-			return kubernetes.AccessResponse{}, fmt.Errorf("azure: %s has no endpoint or CA recorded; run regionctl apply (or plan, to refresh) first", r.Address)
-		}
-		ca, err := kubernetes.DecodeCA(caData)
-		if err != nil {
-			return kubernetes.AccessResponse{}, fmt.Errorf("azure: %s: %w", r.Address, err)
-		}
-		resp := kubernetes.AccessResponse{ClusterID: r.ID, Endpoint: endpoint, CAPEM: ca}
-		if req.Token {
-			resp.Token, resp.Expiry, err = d.clusterToken(ctx, r.ID)
-			if err != nil {
-				return kubernetes.AccessResponse{}, fmt.Errorf("azure: %s: %w", r.Address, err)
-			}
-		}
-		return resp, nil
-	}
-	return kubernetes.AccessResponse{}, errors.New("azure: the region has no AKS cluster in state")
+	return kubernetes.Recorded{
+		Driver: "azure", Service: "AKS", Type: TypeCluster,
+		Where: func(cluster providers.Instance) (string, string, error) {
+			var out clusterOut
+			err := kit.Decode(cluster.Outputs, &out)
+			return out.Endpoint, out.CACertificate, err
+		},
+		Token: func(ctx context.Context, cluster providers.Instance) (string, time.Time, error) {
+			return d.clusterToken(ctx, cluster.ID)
+		},
+	}.ClusterAccess(ctx, req)
 }
 
 var _ kubernetes.Access = (*Driver)(nil)

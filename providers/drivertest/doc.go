@@ -8,8 +8,10 @@
 // resolve; create, read, update, replace and delete that leave the cloud
 // exactly as the desired graph says (a Read that disagrees with the desired
 // inputs would make the engine plan a spurious change); idempotent creates;
-// cancellation that leaves nothing invisible behind; and reads and deletes
-// of objects that are gone.
+// cancellation that leaves nothing invisible behind; reads and deletes
+// of objects that are gone; and, for a driver that publishes resource
+// schemas (Capabilities.Resources, as every providers/kit driver does),
+// resources and outputs that keep to them.
 //
 // A third-party driver's whole conformance test:
 //

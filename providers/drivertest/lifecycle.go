@@ -331,6 +331,11 @@ func (w *world) verify(t *st, desired []providers.Resource) {
 				t.Errorf("Read %s reports %s = %s but the desired value is %s: the engine would plan a spurious update on every run", r.Address, k, show(live.Inputs[k]), show(want[k]))
 			}
 		}
+		if caps, err := w.s.capabilities(); err == nil {
+			for _, p := range outputSchemaProblems(caps, r, live.Outputs) {
+				t.Errorf("Read %s", p)
+			}
+		}
 		for _, out := range referenced[r.Address] {
 			if _, ok := live.Outputs[out]; !ok {
 				t.Errorf("Read %s reports no output %q, which other resources reference; refresh would lose it (outputs: %v)", r.Address, out, slices.Sorted(maps.Keys(live.Outputs)))

@@ -388,6 +388,23 @@ func (s *suite) testExpand(t *st) {
 			}
 		}
 	})
+	t.run("Schemas", func(t *st) {
+		caps, err := s.capabilities()
+		if err != nil || len(caps.Resources) == 0 {
+			t.Logf("the driver publishes no resource schemas (Capabilities.Resources): the engine replaces by ForceNew alone")
+			return
+		}
+		for _, p := range schemaProblems(caps.Resources) {
+			t.Errorf("Capabilities.Resources: %s", p)
+		}
+		for _, e := range all {
+			for _, r := range e.resp.Resources {
+				for _, p := range resourceSchemaProblems(caps, r) {
+					t.Errorf("Expand(%s): %s", e.name, p)
+				}
+			}
+		}
+	})
 	t.run("JSONValues", func(t *st) {
 		for _, e := range all {
 			for _, r := range e.resp.Resources {

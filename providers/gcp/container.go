@@ -1,6 +1,7 @@
 package gcp
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -10,8 +11,10 @@ import (
 	"strings"
 
 	"cloud.google.com/go/container/apiv1/containerpb"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 )
 
 // ---- versions ----
@@ -57,43 +60,22 @@ func ResolveVersion(offered []string, minor string) (string, bool) {
 	return best, best != ""
 }
 
-func minorParts(v string) (int, int, bool) {
-	var a, b int
-	if _, err := fmt.Sscanf(v, "%d.%d", &a, &b); err != nil {
-		return 0, 0, false
-	}
-	return a, b, true
-}
-
-// CheckUpgrade returns an error unless moving from Kubernetes minor from to
-// minor to is one step forward (or no change): GKE upgrades a control
-// plane one minor at a time and never downgrades one.
+// CheckUpgrade returns an error unless moving a cluster from Kubernetes
+// minor from to minor to is one step forward (or no change): GKE upgrades
+// one minor at a time and never downgrades.
 func CheckUpgrade(from, to string) error {
-	if from == to {
-		return nil
-	}
-	fa, fb, ok1 := minorParts(from)
-	ta, tb, ok2 := minorParts(to)
-	switch {
-	case !ok1 || !ok2:
-		return fmt.Errorf("cannot compare Kubernetes versions %q and %q", from, to)
-	case ta < fa || ta == fa && tb < fb:
-		return fmt.Errorf("cannot downgrade Kubernetes %s to %s: GKE does not downgrade; set kubernetesVersion back to %s", from, to, from)
-	case ta != fa || tb != fb+1:
-		return fmt.Errorf("cannot upgrade Kubernetes %s to %s in one step: GKE upgrades one minor version at a time; set kubernetesVersion to %d.%d, apply, then continue", from, to, fa, fb+1)
-	}
-	return nil
+	return providers.CheckMinorUpgrade("GKE", from, to)
 }
 
 // serverConfig returns what GKE offers in the call's location.
-func (c *call) serverConfig(ctx context.Context) (*containerpb.ServerConfig, error) {
+func (e *env) serverConfig(ctx context.Context) (*containerpb.ServerConfig, error) {
 	var sc *containerpb.ServerConfig
-	err := c.d.retry(ctx, func() (err error) {
-		sc, err = c.cl.gke.GetServerConfig(ctx, &containerpb.GetServerConfigRequest{Name: fmt.Sprintf("projects/%s/locations/%s", c.project, c.loc)})
+	err := e.d.retry(ctx, func() (err error) {
+		sc, err = e.cl.gke.GetServerConfig(ctx, &containerpb.GetServerConfigRequest{Name: fmt.Sprintf("projects/%s/locations/%s", e.project, e.loc)})
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("get GKE server config of %s: %w", c.loc, err)
+		return nil, fmt.Errorf("get GKE server config of %s: %w", e.loc, err)
 	}
 	return sc, nil
 }
@@ -101,8 +83,8 @@ func (c *call) serverConfig(ctx context.Context) (*containerpb.ServerConfig, err
 // masterVersion resolves a minor to the newest version the location offers
 // in the release channel (or among all master versions when the server
 // config lists no such channel).
-func (c *call) masterVersion(ctx context.Context, minor, channel string) (string, error) {
-	sc, err := c.serverConfig(ctx)
+func (e *env) masterVersion(ctx context.Context, minor, channel string) (string, error) {
+	sc, err := e.serverConfig(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -115,13 +97,13 @@ func (c *call) masterVersion(ctx context.Context, minor, channel string) (string
 	if v, ok := ResolveVersion(offered, minor); ok {
 		return v, nil
 	}
-	return "", fmt.Errorf("GKE in %s has no Kubernetes %s version %s (%s)", c.loc, minor, from, minorsOf(offered))
+	return "", fmt.Errorf("GKE in %s has no Kubernetes %s version %s (%s)", e.loc, minor, from, minorsOf(offered))
 }
 
 // nodeVersion resolves a node pool's minor: the cluster's own version when
 // the minors agree (always valid for nodes), else the newest node version
 // of that minor. Nodes never run a newer minor than the control plane.
-func (c *call) nodeVersion(ctx context.Context, cl *containerpb.Cluster, minor string) (string, error) {
+func (e *env) nodeVersion(ctx context.Context, cl *containerpb.Cluster, minor string) (string, error) {
 	master := cl.GetCurrentMasterVersion()
 	if MinorOf(master) == minor {
 		return master, nil
@@ -129,14 +111,14 @@ func (c *call) nodeVersion(ctx context.Context, cl *containerpb.Cluster, minor s
 	if compareVersions(minor, MinorOf(master)) > 0 {
 		return "", fmt.Errorf("node pools cannot run Kubernetes %s while cluster %s runs %s: upgrade the cluster first", minor, cl.GetName(), master)
 	}
-	sc, err := c.serverConfig(ctx)
+	sc, err := e.serverConfig(ctx)
 	if err != nil {
 		return "", err
 	}
 	if v, ok := ResolveVersion(sc.GetValidNodeVersions(), minor); ok {
 		return v, nil
 	}
-	return "", fmt.Errorf("GKE in %s has no Kubernetes %s node version (%s)", c.loc, minor, minorsOf(sc.GetValidNodeVersions()))
+	return "", fmt.Errorf("GKE in %s has no Kubernetes %s node version (%s)", e.loc, minor, minorsOf(sc.GetValidNodeVersions()))
 }
 
 func minorsOf(vs []string) string {
@@ -156,13 +138,13 @@ func minorsOf(vs []string) string {
 // ---- operations ----
 
 // waitOp polls a GKE operation until it is DONE and returns its error.
-func (c *call) waitOp(ctx context.Context, op *containerpb.Operation) error {
+func (e *env) waitOp(ctx context.Context, op *containerpb.Operation) error {
 	if op == nil {
 		return nil
 	}
 	name := op.GetName()
 	if !strings.Contains(name, "/") {
-		name = fmt.Sprintf("projects/%s/locations/%s/operations/%s", c.project, c.loc, name)
+		name = fmt.Sprintf("projects/%s/locations/%s/operations/%s", e.project, e.loc, name)
 	}
 	done := func() (bool, error) {
 		if op.GetStatus() != containerpb.Operation_DONE {
@@ -173,12 +155,12 @@ func (c *call) waitOp(ctx context.Context, op *containerpb.Operation) error {
 		}
 		return true, nil
 	}
-	return c.d.poll(ctx, func() (bool, error) {
+	return e.d.pollBackoff().Poll(ctx, func() (bool, error) {
 		if ok, err := done(); ok {
 			return true, err
 		}
-		err := c.d.retry(ctx, func() error {
-			next, err := c.cl.gke.GetOperation(ctx, &containerpb.GetOperationRequest{Name: name})
+		err := e.d.retry(ctx, func() error {
+			next, err := e.cl.gke.GetOperation(ctx, &containerpb.GetOperationRequest{Name: name})
 			if err == nil {
 				op = next
 			}
@@ -193,18 +175,55 @@ func (c *call) waitOp(ctx context.Context, op *containerpb.Operation) error {
 
 // mutate runs a GKE call that starts an operation, retrying while another
 // operation runs on the cluster, and waits for it.
-func (c *call) mutate(ctx context.Context, fn func() (*containerpb.Operation, error)) error {
+func (e *env) mutate(ctx context.Context, fn func() (*containerpb.Operation, error)) error {
 	var op *containerpb.Operation
-	err := c.d.retryWhile(ctx, isBusy, func() (err error) { op, err = fn(); return err })
+	err := e.d.retryWhile(ctx, isBusy, func() (err error) { op, err = fn(); return err })
 	if err != nil {
 		return err
 	}
-	return c.waitOp(ctx, op)
+	return e.waitOp(ctx, op)
 }
 
 // ---- gcp_container_cluster ----
 //
 // A cluster's ID is its name; its output "uid" is GKE's unique cluster ID.
+
+type clusterIn struct {
+	Project                  string   `kit:"project,replace" why:"a cluster lives in one project"`
+	Location                 string   `kit:"location,replace" why:"a cluster lives in one location"`
+	Name                     string   `kit:"name,replace" why:"GKE cannot rename a cluster"`
+	Network                  string   `kit:"network,replace" why:"GKE cannot move a cluster to another network"`
+	Subnetwork               string   `kit:"subnetwork,replace" why:"GKE cannot move a cluster to another subnetwork"`
+	NodeLocations            []string `kit:"node_locations,set"`
+	PodsRangeName            string   `kit:"pods_range_name,replace" why:"GKE cannot change a cluster's pod range"`
+	ServicesRangeName        string   `kit:"services_range_name,replace" why:"GKE cannot change a cluster's service range"`
+	Version                  string   `kit:"version"`
+	ReleaseChannel           string   `kit:"release_channel"`
+	WorkloadPool             string   `kit:"workload_pool,replace" why:"regionctl sets Workload Identity only when it creates the cluster"`
+	PrivateNodes             bool     `kit:"private_nodes,replace" why:"GKE cannot switch an existing cluster to or from private nodes"`
+	PrivateEndpoint          bool     `kit:"private_endpoint"`
+	MasterAuthorizedNetworks []string `kit:"master_authorized_networks,set"`
+	// MasterIPv4CIDRBlock is the private control plane's range (private
+	// nodes only).
+	MasterIPv4CIDRBlock *string `kit:"master_ipv4_cidr_block,omitempty,replace" why:"GKE cannot move a private control plane to another range"`
+}
+
+type clusterOut struct {
+	ID  string `kit:"id"`
+	UID string `kit:"uid"`
+	// Endpoint is the API server's address; Server its URL, as gcloud
+	// writes it in a kubeconfig.
+	Endpoint string `kit:"endpoint"`
+	Server   string `kit:"server"`
+	// The CA certificate is public (every kubeconfig holds it); no token,
+	// password or client key is ever an output.
+	CACertificate string `kit:"ca_certificate"`
+	SelfLink      string `kit:"self_link"`
+	MasterVersion string `kit:"master_version"`
+	Status        string `kit:"status"`
+}
+
+type clusterCall = call[clusterIn, clusterOut]
 
 type clusterHandler struct{}
 
@@ -212,10 +231,11 @@ func clusterPath(project, loc, name string) string {
 	return fmt.Sprintf("projects/%s/locations/%s/clusters/%s", project, loc, name)
 }
 
-func (clusterHandler) get(ctx context.Context, c *call, name string) (*containerpb.Cluster, error) {
+// getCluster returns the cluster called name, or nil.
+func (e *env) getCluster(ctx context.Context, name string) (*containerpb.Cluster, error) {
 	var cl *containerpb.Cluster
-	err := c.d.retry(ctx, func() (err error) {
-		cl, err = c.cl.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: clusterPath(c.project, c.loc, name)})
+	err := e.d.retry(ctx, func() (err error) {
+		cl, err = e.cl.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: clusterPath(e.project, e.loc, name)})
 		return err
 	})
 	if isNotFound(err) {
@@ -224,15 +244,16 @@ func (clusterHandler) get(ctx context.Context, c *call, name string) (*container
 	return cl, err
 }
 
-// usable reports whether a cluster an earlier create made may be adopted.
+// usableCluster reports whether a cluster an earlier create made may be
+// adopted.
 func usableCluster(cl *containerpb.Cluster) bool {
 	s := cl.GetStatus()
 	return s != containerpb.Cluster_ERROR && s != containerpb.Cluster_STOPPING
 }
 
-func (h clusterHandler) find(ctx context.Context, c *call) (string, error) {
-	cl, err := h.get(ctx, c, str(c.in, "name"))
-	if err != nil || cl == nil || !usableCluster(cl) || !c.matchLabels(cl.GetResourceLabels()) {
+func (h clusterHandler) Find(ctx context.Context, c *clusterCall) (string, error) {
+	cl, err := c.Env.getCluster(ctx, c.In.Name)
+	if err != nil || cl == nil || !usableCluster(cl) || !matchLabels(c.Meta, cl.GetResourceLabels()) {
 		return "", err
 	}
 	return cl.GetName(), nil
@@ -250,44 +271,44 @@ func authorizedNetworks(cidrs []string) *containerpb.MasterAuthorizedNetworksCon
 	return cfg
 }
 
-func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
-	name := str(c.in, "name")
-	cl, err := h.get(ctx, c, name)
+func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, error) {
+	e, in, name := c.Env, c.In, c.In.Name
+	cl, err := e.getCluster(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	if cl != nil {
-		mine := c.matchLabels(cl.GetResourceLabels())
+		mine := matchLabels(c.Meta, cl.GetResourceLabels())
 		switch {
-		case !usableCluster(cl) && (mine || c.sameAddressLabels(cl.GetResourceLabels())):
+		case !usableCluster(cl) && (mine || sameAddressLabels(c.Meta, cl.GetResourceLabels())):
 			// A failed create of ours left it broken: replace it.
-			if err := h.deleteByName(ctx, c, name); err != nil {
+			if err := e.deleteCluster(ctx, name); err != nil {
 				return "", fmt.Errorf("remove GKE cluster %s left in %s by a failed create: %w", name, cl.GetStatus(), err)
 			}
 			cl = nil
 		case !mine:
-			return "", fmt.Errorf("GKE cluster %s already exists in %s and was not made by this create (its %s label is %q)", name, c.loc, LabelAddress, cl.GetResourceLabels()[LabelAddress])
+			return "", fmt.Errorf("GKE cluster %s already exists in %s and was not made by this create (its %s label is %q)", name, e.loc, LabelAddress, cl.GetResourceLabels()[LabelAddress])
 		}
 	}
 	if cl == nil {
-		version, err := c.masterVersion(ctx, str(c.in, "version"), str(c.in, "release_channel"))
+		version, err := e.masterVersion(ctx, in.Version, in.ReleaseChannel)
 		if err != nil {
 			return "", err
 		}
 		spec := &containerpb.Cluster{
-			Name: name, Description: "Managed by regionctl: " + c.address,
-			Network: str(c.in, "network"), Subnetwork: str(c.in, "subnetwork"),
-			Locations:              strList(c.in, "node_locations"),
+			Name: name, Description: "Managed by regionctl: " + c.Address,
+			Network: in.Network, Subnetwork: in.Subnetwork,
+			Locations:              in.NodeLocations,
 			InitialClusterVersion:  version,
-			ReleaseChannel:         releaseChannel(str(c.in, "release_channel")),
-			WorkloadIdentityConfig: &containerpb.WorkloadIdentityConfig{WorkloadPool: str(c.in, "workload_pool")},
+			ReleaseChannel:         releaseChannel(in.ReleaseChannel),
+			WorkloadIdentityConfig: &containerpb.WorkloadIdentityConfig{WorkloadPool: in.WorkloadPool},
 			IpAllocationPolicy: &containerpb.IPAllocationPolicy{
 				UseIpAliases:               true,
-				ClusterSecondaryRangeName:  str(c.in, "pods_range_name"),
-				ServicesSecondaryRangeName: str(c.in, "services_range_name"),
+				ClusterSecondaryRangeName:  in.PodsRangeName,
+				ServicesSecondaryRangeName: in.ServicesRangeName,
 			},
-			MasterAuthorizedNetworksConfig: authorizedNetworks(strList(c.in, "master_authorized_networks")),
-			ResourceLabels:                 c.labels(),
+			MasterAuthorizedNetworksConfig: authorizedNetworks(in.MasterAuthorizedNetworks),
+			ResourceLabels:                 labels(c.Meta),
 			AddonsConfig: &containerpb.AddonsConfig{
 				GcePersistentDiskCsiDriverConfig: &containerpb.GcePersistentDiskCsiDriverConfig{Enabled: true},
 			},
@@ -296,39 +317,39 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 			NodePools: []*containerpb.NodePool{{
 				Name: bootstrapPool, InitialNodeCount: 1, Version: version,
 				Config: &containerpb.NodeConfig{
-					MachineType: bootstrapMachine, ImageType: imageType, ResourceLabels: c.labels(),
+					MachineType: bootstrapMachine, ImageType: imageType, ResourceLabels: labels(c.Meta),
 					WorkloadMetadataConfig: &containerpb.WorkloadMetadataConfig{Mode: containerpb.WorkloadMetadataConfig_GKE_METADATA},
 				},
 			}},
 		}
-		if boolean(c.in, "private_nodes") {
+		if in.PrivateNodes {
 			spec.PrivateClusterConfig = &containerpb.PrivateClusterConfig{
 				EnablePrivateNodes:    true,
-				EnablePrivateEndpoint: boolean(c.in, "private_endpoint"),
-				MasterIpv4CidrBlock:   str(c.in, "master_ipv4_cidr_block"),
+				EnablePrivateEndpoint: in.PrivateEndpoint,
+				MasterIpv4CidrBlock:   deref(in.MasterIPv4CIDRBlock),
 			}
 		}
 		var op *containerpb.Operation
-		err = c.d.retry(ctx, func() (err error) {
-			op, err = c.cl.gke.CreateCluster(ctx, &containerpb.CreateClusterRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.project, c.loc), Cluster: spec})
+		err = e.d.retry(ctx, func() (err error) {
+			op, err = e.cl.gke.CreateCluster(ctx, &containerpb.CreateClusterRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", e.project, e.loc), Cluster: spec})
 			return err
 		})
 		if isAlreadyExists(err) {
-			if got, gerr := h.get(ctx, c, name); gerr == nil && got != nil && c.matchLabels(got.GetResourceLabels()) {
+			if got, gerr := e.getCluster(ctx, name); gerr == nil && got != nil && matchLabels(c.Meta, got.GetResourceLabels()) {
 				err, op = nil, nil // an earlier attempt of ours made it
 			}
 		}
 		if err != nil {
 			return "", fmt.Errorf("create GKE cluster %s: %w", name, err)
 		}
-		if err := c.waitOp(ctx, op); err != nil {
-			return "", h.cleanUpFailed(ctx, c, name, err)
+		if err := e.waitOp(ctx, op); err != nil {
+			return "", h.cleanUpFailed(ctx, e, name, err)
 		}
 	}
-	if _, err := h.waitRunning(ctx, c, name); err != nil {
-		return "", h.cleanUpFailed(ctx, c, name, err)
+	if _, err := e.waitClusterRunning(ctx, name); err != nil {
+		return "", h.cleanUpFailed(ctx, e, name, err)
 	}
-	if err := c.removeBootstrapPool(ctx, name); err != nil {
+	if err := e.removeBootstrapPool(ctx, name); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -336,26 +357,27 @@ func (h clusterHandler) create(ctx context.Context, c *call) (string, error) {
 
 // cleanUpFailed deletes a cluster a failed create left in ERROR, so a
 // failed apply leaks nothing; the next create makes it again.
-func (h clusterHandler) cleanUpFailed(ctx context.Context, c *call, name string, cause error) error {
+func (clusterHandler) cleanUpFailed(ctx context.Context, e *env, name string, cause error) error {
 	if ctx.Err() != nil {
 		return cause // interrupted, not failed: Find adopts it later
 	}
-	cl, err := h.get(ctx, c, name)
+	cl, err := e.getCluster(ctx, name)
 	if err != nil || cl == nil || usableCluster(cl) {
 		return cause
 	}
-	if derr := h.deleteByName(ctx, c, name); derr != nil {
+	cause = kit.Classed(cause, providers.ErrCreateFailed)
+	if derr := e.deleteCluster(ctx, name); derr != nil {
 		return fmt.Errorf("%w (and deleting the broken cluster failed: %v)", cause, derr)
 	}
 	return fmt.Errorf("%w (the broken cluster was deleted; the next apply creates it again)", cause)
 }
 
-// waitRunning polls a cluster until it serves.
-func (h clusterHandler) waitRunning(ctx context.Context, c *call, name string) (*containerpb.Cluster, error) {
+// waitClusterRunning polls a cluster until it serves.
+func (e *env) waitClusterRunning(ctx context.Context, name string) (*containerpb.Cluster, error) {
 	var cl *containerpb.Cluster
-	err := c.d.poll(ctx, func() (bool, error) {
+	err := e.d.pollBackoff().Poll(ctx, func() (bool, error) {
 		var err error
-		if cl, err = h.get(ctx, c, name); err != nil {
+		if cl, err = e.getCluster(ctx, name); err != nil {
 			return false, err
 		}
 		if cl == nil {
@@ -374,15 +396,13 @@ func (h clusterHandler) waitRunning(ctx context.Context, c *call, name string) (
 
 // removeBootstrapPool deletes the node pool a cluster was created with,
 // if it is still there (also after an interrupted create was adopted).
-func (c *call) removeBootstrapPool(ctx context.Context, cluster string) error {
-	pc := *c
-	pc.in = providers.Values{"cluster": cluster}
-	np, err := nodePoolHandler{}.get(ctx, &pc, bootstrapPool)
+func (e *env) removeBootstrapPool(ctx context.Context, cluster string) error {
+	np, err := e.getPool(ctx, cluster, bootstrapPool)
 	if err != nil || np == nil {
 		return err
 	}
-	err = c.mutate(ctx, func() (*containerpb.Operation, error) {
-		return c.cl.gke.DeleteNodePool(ctx, &containerpb.DeleteNodePoolRequest{Name: poolPath(c.project, c.loc, cluster, bootstrapPool)})
+	err = e.mutate(ctx, func() (*containerpb.Operation, error) {
+		return e.cl.gke.DeleteNodePool(ctx, &containerpb.DeleteNodePoolRequest{Name: poolPath(e.project, e.loc, cluster, bootstrapPool)})
 	})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("remove the bootstrap node pool %s of cluster %s: %w", bootstrapPool, cluster, err)
@@ -390,89 +410,76 @@ func (c *call) removeBootstrapPool(ctx context.Context, cluster string) error {
 	return nil
 }
 
-func (h clusterHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	cl, err := h.get(ctx, c, c.id)
+func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clusterIn, clusterOut], error) {
+	e := c.Env
+	cl, err := e.getCluster(ctx, c.ID)
 	if err != nil || cl == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
-	version := cl.GetCurrentMasterVersion()
-	if version == "" {
-		version = cl.GetInitialClusterVersion()
+	version := cmp.Or(cl.GetCurrentMasterVersion(), cl.GetInitialClusterVersion())
+	pcc := cl.GetPrivateClusterConfig()
+	in := clusterIn{
+		Project: e.project, Location: cmp.Or(cl.GetLocation(), e.loc), Name: cl.GetName(),
+		Network: lastSegment(cl.GetNetwork()), Subnetwork: lastSegment(cl.GetSubnetwork()),
+		NodeLocations:     cl.GetLocations(),
+		PodsRangeName:     cl.GetIpAllocationPolicy().GetClusterSecondaryRangeName(),
+		ServicesRangeName: cl.GetIpAllocationPolicy().GetServicesSecondaryRangeName(),
+		Version:           MinorOf(version), ReleaseChannel: cl.GetReleaseChannel().GetChannel().String(),
+		WorkloadPool:    cl.GetWorkloadIdentityConfig().GetWorkloadPool(),
+		PrivateNodes:    pcc.GetEnablePrivateNodes(),
+		PrivateEndpoint: pcc.GetEnablePrivateEndpoint(),
 	}
-	var cidrs []string
 	if man := cl.GetMasterAuthorizedNetworksConfig(); man.GetEnabled() {
 		for _, b := range man.GetCidrBlocks() {
-			cidrs = append(cidrs, b.GetCidrBlock())
+			in.MasterAuthorizedNetworks = append(in.MasterAuthorizedNetworks, b.GetCidrBlock())
 		}
-	}
-	pcc := cl.GetPrivateClusterConfig()
-	in := providers.Values{
-		"project": c.project, "location": first(cl.GetLocation(), c.loc), "name": cl.GetName(),
-		"network": lastSegment(cl.GetNetwork()), "subnetwork": lastSegment(cl.GetSubnetwork()),
-		"node_locations":      orderLike(cl.GetLocations(), strList(c.prev, "node_locations")),
-		"pods_range_name":     cl.GetIpAllocationPolicy().GetClusterSecondaryRangeName(),
-		"services_range_name": cl.GetIpAllocationPolicy().GetServicesSecondaryRangeName(),
-		"version":             MinorOf(version), "release_channel": cl.GetReleaseChannel().GetChannel().String(),
-		"workload_pool":              cl.GetWorkloadIdentityConfig().GetWorkloadPool(),
-		"private_nodes":              pcc.GetEnablePrivateNodes(),
-		"private_endpoint":           pcc.GetEnablePrivateEndpoint(),
-		"master_authorized_networks": orderLike(cidrs, strList(c.prev, "master_authorized_networks")),
 	}
 	if pcc.GetEnablePrivateNodes() && pcc.GetMasterIpv4CidrBlock() != "" {
-		in["master_ipv4_cidr_block"] = pcc.GetMasterIpv4CidrBlock()
+		in.MasterIPv4CIDRBlock = proto.String(pcc.GetMasterIpv4CidrBlock())
 	}
-	// The CA certificate is public (every kubeconfig holds it); no token,
-	// password or client key is ever an output.
-	out := providers.Values{
-		"id": cl.GetName(), "uid": cl.GetId(), "endpoint": cl.GetEndpoint(),
-		"ca_certificate": cl.GetMasterAuth().GetClusterCaCertificate(), "self_link": cl.GetSelfLink(),
-		"master_version": cl.GetCurrentMasterVersion(), "status": cl.GetStatus().String(),
-		"server": "",
+	out := clusterOut{
+		ID: cl.GetName(), UID: cl.GetId(), Endpoint: cl.GetEndpoint(),
+		CACertificate: cl.GetMasterAuth().GetClusterCaCertificate(), SelfLink: cl.GetSelfLink(),
+		MasterVersion: cl.GetCurrentMasterVersion(), Status: cl.GetStatus().String(),
 	}
 	if ep := cl.GetEndpoint(); ep != "" {
-		out["server"] = "https://" + ep // the API server's URL, as gcloud writes it in a kubeconfig
+		out.Server = "https://" + ep
 	}
-	return true, in, out, nil
+	return c.Found(in, out), nil
 }
 
-// update changes, each with its own operation: the release channel, the
+// Update changes, each with its own operation: the release channel, the
 // node locations, the private endpoint, the authorized networks, then the
 // Kubernetes version (one minor up, to the newest patch the channel offers).
-func (h clusterHandler) update(ctx context.Context, c *call, changed []string) error {
-	for _, k := range changed {
-		switch k {
-		case "version", "release_channel", "node_locations", "private_endpoint", "master_authorized_networks":
-		default:
-			return fmt.Errorf("%s: %w", k, errNoUpdate)
-		}
-	}
-	cl, err := h.get(ctx, c, c.id)
+func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) error {
+	e, in := c.Env, c.In
+	cl, err := e.getCluster(ctx, c.ID)
 	if err != nil {
 		return err
 	}
 	if cl == nil {
-		return fmt.Errorf("GKE cluster %s: %w", c.id, providers.ErrNotFound)
+		return fmt.Errorf("GKE cluster %s: %w", c.ID, providers.ErrNotFound)
 	}
 	updateWith := func(what string, u *containerpb.ClusterUpdate) error {
-		err := c.mutate(ctx, func() (*containerpb.Operation, error) {
-			return c.cl.gke.UpdateCluster(ctx, &containerpb.UpdateClusterRequest{Name: clusterPath(c.project, c.loc, c.id), Update: u})
+		err := e.mutate(ctx, func() (*containerpb.Operation, error) {
+			return e.cl.gke.UpdateCluster(ctx, &containerpb.UpdateClusterRequest{Name: clusterPath(e.project, e.loc, c.ID), Update: u})
 		})
 		if err != nil {
 			return fmt.Errorf("set %s: %w", what, err)
 		}
 		return nil
 	}
-	if want := str(c.in, "release_channel"); want != cl.GetReleaseChannel().GetChannel().String() {
+	if want := in.ReleaseChannel; want != cl.GetReleaseChannel().GetChannel().String() {
 		if err := updateWith("release channel "+want, &containerpb.ClusterUpdate{DesiredReleaseChannel: releaseChannel(want)}); err != nil {
 			return err
 		}
 	}
-	if want := strList(c.in, "node_locations"); !sameSet(want, cl.GetLocations()) {
+	if want := in.NodeLocations; !kit.SameSet(want, cl.GetLocations()) {
 		if err := updateWith("node locations "+strings.Join(want, ", "), &containerpb.ClusterUpdate{DesiredLocations: want}); err != nil {
 			return err
 		}
 	}
-	if want := boolean(c.in, "private_endpoint"); want != cl.GetPrivateClusterConfig().GetEnablePrivateEndpoint() {
+	if want := in.PrivateEndpoint; want != cl.GetPrivateClusterConfig().GetEnablePrivateEndpoint() {
 		if err := updateWith(fmt.Sprintf("private endpoint %v", want), &containerpb.ClusterUpdate{DesiredEnablePrivateEndpoint: &want}); err != nil {
 			return err
 		}
@@ -483,16 +490,16 @@ func (h clusterHandler) update(ctx context.Context, c *call, changed []string) e
 			have = append(have, b.GetCidrBlock())
 		}
 	}
-	if want := strList(c.in, "master_authorized_networks"); !sameSet(want, have) {
+	if want := in.MasterAuthorizedNetworks; !kit.SameSet(want, have) {
 		if err := updateWith("master authorized networks", &containerpb.ClusterUpdate{DesiredMasterAuthorizedNetworksConfig: authorizedNetworks(want)}); err != nil {
 			return err
 		}
 	}
-	if want, have := str(c.in, "version"), MinorOf(cl.GetCurrentMasterVersion()); want != have {
+	if want, have := in.Version, MinorOf(cl.GetCurrentMasterVersion()); want != have {
 		if err := CheckUpgrade(have, want); err != nil {
-			return fmt.Errorf("GKE cluster %s: %w", c.id, err)
+			return fmt.Errorf("GKE cluster %s: %w", c.ID, err)
 		}
-		v, err := c.masterVersion(ctx, want, str(c.in, "release_channel"))
+		v, err := e.masterVersion(ctx, want, in.ReleaseChannel)
 		if err != nil {
 			return err
 		}
@@ -503,21 +510,21 @@ func (h clusterHandler) update(ctx context.Context, c *call, changed []string) e
 	return nil
 }
 
-func (h clusterHandler) delete(ctx context.Context, c *call) error {
-	return h.deleteByName(ctx, c, c.id)
+func (h clusterHandler) Delete(ctx context.Context, c *clusterCall) error {
+	return c.Env.deleteCluster(ctx, c.ID)
 }
 
-// deleteByName deletes a cluster (with its node pools) and waits until it
-// is gone; gone already is success.
-func (h clusterHandler) deleteByName(ctx context.Context, c *call, name string) error {
-	err := c.mutate(ctx, func() (*containerpb.Operation, error) {
-		return c.cl.gke.DeleteCluster(ctx, &containerpb.DeleteClusterRequest{Name: clusterPath(c.project, c.loc, name)})
+// deleteCluster deletes a cluster (with its node pools) and waits until
+// it is gone; gone already is success.
+func (e *env) deleteCluster(ctx context.Context, name string) error {
+	err := e.mutate(ctx, func() (*containerpb.Operation, error) {
+		return e.cl.gke.DeleteCluster(ctx, &containerpb.DeleteClusterRequest{Name: clusterPath(e.project, e.loc, name)})
 	})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete GKE cluster %s: %w", name, err)
 	}
-	return c.d.poll(ctx, func() (bool, error) {
-		cl, err := h.get(ctx, c, name)
+	return e.d.pollBackoff().Poll(ctx, func() (bool, error) {
+		cl, err := e.getCluster(ctx, name)
 		return cl == nil && err == nil, err
 	})
 }
@@ -528,14 +535,55 @@ func (h clusterHandler) deleteByName(ctx context.Context, c *call, name string) 
 // from the cluster input, and the uid tells a pool of a replaced cluster
 // (gone with it) from a same-named pool of the new one.
 
+type nodePoolIn struct {
+	Project       string            `kit:"project,replace" why:"a node pool lives in one project"`
+	Location      string            `kit:"location,replace" why:"a node pool lives in its cluster's location"`
+	Cluster       string            `kit:"cluster,replace" why:"a node pool belongs to one cluster"`
+	Name          string            `kit:"name,replace" why:"GKE cannot rename a node pool"`
+	MachineType   string            `kit:"machine_type,replace" why:"GKE cannot change a node pool's machine type in place"`
+	Spot          bool              `kit:"spot,replace" why:"GKE cannot switch a node pool to or from Spot VMs"`
+	Accelerators  []accelerator     `kit:"accelerators,replace" why:"GKE cannot change a node pool's GPUs in place"`
+	ImageType     string            `kit:"image_type,replace" why:"regionctl sets the node image only when it creates the pool"`
+	Version       string            `kit:"version"`
+	NodeLocations []string          `kit:"node_locations,set"`
+	MinNodeCount  int               `kit:"min_node_count"`
+	MaxNodeCount  int               `kit:"max_node_count"`
+	Labels        map[string]string `kit:"labels"`
+	Taints        []gkeTaint        `kit:"taints,set"`
+}
+
+// accelerator is a node pool's GPU: its type and how many per node.
+type accelerator struct {
+	Type  string `kit:"type"`
+	Count int    `kit:"count"`
+}
+
+// gkeTaint is one node taint, with GKE's effect names (NO_SCHEDULE).
+type gkeTaint struct {
+	Key    string `kit:"key"`
+	Value  string `kit:"value"`
+	Effect string `kit:"effect"`
+}
+
+type nodePoolOut struct {
+	ID          string `kit:"id"`
+	SelfLink    string `kit:"self_link"`
+	Status      string `kit:"status"`
+	NodeVersion string `kit:"node_version"`
+}
+
+type nodePoolCall = call[nodePoolIn, nodePoolOut]
+
 type nodePoolHandler struct{}
 
 func poolPath(project, loc, cluster, pool string) string {
 	return clusterPath(project, loc, cluster) + "/nodePools/" + pool
 }
 
-func clusterOf(c *call) string {
-	return first(str(c.in, "cluster"), str(c.prev, "cluster"))
+// poolCluster is the pool's cluster name: the desired one, else the
+// recorded one.
+func poolCluster(c *nodePoolCall) string {
+	return cmp.Or(c.In.Cluster, c.Prev.Cluster)
 }
 
 func splitPoolID(id string) (name, uid string) {
@@ -543,10 +591,11 @@ func splitPoolID(id string) (name, uid string) {
 	return name, uid
 }
 
-func (nodePoolHandler) get(ctx context.Context, c *call, name string) (*containerpb.NodePool, error) {
+// getPool returns node pool name of cluster, or nil.
+func (e *env) getPool(ctx context.Context, cluster, name string) (*containerpb.NodePool, error) {
 	var np *containerpb.NodePool
-	err := c.d.retry(ctx, func() (err error) {
-		np, err = c.cl.gke.GetNodePool(ctx, &containerpb.GetNodePoolRequest{Name: poolPath(c.project, c.loc, clusterOf(c), name)})
+	err := e.d.retry(ctx, func() (err error) {
+		np, err = e.cl.gke.GetNodePool(ctx, &containerpb.GetNodePoolRequest{Name: poolPath(e.project, e.loc, cluster, name)})
 		return err
 	})
 	if isNotFound(err) {
@@ -562,11 +611,11 @@ func usablePool(np *containerpb.NodePool) bool {
 
 // cluster returns the pool's cluster, or nil when it is gone or (with a
 // uid) has been replaced by another of the same name.
-func (nodePoolHandler) cluster(ctx context.Context, c *call, uid string) (*containerpb.Cluster, error) {
-	if clusterOf(c) == "" {
+func (nodePoolHandler) cluster(ctx context.Context, c *nodePoolCall, uid string) (*containerpb.Cluster, error) {
+	if poolCluster(c) == "" {
 		return nil, nil
 	}
-	cl, err := clusterHandler{}.get(ctx, c, clusterOf(c))
+	cl, err := c.Env.getCluster(ctx, poolCluster(c))
 	if err != nil || cl == nil {
 		return nil, err
 	}
@@ -583,29 +632,23 @@ func poolID(name string, cl *containerpb.Cluster) string {
 	return name + "@" + cl.GetId()
 }
 
-func (h nodePoolHandler) find(ctx context.Context, c *call) (string, error) {
+func (h nodePoolHandler) Find(ctx context.Context, c *nodePoolCall) (string, error) {
 	cl, err := h.cluster(ctx, c, "")
 	if err != nil || cl == nil {
 		return "", err
 	}
-	np, err := h.get(ctx, c, str(c.in, "name"))
-	if err != nil || np == nil || !usablePool(np) || !c.matchLabels(np.GetConfig().GetResourceLabels()) {
+	np, err := c.Env.getPool(ctx, poolCluster(c), c.In.Name)
+	if err != nil || np == nil || !usablePool(np) || !matchLabels(c.Meta, np.GetConfig().GetResourceLabels()) {
 		return "", err
 	}
 	return poolID(np.GetName(), cl), nil
 }
 
-func gkeTaints(v any) []*containerpb.NodeTaint {
+func sdkTaints(ts []gkeTaint) []*containerpb.NodeTaint {
 	var out []*containerpb.NodeTaint
-	l, _ := v.([]any)
-	for _, e := range l {
-		m, ok := e.(map[string]any)
-		if !ok {
-			continue
-		}
+	for _, t := range ts {
 		out = append(out, &containerpb.NodeTaint{
-			Key: str(m, "key"), Value: str(m, "value"),
-			Effect: containerpb.NodeTaint_Effect(containerpb.NodeTaint_Effect_value[str(m, "effect")]),
+			Key: t.Key, Value: t.Value, Effect: containerpb.NodeTaint_Effect(containerpb.NodeTaint_Effect_value[t.Effect]),
 		})
 	}
 	return out
@@ -615,91 +658,67 @@ func taintID(t *containerpb.NodeTaint) string {
 	return t.GetKey() + "=" + t.GetValue() + ":" + t.GetEffect().String()
 }
 
-// taintValues renders taints as inputs, in the order of prev when both hold
-// the same set.
-func taintValues(live []*containerpb.NodeTaint, prev any) []any {
-	ids := make([]string, len(live))
-	byID := map[string]*containerpb.NodeTaint{}
-	for i, t := range live {
-		ids[i] = taintID(t)
-		byID[ids[i]] = t
-	}
-	var want []string
-	for _, t := range gkeTaints(prev) {
-		want = append(want, taintID(t))
-	}
-	out := []any{}
-	for _, id := range orderLike(ids, want) {
-		t := byID[id.(string)]
-		out = append(out, map[string]any{"key": t.GetKey(), "value": t.GetValue(), "effect": t.GetEffect().String()})
-	}
-	return out
-}
-
-func accelerators(v any) []*containerpb.AcceleratorConfig {
+func sdkAccelerators(as []accelerator) []*containerpb.AcceleratorConfig {
 	var out []*containerpb.AcceleratorConfig
-	l, _ := v.([]any)
-	for _, e := range l {
-		if m, ok := e.(map[string]any); ok {
-			out = append(out, &containerpb.AcceleratorConfig{
-				AcceleratorType: str(m, "type"), AcceleratorCount: int64(integer(m, "count")),
-				GpuDriverInstallationConfig: &containerpb.GPUDriverInstallationConfig{
-					GpuDriverVersion: containerpb.GPUDriverInstallationConfig_LATEST.Enum(),
-				},
-			})
-		}
+	for _, a := range as {
+		out = append(out, &containerpb.AcceleratorConfig{
+			AcceleratorType: a.Type, AcceleratorCount: int64(a.Count),
+			GpuDriverInstallationConfig: &containerpb.GPUDriverInstallationConfig{
+				GpuDriverVersion: containerpb.GPUDriverInstallationConfig_LATEST.Enum(),
+			},
+		})
 	}
 	return out
 }
 
-func autoscaling(in providers.Values) *containerpb.NodePoolAutoscaling {
+func autoscaling(in nodePoolIn) *containerpb.NodePoolAutoscaling {
 	return &containerpb.NodePoolAutoscaling{
-		Enabled: true, MinNodeCount: int32(integer(in, "min_node_count")), MaxNodeCount: int32(integer(in, "max_node_count")),
+		Enabled: true, MinNodeCount: int32(in.MinNodeCount), MaxNodeCount: int32(in.MaxNodeCount),
 		LocationPolicy: containerpb.NodePoolAutoscaling_BALANCED,
 	}
 }
 
-func (h nodePoolHandler) create(ctx context.Context, c *call) (string, error) {
-	name := str(c.in, "name")
+func (h nodePoolHandler) Create(ctx context.Context, c *nodePoolCall) (string, error) {
+	e, in, name, cluster := c.Env, c.In, c.In.Name, c.In.Cluster
 	cl, err := h.cluster(ctx, c, "")
 	if err != nil {
 		return "", err
 	}
 	if cl == nil {
-		return "", fmt.Errorf("GKE cluster %s does not exist", clusterOf(c))
+		return "", fmt.Errorf("GKE cluster %s does not exist", cluster)
 	}
-	np, err := h.get(ctx, c, name)
+	np, err := e.getPool(ctx, cluster, name)
 	if err != nil {
 		return "", err
 	}
 	if np != nil {
 		l := np.GetConfig().GetResourceLabels()
-		mine := c.matchLabels(l)
+		mine := matchLabels(c.Meta, l)
 		switch {
-		case !usablePool(np) && (mine || c.sameAddressLabels(l)):
-			if err := h.deleteByName(ctx, c, name); err != nil {
+		case !usablePool(np) && (mine || sameAddressLabels(c.Meta, l)):
+			if err := e.deletePool(ctx, cluster, name); err != nil {
 				return "", fmt.Errorf("remove node pool %s left in %s by a failed create: %w", name, np.GetStatus(), err)
 			}
 			np = nil
 		case !mine:
-			return "", fmt.Errorf("node pool %s already exists in cluster %s and was not made by this create (its %s label is %q)", name, clusterOf(c), LabelAddress, l[LabelAddress])
+			return "", fmt.Errorf("node pool %s already exists in cluster %s and was not made by this create (its %s label is %q)", name, cluster, LabelAddress, l[LabelAddress])
 		}
 	}
 	if np == nil {
-		version, err := c.nodeVersion(ctx, cl, str(c.in, "version"))
+		version, err := e.nodeVersion(ctx, cl, in.Version)
 		if err != nil {
 			return "", err
 		}
-		as := autoscaling(c.in)
+		as := autoscaling(in)
 		pool := &containerpb.NodePool{
-			Name: name, Version: version, Locations: strList(c.in, "node_locations"),
+			Name: name, Version: version, Locations: in.NodeLocations,
 			InitialNodeCount: max(as.MinNodeCount, 1),
 			Autoscaling:      as,
 			Management:       &containerpb.NodeManagement{AutoRepair: true, AutoUpgrade: true},
 			Config: &containerpb.NodeConfig{
-				MachineType: str(c.in, "machine_type"), Spot: boolean(c.in, "spot"), ImageType: str(c.in, "image_type"),
-				Labels: strMap(c.in, "labels"), Taints: gkeTaints(c.in["taints"]), ResourceLabels: c.labels(),
-				Accelerators:           accelerators(c.in["accelerators"]),
+				MachineType: in.MachineType, Spot: in.Spot, ImageType: in.ImageType,
+				Labels: in.Labels, Taints: sdkTaints(in.Taints), ResourceLabels: labels(c.Meta),
+				Accelerators:           sdkAccelerators(in.Accelerators),
 				WorkloadMetadataConfig: &containerpb.WorkloadMetadataConfig{Mode: containerpb.WorkloadMetadataConfig_GKE_METADATA},
 			},
 		}
@@ -708,49 +727,50 @@ func (h nodePoolHandler) create(ctx context.Context, c *call) (string, error) {
 			// only without autoscaling.
 			pool.InitialNodeCount = 0
 		}
-		err = c.d.retryWhile(ctx, isBusy, func() error {
-			op, err := c.cl.gke.CreateNodePool(ctx, &containerpb.CreateNodePoolRequest{Parent: clusterPath(c.project, c.loc, clusterOf(c)), NodePool: pool})
+		err = e.d.retryWhile(ctx, isBusy, func() error {
+			op, err := e.cl.gke.CreateNodePool(ctx, &containerpb.CreateNodePoolRequest{Parent: clusterPath(e.project, e.loc, cluster), NodePool: pool})
 			if isAlreadyExists(err) {
-				if got, gerr := h.get(ctx, c, name); gerr == nil && got != nil && c.matchLabels(got.GetConfig().GetResourceLabels()) {
+				if got, gerr := e.getPool(ctx, cluster, name); gerr == nil && got != nil && matchLabels(c.Meta, got.GetConfig().GetResourceLabels()) {
 					return nil // an earlier attempt of ours made it
 				}
 			}
 			if err != nil {
 				return err
 			}
-			return c.waitOp(ctx, op)
+			return e.waitOp(ctx, op)
 		})
 		if err != nil {
-			return "", h.cleanUpFailed(ctx, c, name, fmt.Errorf("create node pool %s: %w", name, err))
+			return "", h.cleanUpFailed(ctx, e, cluster, name, fmt.Errorf("create node pool %s: %w", name, err))
 		}
 	}
-	if err := h.waitRunning(ctx, c, name); err != nil {
-		return "", h.cleanUpFailed(ctx, c, name, err)
+	if err := h.waitRunning(ctx, e, cluster, name); err != nil {
+		return "", h.cleanUpFailed(ctx, e, cluster, name, err)
 	}
-	if err := c.removeBootstrapPool(ctx, clusterOf(c)); err != nil {
+	if err := e.removeBootstrapPool(ctx, cluster); err != nil {
 		return "", err
 	}
 	return poolID(name, cl), nil
 }
 
 // cleanUpFailed deletes a pool a failed create left in ERROR.
-func (h nodePoolHandler) cleanUpFailed(ctx context.Context, c *call, name string, cause error) error {
+func (nodePoolHandler) cleanUpFailed(ctx context.Context, e *env, cluster, name string, cause error) error {
 	if ctx.Err() != nil {
 		return cause
 	}
-	np, err := h.get(ctx, c, name)
+	np, err := e.getPool(ctx, cluster, name)
 	if err != nil || np == nil || usablePool(np) {
 		return cause
 	}
-	if derr := h.deleteByName(ctx, c, name); derr != nil {
+	cause = kit.Classed(cause, providers.ErrCreateFailed)
+	if derr := e.deletePool(ctx, cluster, name); derr != nil {
 		return fmt.Errorf("%w (and deleting the broken node pool failed: %v)", cause, derr)
 	}
 	return fmt.Errorf("%w (the broken node pool was deleted; the next apply creates it again)", cause)
 }
 
-func (h nodePoolHandler) waitRunning(ctx context.Context, c *call, name string) error {
-	return c.d.poll(ctx, func() (bool, error) {
-		np, err := h.get(ctx, c, name)
+func (nodePoolHandler) waitRunning(ctx context.Context, e *env, cluster, name string) error {
+	return e.d.pollBackoff().Poll(ctx, func() (bool, error) {
+		np, err := e.getPool(ctx, cluster, name)
 		if err != nil {
 			return false, err
 		}
@@ -767,76 +787,66 @@ func (h nodePoolHandler) waitRunning(ctx context.Context, c *call, name string) 
 	})
 }
 
-func (h nodePoolHandler) read(ctx context.Context, c *call) (bool, providers.Values, providers.Values, error) {
-	name, uid := splitPoolID(c.id)
+func (h nodePoolHandler) Read(ctx context.Context, c *nodePoolCall) (*kit.Live[nodePoolIn, nodePoolOut], error) {
+	name, uid := splitPoolID(c.ID)
 	cl, err := h.cluster(ctx, c, uid)
 	if err != nil || cl == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
-	np, err := h.get(ctx, c, name)
+	np, err := c.Env.getPool(ctx, poolCluster(c), name)
 	if err != nil || np == nil {
-		return false, nil, nil, err
+		return nil, err
 	}
 	cfg := np.GetConfig()
-	accels := []any{}
+	in := nodePoolIn{
+		Project: c.Env.project, Location: c.Env.loc, Cluster: cl.GetName(), Name: np.GetName(),
+		MachineType: cfg.GetMachineType(), Spot: cfg.GetSpot(), ImageType: cfg.GetImageType(),
+		Version: MinorOf(np.GetVersion()), NodeLocations: np.GetLocations(),
+		MinNodeCount: int(np.GetAutoscaling().GetMinNodeCount()), MaxNodeCount: int(np.GetAutoscaling().GetMaxNodeCount()),
+		Labels: cfg.GetLabels(),
+	}
 	for _, a := range cfg.GetAccelerators() {
-		accels = append(accels, map[string]any{"type": a.GetAcceleratorType(), "count": int(a.GetAcceleratorCount())})
+		in.Accelerators = append(in.Accelerators, accelerator{Type: a.GetAcceleratorType(), Count: int(a.GetAcceleratorCount())})
 	}
-	labels := map[string]any{}
-	for k, v := range cfg.GetLabels() {
-		labels[k] = v
+	for _, t := range cfg.GetTaints() {
+		in.Taints = append(in.Taints, gkeTaint{Key: t.GetKey(), Value: t.GetValue(), Effect: t.GetEffect().String()})
 	}
-	in := providers.Values{
-		"project": c.project, "location": c.loc, "cluster": cl.GetName(), "name": np.GetName(),
-		"machine_type": cfg.GetMachineType(), "spot": cfg.GetSpot(), "accelerators": accels, "image_type": cfg.GetImageType(),
-		"version": MinorOf(np.GetVersion()), "node_locations": orderLike(np.GetLocations(), strList(c.prev, "node_locations")),
-		"min_node_count": int(np.GetAutoscaling().GetMinNodeCount()), "max_node_count": int(np.GetAutoscaling().GetMaxNodeCount()),
-		"labels": labels, "taints": taintValues(cfg.GetTaints(), c.prev["taints"]),
-	}
-	out := providers.Values{
-		"id": np.GetName(), "self_link": np.GetSelfLink(), "status": np.GetStatus().String(), "node_version": np.GetVersion(),
-	}
-	return true, in, out, nil
+	out := nodePoolOut{ID: np.GetName(), SelfLink: np.GetSelfLink(), Status: np.GetStatus().String(), NodeVersion: np.GetVersion()}
+	return c.Found(in, out), nil
 }
 
-// update upgrades the pool's Kubernetes version (to the cluster's), then
+// Update upgrades the pool's Kubernetes version (to the cluster's), then
 // sets node locations, autoscaling limits, labels and taints, each with its
 // own operation.
-func (h nodePoolHandler) update(ctx context.Context, c *call, changed []string) error {
-	for _, k := range changed {
-		switch k {
-		case "version", "node_locations", "min_node_count", "max_node_count", "labels", "taints":
-		default:
-			return fmt.Errorf("%s: %w", k, errNoUpdate)
-		}
-	}
-	name, uid := splitPoolID(c.id)
+func (h nodePoolHandler) Update(ctx context.Context, c *nodePoolCall, _ []string) error {
+	e, in := c.Env, c.In
+	name, uid := splitPoolID(c.ID)
 	cl, err := h.cluster(ctx, c, uid)
 	if err != nil {
 		return err
 	}
 	var np *containerpb.NodePool
 	if cl != nil {
-		if np, err = h.get(ctx, c, name); err != nil {
+		if np, err = e.getPool(ctx, poolCluster(c), name); err != nil {
 			return err
 		}
 	}
 	if np == nil {
 		return fmt.Errorf("node pool %s: %w", name, providers.ErrNotFound)
 	}
-	path := poolPath(c.project, c.loc, clusterOf(c), name)
+	path := poolPath(e.project, e.loc, poolCluster(c), name)
 	updatePool := func(what string, req *containerpb.UpdateNodePoolRequest) error {
 		req.Name = path
-		if err := c.mutate(ctx, func() (*containerpb.Operation, error) { return c.cl.gke.UpdateNodePool(ctx, req) }); err != nil {
+		if err := e.mutate(ctx, func() (*containerpb.Operation, error) { return e.cl.gke.UpdateNodePool(ctx, req) }); err != nil {
 			return fmt.Errorf("set %s: %w", what, err)
 		}
 		return nil
 	}
-	if want, have := str(c.in, "version"), MinorOf(np.GetVersion()); want != have {
+	if want, have := in.Version, MinorOf(np.GetVersion()); want != have {
 		if err := CheckUpgrade(have, want); err != nil {
 			return fmt.Errorf("node pool %s: %w", name, err)
 		}
-		v, err := c.nodeVersion(ctx, cl, want)
+		v, err := e.nodeVersion(ctx, cl, want)
 		if err != nil {
 			return err
 		}
@@ -844,25 +854,25 @@ func (h nodePoolHandler) update(ctx context.Context, c *call, changed []string) 
 			return err
 		}
 	}
-	if want := strList(c.in, "node_locations"); !sameSet(want, np.GetLocations()) {
+	if want := in.NodeLocations; !kit.SameSet(want, np.GetLocations()) {
 		if err := updatePool("node locations", &containerpb.UpdateNodePoolRequest{Locations: want}); err != nil {
 			return err
 		}
 	}
-	if as := np.GetAutoscaling(); !as.GetEnabled() || int(as.GetMinNodeCount()) != integer(c.in, "min_node_count") || int(as.GetMaxNodeCount()) != integer(c.in, "max_node_count") {
-		err := c.mutate(ctx, func() (*containerpb.Operation, error) {
-			return c.cl.gke.SetNodePoolAutoscaling(ctx, &containerpb.SetNodePoolAutoscalingRequest{Name: path, Autoscaling: autoscaling(c.in)})
+	if as := np.GetAutoscaling(); !as.GetEnabled() || int(as.GetMinNodeCount()) != in.MinNodeCount || int(as.GetMaxNodeCount()) != in.MaxNodeCount {
+		err := e.mutate(ctx, func() (*containerpb.Operation, error) {
+			return e.cl.gke.SetNodePoolAutoscaling(ctx, &containerpb.SetNodePoolAutoscalingRequest{Name: path, Autoscaling: autoscaling(in)})
 		})
 		if err != nil {
-			return fmt.Errorf("set autoscaling %d..%d nodes per zone: %w", integer(c.in, "min_node_count"), integer(c.in, "max_node_count"), err)
+			return fmt.Errorf("set autoscaling %d..%d nodes per zone: %w", in.MinNodeCount, in.MaxNodeCount, err)
 		}
 	}
-	if want := strMap(c.in, "labels"); !maps.Equal(want, np.GetConfig().GetLabels()) && (len(want) > 0 || len(np.GetConfig().GetLabels()) > 0) {
+	if want := in.Labels; !maps.Equal(want, np.GetConfig().GetLabels()) && (len(want) > 0 || len(np.GetConfig().GetLabels()) > 0) {
 		if err := updatePool("labels", &containerpb.UpdateNodePoolRequest{Labels: &containerpb.NodeLabels{Labels: want}}); err != nil {
 			return err
 		}
 	}
-	want := gkeTaints(c.in["taints"])
+	want := sdkTaints(in.Taints)
 	var wantIDs, haveIDs []string
 	for _, t := range want {
 		wantIDs = append(wantIDs, taintID(t))
@@ -870,7 +880,7 @@ func (h nodePoolHandler) update(ctx context.Context, c *call, changed []string) 
 	for _, t := range np.GetConfig().GetTaints() {
 		haveIDs = append(haveIDs, taintID(t))
 	}
-	if !sameSet(wantIDs, haveIDs) {
+	if !kit.SameSet(wantIDs, haveIDs) {
 		if err := updatePool("taints", &containerpb.UpdateNodePoolRequest{Taints: &containerpb.NodeTaints{Taints: want}}); err != nil {
 			return err
 		}
@@ -878,24 +888,25 @@ func (h nodePoolHandler) update(ctx context.Context, c *call, changed []string) 
 	return nil
 }
 
-func (h nodePoolHandler) delete(ctx context.Context, c *call) error {
-	name, uid := splitPoolID(c.id)
+func (h nodePoolHandler) Delete(ctx context.Context, c *nodePoolCall) error {
+	name, uid := splitPoolID(c.ID)
 	cl, err := h.cluster(ctx, c, uid)
 	if err != nil || cl == nil {
 		return err // the cluster, and the pool with it, is gone
 	}
-	return h.deleteByName(ctx, c, name)
+	return c.Env.deletePool(ctx, poolCluster(c), name)
 }
 
-func (h nodePoolHandler) deleteByName(ctx context.Context, c *call, name string) error {
-	err := c.mutate(ctx, func() (*containerpb.Operation, error) {
-		return c.cl.gke.DeleteNodePool(ctx, &containerpb.DeleteNodePoolRequest{Name: poolPath(c.project, c.loc, clusterOf(c), name)})
+// deletePool deletes node pool name of cluster and waits until it is gone.
+func (e *env) deletePool(ctx context.Context, cluster, name string) error {
+	err := e.mutate(ctx, func() (*containerpb.Operation, error) {
+		return e.cl.gke.DeleteNodePool(ctx, &containerpb.DeleteNodePoolRequest{Name: poolPath(e.project, e.loc, cluster, name)})
 	})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete node pool %s: %w", name, err)
 	}
-	return c.d.poll(ctx, func() (bool, error) {
-		np, err := h.get(ctx, c, name)
+	return e.d.pollBackoff().Poll(ctx, func() (bool, error) {
+		np, err := e.getPool(ctx, cluster, name)
 		return np == nil && err == nil, err
 	})
 }

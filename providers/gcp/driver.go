@@ -27,7 +27,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,12 +40,11 @@ import (
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -74,8 +72,12 @@ const MaxAttempts = 10
 // Compute Engine's requestId.
 var requestIDSpace = uuid.MustParse("6f1c1c55-2a4e-4f55-9d35-7a3c0e6a9b21")
 
-// Driver is the GCP providers.Driver. Build it with New.
+// Driver is the GCP providers.Driver. Build it with New. Its embedded
+// kit.Router serves Create, Read, Update, Delete, Find and UpgradeState
+// from the resource types declared in router.
 type Driver struct {
+	*kit.Router
+
 	sandbox bool
 	// computeEndpoint and containerEndpoint are the sandbox's endpoints.
 	computeEndpoint, containerEndpoint string
@@ -106,9 +108,10 @@ type Driver struct {
 }
 
 var (
-	_ providers.Driver    = (*Driver)(nil)
-	_ providers.Finder    = (*Driver)(nil)
-	_ providers.Validator = (*Driver)(nil)
+	_ providers.Driver        = (*Driver)(nil)
+	_ providers.Finder        = (*Driver)(nil)
+	_ providers.Validator     = (*Driver)(nil)
+	_ providers.StateUpgrader = (*Driver)(nil)
 )
 
 type clients struct {
@@ -125,11 +128,11 @@ type clients struct {
 // server) only to learn their project; it makes no API call, and a
 // missing ADC is reported when a plan needs the project, so `regionctl
 // validate` works offline. With opts.Sandbox it never reads the user's
-// credentials: cloud API calls go unauthenticated to
-// SandboxEndpoints["gcp-compute"] (REST) and SandboxEndpoints["gcp-container"]
-// (plain gRPC), the default project is SandboxProject, and the access
-// tokens for the clusters' API servers come from the service account key
-// file the sandbox publishes on its Compute endpoint (fetched on first use).
+// credentials: cloud API calls go to SandboxEndpoints["gcp-compute"] (REST)
+// and SandboxEndpoints["gcp-container"] (plain gRPC), the default project is
+// SandboxProject, and the access tokens for those calls and for the
+// clusters' API servers come from the service account key file the sandbox
+// publishes on its Compute endpoint (fetched on first use).
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{
 		sandbox: opts.Sandbox,
@@ -139,6 +142,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		forceConflicts: opts.ForceConflicts,
 	}
 	d.kube = d.kubeHandler()
+	d.Router = d.router()
 	if opts.Sandbox {
 		d.computeEndpoint = opts.SandboxEndpoints["gcp-compute"]
 		d.containerEndpoint = opts.SandboxEndpoints["gcp-container"]
@@ -185,13 +189,13 @@ func (d *Driver) clients(ctx context.Context) (*clients, error) {
 		return d.cl, nil
 	}
 	var copts, gopts []option.ClientOption
+	var err error
 	if d.sandbox {
-		copts = []option.ClientOption{option.WithEndpoint(d.computeEndpoint), option.WithoutAuthentication()}
-		gopts = []option.ClientOption{option.WithEndpoint(d.containerEndpoint), option.WithoutAuthentication(),
-			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials()))}
+		if copts, gopts, err = d.sandboxClientOptions(); err != nil {
+			return nil, err
+		}
 	}
 	var c clients
-	var err error
 	if c.networks, err = compute.NewNetworksRESTClient(ctx, copts...); err != nil {
 		return nil, fmt.Errorf("gcp: compute networks client: %w", err)
 	}
@@ -234,237 +238,53 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           Locations(),
 		MaxParallel:         10,
+		Resources:           d.Schemas(),
 	}
 }
 
-// handler manages one resource type.
-type handler interface {
-	// create makes the resource (or finishes one an interrupted create with
-	// the same key made) and waits until it is usable; it returns the ID.
-	create(ctx context.Context, c *call) (string, error)
-	// read reports the live inputs and outputs of c.id; exists false when
-	// it is gone.
-	read(ctx context.Context, c *call) (exists bool, inputs, outputs providers.Values, err error)
-	// update changes c.id in place to c.in.
-	update(ctx context.Context, c *call, changed []string) error
-	// delete removes c.id and waits until it is gone; gone already is fine.
-	delete(ctx context.Context, c *call) error
-	// find returns the ID of the resource labelled (or described) with
-	// c.key, or with c.address when there is no key, or "".
-	find(ctx context.Context, c *call) (string, error)
-}
-
-var handlers = map[string]handler{
-	TypeNetwork:    networkHandler{},
-	TypeSubnetwork: subnetHandler{},
-	TypeRouter:     routerHandler{},
-	TypeAddress:    addressHandler{},
-	TypeCluster:    clusterHandler{},
-	TypeNodePool:   nodePoolHandler{},
-}
-
-// call is one operation on one resource.
-type call struct {
-	d       *Driver
-	cl      *clients
-	typ     string
-	address string
-	key     string
-	id      string
-	// project and loc (the region or GKE location) come from the inputs.
+// env is what every call of a GCP resource type works with: the driver,
+// its clients, and the project and location (region, or GKE location) its
+// inputs name.
+type env struct {
+	d            *Driver
+	cl           *clients
 	project, loc string
-	// in are the desired (resolved) inputs; prev the recorded ones.
-	in, prev providers.Values
 }
 
-var errNoUpdate = errors.New("cannot be changed in place (the engine should have planned a replacement)")
+// call is one operation on one GCP resource.
+type call[In, Out any] = kit.Call[*env, In, Out]
 
-func (d *Driver) newCall(ctx context.Context, typ, address, key, id string, in, prev providers.Values) (handler, *call, error) {
-	h, ok := handlers[typ]
-	if !ok {
-		return nil, nil, fmt.Errorf("gcp: %s: unknown resource type %q", address, typ)
-	}
+// connect builds the clients (once) and reads the call's project and
+// location from its inputs.
+func (d *Driver) connect(ctx context.Context, t kit.Target) (*env, error) {
 	cl, err := d.clients(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	c := &call{d: d, cl: cl, typ: typ, address: address, key: key, id: id, in: in, prev: prev}
-	c.project = first(str(in, "project"), str(prev, "project"))
-	c.loc = first(str(in, "region"), str(in, "location"), str(prev, "region"), str(prev, "location"))
-	return h, c, nil
-}
-
-func first(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
+	e := &env{d: d, cl: cl}
+	if e.project, err = t.String("project"); err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"region", "location"} {
+		if e.loc == "" {
+			if e.loc, err = t.String(k); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return ""
+	return e, nil
 }
 
-func checkResolved(in providers.Values) error {
-	if refs := providers.Refs(map[string]any(in)); len(refs) > 0 {
-		return fmt.Errorf("inputs hold unresolved references to %s", strings.Join(refs, ", "))
-	}
-	return nil
-}
-
-// Create makes one resource. It first looks for one an interrupted create
-// with the same idempotency key made (names are deterministic, and the
-// object's labels or description carry the key), so a retry never makes a
-// duplicate.
-func (d *Driver) Create(ctx context.Context, req providers.CreateRequest) (providers.CreateResponse, error) {
-	if kubernetes.Handles(req.Type) {
-		resp, err := d.kube.Create(ctx, req)
-		if err != nil {
-			err = fmt.Errorf("gcp: %w", err)
-		}
-		return resp, err
-	}
-	if err := checkResolved(req.Inputs); err != nil {
-		return providers.CreateResponse{}, fmt.Errorf("gcp: create %s: %w", req.Address, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return providers.CreateResponse{}, fmt.Errorf("gcp: create %s: %w", req.Address, err)
-	}
-	h, c, err := d.newCall(ctx, req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
-	if err != nil {
-		return providers.CreateResponse{}, err
-	}
-	id, err := h.create(ctx, c)
-	if err != nil {
-		// No ID: a failed or interrupted create stays pending, and the next
-		// run finds it (Find) or creates it again under the same key, which
-		// replaces a broken object of that key.
-		return providers.CreateResponse{}, fmt.Errorf("gcp: create %s: %w", req.Address, err)
-	}
-	c.id = id
-	exists, _, out, err := h.read(ctx, c)
-	if err != nil {
-		return providers.CreateResponse{ID: id}, fmt.Errorf("gcp: create %s: read back %s: %w", req.Address, id, err)
-	}
-	if !exists {
-		return providers.CreateResponse{}, fmt.Errorf("gcp: create %s: %s is gone right after it was created", req.Address, id)
-	}
-	return providers.CreateResponse{ID: id, Outputs: out}, nil
-}
-
-// Read returns the live inputs (in the shape Expand produced) and outputs.
-func (d *Driver) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
-	in := req.Instance
-	if in.ID == "" {
-		return providers.ReadResponse{}, nil
-	}
-	if kubernetes.Handles(in.Type) {
-		resp, err := d.kube.Read(ctx, req)
-		if err != nil {
-			err = fmt.Errorf("gcp: %w", err)
-		}
-		return resp, err
-	}
-	h, c, err := d.newCall(ctx, in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
-	if err != nil {
-		return providers.ReadResponse{}, err
-	}
-	exists, inputs, outputs, err := h.read(ctx, c)
-	if err != nil {
-		return providers.ReadResponse{}, fmt.Errorf("gcp: read %s (%s): %w", in.Address, in.ID, err)
-	}
-	if !exists {
-		return providers.ReadResponse{}, nil
-	}
-	return providers.ReadResponse{Exists: true, Inputs: inputs, Outputs: outputs}, nil
-}
-
-// Update changes one resource in place and waits until it is usable.
-func (d *Driver) Update(ctx context.Context, req providers.UpdateRequest) (providers.UpdateResponse, error) {
-	if kubernetes.Handles(req.Instance.Type) {
-		resp, err := d.kube.Update(ctx, req)
-		if err != nil {
-			err = fmt.Errorf("gcp: %w", err)
-		}
-		return resp, err
-	}
-	if err := checkResolved(req.Inputs); err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("gcp: update %s: %w", req.Instance.Address, err)
-	}
-	in := req.Instance
-	h, c, err := d.newCall(ctx, in.Type, in.Address, "", in.ID, req.Inputs, in.Inputs)
-	if err != nil {
-		return providers.UpdateResponse{}, err
-	}
-	if err := h.update(ctx, c, req.Changed); err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("gcp: update %s (%s): %w", in.Address, in.ID, err)
-	}
-	exists, _, out, err := h.read(ctx, c)
-	if err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("gcp: update %s: read back: %w", in.Address, err)
-	}
-	if !exists {
-		return providers.UpdateResponse{}, fmt.Errorf("gcp: update %s (%s): %w", in.Address, in.ID, providers.ErrNotFound)
-	}
-	return providers.UpdateResponse{Outputs: out}, nil
-}
-
-// Delete removes one resource and waits until it is gone. A resource that
-// is already gone is deleted.
-func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResponse, error) {
-	in := req.Instance
-	if in.ID == "" {
-		return providers.DeleteResponse{}, nil
-	}
-	if kubernetes.Handles(in.Type) {
-		resp, err := d.kube.Delete(ctx, req)
-		if err != nil {
-			err = fmt.Errorf("gcp: %w", err)
-		}
-		return resp, err
-	}
-	h, c, err := d.newCall(ctx, in.Type, in.Address, "", in.ID, in.Inputs, in.Inputs)
-	if err != nil {
-		return providers.DeleteResponse{}, err
-	}
-	if err := h.delete(ctx, c); err != nil {
-		return providers.DeleteResponse{}, fmt.Errorf("gcp: delete %s (%s): %w", in.Address, in.ID, err)
-	}
-	return providers.DeleteResponse{}, nil
-}
-
-// Find looks for the resource an interrupted create made: names are
-// derived from the spec, so it reads the object of that name and checks
-// its labels (clusters, node pools, addresses) or description (networks,
-// subnetworks, routers) for the idempotency key, or the address when no
-// key is given. An object a failed operation left broken (GKE status
-// ERROR) is not adopted: Create replaces it.
-func (d *Driver) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
-	if kubernetes.Handles(req.Type) {
-		resp, err := d.kube.Find(ctx, req)
-		if err != nil {
-			err = fmt.Errorf("gcp: %w", err)
-		}
-		return resp, err
-	}
-	h, c, err := d.newCall(ctx, req.Type, req.Address, req.IdempotencyKey, "", req.Inputs, nil)
-	if err != nil {
-		return providers.FindResponse{}, err
-	}
-	id, err := h.find(ctx, c)
-	if err != nil {
-		return providers.FindResponse{}, fmt.Errorf("gcp: find %s: %w", req.Address, err)
-	}
-	if id == "" {
-		return providers.FindResponse{}, nil
-	}
-	c.id = id
-	exists, _, out, err := h.read(ctx, c)
-	if err != nil {
-		return providers.FindResponse{}, fmt.Errorf("gcp: find %s: read %s: %w", req.Address, id, err)
-	}
-	if !exists {
-		return providers.FindResponse{}, nil
-	}
-	return providers.FindResponse{Found: true, ID: id, Outputs: out}, nil
+// router declares every resource type of the driver.
+func (d *Driver) router() *kit.Router {
+	return kit.MustNew(kit.Options{Name: "gcp", Classify: classify}, append([]kit.Declaration{
+		kit.Type[*env, networkIn, linkOut]{Name: TypeNetwork, Description: "a custom-mode VPC network", Handler: networkHandler{}, Connect: d.connect},
+		kit.Type[*env, subnetIn, linkOut]{Name: TypeSubnetwork, Description: "a subnetwork with secondary ranges for pods and services", Handler: subnetHandler{}, Connect: d.connect},
+		kit.Type[*env, routerIn, linkOut]{Name: TypeRouter, Description: "a Cloud Router with its Cloud NAT", Handler: routerHandler{}, Connect: d.connect},
+		kit.Type[*env, addressIn, addressOut]{Name: TypeAddress, Description: "a regional static address for a load balancer", Handler: addressHandler{}, Connect: d.connect},
+		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "a regional VPC-native GKE cluster", Handler: clusterHandler{}, Connect: d.connect},
+		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "a GKE node pool with autoscaling", Handler: nodePoolHandler{}, Connect: d.connect},
+	}, d.kube.Types()...)...)
 }
 
 // ---- labels, descriptions, request IDs ----
@@ -488,39 +308,39 @@ func regionOf(address string) string {
 }
 
 // labels are the labels every resource that takes labels gets.
-func (c *call) labels() map[string]string {
+func labels(m kit.Meta) map[string]string {
 	l := map[string]string{
 		LabelManagedBy: managedByValue,
-		LabelRegion:    regionOf(c.address),
-		LabelAddress:   hashLabel(c.address),
+		LabelRegion:    regionOf(m.Address),
+		LabelAddress:   hashLabel(m.Address),
 	}
-	if c.key != "" {
-		l[LabelIdempotencyKey] = hashLabel(c.key)
+	if m.Key != "" {
+		l[LabelIdempotencyKey] = hashLabel(m.Key)
 	}
 	return l
 }
 
-// matchLabels reports whether labels identify this call's resource: the
+// matchLabels reports whether labels identify the call's resource: the
 // idempotency key when there is one, else the address.
-func (c *call) matchLabels(l map[string]string) bool {
-	if c.key != "" {
-		return l[LabelIdempotencyKey] == hashLabel(c.key)
+func matchLabels(m kit.Meta, l map[string]string) bool {
+	if m.Key != "" {
+		return l[LabelIdempotencyKey] == hashLabel(m.Key)
 	}
-	return l[LabelAddress] == hashLabel(c.address)
+	return l[LabelAddress] == hashLabel(m.Address)
 }
 
 // sameAddressLabels reports whether labels say regionctl made the object
-// for this call's address (under whatever key).
-func (c *call) sameAddressLabels(l map[string]string) bool {
-	return l[LabelManagedBy] == managedByValue && l[LabelAddress] == hashLabel(c.address)
+// for the call's address (under whatever key).
+func sameAddressLabels(m kit.Meta, l map[string]string) bool {
+	return l[LabelManagedBy] == managedByValue && l[LabelAddress] == hashLabel(m.Address)
 }
 
 // description is what networks, subnetworks and routers, which take no
 // labels, carry instead: "regionctl region=R address=H key=K".
-func (c *call) description() string {
-	d := "regionctl region=" + regionOf(c.address) + " address=" + hashLabel(c.address)
-	if c.key != "" {
-		d += " key=" + hashLabel(c.key)
+func description(m kit.Meta) string {
+	d := "regionctl region=" + regionOf(m.Address) + " address=" + hashLabel(m.Address)
+	if m.Key != "" {
+		d += " key=" + hashLabel(m.Key)
 	}
 	return d
 }
@@ -549,11 +369,11 @@ func descriptionLabels(desc string) map[string]string {
 // requestID turns the idempotency key into a Compute Engine requestId (a
 // UUID): a retried insert with the same key returns the first one's
 // operation instead of a second object.
-func (c *call) requestID() *string {
-	if c.key == "" {
+func requestID(m kit.Meta) *string {
+	if m.Key == "" {
 		return nil
 	}
-	s := uuid.NewSHA1(requestIDSpace, []byte(c.key)).String()
+	s := uuid.NewSHA1(requestIDSpace, []byte(m.Key)).String()
 	return &s
 }
 
@@ -671,149 +491,59 @@ func isInUse(err error) bool {
 		strings.Contains(strings.ToLower(fmt.Sprint(err)), "is already being used by")
 }
 
-// sleep waits for dur or until ctx ends.
-func sleep(ctx context.Context, dur time.Duration) error {
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+// classify returns the class of a Compute Engine or GKE error, for the
+// engine.
+func classify(err error) providers.ErrorClass {
+	switch {
+	case isNotFound(err):
+		return providers.ClassNotFound
+	case httpCode(err) == 429 || grpcCode(err) == codes.ResourceExhausted || hasReason(err, "rateLimitExceeded", "userRateLimitExceeded"):
+		return providers.ClassThrottled
+	case isBusy(err) || isInUse(err):
+		return providers.ClassBusy
+	case httpCode(err) == 400 || httpCode(err) == 403 ||
+		slices.Contains([]codes.Code{codes.InvalidArgument, codes.PermissionDenied, codes.FailedPrecondition, codes.Unauthenticated}, grpcCode(err)):
+		return providers.ClassPermanent
 	}
+	return providers.ClassUnknown
 }
 
-// retry calls fn until it succeeds or fails with an error that is not
-// retryable, at most MaxAttempts times, backing off between attempts.
-func (d *Driver) retry(ctx context.Context, fn func() error) error {
-	delay := d.retryMin
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil || attempt >= MaxAttempts || !isRetryable(err) {
-			return err
-		}
-		if serr := sleep(ctx, delay); serr != nil {
-			return errors.Join(err, serr)
-		}
-		delay = min(delay*2, d.retryMax)
+// retryHint is the wait a Google API asked for: gRPC's RetryInfo, or an
+// HTTP Retry-After header.
+func retryHint(err error) time.Duration {
+	var ae *apierror.APIError
+	if errors.As(err, &ae) && ae.Details().RetryInfo != nil {
+		return ae.Details().RetryInfo.GetRetryDelay().AsDuration()
 	}
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		return kit.RetryAfter(ge.Header)
+	}
+	return 0
+}
+
+// jitter is the share of each backoff wait drawn at random.
+const jitter = 0.2
+
+// retry calls fn until it succeeds or fails with an error that is not
+// retryable, at most MaxAttempts times, backing off between attempts (at
+// least as long as the server asks).
+func (d *Driver) retry(ctx context.Context, fn func() error) error {
+	return kit.Retry{
+		Backoff:  kit.Backoff{Initial: d.retryMin, Max: d.retryMax, Jitter: jitter},
+		Attempts: MaxAttempts, Retryable: isRetryable, Hint: retryHint,
+	}.Do(ctx, fn)
 }
 
 // retryWhile retries fn (itself retried by retry) while busy(err) holds,
 // for at most d.busyWait.
 func (d *Driver) retryWhile(ctx context.Context, busy func(error) bool, fn func() error) error {
-	deadline := time.Now().Add(d.busyWait)
-	delay := d.pollMin
-	for {
-		err := d.retry(ctx, fn)
-		if err == nil || !busy(err) || time.Now().After(deadline) {
-			return err
-		}
-		if serr := sleep(ctx, delay); serr != nil {
-			return errors.Join(err, serr)
-		}
-		delay = min(delay*2, d.pollMax)
-	}
+	return kit.Retry{Backoff: d.pollBackoff(), For: d.busyWait, Retryable: busy}.Do(ctx, func() error { return d.retry(ctx, fn) })
 }
 
-// poll calls fn until it reports done, backing off from the driver's
-// minimum to its maximum polling delay.
-func (d *Driver) poll(ctx context.Context, fn func() (bool, error)) error {
-	delay := d.pollMin
-	for {
-		done, err := fn()
-		if err != nil || done {
-			return err
-		}
-		if err := sleep(ctx, delay); err != nil {
-			return err
-		}
-		delay = min(delay*2, d.pollMax)
-	}
-}
-
-// ---- value helpers: inputs are JSON-like, and numbers may come back from
-// a plan file as float64 ----
-
-func str(v providers.Values, k string) string {
-	s, _ := v[k].(string)
-	return s
-}
-
-func boolean(v providers.Values, k string) bool {
-	b, _ := v[k].(bool)
-	return b
-}
-
-func integer(v providers.Values, k string) int {
-	return toInt(v[k])
-}
-
-func toInt(x any) int {
-	switch n := x.(type) {
-	case int:
-		return n
-	case int32:
-		return int(n)
-	case int64:
-		return int(n)
-	case float64:
-		return int(n)
-	}
-	return 0
-}
-
-func strList(v providers.Values, k string) []string {
-	var out []string
-	switch l := v[k].(type) {
-	case []any:
-		for _, e := range l {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-	case []string:
-		out = append(out, l...)
-	}
-	return out
-}
-
-func strMap(v providers.Values, k string) map[string]string {
-	out := map[string]string{}
-	switch m := v[k].(type) {
-	case map[string]any:
-		for k, e := range m {
-			if s, ok := e.(string); ok {
-				out[k] = s
-			}
-		}
-	case map[string]string:
-		for k, e := range m {
-			out[k] = e
-		}
-	}
-	return out
-}
-
-// orderLike returns live in the order of want when both hold the same set,
-// else sorted: the cloud does not promise an order for sets.
-func orderLike(live, want []string) []any {
-	if sameSet(live, want) {
-		return anyList(want)
-	}
-	out := slices.Clone(live)
-	sort.Strings(out)
-	return anyList(out)
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	x, y := slices.Clone(a), slices.Clone(b)
-	sort.Strings(x)
-	sort.Strings(y)
-	return slices.Equal(x, y)
+// pollBackoff is how the driver polls operations and objects it waits for.
+func (d *Driver) pollBackoff() kit.Backoff {
+	return kit.Backoff{Initial: d.pollMin, Max: d.pollMax, Jitter: jitter}
 }
 
 // lastSegment is the name at the end of a URL or resource path.

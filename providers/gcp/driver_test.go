@@ -3,6 +3,7 @@ package gcp_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -435,6 +436,9 @@ func TestFailedOperationLeavesNothing(t *testing.T) {
 	cr, err := d.Create(context.Background(), providers.CreateRequest{Address: poolRes.Address, Type: poolRes.Type, Inputs: in, IdempotencyKey: "k1"})
 	if err == nil || cr.ID != "" || !strings.Contains(err.Error(), "injected failure") {
 		t.Fatalf("Create through a failed operation = %q, %v; want an error and no ID", cr.ID, err)
+	}
+	if !errors.Is(err, providers.ErrCreateFailed) {
+		t.Errorf("Create through a failed operation: %v; want it to wrap providers.ErrCreateFailed", err)
 	}
 	for _, o := range sb.List() {
 		if o.Type == "container.nodePool" {

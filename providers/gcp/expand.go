@@ -11,6 +11,7 @@ import (
 
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -135,31 +136,6 @@ func PerZone(pool string, minTotal, maxTotal, zones int) (perMin, perMax int, no
 	return perMin, perMax, note
 }
 
-// gkeTaintEffect maps Kubernetes taint effects onto the GKE API's names.
-var gkeTaintEffect = map[string]string{
-	"NoSchedule":       "NO_SCHEDULE",
-	"PreferNoSchedule": "PREFER_NO_SCHEDULE",
-	"NoExecute":        "NO_EXECUTE",
-}
-
-// parseTaint splits "key[=value]:Effect".
-func parseTaint(t string) (key, value, effect string, err error) {
-	i := strings.LastIndex(t, ":")
-	if i < 0 {
-		return "", "", "", fmt.Errorf("taint %q has no effect; write key[=value]:Effect", t)
-	}
-	kv, eff := t[:i], t[i+1:]
-	e, known := gkeTaintEffect[eff]
-	if !known {
-		return "", "", "", fmt.Errorf("taint %q has unknown effect %q; want NoSchedule, PreferNoSchedule or NoExecute", t, eff)
-	}
-	key, value, _ = strings.Cut(kv, "=")
-	if key == "" {
-		return "", "", "", fmt.Errorf("taint %q has an empty key", t)
-	}
-	return key, value, e, nil
-}
-
 // endpointMode maps spec.cluster.endpointAccess onto private nodes and a
 // private endpoint: public has neither, both has private nodes and a
 // public endpoint, private has both private.
@@ -224,7 +200,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	if r.Spec.Network.SingleNATGateway {
 		resp.Notes = append(resp.Notes, "spec.network.singleNatGateway changes nothing on GCP: Cloud NAT is one regional, zone-redundant gateway")
 	}
-	zoneList := anyList(zones)
+	zoneList := kit.List(zones)
 
 	netName := resourceName(name)
 	network := addr(TypeNetwork, "main")
@@ -233,7 +209,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Inputs: providers.Values{
 			"project": project, "name": netName, "auto_create_subnetworks": false, "routing_mode": routingMode,
 		},
-		ForceNew: []string{"project", "name", "auto_create_subnetworks", "routing_mode"},
 	})
 	subnet := addr(TypeSubnetwork, "main")
 	add(providers.Resource{
@@ -247,7 +222,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			},
 			"private_ip_google_access": true,
 		},
-		ForceNew: []string{"project", "region", "name", "network", "ip_cidr_range", "secondary_ranges", "private_ip_google_access"},
 	})
 	router := addr(TypeRouter, "main")
 	add(providers.Resource{
@@ -257,11 +231,10 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"nat_name": fitName("regionctl-"+name+"-nat", maxNameLen), "nat_ip_allocate_option": natIPOption,
 			"nat_source_ranges": natRanges,
 		},
-		ForceNew: []string{"project", "region", "name", "network", "nat_name", "nat_ip_allocate_option", "nat_source_ranges"},
 	})
 
 	privateNodes, privateEndpoint := endpointMode(r.Spec.Cluster.EndpointAccess)
-	authorized := anyList(ov.MasterAuthorizedNetworks)
+	authorized := kit.List(ov.MasterAuthorizedNetworks)
 	if privateEndpoint && len(authorized) == 0 {
 		authorized = []any{r.Spec.Network.CIDR}
 	}
@@ -279,18 +252,14 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		"private_nodes": privateNodes, "private_endpoint": privateEndpoint,
 		"master_authorized_networks": authorized,
 	}
-	clusterForceNew := []string{"project", "location", "name", "network", "subnetwork", "pods_range_name", "services_range_name",
-		"workload_pool", "private_nodes"}
 	if privateNodes {
 		clusterIn["master_ipv4_cidr_block"] = carve.Master
-		clusterForceNew = append(clusterForceNew, "master_ipv4_cidr_block")
 	}
 	add(providers.Resource{
 		Address: cluster, Type: TypeCluster, Inputs: clusterIn,
 		// Private nodes reach the internet (images, GKE's own endpoints)
 		// through Cloud NAT.
 		DependsOn: []string{router},
-		ForceNew:  clusterForceNew,
 		Stateful:  true,
 	})
 
@@ -314,13 +283,13 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		}
 		taints := []any{}
 		for j, t := range p.Taints {
-			k, v, e, err := parseTaint(t)
+			tt, err := providers.ParseTaint(t)
 			if err != nil {
 				tp := fmt.Sprintf("%s.taints[%d]", path, j)
 				resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(tp), tp, "%v", err)
 				continue
 			}
-			taints = append(taints, map[string]any{"key": k, "value": v, "effect": e})
+			taints = append(taints, map[string]any{"key": tt.Key, "value": tt.Value, "effect": tt.EffectConstant()})
 		}
 		accels := []any{}
 		if mt.GPU > 0 {
@@ -340,7 +309,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				"version": r.Spec.Cluster.KubernetesVersion, "node_locations": zoneList,
 				"min_node_count": perMin, "max_node_count": perMax, "labels": labels, "taints": taints,
 			},
-			ForceNew:            []string{"project", "location", "cluster", "name", "machine_type", "spot", "accelerators", "image_type"},
 			CreateBeforeDestroy: true,
 		})
 	}
@@ -358,20 +326,17 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			in["address_type"] = "EXTERNAL"
 			in["network_tier"] = "PREMIUM"
 		}
-		keys := []string{"project", "region", "name", "address_type", "network_tier", "subnetwork"}
-		var forceNew []string
-		for _, k := range keys {
-			if _, ok := in[k]; ok {
-				forceNew = append(forceNew, k)
-			}
-		}
 		add(providers.Resource{
 			Address: addr(TypeAddress, "lb-"+lb.Name), Type: TypeAddress,
-			Inputs: in, ForceNew: forceNew, Stateful: true,
+			Inputs: in, Stateful: true,
 		})
 	}
 	for _, res := range expandInCluster(r, cluster, pools, lbAddresses) {
 		add(res)
+	}
+	// What forces a replacement comes from the resource types' schemas.
+	if err := d.Finish(resp.Resources); err != nil {
+		return providers.ExpandResponse{}, err
 	}
 	return resp, nil
 }
@@ -386,33 +351,11 @@ func gpuNote(m machine) string {
 // poolMachine returns the machine type of a pool: the override when there
 // is one, else PickMachine over the catalog; how says which.
 func poolMachine(p spec.NodePool, ov overrides) (machine, string, error) {
-	if o, ok := ov.NodePools[p.Name]; ok && o.MachineType != "" {
-		mt, ok := machineByName(o.MachineType)
-		if !ok {
-			return machine{}, "", fmt.Errorf("machine type %q is not in the GCP catalog", o.MachineType)
-		}
-		return mt, "override spec.overrides.gcp.nodePools." + p.Name + ".machineType", nil
-	}
-	picked, err := providers.PickMachine(Machines(), p.Machine)
+	picked, how, err := providers.ChooseMachine(Machines(), p, ov.NodePools[p.Name].MachineType,
+		"spec.overrides.gcp.nodePools."+p.Name+".machineType", "GCP machine type")
 	if err != nil {
 		return machine{}, "", err
 	}
 	mt, _ := machineByName(picked.Name)
-	arch := p.Machine.Arch
-	if arch == "" {
-		arch = spec.ArchAMD64
-	}
-	how := fmt.Sprintf("machine {cpu %d, memory %d GiB, %s", p.Machine.CPU, p.Machine.MemoryGiB, arch)
-	if p.Machine.GPU > 0 {
-		how += fmt.Sprintf(", gpu %d", p.Machine.GPU)
-	}
-	return mt, how + "}", nil
-}
-
-func anyList(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
+	return mt, how, nil
 }

@@ -2,7 +2,6 @@ package gcp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -50,22 +50,11 @@ func expandInCluster(r *spec.Region, cluster string, pools []string, lbAddresses
 	refs := kubernetes.ClusterRefs{Address: cluster, Endpoint: "server", CA: "ca_certificate", ID: "self_link", Location: r.Spec.Location}
 	var out []providers.Resource
 	for _, sc := range r.Spec.StorageClasses {
-		rp := sc.ReclaimPolicy
-		if rp == "" {
-			rp = "Delete"
-		}
-		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClass{
-			Name: sc.Name, Provisioner: pdProvisioner, Parameters: map[string]string{"type": pdType[sc.Tier]},
-			ReclaimPolicy: rp, VolumeBindingMode: "WaitForFirstConsumer",
-			AllowVolumeExpansion: sc.Expandable, Default: sc.Default,
-		}))
+		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClassFor(sc, pdProvisioner, map[string]string{"type": pdType[sc.Tier]})))
 	}
 	for _, lb := range r.Spec.LoadBalancers {
-		svc := kubernetes.Service{Name: lb.Name, Selector: lb.Selector, Annotations: map[string]string{},
-			LoadBalancerIP: providers.Ref(lbAddresses[lb.Name], "address")}
-		for _, p := range lb.Ports {
-			svc.Ports = append(svc.Ports, kubernetes.Port{Port: p.Port, TargetPort: p.TargetPort, Protocol: p.Protocol})
-		}
+		svc := kubernetes.ServiceFor(lb)
+		svc.LoadBalancerIP = providers.Ref(lbAddresses[lb.Name], "address")
 		if lb.Scheme == spec.SchemeInternal {
 			svc.Annotations[annLBType] = "Internal"
 		}
@@ -80,17 +69,17 @@ func expandInCluster(r *spec.Region, cluster string, pools []string, lbAddresses
 func (d *Driver) kubeHandler() *kubernetes.Handler {
 	return &kubernetes.Handler{
 		ForceConflicts: d.forceConflicts,
-		Token: func(ctx context.Context, _ providers.Values) (string, error) {
+		Token: func(ctx context.Context, _ kubernetes.ClusterInputs) (string, error) {
 			tok, err := d.accessToken(ctx)
 			if err != nil {
 				return "", err
 			}
 			return tok.AccessToken, nil
 		},
-		ClusterGone: func(ctx context.Context, in providers.Values) (bool, error) {
-			name, ok := clusterPathOf(str(in, kubernetes.InCluster))
+		ClusterGone: func(ctx context.Context, in kubernetes.ClusterInputs) (bool, error) {
+			name, ok := clusterPathOf(in.Cluster)
 			if !ok {
-				return false, fmt.Errorf("cluster %q is not a GKE cluster self link", str(in, kubernetes.InCluster))
+				return false, fmt.Errorf("cluster %q is not a GKE cluster self link", in.Cluster)
 			}
 			cl, err := d.clients(ctx)
 			if err != nil {
@@ -105,12 +94,11 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			}
 			return c.GetStatus() == containerpb.Cluster_STOPPING, nil
 		},
-		ServiceOutputs: func(_ context.Context, _ providers.Values, svc *corev1.Service) (providers.Values, error) {
-			addrs := []any{}
+		ServiceAddresses: func(_ context.Context, _ kubernetes.ClusterInputs, svc *corev1.Service) ([]string, error) {
 			if ip := svc.Spec.LoadBalancerIP; ip != "" { //nolint:staticcheck // deprecated in Kubernetes, still how GKE binds a reserved address
-				addrs = append(addrs, ip)
+				return []string{ip}, nil
 			}
-			return providers.Values{"addresses": addrs}, nil
+			return nil, nil
 		},
 	}
 }
@@ -188,38 +176,28 @@ func (d *Driver) credentials(ctx context.Context) (*google.Credentials, error) {
 // resources and returns its endpoint and CA (from the recorded outputs)
 // and, when asked, a fresh access token. It implements kubernetes.Access.
 func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest) (kubernetes.AccessResponse, error) {
-	for _, r := range req.Resources {
-		if r.Type != TypeCluster {
-			continue
-		}
-		server, _ := r.Outputs["server"].(string)
-		if server == "" {
-			if ep, _ := r.Outputs["endpoint"].(string); ep != "" {
-				server = "https://" + ep
+	return kubernetes.Recorded{
+		Driver: "gcp", Service: "GKE", Type: TypeCluster,
+		Where: func(cluster providers.Instance) (string, string, error) {
+			var out clusterOut
+			err := kit.Decode(cluster.Outputs, &out)
+			if out.Server == "" && out.Endpoint != "" { // recorded before the server output existed
+				out.Server = "https://" + out.Endpoint
 			}
-		}
-		caData, _ := r.Outputs["ca_certificate"].(string)
-		if server == "" || caData == "" {
-			return kubernetes.AccessResponse{}, fmt.Errorf("gcp: %s has no endpoint or CA recorded; run regionctl apply (or plan, to refresh) first", r.Address)
-		}
-		ca, err := kubernetes.DecodeCA(caData)
-		if err != nil {
-			return kubernetes.AccessResponse{}, fmt.Errorf("gcp: %s: %w", r.Address, err)
-		}
-		resp := kubernetes.AccessResponse{ClusterID: r.ID, Endpoint: server, CAPEM: ca}
-		if req.Token {
+			return out.Server, out.CACertificate, err
+		},
+		Token: func(ctx context.Context, _ providers.Instance) (string, time.Time, error) {
 			tok, err := d.accessToken(ctx)
 			if err != nil {
-				return kubernetes.AccessResponse{}, err
+				return "", time.Time{}, err
 			}
-			resp.Token = tok.AccessToken
+			var expiry time.Time
 			if !tok.Expiry.IsZero() {
-				resp.Expiry = tok.Expiry.Add(-time.Minute)
+				expiry = tok.Expiry.Add(-time.Minute)
 			}
-		}
-		return resp, nil
-	}
-	return kubernetes.AccessResponse{}, errors.New("gcp: the region has no GKE cluster in state")
+			return tok.AccessToken, expiry, nil
+		},
+	}.ClusterAccess(ctx, req)
 }
 
 var _ kubernetes.Access = (*Driver)(nil)

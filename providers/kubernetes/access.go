@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/regionctl/regionctl/providers"
@@ -32,4 +33,50 @@ type AccessResponse struct {
 	Token     string
 	// Expiry is when the client should ask for a new token.
 	Expiry time.Time
+}
+
+// Recorded says where a driver's cluster resource records how to reach it,
+// for ClusterAccess.
+type Recorded struct {
+	// Driver prefixes errors ("aws"); Service names the managed service
+	// ("EKS") in them.
+	Driver, Service string
+	// Type is the cluster resource type.
+	Type string
+	// Where returns the API server URL and the CA (PEM or base64 of PEM)
+	// from the cluster's recorded values.
+	Where func(cluster providers.Instance) (endpoint, ca string, err error)
+	// Token returns a fresh bearer token for the cluster and when to ask
+	// for the next one.
+	Token func(ctx context.Context, cluster providers.Instance) (string, time.Time, error)
+}
+
+// ClusterAccess implements Access for a driver: it finds the region's
+// cluster among the recorded resources, returns its endpoint and CA, and —
+// when asked — a fresh token.
+func (r Recorded) ClusterAccess(ctx context.Context, req AccessRequest) (AccessResponse, error) {
+	for _, inst := range req.Resources {
+		if inst.Type != r.Type {
+			continue
+		}
+		endpoint, caData, err := r.Where(inst)
+		if err != nil {
+			return AccessResponse{}, fmt.Errorf("%s: %s: %w", r.Driver, inst.Address, err)
+		}
+		if endpoint == "" || caData == "" {
+			return AccessResponse{}, fmt.Errorf("%s: %s has no endpoint or CA recorded; run regionctl apply (or plan, to refresh) first", r.Driver, inst.Address)
+		}
+		ca, err := DecodeCA(caData)
+		if err != nil {
+			return AccessResponse{}, fmt.Errorf("%s: %s: %w", r.Driver, inst.Address, err)
+		}
+		resp := AccessResponse{ClusterID: inst.ID, Endpoint: endpoint, CAPEM: ca}
+		if req.Token {
+			if resp.Token, resp.Expiry, err = r.Token(ctx, inst); err != nil {
+				return AccessResponse{}, fmt.Errorf("%s: %s: %w", r.Driver, inst.Address, err)
+			}
+		}
+		return resp, nil
+	}
+	return AccessResponse{}, fmt.Errorf("%s: the region has no %s cluster in state", r.Driver, r.Service)
 }

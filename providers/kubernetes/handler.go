@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/kit"
 )
 
 // ManagedByLabel marks the objects regionctl applied (Find looks for it).
@@ -28,29 +28,79 @@ const ManagedByLabel = "app.kubernetes.io/managed-by"
 const betaDefaultClassAnnotation = "storageclass.beta.kubernetes.io/is-default-class"
 
 // Handler creates, reads, updates and deletes the in-cluster resource types
-// for a driver, which routes calls to it when Handles(type) is true.
+// for a driver. A driver declares Types() among its own kit types, so its
+// router sends these two types here.
 type Handler struct {
-	// Token returns a short-lived bearer token for the cluster named by
-	// the resource's inputs (InCluster, InEndpoint). Required.
-	Token func(ctx context.Context, in providers.Values) (string, error)
+	// Token returns a short-lived bearer token for the cluster the inputs
+	// name (Cluster, Endpoint, Location). Required.
+	Token func(ctx context.Context, in ClusterInputs) (string, error)
 	// ForceConflicts makes server-side apply take over fields another
 	// field manager owns (--force-conflicts); without it a conflict is an
 	// error that names the other manager.
 	ForceConflicts bool
-	// ServiceOutputs adds the cloud's outputs of a Service, e.g. the
-	// addresses of the AWS EIPs it is bound to. Optional.
-	ServiceOutputs func(ctx context.Context, in providers.Values, svc *corev1.Service) (providers.Values, error)
+	// ServiceAddresses returns the cloud addresses bound to a Service
+	// (the output "addresses"), e.g. the public IPs of the AWS EIPs it
+	// names. Optional; without it a Service has no "addresses" output.
+	ServiceAddresses func(ctx context.Context, in ClusterInputs, svc *corev1.Service) ([]string, error)
 	// ClusterGone reports whether the cluster the inputs name no longer
 	// exists, asked when its API server cannot be reached: objects of a
 	// deleted cluster are gone (Read says Exists false, Delete succeeds)
 	// rather than an error. Optional; without it an unreachable API server
 	// is always an error.
-	ClusterGone func(ctx context.Context, in providers.Values) (bool, error)
+	ClusterGone func(ctx context.Context, in ClusterInputs) (bool, error)
+
+	once   sync.Once
+	router *kit.Router
+}
+
+// Types declares the two in-cluster resource types, handled by h, for a
+// driver's kit.New.
+func (h *Handler) Types() []kit.Declaration {
+	return []kit.Declaration{
+		kit.Type[kit.None, StorageClassInputs, StorageClassOutputs]{Name: TypeStorageClass, Handler: storageClasses{h},
+			Description: "a StorageClass, applied with server-side apply"},
+		kit.Type[kit.None, ServiceInputs, ServiceOutputs]{Name: TypeService, Handler: services{h},
+			Description: "a Service of type LoadBalancer, applied with server-side apply"},
+	}
+}
+
+// routed returns a router of the two types alone, for the methods below.
+func (h *Handler) routed() *kit.Router {
+	h.once.Do(func() { h.router = kit.MustNew(kit.Options{}, h.Types()...) })
+	return h.router
+}
+
+// Create applies the object and returns its ID (name, or namespace/name).
+func (h *Handler) Create(ctx context.Context, req providers.CreateRequest) (providers.CreateResponse, error) {
+	return h.routed().Create(ctx, req)
+}
+
+// Update applies the new inputs; fields regionctl no longer sets are
+// released (server-side apply removes them when nobody else owns them).
+func (h *Handler) Update(ctx context.Context, req providers.UpdateRequest) (providers.UpdateResponse, error) {
+	return h.routed().Update(ctx, req)
+}
+
+// Read returns the live fields regionctl manages, so hand edits show as
+// drift. A missing object is Exists false.
+func (h *Handler) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
+	return h.routed().Read(ctx, req)
+}
+
+// Delete removes the object; one that is gone is deleted.
+func (h *Handler) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResponse, error) {
+	return h.routed().Delete(ctx, req)
+}
+
+// Find returns the object an interrupted create applied: the object with
+// the resource's name that carries regionctl's managed-by label.
+func (h *Handler) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
+	return h.routed().Find(ctx, req)
 }
 
 // gone reports whether err is a failure to reach an API server whose
 // cluster no longer exists.
-func (h *Handler) gone(ctx context.Context, in providers.Values, err error) bool {
+func (h *Handler) gone(ctx context.Context, in ClusterInputs, err error) bool {
 	var status apierrors.APIStatus
 	if err == nil || h.ClusterGone == nil || errors.As(err, &status) {
 		return false
@@ -59,139 +109,19 @@ func (h *Handler) gone(ctx context.Context, in providers.Values, err error) bool
 	return gerr == nil && g
 }
 
-func (h *Handler) client(in providers.Values) (kubernetes.Interface, error) {
+func (h *Handler) client(in ClusterInputs) (kubernetes.Interface, error) {
 	if h.Token == nil {
 		return nil, errors.New("kubernetes: the driver gave no token source")
 	}
-	if refs := providers.Refs(map[string]any(in)); len(refs) > 0 {
-		return nil, fmt.Errorf("inputs hold unresolved references to %s", strings.Join(refs, ", "))
-	}
-	ca, err := DecodeCA(str(in, InCA))
+	ca, err := DecodeCA(in.CA)
 	if err != nil {
 		return nil, err
 	}
-	return NewClient(Conn{Endpoint: str(in, InEndpoint), CAPEM: ca, Token: func(ctx context.Context) (string, error) { return h.Token(ctx, in) }})
+	return NewClient(Conn{Endpoint: in.Endpoint, CAPEM: ca, Token: func(ctx context.Context) (string, error) { return h.Token(ctx, in) }})
 }
 
-// Create applies the object and returns its ID (name, or namespace/name).
-func (h *Handler) Create(ctx context.Context, req providers.CreateRequest) (providers.CreateResponse, error) {
-	id, out, err := h.apply(ctx, req.Type, req.Inputs)
-	if err != nil {
-		return providers.CreateResponse{ID: id}, fmt.Errorf("create %s: %w", req.Address, err)
-	}
-	return providers.CreateResponse{ID: id, Outputs: out}, nil
-}
-
-// Update applies the new inputs; fields regionctl no longer sets are
-// released (server-side apply removes them when nobody else owns them).
-func (h *Handler) Update(ctx context.Context, req providers.UpdateRequest) (providers.UpdateResponse, error) {
-	_, out, err := h.apply(ctx, req.Instance.Type, req.Inputs)
-	if err != nil {
-		return providers.UpdateResponse{}, fmt.Errorf("update %s: %w", req.Instance.Address, err)
-	}
-	return providers.UpdateResponse{Outputs: out}, nil
-}
-
-// Read returns the live fields regionctl manages, so hand edits show as
-// drift. A missing object is Exists false.
-func (h *Handler) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
-	in := req.Instance
-	if in.ID == "" {
-		return providers.ReadResponse{}, nil
-	}
-	cs, err := h.client(in.Inputs)
-	if err != nil {
-		return providers.ReadResponse{}, fmt.Errorf("read %s: %w", in.Address, err)
-	}
-	exists, live, out, err := h.read(ctx, cs, in.Type, in.ID, in.Inputs)
-	if h.gone(ctx, in.Inputs, err) {
-		return providers.ReadResponse{}, nil
-	}
-	if err != nil {
-		return providers.ReadResponse{}, fmt.Errorf("read %s (%s): %w", in.Address, in.ID, err)
-	}
-	if !exists {
-		return providers.ReadResponse{}, nil
-	}
-	return providers.ReadResponse{Exists: true, Inputs: live, Outputs: out}, nil
-}
-
-// Delete removes the object; one that is gone is deleted.
-func (h *Handler) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResponse, error) {
-	in := req.Instance
-	if in.ID == "" {
-		return providers.DeleteResponse{}, nil
-	}
-	cs, err := h.client(in.Inputs)
-	if err != nil {
-		return providers.DeleteResponse{}, fmt.Errorf("delete %s: %w", in.Address, err)
-	}
-	switch in.Type {
-	case TypeStorageClass:
-		err = cs.StorageV1().StorageClasses().Delete(ctx, in.ID, metav1.DeleteOptions{})
-	case TypeService:
-		ns, name := splitID(in.ID)
-		err = cs.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{})
-	default:
-		return providers.DeleteResponse{}, fmt.Errorf("kubernetes: unknown resource type %q", in.Type)
-	}
-	if err != nil && !apierrors.IsNotFound(err) && !h.gone(ctx, in.Inputs, err) {
-		return providers.DeleteResponse{}, fmt.Errorf("delete %s (%s): %w", in.Address, in.ID, err)
-	}
-	return providers.DeleteResponse{}, nil
-}
-
-// Find returns the object an interrupted create applied: the object with
-// the resource's name that carries regionctl's managed-by label.
-func (h *Handler) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
-	cs, err := h.client(req.Inputs)
-	if err != nil {
-		return providers.FindResponse{}, fmt.Errorf("find %s: %w", req.Address, err)
-	}
-	id := str(req.Inputs, "name")
-	if req.Type == TypeService {
-		id = str(req.Inputs, "namespace") + "/" + id
-	}
-	var labels map[string]string
-	switch req.Type {
-	case TypeStorageClass:
-		sc, err := cs.StorageV1().StorageClasses().Get(ctx, id, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) || h.gone(ctx, req.Inputs, err) {
-			return providers.FindResponse{}, nil
-		}
-		if err != nil {
-			return providers.FindResponse{}, fmt.Errorf("find %s: %w", req.Address, err)
-		}
-		labels = sc.Labels
-	case TypeService:
-		ns, name := splitID(id)
-		svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) || h.gone(ctx, req.Inputs, err) {
-			return providers.FindResponse{}, nil
-		}
-		if err != nil {
-			return providers.FindResponse{}, fmt.Errorf("find %s: %w", req.Address, err)
-		}
-		labels = svc.Labels
-	default:
-		return providers.FindResponse{}, fmt.Errorf("kubernetes: unknown resource type %q", req.Type)
-	}
-	if labels[ManagedByLabel] != FieldManager {
-		return providers.FindResponse{}, nil
-	}
-	_, _, out, err := h.read(ctx, cs, req.Type, id, req.Inputs)
-	if err != nil {
-		return providers.FindResponse{}, fmt.Errorf("find %s: %w", req.Address, err)
-	}
-	return providers.FindResponse{Found: true, ID: id, Outputs: out}, nil
-}
-
-func splitID(id string) (ns, name string) {
-	ns, name, ok := strings.Cut(id, "/")
-	if !ok {
-		return "default", id
-	}
-	return ns, name
+func (h *Handler) applyOptions() metav1.ApplyOptions {
+	return metav1.ApplyOptions{FieldManager: FieldManager, Force: h.ForceConflicts}
 }
 
 // conflict explains a server-side apply conflict.
@@ -202,74 +132,49 @@ func conflict(err error) error {
 	return err
 }
 
-func (h *Handler) apply(ctx context.Context, typ string, in providers.Values) (string, providers.Values, error) {
-	cs, err := h.client(in)
+// managed reports whether an object carries regionctl's label.
+func managed(labels map[string]string) bool { return labels[ManagedByLabel] == FieldManager }
+
+// ---- kubernetes_storage_class ----
+
+type storageClasses struct{ h *Handler }
+
+type scCall = kit.Call[kit.None, StorageClassInputs, StorageClassOutputs]
+
+func (s storageClasses) Create(ctx context.Context, c *scCall) (string, error) {
+	return s.apply(ctx, c)
+}
+
+func (s storageClasses) Update(ctx context.Context, c *scCall, _ []string) error {
+	_, err := s.apply(ctx, c)
+	return err
+}
+
+func (s storageClasses) apply(ctx context.Context, c *scCall) (string, error) {
+	in := c.In
+	cs, err := s.h.client(in.ClusterInputs)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
-	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: h.ForceConflicts}
-	var id string
-	switch typ {
-	case TypeStorageClass:
-		id = str(in, "name")
-		ac := applystoragev1.StorageClass(id).
-			WithLabels(map[string]string{ManagedByLabel: FieldManager}).
-			WithProvisioner(str(in, "provisioner")).
-			WithParameters(strMap(in["parameters"])).
-			WithReclaimPolicy(corev1.PersistentVolumeReclaimPolicy(str(in, "reclaim_policy"))).
-			WithVolumeBindingMode(storagev1.VolumeBindingMode(str(in, "volume_binding_mode"))).
-			WithAllowVolumeExpansion(boolean(in, "allow_volume_expansion"))
-		if boolean(in, "default") {
-			ac.WithAnnotations(map[string]string{DefaultClassAnnotation: "true"})
-		}
-		if _, err := cs.StorageV1().StorageClasses().Apply(ctx, ac, opts); err != nil {
-			return "", nil, fmt.Errorf("apply StorageClass %s: %w", id, conflict(err))
-		}
-		if boolean(in, "default") {
-			if err := unmarkOtherDefaults(ctx, cs, id); err != nil {
-				return id, nil, err
-			}
-		}
-	case TypeService:
-		ns, name := str(in, "namespace"), str(in, "name")
-		id = ns + "/" + name
-		ann := strMap(in["annotations"])
-		for k, v := range asMap(in["annotation_lists"]) {
-			var parts []string
-			for _, e := range asList(v) {
-				if s, ok := e.(string); ok {
-					parts = append(parts, s)
-				}
-			}
-			ann[k] = strings.Join(parts, ",")
-		}
-		spec := applycorev1.ServiceSpec().WithType(corev1.ServiceTypeLoadBalancer).WithSelector(strMap(in["selector"]))
-		for _, p := range asList(in["ports"]) {
-			pm := asMap(p)
-			spec.WithPorts(applycorev1.ServicePort().
-				WithName(str(pm, "name")).
-				WithPort(int32(integer(pm["port"]))).
-				WithTargetPort(intstr.FromInt32(int32(integer(pm["target_port"])))).
-				WithProtocol(corev1.Protocol(str(pm, "protocol"))))
-		}
-		if ip := str(in, "load_balancer_ip"); ip != "" {
-			spec.WithLoadBalancerIP(ip)
-		}
-		ac := applycorev1.Service(name, ns).
-			WithLabels(map[string]string{ManagedByLabel: FieldManager}).
-			WithAnnotations(ann).
-			WithSpec(spec)
-		if _, err := cs.CoreV1().Services(ns).Apply(ctx, ac, opts); err != nil {
-			return "", nil, fmt.Errorf("apply Service %s: %w", id, conflict(err))
-		}
-	default:
-		return "", nil, fmt.Errorf("kubernetes: unknown resource type %q", typ)
+	ac := applystoragev1.StorageClass(in.Name).
+		WithLabels(map[string]string{ManagedByLabel: FieldManager}).
+		WithProvisioner(in.Provisioner).
+		WithParameters(in.Parameters).
+		WithReclaimPolicy(corev1.PersistentVolumeReclaimPolicy(in.ReclaimPolicy)).
+		WithVolumeBindingMode(storagev1.VolumeBindingMode(in.VolumeBindingMode)).
+		WithAllowVolumeExpansion(in.AllowVolumeExpansion)
+	if in.Default {
+		ac.WithAnnotations(map[string]string{DefaultClassAnnotation: "true"})
 	}
-	_, _, out, err := h.read(ctx, cs, typ, id, in)
-	if err != nil {
-		return id, nil, fmt.Errorf("read back %s: %w", id, err)
+	if _, err := cs.StorageV1().StorageClasses().Apply(ctx, ac, s.h.applyOptions()); err != nil {
+		return "", fmt.Errorf("apply StorageClass %s: %w", in.Name, conflict(err))
 	}
-	return id, out, nil
+	if in.Default {
+		if err := unmarkOtherDefaults(ctx, cs, in.Name); err != nil {
+			return in.Name, err
+		}
+	}
+	return in.Name, nil
 }
 
 // unmarkOtherDefaults removes the default mark from every other class (the
@@ -297,142 +202,227 @@ func unmarkOtherDefaults(ctx context.Context, cs kubernetes.Interface, keep stri
 	return nil
 }
 
-// read returns the live inputs (in the shape the builders produce, with the
-// connection keys of prev) and outputs of one object.
-func (h *Handler) read(ctx context.Context, cs kubernetes.Interface, typ, id string, prev providers.Values) (bool, providers.Values, providers.Values, error) {
-	live := providers.Values{}
-	for _, k := range connKeys {
-		if v, ok := prev[k]; ok {
-			live[k] = v
+func (s storageClasses) get(ctx context.Context, in ClusterInputs, name string) (*storagev1.StorageClass, error) {
+	cs, err := s.h.client(in)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := cs.StorageV1().StorageClasses().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || s.h.gone(ctx, in, err) {
+		return nil, nil
+	}
+	return sc, err
+}
+
+// Read returns the live fields in the shape StorageClassResource builds,
+// with the recorded cluster inputs.
+func (s storageClasses) Read(ctx context.Context, c *scCall) (*kit.Live[StorageClassInputs, StorageClassOutputs], error) {
+	sc, err := s.get(ctx, c.Prev.ClusterInputs, c.ID)
+	if err != nil || sc == nil {
+		return nil, err
+	}
+	live := StorageClassInputs{
+		ClusterInputs: c.Prev.ClusterInputs,
+		Name:          sc.Name, Provisioner: sc.Provisioner, Parameters: sc.Parameters,
+		ReclaimPolicy: "Delete", VolumeBindingMode: string(storagev1.VolumeBindingImmediate),
+		AllowVolumeExpansion: sc.AllowVolumeExpansion != nil && *sc.AllowVolumeExpansion,
+		Default:              sc.Annotations[DefaultClassAnnotation] == "true",
+	}
+	if sc.ReclaimPolicy != nil {
+		live.ReclaimPolicy = string(*sc.ReclaimPolicy)
+	}
+	if sc.VolumeBindingMode != nil {
+		live.VolumeBindingMode = string(*sc.VolumeBindingMode)
+	}
+	return c.Found(live, StorageClassOutputs{ID: sc.Name, Name: sc.Name}), nil
+}
+
+func (s storageClasses) Delete(ctx context.Context, c *scCall) error {
+	cs, err := s.h.client(c.In.ClusterInputs)
+	if err != nil {
+		return err
+	}
+	err = cs.StorageV1().StorageClasses().Delete(ctx, c.ID, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) && !s.h.gone(ctx, c.In.ClusterInputs, err) {
+		return err
+	}
+	return nil
+}
+
+func (s storageClasses) Find(ctx context.Context, c *scCall) (string, error) {
+	sc, err := s.get(ctx, c.In.ClusterInputs, c.In.Name)
+	if err != nil || sc == nil || !managed(sc.Labels) {
+		return "", err
+	}
+	return sc.Name, nil
+}
+
+// ---- kubernetes_service ----
+
+type services struct{ h *Handler }
+
+type svcCall = kit.Call[kit.None, ServiceInputs, ServiceOutputs]
+
+func splitID(id string) (ns, name string) {
+	ns, name, ok := strings.Cut(id, "/")
+	if !ok {
+		return "default", id
+	}
+	return ns, name
+}
+
+// targetPort is a port number, or a container port's name.
+func targetPort(v any) intstr.IntOrString {
+	switch t := v.(type) {
+	case string:
+		return intstr.FromString(t)
+	case int:
+		return intstr.FromInt32(int32(t))
+	case float64:
+		return intstr.FromInt32(int32(t))
+	}
+	return intstr.FromInt32(0)
+}
+
+func (s services) Create(ctx context.Context, c *svcCall) (string, error) {
+	return s.apply(ctx, c)
+}
+
+func (s services) Update(ctx context.Context, c *svcCall, _ []string) error {
+	_, err := s.apply(ctx, c)
+	return err
+}
+
+func (s services) apply(ctx context.Context, c *svcCall) (string, error) {
+	in := c.In
+	cs, err := s.h.client(in.ClusterInputs)
+	if err != nil {
+		return "", err
+	}
+	id := in.Namespace + "/" + in.Name
+	ann := map[string]string{}
+	for k, v := range in.Annotations {
+		ann[k] = v
+	}
+	for k, v := range in.AnnotationLists {
+		ann[k] = strings.Join(v, ",")
+	}
+	spec := applycorev1.ServiceSpec().WithType(corev1.ServiceTypeLoadBalancer).WithSelector(in.Selector)
+	for _, p := range in.Ports {
+		spec.WithPorts(applycorev1.ServicePort().
+			WithName(p.Name).
+			WithPort(int32(p.Port)).
+			WithTargetPort(targetPort(p.TargetPort)).
+			WithProtocol(corev1.Protocol(p.Protocol)))
+	}
+	if in.LoadBalancerIP != "" {
+		spec.WithLoadBalancerIP(in.LoadBalancerIP)
+	}
+	ac := applycorev1.Service(in.Name, in.Namespace).
+		WithLabels(map[string]string{ManagedByLabel: FieldManager}).
+		WithAnnotations(ann).
+		WithSpec(spec)
+	if _, err := cs.CoreV1().Services(in.Namespace).Apply(ctx, ac, s.h.applyOptions()); err != nil {
+		return "", fmt.Errorf("apply Service %s: %w", id, conflict(err))
+	}
+	return id, nil
+}
+
+func (s services) get(ctx context.Context, in ClusterInputs, id string) (*corev1.Service, error) {
+	cs, err := s.h.client(in)
+	if err != nil {
+		return nil, err
+	}
+	ns, name := splitID(id)
+	svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || s.h.gone(ctx, in, err) {
+		return nil, nil
+	}
+	return svc, err
+}
+
+// Read returns the live fields regionctl sets, with the recorded cluster
+// inputs: only the annotations it applied, so other controllers'
+// annotations are not drift.
+func (s services) Read(ctx context.Context, c *svcCall) (*kit.Live[ServiceInputs, ServiceOutputs], error) {
+	prev := c.Prev
+	svc, err := s.get(ctx, prev.ClusterInputs, c.ID)
+	if err != nil || svc == nil {
+		return nil, err
+	}
+	live := ServiceInputs{
+		ClusterInputs: prev.ClusterInputs, Name: svc.Name, Namespace: svc.Namespace,
+		Annotations: map[string]string{}, AnnotationLists: map[string][]string{},
+		Selector:       svc.Spec.Selector,
+		LoadBalancerIP: svc.Spec.LoadBalancerIP, //nolint:staticcheck // deprecated in Kubernetes, still how GKE binds a reserved address
+	}
+	for k := range prev.Annotations {
+		if v, ok := svc.Annotations[k]; ok {
+			live.Annotations[k] = v
 		}
 	}
-	switch typ {
-	case TypeStorageClass:
-		sc, err := cs.StorageV1().StorageClasses().Get(ctx, id, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return false, nil, nil, nil
-		}
-		if err != nil {
-			return false, nil, nil, err
-		}
-		live["name"] = sc.Name
-		live["provisioner"] = sc.Provisioner
-		live["parameters"] = anyMap(sc.Parameters)
-		rp := "Delete"
-		if sc.ReclaimPolicy != nil {
-			rp = string(*sc.ReclaimPolicy)
-		}
-		live["reclaim_policy"] = rp
-		mode := string(storagev1.VolumeBindingImmediate)
-		if sc.VolumeBindingMode != nil {
-			mode = string(*sc.VolumeBindingMode)
-		}
-		live["volume_binding_mode"] = mode
-		live["allow_volume_expansion"] = sc.AllowVolumeExpansion != nil && *sc.AllowVolumeExpansion
-		live["default"] = sc.Annotations[DefaultClassAnnotation] == "true"
-		return true, live, providers.Values{"id": sc.Name, "name": sc.Name}, nil
-	case TypeService:
-		ns, name := splitID(id)
-		svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return false, nil, nil, nil
-		}
-		if err != nil {
-			return false, nil, nil, err
-		}
-		live["name"] = svc.Name
-		live["namespace"] = svc.Namespace
-		// Only the annotations regionctl sets: others belong to other
-		// controllers.
-		ann := map[string]any{}
-		for k := range asMap(prev["annotations"]) {
-			if v, ok := svc.Annotations[k]; ok {
-				ann[k] = v
-			}
-		}
-		live["annotations"] = ann
-		lists := map[string]any{}
-		for k := range asMap(prev["annotation_lists"]) {
-			if v, ok := svc.Annotations[k]; ok {
-				var parts []any
-				for _, p := range strings.Split(v, ",") {
-					if p != "" {
-						parts = append(parts, p)
-					}
+	for k := range prev.AnnotationLists {
+		if v, ok := svc.Annotations[k]; ok {
+			var parts []string
+			for _, p := range strings.Split(v, ",") {
+				if p != "" {
+					parts = append(parts, p)
 				}
-				if parts == nil {
-					parts = []any{}
-				}
-				lists[k] = parts
 			}
+			live.AnnotationLists[k] = parts
 		}
-		live["annotation_lists"] = lists
-		ports := make([]any, 0, len(svc.Spec.Ports))
-		for _, p := range svc.Spec.Ports {
-			var target any = p.TargetPort.IntValue()
-			if p.TargetPort.Type == intstr.String {
-				target = p.TargetPort.StrVal
-			}
-			ports = append(ports, map[string]any{"name": p.Name, "port": int(p.Port), "target_port": target, "protocol": string(p.Protocol)})
-		}
-		live["ports"] = ports
-		live["selector"] = anyMap(svc.Spec.Selector)
-		live["load_balancer_ip"] = svc.Spec.LoadBalancerIP //nolint:staticcheck // deprecated in Kubernetes, still how GKE binds a reserved address
-		if string(svc.Spec.Type) != string(corev1.ServiceTypeLoadBalancer) {
-			live["type"] = string(svc.Spec.Type) // shows as drift: regionctl never sets this key
-		}
-		var ingress []any
-		for _, i := range svc.Status.LoadBalancer.Ingress {
-			if i.IP != "" {
-				ingress = append(ingress, i.IP)
-			}
-			if i.Hostname != "" {
-				ingress = append(ingress, i.Hostname)
-			}
-		}
-		if ingress == nil {
-			ingress = []any{}
-		}
-		out := providers.Values{"id": id, "name": svc.Name, "namespace": svc.Namespace, "ingress": ingress}
-		if h.ServiceOutputs != nil {
-			extra, err := h.ServiceOutputs(ctx, prev, svc)
-			if err != nil {
-				return false, nil, nil, err
-			}
-			keys := make([]string, 0, len(extra))
-			for k := range extra {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				out[k] = extra[k]
-			}
-		}
-		return true, live, out, nil
 	}
-	return false, nil, nil, fmt.Errorf("kubernetes: unknown resource type %q", typ)
+	for _, p := range svc.Spec.Ports {
+		var target any = p.TargetPort.IntValue()
+		if p.TargetPort.Type == intstr.String {
+			target = p.TargetPort.StrVal
+		}
+		live.Ports = append(live.Ports, ServicePort{Name: p.Name, Port: int(p.Port), TargetPort: target, Protocol: string(p.Protocol)})
+	}
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		t := string(svc.Spec.Type)
+		live.Type = &t
+	}
+	out := ServiceOutputs{ID: c.ID, Name: svc.Name, Namespace: svc.Namespace, Ingress: []string{}}
+	for _, i := range svc.Status.LoadBalancer.Ingress {
+		if i.IP != "" {
+			out.Ingress = append(out.Ingress, i.IP)
+		}
+		if i.Hostname != "" {
+			out.Ingress = append(out.Ingress, i.Hostname)
+		}
+	}
+	if s.h.ServiceAddresses != nil {
+		addrs, err := s.h.ServiceAddresses(ctx, prev.ClusterInputs, svc)
+		if err != nil {
+			return nil, err
+		}
+		if addrs == nil {
+			addrs = []string{}
+		}
+		out.Addresses = &addrs
+	}
+	return c.Found(live, out), nil
 }
 
-func asMap(v any) map[string]any {
-	switch m := v.(type) {
-	case map[string]any:
-		return m
-	case providers.Values:
-		return m
+func (s services) Delete(ctx context.Context, c *svcCall) error {
+	cs, err := s.h.client(c.In.ClusterInputs)
+	if err != nil {
+		return err
 	}
-	return map[string]any{}
+	ns, name := splitID(c.ID)
+	err = cs.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) && !s.h.gone(ctx, c.In.ClusterInputs, err) {
+		return err
+	}
+	return nil
 }
 
-func asList(v any) []any {
-	l, _ := v.([]any)
-	return l
-}
-
-// portName is the name of a Service port when the spec gives none:
-// "tcp-80" (Kubernetes requires names when a Service has several ports).
-func portName(p Port, proto string) string {
-	if p.Name != "" {
-		return p.Name
+func (s services) Find(ctx context.Context, c *svcCall) (string, error) {
+	id := c.In.Namespace + "/" + c.In.Name
+	svc, err := s.get(ctx, c.In.ClusterInputs, id)
+	if err != nil || svc == nil || !managed(svc.Labels) {
+		return "", err
 	}
-	return strings.ToLower(proto) + "-" + strconv.Itoa(p.Port)
+	return id, nil
 }

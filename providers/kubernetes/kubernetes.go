@@ -3,8 +3,9 @@
 // built, with client-go server-side apply (field manager "regionctl"). It is
 // shared by every driver: a driver builds the resources with
 // StorageClassResource and ServiceResource in Expand (their inputs reference
-// the cluster's endpoint and CA outputs), and routes the CRUD calls of the
-// two types to a Handler that knows how to get a token for its cloud.
+// the cluster's endpoint and CA outputs), and declares the two types with
+// Handler.Types among its own kit types (providers/kit), with a Handler
+// that knows how to get a token for its cloud.
 //
 // Credentials never enter inputs, outputs, state or plans: the Handler asks
 // its Token function for a short-lived bearer token on every request.
@@ -149,53 +150,6 @@ func (c ClusterRefs) inputs() providers.Values {
 		InCluster:  providers.Ref(c.Address, c.ID),
 		InLocation: c.Location,
 	}
-}
-
-// connKeys are input keys that are not object fields.
-var connKeys = []string{InEndpoint, InCA, InCluster, InLocation}
-
-// Value helpers (inputs are JSON-like; numbers may be float64 after a
-// plan file).
-
-func str(v providers.Values, k string) string {
-	s, _ := v[k].(string)
-	return s
-}
-
-func boolean(v providers.Values, k string) bool {
-	b, _ := v[k].(bool)
-	return b
-}
-
-func integer(v any) int {
-	switch n := v.(type) {
-	case int:
-		return n
-	case int32:
-		return int(n)
-	case int64:
-		return int(n)
-	case float64:
-		return int(n)
-	}
-	return 0
-}
-
-func strMap(v any) map[string]string {
-	out := map[string]string{}
-	switch m := v.(type) {
-	case map[string]any:
-		for k, e := range m {
-			if s, ok := e.(string); ok {
-				out[k] = s
-			}
-		}
-	case map[string]string:
-		for k, e := range m {
-			out[k] = e
-		}
-	}
-	return out
 }
 
 func anyMap(m map[string]string) map[string]any {

@@ -81,7 +81,7 @@ func resolve(r providers.Resource, conn providers.Values) providers.Values {
 
 func handler(force bool) *kubernetes.Handler {
 	return &kubernetes.Handler{
-		Token:          func(context.Context, providers.Values) (string, error) { return token, nil },
+		Token:          func(context.Context, kubernetes.ClusterInputs) (string, error) { return token, nil },
 		ForceConflicts: force,
 	}
 }
@@ -259,7 +259,7 @@ func TestInCluster(t *testing.T) {
 	})
 
 	t.Run("BadTokenIsRefused", func(t *testing.T) {
-		bad := &kubernetes.Handler{Token: func(context.Context, providers.Values) (string, error) { return "wrong", nil }}
+		bad := &kubernetes.Handler{Token: func(context.Context, kubernetes.ClusterInputs) (string, error) { return "wrong", nil }}
 		_, err := bad.Read(ctx, providers.ReadRequest{Instance: providers.Instance{Address: fast.Address, Type: fast.Type, ID: "x", Inputs: fastIn}})
 		if err == nil || strings.Contains(err.Error(), "wrong") {
 			t.Errorf("Read with a rejected token = %v, want Unauthorized without the token in the message", err)

@@ -2,8 +2,11 @@ package kubernetes
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/spec"
 )
 
 // StorageClass is what a driver maps a spec storage class onto.
@@ -120,4 +123,40 @@ func ServiceResource(region string, cluster ClusterRefs, svc Service, dependsOn 
 		DependsOn: slices.Clone(dependsOn),
 		ForceNew:  slices.Clone(ServiceForceNew),
 	}
+}
+
+// portName is the name of a Service port when the spec gives none:
+// "tcp-80" (Kubernetes requires names when a Service has several ports).
+func portName(p Port, proto string) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return strings.ToLower(proto) + "-" + strconv.Itoa(p.Port)
+}
+
+// StorageClassFor maps a spec storage class onto a StorageClass with the
+// cloud's CSI provisioner and parameters for its tier: reclaim policy
+// Delete unless the spec says Retain, and volumes bound where the first
+// pod is scheduled (WaitForFirstConsumer), as every cloud's zonal disks
+// need.
+func StorageClassFor(sc spec.StorageClass, provisioner string, params map[string]string) StorageClass {
+	rp := sc.ReclaimPolicy
+	if rp == "" {
+		rp = "Delete"
+	}
+	return StorageClass{
+		Name: sc.Name, Provisioner: provisioner, Parameters: params,
+		ReclaimPolicy: rp, VolumeBindingMode: "WaitForFirstConsumer",
+		AllowVolumeExpansion: sc.Expandable, Default: sc.Default,
+	}
+}
+
+// ServiceFor maps a spec load balancer onto a Service — name, selector and
+// ports — with empty annotations the driver fills with its cloud's.
+func ServiceFor(lb spec.LoadBalancer) Service {
+	svc := Service{Name: lb.Name, Selector: lb.Selector, Annotations: map[string]string{}, AnnotationLists: map[string][]any{}}
+	for _, p := range lb.Ports {
+		svc.Ports = append(svc.Ports, Port{Port: p.Port, TargetPort: p.TargetPort, Protocol: p.Protocol})
+	}
+	return svc
 }

@@ -5,6 +5,7 @@
 package aws
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -23,11 +24,19 @@ import (
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
 )
 
-// Emulator is the AWS emulator. Create it with New.
+// Emulator is the AWS emulator. Create it with New; Close stops its
+// background work.
 type Emulator struct {
 	env emu.Env
 	mu  sync.Mutex
 	st  *state
+
+	// internalToken authenticates the emulator's own controllers to its
+	// clusters' API servers (held in memory only).
+	internalToken string
+	controllers   map[string]*accessController // by cluster key
+	ctx           context.Context
+	cancel        context.CancelFunc
 }
 
 var _ emu.Emulator = (*Emulator)(nil)
@@ -46,7 +55,11 @@ func New(env emu.Env) *Emulator {
 	if env.Region == "" {
 		env.Region = "us-east-1"
 	}
-	return &Emulator{env: env, st: newState()}
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Emulator{env: env, st: newState(), internalToken: "sandbox-eks." + hex.EncodeToString(b[:]),
+		controllers: map[string]*accessController{}, ctx: ctx, cancel: cancel}
 }
 
 // Cloud is "aws".
@@ -93,14 +106,15 @@ func (e *Emulator) service(r *http.Request, body []byte) (string, url.Values) {
 		return "ec2", form
 	case "2010-05-08":
 		return "iam", form
-	case STSVersion:
+	case "2011-06-15":
 		return "sts", form
 	}
 	return "eks", form
 }
 
 // Operation names the operation: "ec2:CreateVpc", "iam:CreateRole",
-// "eks:CreateCluster"; unknown ones are "SERVICE:Unknown".
+// "sts:GetCallerIdentity", "eks:CreateCluster"; unknown ones are
+// "SERVICE:Unknown".
 func (e *Emulator) Operation(r *http.Request, body []byte) string {
 	svc, form := e.service(r, body)
 	switch svc {
@@ -123,25 +137,46 @@ func (e *Emulator) region(r *http.Request) string {
 	return e.env.Region
 }
 
-// Serve answers one call.
+// Serve answers one call: it authenticates the request's SigV4 signature
+// against the account's access keys first, refusing it as the service
+// would, then runs the operation as the principal that signed it.
 func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	changed := e.settle()
 	svc, formVals := e.service(r, c.Body)
 	reqID := uuid.NewString()
+	caller, fail := e.authenticate(r, c.Body)
+	if fail != nil {
+		writeError(w, svc, reqID, authError(svc, fail))
+		return changed
+	}
 	var ch bool
 	switch svc {
 	case "ec2":
 		ch = e.serveEC2(w, form(formVals), e.region(r), c, reqID)
 	case "iam":
-		ch = e.serveIAM(w, form(formVals), c, reqID)
+		ch = e.serveIAM(w, form(formVals), c, reqID, caller)
 	case "sts":
-		ch = e.serveSTS(w, c, reqID)
+		ch = e.serveSTS(w, form(formVals), caller, reqID)
 	default:
-		ch = e.serveEKS(w, r, e.region(r), c, reqID)
+		ch = e.serveEKS(w, r, e.region(r), c, reqID, caller)
 	}
 	return changed || ch
+}
+
+// writeError writes an error in the service's own shape.
+func writeError(w http.ResponseWriter, svc, reqID string, a *apiErr) {
+	switch svc {
+	case "ec2":
+		writeEC2Error(w, reqID, a)
+	case "iam":
+		writeQueryError(w, IAMNamespace, reqID, a)
+	case "sts":
+		writeQueryError(w, STSNamespace, reqID, a)
+	default:
+		writeEKSError(w, reqID, a)
+	}
 }
 
 // WriteFault writes the service's own throttling or internal error.
@@ -149,26 +184,25 @@ func (e *Emulator) WriteFault(w http.ResponseWriter, r *http.Request, op string,
 	svc, _, _ := strings.Cut(op, ":")
 	reqID := uuid.NewString()
 	throttle := kind == emu.FaultThrottle
+	var a *apiErr
 	switch svc {
 	case "ec2":
+		a = errf(500, "InternalError", "An internal error has occurred")
 		if throttle {
-			writeEC2Error(w, reqID, errf(503, "RequestLimitExceeded", "Request limit exceeded."))
-		} else {
-			writeEC2Error(w, reqID, errf(500, "InternalError", "An internal error has occurred"))
+			a = errf(503, "RequestLimitExceeded", "Request limit exceeded.")
 		}
-	case "iam", "sts": // both awsQuery
+	case "iam", "sts":
+		a = errf(500, "ServiceFailure", "Request processing has failed due to some unknown error, exception or failure.")
 		if throttle {
-			writeIAMError(w, reqID, errf(400, "Throttling", "Rate exceeded"))
-		} else {
-			writeIAMError(w, reqID, errf(500, "ServiceFailure", "Request processing has failed due to some unknown error, exception or failure."))
+			a = errf(400, "Throttling", "Rate exceeded")
 		}
 	default:
+		a = errf(500, "ServerException", "An internal error occurred.")
 		if throttle {
-			writeEKSError(w, reqID, errf(429, "ThrottlingException", "Rate exceeded"))
-		} else {
-			writeEKSError(w, reqID, errf(500, "ServerException", "An internal error occurred."))
+			a = errf(429, "ThrottlingException", "Rate exceeded")
 		}
 	}
+	writeError(w, svc, reqID, a)
 }
 
 // Save serializes the state.
@@ -228,6 +262,11 @@ func (e *Emulator) Objects() []emu.Object {
 	}
 	for name, v := range s.Roles {
 		add("iam:role", deref(v.V.RoleId), name, "", "")
+	}
+	for name, u := range s.Users {
+		if !u.Builtin { // the sandbox's own identity is the account's, not an object
+			add("iam:user", deref(u.V.UserId), name, "", "")
+		}
 	}
 	for _, c := range s.Clusters {
 		add("eks:cluster", deref(c.V.Arn), deref(c.V.Name), c.Region, string(c.V.Status))

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
@@ -137,6 +138,9 @@ func tagSpecs(f form, rt string) ([]ec2types.Tag, *apiErr) {
 		for _, t := range ts.groups("Tag") {
 			tags = append(tags, ec2types.Tag{Key: ptr(t.get("Key")), Value: ptr(t.get("Value"))})
 		}
+	}
+	if aerr := checkTags("ec2:TagSpecification", nil, ec2TagMap(tags)); aerr != nil {
+		return nil, aerr
 	}
 	return tags, nil
 }
@@ -1223,7 +1227,16 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 			tags = append(tags, ec2types.Tag{Key: ptr(t.get("Key")), Value: optional(t.get("Value"))})
 		}
 		for _, id := range ids {
-			if _, aerr := e.tagsOf(id, region); aerr != nil {
+			have, aerr := e.tagsOf(id, region)
+			if aerr != nil {
+				return nil, false, aerr
+			}
+			if op == "CreateTags" {
+				aerr = checkTags("ec2:CreateTags", ec2TagMap(*have), ec2TagMap(tags))
+			} else {
+				aerr = checkReservedKeys("ec2:DeleteTags", slices.Collect(maps.Keys(ec2TagMap(tags))))
+			}
+			if aerr != nil {
 				return nil, false, aerr
 			}
 		}

@@ -39,6 +39,11 @@ var eksRoutes = func() []eksRoute {
 		"UpdateAddon": schemas.UpdateAddon, "DeleteAddon": schemas.DeleteAddon, "DescribeAddonVersions": schemas.DescribeAddonVersions,
 		"ListAddons": schemas.ListAddons, "TagResource": schemas.TagResource, "ListTagsForResource": schemas.ListTagsForResource,
 		"UntagResource": schemas.UntagResource,
+		// Access entries.
+		"CreateAccessEntry": schemas.CreateAccessEntry, "DescribeAccessEntry": schemas.DescribeAccessEntry, "ListAccessEntries": schemas.ListAccessEntries,
+		"UpdateAccessEntry": schemas.UpdateAccessEntry, "DeleteAccessEntry": schemas.DeleteAccessEntry, "AssociateAccessPolicy": schemas.AssociateAccessPolicy,
+		"DisassociateAccessPolicy": schemas.DisassociateAccessPolicy, "ListAssociatedAccessPolicies": schemas.ListAssociatedAccessPolicies,
+		"ListAccessPolicies": schemas.ListAccessPolicies,
 	}
 	var out []eksRoute
 	for op, sc := range ops {
@@ -129,13 +134,23 @@ var (
 	releaseFmt = "%s.0-20251120"
 )
 
-func (e *Emulator) serveEKS(w http.ResponseWriter, r *http.Request, region string, c emu.Call, reqID string) bool {
+func (e *Emulator) serveEKS(w http.ResponseWriter, r *http.Request, region string, c emu.Call, reqID string, caller principal) bool {
 	op, labels := matchEKS(r.Method, r.URL.EscapedPath())
 	if op == "" {
 		writeEKSError(w, reqID, errf(404, "NotFoundException", "Unknown operation %s %s", r.Method, r.URL.Path))
 		return false
 	}
-	out, changed, aerr := e.eksOp(op, labels, r.URL.Query(), c, region)
+	var out smithy.Serializable
+	var changed bool
+	var aerr *apiErr
+	if accessOps[op] {
+		out, changed, aerr = e.accessOp(op, labels, r.URL.Query(), c, region)
+		if changed {
+			e.nudgeAccessController(region + "/" + labels["clusterName"])
+		}
+	} else {
+		out, changed, aerr = e.eksOp(op, labels, r.URL.Query(), c, region, caller)
+	}
 	if aerr != nil {
 		writeEKSError(w, reqID, aerr)
 		return changed
@@ -285,6 +300,7 @@ func (e *Emulator) settleEKS() bool {
 			}
 		case c.V.Status == ekstypes.ClusterStatusDeleting && e.due(c.ReadyAt):
 			changed = true
+			e.stopAccessController(key)
 			if e.env.Kube != nil {
 				// The API server goes with the cluster, and its data too.
 				_ = e.env.Kube.Remove(kubeID(c.Region, deref(c.V.Name))) // best effort: a leftover directory is removed by the next Remove
@@ -378,7 +394,7 @@ func (e *Emulator) settleEKS() bool {
 	return changed
 }
 
-func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call emu.Call, region string) (smithy.Serializable, bool, *apiErr) {
+func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call emu.Call, region string, caller principal) (smithy.Serializable, bool, *apiErr) {
 	s := e.st
 	now := e.env.Now().UTC()
 	switch op {
@@ -397,6 +413,9 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		}
 		if !eksNameRE.MatchString(name) {
 			return nil, false, badParam("The cluster name %q is invalid: use 1-100 letters, digits, hyphens and underscores, starting with a letter or digit.", name)
+		}
+		if aerr := checkTags("eks:CreateCluster", nil, in.Tags); aerr != nil {
+			return nil, false, aerr
 		}
 		if _, ok := s.Clusters[region+"/"+name]; ok {
 			a := errf(409, "ResourceInUseException", "Cluster already exists with name: %s", name)
@@ -430,6 +449,10 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		}
 		if !contains(eksVersions, version) {
 			return nil, false, badParam("unsupported Kubernetes version %s", version)
+		}
+		access, upgrade, aerr := clusterAccessDefaults(&in)
+		if aerr != nil {
+			return nil, false, aerr
 		}
 		if e.env.Kube != nil {
 			if err := e.env.Kube.Check(); err != nil {
@@ -469,18 +492,17 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			Status:                  ekstypes.ClusterStatusCreating,
 			CertificateAuthority:    &ekstypes.Certificate{Data: ptr(base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nregionctl-sandbox\n-----END CERTIFICATE-----\n")))},
 			PlatformVersion:         ptr("eks.1"), Tags: tags, ClientRequestToken: in.ClientRequestToken,
-			AccessConfig:  &ekstypes.AccessConfigResponse{AuthenticationMode: ekstypes.AuthenticationModeApiAndConfigMap, BootstrapClusterCreatorAdminPermissions: ptr(true)},
-			UpgradePolicy: &ekstypes.UpgradePolicyResponse{SupportType: ekstypes.SupportTypeStandard},
-			Health:        &ekstypes.ClusterHealth{Issues: []ekstypes.ClusterIssue{}},
-		}
-		if in.AccessConfig != nil && in.AccessConfig.AuthenticationMode != "" {
-			cl.AccessConfig.AuthenticationMode = in.AccessConfig.AuthenticationMode
+			AccessConfig:       access,
+			UpgradePolicy:      upgrade,
+			DeletionProtection: ptr(deref(in.DeletionProtection)),
+			Health:             &ekstypes.ClusterHealth{Issues: []ekstypes.ClusterIssue{}},
 		}
 		if in.ControlPlaneScalingConfig != nil {
 			cl.ControlPlaneScalingConfig = &ekstypes.ControlPlaneScalingConfig{Tier: in.ControlPlaneScalingConfig.Tier}
 		}
-		rec := &clusterRec{Region: region, V: cl, ReadyAt: e.after("eks:CreateCluster"), Fail: call.Fail,
-			Nodegroups: map[string]*ngRec{}, Addons: map[string]*addonRec{}, Updates: map[string]*updateRec{}}
+		rec := &clusterRec{Region: region, V: cl, ReadyAt: e.after("eks:CreateCluster"), Fail: call.Fail, Creator: caller.Arn,
+			Nodegroups: map[string]*ngRec{}, Addons: map[string]*addonRec{}, Updates: map[string]*updateRec{}, AccessEntries: map[string]*accessEntryRec{}}
+		e.bootstrapCreatorAccess(rec, region)
 		if e.env.Kube != nil {
 			// A real API server per cluster: its endpoint and CA replace
 			// the made-up ones.
@@ -521,6 +543,9 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		c, aerr := e.cluster(region, labels["name"])
 		if aerr != nil {
 			return nil, false, aerr
+		}
+		if deref(c.V.DeletionProtection) {
+			return nil, false, errf(400, "InvalidRequestException", "Cannot delete cluster %s because deletion protection is enabled. Disable it with update-cluster-config --no-deletion-protection first.", labels["name"])
 		}
 		if len(c.Nodegroups) > 0 {
 			a := errf(409, "ResourceInUseException", "Cluster has nodegroups attached")
@@ -600,6 +625,11 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		case in.Logging != nil:
 			c.V.Logging = in.Logging
 			u = e.newUpdate(c, "eks:UpdateClusterConfig", ekstypes.UpdateTypeLoggingUpdate, call.Fail)
+		case in.AccessConfig != nil || in.UpgradePolicy != nil || in.DeletionProtection != nil:
+			var aerr *apiErr
+			if u, aerr = e.updateClusterAccess(c, &in, call.Fail); aerr != nil {
+				return nil, false, aerr
+			}
 		default:
 			return nil, false, badParam("No changes needed for the cluster configuration")
 		}
@@ -693,6 +723,9 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if disk == nil && in.LaunchTemplate == nil {
 			disk = ptr(int32(20))
 		}
+		if aerr := checkTags("eks:CreateNodegroup", nil, in.Tags); aerr != nil {
+			return nil, false, aerr
+		}
 		id := uuid.NewString()
 		tags := in.Tags
 		if tags == nil {
@@ -715,6 +748,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			ng.UpdateConfig = in.UpdateConfig
 		}
 		c.Nodegroups[name] = &ngRec{V: ng, ReadyAt: e.after("eks:CreateNodegroup"), Fail: call.Fail}
+		e.nodeRoleAccess(c, region, ng)
 		if tok := deref(in.ClientRequestToken); tok != "" {
 			s.Tokens["eks:CreateNodegroup:"+tok] = tokenRec{ID: deref(ng.NodegroupArn)}
 		}
@@ -922,6 +956,9 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 				return nil, false, aerr
 			}
 		}
+		if aerr := checkTags("eks:CreateAddon", nil, in.Tags); aerr != nil {
+			return nil, false, aerr
+		}
 		tags := in.Tags
 		if tags == nil {
 			tags = map[string]string{}
@@ -1056,11 +1093,17 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			if len(in.Tags) == 0 {
 				return nil, false, errf(400, "BadRequestException", "tags must not be empty")
 			}
+			if aerr := checkTags("eks:TagResource", tags, in.Tags); aerr != nil {
+				return nil, false, aerr
+			}
 			for k, v := range in.Tags {
 				tags[k] = v
 			}
 			return &eks.TagResourceOutput{}, true, nil
 		case "UntagResource":
+			if aerr := checkReservedKeys("eks:UntagResource", q["tagKeys"]); aerr != nil {
+				return nil, false, aerr
+			}
 			for _, k := range q["tagKeys"] {
 				delete(tags, k)
 			}

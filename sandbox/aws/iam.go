@@ -19,7 +19,11 @@ import (
 // IAMNamespace is the XML namespace of IAM replies.
 const IAMNamespace = "https://iam.amazonaws.com/doc/2010-05-08/"
 
-func writeIAMError(w http.ResponseWriter, reqID string, a *apiErr) {
+// STSNamespace is the XML namespace of STS replies.
+const STSNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+// writeQueryError writes an awsQuery error (IAM, STS) in namespace ns.
+func writeQueryError(w http.ResponseWriter, ns, reqID string, a *apiErr) {
 	typ := "Sender"
 	if a.status >= 500 {
 		typ = "Receiver"
@@ -27,7 +31,15 @@ func writeIAMError(w http.ResponseWriter, reqID string, a *apiErr) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(a.status)
 	fmt.Fprintf(w, `<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
-		IAMNamespace, typ, xmlEscape(a.code), xmlEscape(a.msg), reqID)
+		ns, typ, xmlEscape(a.code), xmlEscape(a.msg), reqID)
+}
+
+// writeQueryResult writes an awsQuery reply (IAM, STS) in namespace ns.
+func writeQueryResult(w http.ResponseWriter, ns, op, reqID string, out smithy.Serializable) {
+	w.Header().Set("Content-Type", "text/xml")
+	fmt.Fprintf(w, `<%sResponse xmlns="%s">`, op, ns)
+	_, _ = w.Write(wire.MarshalQueryResult(op, out))
+	fmt.Fprintf(w, `<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>`, reqID, op)
 }
 
 // managedPolicies are the AWS managed policies the emulator knows.
@@ -41,17 +53,14 @@ var managedPolicies = map[string]bool{
 
 var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
-func (e *Emulator) serveIAM(w http.ResponseWriter, f form, c emu.Call, reqID string) bool {
+func (e *Emulator) serveIAM(w http.ResponseWriter, f form, c emu.Call, reqID string, caller principal) bool {
 	op := strings.TrimPrefix(c.Op, "iam:")
-	out, changed, aerr := e.iamOp(op, f)
+	out, changed, aerr := e.iamOp(op, f, caller)
 	if aerr != nil {
-		writeIAMError(w, reqID, aerr)
+		writeQueryError(w, IAMNamespace, reqID, aerr)
 		return changed
 	}
-	w.Header().Set("Content-Type", "text/xml")
-	fmt.Fprintf(w, `<%sResponse xmlns="%s">`, op, IAMNamespace)
-	_, _ = w.Write(wire.MarshalQueryResult(op, out))
-	fmt.Fprintf(w, `<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>`, reqID, op)
+	writeQueryResult(w, IAMNamespace, op, reqID, out)
 	return changed
 }
 
@@ -75,6 +84,14 @@ func (r *roleRec) reply() *iamtypes.Role {
 	return &v
 }
 
+// pathPrefix is a List call's PathPrefix ("/" when not given).
+func pathPrefix(f form) string {
+	if p := f.get("PathPrefix"); p != "" {
+		return p
+	}
+	return "/"
+}
+
 func iamTags(f form) []iamtypes.Tag {
 	var tags []iamtypes.Tag
 	for _, t := range f.groups("Tags.member") {
@@ -83,7 +100,10 @@ func iamTags(f form) []iamtypes.Tag {
 	return tags
 }
 
-func (e *Emulator) iamOp(op string, f form) (smithy.Serializable, bool, *apiErr) {
+func (e *Emulator) iamOp(op string, f form, caller principal) (smithy.Serializable, bool, *apiErr) {
+	if out, changed, aerr, ok := e.iamUserOp(op, f, caller); ok {
+		return out, changed, aerr
+	}
 	s := e.st
 	switch op {
 	case "CreateRole":
@@ -102,12 +122,15 @@ func (e *Emulator) iamOp(op string, f form) (smithy.Serializable, bool, *apiErr)
 		if _, ok := s.Roles[name]; ok {
 			return nil, false, errf(409, "EntityAlreadyExists", "Role with name %s already exists.", name)
 		}
+		if aerr := checkTags("iam:CreateRole", nil, iamTagMap(iamTags(f))); aerr != nil {
+			return nil, false, aerr
+		}
 		path := f.get("Path")
 		if path == "" {
 			path = "/"
 		}
 		r := iamtypes.Role{
-			RoleName: ptr(name), Path: ptr(path), RoleId: ptr("AROA" + strings.ToUpper(strings.TrimPrefix(hexID("x"), "x-")[:16])),
+			RoleName: ptr(name), Path: ptr(path), RoleId: ptr(awsID("AROA", 17)),
 			Arn: ptr(fmt.Sprintf("arn:aws:iam::%s:role%s%s", e.env.Account, path, name)), CreateDate: ptr(e.env.Now().UTC()),
 			AssumeRolePolicyDocument: ptr(doc), Description: optional(f.get("Description")), MaxSessionDuration: ptr(int32(3600)), Tags: iamTags(f),
 		}
@@ -176,6 +199,9 @@ func (e *Emulator) iamOp(op string, f form) (smithy.Serializable, bool, *apiErr)
 		if aerr != nil {
 			return nil, false, aerr
 		}
+		if aerr := checkTags("iam:TagRole", iamTagMap(r.V.Tags), iamTagMap(iamTags(f))); aerr != nil {
+			return nil, false, aerr
+		}
 		for _, t := range iamTags(f) {
 			kept := r.V.Tags[:0]
 			for _, have := range r.V.Tags {
@@ -186,6 +212,35 @@ func (e *Emulator) iamOp(op string, f form) (smithy.Serializable, bool, *apiErr)
 			r.V.Tags = append(kept, t)
 		}
 		return &iam.TagRoleOutput{}, true, nil
+
+	case "ListRoles":
+		roles := []iamtypes.Role{}
+		for _, name := range sortedKeys(s.Roles) {
+			if r := s.Roles[name]; strings.HasPrefix(deref(r.V.Path), pathPrefix(f)) {
+				v := *r.reply()
+				v.Tags = nil // ListRoles does not return tags
+				roles = append(roles, v)
+			}
+		}
+		return &iam.ListRolesOutput{Roles: roles, IsTruncated: false}, false, nil
+
+	case "UntagRole":
+		r, aerr := e.role(f.get("RoleName"))
+		if aerr != nil {
+			return nil, false, aerr
+		}
+		keys := f.list("TagKeys.member")
+		if aerr := checkReservedKeys("iam:UntagRole", keys); aerr != nil {
+			return nil, false, aerr
+		}
+		kept := r.V.Tags[:0]
+		for _, have := range r.V.Tags {
+			if !contains(keys, deref(have.Key)) {
+				kept = append(kept, have)
+			}
+		}
+		r.V.Tags = kept
+		return &iam.UntagRoleOutput{}, true, nil
 
 	case "ListRoleTags":
 		r, aerr := e.role(f.get("RoleName"))

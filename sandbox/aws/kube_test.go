@@ -3,10 +3,13 @@ package aws_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -41,15 +46,15 @@ func kubeSandbox(t *testing.T, dir string) (*sandbox.Sandbox, *clients, aws.Conf
 	cfg := aws.Config{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(sb.Endpoints()["aws"]),
-		Credentials:  credentials.NewStaticCredentialsProvider(sandboxaws.AccessKeyID, sandboxaws.SecretAccessKey, ""),
+		Credentials:  sb.AWSCredentials().Provider(),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	}
-	return sb, &clients{ec2: ec2.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), eks: eks.NewFromConfig(cfg)}, cfg
+	return sb, newClients(cfg), cfg
 }
 
 // createCluster makes the role and two subnets EKS needs and asks for
-// cluster name.
-func createCluster(t *testing.T, c *clients, name string) (*eks.CreateClusterOutput, error) {
+// cluster name, letting opts change the request.
+func createCluster(t *testing.T, c *clients, name string, opts ...func(*eks.CreateClusterInput)) (*eks.CreateClusterOutput, error) {
 	t.Helper()
 	ctx := context.Background()
 	role, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name + "-role"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
@@ -68,8 +73,11 @@ func createCluster(t *testing.T, c *clients, name string) (*eks.CreateClusterOut
 		}
 		subnets = append(subnets, aws.ToString(sn.Subnet.SubnetId))
 	}
-	return c.eks.CreateCluster(ctx, &eks.CreateClusterInput{Name: aws.String(name), RoleArn: role.Role.Arn,
-		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: subnets}})
+	in := &eks.CreateClusterInput{Name: aws.String(name), RoleArn: role.Role.Arn, ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: subnets}}
+	for _, o := range opts {
+		o(in)
+	}
+	return c.eks.CreateCluster(ctx, in)
 }
 
 // TestCreateClusterWithoutKubeBinaries: a sandbox without the binaries
@@ -103,11 +111,10 @@ func eksToken(t *testing.T, cfg aws.Config, cluster string) string {
 	return sandboxaws.TokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(req.URL))
 }
 
-// TestClusterServesKubernetes: an EKS cluster is ACTIVE once its real API
-// server answers at the endpoint DescribeCluster gives, with the CA it
-// gives; it accepts an EKS token for this cluster only, holds EKS's gp2
-// class, comes back after a sandbox restart, and goes with the cluster.
-func TestClusterServesKubernetes(t *testing.T) {
+// needKube fails the test without the kube-apiserver binaries (skips it
+// with -short) and returns a context bounding it.
+func needKube(t *testing.T) context.Context {
+	t.Helper()
 	if _, err := kube.FindBinaries(); err != nil {
 		if testing.Short() {
 			t.Skipf("-short: %v", err)
@@ -115,19 +122,36 @@ func TestClusterServesKubernetes(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	dir := t.TempDir()
-	sb, c, cfg := kubeSandbox(t, dir)
-	if _, err := createCluster(t, c, "demo"); err != nil {
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// activeCluster creates cluster name (see createCluster) and waits until it
+// is ACTIVE, which means its API server answers.
+func activeCluster(ctx context.Context, t *testing.T, c *clients, name string, opts ...func(*eks.CreateClusterInput)) *eks.DescribeClusterOutput {
+	t.Helper()
+	if _, err := createCluster(t, c, name, opts...); err != nil {
 		t.Fatal(err)
 	}
 	w := eks.NewClusterActiveWaiter(c.eks, func(o *eks.ClusterActiveWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
 	})
-	out, err := w.WaitForOutput(ctx, &eks.DescribeClusterInput{Name: aws.String("demo")}, 3*time.Minute)
+	out, err := w.WaitForOutput(ctx, &eks.DescribeClusterInput{Name: aws.String(name)}, 3*time.Minute)
 	if err != nil {
 		t.Fatalf("cluster not ACTIVE: %v", err)
 	}
+	return out
+}
+
+// TestClusterServesKubernetes: an EKS cluster is ACTIVE once its real API
+// server answers at the endpoint DescribeCluster gives, with the CA it
+// gives; it accepts an EKS token for this cluster only, holds EKS's gp2
+// class, comes back after a sandbox restart, and goes with the cluster.
+func TestClusterServesKubernetes(t *testing.T) {
+	ctx := needKube(t)
+	dir := t.TempDir()
+	sb, c, cfg := kubeSandbox(t, dir)
+	out := activeCluster(ctx, t, c, "demo")
 	endpoint := aws.ToString(out.Cluster.Endpoint)
 	ca, err := base64.StdEncoding.DecodeString(aws.ToString(out.Cluster.CertificateAuthority.Data))
 	if err != nil || !strings.HasPrefix(endpoint, "https://127.0.0.1:") {
@@ -140,9 +164,11 @@ func TestClusterServesKubernetes(t *testing.T) {
 		}
 		return cs
 	}
+	// EKS puts a gp2 class in every cluster, marked default only for
+	// clusters created before 1.30 (this one is the default version).
 	gp2, err := client(eksToken(t, cfg, "demo")).StorageV1().StorageClasses().Get(ctx, "gp2", metav1.GetOptions{})
-	if err != nil || gp2.Annotations["storageclass.kubernetes.io/is-default-class"] != "true" {
-		t.Fatalf("gp2 = %v, %v; want EKS's default class", gp2, err)
+	if err != nil || gp2.Provisioner != "kubernetes.io/aws-ebs" || gp2.Annotations["storageclass.kubernetes.io/is-default-class"] != "" {
+		t.Fatalf("gp2 = %v, %v; want EKS's gp2 class, not marked default", gp2, err)
 	}
 	if _, err := client(eksToken(t, cfg, "other")).CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
 		t.Errorf("a token for another cluster = %v, want 401", err)
@@ -180,5 +206,172 @@ func TestClusterServesKubernetes(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, "kube", "clusters")); len(entries) != 0 {
 		t.Errorf("API server data left: %v", entries)
+	}
+}
+
+// tokenWithExpires presigns an EKS token for cluster with cfg's key and
+// X-Amz-Expires as given, as `aws eks get-token` does (it sends 60).
+func tokenWithExpires(t *testing.T, cfg aws.Config, cluster, expires string) string {
+	t.Helper()
+	req, err := sts.NewPresignClient(sts.NewFromConfig(cfg)).PresignGetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}, func(po *sts.PresignOptions) {
+		po.ClientOptions = append(po.ClientOptions, func(o *sts.Options) {
+			o.APIOptions = append(o.APIOptions, smithyhttp.SetHeaderValue(sandboxaws.ClusterIDHeader, cluster), smithyhttp.SetHeaderValue("X-Amz-Expires", expires))
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sandboxaws.TokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(req.URL))
+}
+
+// TestTokenLifetime: a token stays valid for the 15 minutes
+// aws-iam-authenticator accepts from its X-Amz-Date, whatever X-Amz-Expires
+// says (`aws eks get-token` sends 60), and no longer.
+func TestTokenLifetime(t *testing.T) {
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:4566"),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIATESTKEY000000001", "secret", "")}
+	secretOf := func(id string) (string, bool) { return "secret", id == "AKIATESTKEY000000001" }
+	tok := tokenWithExpires(t, cfg, "demo", "60")
+	now := time.Now()
+	for _, tt := range []struct {
+		after time.Duration
+		ok    bool
+	}{{0, true}, {2 * time.Minute, true}, {14 * time.Minute, true}, {16 * time.Minute, false}} {
+		key, err := sandboxaws.VerifyEKSToken(tok, "demo", now.Add(tt.after), secretOf)
+		if (err == nil) != tt.ok || tt.ok && key != "AKIATESTKEY000000001" {
+			t.Errorf("token %s after signing: %q, %v; want accepted = %v", tt.after, key, err, tt.ok)
+		}
+	}
+}
+
+// TestAccessEntriesGrantKubernetesAccess: in a cluster whose authentication
+// mode uses access entries, the cluster's real API server knows an IAM
+// principal by its access entry — username and groups — and lets it do what
+// its associated access policies grant: the creator is cluster admin
+// (bootstrapClusterCreatorAdminPermissions), a user with
+// AmazonEKSViewPolicy can read but not write, a user without an entry is
+// not let in, and disassociating the policy takes the access away.
+func TestAccessEntriesGrantKubernetesAccess(t *testing.T) {
+	ctx := needKube(t)
+	_, c, cfg := kubeSandbox(t, t.TempDir())
+	out := activeCluster(ctx, t, c, "demo", withAccess(ekstypes.CreateAccessConfigRequest{AuthenticationMode: ekstypes.AuthenticationModeApi}))
+	ca, _ := base64.StdEncoding.DecodeString(aws.ToString(out.Cluster.CertificateAuthority.Data))
+	// as is a client with a token of its own: the API server caches
+	// webhook answers per token, and tokens signed within one second are
+	// equal unless something else differs (X-Amz-Expires, which EKS ignores).
+	tokens := 0
+	as := func(cfg aws.Config) *kubernetes.Clientset {
+		tokens++
+		cs, err := kubernetes.NewForConfig(&rest.Config{Host: aws.ToString(out.Cluster.Endpoint), BearerToken: tokenWithExpires(t, cfg, "demo", strconv.Itoa(60+tokens)),
+			TLSClientConfig: rest.TLSClientConfig{CAData: ca}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "default"}}
+
+	// The creator: its entry's username, cluster admin.
+	admin := as(cfg)
+	who, err := admin.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil || who.Status.UserInfo.Username != adminUserArn {
+		t.Fatalf("creator is %+v, %v; want %s", who, err, adminUserArn)
+	}
+	if _, err := admin.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creator cannot write: %v", err)
+	}
+
+	// A user with an access key but no entry is not let in.
+	if _, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("viewer")}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := c.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("viewer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewerCfg := cfg.Copy()
+	viewerCfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), "")
+	if _, err := as(viewerCfg).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
+		t.Errorf("a user without an access entry = %v; want 401", err)
+	}
+
+	// With an entry and AmazonEKSViewPolicy: reads, cannot write.
+	viewerArn := aws.String("arn:aws:iam::123456789012:user/viewer")
+	if _, err := c.eks.CreateAccessEntry(ctx, &eks.CreateAccessEntryInput{ClusterName: aws.String("demo"), PrincipalArn: viewerArn, KubernetesGroups: []string{"readers"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as(viewerCfg).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("an entry without policies = %v; want 403", err)
+	}
+	if _, err := c.eks.AssociateAccessPolicy(ctx, &eks.AssociateAccessPolicyInput{ClusterName: aws.String("demo"), PrincipalArn: viewerArn,
+		PolicyArn: aws.String(viewPolicy), AccessScope: &ekstypes.AccessScope{Type: ekstypes.AccessScopeTypeCluster}}); err != nil {
+		t.Fatal(err)
+	}
+	viewer := as(viewerCfg)
+	who, err = viewer.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil || who.Status.UserInfo.Username != *viewerArn || !slices.Contains(who.Status.UserInfo.Groups, "readers") {
+		t.Errorf("viewer is %+v, %v; want %s in group readers", who.Status.UserInfo, err, *viewerArn)
+	}
+	if _, err := viewer.CoreV1().ConfigMaps("default").Get(ctx, "probe", metav1.GetOptions{}); err != nil {
+		t.Errorf("the view policy does not let read: %v (groups %v)", err, who.Status.UserInfo.Groups)
+	}
+	if err := viewer.CoreV1().ConfigMaps("default").Delete(ctx, "probe", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the view policy let delete: %v; want 403", err)
+	}
+	if _, err := c.eks.DisassociateAccessPolicy(ctx, &eks.DisassociateAccessPolicyInput{ClusterName: aws.String("demo"), PrincipalArn: viewerArn, PolicyArn: aws.String(viewPolicy)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as(viewerCfg).CoreV1().ConfigMaps("default").Get(ctx, "probe", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("after disassociating the policy: %v; want 403", err)
+	}
+
+	// AmazonEKSEditPolicy at namespace scope team-*: writes in team-a, made
+	// after the association, and nowhere else. The bindings are made in the
+	// background, as EKS applies associations (eventually consistent).
+	if _, err := c.eks.AssociateAccessPolicy(ctx, &eks.AssociateAccessPolicyInput{ClusterName: aws.String("demo"), PrincipalArn: viewerArn,
+		PolicyArn:   aws.String("arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"),
+		AccessScope: &ekstypes.AccessScope{Type: ekstypes.AccessScopeTypeNamespace, Namespaces: []string{"team-*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	editor := as(viewerCfg)
+	teamCM := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "team-a"}}
+	eventually(ctx, t, "the edit policy to let write in team-a", func() error {
+		_, err := editor.CoreV1().ConfigMaps("team-a").Create(ctx, teamCM, metav1.CreateOptions{})
+		return err
+	})
+	if _, err := editor.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("a team-* scope let write in default: %v; want 403", err)
+	}
+	if _, err := c.eks.DisassociateAccessPolicy(ctx, &eks.DisassociateAccessPolicyInput{ClusterName: aws.String("demo"), PrincipalArn: viewerArn,
+		PolicyArn: aws.String("arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(ctx, t, "disassociating to take the access away", func() error {
+		if _, err := editor.CoreV1().ConfigMaps("team-a").Get(ctx, "probe", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+			return fmt.Errorf("still allowed (%v)", err)
+		}
+		return nil
+	})
+}
+
+// eventually retries cond until it succeeds or ctx ends (then the test
+// fails with what for and the last error).
+func eventually(ctx context.Context, t *testing.T, what string, cond func() error) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, err)
+		case <-tick.C:
+		}
 	}
 }

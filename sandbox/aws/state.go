@@ -20,6 +20,9 @@ type state struct {
 	SGs         map[string]*sgRec      `json:"securityGroups"`
 	Roles       map[string]*roleRec    `json:"roles"`
 	Clusters    map[string]*clusterRec `json:"clusters"` // key region/name
+	Users       map[string]*userRec    `json:"users"`
+	// Keys are the IAM users' access keys, by access key id.
+	Keys map[string]*keyRec `json:"accessKeys"`
 	// Tokens maps an idempotency token ("ec2:CreateNatGateway:TOKEN") to
 	// the id it created and a digest of the request.
 	Tokens map[string]tokenRec `json:"tokens"`
@@ -88,6 +91,10 @@ type clusterRec struct {
 	Nodegroups map[string]*ngRec     `json:"nodegroups"`
 	Addons     map[string]*addonRec  `json:"addons"`
 	Updates    map[string]*updateRec `json:"updates"`
+	// AccessEntries are the cluster's access entries, by principal ARN.
+	AccessEntries map[string]*accessEntryRec `json:"accessEntries"`
+	// Creator is the IAM principal that created the cluster.
+	Creator string `json:"creator,omitempty"`
 }
 
 type ngRec struct {
@@ -149,6 +156,12 @@ func (s *state) fill() {
 	if s.Clusters == nil {
 		s.Clusters = map[string]*clusterRec{}
 	}
+	if s.Users == nil {
+		s.Users = map[string]*userRec{}
+	}
+	if s.Keys == nil {
+		s.Keys = map[string]*keyRec{}
+	}
 	if s.Tokens == nil {
 		s.Tokens = map[string]tokenRec{}
 	}
@@ -161,6 +174,9 @@ func (s *state) fill() {
 		}
 		if c.Updates == nil {
 			c.Updates = map[string]*updateRec{}
+		}
+		if c.AccessEntries == nil {
+			c.AccessEntries = map[string]*accessEntryRec{}
 		}
 	}
 }

@@ -122,6 +122,7 @@ func (e *Emulator) clusterView(c *clusterRec) armcontainerservice.ManagedCluster
 	for _, p := range e.poolsOf(key(deref(c.V.ID))) {
 		props.AgentPoolProfiles = append(props.AgentPoolProfiles, ptr(toProfile(p)))
 	}
+	e.computedView(c, &props)
 	out.Properties = &props
 	return out
 }
@@ -175,9 +176,13 @@ func (e *Emulator) checkPool(name string, in, old *armcontainerservice.ManagedCl
 		}
 	} else {
 		in.ScaleSetPriority = ptr(armcontainerservice.ScaleSetPriorityRegular)
-		if in.ScaleSetEvictionPolicy != nil || in.SpotMaxPrice != nil {
+		// az aks nodepool add sends the Spot defaults (Delete, -1) for every
+		// pool; AKS ignores them on a Regular pool.
+		if (in.ScaleSetEvictionPolicy != nil && *in.ScaleSetEvictionPolicy != armcontainerservice.ScaleSetEvictionPolicyDelete) ||
+			(in.SpotMaxPrice != nil && *in.SpotMaxPrice != -1) {
 			return badParam("Agent pool '%s': scaleSetEvictionPolicy and spotMaxPrice apply only to Spot pools.", name)
 		}
+		in.ScaleSetEvictionPolicy, in.SpotMaxPrice = nil, nil
 	}
 	minCount := int32(0)
 	if system {
@@ -278,7 +283,7 @@ func (e *Emulator) checkPool(name string, in, old *armcontainerservice.ManagedCl
 	if in.OSSKU == nil {
 		in.OSSKU = ptr(armcontainerservice.OSSKUUbuntu)
 	}
-	if in.OSDiskSizeGB == nil {
+	if deref(in.OSDiskSizeGB) == 0 { // az sends 0 for "the default"
 		in.OSDiskSizeGB = ptr[int32](128)
 	}
 	if in.OSDiskType == nil {
@@ -291,7 +296,10 @@ func (e *Emulator) checkPool(name string, in, old *armcontainerservice.ManagedCl
 		in.KubeletDiskType = ptr(armcontainerservice.KubeletDiskTypeOS)
 	}
 	if in.UpgradeSettings == nil {
-		in.UpgradeSettings = &armcontainerservice.AgentPoolUpgradeSettings{MaxSurge: ptr("10%")}
+		in.UpgradeSettings = &armcontainerservice.AgentPoolUpgradeSettings{}
+	}
+	if in.UpgradeSettings.MaxSurge == nil { // az sends "upgradeSettings": {}
+		in.UpgradeSettings.MaxSurge = ptr("10%")
 	}
 	in.EnableFIPS = ptr(deref(in.EnableFIPS))
 	in.EnableNodePublicIP = ptr(deref(in.EnableNodePublicIP))
@@ -339,12 +347,7 @@ func (e *Emulator) serveCluster(w http.ResponseWriter, r *http.Request, rt route
 		return false, aerr
 	}
 	if rt.op == "managedClusters.list" {
-		out := armcontainerservice.ManagedClusterListResult{Value: []*armcontainerservice.ManagedCluster{}}
-		for _, cl := range sortedBy(s.Clusters, func(c *clusterRec) string { return c.Group }, gk) {
-			out.Value = append(out.Value, ptr(e.clusterView(cl)))
-		}
-		writeJSON(w, http.StatusOK, out)
-		return false, nil
+		return false, writePage(w, r, viewsOf(sortedBy(s.Clusters, func(c *clusterRec) string { return c.Group }, gk), e.clusterView), clusterPage)
 	}
 	id := clusterID(rt, rt.name)
 	ck := key(id)
@@ -754,12 +757,13 @@ func (e *Emulator) servePool(w http.ResponseWriter, r *http.Request, rt route, c
 		return false, clusterNotFound(rt)
 	}
 	if rt.op == "agentPools.list" {
-		out := armcontainerservice.AgentPoolListResult{Value: []*armcontainerservice.AgentPool{}}
+		var v []*armcontainerservice.AgentPool
 		for _, p := range e.poolsOf(ck) {
-			out.Value = append(out.Value, ptr(p.V))
+			v = append(v, ptr(p.V))
 		}
-		writeJSON(w, http.StatusOK, out)
-		return false, nil
+		return false, writePage(w, r, v, func(v []*armcontainerservice.AgentPool, next *string) any {
+			return armcontainerservice.AgentPoolListResult{Value: v, NextLink: next}
+		})
 	}
 	pk := key(cid + "/agentPools/" + rt.child)
 	p, exists := s.Pools[pk]

@@ -1,13 +1,18 @@
 // Package azure emulates the slice of Azure Resource Manager that regionctl
-// drives — resource groups, AKS managed clusters and agent pools, virtual
-// networks, subnets, public IP addresses and NAT gateways — on one HTTP
-// endpoint, with ARM's long-running-operation protocol (201/202 with
-// Azure-AsyncOperation and Location, provisioningState moving from the
-// emulated clock), ARM error bodies and api-version checks. Replies are the
-// SDK's own model types, marshalled by their MarshalJSON methods.
+// and the tools people use with it (the Go SDK, the az CLI) drive —
+// subscriptions and tenants, resource groups, AKS managed clusters and agent
+// pools with what AKS puts in their node resource groups, virtual networks,
+// subnets, public IP addresses and NAT gateways — and the Microsoft Entra ID
+// tenant that issues the bearer tokens ARM checks, on one endpoint (https,
+// and plain http for tests), with ARM's long-running-operation protocol
+// (201/202 with Azure-AsyncOperation and Location, provisioningState moving
+// from the emulated clock), ARM's paging, error bodies, api-version,
+// location and tag checks. Replies are the SDK's own model types, marshalled
+// by their MarshalJSON methods.
 package azure
 
 import (
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,7 +28,7 @@ import (
 )
 
 // DefaultSubscription is the subscription id examples and tests use; any
-// subscription id is accepted.
+// GUID names a subscription of the sandbox's tenant.
 const DefaultSubscription = "00000000-0000-0000-0000-000000000000"
 
 // TenantID is the tenant the emulated identities belong to.
@@ -34,9 +39,17 @@ type Emulator struct {
 	env emu.Env
 	mu  sync.Mutex
 	st  *state
+	// signer is the parsed token-signing key of st.Identity.
+	signer *rsa.PrivateKey
+	// verified caches the tokens verifyBearer accepted, with their
+	// expiry (cleared with the key).
+	verified map[string]time.Time
 }
 
-var _ emu.Emulator = (*Emulator)(nil)
+var (
+	_ emu.Emulator  = (*Emulator)(nil)
+	_ emu.TLSServer = (*Emulator)(nil)
+)
 
 // New returns an empty Azure emulator.
 func New(env emu.Env) *Emulator {
@@ -46,7 +59,7 @@ func New(env emu.Env) *Emulator {
 	if env.Latency == nil {
 		env.Latency = func(string) time.Duration { return 0 }
 	}
-	return &Emulator{env: env, st: newState()}
+	return &Emulator{env: env, st: newState(), verified: map[string]time.Time{}}
 }
 
 // Cloud is "azure".
@@ -93,6 +106,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // "azure:subnets.delete", "azure:asyncOperations.get"; unknown ones are
 // "azure:Unknown".
 func (e *Emulator) Operation(r *http.Request, _ []byte) string {
+	if ip := parseIdentityPath(r.URL.Path); ip.op != "" {
+		return ip.op
+	}
 	rt := parseRoute(r.Method, r.URL.Path)
 	if rt.op == "" {
 		return "azure:Unknown"
@@ -102,22 +118,26 @@ func (e *Emulator) Operation(r *http.Request, _ []byte) string {
 
 // Serve answers one call.
 func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) bool {
+	if ip := parseIdentityPath(r.URL.Path); ip.op != "" {
+		return e.serveIdentity(w, r, ip, c)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	w.Header().Set("x-ms-request-id", uuid.NewString())
 	w.Header().Set("x-ms-correlation-request-id", uuid.NewString())
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`)
-		writeErr(w, errf(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."))
+	if aerr := e.verifyBearer(w, r.Header.Get("Authorization")); aerr != nil {
+		writeErr(w, aerr)
 		return false
 	}
 	rt := parseRoute(r.Method, r.URL.Path)
-	if rt.op == "" {
-		if rt.typ != "" {
-			writeErr(w, errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested method %s is not allowed on %s.", r.Method, r.URL.Path))
-		} else {
-			writeErr(w, errf(http.StatusNotFound, "InvalidResourceType", "The resource type could not be found for the request path '%s'.", r.URL.Path))
+	if rt.sub != "" {
+		if aerr := checkSubscription(rt.sub); aerr != nil {
+			writeErr(w, aerr)
+			return false
 		}
+	}
+	if rt.op == "" && rt.typ == "" {
+		writeErr(w, errf(http.StatusNotFound, "InvalidResourceType", "The resource type could not be found for the request path '%s'.", r.URL.Path))
 		return false
 	}
 	if aerr := checkAPIVersion(rt, r.URL.Query().Get("api-version")); aerr != nil {
@@ -125,6 +145,18 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 		return false
 	}
 	changed := e.settle()
+	if aerr := e.denyNodeGroupWrite(r, rt); aerr != nil {
+		writeErr(w, aerr)
+		return changed
+	}
+	if rt.op == "" {
+		writeErr(w, errf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested method %s is not allowed on %s.", r.Method, r.URL.Path))
+		return changed
+	}
+	if aerr := checkBody(r, rt, c.Body); aerr != nil {
+		writeErr(w, aerr)
+		return changed
+	}
 	ch, aerr := e.dispatch(w, r, rt, c)
 	if aerr != nil {
 		writeErr(w, aerr)
@@ -132,10 +164,44 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 	return changed || ch
 }
 
+// checkBody is ARM's front-door check of a PUT: the location and tags of
+// a tracked resource (a resource group, cluster, VNet, public IP, NAT
+// gateway).
+func checkBody(r *http.Request, rt route, body []byte) *armErr {
+	if r.Method != http.MethodPut && r.Method != http.MethodPatch {
+		return nil
+	}
+	typ := ""
+	switch rt.typ {
+	case "resourceGroups":
+	case "managedClusters", "virtualNetworks", "publicIPAddresses", "natGateways", "loadBalancers", "networkSecurityGroups", "routeTables", "virtualMachineScaleSets":
+		typ = rt.ns + "/" + rt.typ
+	default:
+		return nil // child resources carry neither
+	}
+	var env struct {
+		Location string             `json:"location"`
+		Tags     map[string]*string `json:"tags"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return nil // the provider answers InvalidRequestContent
+	}
+	return checkEnvelope(normLocation(env.Location), env.Tags, typ)
+}
+
 func (e *Emulator) dispatch(w http.ResponseWriter, r *http.Request, rt route, c emu.Call) (bool, *armErr) {
 	switch rt.typ {
 	case "asyncOperations", "operationResults":
 		return false, e.serveOperation(w, r, rt)
+	case "subscriptions", "tenants", "locations":
+		return false, e.serveSubscriptions(w, r, rt)
+	case "kubernetesVersions", "orchestrators":
+		return false, e.serveAKSVersions(w, rt)
+	}
+	if rt.all {
+		return false, e.serveListAll(w, r, rt)
+	}
+	switch rt.typ {
 	case "resourceGroups":
 		return e.serveGroup(w, r, rt, c)
 	case "managedClusters":
@@ -150,6 +216,8 @@ func (e *Emulator) dispatch(w http.ResponseWriter, r *http.Request, rt route, c 
 		return e.servePIP(w, r, rt, c)
 	case "natGateways":
 		return e.serveNAT(w, r, rt, c)
+	case "loadBalancers", "networkSecurityGroups", "routeTables", "virtualMachineScaleSets":
+		return false, e.serveNodeObject(w, r, rt)
 	}
 	return false, errf(http.StatusNotFound, "InvalidResourceType", "The resource type '%s' could not be found.", rt.typ)
 }
@@ -190,7 +258,8 @@ func (e *Emulator) Load(data []byte) error {
 	st.fill()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.st = st
+	e.st, e.signer = st, nil
+	clear(e.verified)
 	for _, c := range st.Clusters {
 		ensureTokens(c) // a state written before clusters had them
 	}

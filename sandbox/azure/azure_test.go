@@ -2,6 +2,9 @@ package azure_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -17,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
@@ -45,11 +49,44 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// staticToken is the sandbox's bearer-token credential.
-type staticToken struct{}
+// tokenSource gets tokens as an Azure client does: azidentity's
+// ClientSecretCredential for the sandbox's service principal, from the
+// sandbox's token endpoint over https, trusting the sandbox's CA (both read
+// from azure.CredentialsPath).
+func tokenSource(t testing.TB, url string) (azcore.TokenCredential, *http.Client) {
+	t.Helper()
+	resp, err := http.Get(url + azure.CredentialsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p struct{ ClientID, ClientSecret, TenantID, ActiveDirectoryEndpointURL, CACertificate string }
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("credentials: %s %v", resp.Status, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(p.CACertificate)) {
+		t.Fatal("credentials without a CA")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	cred, err := azidentity.NewClientSecretCredential(p.TenantID, p.ClientID, p.ClientSecret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: p.ActiveDirectoryEndpointURL}, Transport: client},
+		DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred, client
+}
 
-func (staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: "sandbox", ExpiresOn: time.Now().Add(time.Hour)}, nil
+// bearer is a fresh access token for ARM.
+func bearer(t testing.TB, cred azcore.TokenCredential) string {
+	t.Helper()
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Token
 }
 
 type env struct {
@@ -63,6 +100,8 @@ type env struct {
 	sn   *armnetwork.SubnetsClient
 	pip  *armnetwork.PublicIPAddressesClient
 	nat  *armnetwork.NatGatewaysClient
+	// cred gets tokens from the sandbox's Entra ID.
+	cred azcore.TokenCredential
 	// polls counts Poll calls made by wait.
 	polls int
 }
@@ -78,7 +117,7 @@ func clientOptions(url string) *arm.ClientOptions {
 	}
 }
 
-func start(t *testing.T, opts sandbox.Options) *env {
+func start(t testing.TB, opts sandbox.Options) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 	if opts.Dir == "" {
@@ -96,15 +135,15 @@ func start(t *testing.T, opts sandbox.Options) *env {
 	return connect(t, sb, clk)
 }
 
-func connect(t *testing.T, sb *sandbox.Sandbox, clk *clock) *env {
+func connect(t testing.TB, sb *sandbox.Sandbox, clk *clock) *env {
 	t.Helper()
 	url := sb.Endpoints()["azure"]
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Fatalf("Endpoints()[azure] = %q", url)
 	}
 	o := clientOptions(url)
-	cred := staticToken{}
-	e := &env{sb: sb, clk: clk, url: url}
+	cred, _ := tokenSource(t, url)
+	e := &env{sb: sb, clk: clk, url: url, cred: cred}
 	must := func(err error) {
 		if err != nil {
 			t.Fatal(err)
@@ -192,7 +231,7 @@ func i32(v int32) *int32 { return &v }
 
 var ctx = context.Background()
 
-func group(t *testing.T, e *env, name string) {
+func group(t testing.TB, e *env, name string) {
 	t.Helper()
 	if _, err := e.rg.CreateOrUpdate(ctx, name, armresources.ResourceGroup{Location: s("westeurope"), Tags: map[string]*string{"managed-by": s("regionctl")}}, nil); err != nil {
 		t.Fatal(err)
@@ -606,7 +645,7 @@ func TestProtocol(t *testing.T) {
 	get := func(path string, auth bool) (*http.Response, string) {
 		req, _ := http.NewRequest(http.MethodGet, e.url+path, nil)
 		if auth {
-			req.Header.Set("Authorization", "Bearer sandbox")
+			req.Header.Set("Authorization", "Bearer "+bearer(t, e.cred))
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

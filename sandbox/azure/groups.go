@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
@@ -44,16 +43,13 @@ func (e *Emulator) groupFor(rt route, forWrite bool) (*groupRec, string, *armErr
 func (e *Emulator) serveGroup(w http.ResponseWriter, r *http.Request, rt route, c emu.Call) (bool, *armErr) {
 	s := e.st
 	if rt.op == "resourceGroups.list" {
-		var out armresources.ResourceGroupListResult
-		out.Value = []*armresources.ResourceGroup{}
-		for _, g := range s.Groups {
-			if strings.HasPrefix(key(deref(g.V.ID)), key("/subscriptions/"+rt.sub+"/")) {
-				out.Value = append(out.Value, ptr(g.V))
-			}
+		var v []*armresources.ResourceGroup
+		for _, g := range allOf(s.Groups, rt.sub) {
+			v = append(v, ptr(g.V))
 		}
-		sort.Slice(out.Value, func(i, j int) bool { return key(*out.Value[i].ID) < key(*out.Value[j].ID) })
-		writeJSON(w, http.StatusOK, out)
-		return false, nil
+		return false, writePage(w, r, v, func(v []*armresources.ResourceGroup, next *string) any {
+			return armresources.ResourceGroupListResult{Value: v, NextLink: next}
+		})
 	}
 	gk := key(groupID(rt.sub, rt.group))
 	g, exists := s.Groups[gk]

@@ -66,19 +66,19 @@ func (e *Emulator) startOp(op, kind, target string, del, fail bool) *opRec {
 }
 
 // baseURL is the scheme and host the client reached us on.
-func baseURL(r *http.Request) string { return "http://" + r.Host }
+func baseURL(r *http.Request) string { return schemeOf(r) + "://" + r.Host }
 
 func asyncURL(r *http.Request, rt route, loc string, o *opRec) string {
 	return baseURL(r) + "/subscriptions/" + rt.sub + "/providers/" + rt.ns + "/locations/" + normLocation(loc) +
-		"/operations/" + o.ID + "?api-version=" + apiVersions[rt.ns][0]
+		"/operations/" + o.ID + "?api-version=" + newestVersion(rt.ns)
 }
 
 func locationURL(r *http.Request, rt route, loc string, o *opRec) string {
 	if rt.ns == nsResources {
-		return baseURL(r) + "/subscriptions/" + rt.sub + "/operationresults/" + o.ID + "?api-version=" + apiVersions[nsResources][0]
+		return baseURL(r) + "/subscriptions/" + rt.sub + "/operationresults/" + o.ID + "?api-version=" + newestVersion(nsResources)
 	}
 	return baseURL(r) + "/subscriptions/" + rt.sub + "/providers/" + rt.ns + "/locations/" + normLocation(loc) +
-		"/operationresults/" + o.ID + "?api-version=" + apiVersions[rt.ns][0]
+		"/operationresults/" + o.ID + "?api-version=" + newestVersion(rt.ns)
 }
 
 // setRetryAfter asks the client to poll again when o is due: Retry-After

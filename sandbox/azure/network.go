@@ -91,6 +91,9 @@ func (e *Emulator) subnetInUse(sn *subnetRec) *armErr {
 func (e *Emulator) vnetView(v *vnetRec) armnetwork.VirtualNetwork {
 	out := v.V
 	props := *v.V.Properties
+	if props.EnableVMProtection == nil {
+		props.EnableVMProtection = ptr(false) // ARM reports it; az's vnet table reads it
+	}
 	props.Subnets = []*armnetwork.Subnet{}
 	for _, sn := range e.subnetsOf(key(deref(v.V.ID))) {
 		props.Subnets = append(props.Subnets, ptr(e.subnetView(sn)))
@@ -181,8 +184,7 @@ func (e *Emulator) serveVNet(w http.ResponseWriter, r *http.Request, rt route, c
 		for _, v := range sortedBy(s.VNets, func(v *vnetRec) string { return v.Group }, gk) {
 			out.Value = append(out.Value, ptr(e.vnetView(v)))
 		}
-		writeJSON(w, http.StatusOK, out)
-		return false, nil
+		return false, writePage(w, r, out.Value, vnetPage)
 	}
 	id := netID(rt, "virtualNetworks", rt.name)
 	vk := key(id)
@@ -339,8 +341,9 @@ func (e *Emulator) serveSubnet(w http.ResponseWriter, r *http.Request, rt route,
 		for _, sn := range e.subnetsOf(vk) {
 			out.Value = append(out.Value, ptr(e.subnetView(sn)))
 		}
-		writeJSON(w, http.StatusOK, out)
-		return false, nil
+		return false, writePage(w, r, out.Value, func(v []*armnetwork.Subnet, next *string) any {
+			return armnetwork.SubnetListResult{Value: v, NextLink: next}
+		})
 	}
 	id := vnetID + "/subnets/" + rt.child
 	sk := key(id)
@@ -418,9 +421,14 @@ func (e *Emulator) serveSubnet(w http.ResponseWriter, r *http.Request, rt route,
 
 // sortedBy returns the records of m whose group(rec) is gk, by key.
 func sortedBy[T any](m map[string]*T, group func(*T) string, gk string) []*T {
+	return sortedWhere(m, func(_ string, v *T) bool { return group(v) == gk })
+}
+
+// sortedWhere returns the records of m for which keep holds, by key.
+func sortedWhere[T any](m map[string]*T, keep func(k string, v *T) bool) []*T {
 	keys := make([]string, 0, len(m))
 	for k, v := range m {
-		if group(v) == gk {
+		if keep(k, v) {
 			keys = append(keys, k)
 		}
 	}
@@ -498,8 +506,11 @@ func (e *Emulator) servePIP(w http.ResponseWriter, r *http.Request, rt route, c 
 		for _, p := range sortedBy(s.PIPs, func(p *pipRec) string { return p.Group }, gk) {
 			out.Value = append(out.Value, ptr(e.pipView(p)))
 		}
-		writeJSON(w, http.StatusOK, out)
-		return false, nil
+		for _, g := range e.nodeGroups("", gk) { // AKS's outbound IP in a node resource group
+			out.Value = append(out.Value, g.pips()...)
+		}
+		sortByID(out.Value, func(p *armnetwork.PublicIPAddress) *string { return p.ID })
+		return false, writePage(w, r, out.Value, pipPage)
 	}
 	id := netID(rt, "publicIPAddresses", rt.name)
 	pk := key(id)
@@ -507,6 +518,14 @@ func (e *Emulator) servePIP(w http.ResponseWriter, r *http.Request, rt route, c 
 	switch rt.op {
 	case "publicIPAddresses.get":
 		if !exists {
+			for _, g := range e.nodeGroups("", gk) {
+				for _, mp := range g.pips() {
+					if strings.EqualFold(deref(mp.Name), rt.name) {
+						writeJSON(w, http.StatusOK, mp)
+						return false, nil
+					}
+				}
+			}
 			return false, notFound(rt, "publicIPAddresses", rt.name)
 		}
 		writeJSON(w, http.StatusOK, e.pipView(p))
@@ -632,8 +651,7 @@ func (e *Emulator) serveNAT(w http.ResponseWriter, r *http.Request, rt route, c 
 		for _, n := range sortedBy(s.NATs, func(n *natRec) string { return n.Group }, gk) {
 			out.Value = append(out.Value, ptr(e.natView(n)))
 		}
-		writeJSON(w, http.StatusOK, out)
-		return false, nil
+		return false, writePage(w, r, out.Value, natPage)
 	}
 	id := netID(rt, "natGateways", rt.name)
 	nk := key(id)

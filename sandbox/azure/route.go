@@ -18,26 +18,34 @@ type route struct {
 	opID   string // asynchronous operation id
 	loc    string // location of an operation URL
 	action string // "upgradeProfile", "listClusterUserCredential", …
+	// all is set on a subscription-wide list
+	// (/subscriptions/S/providers/NS/TYPE).
+	all bool
 }
 
 const (
 	nsResources = "Microsoft.Resources"
 	nsAKS       = "Microsoft.ContainerService"
 	nsNetwork   = "Microsoft.Network"
+	nsCompute   = "Microsoft.Compute"
 )
-
-// apiVersions are the api-version values the SDK modules in go.mod send
-// (read from their generated clients): armresources v1.2.0,
-// armcontainerservice/v6 v6.6.0, armnetwork/v9 v9.0.0.
-var apiVersions = map[string][]string{
-	nsResources: {"2021-04-01"},
-	nsAKS:       {"2025-02-01"},
-	nsNetwork:   {"2025-05-01"},
-}
 
 var namespaces = map[string]string{
 	"microsoft.resources": nsResources, "microsoft.containerservice": nsAKS, "microsoft.network": nsNetwork,
+	"microsoft.compute": nsCompute,
 }
+
+// networkTypes are the Microsoft.Network resource types served in a
+// resource group; listAllTypes those served subscription-wide
+// (/subscriptions/S/providers/NS/TYPE), per namespace.
+var (
+	networkTypes = []string{"virtualNetworks", "publicIPAddresses", "natGateways", "loadBalancers", "networkSecurityGroups", "routeTables"}
+	listAllTypes = map[string][]string{
+		nsAKS:     {"managedClusters"},
+		nsNetwork: networkTypes,
+		nsCompute: {"virtualMachineScaleSets"},
+	}
+)
 
 // verb names what a method does to a single resource.
 func verb(method string) string {
@@ -62,12 +70,7 @@ func parseRoute(method, path string) route {
 		}
 	}
 	is := func(i int, lit string) bool { return i < len(segs) && strings.EqualFold(segs[i], lit) }
-	if len(segs) < 3 || !is(0, "subscriptions") {
-		return route{}
-	}
-	rt := route{sub: segs[1]}
-	rest := segs[2:]
-	n := len(rest)
+	var rt route
 	set := func(typ, ns, op string) route {
 		rt.typ, rt.ns = typ, ns
 		if op != "" {
@@ -75,6 +78,26 @@ func parseRoute(method, path string) route {
 		}
 		return rt
 	}
+	get := func(typ, ns, op string) route { // a read-only path
+		if method != http.MethodGet {
+			op = ""
+		}
+		return set(typ, ns, op)
+	}
+	switch {
+	case len(segs) == 1 && is(0, "tenants"):
+		return get("tenants", nsResources, "list")
+	case !is(0, "subscriptions"):
+		return route{}
+	case len(segs) == 1:
+		return get("subscriptions", nsResources, "list")
+	}
+	rt.sub = segs[1]
+	if len(segs) == 2 {
+		return get("subscriptions", nsResources, "get")
+	}
+	rest := segs[2:]
+	n := len(rest)
 	one := func(typ, ns string) route { // a single resource: PUT, GET, DELETE
 		v := verb(method)
 		if v == "checkExistence" {
@@ -82,11 +105,32 @@ func parseRoute(method, path string) route {
 		}
 		return set(typ, ns, v)
 	}
-	list := func(typ, ns string) route {
-		if method != http.MethodGet {
-			return set(typ, ns, "")
+	list := func(typ, ns string) route { return get(typ, ns, "list") }
+	if n == 1 && strings.EqualFold(rest[0], "locations") {
+		return get("locations", nsResources, "list")
+	}
+	if n == 5 && strings.EqualFold(rest[0], "providers") && strings.EqualFold(rest[2], "locations") && strings.EqualFold(rest[1], nsAKS) {
+		rt.loc = rest[3]
+		switch {
+		case strings.EqualFold(rest[4], "kubernetesVersions"):
+			return get("kubernetesVersions", nsAKS, "list")
+		case strings.EqualFold(rest[4], "orchestrators"):
+			return get("orchestrators", nsAKS, "list")
 		}
-		return set(typ, ns, "list")
+		return route{}
+	}
+	if n == 3 && strings.EqualFold(rest[0], "providers") {
+		ns, ok := namespaces[strings.ToLower(rest[1])]
+		if !ok {
+			return route{}
+		}
+		for _, t := range listAllTypes[ns] {
+			if strings.EqualFold(rest[2], t) {
+				rt.all = true
+				return get(t, ns, "listAll")
+			}
+		}
+		return route{}
 	}
 	switch {
 	case strings.EqualFold(rest[0], "operationresults") && n == 2 && method == http.MethodGet:
@@ -153,9 +197,17 @@ func parseRoute(method, path string) route {
 		case len(p) == 4 && pis(2, "agentPools"):
 			return one("agentPools", ns)
 		}
+	case nsCompute:
+		switch {
+		case !pis(0, "virtualMachineScaleSets"):
+		case len(p) == 1:
+			return list("virtualMachineScaleSets", ns)
+		case len(p) == 2:
+			return one("virtualMachineScaleSets", ns)
+		}
 	case nsNetwork:
 		typ := ""
-		for _, t := range []string{"virtualNetworks", "publicIPAddresses", "natGateways"} {
+		for _, t := range networkTypes {
 			if pis(0, t) {
 				typ = t
 			}
@@ -173,22 +225,4 @@ func parseRoute(method, path string) route {
 		}
 	}
 	return route{}
-}
-
-// checkAPIVersion answers a missing or unsupported api-version the way ARM
-// does.
-func checkAPIVersion(rt route, v string) *armErr {
-	if v == "" {
-		return errf(http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
-	}
-	for _, ok := range apiVersions[rt.ns] {
-		if v == ok {
-			return nil
-		}
-	}
-	supported := strings.Join(apiVersions[rt.ns], ", ")
-	if rt.ns == nsResources {
-		return errf(http.StatusBadRequest, "InvalidApiVersionParameter", "The api-version '%s' is invalid. The supported versions are '%s'.", v, supported)
-	}
-	return errf(http.StatusBadRequest, "NoRegisteredProviderFound", "No registered resource provider found for location '%s' and API version '%s' for type '%s'. The supported api-versions are '%s'.", rt.loc, v, rt.typ, supported)
 }

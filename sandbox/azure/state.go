@@ -21,6 +21,11 @@ type state struct {
 	PIPs     map[string]*pipRec     `json:"publicIPAddresses"`
 	NATs     map[string]*natRec     `json:"natGateways"`
 	Ops      map[string]*opRec      `json:"operations"`
+	// Identity is the sandbox tenant's service principal and token key;
+	// CA signs the https endpoint's certificate. Both are made on first
+	// use and kept, so credentials and trust survive a restart.
+	Identity *identityRec `json:"identity,omitempty"`
+	CA       *caRec       `json:"ca,omitempty"`
 }
 
 type groupRec struct {

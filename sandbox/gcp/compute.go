@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -65,30 +67,18 @@ func notReady(path string) *gerr {
 	return cerr(http.StatusBadRequest, "resourceNotReady", "The resource '%s' is not ready", path)
 }
 
-func writeGErr(w http.ResponseWriter, g *gerr, status string) {
-	type item struct {
-		Message string `json:"message"`
-		Domain  string `json:"domain"`
-		Reason  string `json:"reason"`
-	}
-	type body struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Errors  []item `json:"errors"`
-		Status  string `json:"status,omitempty"`
-	}
-	data, _ := json.Marshal(map[string]body{"error": {
-		Code: g.code, Message: g.msg, Status: status,
-		Errors: []item{{Message: g.msg, Domain: "global", Reason: g.reason}},
-	}}) // plain structs always marshal
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(g.code)
-	_, _ = w.Write(data)
+func writeGErr(w http.ResponseWriter, g *gerr, st string) {
+	writeErrBody(w, errBody{Code: g.code, Message: g.msg, Status: st,
+		Errors: []errItem{{Message: g.msg, Domain: "global", Reason: g.reason}}})
 }
 
 // WriteFault writes Compute's rate-limit reply (429 rateLimitExceeded,
 // RESOURCE_EXHAUSTED) or a backend error (503 backendError).
 func (e *Emulator) WriteFault(w http.ResponseWriter, r *http.Request, op string, kind emu.FaultKind) {
+	if isContainerREST(r) {
+		writeStatusJSON(w, status.Convert(e.GRPCFault(op, kind)))
+		return
+	}
 	if isOAuth(r) {
 		if kind == emu.FaultThrottle {
 			writeOAuthErr(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Rate limit exceeded.")
@@ -129,6 +119,22 @@ func parseCompute(r *http.Request) (croute, bool) {
 	}
 	p := strings.Split(rest, "/")
 	var rt croute
+	if len(p) >= 2 && len(p) <= 3 && (p[1] == "regions" || p[1] == "zones") {
+		// The project's regions and zones themselves.
+		rt.project, rt.scope, rt.coll = p[0], "project", p[1]
+		if len(p) == 3 {
+			rt.name = p[2]
+		}
+		switch {
+		case r.Method != http.MethodGet || rt.project == "":
+			return croute{}, false
+		case rt.name == "":
+			rt.method = "list"
+		default:
+			rt.method = "get"
+		}
+		return rt, true
+	}
 	if len(p) < 3 {
 		return croute{}, false
 	}
@@ -136,6 +142,8 @@ func parseCompute(r *http.Request) (croute, bool) {
 	switch p[1] {
 	case "global":
 		rt.scope, p = "global", p[2:]
+	case "aggregated":
+		rt.scope, p = "aggregated", p[2:]
 	case "regions", "zones":
 		if len(p) < 4 {
 			return croute{}, false
@@ -157,6 +165,10 @@ func parseCompute(r *http.Request) (croute, bool) {
 	switch {
 	case rt.name == "" && r.Method == http.MethodPost:
 		rt.method = "insert"
+	case rt.name == "" && r.Method == http.MethodGet && rt.scope == "aggregated":
+		rt.method = "aggregatedList"
+	case rt.scope == "aggregated":
+		return croute{}, false
 	case rt.name == "" && r.Method == http.MethodGet:
 		rt.method = "list"
 	case rt.verb != "" && r.Method == http.MethodPost:
@@ -192,8 +204,17 @@ func (rt croute) collection() string {
 // "compute:regionOperations.get", "compute:Unknown") or a request to the
 // sandbox's identity endpoints ("oauth2:token", "oauth2:serviceAccountKey").
 func (e *Emulator) Operation(r *http.Request, body []byte) string {
+	if isContainerREST(r) {
+		return containerRESTOperation(r)
+	}
 	if isOAuth(r) {
 		return oauthOperation(r)
+	}
+	if isBatch(r) {
+		return "compute:batch"
+	}
+	if isServiceUsage(r) {
+		return "serviceusage:services.get"
 	}
 	rt, ok := parseCompute(r)
 	if !ok {
@@ -206,69 +227,120 @@ func (e *Emulator) Operation(r *http.Request, body []byte) string {
 type handler func(e *Emulator, rt croute, c emu.Call, now time.Time) (proto.Message, *gerr, bool)
 
 var computeRoutes = map[string]handler{
-	"global networks.insert":          (*Emulator).insertNetwork,
-	"global networks.get":             (*Emulator).getNetwork,
-	"global networks.list":            (*Emulator).listNetworks,
-	"global networks.delete":          (*Emulator).deleteNetwork,
-	"regions subnetworks.insert":      (*Emulator).insertSubnet,
-	"regions subnetworks.get":         (*Emulator).getSubnet,
-	"regions subnetworks.list":        (*Emulator).listSubnets,
-	"regions subnetworks.patch":       (*Emulator).patchSubnet,
-	"regions subnetworks.delete":      (*Emulator).deleteSubnet,
-	"regions routers.insert":          (*Emulator).insertRouter,
-	"regions routers.get":             (*Emulator).getRouter,
-	"regions routers.list":            (*Emulator).listRouters,
-	"regions routers.patch":           (*Emulator).patchRouter,
-	"regions routers.update":          (*Emulator).patchRouter,
-	"regions routers.delete":          (*Emulator).deleteRouter,
-	"regions addresses.insert":        (*Emulator).insertAddress,
-	"regions addresses.get":           (*Emulator).getAddress,
-	"regions addresses.list":          (*Emulator).listAddresses,
-	"regions addresses.delete":        (*Emulator).deleteAddress,
-	"regions addresses.setLabels":     (*Emulator).setAddressLabels,
-	"global globalOperations.get":     (*Emulator).getOperation,
-	"regions regionOperations.get":    (*Emulator).getOperation,
-	"regions regionOperations.wait":   (*Emulator).getOperation,
-	"global globalOperations.wait":    (*Emulator).getOperation,
-	"zones instanceGroupManagers.get": (*Emulator).getIGM,
+	"global networks.insert":           (*Emulator).insertNetwork,
+	"global networks.get":              (*Emulator).getNetwork,
+	"global networks.list":             (*Emulator).listNetworks,
+	"global networks.delete":           (*Emulator).deleteNetwork,
+	"regions subnetworks.insert":       (*Emulator).insertSubnet,
+	"regions subnetworks.get":          (*Emulator).getSubnet,
+	"regions subnetworks.list":         (*Emulator).listSubnets,
+	"regions subnetworks.patch":        (*Emulator).patchSubnet,
+	"regions subnetworks.delete":       (*Emulator).deleteSubnet,
+	"regions routers.insert":           (*Emulator).insertRouter,
+	"regions routers.get":              (*Emulator).getRouter,
+	"regions routers.list":             (*Emulator).listRouters,
+	"regions routers.patch":            (*Emulator).patchRouter,
+	"regions routers.update":           (*Emulator).patchRouter,
+	"regions routers.delete":           (*Emulator).deleteRouter,
+	"regions addresses.insert":         (*Emulator).insertAddress,
+	"regions addresses.get":            (*Emulator).getAddress,
+	"regions addresses.list":           (*Emulator).listAddresses,
+	"regions addresses.delete":         (*Emulator).deleteAddress,
+	"regions addresses.setLabels":      (*Emulator).setAddressLabels,
+	"global globalOperations.get":      (*Emulator).getOperation,
+	"regions regionOperations.get":     (*Emulator).getOperation,
+	"regions regionOperations.wait":    (*Emulator).getOperation,
+	"global globalOperations.wait":     (*Emulator).getOperation,
+	"zones instanceGroupManagers.get":  (*Emulator).getIGM,
+	"zones instanceGroupManagers.list": (*Emulator).listIGMs,
+	"zones instanceGroups.get":         (*Emulator).getInstanceGroup,
+	"zones instanceGroups.list":        (*Emulator).listInstanceGroups,
+	"project regions.list":             (*Emulator).listRegions,
+	"project regions.get":              (*Emulator).getRegion,
+	"project zones.list":               (*Emulator).listZones,
+	"project zones.get":                (*Emulator).getZone,
+	"zones autoscalers.list":           (*Emulator).listAutoscalers,
+	"zones autoscalers.get":            (*Emulator).getAutoscaler,
+	"regions autoscalers.list":         (*Emulator).listAutoscalers,
+	"regions autoscalers.get":          (*Emulator).getAutoscaler,
 }
 
-// Serve answers one Compute REST call.
+// Serve answers one Compute REST call, a GKE REST call (on GKE's
+// endpoint) or a request to the sandbox's identity endpoints.
 func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) bool {
+	if isContainerREST(r) {
+		return e.serveContainerREST(w, r, c)
+	}
 	if isOAuth(r) {
 		return e.serveOAuth(w, r, c)
+	}
+	if isBatch(r) {
+		return e.serveBatch(w, r, c)
+	}
+	if isServiceUsage(r) {
+		e.serveServiceUsage(w, r)
+		return false
 	}
 	rt, ok := parseCompute(r)
 	if !ok {
 		writeGErr(w, cerr(http.StatusNotFound, "notFound", "The requested URL %s was not found on this server.", r.URL.Path), "")
 		return false
 	}
+	call := apiCall{service: "compute.googleapis.com", method: "compute.v1." + upperFirst(rt.collection()) + "Service." + upperFirst(rt.method), scopes: computeScopes}
+	if r.Method == http.MethodGet {
+		call.scopes = append(slices.Clone(computeScopes), readOnlyScopes...)
+	}
+	if f := e.authorize(requestAuthorization(r), call, time.Now()); f != nil {
+		writeAuthFailure(w, f, call, true)
+		return false
+	}
 	h := computeRoutes[rt.scope+" "+rt.collection()+"."+rt.method]
-	if h == nil {
+	_, agg := aggregatedLists[rt.coll]
+	agg = agg && rt.method == "aggregatedList"
+	if h == nil && !agg {
 		writeGErr(w, cerr(http.StatusNotFound, "notFound", "The sandbox does not emulate %s %s", r.Method, r.URL.Path), "")
 		return false
 	}
-	if rt.scope == "regions" && !regionRE.MatchString(rt.loc) {
-		writeGErr(w, notFound("projects/"+rt.project+"/regions/"+rt.loc), "")
+	if !e.projectExists(rt.project) {
+		writeGErr(w, notFound("projects/"+rt.project), "")
 		return false
 	}
-	if rt.scope == "zones" && !zoneRE.MatchString(rt.loc) {
-		writeGErr(w, notFound("projects/"+rt.project+"/zones/"+rt.loc), "")
+	if rt.scope == "regions" && !knownRegion(rt.loc) {
+		writeGErr(w, invalid("region", rt.loc, "Unknown region."), "")
 		return false
 	}
-	if rt.method == "list" && r.URL.Query().Get("filter") != "" {
-		writeGErr(w, invalid("filter", r.URL.Query().Get("filter"), "The sandbox does not emulate list filters; list everything and filter client-side."), "")
+	if rt.scope == "zones" && !validZone(rt.loc) {
+		writeGErr(w, invalid("zone", rt.loc, "Unknown zone."), "")
 		return false
+	}
+	var lp listParams
+	if rt.method == "list" || rt.method == "aggregatedList" {
+		var g *gerr
+		if lp, g = parseListParams(r.URL.Query()); g != nil {
+			writeGErr(w, g, "")
+			return false
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
 	e.settle(now)
+	if agg {
+		return writeProto(w, e.aggregatedList(rt, lp, now), false)
+	}
 	out, g, changed := h(e, rt, c, now)
 	if g != nil {
 		writeGErr(w, g, "")
 		return changed
 	}
+	if rt.method == "list" {
+		pageList(out, lp)
+	}
+	return writeProto(w, out, changed)
+}
+
+// writeProto writes a Compute reply.
+func writeProto(w http.ResponseWriter, out proto.Message, changed bool) bool {
 	data, err := protojson.Marshal(out)
 	if err != nil {
 		writeGErr(w, cerr(http.StatusInternalServerError, "backendError", "encode reply: %v", err), "")

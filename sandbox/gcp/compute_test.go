@@ -13,7 +13,7 @@ import (
 	"github.com/regionctl/regionctl/sandbox"
 )
 
-func insertNetwork(t *testing.T, e *env, name string) {
+func insertNetwork(t testing.TB, e *env, name string) {
 	t.Helper()
 	op, err := e.networks.Insert(context.Background(), &computepb.InsertNetworkRequest{Project: project,
 		NetworkResource: &computepb.Network{Name: proto.String(name), AutoCreateSubnetworks: proto.Bool(false)}})
@@ -25,7 +25,7 @@ func insertNetwork(t *testing.T, e *env, name string) {
 	}
 }
 
-func insertSubnet(t *testing.T, e *env, name, cidr string, secondary map[string]string) {
+func insertSubnet(t testing.TB, e *env, name, cidr string, secondary map[string]string) {
 	t.Helper()
 	s := &computepb.Subnetwork{Name: proto.String(name), Network: proto.String("projects/" + project + "/global/networks/net"), IpCidrRange: proto.String(cidr)}
 	for n, c := range secondary {

@@ -25,50 +25,6 @@ const containerBase = "https://container.googleapis.com/v1/"
 
 var clusterNameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
 
-// regionZones lists the zones of well-known regions; other regions have
-// zones a, b and c. A regional cluster's default node locations are the
-// first three.
-var regionZones = map[string][]string{
-	"us-central1":     {"a", "b", "c", "f"},
-	"us-east1":        {"b", "c", "d"},
-	"us-east4":        {"a", "b", "c"},
-	"us-west1":        {"a", "b", "c"},
-	"europe-west1":    {"b", "c", "d"},
-	"europe-west4":    {"a", "b", "c"},
-	"europe-west3":    {"a", "b", "c"},
-	"asia-northeast1": {"a", "b", "c"},
-	"asia-southeast1": {"a", "b", "c"},
-}
-
-func zonesOf(region string) []string {
-	letters, ok := regionZones[region]
-	if !ok {
-		letters = []string{"a", "b", "c"}
-	}
-	out := make([]string, len(letters))
-	for i, l := range letters {
-		out[i] = region + "-" + l
-	}
-	return out
-}
-
-// regionOf is the region of a region or zone name.
-func regionOf(loc string) string {
-	if m := zoneRE.FindStringSubmatch(loc); m != nil {
-		return m[1]
-	}
-	return loc
-}
-
-func validZone(z string) bool {
-	for _, x := range zonesOf(regionOf(z)) {
-		if x == z {
-			return true
-		}
-	}
-	return false
-}
-
 func networkName(s string) string {
 	_, _, n, _ := ref(s, "", "", "networks")
 	return n
@@ -84,9 +40,10 @@ type clusterServer struct {
 	e *Emulator
 }
 
-// RegisterGRPC registers google.container.v1.ClusterManager.
+// RegisterGRPC registers google.container.v1.ClusterManager; every call
+// needs an access token the sandbox issued.
 func (e *Emulator) RegisterGRPC(s *grpc.Server) {
-	containerpb.RegisterClusterManagerServer(s, &clusterServer{e: e})
+	s.RegisterService(e.authorizedServiceDesc(containerpb.ClusterManager_ServiceDesc), &clusterServer{e: e})
 }
 
 // GRPCOperation names a container call "container:CreateCluster".
@@ -145,8 +102,8 @@ func parseName(name string, legacy [4]string, depth int) (clusterRef, error) {
 	if r.project == "" || r.location == "" || (depth > 2 && r.cluster == "") || (depth > 3 && r.pool == "") {
 		return r, status.Errorf(codes.InvalidArgument, "name is required: %s", namePattern(depth))
 	}
-	if r.location != "-" && !regionRE.MatchString(r.location) && !zoneRE.MatchString(r.location) {
-		return r, status.Errorf(codes.InvalidArgument, "Location %q is not a valid region or zone.", r.location)
+	if r.location != "-" && !knownLocation(r.location) {
+		return r, status.Errorf(codes.InvalidArgument, "Location %q does not exist.", r.location)
 	}
 	return r, nil
 }

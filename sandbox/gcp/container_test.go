@@ -22,7 +22,7 @@ const (
 	clusterKey = loc + "/clusters/demo"
 )
 
-func network(t *testing.T, e *env) {
+func network(t testing.TB, e *env) {
 	t.Helper()
 	insertNetwork(t, e, "net")
 	insertSubnet(t, e, "nodes", "10.0.0.0/20", map[string]string{"pods": "10.4.0.0/14", "services": "10.8.0.0/20"})
@@ -43,7 +43,7 @@ func demoCluster() *containerpb.Cluster {
 }
 
 // waitOp polls GetOperation until DONE, stepping the clock, and returns it.
-func waitOp(t *testing.T, e *env, op *containerpb.Operation) *containerpb.Operation {
+func waitOp(t testing.TB, e *env, op *containerpb.Operation) *containerpb.Operation {
 	t.Helper()
 	name := loc + "/operations/" + op.GetName()
 	for i := 0; i < 100; i++ {

@@ -2,17 +2,11 @@ package gcp
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"hash/fnv"
-	"math/big"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -71,7 +65,24 @@ func (e *Emulator) restartKube() {
 	for _, c := range e.st.Clusters {
 		if c.KubeErr == "" && c.KubeEndpoint != "" {
 			e.ensureKube(c)
+			if c.EndpointIP != "" {
+				e.restartFront(c)
+			}
 		}
+	}
+}
+
+// restartFront serves a running cluster's endpoint again after a restart;
+// when its address cannot be served any more the cluster publishes its
+// API server's own endpoint and CA instead.
+func (e *Emulator) restartFront(c *clusterRec) {
+	if _, _, err := e.startFront(c); err == nil {
+		return
+	}
+	c.EndpointIP, c.Front = "", nil
+	if c.C.V.GetEndpoint() != "" {
+		c.C.V.Endpoint = c.KubeEndpoint
+		c.C.V.MasterAuth = &containerpb.MasterAuth{ClusterCaCertificate: base64.StdEncoding.EncodeToString([]byte(c.KubeCA))}
 	}
 }
 
@@ -105,6 +116,11 @@ func (e *Emulator) clusterRunning(c *clusterRec) error {
 			return fmt.Errorf("the cluster's Kubernetes API server did not start: %s", kerr)
 		}
 		endpoint, ca = c.KubeEndpoint, []byte(c.KubeCA)
+		if ip, fca, err := e.startFront(c); err == nil {
+			endpoint, ca = ip, fca // GKE's shape: a bare IP, port 443
+		} else {
+			c.EndpointIP, c.Front = "", nil // where port 443 cannot be served
+		}
 	} else {
 		var err error
 		if endpoint, ca, err = fakeEndpoint(c.C.V); err != nil {
@@ -131,6 +147,7 @@ func (e *Emulator) clusterRunning(c *clusterRec) error {
 // clusterFailed is called when a cluster's create ends in ERROR: its API
 // server is not kept running.
 func (e *Emulator) clusterFailed(c *clusterRec) {
+	e.stopFront(c)
 	if e.env.Kube != nil && c.KubeEndpoint != "" {
 		_ = e.env.Kube.Remove(kubeID(c)) // best effort: the delete removes it again
 	}
@@ -139,6 +156,7 @@ func (e *Emulator) clusterFailed(c *clusterRec) {
 // clusterDeleted is the one place a cluster goes away: its API server is
 // stopped and its data removed.
 func (e *Emulator) clusterDeleted(c *clusterRec) {
+	e.stopFront(c)
 	if e.env.Kube != nil {
 		_ = e.env.Kube.Remove(kubeID(c)) // best effort: a leftover directory is removed by the next Remove
 	}
@@ -194,29 +212,11 @@ func gkeBootstrap(ctx context.Context, cs kubernetes.Interface) error {
 
 // selfSignedCA makes a CA certificate PEM like the one GKE returns.
 func selfSignedCA(name string) ([]byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := newFrontCA(name)
 	if err != nil {
 		return nil, err
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: name + "-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(30 * 365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+	return []byte(ca.CertPEM), nil
 }
 
 func fnvHex(s string) string {
@@ -225,36 +225,115 @@ func fnvHex(s string) string {
 	return fmt.Sprintf("%08x", h.Sum32())
 }
 
-// getIGM serves instanceGroupManagers.get for the groups behind node
-// pools: targetSize is the pool's node count in that zone.
-func (e *Emulator) getIGM(rt croute, _ emu.Call, now time.Time) (proto.Message, *gerr, bool) {
+// mig is the managed instance group behind a node pool in one zone.
+type mig struct {
+	c          *clusterRec
+	p          *poolRec
+	zone, name string
+	size       int32
+}
+
+// migs lists the node pools' managed instance groups of a project, by
+// zone and name.
+func (e *Emulator) migs(project string) []mig {
+	var out []mig
 	for _, c := range e.st.Clusters {
-		if c.Project != rt.project {
+		if c.Project != project {
 			continue
 		}
 		for _, p := range c.Pools {
 			for z, n := range p.Sizes {
-				name := migName(c.C.V.GetName(), p.P.V.GetName(), z)
-				if z != rt.loc || name != rt.name {
-					continue
-				}
-				zonePath := "projects/" + rt.project + "/zones/" + z
-				return &computepb.InstanceGroupManager{
-					Kind:              proto.String("compute#instanceGroupManager"),
-					Id:                proto.Uint64(uint64(fnvSum(name))),
-					Name:              proto.String(name),
-					Zone:              proto.String(computeBase + zonePath),
-					BaseInstanceName:  proto.String(name[:len(name)-len("-grp")]),
-					InstanceGroup:     proto.String(computeBase + zonePath + "/instanceGroups/" + name),
-					SelfLink:          proto.String(computeBase + zonePath + "/instanceGroupManagers/" + name),
-					TargetSize:        proto.Int32(n),
-					CreationTimestamp: proto.String(c.C.V.GetCreateTime()),
-					Status:            &computepb.InstanceGroupManagerStatus{IsStable: proto.Bool(p.P.V.GetStatus() == containerpb.NodePool_RUNNING)},
-				}, nil, false
+				out = append(out, mig{c: c, p: p, zone: z, name: migName(c.C.V.GetName(), p.P.V.GetName(), z), size: n})
 			}
 		}
 	}
-	return nil, notFound("projects/" + rt.project + "/zones/" + rt.loc + "/instanceGroupManagers/" + rt.name), false
+	sort.Slice(out, func(i, j int) bool { return out[i].zone+"/"+out[i].name < out[j].zone+"/"+out[j].name })
+	return out
+}
+
+// render is the group as Compute shows it: targetSize is the pool's node
+// count in that zone.
+func (m mig) render() *computepb.InstanceGroupManager {
+	zonePath := "projects/" + m.c.Project + "/zones/" + m.zone
+	return &computepb.InstanceGroupManager{
+		Kind:              proto.String("compute#instanceGroupManager"),
+		Id:                proto.Uint64(uint64(fnvSum(m.name))),
+		Name:              proto.String(m.name),
+		Zone:              proto.String(computeBase + zonePath),
+		BaseInstanceName:  proto.String(m.name[:len(m.name)-len("-grp")]),
+		InstanceGroup:     proto.String(computeBase + zonePath + "/instanceGroups/" + m.name),
+		SelfLink:          proto.String(computeBase + zonePath + "/instanceGroupManagers/" + m.name),
+		TargetSize:        proto.Int32(m.size),
+		CreationTimestamp: proto.String(m.c.C.V.GetCreateTime()),
+		Status:            &computepb.InstanceGroupManagerStatus{IsStable: proto.Bool(m.p.P.V.GetStatus() == containerpb.NodePool_RUNNING)},
+	}
+}
+
+// group is the instance group a managed group keeps its instances in.
+func (m mig) group() *computepb.InstanceGroup {
+	zonePath := "projects/" + m.c.Project + "/zones/" + m.zone
+	return &computepb.InstanceGroup{
+		Kind:              proto.String("compute#instanceGroup"),
+		Id:                proto.Uint64(uint64(fnvSum(m.name + "/group"))),
+		Name:              proto.String(m.name),
+		Zone:              proto.String(computeBase + zonePath),
+		Size:              proto.Int32(m.size),
+		Network:           proto.String(computeBase + netPath(m.c.Project, networkName(m.c.C.V.GetNetwork()))),
+		Subnetwork:        proto.String(computeBase + regionalPath(m.c.Project, regionOf(m.zone), "subnetworks", subnetName(m.c.C.V.GetSubnetwork()))),
+		SelfLink:          proto.String(computeBase + zonePath + "/instanceGroups/" + m.name),
+		CreationTimestamp: proto.String(m.c.C.V.GetCreateTime()),
+		Fingerprint:       proto.String("42WmSpB8rSM="),
+	}
+}
+
+// migGet finds a group of the zone by name and renders it; a miss is
+// notFound in the request's collection.
+func (e *Emulator) migGet(rt croute, render func(mig) proto.Message) (proto.Message, *gerr, bool) {
+	for _, m := range e.migs(rt.project) {
+		if m.zone == rt.loc && m.name == rt.name {
+			return render(m), nil, false
+		}
+	}
+	return nil, notFound("projects/" + rt.project + "/zones/" + rt.loc + "/" + rt.coll + "/" + rt.name), false
+}
+
+// migList lists the groups of a zone.
+func migList[T proto.Message](e *Emulator, rt croute, render func(mig) T) []T {
+	var out []T
+	for _, m := range e.migs(rt.project) {
+		if m.zone == rt.loc {
+			out = append(out, render(m))
+		}
+	}
+	return out
+}
+
+func zoneListHeader(rt croute) (kind, id, self *string) {
+	base := "projects/" + rt.project + "/zones/" + rt.loc + "/" + rt.coll
+	return proto.String("compute#" + strings.TrimSuffix(lowerFirst(rt.coll), "s") + "List"), proto.String(base), proto.String(computeBase + base)
+}
+
+func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+// getInstanceGroup, listInstanceGroups, getIGM and listIGMs serve
+// instanceGroups and instanceGroupManagers get and list: the node pools'
+// groups (targetSize is the pool's node count in that zone).
+func (e *Emulator) getInstanceGroup(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	return e.migGet(rt, func(m mig) proto.Message { return m.group() })
+}
+
+func (e *Emulator) listInstanceGroups(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	kind, id, self := zoneListHeader(rt)
+	return &computepb.InstanceGroupList{Kind: kind, Id: id, SelfLink: self, Items: migList(e, rt, mig.group)}, nil, false
+}
+
+func (e *Emulator) getIGM(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	return e.migGet(rt, func(m mig) proto.Message { return m.render() })
+}
+
+func (e *Emulator) listIGMs(rt croute, _ emu.Call, _ time.Time) (proto.Message, *gerr, bool) {
+	kind, id, self := zoneListHeader(rt)
+	return &computepb.InstanceGroupManagerList{Kind: kind, Id: id, SelfLink: self, Items: migList(e, rt, mig.render)}, nil, false
 }
 
 func fnvSum(s string) uint32 {

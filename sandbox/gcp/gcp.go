@@ -1,11 +1,15 @@
 // Package gcp emulates the slice of Google Cloud that regionctl drives:
 // Compute Engine's REST JSON API (networks, subnetworks, routers with Cloud
-// NAT, addresses, managed instance groups read-only, global and region
-// operations) on one HTTP endpoint, and GKE's container API
-// (google.container.v1.ClusterManager) over gRPC on a second one. Objects
-// are kept as the SDK's own protobuf messages (computepb, containerpb) and
-// put on the wire with protojson as the SDK's REST client reads them, or by
-// gRPC itself, so shapes cannot drift from what the clients decode.
+// NAT, addresses, aggregated lists, regions and zones, managed instance
+// groups and autoscalers read-only, global and region operations, the batch
+// endpoint) on one HTTP endpoint, and GKE's container API
+// (google.container.v1.ClusterManager) on a second one, over gRPC and — by
+// the google.api.http rules of the same proto — over REST JSON, as gcloud
+// calls it. Every call needs an OAuth2 access token the emulator's token
+// endpoint issued for its service account key. Objects are kept as the
+// SDK's own protobuf messages (computepb, containerpb) and put on the wire
+// with protojson as the REST clients read them, or by gRPC itself, so
+// shapes cannot drift from what the clients decode.
 package gcp
 
 import (
@@ -30,12 +34,13 @@ import (
 const (
 	// ComputeKey is Compute's REST endpoint, "http://127.0.0.1:PORT".
 	ComputeKey = "gcp-compute"
-	// ContainerKey is GKE's gRPC endpoint, "127.0.0.1:PORT" (plain text).
+	// ContainerKey is GKE's gRPC endpoint, "127.0.0.1:PORT" (plain text);
+	// ContainerRESTKey names the same port as a REST base URL.
 	ContainerKey = "gcp-container"
 )
 
-// DefaultProject is the project id the sandbox suggests; any project id is
-// accepted and kept apart from the others.
+// DefaultProject is the project that always exists; others exist when the
+// sandbox is given them (Options.GCPProjects), each kept apart.
 const DefaultProject = "sandbox-project"
 
 // Emulator is the GCP emulator. Create it with New.
@@ -46,6 +51,8 @@ type Emulator struct {
 	// tokenKey signs the OAuth2 access tokens the emulator issues; the
 	// clusters' token webhook reads it without taking mu.
 	tokenKey atomic.Pointer[[]byte]
+	// fronts serve the clusters' endpoints, by kubeID (under mu).
+	fronts map[string]*endpointFront
 }
 
 var (

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"cloud.google.com/go/container/apiv1/containerpb"
 	"golang.org/x/oauth2/google"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -33,7 +35,7 @@ import (
 const cloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
 
 // keyFile fetches the sandbox's service account key JSON.
-func keyFile(t *testing.T, sb *sandbox.Sandbox) []byte {
+func keyFile(t testing.TB, sb *sandbox.Sandbox) []byte {
 	t.Helper()
 	resp, err := http.Get(sb.Endpoints()["gcp-compute"] + gcp.CredentialsPath)
 	if err != nil {
@@ -166,9 +168,18 @@ func TestClusterAPIServer(t *testing.T) {
 	if err != nil || c.GetStatus() != containerpb.Cluster_RUNNING {
 		t.Fatalf("cluster %v %v", c.GetStatus(), err)
 	}
-	host, _, err := net.SplitHostPort(c.GetEndpoint())
-	if err != nil || host != "127.0.0.1" {
-		t.Fatalf("endpoint %q: want 127.0.0.1:PORT (%v)", c.GetEndpoint(), err)
+	// GKE's endpoint is a bare IP (port 443): as root the sandbox serves
+	// one per cluster on the loopback network; otherwise it publishes the
+	// API server's own 127.0.0.1:PORT.
+	dialAddr := c.GetEndpoint()
+	if os.Geteuid() == 0 {
+		ip, err := netip.ParseAddr(c.GetEndpoint())
+		if err != nil || !ip.IsLoopback() || strings.HasPrefix(c.GetEndpoint(), "127.0.0.") {
+			t.Fatalf("endpoint %q: want a bare loopback IP outside 127.0.0.0/24 (%v)", c.GetEndpoint(), err)
+		}
+		dialAddr = c.GetEndpoint() + ":443"
+	} else if host, _, err := net.SplitHostPort(c.GetEndpoint()); err != nil || host != "127.0.0.1" {
+		t.Fatalf("endpoint %q without root: want 127.0.0.1:PORT (%v)", c.GetEndpoint(), err)
 	}
 	ca, err := base64.StdEncoding.DecodeString(c.GetMasterAuth().GetClusterCaCertificate())
 	if err != nil {
@@ -203,11 +214,55 @@ func TestClusterAPIServer(t *testing.T) {
 			t.Errorf("StorageClass %s = %q, want %q", n, classes[n], w)
 		}
 	}
+	// A watch streams through the endpoint (from the object's own
+	// resource version: the API servers share one etcd, so a watch from
+	// "now" may be ahead of a resource's watch cache).
+	cms := client(tok).CoreV1().ConfigMaps("default")
+	cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "through-the-endpoint"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: cm.ResourceVersion, FieldSelector: "metadata.name=through-the-endpoint"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data = map[string]string{"k": "v"}
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for ev := range w.ResultChan() {
+		if cm, ok := ev.Object.(*corev1.ConfigMap); ok && ev.Type == "MODIFIED" && cm.Data["k"] == "v" {
+			seen = true
+			break
+		}
+		t.Logf("watch event %s %v", ev.Type, ev.Object)
+	}
+	w.Stop()
+	if !seen {
+		t.Error("the watch through the endpoint ended without the ConfigMap's event")
+	}
 	forged := gcp.AccessTokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"x","scope":"`+cloudPlatform+`","exp":9999999999}`)) + ".c2ln"
 	for name, bad := range map[string]string{"forged": forged, "static": "sandbox", "truncated": tok[:len(tok)-4]} {
 		if _, err := client(bad).StorageV1().StorageClasses().List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
 			t.Errorf("%s token: %v, want 401 Unauthorized", name, err)
 		}
+	}
+
+	// After a restart the cluster keeps its endpoint, CA and data.
+	e.sb.Close()
+	e = startWith(t, sandbox.Options{Dir: dir, Latency: map[string]time.Duration{"*": 0}}, nil)
+	c2, err := e.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: clusterKey})
+	if err != nil || c2.GetEndpoint() != c.GetEndpoint() || c2.GetMasterAuth().GetClusterCaCertificate() != c.GetMasterAuth().GetClusterCaCertificate() {
+		t.Fatalf("after a restart: endpoint %q (was %q), same CA %v, %v", c2.GetEndpoint(), c.GetEndpoint(),
+			c2.GetMasterAuth().GetClusterCaCertificate() == c.GetMasterAuth().GetClusterCaCertificate(), err)
+	}
+	tok, err = accessToken(t, keyFile(t, e.sb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client(tok).CoreV1().ConfigMaps("default").Get(ctx, "through-the-endpoint", metav1.GetOptions{}); err != nil {
+		t.Errorf("the API server after a restart: %v", err)
 	}
 
 	dop, err := e.gke.DeleteCluster(ctx, &containerpb.DeleteClusterRequest{Name: clusterKey})
@@ -220,9 +275,9 @@ func TestClusterAPIServer(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "kube", "clusters", id)); !os.IsNotExist(err) {
 		t.Errorf("API server directory after delete: %v", err)
 	}
-	if conn, err := net.Dial("tcp", c.GetEndpoint()); err == nil {
+	if conn, err := net.Dial("tcp", dialAddr); err == nil {
 		conn.Close()
-		t.Errorf("API server still listens on %s after the cluster was deleted", c.GetEndpoint())
+		t.Errorf("API server still listens on %s after the cluster was deleted", dialAddr)
 	}
 }
 

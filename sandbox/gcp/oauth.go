@@ -314,26 +314,36 @@ func mac(key []byte, payload string) []byte {
 	return m.Sum(nil)
 }
 
-// VerifyAccessToken checks a bearer token sent to a cluster's API server:
-// an access token this emulator issued, not expired, with a scope GKE
-// accepts. It returns the account it was issued to.
-func (e *Emulator) VerifyAccessToken(token string, now time.Time) (string, error) {
+// readAccessToken checks that token is an access token this emulator
+// issued (its signature) and returns what it carries.
+func (e *Emulator) readAccessToken(token string) (accessToken, error) {
 	raw, ok := strings.CutPrefix(token, AccessTokenPrefix)
 	if !ok {
-		return "", errors.New("not an access token the sandbox issued")
+		return accessToken{}, errors.New("not an access token the sandbox issued")
 	}
 	p, sig, ok := strings.Cut(raw, ".")
 	key := e.tokenKey.Load()
 	if !ok || key == nil {
-		return "", errors.New("malformed access token")
+		return accessToken{}, errors.New("malformed access token")
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, mac(*key, p)) {
-		return "", errors.New("access token signature does not match (not issued by this sandbox)")
+		return accessToken{}, errors.New("access token signature does not match (not issued by this sandbox)")
 	}
 	var at accessToken
 	if err := decodeSegment(p, &at); err != nil {
-		return "", errors.New("malformed access token")
+		return accessToken{}, errors.New("malformed access token")
+	}
+	return at, nil
+}
+
+// VerifyAccessToken checks a bearer token sent to a cluster's API server:
+// an access token this emulator issued, not expired, with a scope GKE
+// accepts. It returns the account it was issued to.
+func (e *Emulator) VerifyAccessToken(token string, now time.Time) (string, error) {
+	at, err := e.readAccessToken(token)
+	if err != nil {
+		return "", err
 	}
 	if !now.Before(time.Unix(at.Exp, 0)) {
 		return "", errors.New("access token expired")

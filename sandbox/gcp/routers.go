@@ -278,16 +278,25 @@ func (e *Emulator) renderAddress(a *addrRec, now time.Time) *computepb.Address {
 	return out
 }
 
+// validateLabels applies Google Cloud's label rules (at most 64 labels;
+// keys start with a lowercase letter, values may be empty; both hold up to
+// 63 lowercase letters, digits, '_' or '-'), refusing with Compute's
+// messages. Keys are checked in order, so the error is stable.
 func validateLabels(field string, labels map[string]string) *gerr {
 	if len(labels) > 64 {
-		return invalid(field, fmt.Sprint(len(labels)), "At most 64 labels.")
+		return invalid(field, "", fmt.Sprintf("Too many labels: %d were given, the maximum is 64.", len(labels)))
 	}
-	for k, v := range labels {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		if !labelKey.MatchString(k) {
-			return invalid(field, k, "Label keys start with a lowercase letter and hold up to 63 lowercase letters, digits, '_' or '-'.")
+			return invalid(field, "", "Label key '"+k+"' violates format constraints. The key must start with a lowercase character, can only contain lowercase letters, numeric characters, underscores and dashes. The key can be at most 63 characters long. International characters are allowed.")
 		}
-		if !labelVal.MatchString(v) {
-			return invalid(field+"."+k, v, "Label values hold up to 63 lowercase letters, digits, '_' or '-'.")
+		if v := labels[k]; !labelVal.MatchString(v) {
+			return invalid(field, "", "Label value '"+v+"' violates format constraints. The value can only contain lowercase letters, numeric characters, underscores and dashes. The value can be at most 63 characters long. International characters are allowed.")
 		}
 	}
 	return nil

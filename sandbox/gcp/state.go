@@ -144,6 +144,11 @@ type clusterRec struct {
 	KubeEndpoint string `json:"kubeEndpoint,omitempty"`
 	KubeCA       string `json:"kubeCA,omitempty"`
 	KubeErr      string `json:"kubeErr,omitempty"`
+	// EndpointIP is the loopback address whose port 443 fronts the API
+	// server (the cluster's published endpoint), and Front the CA that
+	// signs it; both empty when the front could not be served.
+	EndpointIP string   `json:"endpointIP,omitempty"`
+	Front      *frontCA `json:"endpointCA,omitempty"`
 }
 
 type poolRec struct {

@@ -422,12 +422,13 @@ func (b *Backend) Locks(ctx context.Context) ([]state.LockInfo, error) {
 	return out, nil
 }
 
-// UnlockStale removes region's lock if it is held under id and its lease has
-// run out at now, checking both under the flock so a holder that renews at
-// the same moment keeps its lock. state.BreakStale uses it.
+// UnlockStale removes region's lock if it is held under id and is stale at
+// now (its lease ran out, or HolderGone), checking both under the flock so
+// a holder that renews at the same moment keeps its lock. state.BreakStale
+// and state.Acquire use it.
 func (b *Backend) UnlockStale(ctx context.Context, region, id string, now time.Time) error {
 	return b.modifyLock(ctx, region, id, "break", func(h *state.LockInfo) error {
-		if !h.Stale(now) {
+		if state.StaleReason(b, *h, now) == "" {
 			return &state.LockError{Region: region, Holder: h, Err: errors.New("its lease was renewed: it is not stale")}
 		}
 		if err := os.Remove(b.LockPath(region)); err != nil {
@@ -438,6 +439,25 @@ func (b *Backend) UnlockStale(ctx context.Context, region, id string, now time.T
 }
 
 var _ state.StaleUnlocker = (*Backend)(nil)
+
+// HolderGone reports a lock holder on this host whose process no longer
+// exists: after a kill -9 or a crash its lock is stale at once, without
+// waiting for the lease. A holder on another host (a state directory shared
+// over NFS), in another PID namespace (a container with the host's name),
+// or whose process still exists is left to its lease; so is one whose pid
+// was reused by another process (the check errs towards alive).
+func (b *Backend) HolderGone(h state.LockInfo) string {
+	host, err := os.Hostname()
+	if err != nil || h.PID <= 0 || h.Host() == "" || h.Host() != host || h.PIDNamespace != state.PIDNamespace() {
+		return ""
+	}
+	if err := unix.Kill(h.PID, 0); !errors.Is(err, unix.ESRCH) {
+		return "" // it exists (EPERM: someone else's process)
+	}
+	return fmt.Sprintf("its holder, pid %d on this host (%s), is no longer running", h.PID, host)
+}
+
+var _ state.HolderChecker = (*Backend)(nil)
 
 func encodeLock(info state.LockInfo) ([]byte, error) {
 	data, err := json.MarshalIndent(info, "", "  ")

@@ -110,6 +110,16 @@ func TestCorruptReadNamesFileAndBackup(t *testing.T) {
 		{"newer version", `{"version": 99, "lineage": "L", "serial": 2, "region": "r", "newField": 1}`, []string{"upgrade regionctl", b.StatePath("r")}},
 		{"other region", `{"version": 1, "lineage": "L", "serial": 2, "region": "q", "resources": []}`, []string{`region "q"`, b.BackupPath("r")}},
 		{"trailing garbage", `{"version": 1, "lineage": "L", "serial": 2, "region": "r"} {}`, []string{"not a JSON state document", b.StatePath("r")}},
+		// Read as an empty region, these would plan to create everything again.
+		{"null resources", `{"version": 1, "lineage": "L", "serial": 2, "region": "r", "resources": null}`,
+			[]string{`"resources" is null`, "would create everything again", "region r", b.StatePath("r"), b.BackupPath("r"), "repair the document by hand"}},
+		{"no resources", `{"version": 1, "lineage": "L", "serial": 2, "region": "r"}`, []string{`no "resources" list`, b.StatePath("r")}},
+		{"unknown status", `{"version": 1, "lineage": "L", "serial": 2, "region": "r", "resources": [{"address": "r/x.a", "type": "x", "id": "a", "status": "craeted"}]}`,
+			[]string{`r/x.a with unknown status "craeted"`, b.StatePath("r"), b.BackupPath("r")}},
+		{"no status", `{"version": 1, "lineage": "L", "serial": 2, "region": "r", "resources": [{"address": "r/x.a", "type": "x", "id": "a"}]}`,
+			[]string{`r/x.a with unknown status ""`}},
+		{"created without id", `{"version": 1, "lineage": "L", "serial": 2, "region": "r", "resources": [{"address": "r/x.a", "type": "x", "status": "created"}]}`,
+			[]string{"r/x.a as created but with no id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

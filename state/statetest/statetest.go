@@ -13,7 +13,9 @@
 //
 // The suite checks the contracts in package state: ErrNoState, deep
 // round-trips, compare-and-swap on serial and lineage, exclusive leased locks
-// with holder records, stale-lock breaking, concurrent read-modify-write
+// with holder records, stale-lock breaking and taking over (a dead holder
+// of this host is stale at once only on a state.HolderChecker; on any other
+// backend only when its lease runs out), concurrent read-modify-write
 // writers that all land, corrupt documents that are reported and never
 // overwritten, and region listings.
 package statetest
@@ -23,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -97,6 +100,9 @@ func Run(t *testing.T, h Harness) {
 		{"StaleLease", testStaleLease},
 		{"BreakStaleRefusesFresh", testBreakStaleFresh},
 		{"BreakStaleNotLocked", testBreakStaleNotLocked},
+		{"AcquireTakesOverStaleLease", testTakeOverStaleLease},
+		{"AcquireReportsStaleWithoutTimeout", testStaleWithoutTimeout},
+		{"DeadHolderOnThisHost", testDeadHolder},
 		{"LocksAcrossRegions", testLocksAcrossRegions},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"CorruptDocument", testCorrupt},
@@ -733,4 +739,163 @@ func testCorrupt(t *testing.T, h Harness) {
 	if after := h.Raw(t, b, region); !bytes.Equal(before, after) {
 		t.Fatalf("a refused Write changed the corrupt document:\nbefore %q\nafter  %q", before, after)
 	}
+}
+
+// DeadHolder returns a lock record naming this host and a process that has
+// exited (it starts `true` and waits for it): the holder a kill -9 leaves
+// behind. On a backend that is a state.HolderChecker the lock is stale at
+// once; on any other it is stale only when its lease runs out.
+func DeadHolder(t *testing.T, expires time.Time) state.LockInfo {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run a process to outlive: %v", err)
+	}
+	h := state.NewLockInfo("", "apply")
+	h.PID = cmd.Process.Pid
+	h.Expires = expires.UTC().Truncate(time.Second)
+	return h
+}
+
+// fakeTime is a clock for Acquire whose Sleep moves time on at once,
+// except the lease heartbeat's, which lasts until the lease is released.
+type fakeTime struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps int // waits for a held lock
+}
+
+// fakeLease is the lease acquireOptions asks for; its heartbeat sleeps a
+// third of it.
+const fakeLease = time.Hour
+
+func (c *fakeTime) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeTime) Sleep(ctx context.Context, d time.Duration) error {
+	if d == fakeLease/3 {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.sleeps++
+	return ctx.Err()
+}
+
+// acquireOptions waits up to timeout on a fake clock and records the locks
+// Acquire breaks.
+func acquireOptions(c *fakeTime, timeout time.Duration, broke *[]string) state.LockOptions {
+	return state.LockOptions{
+		Timeout: timeout, Lease: fakeLease, Now: c.Now, Sleep: c.Sleep,
+		OnBreak: func(h state.LockInfo, reason string) { *broke = append(*broke, h.ID+": "+reason) },
+	}
+}
+
+func releaseOnCleanup(t *testing.T, le *state.Lease) {
+	if le != nil {
+		t.Cleanup(func() { le.Release(context.Background()) })
+	}
+}
+
+// takeover is what acquireOverExpired saw.
+type takeover struct {
+	b     state.Backend
+	dead  state.LockInfo // the holder whose lease ran out
+	lease *state.Lease   // Acquire's results
+	err   error
+	broke []string // OnBreak's calls
+	clock *fakeTime
+}
+
+// acquireOverExpired locks r1 for a holder whose lease ran out a minute
+// ago, then Acquires it through a second client with timeout.
+func acquireOverExpired(t *testing.T, h Harness, timeout time.Duration) takeover {
+	t.Helper()
+	to := takeover{b: h.New(t), clock: &fakeTime{now: time.Now()}}
+	ctx := ctxT(t)
+	var err error
+	if to.dead, err = to.b.Lock(ctx, "r1", holder("dead", 66, to.clock.now.Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	to.lease, to.err = state.Acquire(ctx, h.Open(t, to.b), "r1", holder("next", 7, time.Time{}), acquireOptions(to.clock, timeout, &to.broke))
+	releaseOnCleanup(t, to.lease)
+	return to
+}
+
+// testTakeOverStaleLease: with a lock timeout, Acquire breaks a lock whose
+// lease ran out (a run that died) at once, says whose, and takes the lock.
+func testTakeOverStaleLease(t *testing.T, h Harness) {
+	to := acquireOverExpired(t, h, time.Minute)
+	b, dead, le, err, broke, c := to.b, to.dead, to.lease, to.err, to.broke, to.clock
+	if err != nil {
+		t.Fatalf("Acquire with a lock timeout over a lock whose lease ran out: %v", err)
+	}
+	if len(broke) != 1 || !strings.HasPrefix(broke[0], dead.ID+": its lease ran out") {
+		t.Errorf("OnBreak got %q; want one call for %s saying its lease ran out", broke, dead.ID)
+	}
+	if c.sleeps != 0 {
+		t.Errorf("Acquire waited %d times before taking over a stale lock; want none", c.sleeps)
+	}
+	wantHeld(t, b, "r1", le.Info().ID)
+}
+
+// testStaleWithoutTimeout: without a lock timeout a stale lock is reported,
+// with both ways out, and left alone.
+func testStaleWithoutTimeout(t *testing.T, h Harness) {
+	to := acquireOverExpired(t, h, 0)
+	b, dead, err, broke := to.b, to.dead, to.err, to.broke
+	var lerr *state.LockError
+	if !errors.As(err, &lerr) || lerr.Holder == nil || lerr.Holder.ID != dead.ID {
+		t.Fatalf("Acquire without a timeout over a stale lock: err = %v, want *state.LockError naming %s", err, dead.ID)
+	}
+	for _, want := range []string{"lease ran out", "--lock-timeout", "regionctl state unlock --stale"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if len(broke) != 0 {
+		t.Errorf("OnBreak got %q without a lock timeout", broke)
+	}
+	wantHeld(t, b, "r1", dead.ID)
+}
+
+// testDeadHolder: a lock whose record names this host and a process that no
+// longer exists, its lease still running. A backend that is a
+// state.HolderChecker (the local one) treats it as stale at once; any other
+// (remote: a pid of another machine says nothing) only once its lease runs
+// out.
+func testDeadHolder(t *testing.T, h Harness) {
+	b := h.New(t)
+	ctx := ctxT(t)
+	c := &fakeTime{now: time.Now()}
+	dead, err := b.Lock(ctx, "r1", DeadHolder(t, c.now.Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := h.Open(t, b)
+	var broke []string
+	le, err := state.Acquire(ctx, other, "r1", holder("next", 7, time.Time{}), acquireOptions(c, time.Minute, &broke))
+	releaseOnCleanup(t, le)
+	if _, ok := other.(state.HolderChecker); ok {
+		if err != nil {
+			t.Fatalf("Acquire over a lock whose holder process is gone: %v", err)
+		}
+		if len(broke) != 1 || !strings.Contains(broke[0], fmt.Sprintf("pid %d on this host", dead.PID)) || c.sleeps != 0 {
+			t.Errorf("OnBreak got %q after %d waits; want one call at once naming pid %d on this host", broke, c.sleeps, dead.PID)
+		}
+		return
+	}
+	var lerr *state.LockError
+	if !errors.As(err, &lerr) || lerr.Holder == nil || lerr.Holder.ID != dead.ID {
+		t.Fatalf("Acquire over a live lease whose pid is gone here: err = %v, want *state.LockError naming %s (remote locks go stale by lease only)", err, dead.ID)
+	}
+	if len(broke) != 0 || state.StaleReason(other, dead, c.Now()) != "" {
+		t.Errorf("a remote backend broke (%q) or called stale a lock whose lease runs for another hour", broke)
+	}
+	wantHeld(t, b, "r1", dead.ID)
 }

@@ -5,6 +5,7 @@ package emu
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"time"
 
@@ -51,6 +52,9 @@ type Env struct {
 	Latency func(op string) time.Duration
 	// Account is the emulated account or project id.
 	Account string
+	// Projects are the Google Cloud projects that exist besides the
+	// sandbox's default one.
+	Projects []string
 	// Region is the default region.
 	Region string
 	// Kube gives clusters a real Kubernetes API server; nil for none.
@@ -85,6 +89,12 @@ type Emulator interface {
 	Load([]byte) error
 }
 
+// Closer is implemented by an emulator that holds listeners or goroutines
+// of its own (GCP's cluster endpoints); the sandbox closes it when it stops.
+type Closer interface {
+	Close() error
+}
+
 // Endpointer is implemented by an emulator whose HTTP endpoint is not named
 // after its cloud (GCP serves Compute on "gcp-compute"). Endpoint keys are
 // what (*sandbox.Sandbox).Endpoints reports and Options.Addrs fixes.
@@ -111,6 +121,39 @@ type GRPCServer interface {
 	// GRPCFault returns the cloud's own status error for an injected
 	// throttle or internal error.
 	GRPCFault(op string, kind FaultKind) error
+}
+
+// GRPCRESTServer is implemented by a GRPCServer whose gRPC endpoint also
+// serves its services as REST JSON, as Google's front ends serve both
+// transports on one host: the endpoint's non-gRPC requests go through
+// Operation and Serve like the HTTP endpoint's (with EndpointFrom naming
+// the gRPC key), and Endpoints reports the endpoint's base URL
+// ("http://127.0.0.1:PORT") under GRPCRESTKey.
+type GRPCRESTServer interface {
+	GRPCRESTKey() string
+}
+
+type endpointKey struct{}
+
+// WithEndpoint returns ctx naming the endpoint key a request came to.
+func WithEndpoint(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, endpointKey{}, key)
+}
+
+// EndpointFrom names the endpoint key a request came to ("" if unknown).
+func EndpointFrom(ctx context.Context) string {
+	k, _ := ctx.Value(endpointKey{}).(string)
+	return k
+}
+
+// TLSServer is implemented by an emulator whose endpoint also speaks https
+// (Azure: MSAL refuses an http authority and the az CLI sends bearer
+// tokens only over https). The sandbox serves https and plain http on the
+// emulator's one port, telling them apart by a connection's first byte,
+// and saves the emulator's state after calling TLSConfig (which may make a
+// CA and keep it there).
+type TLSServer interface {
+	TLSConfig() (*tls.Config, error)
 }
 
 type callKey struct{}

@@ -1,0 +1,23 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrBadFlag is wrapped by the errors of flag values that parse but make no
+// sense (a parallelism of 0, a negative timeout), so a caller can tell a
+// usage error from a failed run.
+var ErrBadFlag = errors.New("invalid flag value")
+
+// validate refuses global flag values that parse but make no sense, before
+// any command runs; they used to be accepted and quietly replaced.
+func (g *globals) validate() error {
+	if g.parallelism < 1 {
+		return fmt.Errorf("%w: --parallelism %d: give how many cloud operations may run at once, at least 1 (default 10)", ErrBadFlag, g.parallelism)
+	}
+	if g.lockTimeout < 0 {
+		return fmt.Errorf("%w: --lock-timeout %s: give how long to wait for a region's lock, 0 or more (0 fails at once when it is held)", ErrBadFlag, g.lockTimeout)
+	}
+	return nil
+}
