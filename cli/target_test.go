@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,5 +57,20 @@ func TestApplyNamesTheAccountAndRefusesAnother(t *testing.T) {
 	}
 	if r := run("111", "apply", planFile); r.code != 0 {
 		t.Errorf("the plan applied with its own account: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// With --sandbox, a remote backend named with --backend-config is refused
+// (sandbox state never goes to a real cloud's storage), and the project's
+// regionctl.yaml is not used.
+func TestSandboxRefusesARemoteBackend(t *testing.T) {
+	e := newEnv(t)
+	file := filepath.Join(e.dir, "remote.yaml")
+	if err := os.WriteFile(file, []byte("backend:\n  type: s3\n  bucket: real-state\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("--sandbox", "--sandbox-dir", filepath.Join(e.dir, "sb"), "--backend-config", file, "state", "list")
+	if r.code != ExitState || !strings.Contains(r.stderr, "would send sandbox state to a real cloud") {
+		t.Errorf("--sandbox with an s3 backend: exit %d\n%s", r.code, r.stderr)
 	}
 }
