@@ -145,8 +145,8 @@ from one spec, keeping per-region state with locking.`,
 	pf.BoolVar(&g.sandbox, "sandbox", false, "point drivers at the offline sandbox emulators (also REGIONCTL_SANDBOX=1)")
 	pf.BoolVar(&g.forceConflicts, "force-conflicts", false, "server-side apply of StorageClasses and Services takes over fields another field manager owns (default: report the conflict)")
 
-	pf.Var(choiceValue{v: &g.logFormat, choices: []string{logHuman, logJSON}}, "log-format", "progress output: human lines, or json (one JSON object per event on stderr: refresh progress, operations with elapsed time, diagnostics; see docs/ci.md)")
 	g.logFormat = logHuman
+	pf.Var(choiceValue{v: &g.logFormat, choices: []string{logHuman, logJSON}}, "log-format", "progress output: human lines, or json (one JSON object per event on stderr: refresh progress, operations with elapsed time, retries, diagnostics; see docs/ci.md)")
 	pf.StringVar(&g.eventsFile, "events-file", "", "also append the JSON events (see --log-format) to this file")
 
 	app := &app{cfg: cfg, g: g, intr: intr, started: time.Now()}
