@@ -11,10 +11,13 @@
 # REGIONCTL_KUBE_CONTROLLER_MANAGER, REGIONCTL_KUBE_SCHEDULER and
 # REGIONCTL_ETCD are not set.
 #
+# Needs: bash, go, and etcd on PATH — or, on Debian/Ubuntu only, apt-get
+# (run as root, or with sudo) to install etcd-server. Elsewhere (macOS:
+# `brew install etcd`) install etcd first or set REGIONCTL_ETCD.
+#
 # Building kube-apiserver takes about 8 minutes on 2 cores, once, and the
 # controller manager and scheduler about 2 minutes each (most packages are
-# shared). It happens in a
-# scratch module outside the repository that requires k8s.io/kubernetes and
+# shared). It happens in a scratch module outside the repository that requires k8s.io/kubernetes and
 # replaces each k8s.io/<staging> module with its published v0.Y.Z release
 # (k8s.io/kubernetes's own go.mod points them at ./staging, which the module
 # proxy does not ship). Each binary is built when it is missing, so a cache
@@ -34,6 +37,12 @@ log() { echo "kube-apiserver.sh: $*" >&2; }
 etcd="${REGIONCTL_ETCD:-}"
 if [[ -z "$etcd" ]]; then
 	etcd="$(command -v etcd || true)"
+fi
+if [[ -z "$etcd" ]] && ! command -v apt-get >/dev/null; then
+	# Not Debian/Ubuntu (macOS, say): no package manager is guessed at.
+	log "etcd not found on PATH and no apt-get to install it: install etcd 3.4+ yourself"
+	log "(macOS: brew install etcd) or set REGIONCTL_ETCD=/path/to/etcd, then run this again"
+	exit 1
 fi
 if [[ -z "$etcd" ]]; then
 	log "etcd not found: installing Debian's etcd-server"
