@@ -221,6 +221,7 @@ func (d *Driver) router() *kit.Router {
 		kit.Type[*env, clusterIn, clusterOut]{Name: TypeEKSCluster, Description: "an EKS cluster", Handler: clusterHandler{}, Connect: d.connect},
 		kit.Type[*env, nodegroupIn, nodegroupOut]{Name: TypeEKSNodeGroup, Description: "an EKS managed node group", Handler: nodegroupHandler{}, Connect: d.connect},
 		kit.Type[*env, addonIn, addonOut]{Name: TypeEKSAddon, Description: "an EKS add-on", Handler: addonHandler{}, Connect: d.connect},
+		kit.Type[*env, accessEntryIn, accessEntryOut]{Name: TypeEKSAccessEntry, Description: "an EKS access entry with its access policies (spec.access)", Handler: accessEntryHandler{}, Connect: d.connect},
 	}, d.kube.Types()...)...)
 }
 

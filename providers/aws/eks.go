@@ -80,6 +80,9 @@ type clusterIn struct {
 	SecurityGroupIDs      []string `kit:"security_group_ids,replace,set" why:"EKS cannot change a cluster's additional security groups"`
 	EndpointPublicAccess  bool     `kit:"endpoint_public_access"`
 	EndpointPrivateAccess bool     `kit:"endpoint_private_access"`
+	// AuthenticationMode is how EKS maps IAM principals into the cluster
+	// (access.go); it changes in place, forward only.
+	AuthenticationMode string `kit:"authentication_mode,omitempty"`
 }
 
 type clusterOut struct {
@@ -172,7 +175,8 @@ func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, err
 					EndpointPublicAccess:  aws.Bool(c.In.EndpointPublicAccess),
 					EndpointPrivateAccess: aws.Bool(c.In.EndpointPrivateAccess),
 				},
-				Tags: tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
+				AccessConfig: accessConfig(c.In.AuthenticationMode),
+				Tags:         tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
 			})
 			return err
 		})
@@ -225,6 +229,9 @@ func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clu
 	if cl.Identity != nil && cl.Identity.Oidc != nil {
 		out.OIDCIssuer = cl.Identity.Oidc.Issuer
 	}
+	if cl.AccessConfig != nil {
+		in.AuthenticationMode = string(cl.AccessConfig.AuthenticationMode)
+	}
 	return c.Found(in, out), nil
 }
 
@@ -255,6 +262,9 @@ func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) 
 		if err := c.Env.waitUpdate(ctx, c.ID, out.Update, "", ""); err != nil {
 			return err
 		}
+	}
+	if err := c.Env.updateAuthenticationMode(ctx, c.ID, cl, c.In.AuthenticationMode); err != nil {
+		return err
 	}
 	pub, priv := c.In.EndpointPublicAccess, c.In.EndpointPrivateAccess
 	if v := cl.ResourcesVpcConfig; v == nil || v.EndpointPublicAccess != pub || v.EndpointPrivateAccess != priv {

@@ -306,9 +306,11 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"role_arn": providers.Ref(clusterRole, "arn"), "subnet_ids": cpSubnets,
 			"security_group_ids":     []any{providers.Ref(sg, "id")},
 			"endpoint_public_access": public, "endpoint_private_access": private,
+			"authentication_mode": AuthModeAPIAndConfigMap,
 		},
 		Stateful: true,
 	})
+	resp.Diagnostics = expandAccess(r, loc, cluster, add, resp.Diagnostics)
 
 	nodeSubnets := make([]any, len(privateSubnets))
 	for i, a := range privateSubnets {

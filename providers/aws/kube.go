@@ -139,15 +139,9 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 	}
 }
 
-// eksToken returns a bearer token for EKS cluster `cluster` in location:
-// "k8s-aws-v1." + base64url of a presigned STS GetCallerIdentity URL whose
-// signed headers include x-k8s-aws-id: cluster — the token
-// aws-iam-authenticator and `aws eks get-token` make. It is made locally
-// (presigning is no API call), at call time, and never stored.
+// eksToken returns a bearer token for EKS cluster `cluster` in location,
+// signed with the driver's own credentials (see EKSToken).
 func (d *Driver) eksToken(ctx context.Context, location, cluster string) (string, time.Time, error) {
-	if cluster == "" {
-		return "", time.Time{}, errors.New("no EKS cluster name for the token")
-	}
 	cfg := d.base.Copy()
 	if location != "" {
 		cfg.Region = location
@@ -155,11 +149,24 @@ func (d *Driver) eksToken(ctx context.Context, location, cluster string) (string
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	client := sts.NewFromConfig(cfg, func(o *sts.Options) {
-		if d.endpoint != "" {
-			o.BaseEndpoint = aws.String(d.endpoint) // the sandbox's STS
-		}
-	})
+	if d.endpoint != "" {
+		cfg.BaseEndpoint = aws.String(d.endpoint) // the sandbox's STS
+	}
+	return EKSToken(ctx, cfg, cluster)
+}
+
+// EKSToken returns a bearer token for EKS cluster `cluster`, signed with
+// cfg's credentials for cfg's region (and cfg.BaseEndpoint's STS when
+// set): "k8s-aws-v1." + base64url of a presigned STS GetCallerIdentity URL
+// whose signed headers include x-k8s-aws-id: cluster — the token
+// aws-iam-authenticator and `aws eks get-token` make. It is made locally
+// (presigning is no API call), at call time, and never stored; expires is
+// a minute before EKS stops accepting it.
+func EKSToken(ctx context.Context, cfg aws.Config, cluster string) (token string, expires time.Time, err error) {
+	if cluster == "" {
+		return "", time.Time{}, errors.New("no EKS cluster name for the token")
+	}
+	client := sts.NewFromConfig(cfg)
 	signedAt := time.Now()
 	req, err := sts.NewPresignClient(client).PresignGetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(po *sts.PresignOptions) {
 		po.ClientOptions = append(po.ClientOptions, func(o *sts.Options) {
