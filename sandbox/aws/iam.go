@@ -131,7 +131,7 @@ func (e *Emulator) iamOp(op string, f form, caller principal) (smithy.Serializab
 		}
 		r := iamtypes.Role{
 			RoleName: ptr(name), Path: ptr(path), RoleId: ptr(awsID("AROA", 17)),
-			Arn: ptr(fmt.Sprintf("arn:aws:iam::%s:role%s%s", e.env.Account, path, name)), CreateDate: ptr(e.env.Now().UTC()),
+			Arn: ptr(fmt.Sprintf("arn:aws:iam::%s:role%s%s", e.acct, path, name)), CreateDate: ptr(e.env.Now().UTC()),
 			AssumeRolePolicyDocument: ptr(doc), Description: optional(f.get("Description")), MaxSessionDuration: ptr(int32(3600)), Tags: iamTags(f),
 		}
 		s.Roles[name] = &roleRec{V: r, Policies: []iamtypes.AttachedPolicy{}}

@@ -26,6 +26,12 @@ type state struct {
 	// Tokens maps an idempotency token ("ec2:CreateNatGateway:TOKEN") to
 	// the id it created and a digest of the request.
 	Tokens map[string]tokenRec `json:"tokens"`
+
+	// Only in the sandbox's own account's state (accounts.go): the member
+	// accounts' states, and the sessions sts:AssumeRole issued (by access
+	// key id).
+	Accounts map[string]*state      `json:"memberAccounts,omitempty"`
+	Sessions map[string]*sessionRec `json:"sessions,omitempty"`
 }
 
 type tokenRec struct {
@@ -167,6 +173,9 @@ func (s *state) fill() {
 	}
 	if s.Tokens == nil {
 		s.Tokens = map[string]tokenRec{}
+	}
+	for _, m := range s.Accounts {
+		m.fill()
 	}
 	for _, c := range s.Clusters {
 		if c.Nodegroups == nil {
