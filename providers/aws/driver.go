@@ -67,8 +67,12 @@ type Driver struct {
 
 	mu      sync.Mutex
 	clients map[string]*clients
-	// identity is the account STS named (see Identity), once known.
-	identity providers.Identity
+	// identities are the accounts STS named per set of credentials (see
+	// Identity); roleCreds the credentials of each role assumed; regions
+	// each region's connection, as last seen (account.go).
+	identities map[string]providers.Identity
+	roleCreds  map[string]aws.CredentialsProvider
+	regions    map[string]connection
 }
 
 var (
@@ -104,7 +108,8 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 // sandboxProfile of the shared credentials file in opts.SandboxDir, read on
 // first use) and sends every call to opts.SandboxEndpoints["aws"].
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
-	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts}
+	d := &Driver{clients: map[string]*clients{}, identities: map[string]providers.Identity{}, roleCreds: map[string]aws.CredentialsProvider{},
+		regions: map[string]connection{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts}
 	d.kube = d.kubeHandler()
 	d.Router = d.router()
 	if opts.Sandbox {
@@ -137,19 +142,15 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 	return d, nil
 }
 
-// clientsFor returns the clients of one AWS region (cached).
-func (d *Driver) clientsFor(location string) *clients {
+// clientsFor returns the clients of one AWS region with conn's
+// credentials (cached).
+func (d *Driver) clientsFor(location string, conn connection) *clients {
+	cfg := d.configFor(location, conn)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if c, ok := d.clients[location]; ok {
+	k := location + "\x00" + conn.key()
+	if c, ok := d.clients[k]; ok {
 		return c
-	}
-	cfg := d.base.Copy()
-	if location != "" {
-		cfg.Region = location
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
 	}
 	c := &clients{
 		ec2: ec2.NewFromConfig(cfg, func(o *ec2.Options) {
@@ -168,7 +169,7 @@ func (d *Driver) clientsFor(location string) *clients {
 			}
 		}),
 	}
-	d.clients[location] = c
+	d.clients[k] = c
 	return c
 }
 
@@ -198,18 +199,24 @@ type env struct {
 type call[In, Out any] = kit.Call[*env, In, Out]
 
 // connect picks the clients of the call's AWS region (its "location"
-// input; IAM, a global service, has none).
+// input; IAM, a global service, has none) with the credentials of its
+// connection (the role its region assumes).
 func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
 	loc, err := t.String("location")
 	if err != nil {
 		return nil, err
 	}
-	return &env{d: d, cl: d.clientsFor(loc)}, nil
+	conn, err := connectionFor(t)
+	if err != nil {
+		return nil, err
+	}
+	d.remember(regionOf(t.Address), conn)
+	return &env{d: d, cl: d.clientsFor(loc, conn)}, nil
 }
 
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
-	return kit.MustNew(kit.Options{Name: "aws", Classify: classify}, append([]kit.Declaration{
+	return kit.MustNew(kit.Options{Name: "aws", Classify: classify, Connection: connection{}}, append([]kit.Declaration{
 		kit.Type[*env, vpcIn, vpcOut]{Name: TypeVPC, Description: "a VPC with DNS support and hostnames", Handler: vpcHandler{}, Connect: d.connect},
 		kit.Type[*env, subnetIn, subnetOut]{Name: TypeSubnet, Description: "a public or private subnet in one availability zone", Handler: subnetHandler{}, Connect: d.connect},
 		kit.Type[*env, igwIn, idOut]{Name: TypeInternetGateway, Description: "the VPC's internet gateway, attached to it", Handler: igwHandler{}, Connect: d.connect},

@@ -386,6 +386,16 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	for _, res := range expandInCluster(r, cluster, addon, pools, publicSubnets, privateSubnets, lbEIPs) {
 		add(res)
 	}
+	// Every AWS call of the region goes through its role (account.go).
+	if conn := ov.Connection.values(); len(conn) > 0 {
+		for i := range resp.Resources {
+			if res := &resp.Resources[i]; strings.HasPrefix(res.Type, "aws_") {
+				for k, v := range conn {
+					res.Inputs[k] = v
+				}
+			}
+		}
+	}
 	// What forces a replacement comes from the resource types' schemas.
 	if err := d.Finish(resp.Resources); err != nil {
 		return providers.ExpandResponse{}, err

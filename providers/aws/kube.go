@@ -100,11 +100,11 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 	return &kubernetes.Handler{
 		ForceConflicts: d.forceConflicts,
 		Token: func(ctx context.Context, in kubernetes.ClusterInputs) (string, error) {
-			tok, _, err := d.eksToken(ctx, in.Location, in.Cluster)
+			tok, _, err := d.eksToken(ctx, in.Location, in.Cluster, d.connectionOfRegion(in.Cluster))
 			return tok, err
 		},
 		ClusterGone: func(ctx context.Context, in kubernetes.ClusterInputs) (bool, error) {
-			e := &env{d: d, cl: d.clientsFor(in.Location)}
+			e := &env{d: d, cl: d.clientsFor(in.Location, d.connectionOfRegion(in.Cluster))}
 			cl, err := e.describeCluster(ctx, in.Cluster)
 			if err != nil {
 				return false, err
@@ -116,7 +116,7 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			if ids[0] == "" {
 				return nil, nil
 			}
-			out, err := d.clientsFor(in.Location).ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{
+			out, err := d.clientsFor(in.Location, d.connectionOfRegion(in.Cluster)).ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{
 				// A filter, not AllocationIds: an EIP released by hand is
 				// missing from the outputs instead of failing the read.
 				Filters: []ec2types.Filter{{Name: aws.String("allocation-id"), Values: ids}},
@@ -140,19 +140,10 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 }
 
 // eksToken returns a bearer token for EKS cluster `cluster` in location,
-// signed with the driver's own credentials (see EKSToken).
-func (d *Driver) eksToken(ctx context.Context, location, cluster string) (string, time.Time, error) {
-	cfg := d.base.Copy()
-	if location != "" {
-		cfg.Region = location
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	if d.endpoint != "" {
-		cfg.BaseEndpoint = aws.String(d.endpoint) // the sandbox's STS
-	}
-	return EKSToken(ctx, cfg, cluster)
+// signed with the credentials of conn (see EKSToken; in sandbox mode for
+// the sandbox's STS).
+func (d *Driver) eksToken(ctx context.Context, location, cluster string, conn connection) (string, time.Time, error) {
+	return EKSToken(ctx, d.configFor(location, conn), cluster)
 }
 
 // EKSToken returns a bearer token for EKS cluster `cluster`, signed with
@@ -197,7 +188,11 @@ func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest
 			if err := kit.Decode(cluster.Inputs, &in); err != nil {
 				return "", time.Time{}, err
 			}
-			return d.eksToken(ctx, in.Location, cluster.ID)
+			conn, err := connectionOf(cluster.Inputs)
+			if err != nil {
+				return "", time.Time{}, err
+			}
+			return d.eksToken(ctx, in.Location, cluster.ID, conn)
 		},
 	}.ClusterAccess(ctx, req)
 }
