@@ -97,6 +97,33 @@ func (w *shapeWriter) flush(shapes []olderShape, list bool) {
 	_, _ = w.ResponseWriter.Write(body)
 }
 
+// reshapeRequest reads a write's body sent at an older api-version the
+// newest way: the values that version spells differently are respelled
+// (an az 2.45 cluster PUT's sku "Basic" is stored as "Base").
+func reshapeRequest(shapes []olderShape, body []byte) []byte {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var v map[string]any
+	if len(shapes) == 0 || d.Decode(&v) != nil {
+		return body
+	}
+	for _, s := range shapes {
+		for p, names := range s.rename {
+			walkPath(v, strings.Split(p, "."), func(obj map[string]any, key string) {
+				for newest, old := range names {
+					if str(obj[key]) == old {
+						obj[key] = newest
+					}
+				}
+			})
+		}
+	}
+	if b, err := json.Marshal(v); err == nil {
+		return b
+	}
+	return body
+}
+
 func (s olderShape) apply(v any) {
 	for _, p := range s.drop {
 		walkPath(v, strings.Split(p, "."), func(obj map[string]any, key string) { delete(obj, key) })

@@ -31,10 +31,14 @@ var (
 
 // Sources returns the locations Script provides (the Env* names), from the
 // environment, else from Script's env file, else by running Script (it is
-// cached and idempotent). A source that cannot be had fails t: the suite
-// never skips.
+// cached and idempotent; make test runs it first). A source that cannot be
+// had fails t; with -short, a missing cache skips t instead of running
+// Script (which may install packages), as the tests needing other peers do.
 func Sources(t testing.TB) map[string]string {
 	t.Helper()
+	if testing.Short() && readSources() == nil {
+		t.Skipf("-short: the parity suite's service descriptions are not cached; run %s", Script)
+	}
 	sourcesOnce.Do(func() {
 		if s := readSources(); s != nil {
 			sources = s
