@@ -98,7 +98,7 @@ if [[ ! -f "$azure_dir/done" ]]; then
 	done
 	log "installing ${#specs[@]} @azure/arm-* packages into $azure_dir (once)"
 	(cd "$azure_dir/npm" && echo '{"private":true}' >package.json &&
-		npm install --no-audit --no-fund --ignore-scripts --loglevel=error "${specs[@]}" >&2)
+		npm install --no-audit --no-fund --no-update-notifier --ignore-scripts --loglevel=error "${specs[@]}" >&2)
 	for p in "${AZURE_PACKAGES[@]}"; do
 		alias="${p%%=*}"; pkg="${p#*=}"
 		node scripts/azure-models.js "$azure_dir/npm/node_modules/${alias//[@]/-}" "$pkg" "${alias#*@}" >"$azure_dir/${alias}.json"
