@@ -17,7 +17,9 @@ const path = require("path");
 
 async function loadMappers(dir) {
   const cjs = path.join(dir, "dist/commonjs/models/mappers.js");
-  if (fs.existsSync(cjs)) return { mappers: require(cjs), dts: path.join(dir, "dist/commonjs/models/index.d.ts") };
+  if (fs.existsSync(cjs)) {
+    return { mappers: require(cjs), dts: path.join(dir, "dist/commonjs/models/index.d.ts"), ops: path.join(dir, "dist/commonjs/operations") };
+  }
   const esm = path.join(dir, "dist-esm/src/models/mappers.js");
   if (!fs.existsSync(esm)) throw new Error(`no models/mappers.js in ${dir}`);
   // An ES module inside a CommonJS package: import a copy named .mjs.
@@ -25,7 +27,7 @@ async function loadMappers(dir) {
   const copy = path.join(tmp, "mappers.mjs");
   fs.copyFileSync(esm, copy);
   try {
-    return { mappers: await import("file://" + copy), dts: path.join(dir, "dist-esm/src/models/index.d.ts") };
+    return { mappers: await import("file://" + copy), dts: path.join(dir, "dist-esm/src/models/index.d.ts"), ops: path.join(dir, "dist-esm/src/operations") };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -60,6 +62,22 @@ function propType(decl, cls, prop, seen = new Set()) {
   return undefined;
 }
 
+// parseOperations reads the operation specs of the package's generated
+// operations/*.js: each operation's path template, HTTP method and the
+// model of its first successful reply with a body ("" when none).
+function parseOperations(dir) {
+  const ops = [];
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".js"))) {
+    const src = fs.readFileSync(path.join(dir, f), "utf8");
+    for (const m of src.matchAll(/const (\w+)OperationSpec = \{\s*path: "([^"]+)",\s*httpMethod: "(\w+)",\s*responses: \{([\s\S]*?)\n    \},/g)) {
+      if (m[2].startsWith("{nextLink}")) continue;
+      const ok = m[4].match(/\b20\d: \{\s*bodyMapper: Mappers\.(\w+)/);
+      ops.push({ name: f.replace(/\.js$/, "") + "." + m[1], path: m[2], method: m[3], response: ok ? ok[1] : "" });
+    }
+  }
+  return ops;
+}
+
 // plain copies a mapper type, keeping what the checker reads.
 function plain(t, knownValues) {
   const out = { name: t.name };
@@ -73,7 +91,7 @@ function plain(t, knownValues) {
 
 async function main() {
   const [dir, pkg, apiVersion] = process.argv.slice(2);
-  const { mappers, dts } = await loadMappers(dir);
+  const { mappers, dts, ops } = await loadMappers(dir);
   const decl = parseDeclarations(dts);
   const models = {};
   for (const [name, m] of Object.entries(mappers)) {
@@ -92,7 +110,9 @@ async function main() {
     models[cls] = { properties: props };
     if (m.type.additionalProperties) models[cls].additionalProperties = plain(m.type.additionalProperties.type);
   }
-  process.stdout.write(JSON.stringify({ package: pkg, apiVersion, models }, null, 1));
+  const operations = parseOperations(ops);
+  if (operations.length === 0) throw new Error(`no operation specs in ${ops}`);
+  process.stdout.write(JSON.stringify({ package: pkg, apiVersion, models, operations }, null, 1));
 }
 
 main().catch((e) => {

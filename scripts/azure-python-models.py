@@ -10,12 +10,16 @@ api-version: per model, _attribute_map gives each property's wire name
 (dotted when flattened out of "properties") and type, _validation its
 readonly and required flags; the docstring's ":vartype x: str or
 ~...models.Enum" names the enum class whose members are the known values.
+The operations (URL template, method, reply model) come from the generated
+operation groups.
 
     python3 scripts/azure-python-models.py MODULE PACKAGE_LABEL API_VERSION > out.json
 """
 import enum
 import importlib
+import inspect
 import json
+import pkgutil
 import re
 import sys
 
@@ -51,6 +55,34 @@ def type_of(models, t, known):
     return {"name": "Composite", "className": t}
 
 
+def operations(module):
+    """The operations of the package's generated operation groups: each
+    method's URL template (its .metadata), HTTP method (from its
+    build_*_request function) and the model its reply deserializes to."""
+    pkg = importlib.import_module(module + ".operations")
+    out = []
+    for info in pkgutil.iter_modules(pkg.__path__):
+        mod = importlib.import_module(pkg.__name__ + "." + info.name)
+        for cname, cls in inspect.getmembers(mod, inspect.isclass):
+            if not cname.endswith("Operations") or cls.__module__ != mod.__name__:
+                continue
+            for name, fn in inspect.getmembers(cls, inspect.isfunction):
+                meta = getattr(fn, "metadata", None)
+                if not isinstance(meta, dict) or "url" not in meta:
+                    continue
+                op = name.removeprefix("begin_")
+                group_snake = re.sub(r"(?<!^)([A-Z])", r"_\1", cname.removesuffix("Operations")).lower()
+                build = getattr(mod, f"build_{op}_request", None) or getattr(mod, f"build_{group_snake}_{op}_request", None)
+                method = re.search(r'method="(\w+)"', inspect.getsource(build)) if build else None
+                reply = re.search(r'_deserialize\(\s*"(\w+)"', inspect.getsource(fn))
+                if method:
+                    group = cname.removesuffix("Operations") or "operations"
+                    op = re.sub(r"_(\w)", lambda m: m.group(1).upper(), name.removeprefix("begin_"))  # as the npm dumps name it
+                    out.append({"name": group[:1].lower() + group[1:] + "." + op, "path": meta["url"],
+                                "method": method.group(1), "response": reply.group(1) if reply else ""})
+    return out
+
+
 def main():
     module, label, api_version = sys.argv[1:4]
     models = importlib.import_module(module + ".models")
@@ -76,7 +108,8 @@ def main():
                 p["required"] = True
             props[attr] = p
         out[name] = {"properties": props}
-    json.dump({"package": f"{module} (Debian python3-azure)", "apiVersion": api_version, "models": out}, sys.stdout, indent=1)
+    json.dump({"package": f"{module} (Debian python3-azure)", "apiVersion": api_version, "models": out,
+               "operations": operations(module)}, sys.stdout, indent=1)
 
 
 if __name__ == "__main__":

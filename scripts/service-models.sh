@@ -51,7 +51,7 @@ AZURE_PYTHON=(
 )
 # Bump when the dumps' format (scripts/azure-models.js,
 # scripts/azure-python-models.py) changes.
-AZURE_DUMP_VERSION=1
+AZURE_DUMP_VERSION=2
 
 root="${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/service-models"
 envfile="$root/env"

@@ -23,13 +23,43 @@ type Azure struct {
 	Specs map[string]*AzureSpec
 }
 
-// AzureSpec is one api-version's models.
+// AzureSpec is one api-version's models and operations.
 type AzureSpec struct {
 	Package    string                 `json:"package"`
 	APIVersion string                 `json:"apiVersion"`
 	Models     map[string]*azureModel `json:"models"`
+	Operations []*AzureOperation      `json:"operations"`
 
 	trees map[string]*azNode
+}
+
+// AzureOperation is one operation of a spec: "managedClusters.get", its
+// path template, HTTP method, and the model of its reply ("" for none).
+type AzureOperation struct {
+	Name     string `json:"name"`
+	Path     string `json:"path"`
+	Method   string `json:"method"`
+	Response string `json:"response"`
+
+	re  *regexp.Regexp
+	lit int
+}
+
+// Operation returns the operation a request (method, URL path) is, or
+// nil; path segments match without regard to case, as in ARM, and the
+// template with the most literal text wins.
+func (s *AzureSpec) Operation(method, path string) *AzureOperation {
+	var best *AzureOperation
+	for _, o := range s.Operations {
+		if o.re == nil {
+			pattern, lit := templatePattern(strings.TrimSuffix(o.Path, "/"))
+			o.re, o.lit = regexp.MustCompile(`(?i)^`+pattern+`/?$`), lit
+		}
+		if strings.EqualFold(o.Method, method) && o.re.MatchString(path) && (best == nil || o.lit > best.lit) {
+			best = o
+		}
+	}
+	return best
 }
 
 type azureModel struct {

@@ -175,6 +175,12 @@ var labelRE = regexp.MustCompile(`\{[^}]+\}`)
 // path pattern (query part dropped; {label+} spans segments) and counts
 // its literal characters.
 func uriTemplate(t string) (*regexp.Regexp, int) {
+	pattern, lit := templatePattern(t)
+	return regexp.MustCompile(`^` + pattern + `$`), lit
+}
+
+// templatePattern is uriTemplate's pattern, unanchored.
+func templatePattern(t string) (string, int) {
 	t, _, _ = strings.Cut(t, "?")
 	lit := len(labelRE.ReplaceAllString(t, ""))
 	var b strings.Builder
@@ -189,7 +195,7 @@ func uriTemplate(t string) (*regexp.Regexp, int) {
 		last = loc[1]
 	}
 	b.WriteString(regexp.QuoteMeta(t[last:]))
-	return regexp.MustCompile(`^` + b.String() + `$`), lit
+	return b.String(), lit
 }
 
 // commonAWSErrors are the errors every AWS API may return and no
