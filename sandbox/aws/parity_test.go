@@ -62,6 +62,67 @@ func TestBotocoreParity(t *testing.T) {
 	}
 }
 
+// TestBotocoreParityOfFaults: the replies the sandbox's faults produce —
+// throttling and internal errors of each protocol, a cluster and a NAT
+// gateway whose creation failed — are shaped as botocore models them too
+// (error codes the operations model, failed states' enums).
+func TestBotocoreParityOfFaults(t *testing.T) {
+	models := parity.AWSModels(t)
+	sb, err := sandbox.Start(context.Background(), sandbox.Options{Dir: t.TempDir(), Latency: map[string]time.Duration{"*": 0}, NoKubernetes: true,
+		Faults: []sandbox.Fault{
+			{Op: "eks:ListClusters", Kind: sandbox.FaultServerError, Nth: 1}, {Op: "eks:ListClusters", Kind: sandbox.FaultThrottle, Nth: 2},
+			{Op: "iam:ListRoles", Kind: sandbox.FaultServerError, Nth: 1}, {Op: "iam:ListRoles", Kind: sandbox.FaultThrottle, Nth: 2},
+			{Op: "ec2:DescribeVpcs", Kind: sandbox.FaultServerError, Nth: 1}, {Op: "ec2:DescribeVpcs", Kind: sandbox.FaultThrottle, Nth: 2},
+			{Op: "eks:CreateCluster", Kind: sandbox.FaultFail, Nth: 1}, {Op: "ec2:CreateNatGateway", Kind: sandbox.FaultFail, Nth: 1},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	rec := &parity.Recorder{}
+	c := newClients(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(sb.Endpoints()["aws"]), Credentials: sb.AWSCredentials().Provider(),
+		Retryer: func() aws.Retryer { return aws.NopRetryer{} }, HTTPClient: rec})
+	ctx := context.Background()
+	for range 2 {
+		_, _ = c.eks.ListClusters(ctx, &eks.ListClustersInput{})
+		_, _ = c.iam.ListRoles(ctx, &iam.ListRolesInput{})
+		_, _ = c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	}
+	out, err := createCluster(t, c, "failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := c.eks.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: out.Cluster.Name})
+	if err != nil || cl.Cluster.Status != ekstypes.ClusterStatusFailed {
+		t.Fatalf("cluster with a fail fault: %+v, %v", cl, err)
+	}
+	sn := out.Cluster.ResourcesVpcConfig.SubnetIds[0]
+	eip, err := c.ec2.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nat, err := c.ec2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(sn), AllocationId: eip.AllocationId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{*nat.NatGateway.NatGatewayId}}); err != nil {
+		t.Fatal(err)
+	}
+	report := parity.NewReport(models.Version)
+	for _, ex := range rec.Exchanges() {
+		op := models.Identify(ex.Method, ex.URL, ex.ReqBody)
+		if op == "" {
+			t.Errorf("%s %s: no botocore operation matches", ex.Method, ex.URL)
+			continue
+		}
+		report.Add(op, models.Check(op, ex))
+	}
+	report.Verify(t, nil)
+	if len(report.Checked()) < 8 {
+		t.Errorf("checked only %v", report.Checked())
+	}
+}
+
 // servedAWSOperations sends every operation of the models to the emulator,
 // signed, with no parameters, and lists those it does not refuse as
 // unknown (EC2/IAM/STS InvalidAction, EKS "Unknown operation").
