@@ -260,6 +260,38 @@ func TestAzureSpecParity(t *testing.T) {
 	t.Logf("api-versions served without a spec to check them against (docs/sandbox.md): %v", unchecked)
 }
 
+// TestAzureSpecParityOfFaults: what the sandbox's faults produce — ARM's
+// throttling and internal-error replies, a cluster whose creation failed —
+// is shaped as the specs describe it too.
+func TestAzureSpecParityOfFaults(t *testing.T) {
+	models := parity.AzureModels(t)
+	e := start(t, sandbox.Options{Latency: map[string]time.Duration{"*": 0}, Faults: []sandbox.Fault{
+		{Op: "azure:managedClusters.createOrUpdate", Kind: sandbox.FaultFail, Nth: 1},
+		{Op: "azure:virtualNetworks.list", Kind: sandbox.FaultThrottle, Nth: 1}, {Op: "azure:virtualNetworks.list", Kind: sandbox.FaultServerError, Nth: 2},
+	}})
+	rec := &parity.Recorder{}
+	p := &azParity{t: t, e: e, models: models, report: parity.NewReport("Azure REST API specs"), rec: rec, token: bearer(t, e.cred), unchecked: map[string]bool{}}
+	group(t, e, "rg")
+	subnet := network(t, e, "rg")
+	aks := "/subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/failed"
+	p.do(azure.FamilyAKS, azure.APIVersions[azure.FamilyAKS][0], http.MethodPut, aks, map[string]any{"location": "westeurope",
+		"properties": map[string]any{"dnsPrefix": "failed", "agentPoolProfiles": []any{map[string]any{"name": "system", "mode": "System", "count": 1,
+			"vmSize": "Standard_D2s_v5", "vnetSubnetID": subnet}}}})
+	e.clk.Advance(time.Minute)
+	for _, v := range azure.APIVersions[azure.FamilyAKS] {
+		if _, cl := p.do(azure.FamilyAKS, v, http.MethodGet, aks, nil); cl["properties"].(map[string]any)["provisioningState"] != "Failed" {
+			t.Errorf("cluster with a fail fault at %s: %v", v, cl["properties"])
+		}
+	}
+	vnets := "/subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks"
+	for _, want := range []int{http.StatusTooManyRequests, http.StatusInternalServerError} {
+		if status, _ := p.do(azure.FamilyNetwork, azure.APIVersions[azure.FamilyNetwork][0], http.MethodGet, vnets, nil); status != want {
+			t.Errorf("GET with a fault: %d, want %d", status, want)
+		}
+	}
+	p.report.Verify(t, nil) // no known gap applies here
+}
+
 // servedAzureOperations sends every operation of each version family's
 // newest spec to a sandbox of its own (a resource group "parity" exists;
 // every other name is a placeholder) and lists, as "operation@version",

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/sandbox/gcp"
 	"github.com/regionctl/regionctl/sandbox/internal/parity"
 )
@@ -293,6 +294,32 @@ func TestDiscoveryParity(t *testing.T) {
 	if missing := p.report.Missing(served); len(missing) > 0 {
 		t.Errorf("served but not checked (drive them in TestDiscoveryParity): %v", missing)
 	}
+}
+
+// TestDiscoveryParityOfFailures: operations that end failed (the
+// sandbox's fail faults) and what they leave — a Compute operation DONE
+// with its error, a GKE cluster in ERROR with its conditions — are shaped
+// as the discovery documents describe them too.
+func TestDiscoveryParityOfFailures(t *testing.T) {
+	e := start(t, t.TempDir(), 0, sandbox.Fault{Op: "compute:networks.insert", Kind: sandbox.FaultFail, Nth: 2},
+		sandbox.Fault{Op: "container:CreateCluster", Kind: sandbox.FaultFail, Nth: 1})
+	p := newGCPParity(t, e)
+	c := "/compute/v1/projects/" + project
+	p.do(http.MethodPost, c+"/global/networks", `{"name": "net", "autoCreateSubnetworks": false}`)
+	p.do(http.MethodPost, c+"/regions/us-central1/subnetworks", `{"name": "nodes", "network": "global/networks/net", "ipCidrRange": "10.0.0.0/20",
+		"secondaryIpRanges": [{"rangeName": "pods", "ipCidrRange": "10.4.0.0/14"}, {"rangeName": "services", "ipCidrRange": "10.8.0.0/20"}]}`)
+	op := p.do(http.MethodPost, c+"/global/networks", `{"name": "failed", "autoCreateSubnetworks": false}`)
+	if done := p.do(http.MethodGet, c+"/global/operations/"+fmt.Sprint(op["name"]), nil); done["error"] == nil {
+		t.Errorf("failed insert's operation: %v", done)
+	}
+	op = p.do(http.MethodPost, "/v1/"+loc+"/clusters", protoBody(t, &containerpb.CreateClusterRequest{Cluster: demoCluster()}))
+	if done := p.do(http.MethodGet, "/v1/"+loc+"/operations/"+fmt.Sprint(op["name"]), nil); done["error"] == nil {
+		t.Errorf("failed create's operation: %v", done)
+	}
+	if cl := p.do(http.MethodGet, "/v1/"+clusterKey, nil); cl["status"] != "ERROR" || cl["conditions"] == nil {
+		t.Errorf("failed cluster: status %v, conditions %v", cl["status"], cl["conditions"])
+	}
+	p.report.Verify(t, nil) // no known gap applies here
 }
 
 // firstItem returns the scope and name of the first item of an aggregated
