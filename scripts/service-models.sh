@@ -59,9 +59,10 @@ mkdir -p "$root"
 log() { echo "service-models.sh: $*" >&2; }
 
 # --- AWS: botocore of the vetted aws CLI ---------------------------------
-aws="$(scripts/aws-cli.sh | head -1)" || { log "no usable aws CLI, so no botocore models (see scripts/aws-cli.sh)"; exit 1; }
+cli="$(scripts/aws-cli.sh)" || { log "no usable aws CLI, so no botocore models (see scripts/aws-cli.sh)"; exit 1; }
+aws="${cli%%$'\n'*}" # its first line is the path
 botocore_data="" botocore_version=""
-shebang="$(head -c 200 "$aws" | head -1)"
+IFS= read -r shebang <"$aws" || true
 if [[ "$shebang" == '#!'*python* ]]; then
 	py="${shebang#\#!}"
 	read -r botocore_data botocore_version < <("$py" -c 'import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), "data"), botocore.__version__)')
