@@ -15,10 +15,11 @@ import (
 // Azure holds the models of the Azure REST API specs, one set per
 // package and api-version ("containerservice@2025-02-01"), as
 // scripts/azure-models.js dumps them from the serialization mappers
-// AutoRest generated into the @azure/arm-* npm packages: per model, each
-// property's wire name (dotted when flattened out of "properties"), type,
-// readOnly and required flags, closed enums' values and open enums' known
-// values.
+// AutoRest generated into the @azure/arm-* npm packages (and
+// scripts/azure-python-models.py from the msrest models of Debian's
+// python3-azure): per model, each property's wire name (dotted when
+// flattened out of "properties"), type, readOnly and required flags, closed
+// enums' values and open enums' known values; and the operations.
 type Azure struct {
 	Specs map[string]*AzureSpec
 }
@@ -329,8 +330,8 @@ func (c *azChecker) value(path string, v any, t *azureType, class string) {
 }
 
 // ReadOnlyProbe is the value the suite writes into every read-only string
-// property of a request body: ARM ignores read-only properties in a
-// request, so it must never come back.
+// property of a request body: ARM and Google's APIs ignore read-only
+// properties in a request, so it must never come back.
 const ReadOnlyProbe = "parity-read-only-probe"
 
 // ProbeReadOnly sets every read-only string property of class in body (a

@@ -5,9 +5,12 @@
 //
 // A test drives the emulator through real requests, records the exchanges
 // (Recorder), checks each reply against the description of its operation
-// (Botocore.Check, Discovery.Check, Azure.Check) and hands every mismatch to
-// a Report, whose Verify fails the test for each one that is not a known,
-// documented gap (Gap) and for each gap that no longer occurs.
+// (Botocore.Check, Discovery.Check, AzureSpec.Check; writes also with
+// read-only probes: ProbeReadOnly, CheckWrites, EchoedProbes) and hands
+// every mismatch to a Report, whose Verify fails the test for each one that
+// is not a known, documented gap (Gap) and for each gap that no longer
+// occurs. Report.Missing, given the operations a probe found served, names
+// those no reply was checked for.
 package parity
 
 import (

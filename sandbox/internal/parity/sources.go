@@ -12,8 +12,8 @@ import (
 )
 
 // Script provides the service descriptions that are not in the module
-// cache (botocore's models, the Azure npm packages' mappers) and writes
-// where they are to its env file.
+// cache (botocore's models, the Azure models from npm packages and Debian's
+// python3-azure) and writes where they are to its env file.
 const Script = "scripts/service-models.sh"
 
 // The variables Script writes; set in the environment they win.
