@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,95 @@ func TestBotocoreParity(t *testing.T) {
 	if missing := report.Missing(servedAWSOperations(t, sb, models)); len(missing) > 0 {
 		t.Errorf("served but not checked (drive them in driveAWS): %v", missing)
 	}
+}
+
+// TestBotocoreParityInFlight: replies while things are in flight —
+// clusters, node groups and add-ons CREATING, UPDATING and DELETING,
+// updates InProgress, NAT gateways pending and deleting — on a sandbox with
+// its default latencies and a clock the test steps.
+func TestBotocoreParityInFlight(t *testing.T) {
+	models := parity.AWSModels(t)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	step := func() { mu.Lock(); defer mu.Unlock(); now = now.Add(5 * time.Second) } // past every default latency
+	sb, err := sandbox.Start(context.Background(), sandbox.Options{Dir: t.TempDir(), Clock: clock, NoKubernetes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	rec := &parity.Recorder{}
+	c := newClients(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(sb.Endpoints()["aws"]), Credentials: sb.AWSCredentials().Provider(),
+		Retryer: func() aws.Retryer { return aws.NopRetryer{} }, HTTPClient: rec})
+	ctx := context.Background()
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	out, err := createCluster(t, c, "flight")
+	must("CreateCluster", err)
+	name, subnets := out.Cluster.Name, out.Cluster.ResourcesVpcConfig.SubnetIds
+	eip, err := c.ec2.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})
+	must("AllocateAddress", err)
+	nat, err := c.ec2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(subnets[0]), AllocationId: eip.AllocationId})
+	must("CreateNatGateway", err)
+	natIDs := []string{*nat.NatGateway.NatGatewayId}
+	describe := func(cluster ekstypes.ClusterStatus, gateway ec2types.NatGatewayState) {
+		t.Helper()
+		cl, err := c.eks.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: name})
+		must("DescribeCluster", err)
+		gw, err := c.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: natIDs})
+		must("DescribeNatGateways", err)
+		if cl.Cluster.Status != cluster || gw.NatGateways[0].State != gateway {
+			t.Errorf("cluster %s, NAT gateway %s; want %s, %s", cl.Cluster.Status, gw.NatGateways[0].State, cluster, gateway)
+		}
+	}
+	describe(ekstypes.ClusterStatusCreating, ec2types.NatGatewayStatePending)
+	step()
+	describe(ekstypes.ClusterStatusActive, ec2types.NatGatewayStateAvailable)
+	up, err := c.eks.UpdateClusterConfig(ctx, &eks.UpdateClusterConfigInput{Name: name, Logging: &ekstypes.Logging{ClusterLogging: []ekstypes.LogSetup{
+		{Enabled: aws.Bool(true), Types: []ekstypes.LogType{ekstypes.LogTypeApi}}}}})
+	must("UpdateClusterConfig", err)
+	u, err := c.eks.DescribeUpdate(ctx, &eks.DescribeUpdateInput{Name: name, UpdateId: up.Update.Id})
+	must("DescribeUpdate", err)
+	if u.Update.Status != ekstypes.UpdateStatusInProgress {
+		t.Errorf("update %s, want InProgress", u.Update.Status)
+	}
+	describe(ekstypes.ClusterStatusUpdating, ec2types.NatGatewayStateAvailable)
+	step()
+	_, err = c.eks.CreateNodegroup(ctx, &eks.CreateNodegroupInput{ClusterName: name, NodegroupName: aws.String("pool"), NodeRole: out.Cluster.RoleArn, Subnets: subnets})
+	must("CreateNodegroup", err)
+	_, err = c.eks.CreateAddon(ctx, &eks.CreateAddonInput{ClusterName: name, AddonName: aws.String("vpc-cni")})
+	must("CreateAddon", err)
+	for _, want := range []string{"CREATING", "ACTIVE"} {
+		ng, err := c.eks.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: name, NodegroupName: aws.String("pool")})
+		must("DescribeNodegroup", err)
+		ad, err := c.eks.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: name, AddonName: aws.String("vpc-cni")})
+		must("DescribeAddon", err)
+		if string(ng.Nodegroup.Status) != want || string(ad.Addon.Status) != want {
+			t.Errorf("node group %s, add-on %s; want %s", ng.Nodegroup.Status, ad.Addon.Status, want)
+		}
+		step()
+	}
+	_, err = c.eks.DeleteAddon(ctx, &eks.DeleteAddonInput{ClusterName: name, AddonName: aws.String("vpc-cni")})
+	must("DeleteAddon", err)
+	_, err = c.eks.DeleteNodegroup(ctx, &eks.DeleteNodegroupInput{ClusterName: name, NodegroupName: aws.String("pool")})
+	must("DeleteNodegroup", err)
+	_, err = c.eks.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: name, NodegroupName: aws.String("pool")}) // DELETING
+	must("DescribeNodegroup", err)
+	_, err = c.eks.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: name, AddonName: aws.String("vpc-cni")}) // DELETING
+	must("DescribeAddon", err)
+	step()
+	_, err = c.eks.DeleteCluster(ctx, &eks.DeleteClusterInput{Name: name})
+	must("DeleteCluster", err)
+	_, err = c.ec2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: nat.NatGateway.NatGatewayId})
+	must("DeleteNatGateway", err)
+	describe(ekstypes.ClusterStatusDeleting, ec2types.NatGatewayStateDeleting)
+
+	report := checkAWS(t, models, rec)
+	report.Verify(t, nil) // no known gap applies here
 }
 
 // checkAWS checks every exchange rec recorded against the model of its
