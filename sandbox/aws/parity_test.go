@@ -294,6 +294,11 @@ func driveAWS(t *testing.T, c *clients, stsc *sts.Client) {
 	}
 	_, err = c.iam.ListRoles(ctx, &iam.ListRolesInput{})
 	must("ListRoles", err)
+	own := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}]}`
+	assumable, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("parity-assumable"), AssumeRolePolicyDocument: aws.String(own)})
+	must("CreateRole", err)
+	_, err = stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: assumable.Role.Arn, RoleSessionName: aws.String("parity")})
+	must("AssumeRole", err)
 	for _, p := range []string{"AmazonEKSClusterPolicy", "AmazonEKSWorkerNodePolicy"} {
 		_, err = c.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("parity-role"), PolicyArn: aws.String("arn:aws:iam::aws:policy/" + p)})
 		must("AttachRolePolicy", err)
