@@ -8,6 +8,8 @@ import (
 
 	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/azure"
+	"github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/sandbox"
 )
 
@@ -137,6 +139,90 @@ func TestAWSFleetAcrossAccounts(t *testing.T) {
       assumeRole: {roleArn: "arn:aws:iam::222222222222`, `accountId: "222222222222"
       assumeRole: {roleArn: "arn:aws:iam::222222222222`)
 
+	e.must(0, "destroy", "-f", e.spec, "--auto-approve")
+	e.assertEmpty()
+}
+
+// projectsAndSubscriptions is a fleet of two GCP regions in two projects
+// and two Azure regions in two subscriptions.
+func projectsAndSubscriptions() string {
+	region := func(name, provider, location, cidr, override string) string {
+		return `apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: ` + name + `}
+spec:
+  provider: ` + provider + `
+  location: ` + location + `
+  network: {cidr: ` + cidr + `}
+  cluster:
+    kubernetesVersion: "1.33"
+    nodePools:
+      - {name: system, machine: {cpu: 2, memoryGiB: 8}, min: 1, max: 2}
+  overrides:
+    ` + provider + `: {` + override + `}
+`
+	}
+	return strings.Join([]string{
+		region("gcp-a", "gcp", "europe-west4", "10.40.0.0/16", "project: team-a-project"),
+		region("gcp-b", "gcp", "us-central1", "10.41.0.0/16", "project: team-b-project"),
+		region("az-a", "azure", "westeurope", "10.42.0.0/16", "subscriptionId: "+subscriptionA),
+		region("az-b", "azure", "eastus", "10.43.0.0/16", "subscriptionId: "+subscriptionB),
+	}, "---\n")
+}
+
+// Two Azure subscriptions of the sandbox's tenant.
+const (
+	subscriptionA = "11111111-1111-1111-1111-111111111111"
+	subscriptionB = "22222222-2222-2222-2222-222222222222"
+)
+
+// TestFleetAcrossProjectsAndSubscriptions: per-region credentials on GCP
+// and Azure — one fleet, each region in its own GCP project or Azure
+// subscription (spec.overrides.gcp.project, .azure.subscriptionId). Each
+// region's objects land in its project or subscription only, plans and
+// state name it, the next plan is empty, and destroy empties all four.
+func TestFleetAcrossProjectsAndSubscriptions(t *testing.T) {
+	t.Parallel()
+	e := newSpecEnv(t, "fleet.yaml", projectsAndSubscriptions(), providers.Registry{"gcp": gcp.New, "azure": azure.New},
+		sandbox.Options{GCPProjects: []string{"team-a-project", "team-b-project"}}, false)
+	p := e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+	for _, want := range []string{"team-a-project", "team-b-project", subscriptionA, subscriptionB} {
+		if !strings.Contains(p.stdout+p.stderr, want) {
+			t.Errorf("the plan does not name %s:\n%s\n%s", want, p.stdout, p.stderr)
+		}
+	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+
+	where := map[string]string{ // region → the prefix of its cloud ids
+		"gcp-a": "projects/team-a-project/", "gcp-b": "projects/team-b-project/",
+		"az-a": "/subscriptions/" + subscriptionA + "/", "az-b": "/subscriptions/" + subscriptionB + "/",
+	}
+	clusters := map[string]int{}
+	for _, o := range e.objects() {
+		if o.Type != "container.cluster" && o.Type != "managedCluster" {
+			continue
+		}
+		for _, prefix := range where {
+			if strings.HasPrefix(o.ID, prefix) {
+				clusters[prefix]++
+			}
+		}
+	}
+	for region, prefix := range where {
+		if clusters[prefix] != 1 {
+			t.Errorf("%s: %d clusters under %s, want 1 (all: %v)", region, clusters[prefix], prefix, clusters)
+		}
+		st := e.state(region)
+		if st == nil || st.Target == nil || !strings.Contains(st.Target.Account, strings.Trim(strings.TrimPrefix(strings.TrimPrefix(prefix, "projects/"), "/subscriptions/"), "/")) {
+			t.Errorf("state of %s records target %+v, want its project or subscription", region, st.Target)
+		}
+		for _, r := range st.Resources {
+			if r.ID != "" && strings.Contains(r.ID, "/") && !strings.Contains(r.ID, strings.TrimSuffix(prefix, "/")) && (r.Type == "gcp_container_cluster" || r.Type == "azure_managed_cluster") {
+				t.Errorf("%s: %s %s is outside %s", region, r.Type, r.ID, prefix)
+			}
+		}
+	}
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.must(0, "destroy", "-f", e.spec, "--auto-approve")
 	e.assertEmpty()
 }
