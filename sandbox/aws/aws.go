@@ -292,6 +292,9 @@ func (e *Emulator) objects() []emu.Object {
 			add("iam:role", deref(v.V.RoleId), name, "", "")
 		}
 	}
+	for u := range s.OIDCProviders {
+		add("iam:oidc-provider", e.oidcARN(u), u, "", "")
+	}
 	for name, u := range s.Users {
 		if !u.Builtin { // the sandbox's own identity is the account's, not an object
 			add("iam:user", deref(u.V.UserId), name, "", "")

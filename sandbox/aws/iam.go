@@ -104,6 +104,9 @@ func (e *Emulator) iamOp(op string, f form, caller principal) (smithy.Serializab
 	if out, changed, aerr, ok := e.iamUserOp(op, f, caller); ok {
 		return out, changed, aerr
 	}
+	if out, changed, aerr, ok := e.oidcOp(op, f); ok {
+		return out, changed, aerr
+	}
 	s := e.st
 	switch op {
 	case "CreateRole":

@@ -21,6 +21,9 @@ type state struct {
 	Roles       map[string]*roleRec    `json:"roles"`
 	Clusters    map[string]*clusterRec `json:"clusters"` // key region/name
 	Users       map[string]*userRec    `json:"users"`
+	// OIDCProviders are IAM's OpenID Connect providers, by URL without
+	// the scheme (oidc.go).
+	OIDCProviders map[string]*oidcProviderRec `json:"oidcProviders"`
 	// Keys are the IAM users' access keys, by access key id.
 	Keys map[string]*keyRec `json:"accessKeys"`
 	// Tokens maps an idempotency token ("ec2:CreateNatGateway:TOKEN") to
@@ -167,6 +170,9 @@ func (s *state) fill() {
 	}
 	if s.Users == nil {
 		s.Users = map[string]*userRec{}
+	}
+	if s.OIDCProviders == nil {
+		s.OIDCProviders = map[string]*oidcProviderRec{}
 	}
 	if s.Keys == nil {
 		s.Keys = map[string]*keyRec{}
