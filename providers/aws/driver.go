@@ -225,6 +225,7 @@ func (d *Driver) router() *kit.Router {
 		kit.Type[*env, routeTableIn, idOut]{Name: TypeRouteTable, Description: "a route table with a default route and its subnet associations", Handler: routeTableHandler{}, Connect: d.connect},
 		kit.Type[*env, sgIn, sgOut]{Name: TypeSecurityGroup, Description: "the EKS cluster's extra security group (HTTPS from the VPC)", Handler: sgHandler{}, Connect: d.connect},
 		kit.Type[*env, roleIn, roleOut]{Name: TypeIAMRole, Description: "an IAM role with a service trust policy and managed policies", Handler: roleHandler{}, Connect: d.connect},
+		kit.Type[*env, oidcIn, oidcOut]{Name: TypeIAMOIDCProvider, Description: "the IAM OpenID Connect provider of a cluster's issuer (IRSA)", Handler: oidcHandler{}, Connect: d.connect},
 		kit.Type[*env, clusterIn, clusterOut]{Name: TypeEKSCluster, Description: "an EKS cluster", Handler: clusterHandler{}, Connect: d.connect},
 		kit.Type[*env, nodegroupIn, nodegroupOut]{Name: TypeEKSNodeGroup, Description: "an EKS managed node group", Handler: nodegroupHandler{}, Connect: d.connect},
 		kit.Type[*env, addonIn, addonOut]{Name: TypeEKSAddon, Description: "an EKS add-on", Handler: addonHandler{}, Connect: d.connect},

@@ -311,6 +311,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		Stateful: true,
 	})
 	resp.Diagnostics = expandAccess(r, loc, cluster, add, resp.Diagnostics)
+	expandWorkloadIdentity(r.Metadata.Name, cluster, r.Spec.Cluster.WorkloadIdentity, add)
 
 	nodeSubnets := make([]any, len(privateSubnets))
 	for i, a := range privateSubnets {

@@ -194,6 +194,7 @@ func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest
 			}
 			return d.eksToken(ctx, in.Location, cluster.ID, conn)
 		},
+		Workload: workloadIdentity,
 	}.ClusterAccess(ctx, req)
 }
 

@@ -33,6 +33,30 @@ type AccessResponse struct {
 	Token     string
 	// Expiry is when the client should ask for a new token.
 	Expiry time.Time
+	// WorkloadIdentity is how pods act as cloud identities, when the
+	// cluster has it (spec.cluster.workloadIdentity); nil otherwise.
+	WorkloadIdentity *WorkloadIdentity
+}
+
+// WorkloadIdentity is what a deploy needs to let a Kubernetes service
+// account act as a cloud identity. Nothing in it is secret.
+type WorkloadIdentity struct {
+	// Issuer is the URL of the cluster's service-account token issuer
+	// (OIDC), as federated credentials and trust policies name it.
+	Issuer string `json:"issuer,omitempty"`
+	// Provider is the cloud object the tokens are exchanged at: the IAM
+	// OpenID Connect provider's ARN (EKS), the workload identity pool
+	// (GKE).
+	Provider string `json:"provider"`
+	// Audience is the token audience the cloud expects, when fixed.
+	Audience string `json:"audience,omitempty"`
+	// ServiceAccountAnnotation is the annotation a ServiceAccount carries
+	// to name the cloud identity it acts as.
+	ServiceAccountAnnotation string `json:"serviceAccountAnnotation"`
+	// TrustSubject is how the cloud identity's trust (policy condition or
+	// IAM member) names a service account; NAMESPACE and NAME are
+	// placeholders.
+	TrustSubject string `json:"trustSubject"`
 }
 
 // Recorded says where a driver's cluster resource records how to reach it,
@@ -49,6 +73,9 @@ type Recorded struct {
 	// Token returns a fresh bearer token for the cluster and when to ask
 	// for the next one.
 	Token func(ctx context.Context, cluster providers.Instance) (string, time.Time, error)
+	// Workload, when set, returns the cluster's workload identity from the
+	// region's recorded resources (nil when it has none).
+	Workload func(resources []providers.Instance, cluster providers.Instance) *WorkloadIdentity
 }
 
 // ClusterAccess implements Access for a driver: it finds the region's
@@ -71,6 +98,9 @@ func (r Recorded) ClusterAccess(ctx context.Context, req AccessRequest) (AccessR
 			return AccessResponse{}, fmt.Errorf("%s: %s: %w", r.Driver, inst.Address, err)
 		}
 		resp := AccessResponse{ClusterID: inst.ID, Endpoint: endpoint, CAPEM: ca}
+		if r.Workload != nil {
+			resp.WorkloadIdentity = r.Workload(req.Resources, inst)
+		}
 		if req.Token {
 			if resp.Token, resp.Expiry, err = r.Token(ctx, inst); err != nil {
 				return AccessResponse{}, fmt.Errorf("%s: %s: %w", r.Driver, inst.Address, err)
