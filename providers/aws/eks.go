@@ -310,14 +310,17 @@ type nodegroupIn struct {
 	NodeRoleARN string   `kit:"node_role_arn,replace" why:"EKS cannot change a node group's IAM role"`
 	SubnetIDs   []string `kit:"subnet_ids,replace,set" why:"EKS cannot move a node group to other subnets"`
 	// InstanceType is nil when the group has other than one type.
-	InstanceType *string           `kit:"instance_type,replace" why:"EKS cannot change a node group's instance types"`
-	CapacityType string            `kit:"capacity_type,replace" why:"EKS cannot switch a node group between on-demand and Spot"`
-	AmiType      string            `kit:"ami_type,replace" why:"EKS cannot change a node group's AMI type"`
-	Version      string            `kit:"version"`
-	MinSize      int               `kit:"min_size"`
-	MaxSize      int               `kit:"max_size"`
-	Labels       map[string]string `kit:"labels"`
-	Taints       []eksTaint        `kit:"taints,set"`
+	InstanceType *string `kit:"instance_type,replace" why:"EKS cannot change a node group's instance types"`
+	CapacityType string  `kit:"capacity_type,replace" why:"EKS cannot switch a node group between on-demand and Spot"`
+	AmiType      string  `kit:"ami_type,replace" why:"EKS cannot change a node group's AMI type"`
+	// DiskSizeGiB is the nodes' root volume size; nil for EKS's default
+	// (20 GiB), which Read then does not report either.
+	DiskSizeGiB *int              `kit:"disk_size,omitempty,replace" why:"EKS cannot change a node group's disk size"`
+	Version     string            `kit:"version"`
+	MinSize     int               `kit:"min_size"`
+	MaxSize     int               `kit:"max_size"`
+	Labels      map[string]string `kit:"labels"`
+	Taints      []eksTaint        `kit:"taints,set"`
 }
 
 // eksTaint is one node taint, with EKS's effect names (NO_SCHEDULE).
@@ -434,6 +437,7 @@ func (h nodegroupHandler) Create(ctx context.Context, c *nodegroupCall) (string,
 			InstanceTypes: []string{aws.ToString(c.In.InstanceType)},
 			CapacityType:  ekstypes.CapacityTypes(c.In.CapacityType),
 			AmiType:       ekstypes.AMITypes(c.In.AmiType),
+			DiskSize:      int32Ptr(c.In.DiskSizeGiB),
 			Version:       aws.String(c.In.Version),
 			ScalingConfig: &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(minSize), MaxSize: aws.Int32(maxSize), DesiredSize: aws.Int32(minSize)},
 			Labels:        c.In.Labels, Taints: sdkTaints(c.In.Taints),
@@ -486,6 +490,11 @@ func (h nodegroupHandler) Read(ctx context.Context, c *nodegroupCall) (*kit.Live
 	}
 	if len(ng.InstanceTypes) == 1 {
 		in.InstanceType = aws.String(ng.InstanceTypes[0])
+	}
+	if c.In.DiskSizeGiB != nil || c.Prev.DiskSizeGiB != nil { // a default size is no drift
+		if ng.DiskSize != nil {
+			in.DiskSizeGiB = aws.Int(int(*ng.DiskSize))
+		}
 	}
 	for _, t := range ng.Taints {
 		in.Taints = append(in.Taints, eksTaint{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value), Effect: string(t.Effect)})
@@ -720,4 +729,12 @@ func (addonHandler) Delete(ctx context.Context, c *addonCall) error {
 		return fmt.Errorf("wait for EKS add-on %s to be deleted: %w", c.ID, err)
 	}
 	return nil
+}
+
+// int32Ptr converts an optional int for the SDK.
+func int32Ptr(v *int) *int32 {
+	if v == nil {
+		return nil
+	}
+	return aws.Int32(int32(*v))
 }

@@ -50,6 +50,8 @@ const (
 	amiAMD64  = "AL2023_x86_64_STANDARD"
 	amiARM64  = "AL2023_ARM_64_STANDARD"
 	amiNVIDIA = "AL2023_x86_64_NVIDIA"
+	// amiWindows is the Windows Server 2022 Core AMI of EKS-managed nodes.
+	amiWindows = "WINDOWS_CORE_2022_x86_64"
 )
 
 // subnetPlan is how the network CIDR is carved: the network is cut into 8
@@ -332,6 +334,10 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			capacity = "SPOT"
 		}
 		ami := amiType(mt)
+		if p.OS.Family == spec.OSWindows {
+			ami = amiWindows
+		}
+		resp.Diagnostics = append(resp.Diagnostics, nodeOptionDiags(r, path, p, mt)...)
 		labels := map[string]any{}
 		for k, v := range p.Labels {
 			labels[k] = v
@@ -346,10 +352,14 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			}
 			taints = append(taints, map[string]any{"key": tt.Key, "value": tt.Value, "effect": tt.EffectConstant()})
 		}
-		ngName := nodegroupName(p.Name, append([]string{mt.Name, capacity, ami}, privateSubnets...)...)
+		forceNew := append([]string{mt.Name, capacity, ami}, privateSubnets...)
+		if p.Disk.SizeGiB != 0 { // absent keeps the names groups had before disks were mapped
+			forceNew = append(forceNew, fmt.Sprintf("disk=%d", p.Disk.SizeGiB))
+		}
+		ngName := nodegroupName(p.Name, forceNew...)
 		a := addr(TypeEKSNodeGroup, p.Name)
 		pools = append(pools, a)
-		add(providers.Resource{
+		ng := providers.Resource{
 			Address: a, Type: TypeEKSNodeGroup,
 			Inputs: providers.Values{
 				"location": loc, "cluster_name": providers.Ref(cluster, "id"), "name": ngName,
@@ -361,7 +371,11 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			// Nodes need a route out (NAT) to join the cluster and pull images.
 			DependsOn:           slices.Clone(privateTables),
 			CreateBeforeDestroy: true,
-		})
+		}
+		if p.Disk.SizeGiB != 0 {
+			ng.Inputs["disk_size"] = p.Disk.SizeGiB
+		}
+		add(ng)
 	}
 	add(providers.Resource{
 		Address: addr(TypeEKSAddon, "ebs-csi"), Type: TypeEKSAddon,

@@ -173,6 +173,8 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			resp.Diagnostics = append(resp.Diagnostics, x)
 		}
 	}
+	// What this driver does not map yet is refused, not ignored.
+	resp.Diagnostics = append(resp.Diagnostics, providers.NotMapped{Driver: "azure", Access: true, WorkloadIdentity: true, NodeOptions: true}.Check(r)...)
 	name := r.Metadata.Name
 	loc := r.Spec.Location
 	addr := func(typ, n string) string { return providers.Address(name, typ, n) }
