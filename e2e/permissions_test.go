@@ -67,8 +67,22 @@ func TestAWSPermissions(t *testing.T) {
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	e.must(0, "destroy", "-f", e.spec, "--auto-approve", "--allow-destroy")
 	e.assertEmpty()
-	e.stopSandbox()
 
+	e.checkPermissions("aws", func(op string) string {
+		if needsNoPermission[op] {
+			return ""
+		}
+		return op // the sandbox names AWS operations as IAM names their actions
+	})
+}
+
+// checkPermissions stops e's sandbox, maps each operation of its request
+// log to the permission it needs ("" for none) and checks the list in
+// docs/providers/DOC.md is exactly those permissions, sorted.
+func (e *env) checkPermissions(doc string, permission func(op string) string) {
+	t := e.t
+	t.Helper()
+	e.stopSandbox()
 	data, err := os.ReadFile(filepath.Join(e.sbDir, sandbox.RequestsFile))
 	if err != nil {
 		t.Fatal(err)
@@ -77,27 +91,90 @@ func TestAWSPermissions(t *testing.T) {
 	if err := json.Unmarshal(data, &reqs); err != nil {
 		t.Fatal(err)
 	}
-	var used []string
+	seen := map[string]bool{}
 	for op := range reqs {
-		if !needsNoPermission[op] {
-			used = append(used, op)
+		if p := permission(op); p != "" {
+			seen[p] = true
 		}
 	}
+	var used []string
+	for p := range seen {
+		used = append(used, p)
+	}
 	sort.Strings(used)
-	doc := documentedPermissions(t, "aws")
+	listed := documentedPermissions(t, doc)
 	var missing, stale []string
 	for _, a := range used {
-		if !slices.Contains(doc, a) {
+		if !slices.Contains(listed, a) {
 			missing = append(missing, a)
 		}
 	}
-	for _, a := range doc {
+	for _, a := range listed {
 		if !slices.Contains(used, a) {
 			stale = append(stale, a)
 		}
 	}
-	if len(missing) > 0 || len(stale) > 0 || !slices.IsSorted(doc) {
-		t.Errorf("docs/providers/aws.md ## Permissions is not what the driver calls (keep it sorted):\nadd: %v\nremove: %v\nthe whole list:\n%s",
-			missing, stale, strings.Join(used, "\n"))
+	if len(missing) > 0 || len(stale) > 0 || !slices.IsSorted(listed) {
+		t.Errorf("docs/providers/%s.md ## Permissions is not what the driver calls (keep it sorted):\nadd: %v\nremove: %v\nthe whole list:\n%s\nthe operations: %v",
+			doc, missing, stale, strings.Join(used, "\n"), reqs)
 	}
+}
+
+// TestGCPPermissions: as TestAWSPermissions, for the GCP driver over a
+// lifecycle with a GKE cluster, node pools, StorageClasses and load
+// balancers: create, refresh, in-place updates (a pool's size, a minor
+// upgrade), destroy. Each operation maps onto the IAM permission Google
+// documents for it.
+func TestGCPPermissions(t *testing.T) {
+	e := newGCPEnv(t, sandbox.Options{}, true)
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	e.editSpec("        max: 30", "        max: 33")
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.editSpec(`kubernetesVersion: "1.33"`, `kubernetesVersion: "1.34"`)
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "destroy", "-f", e.spec, "--auto-approve", "--allow-destroy")
+	e.assertEmpty()
+	e.checkPermissions("gcp", gcpPermission)
+}
+
+// gcpPermission is the IAM permission a GCP operation of the sandbox's
+// request log needs: Compute's REST methods (compute:networks.insert is
+// compute.networks.create), GKE's RPCs (container:CreateNodePool is
+// container.clusters.update: node pools have no permissions of their
+// own); "" for token exchange and discovery, which need none.
+func gcpPermission(op string) string {
+	svc, method, _ := strings.Cut(op, ":")
+	switch svc {
+	case "compute":
+		res, verb, ok := strings.Cut(method, ".")
+		if !ok {
+			return "compute." + method
+		}
+		switch verb {
+		case "insert":
+			verb = "create"
+		case "patch":
+			verb = "update"
+		case "aggregatedList":
+			verb = "list"
+		}
+		return "compute." + res + "." + verb
+	case "container":
+		switch {
+		case strings.HasSuffix(method, "Operation"), strings.HasSuffix(method, "Operations"):
+			return "container.operations.get"
+		case method == "GetCluster", method == "GetNodePool", method == "ListNodePools", method == "GetServerConfig":
+			return "container.clusters.get"
+		case method == "ListClusters":
+			return "container.clusters.list"
+		case method == "CreateCluster":
+			return "container.clusters.create"
+		case method == "DeleteCluster":
+			return "container.clusters.delete"
+		default: // node pools, versions, settings
+			return "container.clusters.update"
+		}
+	}
+	return ""
 }
