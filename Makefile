@@ -4,7 +4,7 @@ BIN     ?= bin/regionctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
 
-.PHONY: build test test-gcloud test-az lint fuzz bench quickstart
+.PHONY: build test test-gcloud test-az lint fuzz bench quickstart proto
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
@@ -34,6 +34,11 @@ fuzz:
 # Build regionctl and apply examples/aws.yaml to the offline sandbox.
 quickstart:
 	./scripts/quickstart.sh
+
+# Regenerate the plugin protocol's Go code from proto/**/*.proto with the
+# pinned generators (scripts/proto.sh; TestGeneratedCodeIsUpToDate checks it).
+proto:
+	GO=$(GO) ./scripts/proto.sh gen
 
 bench:
 	$(GO) test ./plan -run '^$$' -bench . -benchtime 1x

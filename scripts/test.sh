@@ -5,6 +5,7 @@
 # fake-gcs-server and Azurite for the remote state backends
 # (scripts/test-servers.sh, cached, started on 127.0.0.1 and stopped at exit),
 # Debian's python3-googleapi for the GCP emulator's tests (scripts/gcp-tools.sh),
+# protoc and its Go generators for the plugin protocol's check (scripts/proto.sh),
 # then go vet and go test over every package. `make test` runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ GO="${GO:-go}"
 scripts/kube-apiserver.sh >/dev/null
 scripts/aws-cli.sh >/dev/null
 scripts/gcp-tools.sh >/dev/null
+scripts/proto.sh tools >/dev/null
 trap 'scripts/test-servers.sh stop >/dev/null 2>&1 || true' EXIT
 scripts/test-servers.sh start >/dev/null
 eval "$(scripts/test-servers.sh env)"
