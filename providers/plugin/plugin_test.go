@@ -1,0 +1,190 @@
+package plugin_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/regionctl/regionctl/internal/memcloud"
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/drivertest"
+	"github.com/regionctl/regionctl/providers/plugin"
+	"github.com/regionctl/regionctl/spec"
+)
+
+// TestConformanceThroughPlugin runs the unchanged conformance suite against
+// the memcloud driver served by a plugin process, through the host adapter:
+// every call crosses the process boundary. The cloud is a file both
+// processes open, so the suite's inventory sees what the plugin made; the
+// plugin reports its cloud calls in a file, for the check that Expand
+// calls no cloud.
+func TestConformanceThroughPlugin(t *testing.T) {
+	p, cloud, dir := memPlugin(t)
+	callsFile := filepath.Join(dir, "calls")
+	t.Setenv(envCallsFile, callsFile)
+	d := launch(t, p, providers.Options{})
+	if _, ok := d.(providers.Finder); !ok {
+		t.Fatal("memcloud implements Finder; the adapter must offer it too")
+	}
+	cfg := memcloud.Conformance(d, cloud)
+	cfg.CloudCalls = func() int {
+		b, err := os.ReadFile(callsFile)
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		n, err := strconv.Atoi(string(b))
+		if err != nil {
+			t.Fatalf("calls file: %v", err)
+		}
+		return n
+	}
+	drivertest.Run(t, cfg)
+	if n := len(cloud.Objects()); n != 0 {
+		t.Errorf("the suite left %d objects in the plugin's cloud", n)
+	}
+	if cfg.CloudCalls() == 0 {
+		t.Error("the plugin reported no cloud calls: the suite did not reach it")
+	}
+	if info := d.(interface{ Info() plugin.Info }).Info(); info.Version != "0.3.1" || info.Protocol != plugin.ProtocolVersion || info.Path != p.Path {
+		t.Errorf("Info = %+v", info)
+	}
+	if v := d.Capabilities().Version; v != "0.3.1" {
+		t.Errorf("Capabilities().Version = %q, want the handshake's 0.3.1", v)
+	}
+}
+
+// TestDiagnosticsGetPositionsFromTheHost: the plugin's driver reports a
+// diagnostic by field path only (it has no source map); the host attaches
+// the file, line and column where the user wrote that field.
+func TestDiagnosticsGetPositionsFromTheHost(t *testing.T) {
+	p, _, _ := memPlugin(t)
+	d := launch(t, p, providers.Options{})
+	src := `apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: r1}
+spec:
+  provider: mem
+  location: mem-east-1
+  network: {cidr: 10.0.0.0/16}
+  cluster:
+    kubernetesVersion: "1.33"
+    nodePools:
+      - {name: system, machine: {cpu: 2, memoryGiB: 4}, min: 1, max: 2}
+  overrides:
+    mem: {size: huge}
+`
+	rs, ds := spec.LoadBytes("regions/r1.yaml", []byte(src), spec.LoadOptions{})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	got := d.(providers.Validator).Validate(context.Background(), rs[0])
+	if len(got) != 1 {
+		t.Fatalf("want one diagnostic, got %v", got)
+	}
+	g := got[0]
+	if g.Path != "spec.overrides.mem" || g.Pos.File != "regions/r1.yaml" || g.Pos.Line != 13 || !strings.Contains(g.Summary, "takes no overrides") {
+		t.Errorf("diagnostic %+v: want spec.overrides.mem at regions/r1.yaml:13", g)
+	}
+	if !strings.HasPrefix(g.String(), "regions/r1.yaml:13:") {
+		t.Errorf("rendered: %s", g)
+	}
+}
+
+// TestErrorClassesCrossTheBoundary: errors keep their class, so the engine
+// retries, taints and adopts as it would in process; an ID returned with an
+// error is kept.
+func TestErrorClassesCrossTheBoundary(t *testing.T) {
+	p, cloud, _ := memPlugin(t)
+	d := launch(t, p, providers.Options{})
+	ctx := context.Background()
+
+	// An update memcloud refuses (skipping a Kubernetes minor) keeps its
+	// message and its (unknown) class.
+	c, err := d.Create(ctx, providers.CreateRequest{Address: "r/mem_cluster.main", Type: memcloud.TypeCluster, IdempotencyKey: "k1",
+		Inputs: providers.Values{"name": "main", "version": "1.31", "location": "mem-east-1", "endpoint_access": "public"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := providers.Instance{Address: "r/mem_cluster.main", Type: memcloud.TypeCluster, ID: c.ID,
+		Inputs: providers.Values{"name": "main", "version": "1.31", "location": "mem-east-1", "endpoint_access": "public"}}
+	_, err = d.Update(ctx, providers.UpdateRequest{Instance: inst, Changed: []string{"version"},
+		Inputs: providers.Values{"name": "main", "version": "1.33", "location": "mem-east-1", "endpoint_access": "public"}})
+	if err == nil || providers.Classify(err) != providers.ClassUnknown || !strings.Contains(err.Error(), "upgrade one minor version at a time") {
+		t.Errorf("skipping a minor: %v (class %v), want memcloud's refusal", err, providers.Classify(err))
+	}
+
+	// Reading a deleted object is not an error; updating one is not found.
+	if _, err := d.Delete(ctx, providers.DeleteRequest{Instance: inst}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := d.Read(ctx, providers.ReadRequest{Instance: inst}); err != nil || r.Exists {
+		t.Errorf("read of a deleted cluster: %+v, %v", r, err)
+	}
+	_, err = d.Update(ctx, providers.UpdateRequest{Instance: inst, Changed: []string{"version"},
+		Inputs: providers.Values{"name": "main", "version": "1.32", "location": "mem-east-1", "endpoint_access": "public"}})
+	if providers.Classify(err) != providers.ClassNotFound {
+		t.Errorf("update of a deleted cluster: %v (class %v), want not found", err, providers.Classify(err))
+	}
+	if len(cloud.Objects()) != 0 {
+		t.Errorf("cloud: %+v", cloud.Objects())
+	}
+
+	// A cancelled call returns the context's error.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := d.Read(cctx, providers.ReadRequest{Instance: inst}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled read: %v, want context.Canceled", err)
+	}
+}
+
+// TestSandboxRefusedWithoutEmulator: a plugin that brings no emulator is
+// never started with --sandbox (it would reach its real cloud).
+func TestSandboxRefusedWithoutEmulator(t *testing.T) {
+	p, _, _ := memPlugin(t)
+	_, err := p.Launch(context.Background(), providers.Options{Sandbox: true, SandboxDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "has no emulator") || !strings.Contains(err.Error(), "--sandbox") {
+		t.Fatalf("launch with --sandbox: %v, want a refusal naming the missing emulator", err)
+	}
+	t.Setenv(envEmulator, "1")
+	info, err := p.Handshake(context.Background())
+	if err != nil || !info.Emulator || info.Name != "mem" || info.Version != "0.3.1" {
+		t.Fatalf("handshake of a plugin with an emulator: %+v, %v", info, err)
+	}
+}
+
+// TestPluginNamedWrongIsRefused: regionctl-driver-mem must serve driver
+// mem, or a spec naming mem would be planned by another driver.
+func TestPluginNamedWrongIsRefused(t *testing.T) {
+	p, _, _ := memPlugin(t)
+	t.Setenv(envName, "other")
+	_, err := p.Launch(context.Background(), providers.Options{})
+	if err == nil || !strings.Contains(err.Error(), `says it is driver "other"`) {
+		t.Fatalf("launch: %v", err)
+	}
+}
+
+// TestRestartsAfterCrash: when the plugin process dies, the call in flight
+// fails saying its outcome is unknown, and the next call starts the plugin
+// again.
+func TestRestartsAfterCrash(t *testing.T) {
+	p, cloud, _ := memPlugin(t)
+	t.Setenv(envCrashAfterCreate, memcloud.TypeNetwork)
+	d := launch(t, p, providers.Options{})
+	ctx := context.Background()
+	in := providers.Values{"cidr": "10.0.0.0/16", "name": "n"}
+	_, err := d.Create(ctx, providers.CreateRequest{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, Inputs: in, IdempotencyKey: "key-1"})
+	if err == nil || !strings.Contains(err.Error(), "stopped answering") || providers.Classify(err) != providers.ClassUnknown {
+		t.Fatalf("create through a crashing plugin: %v (class %v)", err, providers.Classify(err))
+	}
+	if n := len(cloud.Objects()); n != 1 {
+		t.Fatalf("the cloud holds %d objects, want the network the plugin made before it died", n)
+	}
+	f, err := d.(providers.Finder).Find(ctx, providers.FindRequest{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, Inputs: in, IdempotencyKey: "key-1"})
+	if err != nil || !f.Found || f.ID != cloud.Objects()[0].ID {
+		t.Fatalf("find after the restart: %+v, %v", f, err)
+	}
+}
