@@ -23,6 +23,7 @@ type app struct {
 
 	driversMu sync.Mutex
 	drivers   map[string]providers.Driver
+	registryState
 }
 
 // specFlags are the flags of commands that read region specs.
@@ -141,11 +142,11 @@ func (a *app) driver(ctx context.Context, name string) (providers.Driver, error)
 	if d, ok := a.drivers[name]; ok {
 		return d, nil
 	}
-	opts, err := a.driverOptions(ctx)
+	opts, err := a.driverOptions(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	d, err := a.cfg.Registry.New(ctx, name, opts)
+	d, err := a.registry().registry.New(ctx, name, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -154,16 +155,6 @@ func (a *app) driver(ctx context.Context, name string) (providers.Driver, error)
 	}
 	a.drivers[name] = d
 	return d, nil
-}
-
-// driverOptions are the options every driver of this run gets.
-func (a *app) driverOptions(ctx context.Context) (providers.Options, error) {
-	if !a.useSandbox() {
-		return providers.Options{ForceConflicts: a.g.forceConflicts}, nil
-	}
-	o, err := a.sandboxDriverOptions(ctx)
-	o.ForceConflicts = a.g.forceConflicts
-	return o, err
 }
 
 // color reports whether w should get ANSI colours: only on a terminal, never

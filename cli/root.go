@@ -85,7 +85,8 @@ func Main(args []string, cfg Config) int {
 		case <-ctx.Done():
 		}
 	}()
-	root := newRoot(&cfg)
+	root, app := newRoot(&cfg)
+	defer app.closeDrivers(cfg.Stderr) // plugin processes end with the run
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -138,9 +139,11 @@ type globals struct {
 	// forceConflicts lets apply take over in-cluster fields other field
 	// managers own.
 	forceConflicts bool
+	// pluginDirs is --plugin-dir (see plugins.go).
+	pluginDirs []string
 }
 
-func newRoot(cfg *Config) *cobra.Command {
+func newRoot(cfg *Config) (*cobra.Command, *app) {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "regionctl",
@@ -164,6 +167,7 @@ from one spec, keeping per-region state with locking.`,
 	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for a region's lock (0: fail at once when held)")
 	pf.StringVar(&g.stateDir, "state-dir", ".regionctl/state", "directory of the local state backend")
 	registerBackendFlags(pf, g)
+	registerPluginFlags(pf, g)
 	pf.StringVar(&g.sandboxDir, "sandbox-dir", sandbox.DefaultDir, "where the sandbox keeps its emulated cloud")
 	pf.BoolVar(&g.sandbox, "sandbox", false, "point drivers at the offline sandbox emulators (also REGIONCTL_SANDBOX=1)")
 	pf.BoolVar(&g.forceConflicts, "force-conflicts", false, "server-side apply of StorageClasses and Services takes over fields another field manager owns (default: report the conflict)")
@@ -185,5 +189,5 @@ from one spec, keeping per-region state with locking.`,
 		app.kubeconfigCmd(),
 		app.kubeTokenCmd(),
 	)
-	return root
+	return root, app
 }

@@ -33,6 +33,8 @@ func (a *app) engine(be state.Backend) *plan.Engine {
 		State:       be,
 		Parallelism: a.g.parallelism,
 		Observer:    newProgress(a.cfg.Stdout, a.ci()),
+		// The drivers built into this regionctl have its version.
+		DefaultDriverVersion: Version,
 	}
 }
 

@@ -171,7 +171,7 @@ func regionDiag(in regionInput, path, format string, args ...any) diag.Diagnosti
 }
 
 func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry, lim *limiter, opts PlanOptions) (RegionPlan, diag.Diagnostics) {
-	rp := RegionPlan{Region: in.name, Provider: in.provider}
+	rp := RegionPlan{Region: in.name, Provider: in.provider, DriverVersion: e.driverVersion(ent.caps)}
 	var ds diag.Diagnostics
 
 	// 1. Check and expand the spec.
