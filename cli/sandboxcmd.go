@@ -78,7 +78,11 @@ not running.`,
 		Hidden: true, // --sandbox starts this in the background for a plugin's driver
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := plugin.Plugin{Name: args[0], Path: pluginPath, Stderr: a.cfg.Stderr, LogLevel: a.cfg.Getenv(pluginLogEnv), HostVersion: Version}
-			return sandbox.ServePlugin(cmd.Context(), sandbox.PluginDir(a.g.sandboxDir, p.Name),
+			dir, err := filepath.Abs(sandbox.PluginDir(a.g.sandboxDir, p.Name))
+			if err != nil {
+				return err
+			}
+			return sandbox.ServePlugin(cmd.Context(), dir,
 				func(ctx context.Context, dir string) (sandbox.PluginEmulator, error) {
 					em, err := p.StartEmulator(ctx, dir)
 					if err != nil {
