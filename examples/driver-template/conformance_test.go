@@ -71,4 +71,3 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
-
