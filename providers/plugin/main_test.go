@@ -34,6 +34,12 @@ const (
 	envName = "REGIONCTL_TEST_PLUGIN_NAME"
 	// envEmulator gives the plugin an emulator (for the sandbox checks).
 	envEmulator = "REGIONCTL_TEST_PLUGIN_EMULATOR"
+	// envMemory keeps the plugin's cloud in its memory (for benchmarks),
+	// with envReadLatency (a duration) on every read, list and find.
+	envMemory      = "REGIONCTL_TEST_PLUGIN_MEMORY"
+	envReadLatency = "REGIONCTL_TEST_PLUGIN_READ_LATENCY"
+	// envNoLister hides the memcloud driver's batched read.
+	envNoLister = "REGIONCTL_TEST_PLUGIN_NO_LISTER"
 	// envPIDFile is where the plugin writes its pid when it starts.
 	envPIDFile = "REGIONCTL_TEST_PLUGIN_PIDFILE"
 	// envHost makes the test binary a host: it launches the plugin at the
@@ -81,6 +87,18 @@ func servePlugin() {
 }
 
 func newMemDriver(_ context.Context, opts providers.Options) (providers.Driver, error) {
+	if os.Getenv(envMemory) == "1" {
+		lat, err := time.ParseDuration(os.Getenv(envReadLatency))
+		if err != nil {
+			return nil, err
+		}
+		memoryCloud.Latency = readLatency(lat)
+		d := memcloud.NewDriver(memoryCloud)
+		if os.Getenv(envNoLister) == "1" {
+			return readOnly{d, d}, nil
+		}
+		return d, nil
+	}
 	cloud, err := memcloud.Open(os.Getenv(envCloudFile))
 	if err != nil {
 		return nil, err
@@ -102,6 +120,19 @@ func newMemDriver(_ context.Context, opts providers.Options) (providers.Driver, 
 		return &crashingDriver{Driver: d, typ: typ}, nil
 	}
 	return d, nil
+}
+
+// memoryCloud is the plugin's cloud under envMemory.
+var memoryCloud = memcloud.New()
+
+// readLatency is a memcloud latency of lat on reads, lists and finds only.
+func readLatency(lat time.Duration) func(op, typ, address string) time.Duration {
+	return func(op, _, _ string) time.Duration {
+		if op == memcloud.OpRead || op == memcloud.OpList || op == memcloud.OpFind {
+			return lat
+		}
+		return 0
+	}
 }
 
 // crashingDriver dies right after the cloud created an object of type typ.
@@ -128,7 +159,7 @@ func startNoEmulator(context.Context, string) (plugin.Emulator, error) {
 // memPlugin links this test binary as regionctl-driver-<name> in a fresh
 // folder, sets up its cloud file, and returns the plugin and the cloud (as
 // the test process sees it).
-func memPlugin(t *testing.T) (plugin.Plugin, *memcloud.Cloud, string) {
+func memPlugin(t testing.TB) (plugin.Plugin, *memcloud.Cloud, string) {
 	t.Helper()
 	dir := t.TempDir()
 	self, err := os.Executable()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
 	pb "github.com/regionctl/regionctl/proto/regionctl/driver/v1"
@@ -274,10 +273,6 @@ func (s *server) encodeRead(resp providers.ReadResponse, err error) *pb.ReadResp
 	return &pb.ReadResponse{Exists: resp.Exists, Inputs: in, Outputs: out, CreateFailed: resp.CreateFailed}
 }
 
-// readManyParallel bounds the reads a plugin runs at once for a driver
-// without a batched read.
-const readManyParallel = 10
-
 func (s *server) ReadMany(ctx context.Context, req *pb.ReadManyRequest) (*pb.ReadManyResponse, error) {
 	drv, ctx, done, err := s.call(ctx)
 	if err != nil {
@@ -297,16 +292,15 @@ func (s *server) ReadMany(ctx context.Context, req *pb.ReadManyRequest) (*pb.Rea
 			err = fmt.Errorf("driver %s: ReadMany returned %d responses for %d requests", s.cfg.Name, len(resps), len(reqs))
 		}
 	} else {
+		// One read after another: the engine counts a ReadMany as one
+		// call against its parallelism (the cloud's rate limit), so the
+		// batch must not fan out.
 		resps = make([]providers.ReadResponse, len(reqs))
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(readManyParallel)
 		for i := range reqs {
-			g.Go(func() (err error) {
-				resps[i], err = drv.Read(gctx, reqs[i])
-				return err
-			})
+			if resps[i], err = drv.Read(ctx, reqs[i]); err != nil {
+				break
+			}
 		}
-		err = g.Wait()
 	}
 	if err != nil {
 		return &pb.ReadManyResponse{Error: encodeError(err)}, nil
