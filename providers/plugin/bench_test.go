@@ -132,4 +132,3 @@ type readOnly struct {
 	providers.Driver
 	providers.Finder
 }
-
