@@ -66,6 +66,55 @@ func BenchmarkReadCall(b *testing.B) {
 	})
 }
 
+// BenchmarkReadManyCall measures one batched read of a whole region (14
+// resources, as refresh sends it) in process and through the plugin, with
+// no cloud latency.
+func BenchmarkReadManyCall(b *testing.B) {
+	var inProcess float64
+	for _, where := range []string{"in-process", "plugin"} {
+		b.Run(where, func(b *testing.B) {
+			var d providers.Driver
+			if where == "plugin" {
+				d = memoryPlugin(b, 0, false)
+			} else {
+				d = memcloud.NewDriver(memcloud.New())
+			}
+			store := statetest.NewMemory()
+			eng := &plan.Engine{State: store, Drivers: func(context.Context, string) (providers.Driver, error) { return d, nil }}
+			r := memcloud.Conformance(nil, nil).Region
+			p, ds := eng.Plan(context.Background(), []*spec.Region{r}, plan.PlanOptions{})
+			if ds.HasErrors() {
+				b.Fatal(ds)
+			}
+			if _, err := eng.Apply(context.Background(), p, plan.ApplyOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			st, err := store.Read(context.Background(), r.Metadata.Name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var reqs []providers.ReadRequest
+			for _, res := range st.Resources {
+				reqs = append(reqs, providers.ReadRequest{Instance: providers.Instance{Address: res.Address, Type: res.Type, ID: res.ID, Inputs: res.Inputs, Outputs: res.Outputs}})
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for b.Loop() {
+				if _, err := d.(providers.Lister).ReadMany(context.Background(), reqs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			us := float64(time.Since(start).Nanoseconds()) / 1e3 / float64(b.N)
+			b.ReportMetric(float64(len(reqs)), "resources")
+			if where == "in-process" {
+				inProcess = us
+			} else if inProcess > 0 {
+				b.ReportMetric(us-inProcess, "added-µs/op")
+			}
+		})
+	}
+}
+
 // BenchmarkPlanFleetThroughPlugin plans 200 regions (14 resources each,
 // 2800 in all) from full state with 5 ms of latency on every cloud read, at
 // the default parallelism, with the same driver in process and through a

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/regionctl/regionctl/diag"
 	pb "github.com/regionctl/regionctl/proto/regionctl/driver/v1"
@@ -20,6 +23,9 @@ func encodeValues(v providers.Values) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
+	if b, ok := appendJSON(make([]byte, 0, 256), map[string]any(v)); ok {
+		return b, nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("values are not JSON: %w", err)
@@ -31,11 +37,99 @@ func decodeValues(b []byte) (providers.Values, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	var v providers.Values
+	// Into an interface: encoding/json's fast path for JSON's own types.
+	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, fmt.Errorf("values are not a JSON object: %w", err)
 	}
-	return v, nil
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("values are not a JSON object")
+	}
+	return providers.Values(m), nil
+}
+
+// appendJSON appends the JSON encoding of v for the types values are made
+// of, without reflection (every operation encodes and decodes values, so
+// this is most of what the boundary costs); ok is false for any other type
+// (or a NaN or infinite number), and the caller uses encoding/json.
+func appendJSON(b []byte, v any) (_ []byte, ok bool) {
+	switch t := v.(type) {
+	case nil:
+		return append(b, "null"...), true
+	case string:
+		return appendString(b, t), true
+	case bool:
+		return strconv.AppendBool(b, t), true
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return b, false
+		}
+		return strconv.AppendFloat(b, t, 'g', -1, 64), true
+	case int:
+		return strconv.AppendInt(b, int64(t), 10), true
+	case int64:
+		return strconv.AppendInt(b, t, 10), true
+	case map[string]any:
+		b = append(b, '{')
+		first := true
+		for k, e := range t {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendString(b, k)
+			b = append(b, ':')
+			if b, ok = appendJSON(b, e); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	case providers.Values:
+		return appendJSON(b, map[string]any(t))
+	case []any:
+		b = append(b, '[')
+		for i, e := range t {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, ok = appendJSON(b, e); !ok {
+				return b, false
+			}
+		}
+		return append(b, ']'), true
+	}
+	return b, false
+}
+
+// appendString appends s as a JSON string: quotes, backslashes and control
+// characters escaped, invalid UTF-8 replaced by U+FFFD (as encoding/json).
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 func encodeRegion(r *spec.Region) (*pb.Region, error) {

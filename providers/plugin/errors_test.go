@@ -2,8 +2,11 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -66,5 +69,53 @@ func TestPluginRefusesSandboxWithoutEmulator(t *testing.T) {
 	resp, err := s.Configure(context.Background(), &pb.ConfigureRequest{Options: &pb.Options{Sandbox: true}})
 	if err != nil || resp.Error == nil || resp.Error.Class != pb.Error_PERMANENT {
 		t.Fatalf("configure with sandbox: %+v, %v", resp, err)
+	}
+}
+
+// TestValuesRoundTrip: the reflection-free encoder gives what encoding/json
+// decodes back to the same values, for every type values are made of,
+// strings that need escaping, and types it leaves to encoding/json.
+func TestValuesRoundTrip(t *testing.T) {
+	in := providers.Values{
+		"s": "plain", "esc": "q\" b\\ nl\n tab\t ctl\x01 é ☃ bad\xff end", "empty": "",
+		"t": true, "f": false, "null": nil, "n": 3.25, "big": 1e21, "small": 1e-7, "int": 42, "int64": int64(-7),
+		"list": []any{"a", 1.0, []any{}, map[string]any{"k": "v"}},
+		"map":  map[string]any{"x": map[string]any{"y": []any{nil}}},
+		"vals": providers.Values{"z": "w"},
+	}
+	if _, ok := appendJSON(nil, map[string]any(in)); !ok {
+		t.Fatal("the reflection-free encoder refused values of JSON's own types")
+	}
+	roundTrip := func(in providers.Values) {
+		t.Helper()
+		b, err := encodeValues(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeValues(b)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, b)
+		}
+		want, _ := json.Marshal(in)
+		var w any
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(map[string]any(got), w) {
+			t.Errorf("round trip:\n got %#v\nwant %#v", got, w)
+		}
+	}
+	roundTrip(in)
+	in["strs"] = []string{"fallback", "to", "encoding/json"}
+	in["strmap"] = map[string]string{"a": "b"}
+	roundTrip(in)
+	if _, err := encodeValues(providers.Values{"nan": math.NaN()}); err == nil {
+		t.Error("NaN encoded without error")
+	}
+	if v, err := decodeValues(nil); v != nil || err != nil {
+		t.Errorf("no bytes: %v %v, want nil (not known)", v, err)
+	}
+	if v, err := decodeValues([]byte("[1]")); err == nil {
+		t.Errorf("a list decoded as values: %v", v)
 	}
 }
