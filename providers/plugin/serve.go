@@ -117,6 +117,7 @@ func (cfg Config) check() error {
 // watchLifeline exits the process when the host that started it is gone.
 func watchLifeline() {
 	fd, err := strconv.Atoi(os.Getenv(lifelineEnv))
+	os.Unsetenv(lifelineEnv) // not for the plugin's own children
 	if err != nil || fd < 3 {
 		return
 	}
