@@ -16,7 +16,7 @@ import (
 
 // memoryPlugin launches the test plugin over a cloud in its own memory,
 // with lat on every cloud read; noLister hides its driver's batched read.
-func memoryPlugin(b *testing.B, lat time.Duration, noLister bool) providers.Driver {
+func memoryPlugin(b testing.TB, lat time.Duration, noLister bool) providers.Driver {
 	b.Helper()
 	p, _, _ := memPlugin(b)
 	b.Setenv(envMemory, "1")

@@ -54,6 +54,55 @@ type process struct {
 	driver   pb.DriverClient
 	emulator pb.EmulatorClient
 	info     Info
+	calls    *inflight // the calls waiting for an answer
+}
+
+// inflight counts calls waiting for their answers.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
+
+func (c *inflight) add() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.idle = make(chan struct{})
+	}
+	c.n++
+}
+
+func (c *inflight) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n--; c.n == 0 {
+		close(c.idle)
+	}
+}
+
+// wait returns when no call is waiting, or after d.
+func (c *inflight) wait(d time.Duration) {
+	c.mu.Lock()
+	if c.n == 0 {
+		c.mu.Unlock()
+		return
+	}
+	idle := c.idle
+	c.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
+}
+
+// interceptor counts the calls in flight on one process.
+func (c *inflight) interceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoke grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	c.add()
+	defer c.done()
+	return invoke(ctx, method, req, reply, cc, opts...)
 }
 
 // start runs the plugin executable and checks its handshake.
@@ -73,17 +122,20 @@ func (p Plugin) start(ctx context.Context) (*process, error) {
 	cmd := exec.Command(p.Path)
 	cmd.ExtraFiles = []*os.File{r} // fd 3 in the plugin
 	cmd.Env = []string{lifelineEnv + "=3"}
+	calls := &inflight{}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  handshake,
 		VersionedPlugins: pluginSets(nil, nil),
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		Logger:           hclog.New(&hclog.LoggerOptions{Name: "regionctl", Level: level, Output: stderr}),
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage))},
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
+			grpc.WithUnaryInterceptor(calls.interceptor),
+		},
 		StartTimeout: time.Minute,
 	})
-	proc := &process{client: client, lifeline: w}
+	proc := &process{client: client, lifeline: w, calls: calls}
 	rpc, err := client.Client()
 	r.Close() // the plugin holds its own copy now
 	if err != nil {
@@ -283,6 +335,8 @@ func (h *Driver) Close() error {
 	case err == nil:
 		err = decodeError(resp.Error)
 	}
+	// The calls Stop cancelled are answering; let their answers arrive.
+	h.proc.calls.wait(10 * time.Second)
 	h.proc.kill()
 	h.proc = nil
 	if err != nil {

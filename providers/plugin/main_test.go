@@ -38,6 +38,9 @@ const (
 	// with envReadLatency (a duration) on every read, list and find.
 	envMemory      = "REGIONCTL_TEST_PLUGIN_MEMORY"
 	envReadLatency = "REGIONCTL_TEST_PLUGIN_READ_LATENCY"
+	// envReadStarted names a FIFO the plugin writes a byte to when a read
+	// starts (under envMemory).
+	envReadStarted = "REGIONCTL_TEST_PLUGIN_READ_STARTED"
 	// envNoLister hides the memcloud driver's batched read.
 	envNoLister = "REGIONCTL_TEST_PLUGIN_NO_LISTER"
 	// envPIDFile is where the plugin writes its pid when it starts.
@@ -127,11 +130,18 @@ var memoryCloud = memcloud.New()
 
 // readLatency is a memcloud latency of lat on reads, lists and finds only.
 func readLatency(lat time.Duration) func(op, typ, address string) time.Duration {
+	started := os.Getenv(envReadStarted)
 	return func(op, _, _ string) time.Duration {
-		if op == memcloud.OpRead || op == memcloud.OpList || op == memcloud.OpFind {
-			return lat
+		if op != memcloud.OpRead && op != memcloud.OpList && op != memcloud.OpFind {
+			return 0
 		}
-		return 0
+		if started != "" {
+			if f, err := os.OpenFile(started, os.O_WRONLY, 0); err == nil {
+				_, _ = f.Write([]byte{1})
+				f.Close()
+			}
+		}
+		return lat
 	}
 }
 

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/regionctl/regionctl/internal/memcloud"
 	"github.com/regionctl/regionctl/providers"
@@ -186,5 +188,42 @@ func TestRestartsAfterCrash(t *testing.T) {
 	f, err := d.(providers.Finder).Find(ctx, providers.FindRequest{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, Inputs: in, IdempotencyKey: "key-1"})
 	if err != nil || !f.Found || f.ID != cloud.Objects()[0].ID {
 		t.Fatalf("find after the restart: %+v, %v", f, err)
+	}
+}
+
+// TestStopCancelsCallsInFlight: closing the driver (the Stop call)
+// cancels what the plugin is still doing, rather than leaving it to run
+// until the process is killed.
+func TestStopCancelsCallsInFlight(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "read-started")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envReadStarted, fifo)
+	d := memoryPlugin(t, time.Hour, false)
+	ctx := context.Background()
+	in := providers.Values{"name": "n", "cidr": "10.0.0.0/16"}
+	c, err := d.Create(ctx, providers.CreateRequest{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, Inputs: in, IdempotencyKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := d.Read(ctx, providers.ReadRequest{Instance: providers.Instance{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, ID: c.ID, Inputs: in}})
+		errc <- err
+	}()
+	f, err := os.Open(fifo) // returns once the plugin opened it: the read has started
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := d.(interface{ Close() error }).Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("a read in flight when the driver stopped: %v, want context.Canceled", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
@@ -140,6 +141,8 @@ type server struct {
 	// stopped is cancelled by Stop: every call in flight is cancelled.
 	stopped context.Context
 	stop    context.CancelFunc
+	// calls counts the driver calls running, which Stop waits for.
+	calls inflight
 }
 
 func newServer(cfg Config) *server {
@@ -155,10 +158,15 @@ func (s *server) call(ctx context.Context) (providers.Driver, context.Context, c
 	if drv == nil {
 		return nil, nil, nil, fmt.Errorf("driver %s: not configured: the host must call Configure first: %w", s.cfg.Name, providers.ErrPermanent)
 	}
+	s.calls.add()
 	ctx, cancel := context.WithCancel(ctx)
 	unhook := context.AfterFunc(s.stopped, cancel)
-	return drv, ctx, func() { unhook(); cancel() }, nil
+	return drv, ctx, func() { unhook(); cancel(); s.calls.done() }, nil
 }
+
+// stopWait bounds how long Stop waits for cancelled calls to return (a
+// driver that ignores its context is not waited for forever).
+const stopWait = 30 * time.Second
 
 // badRequest is the error of a request that does not decode.
 func (s *server) badRequest(err error) *pb.Error {
@@ -446,8 +454,11 @@ func (s *server) UpgradeState(ctx context.Context, req *pb.UpgradeStateRequest) 
 	return &pb.UpgradeStateResponse{Error: encodeError(err), Inputs: in, Outputs: out, SchemaVersion: int64(resp.SchemaVersion)}, nil
 }
 
+// Stop cancels every call in flight and waits for them to return, so
+// their answers (cancelled) reach the host before it ends the process.
 func (s *server) Stop(context.Context, *pb.StopRequest) (*pb.StopResponse, error) {
 	s.stop()
+	s.calls.wait(stopWait)
 	return &pb.StopResponse{Error: encodeError(s.stopDriver())}, nil
 }
 
