@@ -43,6 +43,10 @@ const (
 	envReadStarted = "REGIONCTL_TEST_PLUGIN_READ_STARTED"
 	// envNoLister hides the memcloud driver's batched read.
 	envNoLister = "REGIONCTL_TEST_PLUGIN_NO_LISTER"
+	// envAccess gives the memcloud driver a ClusterAccess.
+	envAccess = "REGIONCTL_TEST_PLUGIN_ACCESS"
+	// envKit serves a small kit driver instead of memcloud's.
+	envKit = "REGIONCTL_TEST_PLUGIN_KIT"
 	// envPIDFile is where the plugin writes its pid when it starts.
 	envPIDFile = "REGIONCTL_TEST_PLUGIN_PIDFILE"
 	// envHost makes the test binary a host: it launches the plugin at the
@@ -90,6 +94,9 @@ func servePlugin() {
 }
 
 func newMemDriver(_ context.Context, opts providers.Options) (providers.Driver, error) {
+	if os.Getenv(envKit) == "1" {
+		return newKitDriver()
+	}
 	if os.Getenv(envMemory) == "1" {
 		lat, err := time.ParseDuration(os.Getenv(envReadLatency))
 		if err != nil {
@@ -119,6 +126,9 @@ func newMemDriver(_ context.Context, opts providers.Options) (providers.Driver, 
 		return 0
 	}
 	d := memcloud.NewDriver(cloud)
+	if os.Getenv(envAccess) == "1" {
+		return accessDriver{d}, nil
+	}
 	if typ := os.Getenv(envCrashAfterCreate); typ != "" {
 		return &crashingDriver{Driver: d, typ: typ}, nil
 	}
@@ -143,6 +153,25 @@ func readLatency(lat time.Duration) func(op, typ, address string) time.Duration 
 		}
 		return lat
 	}
+}
+
+// accessDriver is memcloud's driver with cluster access: the endpoint
+// its cluster records, a fixed CA and a token made of the cluster's ID.
+type accessDriver struct{ *memcloud.Driver }
+
+func (d accessDriver) ClusterAccess(_ context.Context, req providers.AccessRequest) (providers.AccessResponse, error) {
+	for _, inst := range req.Resources {
+		if inst.Type != memcloud.TypeCluster {
+			continue
+		}
+		endpoint, _ := inst.Outputs["endpoint"].(string)
+		resp := providers.AccessResponse{ClusterID: inst.ID, Endpoint: endpoint, CAPEM: []byte("-----BEGIN CERTIFICATE-----\n")}
+		if req.Token {
+			resp.Token, resp.Expiry = "token-for-"+inst.ID, time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		}
+		return resp, nil
+	}
+	return providers.AccessResponse{}, fmt.Errorf("mem: no cluster in state: %w", providers.ErrNotFound)
 }
 
 // crashingDriver dies right after the cloud created an object of type typ.

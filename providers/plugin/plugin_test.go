@@ -227,3 +227,65 @@ func TestStopCancelsCallsInFlight(t *testing.T) {
 		t.Errorf("a read in flight when the driver stopped: %v, want context.Canceled", err)
 	}
 }
+
+// TestSchemasAndStateUpgradesCrossTheBoundary: a kit driver's schemas
+// (versions, replacement rules and reasons) reach regionctl as declared,
+// and UpgradeState runs the driver's upgrade in the plugin.
+func TestSchemasAndStateUpgradesCrossTheBoundary(t *testing.T) {
+	p, _, _ := memPlugin(t)
+	t.Setenv(envKit, "1")
+	d := launch(t, p, providers.Options{})
+	s, ok := d.Capabilities().Schema("toy_disk")
+	if !ok || s.Version != 1 {
+		t.Fatalf("schema of toy_disk: %+v (found %v), want version 1", s, ok)
+	}
+	if a, _ := s.Input("zone"); !a.RequiresReplace || a.ReplaceReason != "a disk cannot move between zones" || a.Type != "string" {
+		t.Errorf("input zone as regionctl sees it: %+v", a)
+	}
+	if a, _ := s.Input("tags"); a.Type != "map(string)" {
+		t.Errorf("input tags as regionctl sees it: %+v", a)
+	}
+	if a, _ := s.Input("size"); a.RequiresReplace || a.Type != "integer" {
+		t.Errorf("input size as regionctl sees it: %+v", a)
+	}
+	resp, err := d.(providers.StateUpgrader).UpgradeState(context.Background(), providers.UpgradeStateRequest{Instance: providers.Instance{
+		Address: "r/toy_disk.d", Type: "toy_disk", ID: "d", SchemaVersion: 0,
+		Inputs: providers.Values{"zone": "z1", "size_gb": 3}, Outputs: providers.Values{"id": "d"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.SchemaVersion != 1 || resp.Inputs["size"] != 3.0 || resp.Inputs["size_gb"] != nil || resp.Outputs["id"] != "d" {
+		t.Errorf("upgraded: %+v", resp)
+	}
+	if _, ok := d.(providers.Finder); !ok {
+		t.Error("a kit driver implements Finder; the adapter must offer it")
+	}
+}
+
+// TestClusterAccessCrossesTheBoundary: regionctl kubeconfig's call reaches
+// the plugin's driver, with the token only when asked; a driver without
+// cluster access says so.
+func TestClusterAccessCrossesTheBoundary(t *testing.T) {
+	p, _, _ := memPlugin(t)
+	ctx := context.Background()
+	cluster := providers.Instance{Address: "r/mem_cluster.main", Type: memcloud.TypeCluster, ID: "c-1",
+		Outputs: providers.Values{"endpoint": "https://c-1.k8s.mem.test"}}
+	req := providers.AccessRequest{Resources: []providers.Instance{{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, ID: "n-1"}, cluster}}
+
+	_, err := launch(t, p, providers.Options{}).(providers.ClusterAccessor).ClusterAccess(ctx, req)
+	if err == nil || !strings.Contains(err.Error(), "cannot reach its clusters") {
+		t.Errorf("cluster access of a driver without it: %v", err)
+	}
+
+	t.Setenv(envAccess, "1")
+	acc := launch(t, p, providers.Options{}).(providers.ClusterAccessor)
+	got, err := acc.ClusterAccess(ctx, req)
+	if err != nil || got.ClusterID != "c-1" || got.Endpoint != "https://c-1.k8s.mem.test" || len(got.CAPEM) == 0 || got.Token != "" {
+		t.Errorf("without a token: %+v, %v", got, err)
+	}
+	req.Token = true
+	got, err = acc.ClusterAccess(ctx, req)
+	if err != nil || got.Token != "token-for-c-1" || !got.Expiry.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Errorf("with a token: %+v, %v", got, err)
+	}
+}
