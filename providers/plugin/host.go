@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,6 +141,10 @@ func (p Plugin) start(ctx context.Context) (*process, error) {
 	r.Close() // the plugin holds its own copy now
 	if err != nil {
 		proc.kill()
+		if strings.Contains(err.Error(), "incompatible API version") {
+			return nil, fmt.Errorf("start driver plugin %s: %w: this regionctl speaks driver protocol %d; use a build of the plugin for it, or a regionctl that speaks the plugin's",
+				p.Path, err, ProtocolVersion)
+		}
 		return nil, fmt.Errorf("start driver plugin %s: %w", p.Path, err)
 	}
 	for name, dst := range map[string]any{dispenseDriver: &proc.driver, dispenseEmulator: &proc.emulator} {

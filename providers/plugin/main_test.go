@@ -47,6 +47,8 @@ const (
 	envAccess = "REGIONCTL_TEST_PLUGIN_ACCESS"
 	// envKit serves a small kit driver instead of memcloud's.
 	envKit = "REGIONCTL_TEST_PLUGIN_KIT"
+	// envProtocol makes the plugin speak only that protocol version.
+	envProtocol = "REGIONCTL_TEST_PLUGIN_PROTOCOL"
 	// envPIDFile is where the plugin writes its pid when it starts.
 	envPIDFile = "REGIONCTL_TEST_PLUGIN_PIDFILE"
 	// envHost makes the test binary a host: it launches the plugin at the
@@ -87,6 +89,10 @@ func servePlugin() {
 		}
 	}
 	cfg := plugin.Config{Name: name, Version: "0.3.1", New: newMemDriver}
+	if v, err := strconv.Atoi(os.Getenv(envProtocol)); err == nil {
+		plugin.ServeAtProtocol(cfg, v)
+		return
+	}
 	if os.Getenv(envEmulator) == "1" {
 		cfg.Emulator = startNoEmulator
 	}

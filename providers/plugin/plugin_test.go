@@ -289,3 +289,17 @@ func TestClusterAccessCrossesTheBoundary(t *testing.T) {
 		t.Errorf("with a token: %+v, %v", got, err)
 	}
 }
+
+// TestProtocolVersionsMustMatch: a plugin that speaks only another version
+// of the protocol is refused at start, with a message naming both.
+func TestProtocolVersionsMustMatch(t *testing.T) {
+	p, _, _ := memPlugin(t)
+	t.Setenv(envProtocol, "2")
+	_, err := p.Launch(context.Background(), providers.Options{})
+	if err == nil || !strings.Contains(err.Error(), p.Path) || !strings.Contains(err.Error(), "Plugin version: 2") || !strings.Contains(err.Error(), "[1]") {
+		t.Fatalf("launch of a protocol-2 plugin: %v", err)
+	}
+	if !strings.Contains(err.Error(), "this regionctl speaks driver protocol 1") {
+		t.Errorf("the refusal does not say what regionctl speaks: %v", err)
+	}
+}
