@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -46,10 +47,12 @@ started to ask for its capabilities.`,
 			ctx := cmd.Context()
 			reg := a.registry()
 			var all []listedDriver
+			var broken []error // a plugin that does not start hides no other driver
 			for _, name := range reg.registry.Names() {
 				d, err := a.driver(ctx, name)
 				if err != nil {
-					return err
+					broken = append(broken, err)
+					continue
 				}
 				l := listedDriver{Capabilities: d.Capabilities(), Source: "builtin"}
 				if l.Version == "" {
@@ -67,9 +70,12 @@ started to ask for its capabilities.`,
 			if asJSON {
 				enc := json.NewEncoder(a.cfg.Stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"format_version": "1", "drivers": all})
+				if err := enc.Encode(map[string]any{"format_version": "1", "drivers": all}); err != nil {
+					return err
+				}
+				return errors.Join(broken...)
 			}
-			if len(all) == 0 {
+			if len(all) == 0 && len(broken) == 0 {
 				fmt.Fprintln(a.cfg.Stdout, "No drivers registered.")
 				return nil
 			}
@@ -88,7 +94,10 @@ started to ask for its capabilities.`,
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", d.Name, d.Version, source, strings.Join(d.KubernetesVersions, ","),
 					len(locs), len(d.Machines), strings.Join(d.StorageTiers, ","), strings.Join(d.LoadBalancerSchemes, ","), d.Description)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return errors.Join(broken...)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print capabilities as JSON")

@@ -123,3 +123,20 @@ func TestPluginNamedLikeABuiltInIsNotUsed(t *testing.T) {
 		t.Errorf("the plugin named like a built-in driver was used:\n%s", r.stdout)
 	}
 }
+
+// TestBrokenPluginHidesNoOtherDriver: a regionctl-driver-x that is not a
+// regionctl plugin is reported, and drivers still lists the others.
+func TestBrokenPluginHidesNoOtherDriver(t *testing.T) {
+	e := newEnv(t)
+	dir := e.pluginDir(pluginDriverName)
+	if err := os.WriteFile(filepath.Join(dir, plugin.ExecutablePrefix+"junk"), []byte("#!/bin/sh\necho not a plugin\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := e.must(1, "drivers", "--plugin-dir", dir)
+	if !strings.Contains(r.stdout, "memp  0.4.0") || !strings.Contains(r.stdout, "\nmem ") {
+		t.Errorf("drivers does not list the working drivers:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, plugin.ExecutablePrefix+"junk") {
+		t.Errorf("drivers does not name the broken plugin:\n%s", r.stderr)
+	}
+}
