@@ -42,3 +42,4 @@ proto:
 
 bench:
 	$(GO) test ./plan -run '^$$' -bench . -benchtime 1x
+	$(GO) test ./providers/plugin -run '^$$' -bench . -benchtime 1x
