@@ -6,7 +6,8 @@
 # (scripts/test-servers.sh, cached, started on 127.0.0.1 and stopped at exit),
 # Debian's python3-googleapi for the GCP emulator's tests (scripts/gcp-tools.sh),
 # protoc and its Go generators for the plugin protocol's check (scripts/proto.sh),
-# then go vet and go test over every package. `make test` runs this.
+# then go vet and go test over every package, and over each driver plugin's own
+# module under plugins/. `make test` runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO="${GO:-go}"
@@ -20,3 +21,11 @@ scripts/test-servers.sh start >/dev/null
 eval "$(scripts/test-servers.sh env)"
 "$GO" vet ./...
 "$GO" test -count=1 -timeout 40m ./...
+# Driver plugins kept in this repository as modules of their own
+# (plugins/NAME/go.mod): their packages are not under ./..., so vet and test
+# each one in its folder. (examples/driver-template is tested by
+# docs.TestFollowDriversGuide, from a copy, as a new user would.)
+for mod in plugins/*/go.mod; do
+	[ -e "$mod" ] || continue
+	(cd "$(dirname "$mod")" && "$GO" vet ./... && "$GO" test -count=1 -timeout 20m ./...)
+done
