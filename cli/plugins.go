@@ -108,14 +108,16 @@ func (a *app) pluginSandboxOptions(ctx context.Context, p plugin.Found) (provide
 func (a *app) closeDrivers(stderr io.Writer) {
 	a.driversMu.Lock()
 	defer a.driversMu.Unlock()
-	for name, d := range a.drivers {
-		if c, ok := d.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				fmt.Fprintf(stderr, "Warning: driver %s: %v\n", name, err)
+	for _, built := range []map[string]providers.Driver{a.drivers, a.offline} {
+		for name, d := range built {
+			if c, ok := d.(io.Closer); ok {
+				if err := c.Close(); err != nil {
+					fmt.Fprintf(stderr, "Warning: driver %s: %v\n", name, err)
+				}
 			}
 		}
 	}
-	a.drivers = nil
+	a.drivers, a.offline = nil, nil
 }
 
 // pluginInfo reports where driver d comes from, when it is a plugin.
