@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/spec"
@@ -159,7 +160,7 @@ func (a *app) driver(ctx context.Context, name string) (providers.Driver, error)
 		return d, nil
 	}
 	if _, isPlugin := a.registry().plugins[name]; a.useSandbox() && !isPlugin && !sandbox.Emulates(name) {
-		return nil, fmt.Errorf("driver %q has no emulator in the sandbox: refusing --sandbox for it (it would talk to its real cloud); run it without --sandbox", name)
+		return nil, &plan.DriverTargetError{Driver: name, Reason: fmt.Sprintf("driver %q has no emulator in the sandbox: refusing --sandbox for it (it would talk to its real cloud); run it without --sandbox", name)}
 	}
 	opts, err := a.driverOptions(ctx, name)
 	if err != nil {
