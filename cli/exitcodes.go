@@ -150,6 +150,7 @@ func exitCode(err error) int {
 	}
 	var te *plan.TargetError
 	var tr *targetRefusal
+	var dt *plan.DriverTargetError
 	var se *plan.StaleError
 	var le *state.LockError
 	var ste *plan.StateError
@@ -159,7 +160,7 @@ func exitCode(err error) int {
 	var re *plan.ResourceError
 	var ae *plan.AccountError
 	switch {
-	case errors.As(err, &te), errors.As(err, &tr), errors.Is(err, providers.ErrWrongAccount):
+	case errors.As(err, &te), errors.As(err, &tr), errors.As(err, &dt), errors.Is(err, providers.ErrWrongAccount):
 		return ExitTarget
 	case errors.As(err, &se):
 		return ExitStale
