@@ -114,3 +114,37 @@ func TestGCPWorkloadIdentity(t *testing.T) {
 	e.must(0, "destroy", "-f", e.spec, "--auto-approve", "--allow-destroy")
 	e.assertEmpty()
 }
+
+// TestAzureWorkloadIdentity: workloadIdentity: true turns on the AKS
+// cluster's OIDC issuer and workload identity; `regionctl output` gives a
+// deploy the issuer a federated credential names, the audience, the
+// ServiceAccount annotation and the subject; turning it off turns workload
+// identity off in place (AKS keeps the issuer: it cannot disable it).
+func TestAzureWorkloadIdentity(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{}, false)
+	e.editSpec("    endpointAccess: private\n", "    endpointAccess: private\n    workloadIdentity: true\n")
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	wi := e.workloadIdentityOutput()
+	if !strings.HasPrefix(wi["issuer"], "https://westeurope.oic.prod-aks.azure.com/") || wi["provider"] != wi["issuer"] {
+		t.Errorf("output workloadIdentity issuer %q provider %q", wi["issuer"], wi["provider"])
+	}
+	for k, v := range map[string]string{"audience": "api://AzureADTokenExchange", "serviceAccountAnnotation": "azure.workload.identity/client-id",
+		"trustSubject": "system:serviceaccount:NAMESPACE:NAME"} {
+		if wi[k] != v {
+			t.Errorf("output workloadIdentity.%s = %q, want %q", k, wi[k], v)
+		}
+	}
+	e.editSpec("    workloadIdentity: true\n", "")
+	p := e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+	if !strings.Contains(p.stdout, "workload_identity") || strings.Contains(p.stdout, "forces replacement") {
+		t.Errorf("turning workload identity off is not an in-place change:\n%s", p.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	if wi := e.workloadIdentityOutput(); wi != nil {
+		t.Errorf("output after turning it off: %v", wi)
+	}
+	e.destroyToEmpty("staging-westeurope", false)
+}
