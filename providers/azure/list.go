@@ -15,7 +15,7 @@ import (
 
 // Batched refresh (kit.Lister): per subscription, one paginated list each
 // of resource groups, virtual networks (which carry their subnets), public
-// IPs and managed clusters; per cluster one list of its agent pools. The
+// IPs and managed clusters (which carry their agent pools). The
 // concurrent ReadMany calls of a fleet share them (d.lists). A cluster
 // still costs one call of its own, for its user kubeconfig (its endpoint
 // and CA). What each reports is built by the function Read uses; an object
@@ -169,29 +169,45 @@ func (h pipHandler) ReadMany(ctx context.Context, calls []*pipCall) ([]*kit.Live
 		})
 }
 
+// managedClusters lists the managed clusters of the call's subscription by
+// ID (each carries its agent pools as agentPoolProfiles).
+func managedClusters[In, Out any](ctx context.Context, memo map[string]any, c *call[In, Out], sub string) (map[string]*aks.ManagedCluster, error) {
+	return listed(ctx, c.Env.d, memo, "managed clusters of "+sub, func(ctx context.Context) (map[string]*aks.ManagedCluster, error) {
+		return collect(ctx, c.Env.cl.clusters.NewListPager(nil), func(p aks.ManagedClustersClientListResponse) []*aks.ManagedCluster { return p.Value },
+			byID(func(m *aks.ManagedCluster) *string { return m.ID }))
+	})
+}
+
 func (h clusterHandler) ReadMany(ctx context.Context, calls []*clusterCall) ([]*kit.Live[clusterIn, clusterOut], error) {
 	return readListed(ctx, calls, func(ctx context.Context, memo map[string]any, c *clusterCall, rid *arm.ResourceID) (map[string]*aks.ManagedCluster, error) {
-		return listed(ctx, c.Env.d, memo, "managed clusters of "+rid.SubscriptionID, func(ctx context.Context) (map[string]*aks.ManagedCluster, error) {
-			return collect(ctx, c.Env.cl.clusters.NewListPager(nil), func(p aks.ManagedClustersClientListResponse) []*aks.ManagedCluster { return p.Value },
-				byID(func(m *aks.ManagedCluster) *string { return m.ID }))
-		})
+		return managedClusters(ctx, memo, c, rid.SubscriptionID)
 	}, func(c *clusterCall, _ *arm.ResourceID) string { return c.ID }, h.live)
 }
 
+// ReadMany reads agent pools from the managed clusters' list: AKS returns
+// every pool of a cluster in its agentPoolProfiles, with the properties
+// the agent pools API returns (an agent pool's ID is its cluster's ID,
+// /agentPools/, its name).
 func (h poolHandler) ReadMany(ctx context.Context, calls []*nodePoolCall) ([]*kit.Live[nodePoolIn, nodePoolOut], error) {
 	return readListed(ctx, calls, func(ctx context.Context, memo map[string]any, c *nodePoolCall, rid *arm.ResourceID) (map[string]*aks.AgentPool, error) {
 		if rid.Parent == nil {
 			return nil, nil
 		}
-		group, cluster := rid.ResourceGroupName, rid.Parent.Name
-		return listed(ctx, c.Env.d, memo, "agent pools of "+strings.ToLower(rid.Parent.String()), func(ctx context.Context) (map[string]*aks.AgentPool, error) {
-			pools, err := collect(ctx, c.Env.cl.pools.NewListPager(group, cluster, nil), func(p aks.AgentPoolsClientListResponse) []*aks.AgentPool { return p.Value },
-				byID(func(a *aks.AgentPool) *string { return a.ID }))
-			if isNotFound(err) {
-				return map[string]*aks.AgentPool{}, nil // the cluster, and its pools, are gone
+		mcs, err := managedClusters(ctx, memo, c, rid.SubscriptionID)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]*aks.AgentPool{}
+		if mc := mcs[strings.ToLower(rid.Parent.String())]; mc != nil && mc.Properties != nil {
+			for _, p := range mc.Properties.AgentPoolProfiles {
+				if p == nil {
+					continue
+				}
+				id := deref(mc.ID) + "/agentPools/" + deref(p.Name)
+				out[strings.ToLower(id)] = &aks.AgentPool{ID: to(id), Name: p.Name, Properties: profileProps(p)}
 			}
-			return pools, err
-		})
+		}
+		return out, nil
 	}, func(c *nodePoolCall, _ *arm.ResourceID) string { return c.ID },
 		func(_ context.Context, c *nodePoolCall, rid *arm.ResourceID, ap *aks.AgentPool) (*kit.Live[nodePoolIn, nodePoolOut], error) {
 			return h.live(c, rid, ap), nil

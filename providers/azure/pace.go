@@ -15,7 +15,7 @@ import (
 // regions to join it (kit.Batcher).
 const (
 	listLinger        = 50 * time.Millisecond
-	sandboxListLinger = 20 * time.Millisecond
+	sandboxListLinger = 10 * time.Millisecond
 )
 
 // paceRequests is a per-try policy: every ARM request of a subscription

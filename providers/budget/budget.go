@@ -53,23 +53,34 @@ type Table map[string]Limit
 // use from the cloud's Tables. It is safe for concurrent use.
 type Budgets struct {
 	tables map[string]Table
-	// Margin scales the published limits (0 < Margin ≤ 1): a client paces
-	// itself a little under the cloud's line, so transit jitter and other
-	// callers of the same account do not cross it. 1 for an enforcer.
-	margin float64
+	margin Margin
 	now    func() time.Time
 
 	mu      sync.Mutex
 	buckets map[Key]*bucket
 }
 
-// ClientMargin is the share of the published limits a driver uses.
-const ClientMargin = 0.9
+// Margin is the share of the published rate and burst a Budgets uses
+// (each in (0, 1]).
+type Margin struct{ Rate, Burst float64 }
+
+var (
+	// ClientMargin is what a driver uses: nine tenths of the rate and half
+	// the burst, so that requests delayed between taking their token and
+	// reaching the cloud (scheduling, transit) and arriving together, or
+	// another caller of the same account, find the cloud's bucket with
+	// room to spare.
+	ClientMargin = Margin{Rate: 0.9, Burst: 0.5}
+	// Enforced is what a cloud (the sandbox) uses: the limits as published.
+	Enforced = Margin{Rate: 1, Burst: 1}
+)
 
 // New returns budgets over tables (by cloud name), scaled by margin.
-func New(tables map[string]Table, margin float64) *Budgets {
-	if margin <= 0 || margin > 1 {
-		margin = 1
+func New(tables map[string]Table, margin Margin) *Budgets {
+	for _, f := range []*float64{&margin.Rate, &margin.Burst} {
+		if *f <= 0 || *f > 1 {
+			*f = 1
+		}
 	}
 	return &Budgets{tables: tables, margin: margin, now: time.Now, buckets: map[Key]*bucket{}}
 }
@@ -87,6 +98,8 @@ type bucket struct {
 	throttles  int
 	waits      int
 	waited     time.Duration
+	// taken counts the tokens taken (requests let through).
+	taken int
 }
 
 // Limit returns the limit of k's bucket, and whether the cloud's table has
@@ -96,7 +109,7 @@ func (b *Budgets) Limit(k Key) (Limit, bool) {
 	if !ok || l.Rate <= 0 {
 		return Limit{}, false
 	}
-	return Limit{Burst: max(1, int(float64(l.Burst)*b.margin)), Rate: l.Rate * b.margin}, true
+	return Limit{Burst: max(1, int(float64(l.Burst)*b.margin.Burst)), Rate: l.Rate * b.margin.Rate}, true
 }
 
 func (b *Budgets) bucket(k Key) *bucket {
@@ -143,12 +156,13 @@ func (b *Budgets) Wait(ctx context.Context, k Key) error {
 		case <-t.C:
 		}
 	}
+	bk.mu.Lock()
+	bk.taken++
 	if waited := b.now().Sub(now); waited > time.Millisecond {
-		bk.mu.Lock()
 		bk.waits++
 		bk.waited += waited
-		bk.mu.Unlock()
 	}
+	bk.mu.Unlock()
 	return nil
 }
 
@@ -162,6 +176,9 @@ func (b *Budgets) Take(k Key) (ok bool, retryAfter time.Duration) {
 	}
 	now := b.now()
 	if bk.lim.AllowN(now, 1) {
+		bk.mu.Lock()
+		bk.taken++
+		bk.mu.Unlock()
 		return true, 0
 	}
 	r := bk.lim.ReserveN(now, 1)
@@ -216,11 +233,20 @@ func (bk *bucket) recover(now time.Time) {
 type Stat struct {
 	Key Key
 	Limit
-	// Throttles counts throttling replies (a client) or refusals (an
-	// enforcer); Waits the requests that waited for a token, Waited their
-	// total wait.
-	Throttles, Waits int
-	Waited           time.Duration
+	// Taken counts the requests let through; Throttles the throttling
+	// replies (a client) or refusals (an enforcer); Waits the requests
+	// that waited for a token, Waited their total wait.
+	Taken, Throttles, Waits int
+	Waited                  time.Duration
+}
+
+// Bound is the least time in which a bucket can let n requests through:
+// the burst at once, the rest at the refill rate.
+func (l Limit) Bound(n int) time.Duration {
+	if n <= l.Burst || l.Rate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(n-l.Burst) / l.Rate * float64(time.Second))
 }
 
 // Stats returns every bucket used so far, sorted by key.
@@ -237,7 +263,7 @@ func (b *Budgets) Stats() []Stat {
 		l, _ := b.Limit(k)
 		bk := bks[i]
 		bk.mu.Lock()
-		out[i] = Stat{Key: k, Limit: l, Throttles: bk.throttles, Waits: bk.waits, Waited: bk.waited}
+		out[i] = Stat{Key: k, Limit: l, Taken: bk.taken, Throttles: bk.throttles, Waits: bk.waits, Waited: bk.waited}
 		bk.mu.Unlock()
 	}
 	return out

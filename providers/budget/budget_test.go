@@ -12,7 +12,7 @@ type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
 
-func newFake(tables map[string]Table, margin float64) (*Budgets, *fakeClock) {
+func newFake(tables map[string]Table, margin Margin) (*Budgets, *fakeClock) {
 	c := &fakeClock{t: time.Unix(1_000_000, 0)}
 	b := New(tables, margin)
 	b.now = c.now
@@ -22,7 +22,7 @@ func newFake(tables map[string]Table, margin float64) (*Budgets, *fakeClock) {
 var testTables = map[string]Table{"aws": {"ec2/write": {Burst: 3, Rate: 2}}}
 
 func TestTakeEnforcesBurstThenRate(t *testing.T) {
-	b, clock := newFake(testTables, 1)
+	b, clock := newFake(testTables, Enforced)
 	k := Key{Cloud: "aws", Region: "us-east-1", Bucket: "ec2/write"}
 	for i := 0; i < 3; i++ {
 		if ok, _ := b.Take(k); !ok {
@@ -47,7 +47,7 @@ func TestTakeEnforcesBurstThenRate(t *testing.T) {
 }
 
 func TestUnknownBucketIsNotPaced(t *testing.T) {
-	b, _ := newFake(testTables, 1)
+	b, _ := newFake(testTables, Enforced)
 	k := Key{Cloud: "aws", Bucket: "sts/read"}
 	for i := 0; i < 100; i++ {
 		if ok, _ := b.Take(k); !ok {
@@ -59,13 +59,13 @@ func TestUnknownBucketIsNotPaced(t *testing.T) {
 func TestMarginScalesLimits(t *testing.T) {
 	b := New(map[string]Table{"azure": {"arm/write": {Burst: 200, Rate: 10}}}, ClientMargin)
 	l, ok := b.Limit(Key{Cloud: "azure", Bucket: "arm/write"})
-	if !ok || l.Burst != 180 || l.Rate != 9 {
-		t.Errorf("limit = %+v %v; want 9/s, 180", l, ok)
+	if !ok || l.Burst != 100 || l.Rate != 9 {
+		t.Errorf("limit = %+v %v; want 9/s, 100", l, ok)
 	}
 }
 
 func TestThrottledSlowsDownThenRecovers(t *testing.T) {
-	b := New(map[string]Table{"aws": {"ec2/write": {Burst: 1, Rate: 100}}}, 1)
+	b := New(map[string]Table{"aws": {"ec2/write": {Burst: 1, Rate: 100}}}, Enforced)
 	k := Key{Cloud: "aws", Bucket: "ec2/write"}
 	bk := b.bucket(k)
 	b.Throttled(k, 0)
@@ -86,7 +86,7 @@ func TestThrottledSlowsDownThenRecovers(t *testing.T) {
 }
 
 func TestWaitHonoursTheCloudsPause(t *testing.T) {
-	b := New(map[string]Table{"azure": {"arm/read": {Burst: 100, Rate: 100}}}, 1)
+	b := New(map[string]Table{"azure": {"arm/read": {Burst: 100, Rate: 100}}}, Enforced)
 	k := Key{Cloud: "azure", Scope: "s", Bucket: "arm/read"}
 	b.Throttled(k, 30*time.Millisecond)
 	start := time.Now()
