@@ -47,11 +47,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 		if _, set := lim.perDriver[rp.Provider]; set {
 			continue
 		}
-		n, ok := opts.PerDriverLimit[rp.Provider]
-		if !ok {
-			n = ent.caps.MaxParallel
-		}
-		lim.setDriverLimit(rp.Provider, n)
+		lim.setDriverLimit(rp.Provider, ent.caps, opts.PerDriverLimit[rp.Provider])
 	}
 
 	// Refuse a stale plan before touching anything.
@@ -75,7 +71,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 		}
 		ent, _ := drivers.get(ctx, rp.Provider)
 		serr := &StaleError{Region: rp.Region, PlanLineage: rp.Lineage, Lineage: lineage, PlanSerial: rp.Serial, Serial: serial}
-		rl, err := e.refresh(ctx, ent.drv, st, lim, false)
+		rl, err := e.refresh(ctx, ent.drv, st, lim, false, nil)
 		if err != nil {
 			return nil, fmt.Errorf("apply region %s: state moved on since the plan, and refreshing it failed: %w", rp.Region, err)
 		}
