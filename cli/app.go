@@ -158,11 +158,15 @@ func (a *app) driver(ctx context.Context, name string) (providers.Driver, error)
 
 // driverOptions are the options every driver of this run gets.
 func (a *app) driverOptions(ctx context.Context) (providers.Options, error) {
+	budgets, err := a.rateBudgets()
+	if err != nil {
+		return providers.Options{}, err
+	}
 	if !a.useSandbox() {
-		return providers.Options{ForceConflicts: a.g.forceConflicts}, nil
+		return providers.Options{ForceConflicts: a.g.forceConflicts, RateBudgets: budgets}, nil
 	}
 	o, err := a.sandboxDriverOptions(ctx)
-	o.ForceConflicts = a.g.forceConflicts
+	o.ForceConflicts, o.RateBudgets = a.g.forceConflicts, budgets
 	return o, err
 }
 
