@@ -17,7 +17,7 @@ import (
 // once, so they arrive within moments of each other.
 const (
 	listLinger        = 50 * time.Millisecond
-	sandboxListLinger = 20 * time.Millisecond
+	sandboxListLinger = 10 * time.Millisecond
 )
 
 // paceRequests adds the rate budget to a client's stack: every attempt

@@ -20,7 +20,7 @@ import (
 // regions to join it (kit.Batcher).
 const (
 	listLinger        = 50 * time.Millisecond
-	sandboxListLinger = 20 * time.Millisecond
+	sandboxListLinger = 10 * time.Millisecond
 )
 
 // pacedClientOptions are the client options outside the sandbox: the GKE
