@@ -221,6 +221,8 @@ type fileOptions struct {
 	// "cloud:bucket": "RATE/s,BURST".
 	Throttle    bool              `json:"throttle" yaml:"throttle"`
 	RateBudgets map[string]string `json:"rateBudgets" yaml:"rateBudgets"`
+	// NoKubernetes: see Options.
+	NoKubernetes bool `json:"noKubernetes" yaml:"noKubernetes"`
 }
 
 // LoadOptions reads Options from a YAML or JSON file (by extension; YAML
@@ -244,7 +246,7 @@ func LoadOptions(path string) (Options, error) {
 	if err != nil {
 		return Options{}, fmt.Errorf("parse sandbox config %s: %w", path, err)
 	}
-	o := Options{Dir: f.Dir, Addrs: f.Addrs, Faults: f.Faults, Seed: f.Seed, Account: f.Account, GCPProjects: f.GCPProjects, Region: f.Region, Throttle: f.Throttle}
+	o := Options{Dir: f.Dir, Addrs: f.Addrs, Faults: f.Faults, Seed: f.Seed, Account: f.Account, GCPProjects: f.GCPProjects, Region: f.Region, Throttle: f.Throttle, NoKubernetes: f.NoKubernetes}
 	if len(f.RateBudgets) > 0 {
 		over := budget.Overrides{}
 		for k, v := range f.RateBudgets {

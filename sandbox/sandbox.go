@@ -50,7 +50,7 @@ type Sandbox struct {
 	// budgets enforces the clouds' rate budgets; nil unless Throttle.
 	budgets *budget.Budgets
 
-	saveMu sync.Mutex // serializes state writes
+	savers savers // write each emulator's state file (persist.go)
 
 	kube *kube.Manager // nil with NoKubernetes
 
@@ -424,19 +424,6 @@ func loadState(dir string, e emu.Emulator) error {
 	}
 	if err := e.Load(data); err != nil {
 		return fmt.Errorf("sandbox: load %s: %w", stateFile(dir, e), err)
-	}
-	return nil
-}
-
-func (s *Sandbox) save(e emu.Emulator) error {
-	s.saveMu.Lock()
-	defer s.saveMu.Unlock()
-	data, err := e.Save()
-	if err != nil {
-		return fmt.Errorf("sandbox: encode %s state: %w", e.Cloud(), err)
-	}
-	if err := writeAtomic(stateFile(s.dir, e), data); err != nil {
-		return fmt.Errorf("sandbox: save %s state: %w", e.Cloud(), err)
 	}
 	return nil
 }

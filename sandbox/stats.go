@@ -35,6 +35,9 @@ type Stats struct {
 	// processes, not included).
 	Started    time.Time `json:"started"`
 	PeakRSSKiB int64     `json:"peakRSSKiB"`
+	// CPUSeconds is the CPU time (user and system) the sandbox process
+	// used so far.
+	CPUSeconds float64 `json:"cpuSeconds"`
 }
 
 // BudgetStat is one bucket of an enforced rate budget.
@@ -74,7 +77,8 @@ func IsCloudOperation(op string) bool {
 // Stats returns the request log, the rate budgets' refusals and the
 // sandbox's peak memory.
 func (s *Sandbox) Stats() Stats {
-	st := Stats{Requests: s.Requests(), Throttled: map[string]int{}, Started: s.started, PeakRSSKiB: peakRSSKiB()}
+	st := Stats{Requests: s.Requests(), Throttled: map[string]int{}, Started: s.started}
+	st.PeakRSSKiB, st.CPUSeconds = usage()
 	s.mu.Lock()
 	for k, v := range s.throttled {
 		st.Throttled[k] = v
@@ -89,13 +93,14 @@ func (s *Sandbox) Stats() Stats {
 	return st
 }
 
-// peakRSSKiB is this process's peak resident set size.
-func peakRSSKiB() int64 {
+// usage is this process's peak resident set size and CPU time.
+func usage() (peakKiB int64, cpu float64) {
 	var ru unix.Rusage
 	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return ru.Maxrss // KiB on Linux
+	secs := func(t unix.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return ru.Maxrss, secs(ru.Utime) + secs(ru.Stime) // Maxrss: KiB on Linux
 }
 
 func (s *Sandbox) serveStats(w http.ResponseWriter) {
