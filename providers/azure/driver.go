@@ -122,7 +122,7 @@ type capRetryAfter struct{}
 
 func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 	resp, err := req.Next()
-	if err == nil && resp != nil && kit.RetryAfter(resp.Header) > sandboxRetryCap {
+	if err == nil && resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && kit.RetryAfter(resp.Header) > sandboxRetryCap {
 		resp.Header.Set("Retry-After-Ms", strconv.Itoa(int(sandboxRetryCap/time.Millisecond)))
 	}
 	return resp, err
@@ -167,7 +167,9 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.lists.Linger = sandboxListLinger
 		d.opts.Retry.RetryDelay = 10 * time.Millisecond
 		d.opts.Retry.MaxRetryDelay = time.Second
-		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 200*time.Millisecond
+		// Polls wait as long as the emulator's Retry-After says the
+		// operation still runs (at most 2 s), as against ARM.
+		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 2*time.Second
 		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil
 	}

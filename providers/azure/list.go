@@ -74,6 +74,8 @@ func readListed[In, Out, T any](ctx context.Context, calls []*call[In, Out],
 ) ([]*kit.Live[In, Out], error) {
 	out := make([]*kit.Live[In, Out], len(calls))
 	memo := map[string]any{}
+	found := map[string]*T{} // by the call's ID: what its list holds of it
+	var idx []int
 	for i, c := range calls {
 		rid := parseID(c.ID)
 		if rid == nil || c.Env.cl == nil {
@@ -83,17 +85,16 @@ func readListed[In, Out, T any](ctx context.Context, calls []*call[In, Out],
 		if err != nil {
 			return nil, err
 		}
-		obj, ok := objs[strings.ToLower(key(c, rid))]
-		if !ok {
-			continue
+		if obj, ok := objs[strings.ToLower(key(c, rid))]; ok {
+			found[c.ID] = obj
+			idx = append(idx, i)
 		}
-		l, err := live(ctx, c, rid, obj)
-		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", c.Address, c.ID, err)
-		}
-		out[i] = l
 	}
-	return out, nil
+	err := kit.Fill(ctx, out, calls, idx, found, func(c *call[In, Out]) string { return c.ID },
+		func(ctx context.Context, c *call[In, Out], obj *T) (*kit.Live[In, Out], error) {
+			return live(ctx, c, parseID(c.ID), obj)
+		})
+	return out, err
 }
 
 func byID[T any](id func(*T) *string) func(*T) string {

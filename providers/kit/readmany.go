@@ -24,19 +24,30 @@ type Lister[E, In, Out any] interface {
 // reads them one by one through read, a few at a time.
 func ReadEach[E, In, Out any](ctx context.Context, calls []*Call[E, In, Out], read func(context.Context, *Call[E, In, Out]) (*Live[In, Out], error)) ([]*Live[In, Out], error) {
 	out := make([]*Live[In, Out], len(calls))
+	idx := make([]int, len(calls))
+	for i := range idx {
+		idx[i] = i
+	}
+	return out, each(ctx, calls, idx, func(ctx context.Context, i int) (err error) {
+		out[i], err = read(ctx, calls[i])
+		return err
+	})
+}
+
+// each runs fn for every index of idx, a few at a time (fn may call the
+// cloud), wrapping an error with the call it was about.
+func each[E, In, Out any](ctx context.Context, calls []*Call[E, In, Out], idx []int, fn func(ctx context.Context, i int) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(readEachParallelism)
-	for i, c := range calls {
+	for _, i := range idx {
 		g.Go(func() error {
-			live, err := read(gctx, c)
-			if err != nil {
-				return fmt.Errorf("%s (%s): %w", c.Address, c.ID, err)
+			if err := fn(gctx, i); err != nil {
+				return fmt.Errorf("%s (%s): %w", calls[i].Address, calls[i].ID, err)
 			}
-			out[i] = live
 			return nil
 		})
 	}
-	return out, g.Wait()
+	return g.Wait()
 }
 
 // readEachParallelism bounds the reads ReadEach runs at once; the cloud's
@@ -164,21 +175,20 @@ func (r *Router) ReadMany(ctx context.Context, reqs []providers.ReadRequest) ([]
 
 // Fill completes a Lister's results from what one list call found: for
 // each call at idx it looks up the call's object in found by key and sets
-// out[i] to what live (the function Read ends with) reports of it; a call
+// out[i] to what live (the function Read ends with) reports of it, a few
+// at a time (live may call the cloud for what the list lacks); a call
 // whose object is not found stays nil (gone).
 func Fill[E, In, Out, T any](ctx context.Context, out []*Live[In, Out], calls []*Call[E, In, Out], idx []int, found map[string]T,
 	key func(*Call[E, In, Out]) string, live func(context.Context, *Call[E, In, Out], T) (*Live[In, Out], error),
 ) error {
+	var present []int
 	for _, i := range idx {
-		obj, ok := found[key(calls[i])]
-		if !ok {
-			continue
+		if _, ok := found[key(calls[i])]; ok {
+			present = append(present, i)
 		}
-		l, err := live(ctx, calls[i], obj)
-		if err != nil {
-			return fmt.Errorf("%s (%s): %w", calls[i].Address, calls[i].ID, err)
-		}
-		out[i] = l
 	}
-	return nil
+	return each(ctx, calls, present, func(ctx context.Context, i int) (err error) {
+		out[i], err = live(ctx, calls[i], found[key(calls[i])])
+		return err
+	})
 }
