@@ -56,7 +56,7 @@ spec:
     kubernetesVersion: "1.33"
     endpointAccess: public
     nodePools:
-      - {name: system, machine: {cpu: 4, memoryGiB: 16}, min: 1, max: 2, taints: ["CriticalAddonsOnly=true:NoSchedule"]}
+      - {name: system, machine: {cpu: 4, memoryGiB: 16}, min: 2, max: 4, taints: ["CriticalAddonsOnly=true:NoSchedule"]}
       - {name: ingest, machine: {cpu: 8, memoryGiB: 32}, spot: true, min: 0, max: 10, labels: {workload: ingest}, taints: ["workload=ingest:NoSchedule"]}
 `, i, cloud, cloud, loc, i%250+1)
 	if inCluster {
