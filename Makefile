@@ -6,10 +6,15 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # print file:line). -trimpath: no build paths in the binary.
 LDFLAGS := -s -w -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
 
-.PHONY: build test test-gcloud test-az lint fuzz bench bench-fleet quickstart
+.PHONY: build test test-gcloud test-az lint fuzz bench bench-fleet quickstart release
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
+
+# Release archives for linux/darwin × amd64/arm64 with checksums.txt, in
+# dist/ (scripts/release.sh); the Dockerfile builds the image from them.
+release:
+	GO=$(GO) VERSION=$(VERSION) ./scripts/release.sh
 
 # The full test suite, as CI runs it: installs (cached) and starts the test
 # peers it needs, then vets and tests every package. See scripts/test.sh.

@@ -74,6 +74,8 @@ type Driver struct {
 
 	mu      sync.Mutex
 	clients map[string]*clients
+	// identity is the account STS named (see Identity), once known.
+	identity providers.Identity
 }
 
 var (
@@ -92,14 +94,14 @@ type clients struct {
 
 func newRetryer(sandbox bool) func() aws.Retryer {
 	return func() aws.Retryer {
-		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		return reportingRetryer{retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 				so.MaxAttempts = MaxAttempts
 				if sandbox {
 					so.MaxBackoff = 200 * time.Millisecond
 				}
 			})
-		})
+		})}
 	}
 }
 
@@ -134,6 +136,9 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.dependencyWait = 5 * time.Second
 		d.lists.Linger = sandboxListLinger
 		return d, nil
+	}
+	if opts.Offline {
+		return d, nil // validate: no credentials, no configuration files
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(newRetryer(false)))
 	if err != nil {

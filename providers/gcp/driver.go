@@ -169,6 +169,10 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.lists.Linger = sandboxListLinger
 		return d, nil
 	}
+	if opts.Offline {
+		d.project = offlineDefaultProject() // validate: no credentials lookup
+		return d, nil
+	}
 	creds, err := google.FindDefaultCredentials(ctx, "https://www.googleapis.com/auth/cloud-platform")
 	if err != nil {
 		d.adcErr = err
