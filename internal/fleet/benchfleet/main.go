@@ -89,6 +89,8 @@ type result struct {
 	applyCLICPU, applySandboxCPU float64
 	// top are the most called operations of apply and of the no-op plan.
 	applyTop, planTop string
+	// throttledBy names the requests the sandbox throttled, per phase.
+	throttledBy []string
 }
 
 func (r result) print() {
@@ -102,6 +104,9 @@ func (r result) print() {
 	fmt.Printf("  no-op plan %8.2fs   %.2f calls/resource (%d calls)\n", r.plan.Seconds(), per(r.planCalls), r.planCalls)
 	fmt.Printf("             most called: %s\n", r.planTop)
 	fmt.Printf("  destroy    %8.2fs   %.2f calls/resource\n", r.destroy.Seconds(), per(r.destroyCalls))
+	if len(r.throttledBy) > 0 {
+		fmt.Printf("  throttled: %s\n", strings.Join(r.throttledBy, "; "))
+	}
 	fmt.Printf("  throttled requests: %d   peak RSS: CLI %.0f MiB, sandbox %.0f MiB\n", r.throttled, float64(r.cliRSS)/1024, float64(r.sandboxRSS)/1024)
 }
 
@@ -199,6 +204,7 @@ func run(bin string, n int, speedup float64, keep bool) (res result, err error) 
 	res.applyCalls = s1.CloudCalls() - s0.CloudCalls()
 	res.applyCLICPU, res.applySandboxCPU = e.lastCPU, s1.CPUSeconds-s0.CPUSeconds
 	res.applyTop = top(s0, s1, 6)
+	res.throttledBy = append(res.throttledBy, throttled("apply", s0, s1)...)
 	res.budgetBound, res.slowestBucket = budgetBound(s0, s1)
 
 	wall, code, out, err := e.regionctl("plan", "-f", specDir, "--sandbox", "--detailed-exitcode")
@@ -212,6 +218,7 @@ func run(bin string, n int, speedup float64, keep bool) (res result, err error) 
 	}
 	res.planCalls = s2.CloudCalls() - s1.CloudCalls()
 	res.planTop = top(s1, s2, 8)
+	res.throttledBy = append(res.throttledBy, throttled("no-op plan", s1, s2)...)
 
 	if res.destroy, err = e.must("destroy", "-f", specDir, "--sandbox", "--auto-approve"); err != nil {
 		return res, err
@@ -221,6 +228,7 @@ func run(bin string, n int, speedup float64, keep bool) (res result, err error) 
 		return res, err
 	}
 	res.destroyCalls = s3.CloudCalls() - s2.CloudCalls()
+	res.throttledBy = append(res.throttledBy, throttled("destroy", s2, s3)...)
 	for _, v := range s3.Throttled {
 		res.throttled += v
 	}
@@ -308,6 +316,23 @@ func top(before, after sandbox.Stats, n int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", o.op, o.n))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// throttled lists the buckets that refused requests between two stats,
+// "phase bucket n".
+func throttled(phase string, before, after sandbox.Stats) []string {
+	prev := map[string]int{}
+	for _, b := range before.Budgets {
+		prev[b.Key] = b.Throttled
+	}
+	var out []string
+	for _, b := range after.Budgets {
+		if d := b.Throttled - prev[b.Key]; d > 0 {
+			out = append(out, fmt.Sprintf("%s %s %d", phase, b.Key, d))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // budgetBound is the rate-budget bound of the requests between two stats.
