@@ -40,20 +40,24 @@ func main() {
 	bin := flag.String("regionctl", "bin/regionctl", "the regionctl binary to measure")
 	sizes := flag.String("n", "6,30,90", "fleet sizes (regions), comma-separated")
 	speedup := flag.Float64("speedup", 60, "how many times faster than the clouds the sandbox runs: latencies divided, budget refill rates multiplied by it")
+	budgetSpeedup := flag.Float64("budget-speedup", 0, "how many times the published budgets' refill rates are multiplied (default: -speedup); below -speedup the budgets, not the latencies, bound the apply")
 	keep := flag.Bool("keep", false, "keep the work directories")
 	flag.Parse()
 	self, err := filepath.Abs(*bin)
 	if err != nil {
 		fail(err)
 	}
-	fmt.Printf("benchfleet: %s, realistic latencies and published rate budgets sped up %gx, no in-cluster objects\n", self, *speedup)
+	if *budgetSpeedup <= 0 {
+		*budgetSpeedup = *speedup
+	}
+	fmt.Printf("benchfleet: %s, realistic latencies sped up %gx, published rate budgets' refill %gx, no in-cluster objects\n", self, *speedup, *budgetSpeedup)
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
 			fail(fmt.Errorf("-n: %q is not a number of regions", s))
 		}
 		load := loadAverage()
-		r, err := run(self, n, *speedup, *keep)
+		r, err := run(self, n, *speedup, *budgetSpeedup, *keep)
 		if err != nil {
 			fail(fmt.Errorf("%d regions: %w", n, err))
 		}
@@ -154,7 +158,7 @@ func tail(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-func run(bin string, n int, speedup float64, keep bool) (res result, err error) {
+func run(bin string, n int, speedup, budgetSpeedup float64, keep bool) (res result, err error) {
 	dir, err := os.MkdirTemp("", fmt.Sprintf("benchfleet-%d-", n))
 	if err != nil {
 		return res, err
@@ -163,7 +167,7 @@ func run(bin string, n int, speedup float64, keep bool) (res result, err error) 
 		defer os.RemoveAll(dir)
 	}
 	e := &env{bin: bin, dir: dir, sandboxDir: filepath.Join(dir, "sandbox")}
-	tables := budget.Scaled(budget.Published, speedup)
+	tables := budget.Scaled(budget.Published, budgetSpeedup)
 	latency := fleet.ScaledLatency(sandbox.RealisticLatency, speedup)
 	if err := writeConfigs(dir, tables, latency); err != nil {
 		return res, err
