@@ -44,6 +44,7 @@ quickstart:
 
 bench:
 	$(GO) test ./plan -run '^$$' -bench . -benchtime 1x
+	$(GO) test ./cmd/regionctl -run '^$$' -bench Startup -benchtime 20x
 
 # Apply, plan and destroy fleets of 6, 30 and 90 regions over AWS, GCP and
 # Azure through bin/regionctl against a sandbox that throttles like the
