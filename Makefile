@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # print file:line). -trimpath: no build paths in the binary.
 LDFLAGS := -s -w -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
 
-.PHONY: build test test-gcloud test-az lint fuzz bench bench-fleet quickstart release
+.PHONY: build test test-gcloud test-az lint fuzz bench bench-fleet quickstart release proto
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
@@ -42,8 +42,14 @@ fuzz:
 quickstart:
 	./scripts/quickstart.sh
 
+# Regenerate the plugin protocol's Go code from proto/**/*.proto with the
+# pinned generators (scripts/proto.sh; TestGeneratedCodeIsUpToDate checks it).
+proto:
+	GO=$(GO) ./scripts/proto.sh gen
+
 bench:
 	$(GO) test ./plan -run '^$$' -bench . -benchtime 1x
+	$(GO) test ./providers/plugin -run '^$$' -bench . -benchtime 1x
 	$(GO) test ./cmd/regionctl -run '^$$' -bench Startup -benchtime 20x
 
 # Apply, plan and destroy fleets of 6, 30 and 90 regions over AWS, GCP and

@@ -7,6 +7,7 @@ import (
 	"github.com/regionctl/regionctl/providers"
 	awsdriver "github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/providers/drivertest"
+	"github.com/regionctl/regionctl/providers/drivertest/enginetest"
 	"github.com/regionctl/regionctl/sandbox"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestReadManyMatchesRead(t *testing.T) {
 	ctx := context.Background()
 	sb, d := startSandbox(t, sandbox.Options{})
-	a := drivertest.ApplyRegions(t, ctx, drivertest.WithoutInCluster(d), loadExample(t))
+	a := enginetest.ApplyRegions(t, ctx, drivertest.WithoutInCluster(d), loadExample(t))
 
 	drivertest.Drift(t, ctx, d, a.Of(awsdriver.TypeVPC)[0], func(v providers.Values) { v["enable_dns_hostnames"] = false })
 	drivertest.Drift(t, ctx, d, a.Of(awsdriver.TypeEKSNodeGroup)[0], func(v providers.Values) { v["max_size"] = v["max_size"].(float64) + 3 })

@@ -7,6 +7,7 @@ import (
 	"github.com/regionctl/regionctl/providers"
 	azdriver "github.com/regionctl/regionctl/providers/azure"
 	"github.com/regionctl/regionctl/providers/drivertest"
+	"github.com/regionctl/regionctl/providers/drivertest/enginetest"
 	"github.com/regionctl/regionctl/sandbox"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestReadManyMatchesRead(t *testing.T) {
 	ctx := context.Background()
 	sb, d := startSandbox(t, sandbox.Options{})
-	a := drivertest.ApplyRegions(t, ctx, drivertest.WithoutInCluster(d), loadExample(t))
+	a := enginetest.ApplyRegions(t, ctx, drivertest.WithoutInCluster(d), loadExample(t))
 
 	drivertest.Drift(t, ctx, d, a.Of(azdriver.TypeNodePool)[0], func(v providers.Values) { v["max"] = v["max"].(float64) + 2 })
 	pip := a.Of(azdriver.TypePublicIP)[0]

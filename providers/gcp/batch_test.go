@@ -6,6 +6,7 @@ import (
 
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/drivertest"
+	"github.com/regionctl/regionctl/providers/drivertest/enginetest"
 	gcpdriver "github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/sandbox"
 )
@@ -19,7 +20,7 @@ import (
 func TestReadManyMatchesRead(t *testing.T) {
 	ctx := context.Background()
 	sb, d := startSandbox(t, sandbox.Options{})
-	a := drivertest.ApplyRegions(t, ctx, drivertest.WithoutInCluster(d), loadExample(t))
+	a := enginetest.ApplyRegions(t, ctx, drivertest.WithoutInCluster(d), loadExample(t))
 
 	pools := a.Of(gcpdriver.TypeNodePool)
 	drivertest.Drift(t, ctx, d, pools[0], func(v providers.Values) { v["max_node_count"] = v["max_node_count"].(float64) + 2 })
