@@ -28,6 +28,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
@@ -65,6 +66,12 @@ type Driver struct {
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
 
+	// budgets pace every API request (per region and kind of call, IAM
+	// globally), as AWS meters them.
+	budgets *budget.Budgets
+	// lists coalesces the describe calls of concurrent ReadMany calls.
+	lists kit.Batcher[any]
+
 	mu      sync.Mutex
 	clients map[string]*clients
 	// identities are the accounts STS named per set of credentials (see
@@ -80,6 +87,7 @@ var (
 	_ providers.Finder        = (*Driver)(nil)
 	_ providers.Validator     = (*Driver)(nil)
 	_ providers.StateUpgrader = (*Driver)(nil)
+	_ providers.Lister        = (*Driver)(nil)
 )
 
 type clients struct {
@@ -109,7 +117,9 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 // first use) and sends every call to opts.SandboxEndpoints["aws"].
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{clients: map[string]*clients{}, identities: map[string]providers.Identity{}, roleCreds: map[string]aws.CredentialsProvider{},
-		regions: map[string]connection{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts}
+		regions: map[string]connection{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts,
+		budgets: budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin)}
+	d.lists.Linger = listLinger
 	d.kube = d.kubeHandler()
 	d.Router = d.router()
 	if opts.Sandbox {
@@ -129,6 +139,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		}
 		d.waitMin, d.waitMax = 100*time.Millisecond, time.Second
 		d.dependencyWait = 5 * time.Second
+		d.lists.Linger = sandboxListLinger
 		return d, nil
 	}
 	if opts.Offline {
@@ -152,6 +163,7 @@ func (d *Driver) clientsFor(location string, conn connection) *clients {
 	if c, ok := d.clients[k]; ok {
 		return c
 	}
+	cfg.APIOptions = append(cfg.APIOptions, d.paceRequests)
 	c := &clients{
 		ec2: ec2.NewFromConfig(cfg, func(o *ec2.Options) {
 			if d.endpoint != "" {
@@ -183,7 +195,7 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		StorageTiers:        []string{spec.TierStandard, spec.TierSSD},
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           Locations(),
-		MaxParallel:         10,
+		RateBudgeted:        true,
 		Resources:           d.Schemas(),
 	}
 }
@@ -193,6 +205,8 @@ func (d *Driver) Capabilities() providers.Capabilities {
 type env struct {
 	d  *Driver
 	cl *clients
+	// loc is the AWS region the clients call ("" for IAM's roles).
+	loc string
 }
 
 // call is one operation on one AWS resource.
@@ -211,7 +225,7 @@ func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
 		return nil, err
 	}
 	d.remember(regionOf(t.Address), conn)
-	return &env{d: d, cl: d.clientsFor(loc, conn)}, nil
+	return &env{d: d, cl: d.clientsFor(loc, conn), loc: loc}, nil
 }
 
 // router declares every resource type of the driver.
