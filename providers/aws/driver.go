@@ -207,6 +207,9 @@ type env struct {
 	cl *clients
 	// loc is the AWS region the clients call ("" for IAM's roles).
 	loc string
+	// creds names the credentials the clients sign with (connection.key:
+	// "" for the base ones); batched reads never mix two.
+	creds string
 }
 
 // call is one operation on one AWS resource.
@@ -225,7 +228,7 @@ func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
 		return nil, err
 	}
 	d.remember(regionOf(t.Address), conn)
-	return &env{d: d, cl: d.clientsFor(loc, conn), loc: loc}, nil
+	return &env{d: d, cl: d.clientsFor(loc, conn), loc: loc, creds: conn.key()}, nil
 }
 
 // router declares every resource type of the driver.

@@ -118,7 +118,8 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			// Described with the EIPs other reads of the region ask for at
 			// the same time (an EIP released by hand is missing from the
 			// outputs instead of failing the read).
-			e := &env{d: d, cl: d.clientsFor(in.Location, d.connectionOfRegion(in.Cluster)), loc: in.Location}
+			conn := d.connectionOfRegion(in.Cluster)
+			e := &env{d: d, cl: d.clientsFor(in.Location, conn), loc: in.Location, creds: conn.key()}
 			byID, err := describeByID(ctx, e, "DescribeAddresses", ids, func(ctx context.Context, ids []string) ([]ec2types.Address, error) {
 				return describeAddresses(ctx, e.cl.ec2, ids)
 			}, allocationID)
