@@ -609,6 +609,9 @@ func (r *regionRun) do(ctx context.Context, n *node) error {
 }
 
 // adopt records the object an interrupted create made, found at plan time.
+// The read settles: the driver first waits until the object is usable (a
+// cluster ACTIVE, its endpoint and CA known), so what is recorded as
+// created is complete before any dependent starts.
 func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	cur, ok := r.find(ch.Address)
 	if !ok {
@@ -616,7 +619,7 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	}
 	inst := instanceOf(cur)
 	inst.ID = ch.AdoptID
-	resp, err := r.drv.Read(ctx, providers.ReadRequest{Instance: inst})
+	resp, err := r.drv.Read(ctx, providers.ReadRequest{Instance: inst, Settle: true})
 	if err != nil {
 		return fmt.Errorf("adopt %s: %w", ch.AdoptID, err)
 	}
@@ -625,7 +628,7 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	}
 	cur.ID, cur.Status = ch.AdoptID, state.StatusCreated
 	if resp.CreateFailed {
-		cur.Status = state.StatusTainted // the change replaces it
+		cur.Status = state.StatusTainted // a replacement replaces it
 	}
 	if resp.Inputs != nil {
 		cur.Inputs = resp.Inputs
@@ -633,7 +636,15 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	if resp.Outputs != nil {
 		cur.Outputs = resp.Outputs
 	}
-	return r.record(ch.Address, cur)
+	if err := r.record(ch.Address, cur); err != nil {
+		return err
+	}
+	if resp.CreateFailed && !ch.Action.IsReplace() && ch.Action != Delete {
+		// It failed while it settled: updating it would record a broken
+		// object as created.
+		return fmt.Errorf("adopt %s: %s; it is now tainted: plan again to replace it", ch.AdoptID, reasonFailed)
+	}
+	return nil
 }
 
 // record puts res in state (normalized, at the current schema version of
@@ -729,7 +740,7 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 		if prior.ID != "" {
 			// The driver returned this ID with an error last time; a plan
 			// made without refresh has not looked at it yet.
-			live, err := r.drv.Read(ctx, providers.ReadRequest{Instance: instanceOf(prior)})
+			live, err := r.drv.Read(ctx, providers.ReadRequest{Instance: instanceOf(prior), Settle: true})
 			if err != nil {
 				return fmt.Errorf("read %s, made by an interrupted create: %w", prior.ID, err)
 			}
@@ -749,7 +760,7 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 			}
 		}
 		if finder, ok := r.drv.(providers.Finder); ok {
-			f, err := finder.Find(ctx, providers.FindRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key})
+			f, err := finder.Find(ctx, providers.FindRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key, Settle: true})
 			if err != nil {
 				return fmt.Errorf("look for interrupted create: %w", err)
 			}
