@@ -242,6 +242,13 @@ func matchTags(m kit.Meta, tags map[string]string) bool {
 	return tags[TagAddress] == m.Address
 }
 
+// sameAddress reports whether tags say regionctl made the object for the
+// call's address, under this create's key or an earlier one's (a failed
+// object a replacement removes first).
+func sameAddress(m kit.Meta, tags map[string]string) bool {
+	return matchTags(m, tags) || tags[TagManagedBy] == managedByValue && tags[TagAddress] == m.Address
+}
+
 // clientToken turns the idempotency key into an API client token (at most
 // 64 ASCII characters).
 func clientToken(m kit.Meta) *string {

@@ -1,0 +1,207 @@
+package aws_test
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/regionctl/regionctl/providers"
+	awsdriver "github.com/regionctl/regionctl/providers/aws"
+	"github.com/regionctl/regionctl/sandbox"
+)
+
+// clock is a manual clock for the sandbox: asynchronous states move on
+// only when the test advances it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// settleWhileWaiting runs a settled Read of inst and advances clk once the
+// read has polled op at least twice (it is waiting); it returns what the
+// read reported. A read that returns before that did not wait.
+func settleWhileWaiting(t *testing.T, sb *sandbox.Sandbox, d providers.Driver, clk *clock, op string, inst providers.Instance) (providers.ReadResponse, bool) {
+	t.Helper()
+	type result struct {
+		resp providers.ReadResponse
+		err  error
+	}
+	done := make(chan result, 1)
+	before := sb.Requests()[op]
+	go func() {
+		resp, err := d.Read(context.Background(), providers.ReadRequest{Instance: inst, Settle: true})
+		done <- result{resp, err}
+	}()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	advanced := false
+	for {
+		select {
+		case r := <-done:
+			if r.err != nil {
+				t.Fatalf("Read %s with Settle: %v", inst.Address, r.err)
+			}
+			return r.resp, advanced
+		case <-tick.C:
+			if !advanced && sb.Requests()[op]-before >= 2 {
+				clk.Advance(time.Hour)
+				advanced = true
+			}
+		}
+	}
+}
+
+// TestAdoptedClusterIsSettled: an EKS cluster an interrupted create left
+// CREATING is reported as it is by a plain Read (a plan never waits), and a
+// settled Read — how the engine adopts it — waits until it is ACTIVE with
+// its endpoint and CA, so its node groups can be created at once. Before,
+// the driver had no Settle: the engine adopted the cluster CREATING and the
+// node groups failed ("Cluster ... is not in ACTIVE status").
+func TestAdoptedClusterIsSettled(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	sb, d := startSandbox(t, sandbox.Options{Clock: clk.Now, Latency: map[string]time.Duration{"*": 0, "eks:CreateCluster": time.Minute}})
+	applyAllWith(t, d, smallRegion(), func(req providers.CreateRequest) (providers.CreateResponse, error) {
+		if req.Type != awsdriver.TypeEKSCluster {
+			return d.Create(context.Background(), req)
+		}
+		// The create is interrupted while EKS is still making the cluster.
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			defer cancel()
+			tick := time.NewTicker(2 * time.Millisecond)
+			defer tick.Stop()
+			for range tick.C {
+				if sb.Requests()["eks:DescribeCluster"] >= 3 { // the create's waiter is polling
+					return
+				}
+			}
+		}()
+		resp, err := d.Create(ctx, req)
+		if err == nil {
+			t.Fatalf("Create %s with the cluster CREATING returned no error", req.Address)
+		}
+		name := resp.ID
+		if name == "" {
+			name = req.Inputs["name"].(string)
+		}
+		inst := providers.Instance{Address: req.Address, Type: req.Type, ID: name, Inputs: req.Inputs}
+		plain, rerr := d.Read(context.Background(), providers.ReadRequest{Instance: inst})
+		if rerr != nil || !plain.Exists || plain.Outputs["status"] != "CREATING" {
+			t.Fatalf("plain Read of the interrupted cluster = %+v, %v; want it CREATING, as it is", plain, rerr)
+		}
+		settled, waited := settleWhileWaiting(t, sb, d, clk, "eks:DescribeCluster", inst)
+		if !waited || settled.Outputs["status"] != "ACTIVE" {
+			t.Fatalf("settled Read reported %v (waited %v); want it to wait until ACTIVE", settled.Outputs["status"], waited)
+		}
+		if settled.Outputs["endpoint"] == "" || settled.Outputs["certificate_authority_data"] == nil {
+			t.Errorf("the settled cluster lacks its endpoint or CA: %v", settled.Outputs)
+		}
+		return providers.CreateResponse{ID: name, Outputs: settled.Outputs}, nil
+	})
+}
+
+// TestAdoptedGatewayAndGroupAreFinished: an internet gateway made but not
+// attached, and a security group made without its HTTPS rule (the create
+// interrupted between its two calls), are finished by a settled Read —
+// attached to their VPC, the rule added — so adoption replaces neither.
+// Before, the gateway was adopted detached and its vpc_id forced a
+// replacement (and a replaced security group replaced the EKS cluster).
+func TestAdoptedGatewayAndGroupAreFinished(t *testing.T) {
+	for _, tc := range []struct {
+		op, typ, key string
+	}{
+		{"ec2:AttachInternetGateway", awsdriver.TypeInternetGateway, "vpc_id"},
+		{"ec2:AuthorizeSecurityGroupIngress", awsdriver.TypeSecurityGroup, "ingress_cidr"},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			// Every attempt of the second call fails: the create ends with
+			// the object made and the error.
+			_, d := startSandbox(t, sandbox.Options{Faults: []sandbox.Fault{{Op: tc.op, Kind: sandbox.FaultServerError, Nth: 1, Count: 100}}})
+			ctx := context.Background()
+			checked := false
+			applyAllWith(t, d, smallRegion(), func(req providers.CreateRequest) (providers.CreateResponse, error) {
+				if req.Type != tc.typ || checked {
+					return d.Create(ctx, req)
+				}
+				checked = true
+				resp, err := d.Create(ctx, req)
+				if err == nil || resp.ID == "" {
+					t.Fatalf("Create %s with %s failing = %+v, %v; want its ID and an error", req.Address, tc.op, resp, err)
+				}
+				inst := providers.Instance{Address: req.Address, Type: req.Type, ID: resp.ID, Inputs: req.Inputs}
+				plain, err := d.Read(ctx, providers.ReadRequest{Instance: inst})
+				if err != nil || plain.Inputs[tc.key] != nil {
+					t.Fatalf("plain Read = %+v, %v; want %s unset (the create was interrupted)", plain, err, tc.key)
+				}
+				// The API answers again.
+				var settled providers.ReadResponse
+				for attempt := 0; ; attempt++ {
+					settled, err = d.Read(ctx, providers.ReadRequest{Instance: inst, Settle: true})
+					if err == nil || attempt > 100 || !strings.Contains(err.Error(), "InternalError") {
+						break
+					}
+				}
+				if err != nil || settled.Inputs[tc.key] != req.Inputs[tc.key] {
+					t.Fatalf("settled Read: %s = %v, %v; want %v", tc.key, settled.Inputs[tc.key], err, req.Inputs[tc.key])
+				}
+				return providers.CreateResponse{ID: resp.ID, Outputs: settled.Outputs}, nil
+			})
+			if !checked {
+				t.Fatalf("no %s was created", tc.typ)
+			}
+		})
+	}
+}
+
+// TestLostRepliesToFollowUpCalls: the calls a create makes after the object
+// exists (attach a gateway, add a route, associate subnets, add a rule,
+// attach policies, set VPC attributes) are not idempotent in EC2: when the
+// reply is lost, the SDK's retry gets "already exists / already
+// associated". That is success when what exists is what was asked for.
+// Before, a lost reply to CreateRoute or AssociateRouteTable failed the
+// route table (RouteAlreadyExists, Resource.AlreadyAssociated), which the
+// next apply then replaced.
+func TestLostRepliesToFollowUpCalls(t *testing.T) {
+	for _, op := range []string{
+		"ec2:AttachInternetGateway", "ec2:CreateRoute", "ec2:AssociateRouteTable",
+		"ec2:AuthorizeSecurityGroupIngress", "iam:AttachRolePolicy", "ec2:ModifyVpcAttribute",
+	} {
+		t.Run(op, func(t *testing.T) {
+			sb, d := startSandbox(t, sandbox.Options{Faults: []sandbox.Fault{{Op: op, Kind: sandbox.FaultDropAfter, Nth: 1}}})
+			a := applyAll(t, d, smallRegion())
+			if sb.Requests()[op] < 2 {
+				t.Fatalf("%s was called %d times; want the lost reply and the SDK's retry", op, sb.Requests()[op])
+			}
+			for _, addr := range a.order {
+				in := a.inst[addr]
+				got, err := d.Read(context.Background(), providers.ReadRequest{Instance: *in})
+				if err != nil || !got.Exists {
+					t.Fatalf("Read %s: %+v, %v", addr, got, err)
+				}
+				for k, want := range in.Inputs {
+					if live, ok := got.Inputs[k]; ok && !sameJSON(live, want) {
+						t.Errorf("%s: %s is %v live, %v asked", addr, k, live, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// sameJSON reports whether two values are equal after a JSON round trip.
+func sameJSON(a, b any) bool {
+	norm := func(v any) any {
+		raw, _ := json.Marshal(v)
+		var out any
+		_ = json.Unmarshal(raw, &out)
+		return out
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
