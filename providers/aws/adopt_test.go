@@ -5,57 +5,33 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/regionctl/regionctl/internal/testclock"
 	"github.com/regionctl/regionctl/providers"
 	awsdriver "github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/sandbox"
 )
 
-// clock is a manual clock for the sandbox: asynchronous states move on
-// only when the test advances it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
 // settleWhileWaiting runs a settled Read of inst and advances clk once the
 // read has polled op at least twice (it is waiting); it returns what the
-// read reported. A read that returns before that did not wait.
-func settleWhileWaiting(t *testing.T, sb *sandbox.Sandbox, d providers.Driver, clk *clock, op string, inst providers.Instance) (providers.ReadResponse, bool) {
+// read reported and whether it waited. A read that returns before that did
+// not wait.
+func settleWhileWaiting(t *testing.T, sb *sandbox.Sandbox, d providers.Driver, clk *testclock.Clock, op string, inst providers.Instance) (providers.ReadResponse, bool) {
 	t.Helper()
-	type result struct {
-		resp providers.ReadResponse
-		err  error
-	}
-	done := make(chan result, 1)
 	before := sb.Requests()[op]
+	stop, advanced := make(chan struct{}), make(chan bool, 1)
 	go func() {
-		resp, err := d.Read(context.Background(), providers.ReadRequest{Instance: inst, Settle: true})
-		done <- result{resp, err}
+		advanced <- clk.AdvanceWhen(time.Hour, func() bool { return sb.Requests()[op]-before >= 2 }, stop)
 	}()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	advanced := false
-	for {
-		select {
-		case r := <-done:
-			if r.err != nil {
-				t.Fatalf("Read %s with Settle: %v", inst.Address, r.err)
-			}
-			return r.resp, advanced
-		case <-tick.C:
-			if !advanced && sb.Requests()[op]-before >= 2 {
-				clk.Advance(time.Hour)
-				advanced = true
-			}
-		}
+	resp, err := d.Read(context.Background(), providers.ReadRequest{Instance: inst, Settle: true})
+	close(stop)
+	waited := <-advanced
+	if err != nil {
+		t.Fatalf("Read %s with Settle: %v", inst.Address, err)
 	}
+	return resp, waited
 }
 
 // TestAdoptedClusterIsSettled: an EKS cluster an interrupted create left
@@ -65,7 +41,7 @@ func settleWhileWaiting(t *testing.T, sb *sandbox.Sandbox, d providers.Driver, c
 // the driver had no Settle: the engine adopted the cluster CREATING and the
 // node groups failed ("Cluster ... is not in ACTIVE status").
 func TestAdoptedClusterIsSettled(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New()
 	sb, d := startSandbox(t, sandbox.Options{Clock: clk.Now, Latency: map[string]time.Duration{"*": 0, "eks:CreateCluster": time.Minute}})
 	applyAllWith(t, d, smallRegion(), func(req providers.CreateRequest) (providers.CreateResponse, error) {
 		if req.Type != awsdriver.TypeEKSCluster {
@@ -74,14 +50,8 @@ func TestAdoptedClusterIsSettled(t *testing.T) {
 		// The create is interrupted while EKS is still making the cluster.
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
-			defer cancel()
-			tick := time.NewTicker(2 * time.Millisecond)
-			defer tick.Stop()
-			for range tick.C {
-				if sb.Requests()["eks:DescribeCluster"] >= 3 { // the create's waiter is polling
-					return
-				}
-			}
+			testclock.When(func() bool { return sb.Requests()["eks:DescribeCluster"] >= 3 }, nil)
+			cancel()
 		}()
 		resp, err := d.Create(ctx, req)
 		if err == nil {

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -515,6 +516,10 @@ func retryHint(err error) time.Duration {
 	if errors.As(err, &ge) {
 		return kit.RetryAfter(ge.Header)
 	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		return kit.RetryAfter(re.Response.Header)
+	}
 	return 0
 }
 
@@ -525,10 +530,42 @@ const jitter = 0.2
 // retryable, at most MaxAttempts times, backing off between attempts (at
 // least as long as the server asks).
 func (d *Driver) retry(ctx context.Context, fn func() error) error {
+	return d.retryIf(ctx, isRetryable, fn)
+}
+
+// retryIf is retry with another rule for what may be tried again.
+func (d *Driver) retryIf(ctx context.Context, retryable func(error) bool, fn func() error) error {
 	return kit.Retry{
 		Backoff:  kit.Backoff{Initial: d.retryMin, Max: d.retryMax, Jitter: jitter},
-		Attempts: MaxAttempts, Retryable: isRetryable, Hint: retryHint,
+		Attempts: MaxAttempts, Retryable: retryable, Hint: retryHint,
 	}.Do(ctx, fn)
+}
+
+// retryRead is retry for the calls around the APIs — access tokens, key
+// files — whose errors are not the APIs' own: an OAuth2 token endpoint
+// answering 429 or 5xx, or dropping the connection, is retried like a
+// throttled API call.
+func (d *Driver) retryRead(ctx context.Context, fn func() error) error {
+	return d.retryIf(ctx, func(err error) bool { return isRetryable(err) || tokenRetryable(err) }, fn)
+}
+
+// tokenRetryable reports whether an OAuth2 token request failed in a way
+// that may pass: throttled, a server error, or a lost connection (which
+// the oauth2 library reports as text only: "oauth2: cannot fetch token:
+// Post …: EOF").
+func tokenRetryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return strings.HasPrefix(err.Error(), "oauth2: cannot fetch token: ")
+	}
+	if re.Response == nil {
+		return false
+	}
+	c := re.Response.StatusCode
+	return c == http.StatusTooManyRequests || c >= 500
 }
 
 // retryWhile retries fn (itself retried by retry) while busy(err) holds,

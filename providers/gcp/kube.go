@@ -11,6 +11,7 @@ import (
 	"cloud.google.com/go/container/apiv1/containerpb"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+	"google.golang.org/api/googleapi"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/regionctl/regionctl/providers"
@@ -134,7 +135,10 @@ func (d *Driver) accessToken(ctx context.Context) (*oauth2.Token, error) {
 		}
 		d.ts = creds.TokenSource // reuses the token until it nearly expires
 	}
-	tok, err := d.ts.Token()
+	// The token endpoint throttles and fails like any Google API: one 429
+	// or 503 must not fail a whole plan, so the request is retried.
+	var tok *oauth2.Token
+	err := d.retryRead(ctx, func() (err error) { tok, err = d.ts.Token(); return err })
 	if err != nil {
 		return nil, fmt.Errorf("gcp: get an access token from Application Default Credentials: %w", err)
 	}
@@ -151,18 +155,27 @@ func (d *Driver) credentials(ctx context.Context) (*google.Credentials, error) {
 		}
 		return creds, nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.computeEndpoint+sandboxCredentialsPath, nil)
-	if err != nil {
-		return nil, fmt.Errorf("gcp: sandbox credentials: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	var key []byte
+	err := d.retryRead(ctx, func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.computeEndpoint+sandboxCredentialsPath, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if key, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20)); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return &googleapi.Error{Code: resp.StatusCode, Header: resp.Header, Body: string(key)}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("gcp: fetch the sandbox's service account key: %w", err)
-	}
-	defer resp.Body.Close()
-	key, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("gcp: fetch the sandbox's service account key: HTTP %d %v", resp.StatusCode, err)
 	}
 	creds, err := google.CredentialsFromJSONWithTypeAndParams(context.Background(), key, google.ServiceAccount,
 		google.CredentialsParams{Scopes: tokenScopes})
