@@ -281,7 +281,7 @@ func subOfID(id string) string {
 
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
-	return kit.MustNew(kit.Options{Name: "azure", Classify: classify}, append([]kit.Declaration{
+	return kit.MustNew(kit.Options{Name: "azure", Classify: classify, Message: errorLine}, append([]kit.Declaration{
 		kit.Type[*env, groupIn, nameOut]{Name: TypeResourceGroup, Description: "a resource group", Handler: groupHandler{}, Connect: d.connect},
 		kit.Type[*env, vnetIn, nameOut]{Name: TypeVirtualNetwork, Description: "a virtual network", Handler: vnetHandler{}, Connect: d.connect},
 		kit.Type[*env, subnetIn, nameOut]{Name: TypeSubnet, Description: "the nodes' subnet of the virtual network", Handler: subnetHandler{}, Connect: d.connect},
@@ -364,22 +364,34 @@ func conflictInProgress(err error) bool {
 // settleState polls get until the object's provisioning state is terminal
 // and returns an error for a failed one.
 func settleState(ctx context.Context, d *Driver, what string, get func() (state *string, exists bool, err error)) error {
+	st, exists, err := awaitTerminal(ctx, d, get)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return fmt.Errorf("%s disappeared while being provisioned", what)
+	}
+	return provisioned(what, "", st)
+}
+
+// awaitTerminal polls get until the object's provisioning state is
+// terminal (Succeeded, Failed, Canceled) or the object is gone, and
+// returns the last state and whether it exists.
+func awaitTerminal(ctx context.Context, d *Driver, get func() (state *string, exists bool, err error)) (*string, bool, error) {
 	for {
 		st, exists, err := get()
-		if err != nil {
-			return err
-		}
-		if !exists {
-			return fmt.Errorf("%s disappeared while being provisioned", what)
-		}
-		if !inProgress(st) {
-			return provisioned(what, "", st)
+		if err != nil || !exists || !inProgress(st) {
+			return st, exists, err
 		}
 		if err := kit.Sleep(ctx, d.pollDelay(nil)); err != nil {
-			return err
+			return st, exists, err
 		}
 	}
 }
+
+// failedState reports whether a provisioning state says ARM failed to
+// make the object (Read reports it with CreateFailed).
+func failedState(state *string) bool { return strings.EqualFold(deref(state), "failed") }
 
 // errorCode is the ARM error code of err, or "".
 func errorCode(err error) string {

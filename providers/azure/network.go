@@ -101,6 +101,13 @@ func createOurs[T any](ctx context.Context, e *env, what string, putErr error, g
 	})
 }
 
+// settle waits until an adopted object's provisioning ends, whatever its
+// end (Read reports a failed one), or it is gone.
+func (e *env) settle(ctx context.Context, get func() (state *string, exists bool, err error)) error {
+	_, _, err := awaitTerminal(ctx, e.d, get)
+	return err
+}
+
 // nameOut are the outputs of resource groups, virtual networks and subnets.
 type nameOut struct {
 	ID   string `kit:"id"`
@@ -337,7 +344,27 @@ func (h vnetHandler) Read(ctx context.Context, c *vnetCall) (*kit.Live[vnetIn, n
 	if v.Properties != nil && v.Properties.AddressSpace != nil {
 		in.AddressSpace = fromPtrList(v.Properties.AddressSpace.AddressPrefixes)
 	}
-	return c.Found(in, nameOut{ID: deref(v.ID), Name: deref(v.Name)}), nil
+	out := nameOut{ID: deref(v.ID), Name: deref(v.Name)}
+	if v.Properties != nil && failedState((*string)(v.Properties.ProvisioningState)) {
+		return c.FoundFailed(in, out), nil
+	}
+	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted network is provisioned: ARM refuses a
+// subnet PUT into a network still being made.
+func (h vnetHandler) Settle(ctx context.Context, c *vnetCall) error {
+	rid := parseID(c.ID)
+	if rid == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		v, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Name)
+		if err != nil || v == nil || v.Properties == nil {
+			return nil, v != nil, err
+		}
+		return (*string)(v.Properties.ProvisioningState), true, nil
+	})
 }
 
 func (vnetHandler) Delete(ctx context.Context, c *vnetCall) error {
@@ -448,7 +475,26 @@ func (h subnetHandler) Read(ctx context.Context, c *subnetCall) (*kit.Live[subne
 		return nil, err
 	}
 	in := subnetIn{VirtualNetworkID: sameID(rid.Parent.String(), c.Prev.VirtualNetworkID), Name: deref(s.Name), CIDR: subnetCIDR(s)}
-	return c.Found(in, nameOut{ID: deref(s.ID), Name: deref(s.Name)}), nil
+	out := nameOut{ID: deref(s.ID), Name: deref(s.Name)}
+	if s.Properties != nil && failedState((*string)(s.Properties.ProvisioningState)) {
+		return c.FoundFailed(in, out), nil
+	}
+	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted subnet is provisioned.
+func (h subnetHandler) Settle(ctx context.Context, c *subnetCall) error {
+	rid := parseID(c.ID)
+	if rid == nil || rid.Parent == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		s, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Parent.Name, rid.Name)
+		if err != nil || s == nil || s.Properties == nil {
+			return nil, s != nil, err
+		}
+		return (*string)(s.Properties.ProvisioningState), true, nil
+	})
 }
 
 func (subnetHandler) Delete(ctx context.Context, c *subnetCall) error {
@@ -568,8 +614,27 @@ func (h pipHandler) Read(ctx context.Context, c *pipCall) (*kit.Live[pipIn, pipO
 	if p.Properties != nil {
 		in.Allocation = to(string(deref(p.Properties.PublicIPAllocationMethod)))
 		out.IPAddress = to(deref(p.Properties.IPAddress))
+		if failedState((*string)(p.Properties.ProvisioningState)) {
+			return c.FoundFailed(in, out), nil
+		}
 	}
 	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted public IP is provisioned (and has its
+// address).
+func (h pipHandler) Settle(ctx context.Context, c *pipCall) error {
+	rid := parseID(c.ID)
+	if rid == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		p, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Name)
+		if err != nil || p == nil || p.Properties == nil {
+			return nil, p != nil, err
+		}
+		return (*string)(p.Properties.ProvisioningState), true, nil
+	})
 }
 
 func (pipHandler) Delete(ctx context.Context, c *pipCall) error {

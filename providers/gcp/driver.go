@@ -274,7 +274,7 @@ func (d *Driver) connect(ctx context.Context, t kit.Target) (*env, error) {
 
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
-	return kit.MustNew(kit.Options{Name: "gcp", Classify: classify}, append([]kit.Declaration{
+	return kit.MustNew(kit.Options{Name: "gcp", Classify: classify, Message: errorLine}, append([]kit.Declaration{
 		kit.Type[*env, networkIn, linkOut]{Name: TypeNetwork, Description: "a custom-mode VPC network", Handler: networkHandler{}, Connect: d.connect},
 		kit.Type[*env, subnetIn, linkOut]{Name: TypeSubnetwork, Description: "a subnetwork with secondary ranges for pods and services", Handler: subnetHandler{}, Connect: d.connect},
 		kit.Type[*env, routerIn, linkOut]{Name: TypeRouter, Description: "a Cloud Router with its Cloud NAT", Handler: routerHandler{}, Connect: d.connect},
@@ -486,6 +486,16 @@ func isInUse(err error) bool {
 	return hasReason(err, "resourceInUseByAnotherResource") ||
 		strings.Contains(strings.ToLower(fmt.Sprint(err)), "resourceinusebyanotherresource") ||
 		strings.Contains(strings.ToLower(fmt.Sprint(err)), "is already being used by")
+}
+
+// errorLine is the driver's kit.Options.Message: Google's errors spread
+// their details over lines (googleapi's "More details:" list and indented
+// JSON, gax's error details after the message); they are shown on one.
+func errorLine(err error) string {
+	if s := err.Error(); strings.Contains(s, "\n") {
+		return kit.OneLine(s)
+	}
+	return ""
 }
 
 // classify returns the class of a Compute Engine or GKE error, for the

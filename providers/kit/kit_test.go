@@ -542,3 +542,31 @@ func TestSameSet(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageRewritesKeepTheChain: Options.Message changes the text of a
+// handler's error (a driver's many-line SDK errors shown on one line)
+// while errors.Is, errors.As and the classes still see the original.
+func TestMessageRewritesKeepTheChain(t *testing.T) {
+	cl := newCloud()
+	r, err := kit.New(kit.Options{Name: "toy",
+		Classify: func(err error) providers.ErrorClass {
+			if errors.Is(err, errThrottle) {
+				return providers.ClassThrottled
+			}
+			return providers.ClassUnknown
+		},
+		Message: func(err error) string { return kit.OneLine(err.Error()) },
+	}, kit.Type[env, diskIn, diskOut]{Name: "toy_disk", Handler: diskHandler{},
+		Connect: func(context.Context, kit.Target) (env, error) { return env{cloud: cl}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.fail = fmt.Errorf("call CreateDisk\n  reason:\t%w", errThrottle)
+	_, err = r.Create(context.Background(), providers.CreateRequest{Address: "r/toy_disk.a", Type: "toy_disk", Inputs: diskInputs()})
+	if want := "toy: create r/toy_disk.a: call CreateDisk reason: Throttling: slow down"; err == nil || err.Error() != want {
+		t.Errorf("message %q; want %q", err, want)
+	}
+	if !errors.Is(err, errThrottle) || providers.Classify(err) != providers.ClassThrottled {
+		t.Errorf("chain or class lost: %v (class %v)", err, providers.Classify(err))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/regionctl/regionctl/providers"
 )
@@ -412,6 +413,12 @@ type Options struct {
 	// The Router wraps the error with the class's sentinel, so the engine
 	// can use providers.Classify; the message is unchanged.
 	Classify func(error) providers.ErrorClass
+	// Message, when set, returns the text to show for an error a handler
+	// returned, or "" to keep err.Error(): a driver whose SDK formats its
+	// errors over many lines (Azure's start with the request URL, then a
+	// banner, then the JSON body) turns them into one readable line. The
+	// error chain is kept, for errors.As and the classes.
+	Message func(error) string
 }
 
 // Router implements the resource half of providers.Driver — Create, Read,
@@ -513,8 +520,14 @@ func (r *Router) fail(err error, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %w", r.opts.Name, fmt.Sprintf(format, args...), r.classed(err))
 }
 
-// classed adds the error class Classify finds, unless err has one.
+// classed adds the error class Classify finds, unless err has one, and
+// the driver's message.
 func (r *Router) classed(err error) error {
+	if r.opts.Message != nil {
+		if msg := r.opts.Message(err); msg != "" && msg != err.Error() {
+			err = &messageError{msg: msg, err: err}
+		}
+	}
 	if providers.Classify(err) != providers.ClassUnknown || r.opts.Classify == nil {
 		return err
 	}
@@ -533,6 +546,32 @@ func Classed(err, sentinel error) error {
 	}
 	return &classedError{err: err, class: sentinel}
 }
+
+// OneLine returns s with every run of white space (newlines included)
+// turned into one space, at most 2,000 bytes of it: the text of an SDK
+// error that spreads over many lines (indented JSON, detail lists), made
+// to read on one line. An Options.Message helper.
+func OneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	const limit = 2000
+	if len(s) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// messageError is err shown with another message (Options.Message).
+type messageError struct {
+	msg string
+	err error
+}
+
+func (e *messageError) Error() string { return e.msg }
+func (e *messageError) Unwrap() error { return e.err }
 
 // classedError is an error with an added class; its message is err's.
 type classedError struct {

@@ -1,0 +1,100 @@
+package azure_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regionctl/regionctl/internal/testclock"
+	"github.com/regionctl/regionctl/providers"
+	azdriver "github.com/regionctl/regionctl/providers/azure"
+	"github.com/regionctl/regionctl/sandbox"
+)
+
+// TestAdoptedClusterIsSettled: an AKS cluster an interrupted create left
+// Creating (AKS may not give its kubeconfig, hence endpoint and CA, yet) is
+// reported as it is by a plain Read, and a settled Read — how the engine
+// adopts it — waits until it is Succeeded with its endpoint and CA. Before,
+// the driver had no Settle: the engine adopted the cluster Creating and
+// its pools were refused (OperationNotAllowed: an operation in progress).
+func TestAdoptedClusterIsSettled(t *testing.T) {
+	clk := testclock.New()
+	sb, d := startSandbox(t, sandbox.Options{Clock: clk.Now, Latency: map[string]time.Duration{"*": 0, "azure:managedClusters.createOrUpdate": time.Minute}})
+	checked := false
+	applyAllWith(t, d, smallRegion(), func(req providers.CreateRequest) (providers.CreateResponse, error) {
+		if req.Type != azdriver.TypeCluster {
+			return d.Create(context.Background(), req)
+		}
+		checked = true
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			testclock.When(func() bool { return sb.Requests()["azure:managedClusters.createOrUpdate"] >= 1 }, nil)
+			cancel()
+		}()
+		resp, err := d.Create(ctx, req)
+		if err == nil {
+			t.Fatalf("Create %s with the cluster Creating returned no error", req.Address)
+		}
+		id := resp.ID
+		if id == "" {
+			f, ferr := d.(providers.Finder).Find(context.Background(), providers.FindRequest{Address: req.Address, Type: req.Type, Inputs: req.Inputs, IdempotencyKey: req.IdempotencyKey})
+			if ferr != nil || !f.Found {
+				t.Fatalf("Find of the interrupted cluster = %+v, %v", f, ferr)
+			}
+			id = f.ID
+		}
+		inst := providers.Instance{Address: req.Address, Type: req.Type, ID: id, Inputs: req.Inputs}
+		plain, err := d.Read(context.Background(), providers.ReadRequest{Instance: inst})
+		if err != nil || !plain.Exists || plain.Outputs["provisioning_state"] != "Creating" {
+			t.Fatalf("plain Read of the interrupted cluster = %+v, %v; want it Creating", plain, err)
+		}
+		polls := sb.Requests()["azure:managedClusters.get"]
+		stop, advanced := make(chan struct{}), make(chan bool, 1)
+		go func() {
+			advanced <- clk.AdvanceWhen(time.Hour, func() bool { return sb.Requests()["azure:managedClusters.get"]-polls >= 2 }, stop)
+		}()
+		settled, err := d.Read(context.Background(), providers.ReadRequest{Instance: inst, Settle: true})
+		close(stop)
+		waited := <-advanced
+		if err != nil || !waited || settled.Outputs["provisioning_state"] != "Succeeded" || settled.Outputs["ca_certificate"] == "" || settled.Outputs["endpoint"] == "" {
+			t.Fatalf("settled Read = %v, %v (waited %v); want it Succeeded with endpoint and CA", settled.Outputs, err, waited)
+		}
+		return providers.CreateResponse{ID: id, Outputs: settled.Outputs}, nil
+	})
+	if !checked {
+		t.Fatal("no cluster was created")
+	}
+}
+
+// TestARMErrorsOnOneLine: an ARM error reads on one line with its code,
+// message, status and request. Before, the SDK's rendering — the request
+// URL, then a banner, RESPONSE, ERROR CODE and the indented JSON body on
+// following lines — was cut at the URL wherever one line is shown.
+func TestARMErrorsOnOneLine(t *testing.T) {
+	_, d := startSandbox(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "azure:resourceGroups.createOrUpdate", Kind: sandbox.FaultServerError, Nth: 1, Count: 100}}})
+	resp, err := d.Expand(context.Background(), providers.ExpandRequest{Region: smallRegion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg := resp.Resources[0]
+	if rg.Type != azdriver.TypeResourceGroup {
+		t.Fatalf("first resource %s, want the resource group", rg.Type)
+	}
+	_, err = d.Create(context.Background(), providers.CreateRequest{Address: rg.Address, Type: rg.Type, Inputs: rg.Inputs, IdempotencyKey: "k"})
+	if err == nil {
+		t.Fatal("Create through 500s succeeded")
+	}
+	msg := err.Error()
+	for _, want := range []string{"azure: create " + rg.Address + ": ", "InternalServerError", "HTTP 500", "PUT https://127.0.0.1:", "/resourcegroups/"} {
+		if !strings.Contains(strings.ToLower(msg), strings.ToLower(want)) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "\n") || strings.Contains(msg, "-----") {
+		t.Errorf("error is not one line:\n%s", msg)
+	}
+	if providers.Classify(err) == providers.ClassUnknown && !strings.Contains(msg, "500") {
+		t.Errorf("class lost: %v", err)
+	}
+}
