@@ -86,7 +86,11 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			if err != nil {
 				return false, err
 			}
-			c, err := cl.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: name})
+			var c *containerpb.Cluster
+			err = d.retry(ctx, func() (err error) {
+				c, err = cl.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: name})
+				return err
+			})
 			if isNotFound(err) {
 				return true, nil
 			}
