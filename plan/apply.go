@@ -274,6 +274,12 @@ func buildGraph(rp *RegionPlan, st *state.State) ([]*node, error) {
 			if del.ch.Action == DeleteThenCreate {
 				continue
 			}
+			if del.ch.DeposedID != "" {
+				// The old half of a create-before-destroy goes once its
+				// replacement is usable — also when an interrupted run
+				// left the replacement to adopt (a separate change).
+				dependOn(del, applyNode[x])
+			}
 			for addr, n := range applyNode {
 				if addr == x {
 					continue

@@ -3,10 +3,12 @@ package plan
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/regionctl/regionctl/internal/memcloud"
+	"github.com/regionctl/regionctl/spec"
 	"github.com/regionctl/regionctl/state"
 )
 
@@ -108,5 +110,68 @@ func TestAdoptedCreateFailsWhileSettling(t *testing.T) {
 		t.Fatalf("cluster change %+v, want a replacement", c)
 	}
 	f.apply(t, p)
+	f.checkNoLeaks(t, r1)
+}
+
+// TestDeposedWaitsForAdoptedReplacement: a create-before-destroy
+// replacement killed after the new pool was created (state: the old one
+// deposed, the new one pending) is finished by the next apply in order:
+// the new pool is adopted — and waited for — before the deposed one is
+// deleted. Before, the plan's two changes ran at once, so the old pool was
+// deleted while its replacement was not usable yet (on AKS the delete was
+// refused: another operation in progress on the cluster's pools).
+func TestDeposedWaitsForAdoptedReplacement(t *testing.T) {
+	f := newFixture(t)
+	f.converge(t, region(r1))
+	old, _ := f.state(t, r1).Find(poolWork)
+	bigger := func(r *spec.Region) { r.Spec.Cluster.NodePools[1].Machine = spec.Machine{CPU: 16, MemoryGiB: 64} }
+	f.cloud.FailAfterCreateWithID(poolWork, errWaitFailed)
+	if _, err := f.eng.Apply(context.Background(), f.plan(t, PlanOptions{}, region(r1, bigger)), ApplyOptions{}); !errors.Is(err, errWaitFailed) {
+		t.Fatalf("Apply err = %v, want the interrupted create", err)
+	}
+	st := f.state(t, r1)
+	cur, _ := st.Find(poolWork)
+	if cur.Status != state.StatusPending || cur.ID == "" || cur.ID == old.ID {
+		t.Fatalf("new pool %+v, want it pending with its ID", cur)
+	}
+	p := f.plan(t, PlanOptions{}, region(r1, bigger))
+	if c := changesByAddr(p.Regions[0])[poolWork]; c.AdoptID != cur.ID {
+		t.Fatalf("change %+v, want the adoption of %s", c, cur.ID)
+	}
+	nodes, err := buildGraph(&p.Regions[0], f.state(t, r1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adopt, del *node
+	for _, n := range nodes {
+		switch {
+		case n.ch.Address == poolWork && n.ch.AdoptID != "":
+			adopt = n
+		case n.ch.Address == poolWork && n.ch.DeposedID == old.ID:
+			del = n
+		}
+	}
+	if adopt == nil || del == nil || !slices.Contains(del.deps, adopt) {
+		t.Fatalf("the delete of the deposed pool does not wait for the adoption of its replacement")
+	}
+	f.apply(t, p)
+	adopted, deleting := -1, -1
+	f.events.mu.Lock()
+	events := slices.Clone(f.events.events)
+	f.events.mu.Unlock()
+	for i, e := range events {
+		switch {
+		case e.Kind == EventFinish && e.Address == poolWork:
+			adopted = i
+		case e.Kind == EventStart && strings.HasPrefix(e.Address, poolWork+" (deposed"):
+			deleting = i
+		}
+	}
+	if adopted < 0 || deleting < adopted {
+		t.Errorf("the deposed pool's delete started (event %d) before its replacement was adopted (event %d)", deleting, adopted)
+	}
+	if _, ok, _ := findObject(f, old.ID); ok {
+		t.Errorf("the deposed pool %s is still in the cloud", old.ID)
+	}
 	f.checkNoLeaks(t, r1)
 }

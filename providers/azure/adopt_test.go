@@ -98,3 +98,57 @@ func TestARMErrorsOnOneLine(t *testing.T) {
 		t.Errorf("class lost: %v", err)
 	}
 }
+
+// TestDeleteWaitsForAnotherPoolOperation: AKS runs one operation at a time
+// on a cluster's pools; a delete that meets another pool's create still
+// running (an interrupted run's, after a crash) waits for it. Before, the
+// delete of a create-before-destroy's old pool failed with 409
+// OperationNotAllowed when the rerun met its replacement still Creating.
+func TestDeleteWaitsForAnotherPoolOperation(t *testing.T) {
+	clk := testclock.New()
+	sb, d := startSandbox(t, sandbox.Options{Clock: clk.Now, Latency: map[string]time.Duration{"*": 0, "azure:agentPools.createOrUpdate": time.Minute}})
+	// Time passes while the region is applied.
+	applied := make(chan struct{})
+	go testclock.When(func() bool { clk.Advance(time.Minute); return false }, applied)
+	a := applyAll(t, d, smallRegion())
+	close(applied)
+	old := a.inst[providers.Address("weu1", azdriver.TypeNodePool, "apps")]
+
+	// The replacement (a bigger machine, so another pool name) is being
+	// created, and takes a while.
+	bigger := smallRegion()
+	bigger.Spec.Cluster.NodePools[1].Machine.CPU = 8
+	resp, err := d.Expand(context.Background(), providers.ExpandRequest{Region: bigger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var repl providers.Resource
+	for _, r := range resp.Resources {
+		if r.Address == old.Address {
+			repl = r
+		}
+	}
+	in := a.resolve(t, repl.Inputs).(providers.Values)
+	if in["name"] == old.Inputs["name"] {
+		t.Fatal("the replacement has the old pool's name")
+	}
+	puts := sb.Requests()["azure:agentPools.createOrUpdate"]
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		testclock.When(func() bool { return sb.Requests()["azure:agentPools.createOrUpdate"] > puts }, nil)
+		cancel()
+	}()
+	_, _ = d.Create(ctx, providers.CreateRequest{Address: repl.Address, Type: repl.Type, Inputs: in, IdempotencyKey: "replacement"})
+
+	deletes := sb.Requests()["azure:agentPools.delete"]
+	stop, advanced := make(chan struct{}), make(chan bool, 1)
+	go func() {
+		advanced <- clk.AdvanceWhen(time.Hour, func() bool { return sb.Requests()["azure:agentPools.delete"]-deletes >= 2 }, stop)
+	}()
+	_, err = d.Delete(context.Background(), providers.DeleteRequest{Instance: *old})
+	close(stop)
+	if err != nil || !<-advanced {
+		t.Fatalf("Delete of a pool while another pool is being created: %v; want it to wait and succeed", err)
+	}
+	delete(a.inst, old.Address)
+}

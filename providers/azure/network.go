@@ -59,15 +59,16 @@ func inUse(err error) bool {
 	return false
 }
 
-// retryInUse retries fn while the object is still in use, for at most a
-// few minutes (seconds in the sandbox).
+// retryInUse retries fn while the object is still in use, or another
+// operation runs on it or its cluster (an interrupted run's, after a
+// crash), for at most a few minutes (seconds in the sandbox).
 func (e *env) retryInUse(ctx context.Context, fn func() error) error {
 	limit := 10 * time.Minute
 	if e.d.sandbox {
 		limit = 5 * time.Second
 	}
 	b := kit.Backoff{Initial: e.d.pollDefault, Multiplier: 1, Jitter: jitter}
-	return kit.Retry{Backoff: b, For: limit, Retryable: inUse}.Do(ctx, fn)
+	return kit.Retry{Backoff: b, For: limit, Retryable: func(err error) bool { return inUse(err) || conflictInProgress(err) }}.Do(ctx, fn)
 }
 
 // deleteLRO runs a delete and treats "already gone" as done.

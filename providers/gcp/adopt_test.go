@@ -114,3 +114,38 @@ func mustExpand(t *testing.T, d providers.Driver) providers.ExpandResponse {
 	}
 	return resp
 }
+
+// TestDeleteWaitsForAnInterruptedOperation: a delete that meets an object
+// still being deleted by an interrupted run (Compute Engine answers 400
+// resourceNotReady) waits for that operation and finds the object gone.
+// Before, resourceNotReady failed the delete and the destroy that
+// followed a killed destroy.
+func TestDeleteWaitsForAnInterruptedOperation(t *testing.T) {
+	clk := testclock.New()
+	sb, d := startSandbox(t, sandbox.Options{Clock: clk.Now, Latency: map[string]time.Duration{"*": 0, "compute:routers.delete": time.Minute}})
+	a := applyAll(t, d, smallRegion())
+	router := a.inst["eu1/"+gcpdriver.TypeRouter+".main"]
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		testclock.When(func() bool { return sb.Requests()["compute:routers.delete"] >= 1 }, nil)
+		cancel()
+	}()
+	if _, err := d.Delete(ctx, providers.DeleteRequest{Instance: *router}); err == nil {
+		t.Fatal("the interrupted delete returned no error")
+	}
+	deletes := sb.Requests()["compute:routers.delete"]
+	stop, advanced := make(chan struct{}), make(chan bool, 1)
+	go func() {
+		advanced <- clk.AdvanceWhen(time.Hour, func() bool { return sb.Requests()["compute:routers.delete"]-deletes >= 2 }, stop)
+	}()
+	_, err := d.Delete(context.Background(), providers.DeleteRequest{Instance: *router})
+	close(stop)
+	if err != nil || !<-advanced {
+		t.Fatalf("Delete of a router being deleted: %v; want it to wait for the running delete and succeed", err)
+	}
+	for _, o := range sb.List() {
+		if o.Type == "compute.router" {
+			t.Errorf("the router is still there: %+v", o)
+		}
+	}
+}

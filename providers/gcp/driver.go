@@ -498,6 +498,10 @@ func errorLine(err error) string {
 	return ""
 }
 
+// isNotReady reports whether Compute Engine refused a call because the
+// object has an operation running (being created, or deleted).
+func isNotReady(err error) bool { return hasReason(err, "resourceNotReady") }
+
 // classify returns the class of a Compute Engine or GKE error, for the
 // engine.
 func classify(err error) providers.ErrorClass {
@@ -506,7 +510,7 @@ func classify(err error) providers.ErrorClass {
 		return providers.ClassNotFound
 	case httpCode(err) == 429 || grpcCode(err) == codes.ResourceExhausted || hasReason(err, "rateLimitExceeded", "userRateLimitExceeded"):
 		return providers.ClassThrottled
-	case isBusy(err) || isInUse(err):
+	case isBusy(err) || isInUse(err) || isNotReady(err):
 		return providers.ClassBusy
 	case httpCode(err) == 400 || httpCode(err) == 403 ||
 		slices.Contains([]codes.Code{codes.InvalidArgument, codes.PermissionDenied, codes.FailedPrecondition, codes.Unauthenticated}, grpcCode(err)):
