@@ -175,3 +175,41 @@ func sameJSON(a, b any) bool {
 	}
 	return reflect.DeepEqual(norm(a), norm(b))
 }
+
+// TestRetriesOutlastTheRetryQuota: a long run through many failing calls
+// keeps retrying. The SDK's default retry quota (500 tokens, 14 per failed
+// retry) made every call of a client fail at once ("retry quota exceeded")
+// after a few dozen failed retries — a refresh through a burst of server
+// errors then failed from the fifth read on.
+func TestRetriesOutlastTheRetryQuota(t *testing.T) {
+	const reads = 8
+	var faults []sandbox.Fault
+	for i := range reads {
+		// Every read fails 9 times (MaxAttempts is 10), then succeeds.
+		faults = append(faults, sandbox.Fault{Op: "ec2:DescribeVpcs", Kind: sandbox.FaultServerError, Nth: 10*i + 1, Count: 9})
+	}
+	_, d := startSandbox(t, sandbox.Options{Faults: faults})
+	res := mustExpandAWS(t, d)
+	for i := range reads {
+		got, err := d.Read(context.Background(), providers.ReadRequest{Instance: providers.Instance{Address: res.Address, Type: res.Type, ID: "vpc-0123456789abcdef0", Inputs: res.Inputs}})
+		if err != nil || got.Exists {
+			t.Fatalf("read %d through 9 server errors = %+v, %v; want not found, no error", i+1, got, err)
+		}
+	}
+}
+
+// mustExpandAWS returns the VPC of smallRegion.
+func mustExpandAWS(t *testing.T, d providers.Driver) providers.Resource {
+	t.Helper()
+	resp, err := d.Expand(context.Background(), providers.ExpandRequest{Region: smallRegion()})
+	if err != nil || resp.Diagnostics.HasErrors() {
+		t.Fatalf("Expand: %v %v", err, resp.Diagnostics)
+	}
+	for _, r := range resp.Resources {
+		if r.Type == awsdriver.TypeVPC {
+			return r
+		}
+	}
+	t.Fatal("no VPC")
+	return providers.Resource{}
+}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -82,11 +83,18 @@ type clients struct {
 	iam *iam.Client
 }
 
+// newRetryer is the SDK retryer of every client: adaptive mode (it paces
+// the client down while AWS throttles), MaxAttempts tries, and no retry
+// quota — the SDK's default circuit breaker stops retrying a client
+// altogether once 500 tokens of failed retries are spent, which a long
+// apply through a burst of throttling or server errors spends (every
+// later call then fails at once with "retry quota exceeded").
 func newRetryer(sandbox bool) func() aws.Retryer {
 	return func() aws.Retryer {
 		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 				so.MaxAttempts = MaxAttempts
+				so.RateLimiter = ratelimit.None
 				if sandbox {
 					so.MaxBackoff = 200 * time.Millisecond
 				}
