@@ -20,5 +20,5 @@ func CommandTree() *cobra.Command {
 		IsTerminal: func(any) bool { return false },
 	}
 	cfg = cfg.withDefaults()
-	return newRoot(&cfg)
+	return newRoot(&cfg, nil)
 }

@@ -68,6 +68,8 @@ type Driver struct {
 
 	mu      sync.Mutex
 	clients map[string]*clients
+	// identity is the account STS named (see Identity), once known.
+	identity providers.Identity
 }
 
 var (
@@ -91,7 +93,7 @@ type clients struct {
 // later call then fails at once with "retry quota exceeded").
 func newRetryer(sandbox bool) func() aws.Retryer {
 	return func() aws.Retryer {
-		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		return reportingRetryer{retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 				so.MaxAttempts = MaxAttempts
 				so.RateLimiter = ratelimit.None
@@ -99,7 +101,7 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 					so.MaxBackoff = 200 * time.Millisecond
 				}
 			})
-		})
+		})}
 	}
 }
 
@@ -131,6 +133,9 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.waitMin, d.waitMax = 100*time.Millisecond, time.Second
 		d.dependencyWait = 5 * time.Second
 		return d, nil
+	}
+	if opts.Offline {
+		return d, nil // validate: no credentials, no configuration files
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(newRetryer(false)))
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -154,6 +155,10 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.pollMin, d.pollMax = 20*time.Millisecond, 250*time.Millisecond
 		d.retryMin, d.retryMax = 10*time.Millisecond, 200*time.Millisecond
 		d.busyWait = time.Minute
+		return d, nil
+	}
+	if opts.Offline {
+		d.project = offlineDefaultProject() // validate: no credentials lookup
 		return d, nil
 	}
 	creds, err := google.FindDefaultCredentials(ctx, "https://www.googleapis.com/auth/cloud-platform")
@@ -564,22 +569,23 @@ func (d *Driver) retryRead(ctx context.Context, fn func() error) error {
 }
 
 // tokenRetryable reports whether an OAuth2 token request failed in a way
-// that may pass: throttled, a server error, or a lost connection (which
-// the oauth2 library reports as text only: "oauth2: cannot fetch token:
-// Post …: EOF").
+// that may pass when repeated: the token endpoint throttled (429) or
+// failed (5xx), or the connection broke — an *url.Error, or, from the JWT
+// flow that flattens it, only the text "oauth2: cannot fetch token: Post
+// …: EOF". A refused grant (400/401/403) and a cancelled call are final.
 func tokenRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		return strings.HasPrefix(err.Error(), "oauth2: cannot fetch token: ")
+	if errors.As(err, &re) {
+		return re.Response != nil && (re.Response.StatusCode == http.StatusTooManyRequests || re.Response.StatusCode >= 500)
 	}
-	if re.Response == nil {
-		return false
+	var ue *url.Error // the request never got a reply
+	if errors.As(err, &ue) {
+		return true
 	}
-	c := re.Response.StatusCode
-	return c == http.StatusTooManyRequests || c >= 500
+	return strings.HasPrefix(err.Error(), "oauth2: cannot fetch token: ")
 }
 
 // retryWhile retries fn (itself retried by retry) while busy(err) holds,
