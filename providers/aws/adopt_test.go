@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regionctl/regionctl/internal/failedcreate"
 	"github.com/regionctl/regionctl/internal/testclock"
 	"github.com/regionctl/regionctl/providers"
 	awsdriver "github.com/regionctl/regionctl/providers/aws"
@@ -212,4 +213,26 @@ func mustExpandAWS(t *testing.T, d providers.Driver) providers.Resource {
 	}
 	t.Fatal("no VPC")
 	return providers.Resource{}
+}
+
+// TestFailedCreateIsReported: a cluster or node group whose creation EKS
+// reports failed (FAILED, CREATE_FAILED) — the create was interrupted
+// before it saw that — is read with CreateFailed, by a plain Read (a
+// refresh) and by a settled one (an adoption), so the engine taints and
+// replaces it instead of adopting a broken object; the create that
+// replaces it removes the failed one and makes it again.
+func TestFailedCreateIsReported(t *testing.T) {
+	for _, tc := range []struct{ typ, createOp, pollOp string }{
+		{awsdriver.TypeEKSCluster, "eks:CreateCluster", "eks:DescribeCluster"},
+		{awsdriver.TypeEKSNodeGroup, "eks:CreateNodegroup", "eks:DescribeNodegroup"},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			clk := testclock.New()
+			sb, d := startSandbox(t, failedcreate.SandboxOptions(clk, tc.createOp))
+			fc := &failedcreate.Case{Driver: d, Clock: clk, Requests: sb.Requests, Type: tc.typ, CreateOp: tc.createOp, PollOp: tc.pollOp, Status: "status",
+				ID: func(req providers.CreateRequest) string { return req.Inputs["name"].(string) }} // EKS names are IDs
+			applyAllWith(t, d, smallRegion(), fc.Creates(t)) // the replacement removes the failed object first
+			fc.Checked(t)
+		})
+	}
 }

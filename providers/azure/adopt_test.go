@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regionctl/regionctl/internal/failedcreate"
 	"github.com/regionctl/regionctl/internal/testclock"
 	"github.com/regionctl/regionctl/providers"
 	azdriver "github.com/regionctl/regionctl/providers/azure"
@@ -151,4 +152,43 @@ func TestDeleteWaitsForAnotherPoolOperation(t *testing.T) {
 		t.Fatalf("Delete of a pool while another pool is being created: %v; want it to wait and succeed", err)
 	}
 	delete(a.inst, old.Address)
+}
+
+// TestFailedCreateIsReported: a cluster or node pool whose creation ARM
+// reports failed (provisioningState Failed) — the create was interrupted
+// before it saw that — is read with CreateFailed, by a plain Read (a
+// refresh) and by a settled one (an adoption), so the engine taints and
+// replaces it instead of adopting a broken object. One recorded Succeeded
+// before failed an update, not its creation: AKS keeps such a cluster or
+// pool running, so it is not reported failed and nothing replaces it.
+func TestFailedCreateIsReported(t *testing.T) {
+	for _, tc := range []struct{ typ, createOp string }{
+		{azdriver.TypeCluster, "azure:managedClusters.createOrUpdate"},
+		{azdriver.TypeNodePool, "azure:agentPools.createOrUpdate"},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			clk := testclock.New()
+			sb, d := startSandbox(t, failedcreate.SandboxOptions(clk, tc.createOp))
+			fc := &failedcreate.Case{Driver: d, Clock: clk, Requests: sb.Requests, Type: tc.typ, CreateOp: tc.createOp, PollOp: "azure:asyncOperations.get", Status: "provisioning_state"}
+			fc.ID = func(req providers.CreateRequest) string {
+				f, err := d.(providers.Finder).Find(context.Background(), providers.FindRequest{Address: req.Address, Type: req.Type, Inputs: req.Inputs, IdempotencyKey: req.IdempotencyKey})
+				if err != nil || !f.Found {
+					t.Fatalf("Find of the interrupted %s = %+v, %v", req.Address, f, err)
+				}
+				return f.ID
+			}
+			fc.Failed = func(inst providers.Instance) {
+				inst.Outputs = providers.Values{"provisioning_state": "Succeeded"} // made, then an update failed
+				if got, err := d.Read(context.Background(), providers.ReadRequest{Instance: inst}); err != nil || !got.Exists || got.CreateFailed {
+					t.Errorf("Read of %s recorded Succeeded, now Failed = exists %v, create failed %v, %v; want it exists, not failed (an update failed)", inst.Address, got.Exists, got.CreateFailed, err)
+				}
+				// The engine's replacement deletes the failed object first.
+				if _, err := d.Delete(context.Background(), providers.DeleteRequest{Instance: inst}); err != nil {
+					t.Fatalf("Delete the failed %s: %v", inst.Address, err)
+				}
+			}
+			applyAllWith(t, d, smallRegion(), fc.Creates(t))
+			fc.Checked(t)
+		})
+	}
 }

@@ -445,7 +445,7 @@ func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clu
 			return nil, err
 		}
 	}
-	if failedState(p.ProvisioningState) {
+	if createFailed(p.ProvisioningState, c.Recorded.ProvisioningState) {
 		return c.FoundFailed(in, out), nil
 	}
 	return c.Found(in, out), nil
@@ -834,7 +834,7 @@ func (h poolHandler) Read(ctx context.Context, c *nodePoolCall) (*kit.Live[nodeP
 		CurrentKubernetesVersion: deref(p.CurrentOrchestratorVersion), NodeCount: int(deref(p.Count)),
 		IdempotencyKey: deref(p.Tags[TagIdempotencyKey]),
 	}
-	if failedState(p.ProvisioningState) {
+	if createFailed(p.ProvisioningState, c.Recorded.ProvisioningState) {
 		return c.FoundFailed(in, out), nil
 	}
 	return c.Found(in, out), nil

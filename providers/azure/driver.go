@@ -397,6 +397,16 @@ func awaitTerminal(ctx context.Context, d *Driver, get func() (state *string, ex
 // make the object (Read reports it with CreateFailed).
 func failedState(state *string) bool { return strings.EqualFold(deref(state), "failed") }
 
+// createFailed reports whether an AKS object's provisioning state says ARM
+// failed to make it: Failed, and not recorded Succeeded before. A cluster
+// or pool that was Succeeded and then failed an update (an upgrade, a
+// scale) keeps running; AKS leaves it Failed until its next operation
+// succeeds, which the next apply's update is. Replacing it would destroy
+// a working cluster.
+func createFailed(state *string, recorded string) bool {
+	return failedState(state) && !strings.EqualFold(recorded, "Succeeded")
+}
+
 // errorCode is the ARM error code of err, or "".
 func errorCode(err error) string {
 	if re := respErr(err); re != nil {

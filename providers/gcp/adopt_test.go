@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regionctl/regionctl/internal/failedcreate"
 	"github.com/regionctl/regionctl/internal/testclock"
 	"github.com/regionctl/regionctl/providers"
 	gcpdriver "github.com/regionctl/regionctl/providers/gcp"
@@ -147,5 +148,27 @@ func TestDeleteWaitsForAnInterruptedOperation(t *testing.T) {
 		if o.Type == "compute.router" {
 			t.Errorf("the router is still there: %+v", o)
 		}
+	}
+}
+
+// TestFailedCreateIsReported: a cluster or node pool whose creation GKE
+// reports failed (ERROR) — the create was interrupted before it saw that —
+// is read with CreateFailed, by a plain Read (a refresh) and by a settled
+// one (an adoption), so the engine taints and replaces it instead of
+// adopting a broken object; the create that replaces it removes the
+// failed one and makes it again.
+func TestFailedCreateIsReported(t *testing.T) {
+	for _, tc := range []struct{ typ, createOp string }{
+		{gcpdriver.TypeCluster, "container:CreateCluster"},
+		{gcpdriver.TypeNodePool, "container:CreateNodePool"},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			clk := testclock.New()
+			sb, d := startSandbox(t, failedcreate.SandboxOptions(clk, tc.createOp))
+			fc := &failedcreate.Case{Driver: d, Clock: clk, Requests: sb.Requests, Type: tc.typ, CreateOp: tc.createOp, PollOp: "container:GetOperation", Status: "status",
+				ID: func(req providers.CreateRequest) string { return req.Inputs["name"].(string) }}
+			applyAllWith(t, d, smallRegion(), fc.Creates(t)) // the replacement removes the failed object first
+			fc.Checked(t)
+		})
 	}
 }
