@@ -198,6 +198,28 @@ func (e *env) converge(tries int, args ...string) int {
 	return tries
 }
 
+// assertRetryEvents checks that the --events-file at path holds retry
+// events, one of them naming any of what (the cloud's throttling error):
+// the driver reported the retries of its throttled calls.
+func (e *env) assertRetryEvents(path string, what ...string) {
+	e.t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, `"type":"retry"`) {
+			continue
+		}
+		for _, w := range what {
+			if strings.Contains(line, w) {
+				return
+			}
+		}
+	}
+	e.t.Errorf("no retry event naming any of %q in --events-file", what)
+}
+
 // editSpec replaces old with new in the spec copy; old must be there once.
 func (e *env) editSpec(old, new string) {
 	e.t.Helper()

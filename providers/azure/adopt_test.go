@@ -68,6 +68,41 @@ func TestAdoptedClusterIsSettled(t *testing.T) {
 	}
 }
 
+// TestRetriesAreReported: every throttled or failed reply the SDK's retry
+// policy retries is reported to the context's retry reporter, on one line,
+// so retries show in the event stream as the AWS driver's do. Before, only
+// the AWS driver reported its retries.
+func TestRetriesAreReported(t *testing.T) {
+	_, d := startSandbox(t, sandbox.Options{Faults: []sandbox.Fault{
+		{Op: "azure:resourceGroups.createOrUpdate", Kind: sandbox.FaultThrottle, Nth: 1, Count: 2},
+		{Op: "azure:resourceGroups.createOrUpdate", Kind: sandbox.FaultServerError, Nth: 3, Count: 1},
+	}})
+	resp, err := d.Expand(context.Background(), providers.ExpandRequest{Region: smallRegion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg := resp.Resources[0]
+	var reported []string
+	ctx := providers.WithRetryReporter(context.Background(), func(r providers.RetryReport) { reported = append(reported, r.Err.Error()) })
+	cr, err := d.Create(ctx, providers.CreateRequest{Address: rg.Address, Type: rg.Type, Inputs: rg.Inputs, IdempotencyKey: "k"})
+	if err != nil {
+		t.Fatalf("Create through two 429s and a 500: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := d.Delete(context.Background(), providers.DeleteRequest{Instance: providers.Instance{Address: rg.Address, Type: rg.Type, ID: cr.ID, Inputs: rg.Inputs}}); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	if len(reported) != 3 {
+		t.Fatalf("reported %d retries %q; want 3 (two throttled replies, one server error)", len(reported), reported)
+	}
+	for i, want := range []string{"HTTP 429", "HTTP 429", "HTTP 500"} {
+		if !strings.Contains(reported[i], want) || strings.Contains(reported[i], "\n") {
+			t.Errorf("retry %d reported as %q; want one line with %q", i+1, reported[i], want)
+		}
+	}
+}
+
 // TestARMErrorsOnOneLine: an ARM error reads on one line with its code,
 // message, status and request. Before, the SDK's rendering — the request
 // URL, then a banner, RESPONSE, ERROR CODE and the indented JSON body on

@@ -129,7 +129,8 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox}
 	d.kube = d.kubeHandler(opts.ForceConflicts)
 	d.Router = d.router()
-	d.opts.Retry = policy.RetryOptions{MaxRetries: MaxRetries}
+	d.opts.Retry = policy.RetryOptions{MaxRetries: MaxRetries, StatusCodes: retriedStatus}
+	d.opts.PerRetryPolicies = []policy.Policy{reportRetries{}}
 	if opts.Sandbox {
 		ep := strings.TrimSuffix(opts.SandboxEndpoints["azure"], "/")
 		if ep == "" {
@@ -149,7 +150,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 			},
 		}
 		d.opts.DisableRPRegistration = true
-		d.opts.PerRetryPolicies = []policy.Policy{capRetryAfter{}}
+		d.opts.PerRetryPolicies = append(d.opts.PerRetryPolicies, capRetryAfter{})
 		d.opts.Retry.RetryDelay = 10 * time.Millisecond
 		d.opts.Retry.MaxRetryDelay = time.Second
 		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 200*time.Millisecond

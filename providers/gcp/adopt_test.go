@@ -3,6 +3,7 @@ package gcp_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,38 @@ func TestTokenRequestsAreRetried(t *testing.T) {
 				t.Errorf("Read = %+v, %v; want not found, no error", r, err)
 			}
 		})
+	}
+}
+
+// TestRetriesAreReported: every throttled or failed call the driver
+// retries is reported to the context's retry reporter, so retries show in
+// the event stream as the AWS driver's do. Before, only the AWS driver
+// reported its retries.
+func TestRetriesAreReported(t *testing.T) {
+	_, d := startSandbox(t, sandbox.Options{Faults: []sandbox.Fault{
+		{Op: "compute:networks.insert", Kind: sandbox.FaultThrottle, Nth: 1, Count: 2},
+		{Op: "compute:networks.insert", Kind: sandbox.FaultServerError, Nth: 3, Count: 1},
+	}})
+	network := mustExpand(t, d).Resources[0]
+	var reported []string
+	ctx := providers.WithRetryReporter(context.Background(), func(r providers.RetryReport) { reported = append(reported, r.Err.Error()) })
+	cr, err := d.Create(ctx, providers.CreateRequest{Address: network.Address, Type: network.Type, Inputs: network.Inputs, IdempotencyKey: "k"})
+	if err != nil {
+		t.Fatalf("Create %s through two 429s and a 500: %v", network.Type, err)
+	}
+	t.Cleanup(func() {
+		if _, err := d.Delete(context.Background(), providers.DeleteRequest{Instance: providers.Instance{Address: network.Address, Type: network.Type, ID: cr.ID, Inputs: network.Inputs}}); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	want := []string{"Error 429", "Error 429", "Error 5"}
+	if len(reported) != len(want) {
+		t.Fatalf("reported %d retries %q; want %d (two throttled calls, one server error)", len(reported), reported, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(reported[i], w) {
+			t.Errorf("retry %d reported as %q; want %q in it", i+1, reported[i], w)
+		}
 	}
 }
 
