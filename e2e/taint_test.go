@@ -60,8 +60,8 @@ func (e *env) clusterInState() *state.Resource {
 func TestAWSAPIErrorsWhileClusterCreates(t *testing.T) {
 	t.Parallel() // each test has its own sandbox and state
 	// Call 1 is the create's existence check; the burst hits the waiter's
-	// polls (10 attempts each) and the check for a FAILED cluster after it.
-	e := newAWSEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "eks:DescribeCluster", Kind: sandbox.FaultServerError, Nth: 2, Count: 12}}})
+	// polls (MaxAttempts each) and the check for a FAILED cluster after it.
+	e := newAWSEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "eks:DescribeCluster", Kind: sandbox.FaultServerError, Nth: 2, Count: aws.MaxAttempts + 2}}})
 	e.smallSpec()
 	r := e.run("apply", "-f", e.spec, "--auto-approve")
 	if r.code != cli.ExitCloud || !strings.Contains(r.stderr, "aws_eks_cluster.main") {

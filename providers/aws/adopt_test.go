@@ -186,7 +186,7 @@ func TestRetriesOutlastTheRetryQuota(t *testing.T) {
 	const reads = 8
 	var faults []sandbox.Fault
 	for i := range reads {
-		// Every read fails 9 times (MaxAttempts is 10), then succeeds.
+		// Every read fails 9 times (fewer than MaxAttempts), then succeeds.
 		faults = append(faults, sandbox.Fault{Op: "ec2:DescribeVpcs", Kind: sandbox.FaultServerError, Nth: 10*i + 1, Count: 9})
 	}
 	_, d := startSandbox(t, sandbox.Options{Faults: faults})

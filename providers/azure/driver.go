@@ -59,8 +59,10 @@ const SandboxSubscription = "00000000-0000-0000-0000-000000000000"
 const EnvSubscription = "AZURE_SUBSCRIPTION_ID"
 
 // MaxRetries is how many times a throttled (429) or failed (5xx) call is
-// retried by the SDK's retry policy, at the server's Retry-After.
-const MaxRetries = 10
+// retried by the SDK's retry policy, at the server's Retry-After: 25
+// attempts in all, as the other drivers (10 retries were too few under
+// the fault profile of issue 17).
+const MaxRetries = 24
 
 // Driver is the Azure providers.Driver. Build it with New. Its embedded
 // kit.Router serves Create, Read, Update, Delete, Find and UpgradeState
@@ -152,7 +154,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.opts.DisableRPRegistration = true
 		d.opts.PerRetryPolicies = append(d.opts.PerRetryPolicies, capRetryAfter{})
 		d.opts.Retry.RetryDelay = 10 * time.Millisecond
-		d.opts.Retry.MaxRetryDelay = time.Second
+		d.opts.Retry.MaxRetryDelay = 200 * time.Millisecond
 		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 200*time.Millisecond
 		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil

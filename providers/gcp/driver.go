@@ -67,8 +67,9 @@ const (
 // spec names none.
 const SandboxProject = "sandbox-project"
 
-// MaxAttempts is how many times a throttled or failed call is tried.
-const MaxAttempts = 10
+// MaxAttempts is how many times a throttled or failed call is tried (as
+// the AWS driver's: 10 were too few under the fault profile of issue 17).
+const MaxAttempts = 25
 
 // requestIDSpace namespaces the UUIDs derived from idempotency keys for
 // Compute Engine's requestId.
