@@ -36,6 +36,7 @@ test-az:
 # a 9-point form. Figures: docs/robustness.md.
 crash-campaign:
 	scripts/kube-apiserver.sh >/dev/null
+	scripts/kwok.sh >/dev/null
 	REGIONCTL_CAMPAIGN=full $(GO) test -count=1 -timeout 120m -run '^TestCrashCampaign$$' -v ./e2e
 
 # The full fault campaign (issue 17): a region per cloud under 30 %
@@ -43,6 +44,7 @@ crash-campaign:
 # 1-5 each, with Kubernetes API servers. Figures: docs/robustness.md.
 fault-campaign:
 	scripts/kube-apiserver.sh >/dev/null
+	scripts/kwok.sh >/dev/null
 	REGIONCTL_CAMPAIGN=full $(GO) test -count=1 -timeout 120m -parallel 3 -run '^TestFaultCampaign$$' -v ./e2e
 
 lint:
