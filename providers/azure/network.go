@@ -180,11 +180,15 @@ func (h groupHandler) Read(ctx context.Context, c *groupCall) (*kit.Live[groupIn
 	if err != nil || g == nil {
 		return nil, err
 	}
+	return h.live(c, rid, g), nil
+}
+
+func (groupHandler) live(c *groupCall, rid *arm.ResourceID, g *armresources.ResourceGroup) *kit.Live[groupIn, nameOut] {
 	in := groupIn{Location: normLocation(deref(g.Location)), Name: deref(g.Name)}
 	if deref(c.Prev.SubscriptionID) != "" {
 		in.SubscriptionID = to(rid.SubscriptionID)
 	}
-	return c.Found(in, nameOut{ID: deref(g.ID), Name: deref(g.Name)}), nil
+	return c.Found(in, nameOut{ID: deref(g.ID), Name: deref(g.Name)})
 }
 
 // Delete refuses to delete a group that still holds a virtual network, a
@@ -338,6 +342,10 @@ func (h vnetHandler) Read(ctx context.Context, c *vnetCall) (*kit.Live[vnetIn, n
 	if err != nil || v == nil {
 		return nil, err
 	}
+	return h.live(c, rid, v), nil
+}
+
+func (vnetHandler) live(c *vnetCall, rid *arm.ResourceID, v *armnetwork.VirtualNetwork) *kit.Live[vnetIn, nameOut] {
 	in := vnetIn{
 		ResourceGroupID: sameID(groupID(rid.SubscriptionID, rid.ResourceGroupName), c.Prev.ResourceGroupID),
 		Location:        normLocation(deref(v.Location)), Name: deref(v.Name),
@@ -347,9 +355,9 @@ func (h vnetHandler) Read(ctx context.Context, c *vnetCall) (*kit.Live[vnetIn, n
 	}
 	out := nameOut{ID: deref(v.ID), Name: deref(v.Name)}
 	if v.Properties != nil && failedState((*string)(v.Properties.ProvisioningState)) {
-		return c.FoundFailed(in, out), nil
+		return c.FoundFailed(in, out)
 	}
-	return c.Found(in, out), nil
+	return c.Found(in, out)
 }
 
 // Settle waits until an adopted network is provisioned: ARM refuses a
@@ -475,12 +483,16 @@ func (h subnetHandler) Read(ctx context.Context, c *subnetCall) (*kit.Live[subne
 	if err != nil || s == nil {
 		return nil, err
 	}
+	return h.live(c, rid, s), nil
+}
+
+func (subnetHandler) live(c *subnetCall, rid *arm.ResourceID, s *armnetwork.Subnet) *kit.Live[subnetIn, nameOut] {
 	in := subnetIn{VirtualNetworkID: sameID(rid.Parent.String(), c.Prev.VirtualNetworkID), Name: deref(s.Name), CIDR: subnetCIDR(s)}
 	out := nameOut{ID: deref(s.ID), Name: deref(s.Name)}
 	if s.Properties != nil && failedState((*string)(s.Properties.ProvisioningState)) {
-		return c.FoundFailed(in, out), nil
+		return c.FoundFailed(in, out)
 	}
-	return c.Found(in, out), nil
+	return c.Found(in, out)
 }
 
 // Settle waits until an adopted subnet is provisioned.
@@ -604,6 +616,10 @@ func (h pipHandler) Read(ctx context.Context, c *pipCall) (*kit.Live[pipIn, pipO
 	if err != nil || p == nil {
 		return nil, err
 	}
+	return h.live(c, rid, p), nil
+}
+
+func (pipHandler) live(c *pipCall, rid *arm.ResourceID, p *armnetwork.PublicIPAddress) *kit.Live[pipIn, pipOut] {
 	in := pipIn{
 		ResourceGroupID: sameID(groupID(rid.SubscriptionID, rid.ResourceGroupName), c.Prev.ResourceGroupID),
 		Location:        normLocation(deref(p.Location)), Name: deref(p.Name), Zones: fromPtrList(p.Zones),
@@ -616,10 +632,10 @@ func (h pipHandler) Read(ctx context.Context, c *pipCall) (*kit.Live[pipIn, pipO
 		in.Allocation = to(string(deref(p.Properties.PublicIPAllocationMethod)))
 		out.IPAddress = to(deref(p.Properties.IPAddress))
 		if failedState((*string)(p.Properties.ProvisioningState)) {
-			return c.FoundFailed(in, out), nil
+			return c.FoundFailed(in, out)
 		}
 	}
-	return c.Found(in, out), nil
+	return c.Found(in, out)
 }
 
 // Settle waits until an adopted public IP is provisioned (and has its

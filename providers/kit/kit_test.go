@@ -471,6 +471,11 @@ func TestReadSettlesWhenAsked(t *testing.T) {
 			t.Errorf("Read (settle %v) of a failed disk = %+v, %v; want Exists and CreateFailed", settle, got, err)
 		}
 	}
+	// A batched refresh reports it the same way.
+	many, err := r.ReadMany(context.Background(), []providers.ReadRequest{{Instance: inst}})
+	if err != nil || len(many) != 1 || !many[0].Exists || !many[0].CreateFailed {
+		t.Errorf("ReadMany of a failed disk = %+v, %v; want Exists and CreateFailed", many, err)
+	}
 }
 
 // renameSize is schema version 0 → 1: the input "size" became "size_gb".
