@@ -154,7 +154,17 @@ func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOption
 		ds.Sort()
 		return nil, ds
 	}
-	return &Plan{FormatVersion: FormatVersion, Created: e.now().UTC(), Destroy: opts.Destroy, Regions: plans}, ds
+	p := &Plan{FormatVersion: 1, Created: e.now().UTC(), Destroy: opts.Destroy, Regions: plans}
+	if opts.Rollout != nil && !opts.Destroy {
+		var rds diag.Diagnostics
+		p.Rollout, rds = planRollout(opts.Rollout, plans)
+		if ds = append(ds, rds...); ds.HasErrors() {
+			ds.Sort()
+			return nil, ds
+		}
+		p.FormatVersion = rolloutFormatVersion
+	}
+	return p, ds
 }
 
 // regionDiag makes an error diagnostic about a region, placed in its spec
@@ -248,6 +258,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	for _, r := range desired {
 		rp.Desired = append(rp.Desired, *r)
 	}
+	ds = append(ds, checkUpdates(ctx, in, ent.drv, rp.Changes)...)
 
 	// 4. Protect.
 	if rp.Protect && !opts.AllowDestroy {
@@ -665,4 +676,28 @@ func describe(c *Change) string {
 		return "replaced"
 	}
 	return c.Action.String()
+}
+
+// checkUpdates asks the driver (providers.UpdateChecker) whether each
+// planned in-place update can be made, and places its diagnostics in the
+// region's spec.
+func checkUpdates(ctx context.Context, in regionInput, drv providers.Driver, changes []Change) diag.Diagnostics {
+	uc, ok := drv.(providers.UpdateChecker)
+	if !ok {
+		return nil
+	}
+	var ds diag.Diagnostics
+	for _, ch := range changes {
+		if ch.Action != Update {
+			continue
+		}
+		for _, d := range uc.CheckUpdate(ctx, providers.CheckUpdateRequest{Address: ch.Address, Type: ch.Type, Before: ch.Before, After: ch.After}) {
+			if d.Pos == (diag.Pos{}) && in.spec != nil {
+				d.Pos = in.spec.Pos(d.Path)
+			}
+			d.Summary = fmt.Sprintf("region %s: %s", in.name, d.Summary)
+			ds = append(ds, d)
+		}
+	}
+	return ds.Dedupe()
 }

@@ -49,6 +49,9 @@ type Engine struct {
 	// DrainTimeout bounds an in-flight cloud call after cancellation; 0
 	// means DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// GateInterval is the first wait between two health checks of a
+	// rollout wave (it doubles up to 30s); 0 means DefaultGateInterval.
+	GateInterval time.Duration
 	// Sandbox is the ID of the sandbox the drivers point at, and
 	// SandboxDir where it is (for messages); empty for real clouds. Plans
 	// and state record the target (state.Target, with the account each
@@ -67,6 +70,10 @@ type PlanOptions struct {
 	// SkipRefresh diffs against state as recorded, without reading the
 	// cloud (the CLI's --refresh=false). Drift is then not detected.
 	SkipRefresh bool
+	// Rollout orders the apply of the regions in waves (ignored by a
+	// destroy): every planned region must be in one of its waves; waves
+	// without planned regions are dropped. The plan records it.
+	Rollout *Rollout
 }
 
 // ApplyOptions change what Apply does.
@@ -87,6 +94,8 @@ type ApplyOptions struct {
 // ApplyResult is what Apply did, region by region in plan order.
 type ApplyResult struct {
 	Regions []RegionResult
+	// Waves are what became of each wave of the plan's rollout.
+	Waves []WaveResult
 }
 
 // RegionResult is what Apply did to one region.
@@ -185,6 +194,22 @@ const (
 	// with no Address) failed with Err and is retried (reported by drivers
 	// through providers.ReportRetry).
 	EventRetry
+	// EventWaveStart: a rollout wave starts (Wave; Total regions it
+	// changes; Cause lists its regions).
+	EventWaveStart
+	// EventGateStart: the health gate of a wave starts (Total regions,
+	// Elapsed is its timeout).
+	EventGateStart
+	// EventGateCheck: one health check of a region (Cause: the failing
+	// checks, or "healthy"; Err: the check could not be made).
+	EventGateCheck
+	// EventGatePass: every region of the wave is healthy (Elapsed).
+	EventGatePass
+	// EventGateFail: the gate timed out (Total regions still unhealthy,
+	// Err the *GateError).
+	EventGateFail
+	// EventPause: the rollout pauses Elapsed before the next wave.
+	EventPause
 )
 
 // String names the kind.
@@ -206,6 +231,18 @@ func (k EventKind) String() string {
 		return "refresh-start"
 	case EventRetry:
 		return "retry"
+	case EventWaveStart:
+		return "wave-start"
+	case EventGateStart:
+		return "gate-start"
+	case EventGateCheck:
+		return "gate-check"
+	case EventGatePass:
+		return "gate-pass"
+	case EventGateFail:
+		return "gate-fail"
+	case EventPause:
+		return "pause"
 	}
 	return "unknown"
 }
@@ -225,8 +262,10 @@ type Event struct {
 	// Cause explains a skip: "depends on ADDRESS" or "cancelled".
 	Cause string
 	// Total is, for EventRefreshStart, how many resources the region's
-	// state holds.
+	// state holds (for the rollout's events, how many regions).
 	Total int
+	// Wave is the rollout wave an event belongs to.
+	Wave string
 }
 
 // Observer receives progress events. It is called from many goroutines at

@@ -12,9 +12,12 @@ import (
 	"github.com/regionctl/regionctl/state"
 )
 
-// FormatVersion is the version of the plan file format. The `--json` output
-// is versioned separately (render.JSONFormatVersion, docs/json-output.md).
-const FormatVersion = 1
+// FormatVersion is the newest version of the plan file format this
+// regionctl reads: 1, or 2 for a plan with a rollout (an older regionctl
+// refuses those rather than apply every region at once). The `--json`
+// output is versioned separately (render.JSONFormatVersion,
+// docs/json-output.md).
+const FormatVersion = rolloutFormatVersion
 
 // Action is what apply will do to one resource.
 type Action int
@@ -96,6 +99,8 @@ type Plan struct {
 	// Destroy marks a plan made by `destroy`.
 	Destroy bool         `json:"destroy,omitempty"`
 	Regions []RegionPlan `json:"regions"`
+	// Rollout, when set, makes Apply change the regions wave by wave.
+	Rollout *Rollout `json:"rollout,omitempty"`
 }
 
 // RegionPlan is the plan for one region, bound to the state it was made from.
