@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/spec"
@@ -36,6 +37,9 @@ type app struct {
 	drivers   map[string]providers.Driver
 	// offline are the drivers validate builds (providers.Options.Offline).
 	offline map[string]providers.Driver
+	// rollout is the fleet's Rollout document, resolved against every
+	// loaded region (loadRegions); nil without one.
+	rollout *plan.Rollout
 }
 
 // specFlags are the flags of commands that read region specs.
@@ -76,11 +80,21 @@ func (a *app) loadRegions(ctx context.Context, f *specFlags) ([]*spec.Region, er
 	if f.jsonnetMiB <= 0 {
 		return nil, fmt.Errorf("%w: --jsonnet-max-memory %d: give a positive number of MiB (default %d)", ErrBadFlag, f.jsonnetMiB, spec.DefaultJsonnetMemory>>20)
 	}
-	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, Stdin: a.cfg.Stdin, MaxJsonnetMemory: uint64(f.jsonnetMiB) << 20})
+	fleet, ds := spec.LoadFleet(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, Stdin: a.cfg.Stdin, MaxJsonnetMemory: uint64(f.jsonnetMiB) << 20})
 	if err := a.report(ds); err != nil {
 		return nil, err
 	}
-	return a.selectRegions(regions)
+	if ro := fleet.Rollout; ro != nil {
+		waves, ds := ro.Resolve(fleet.Regions)
+		if err := a.report(ds); err != nil {
+			return nil, err
+		}
+		a.rollout = &plan.Rollout{Name: ro.Metadata.Name, PauseBetween: ro.PauseBetweenWaves(), GateTimeout: ro.GateTimeout()}
+		for _, w := range waves {
+			a.rollout.Waves = append(a.rollout.Waves, plan.Wave{Name: w.Name, Regions: w.Regions})
+		}
+	}
+	return a.selectRegions(fleet.Regions)
 }
 
 // keyValues parses repeated KEY=VALUE flags.

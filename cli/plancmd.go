@@ -103,6 +103,7 @@ func (a *app) makePlan(ctx context.Context, eng *plan.Engine, regions []*spec.Re
 		Destroy:      destroy,
 		AllowDestroy: pf.allowDestroy,
 		SkipRefresh:  !pf.refresh,
+		Rollout:      a.rollout,
 	})
 	if err := a.report(ds); err != nil {
 		return nil, err

@@ -18,7 +18,7 @@ import (
 // added; the major when anything is removed, renamed or changes meaning.
 // A consumer should refuse a major it does not know and ignore fields it
 // does not know. See docs/json-output.md.
-const JSONFormatVersion = "1.1"
+const JSONFormatVersion = "1.2"
 
 // jsonPlan is the document JSON writes. Field order is the key order.
 type jsonPlan struct {
@@ -27,7 +27,9 @@ type jsonPlan struct {
 	Destroy       bool         `json:"destroy"`
 	HasChanges    bool         `json:"has_changes"`
 	Regions       []jsonRegion `json:"regions"`
-	Summary       jsonSummary  `json:"summary"`
+	// Rollout is the waves an apply follows (since 1.2).
+	Rollout *jsonRollout `json:"rollout,omitempty"`
+	Summary jsonSummary  `json:"summary"`
 }
 
 type jsonRegion struct {
@@ -91,6 +93,7 @@ func JSON(w io.Writer, p *plan.Plan) error {
 		HasChanges:    p.HasChanges(),
 		Regions:       make([]jsonRegion, 0, len(p.Regions)),
 		Summary:       jsonSummary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Replace: c.Replace},
+		Rollout:       rolloutJSON(p.Rollout),
 	}
 	if !p.Created.IsZero() {
 		doc.Created = p.Created.UTC().Format(time.RFC3339)
