@@ -180,7 +180,9 @@ func buildMarkdown(p *plan.Plan) *mdDoc {
 	if r := p.Rollout; r != nil {
 		s := &mdSection{tier: tierAlways, head: "**" + mdEscape(rolloutHead(r)) + "**\n", foot: "\n",
 			more: func(n int) string { return fmt.Sprintf("- … and %s more\n", plural(n, "wave", "waves")) }}
-		s.collapsed = func(n int) string { return s.head + fmt.Sprintf("- … %s not listed\n", plural(n, "wave", "waves")) + s.foot }
+		s.collapsed = func(n int) string {
+			return s.head + fmt.Sprintf("- … %s not listed\n", plural(n, "wave", "waves")) + s.foot
+		}
 		for i, w := range r.Waves {
 			s.items = append(s.items, "- "+mdEscape(waveLine(p, i, w))+"\n")
 		}
