@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/spec"
 )
 
 // UpdateChecker is implemented by drivers that can tell at plan time,
@@ -101,6 +102,67 @@ func (r HealthResponse) Failing() []HealthCheck {
 	for _, c := range r.Checks {
 		if !c.OK {
 			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// PoolUpgradeRules say which of a node pool's upgrade settings
+// (spec.PoolUpgrade) a cloud can set.
+type PoolUpgradeRules struct {
+	// NoSurge, when set, says why maxSurge cannot be set on this cloud.
+	NoSurge string
+	// MinSurge is the least maxSurge the cloud takes.
+	MinSurge int
+	// NoUnavailable, when set, says why maxUnavailable cannot be above 0.
+	NoUnavailable string
+	// MinUnavailable is the least maxUnavailable the cloud takes.
+	MinUnavailable int
+}
+
+// CheckPoolUpgrade checks node pool i's upgrade settings against what the
+// cloud can set; each problem is placed at the field.
+func CheckPoolUpgrade(r *spec.Region, i int, rules PoolUpgradeRules) diag.Diagnostics {
+	u := r.Spec.Cluster.NodePools[i].Upgrade
+	if u == nil {
+		return nil
+	}
+	var ds diag.Diagnostics
+	path := fmt.Sprintf("spec.cluster.nodePools[%d].upgrade", i)
+	add := func(field, fix, format string, args ...any) {
+		p := path + "." + field
+		ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos(p), Path: p, Summary: fmt.Sprintf(format, args...), Fix: fix})
+	}
+	if s := u.MaxSurge; s != nil {
+		switch {
+		case rules.NoSurge != "":
+			add("maxSurge", "remove maxSurge", "%s", rules.NoSurge)
+		case *s < rules.MinSurge:
+			add("maxSurge", fmt.Sprintf("set maxSurge to %d or more", rules.MinSurge), "maxSurge %d: this cloud adds at least %d node(s) at a time", *s, rules.MinSurge)
+		}
+	}
+	if n := u.MaxUnavailable; n != nil {
+		switch {
+		case rules.NoUnavailable != "" && *n > 0:
+			add("maxUnavailable", "remove maxUnavailable (or set it to 0)", "%s", rules.NoUnavailable)
+		case rules.NoUnavailable == "" && *n < rules.MinUnavailable:
+			add("maxUnavailable", fmt.Sprintf("set maxUnavailable to %d or more", rules.MinUnavailable), "maxUnavailable %d: this cloud takes at least %d", *n, rules.MinUnavailable)
+		}
+	}
+	return ds
+}
+
+// UpgradeInputs are a node pool's upgrade settings as driver inputs
+// ("max_surge", "max_unavailable"), only those the spec sets, so a pool
+// without them keeps the cloud's defaults and shows no difference.
+func UpgradeInputs(p spec.NodePool) Values {
+	out := Values{}
+	if u := p.Upgrade; u != nil {
+		if u.MaxSurge != nil {
+			out["max_surge"] = *u.MaxSurge
+		}
+		if u.MaxUnavailable != nil {
+			out["max_unavailable"] = *u.MaxUnavailable
 		}
 	}
 	return out

@@ -62,6 +62,9 @@ type Driver struct {
 	dependencyWait time.Duration
 	// forceConflicts is --force-conflicts for in-cluster objects.
 	forceConflicts bool
+	// drain is how node groups are drained before they are deleted
+	// (Label and Value set per group).
+	drain kubernetes.DrainOptions
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
 
@@ -104,7 +107,8 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 // sandboxProfile of the shared credentials file in opts.SandboxDir, read on
 // first use) and sends every call to opts.SandboxEndpoints["aws"].
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
-	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts}
+	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts,
+		drain: kubernetes.DrainOptions{Timeout: opts.DrainTimeout}}
 	d.kube = d.kubeHandler()
 	d.Router = d.router()
 	if opts.Sandbox {
@@ -124,6 +128,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		}
 		d.waitMin, d.waitMax = 100*time.Millisecond, time.Second
 		d.dependencyWait = 5 * time.Second
+		d.drain.Interval = 100 * time.Millisecond
 		return d, nil
 	}
 	if opts.Offline {
