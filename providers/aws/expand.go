@@ -365,7 +365,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		maps.Copy(inputs, providers.UpgradeInputs(p))
 		add(providers.Resource{
 			Address: a, Type: TypeEKSNodeGroup,
-			Inputs:  inputs,
+			Inputs: inputs,
 			// Nodes need a route out (NAT) to join the cluster and pull images.
 			DependsOn:           slices.Clone(privateTables),
 			CreateBeforeDestroy: true,

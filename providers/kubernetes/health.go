@@ -340,7 +340,9 @@ func (h *Handler) CheckRegion(ctx context.Context, req providers.HealthRequest, 
 	}
 	spec := HealthSpec{Pools: rh.Pools(req.Resources)}
 	if h.ServiceAddresses != nil {
-		spec.Addresses = func(ctx context.Context, svc *corev1.Service) ([]string, error) { return h.ServiceAddresses(ctx, in, svc) }
+		spec.Addresses = func(ctx context.Context, svc *corev1.Service) ([]string, error) {
+			return h.ServiceAddresses(ctx, in, svc)
+		}
 	}
 	kept := map[string]bool{}
 	for _, r := range req.Resources {
