@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,17 +64,10 @@ func (e *env) drainNodegroup(ctx context.Context, location, cluster, name string
 	if err != nil || cl == nil || cl.CertificateAuthority == nil {
 		return err // no cluster, nothing to drain
 	}
-	cs, err := e.d.kube.ClientFor(kubernetes.ClusterInputs{Endpoint: aws.ToString(cl.Endpoint), CA: aws.ToString(cl.CertificateAuthority.Data), Cluster: cluster, Location: location})
-	if err != nil {
-		return err
-	}
 	opts := e.d.drain
 	opts.Label, opts.Value = nodegroupLabel, name
-	err = kubernetes.Drain(ctx, cs, opts)
-	if errors.Is(err, kubernetes.ErrUnreachable) {
-		return nil // EKS drains the group's nodes itself when it deletes it
-	}
-	if err != nil {
+	in := kubernetes.ClusterInputs{Endpoint: aws.ToString(cl.Endpoint), CA: aws.ToString(cl.CertificateAuthority.Data), Cluster: cluster, Location: location}
+	if err := e.d.kube.DrainPool(ctx, in, opts); err != nil {
 		return fmt.Errorf("EKS node group %s: %w", name, err)
 	}
 	return nil

@@ -80,6 +80,9 @@ type Driver struct {
 
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
+	// drain is how agent pools are drained before they are deleted (Label
+	// and Value set per pool).
+	drain kubernetes.DrainOptions
 
 	mu      sync.Mutex
 	clients map[string]*clients
@@ -126,7 +129,7 @@ func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 // (opts.SandboxEndpoints["azure"], over https) with tokens the sandbox's
 // token endpoint issues to the sandbox's service principal (sandboxAuth).
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
-	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox}
+	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, drain: kubernetes.DrainOptions{Timeout: opts.DrainTimeout}}
 	d.kube = d.kubeHandler(opts.ForceConflicts)
 	d.Router = d.router()
 	d.opts.Retry = policy.RetryOptions{MaxRetries: MaxRetries}
@@ -153,6 +156,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.opts.Retry.RetryDelay = 10 * time.Millisecond
 		d.opts.Retry.MaxRetryDelay = time.Second
 		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 200*time.Millisecond
+		d.drain.Interval = 100 * time.Millisecond
 		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil
 	}

@@ -97,6 +97,9 @@ type Driver struct {
 	forceConflicts bool
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
+	// drain is how node pools are drained before they are deleted (Label
+	// and Value set per pool).
+	drain kubernetes.DrainOptions
 
 	mu sync.Mutex
 	cl *clients
@@ -140,6 +143,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		retryMin: time.Second, retryMax: 30 * time.Second,
 		busyWait:       30 * time.Minute,
 		forceConflicts: opts.ForceConflicts,
+		drain:          kubernetes.DrainOptions{Timeout: opts.DrainTimeout},
 	}
 	d.kube = d.kubeHandler()
 	d.Router = d.router()
@@ -153,6 +157,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.pollMin, d.pollMax = 20*time.Millisecond, 250*time.Millisecond
 		d.retryMin, d.retryMax = 10*time.Millisecond, 200*time.Millisecond
 		d.busyWait = time.Minute
+		d.drain.Interval = 100 * time.Millisecond
 		return d, nil
 	}
 	if opts.Offline {

@@ -172,6 +172,22 @@ func minorOf(v string) string {
 	return fmt.Sprintf("%d.%d", major, minor)
 }
 
+// DrainPool drains a node pool of the cluster in names (Drain) before
+// the driver deletes the pool. When the API server cannot be reached at
+// all (a private endpoint) it leaves draining to the cloud's own delete,
+// which drains too, and returns nil.
+func (h *Handler) DrainPool(ctx context.Context, in ClusterInputs, opts DrainOptions) error {
+	cs, err := h.client(in)
+	if err != nil {
+		return err
+	}
+	err = Drain(ctx, cs, opts)
+	if errors.Is(err, ErrUnreachable) {
+		return nil
+	}
+	return err
+}
+
 // DrainOptions configure Drain.
 type DrainOptions struct {
 	// Label and Value select the nodes to drain (a node pool's).
