@@ -505,10 +505,9 @@ func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) 
 		if err := h.checkOffered(ctx, e, group, name, have, want); err != nil {
 			return err
 		}
+		// The control plane alone: the System pool follows through the
+		// agent pools API below, a surge upgrade with its maxSurge.
 		mc.Properties.KubernetesVersion = to(want)
-		if live != nil {
-			live.OrchestratorVersion = to(want)
-		}
 		put = true
 	}
 	if tier := aks.ManagedClusterSKUTier(deref(c.In.SKUTier)); mc.SKU == nil || deref(mc.SKU.Tier) != tier {
