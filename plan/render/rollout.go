@@ -41,15 +41,14 @@ func rolloutHead(r *plan.Rollout) string {
 	return s + "."
 }
 
-// shortDuration prints 10m rather than 10m0s.
+// shortDuration prints 10m rather than 10m0s, and 2h rather than 2h0m0s.
 func shortDuration(d time.Duration) string {
 	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
+	if d >= time.Minute && d%time.Minute == 0 {
+		s = strings.TrimSuffix(s, "0s")
 	}
-	if s == "" {
-		return "0s"
+	if d >= time.Hour && d%time.Hour == 0 {
+		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
 }
