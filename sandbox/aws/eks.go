@@ -915,7 +915,9 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if aerr := decode(call.Body, &in); aerr != nil {
 			return nil, false, aerr
 		}
-		if n.V.Status != ekstypes.NodegroupStatusActive {
+		// A group a failed update left DEGRADED can be updated again: that
+		// is how it is repaired.
+		if n.V.Status != ekstypes.NodegroupStatusActive && n.V.Status != ekstypes.NodegroupStatusDegraded {
 			return nil, false, errf(409, "ResourceInUseException", "Nodegroup %s is currently in %s status", labels["nodegroupName"], n.V.Status)
 		}
 		want := deref(in.Version)
