@@ -147,6 +147,11 @@ func (a *app) apply(ctx context.Context, eng *plan.Engine, p *plan.Plan) error {
 	}
 	var added, changed, destroyed int
 	var failures []string
+	for _, w := range res.Waves {
+		if w.Err != nil {
+			failures = append(failures, w.Err.Error())
+		}
+	}
 	for _, r := range res.Regions {
 		added += r.Added
 		changed += r.Changed

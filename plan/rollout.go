@@ -67,6 +67,9 @@ type WaveResult struct {
 	// Health is the last health check of each region the wave changed,
 	// by region.
 	Health map[string]providers.HealthResponse
+	// Err is why an unhealthy wave stopped the rollout (a *GateError, or
+	// the interruption); nil otherwise. Apply returns it too.
+	Err error
 }
 
 // GateError is a wave whose regions did not all pass the health gate
@@ -188,7 +191,7 @@ func (e *Engine) applyWaves(ctx context.Context, p *Plan, res *ApplyResult, errs
 			var err error
 			wr.Health, err = e.gate(ctx, p, w.Name, changed, before, drivers)
 			if err != nil {
-				wr.Status = WaveUnhealthy
+				wr.Status, wr.Err = WaveUnhealthy, err
 				gateErr = err
 				stopped = fmt.Sprintf("not started: wave %s failed its health gate", w.Name)
 				res.Waves = append(res.Waves, wr)

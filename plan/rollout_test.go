@@ -190,6 +190,9 @@ func TestRolloutStopsOnAnUnhealthyWave(t *testing.T) {
 	if res.Waves[0].Status != WaveUnhealthy || res.Waves[1].Status != WaveNotStarted {
 		t.Fatalf("waves %+v", res.Waves)
 	}
+	if !errors.Is(res.Waves[0].Err, ge) {
+		t.Errorf("the unhealthy wave's result does not hold the gate error: %v", res.Waves[0].Err)
+	}
 	if g.checked["canary"] < 2 {
 		t.Errorf("the gate checked the canary %d times; it should poll until its timeout", g.checked["canary"])
 	}
