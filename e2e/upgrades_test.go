@@ -1,0 +1,495 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
+	k8s "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/regionctl/regionctl/cli"
+	"github.com/regionctl/regionctl/sandbox"
+)
+
+// upgradeFleet is two small AWS regions (a canary, with a load balancer,
+// and one more) and the fleet's rollout: the canary first, then the rest.
+const upgradeFleet = `
+apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: canary-use1, labels: {ring: canary}}
+spec:
+  provider: aws
+  location: us-east-1
+  zones: 2
+  network: {cidr: 10.50.0.0/16}
+  cluster:
+    kubernetesVersion: "1.32"
+    nodePools:
+      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 2, max: 4, upgrade: {maxUnavailable: 1}}
+  loadBalancers:
+    - {name: web, scheme: external, ports: [{port: 80}], selector: {app: web}}
+---
+apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: prod-use1, labels: {ring: prod}}
+spec:
+  provider: aws
+  location: us-east-1
+  zones: 2
+  network: {cidr: 10.51.0.0/16}
+  cluster:
+    kubernetesVersion: "1.32"
+    nodePools:
+      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 3, max: 4, upgrade: {maxUnavailable: 1}}
+---
+apiVersion: regionctl.dev/v1alpha1
+kind: Rollout
+metadata: {name: fleet}
+spec:
+  waves:
+    - {name: canary, selector: {ring: canary}}
+    - {name: rest}
+  pauseBetween: 300ms
+  healthGate: {timeout: 90s}
+`
+
+// newSpecEnv is newEnv on a spec written by the test, with Kubernetes.
+func newSpecEnv(t *testing.T, text string, opts sandbox.Options) *env {
+	t.Helper()
+	requireKube(t)
+	dir := t.TempDir()
+	e := &env{t: t, spec: filepath.Join(dir, "fleet.yaml"), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox"), registry: awsRegistry, kube: true}
+	if err := os.WriteFile(e.spec, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.serve(opts)
+	return e
+}
+
+// clientOf is a client-go client for region's cluster, through `regionctl
+// kubeconfig` (its exec plugin is this test binary, see TestMain).
+func (e *env) clientOf(region string) *k8s.Clientset {
+	e.t.Helper()
+	kc := filepath.Join(e.t.TempDir(), region+".kubeconfig")
+	if err := os.WriteFile(kc, []byte(e.must(0, "kubeconfig", region).stdout), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cs, err := k8s.NewForConfig(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cs
+}
+
+// clusterVersion is the version of region's EKS cluster as state records it.
+func (e *env) clusterVersion(region string) string {
+	for _, r := range e.state(region).Resources {
+		if r.Type == "aws_eks_cluster" {
+			v, _ := r.Inputs["version"].(string)
+			return v
+		}
+	}
+	return ""
+}
+
+// eventsOf reads a --events-file: the type of every event, and the events.
+func eventsOf(t *testing.T, path string) (types []string, all []map[string]any) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var ev map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("event %q: %v", sc.Text(), err)
+		}
+		all = append(all, ev)
+		types = append(types, ev["type"].(string))
+	}
+	return types, all
+}
+
+// nodeWatch records, while a pool's nodes change, how many there were at
+// most and how many of them were Ready at least. It lists and watches
+// again at once whenever the watch ends, as it does when the API server
+// restarts for a control plane upgrade (a reflector would back off for
+// seconds and could miss a whole batch of the node group's roll).
+type nodeWatch struct {
+	mu                 sync.Mutex
+	maxNodes, minReady int
+	names              map[string]bool
+	nodes              map[string]corev1.Node
+	stop               func()
+}
+
+// record folds the nodes as they are now into the figures.
+func (w *nodeWatch) record() {
+	ready := 0
+	for _, n := range w.nodes {
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready++
+			}
+		}
+	}
+	w.maxNodes = max(w.maxNodes, len(w.nodes))
+	w.minReady = min(w.minReady, ready)
+}
+
+// relist replaces the nodes with a fresh list and returns its
+// resourceVersion.
+func (w *nodeWatch) relist(ctx context.Context, cs *k8s.Clientset, selector string) (string, error) {
+	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return "", err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.nodes = map[string]corev1.Node{}
+	for _, n := range list.Items {
+		w.nodes[n.Name] = n
+		w.names[n.Name] = true
+	}
+	w.record()
+	return list.ResourceVersion, nil
+}
+
+func watchNodes(t *testing.T, cs *k8s.Clientset, selector string) *nodeWatch {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &nodeWatch{names: map[string]bool{}, maxNodes: 0, minReady: 1 << 30}
+	rv, err := w.relist(ctx, cs, selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if rv == "" {
+				if rv, err = w.relist(ctx, cs, selector); err != nil {
+					select { // the API server is restarting
+					case <-ctx.Done():
+					case <-time.After(50 * time.Millisecond):
+					}
+					continue
+				}
+			}
+			wi, err := cs.CoreV1().Nodes().Watch(ctx, metav1.ListOptions{LabelSelector: selector, ResourceVersion: rv})
+			rv = ""
+			if err != nil {
+				continue
+			}
+			for ev := range wi.ResultChan() {
+				n, ok := ev.Object.(*corev1.Node)
+				if !ok {
+					break // an error (410 Gone after a restart): list again
+				}
+				w.mu.Lock()
+				if ev.Type == watch.Deleted {
+					delete(w.nodes, n.Name)
+				} else {
+					w.nodes[n.Name] = *n
+					w.names[n.Name] = true
+				}
+				w.record()
+				w.mu.Unlock()
+			}
+			wi.Stop()
+		}
+	}()
+	w.stop = func() { cancel(); <-done }
+	return w
+}
+
+// TestUpgradeRolloutInWaves: a two-region AWS fleet with a rollout
+// (canary, then the rest) goes from Kubernetes 1.32 to 1.33.
+//   - A plan that skips a minor (1.34) is refused, naming the next step.
+//   - The plan shows the waves; an injected failure of the canary's node
+//     group upgrade stops the rollout: the rest is not started and stays at
+//     1.32.
+//   - Applied again, the canary finishes, passes the health gate (API server,
+//     nodes Ready at 1.33 — new kwok nodes, replaced one at a time with one
+//     node of surge — and the load balancer's address kept), the rollout
+//     pauses, then upgrades the rest the same way.
+//   - A node left at the old version makes the canary's gate fail after its
+//     timeout, and the rest is not started.
+func TestUpgradeRolloutInWaves(t *testing.T) {
+	e := newSpecEnv(t, upgradeFleet, sandbox.Options{})
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+
+	t.Run("minor skip refused", func(t *testing.T) {
+		e.editSpec(`kubernetesVersion: "1.32"
+    nodePools:
+      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 2`, `kubernetesVersion: "1.34"
+    nodePools:
+      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 2`)
+		r := e.must(cli.ExitSpecInvalid, "plan", "-f", e.spec)
+		for _, want := range []string{"Kubernetes 1.32 → 1.34 cannot be applied", `set kubernetesVersion: "1.33" and apply`, "fleet.yaml:"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("refused plan does not say %q:\n%s", want, r.stderr)
+			}
+		}
+		e.editSpec(`kubernetesVersion: "1.34"`, `kubernetesVersion: "1.32"`)
+	})
+
+	b, _ := os.ReadFile(e.spec)
+	if err := os.WriteFile(e.spec, []byte(strings.ReplaceAll(string(b), `kubernetesVersion: "1.32"`, `kubernetesVersion: "1.33"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plan := e.must(0, "plan", "-f", e.spec).stdout
+	for _, want := range []string{"Rollout fleet: 2 waves", "wave 1 canary: canary-use1 (", "wave 2 rest: prod-use1 (", "pause of 300ms"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan does not show %q:\n%s", want, plan)
+		}
+	}
+	var pj struct {
+		Rollout struct{ Waves []struct{ Name string } }
+	}
+	if err := json.Unmarshal([]byte(e.must(0, "plan", "-f", e.spec, "--json").stdout), &pj); err != nil || len(pj.Rollout.Waves) != 2 {
+		t.Errorf("plan --json rollout %+v (%v)", pj.Rollout, err)
+	}
+
+	t.Run("failing canary stops the rollout", func(t *testing.T) {
+		e.restartSandbox(sandbox.Options{Faults: []sandbox.Fault{{Op: "eks:UpdateNodegroupVersion", Kind: sandbox.FaultFail, Nth: 1}}})
+		r := e.must(cli.ExitCloud, "apply", "-f", e.spec, "--auto-approve")
+		if !strings.Contains(r.stdout, "Skipped: not started: wave canary failed in region canary-use1") {
+			t.Errorf("the rest was not reported skipped:\n%s\n%s", r.stdout, r.stderr)
+		}
+		if v := e.clusterVersion("prod-use1"); v != "1.32" {
+			t.Errorf("prod-use1 is at %s; its wave must not have started", v)
+		}
+		if v := e.clusterVersion("canary-use1"); v != "1.33" {
+			t.Errorf("the canary's control plane is at %s, want 1.33 (upgraded before its node group failed)", v)
+		}
+	})
+
+	t.Run("two waves", func(t *testing.T) {
+		e.restartSandbox(sandbox.Options{})
+		rest := watchNodes(t, e.clientOf("prod-use1"), "eks.amazonaws.com/nodegroup")
+		events := filepath.Join(t.TempDir(), "events.jsonl")
+		r := e.must(0, "apply", "-f", e.spec, "--auto-approve", "--events-file", events)
+		rest.stop()
+		for _, want := range []string{"Wave canary: healthy after", "Wave canary: done; pausing 300ms", "Wave rest: healthy after"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("apply output lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		types, all := eventsOf(t, events)
+		var rollout []string
+		for i, typ := range types {
+			switch typ {
+			case "wave-start", "gate-pass", "pause":
+				rollout = append(rollout, typ+":"+all[i]["wave"].(string))
+			}
+		}
+		if got := strings.Join(rollout, " "); got != "wave-start:canary gate-pass:canary pause:canary wave-start:rest gate-pass:rest" {
+			t.Errorf("rollout events: %s", got)
+		}
+		for _, region := range []string{"canary-use1", "prod-use1"} {
+			if v := e.clusterVersion(region); v != "1.33" {
+				t.Errorf("%s at %s after the rollout", region, v)
+			}
+			nodes, err := e.clientOf(region).CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: "eks.amazonaws.com/nodegroup"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range nodes.Items {
+				if !strings.HasPrefix(n.Status.NodeInfo.KubeletVersion, "v1.33.") {
+					t.Errorf("%s: node %s runs %s", region, n.Name, n.Status.NodeInfo.KubeletVersion)
+				}
+			}
+		}
+		rest.mu.Lock()
+		defer rest.mu.Unlock()
+		// 3 nodes, maxUnavailable 1: EKS launches one new node, then drains
+		// and terminates one old one, three times.
+		if rest.maxNodes != 4 || rest.minReady < 3 || len(rest.names) != 6 {
+			t.Errorf("prod-use1's pool went up to %d nodes (want 4), down to %d Ready (want ≥ 3), %d names (want 3 old + 3 new)", rest.maxNodes, rest.minReady, len(rest.names))
+		}
+	})
+
+	t.Run("unhealthy canary stops the rollout", func(t *testing.T) {
+		cs := e.clientOf("canary-use1")
+		nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: "eks.amazonaws.com/nodegroup"})
+		if err != nil || len(nodes.Items) == 0 {
+			t.Fatalf("canary nodes: %v", err)
+		}
+		// A node the upgrade left behind at the old version.
+		stale := nodes.Items[0].DeepCopy()
+		stale.ObjectMeta = metav1.ObjectMeta{Name: "ip-10-50-9-9.ec2.internal", Labels: stale.Labels,
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"}}
+		stale.Status.NodeInfo.KubeletVersion = "v1.32.9-eks-1234567"
+		if _, err := cs.CoreV1().Nodes().Create(context.Background(), stale, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e.editSpec("healthGate: {timeout: 90s}", "healthGate: {timeout: 3s}")
+		b, _ := os.ReadFile(e.spec)
+		if err := os.WriteFile(e.spec, []byte(strings.ReplaceAll(string(b), "max: 4", "max: 5")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := e.run("apply", "-f", e.spec, "--auto-approve")
+		if r.code == 0 || !strings.Contains(r.stderr, "wave canary failed its health gate") || !strings.Contains(r.stderr, "ip-10-50-9-9.ec2.internal runs v1.32.9-eks-1234567, not 1.33") {
+			t.Errorf("exit %d; want the canary's gate to fail:\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stdout, "Skipped: not started: wave canary failed its health gate") {
+			t.Errorf("prod-use1 was not reported skipped:\n%s", r.stdout)
+		}
+		for _, res := range e.state("prod-use1").Resources {
+			if res.Type == "aws_eks_node_group" && res.Inputs["max_size"] != 4.0 {
+				t.Errorf("prod-use1's node group changed (max_size %v) although its wave never started", res.Inputs["max_size"])
+			}
+		}
+	})
+}
+
+// TestMachineChangeKeepsPodsServing: changing a pool's machine replaces its
+// node group create-before-destroy; the old group's nodes are drained
+// through the Eviction API only once the new group's nodes are Ready, so a
+// Deployment whose PodDisruptionBudget keeps 2 of its 3 pods available
+// never has fewer than 2 Ready pods, and ends up on the new nodes.
+func TestMachineChangeKeepsPodsServing(t *testing.T) {
+	e := newSpecEnv(t, `
+apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: web-use1}
+spec:
+  provider: aws
+  location: us-east-1
+  zones: 2
+  network: {cidr: 10.60.0.0/16}
+  cluster:
+    kubernetesVersion: "1.33"
+    nodePools:
+      - {name: web, machine: {cpu: 2, memoryGiB: 4}, min: 2, max: 4, labels: {pool: web}}
+`, sandbox.Options{})
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	cs := e.clientOf("web-use1")
+	ctx := context.Background()
+	replicas, labels := int32(3), map[string]string{"app": "web"}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				NodeSelector: map[string]string{"pool": "web"},
+				Containers:   []corev1.Container{{Name: "web", Image: "nginx"}}}}}}
+	if _, err := cs.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	minAvailable := intstr.FromInt32(2)
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: labels}}}
+	if _, err := cs.PolicyV1().PodDisruptionBudgets("default").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	readyPods := func() (n int, nodes []string) {
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
+					n++
+					nodes = append(nodes, p.Spec.NodeName)
+				}
+			}
+		}
+		return n, nodes
+	}
+	waitFor(t, "3 Ready pods and a PDB that allows 1 disruption", func() bool {
+		n, _ := readyPods()
+		p, err := cs.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "web", metav1.GetOptions{})
+		return n == 3 && err == nil && p.Status.DisruptionsAllowed == 1
+	})
+	_, before := readyPods()
+
+	e.editSpec("machine: {cpu: 2, memoryGiB: 4}", "machine: {cpu: 4, memoryGiB: 16}")
+	plan := e.must(0, "plan", "-f", e.spec).stdout
+	if lines := changeLines(plan, "web-use1", "+/-"); len(lines) != 1 || !strings.Contains(lines[0], "aws_eks_node_group.web") {
+		t.Fatalf("plan does not replace the node group create-before-destroy:\n%s", plan)
+	}
+	// Sample the pods throughout the apply: at least 2 Ready at all times.
+	stop := make(chan struct{})
+	lowest := make(chan int)
+	go func() {
+		low := 3
+		for {
+			select {
+			case <-stop:
+				lowest <- low
+				return
+			case <-time.After(20 * time.Millisecond):
+				n, _ := readyPods()
+				low = min(low, n)
+			}
+		}
+	}()
+	r := e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	close(stop)
+	if low := <-lowest; low < 2 {
+		t.Errorf("only %d Ready pods at one point of the replacement; the PDB asks for 2", low)
+	}
+	created := strings.Index(r.stdout, "aws_eks_node_group.web: Creation complete")
+	destroying := strings.Index(r.stdout, "aws_eks_node_group.web: Destroying")
+	if created < 0 || destroying < created {
+		t.Errorf("the old node group was not deleted after the new one was ready:\n%s", r.stdout)
+	}
+	waitFor(t, "3 Ready pods on the new nodes", func() bool {
+		n, nodes := readyPods()
+		if n != 3 {
+			return false
+		}
+		for _, name := range nodes {
+			for _, old := range before {
+				if name == old {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "pool=web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Items {
+		if slices.Contains(before, n.Name) || n.Spec.Unschedulable {
+			t.Errorf("node %s (cordoned %v) of the old group is still there", n.Name, n.Spec.Unschedulable)
+		}
+	}
+}
+
+// waitFor polls cond until it holds, for at most a minute (a bound for a
+// broken build, not a timing assumption).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
