@@ -472,6 +472,7 @@ func (s *clusterServer) CreateCluster(ctx context.Context, req *containerpb.Crea
 	if req.GetCluster() == nil {
 		return nil, status.Error(codes.InvalidArgument, "Cluster is required.")
 	}
+	clearOutputOnly(req.GetCluster())
 	var out *containerpb.Operation
 	err = s.lock(func(now time.Time) error {
 		c := clone(req.GetCluster())
@@ -1193,6 +1194,7 @@ func (s *clusterServer) CreateNodePool(ctx context.Context, req *containerpb.Cre
 	if req.GetNodePool() == nil {
 		return nil, status.Error(codes.InvalidArgument, "NodePool is required.")
 	}
+	clearOutputOnly(req.GetNodePool())
 	var out *containerpb.Operation
 	err = s.lock(func(now time.Time) error {
 		c, err := s.e.cluster(r)
