@@ -291,7 +291,14 @@ func TestUpgradeRolloutInWaves(t *testing.T) {
 		events := filepath.Join(t.TempDir(), "events.jsonl")
 		r := e.must(0, "apply", "-f", e.spec, "--auto-approve", "--events-file", events)
 		rest.stop()
-		for _, want := range []string{"Wave canary: healthy after", "Wave canary: done; pausing 300ms", "Wave rest: healthy after"} {
+		for _, want := range []string{
+			"Wave canary: canary-use1: healthy: API server: answers, serving Kubernetes 1.33; node pool general-",
+			": 2 nodes Ready at 1.33; Service default/web: keeps its 2 address(es) [", // the NLB's DNS name and address
+			"Wave canary: healthy after", "Wave canary: done; pausing 300ms",
+			"Wave rest: prod-use1: healthy: API server: answers, serving Kubernetes 1.33; node pool general-",
+			": 3 nodes Ready at 1.33 [",
+			"Wave rest: healthy after",
+		} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("apply output lacks %q:\n%s", want, r.stdout)
 			}

@@ -201,7 +201,8 @@ const (
 	// Elapsed is its timeout).
 	EventGateStart
 	// EventGateCheck: one health check of a region (Cause: the failing
-	// checks, or "healthy"; Err: the check could not be made).
+	// checks, or "healthy: " and every check passed; Err: the check could
+	// not be made).
 	EventGateCheck
 	// EventGatePass: every region of the wave is healthy (Elapsed).
 	EventGatePass

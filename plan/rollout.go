@@ -264,6 +264,9 @@ func (e *Engine) gate(ctx context.Context, p *Plan, wave string, idx []int, befo
 			default:
 				delete(problems, rp.Region)
 				ev.Cause = "healthy"
+				if passed := checkSummary(resp.Checks); passed != "" {
+					ev.Cause += ": " + passed
+				}
 			}
 			e.emit(ev)
 			if err != nil || !resp.Healthy() {
@@ -288,6 +291,20 @@ func (e *Engine) gate(ctx context.Context, p *Plan, wave string, idx []int, befo
 		}
 		delay = min(2*delay, maxGateInterval)
 	}
+}
+
+// checkSummary lists checks as "name: detail; …", for a region that
+// passed, so the user sees what the gate looked at.
+func checkSummary(checks []providers.HealthCheck) string {
+	var parts []string
+	for _, c := range checks {
+		part := c.Name
+		if c.Detail != "" {
+			part += ": " + c.Detail
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // checkRegion asks the region's driver for its health, from state as it is

@@ -213,17 +213,23 @@ func TestRolloutGateWaitsUntilHealthy(t *testing.T) {
 		if len(req.Before) == 0 || len(req.Resources) == 0 {
 			return providers.HealthResponse{}, errors.New("no state given")
 		}
-		return providers.HealthResponse{Checks: []providers.HealthCheck{{Name: "api", OK: true}}}, nil
+		return providers.HealthResponse{Checks: []providers.HealthCheck{{Name: "api", OK: true, Detail: "answers"}, {Name: "pool work", OK: true, Detail: "3 nodes Ready at 1.34"}}}, nil
 	}
 	res := f.apply(t, p)
 	if res.Waves[1].Status != WaveDone || g.checked["canary"] != 3 {
 		t.Fatalf("waves %+v, canary checked %d times", res.Waves, g.checked["canary"])
 	}
-	var errs int
+	var errs, passed int
 	for _, e := range f.events.of(EventGateCheck) {
 		if e.Err != nil {
 			errs++
 		}
+		if e.Cause == "healthy: api: answers; pool work: 3 nodes Ready at 1.34" {
+			passed++
+		}
+	}
+	if passed != 3 {
+		t.Errorf("%d gate checks said what passed, want 3 (one per region)", passed)
 	}
 	if errs != 2*3 {
 		t.Errorf("%d gate checks reported an error, want 6 (two per region)", errs)
