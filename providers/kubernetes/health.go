@@ -174,14 +174,17 @@ func minorOf(v string) string {
 
 // DrainPool drains a node pool of the cluster in names (Drain) before
 // the driver deletes the pool. When the API server cannot be reached at
-// all (a private endpoint) it leaves draining to the cloud's own delete,
-// which drains too, and returns nil.
+// all (a private endpoint, or a cluster whose CA no client can use, as the
+// sandbox's clusters without Kubernetes have) it leaves draining to the
+// cloud's own delete, which drains too, and returns nil.
 func (h *Handler) DrainPool(ctx context.Context, in ClusterInputs, opts DrainOptions) error {
 	cs, err := h.client(in)
-	if err != nil {
-		return err
+	switch {
+	case err == nil:
+		err = Drain(ctx, cs, opts)
+	case h.Token != nil: // a driver without a token source is a bug: say so
+		err = fmt.Errorf("%w (%w)", ErrUnreachable, err)
 	}
-	err = Drain(ctx, cs, opts)
 	if errors.Is(err, ErrUnreachable) {
 		return nil
 	}

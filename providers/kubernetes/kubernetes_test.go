@@ -373,3 +373,17 @@ func equalJSON(a, b any) bool {
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
+
+// TestDrainPoolWithoutAClient: a cluster no client can be made for (a CA
+// that is not PEM, as the sandbox's clusters without Kubernetes have) is
+// left to the cloud's own delete, which drains too; a driver that gave no
+// token source is told so.
+func TestDrainPoolWithoutAClient(t *testing.T) {
+	in := kubernetes.ClusterInputs{Endpoint: "https://127.0.0.1:1", CA: base64.StdEncoding.EncodeToString([]byte("not a certificate")), Cluster: "c"}
+	if err := handler(false).DrainPool(context.Background(), in, kubernetes.DrainOptions{Label: "pool", Value: "a"}); err != nil {
+		t.Errorf("DrainPool = %v, want nil (the cloud's delete drains)", err)
+	}
+	if err := (&kubernetes.Handler{}).DrainPool(context.Background(), in, kubernetes.DrainOptions{Label: "pool", Value: "a"}); err == nil || !strings.Contains(err.Error(), "no token source") {
+		t.Errorf("DrainPool without a token source = %v, want the driver's bug named", err)
+	}
+}
