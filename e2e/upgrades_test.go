@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +24,10 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/regionctl/regionctl/cli"
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/aws"
+	"github.com/regionctl/regionctl/providers/azure"
+	"github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/sandbox"
 )
 
@@ -67,12 +73,14 @@ spec:
   healthGate: {timeout: 90s}
 `
 
-// newSpecEnv is newEnv on a spec written by the test, with Kubernetes.
-func newSpecEnv(t *testing.T, text string, opts sandbox.Options) *env {
+// newSpecEnv is newEnv on a spec written by the test.
+func newSpecEnv(t *testing.T, text string, registry providers.Registry, opts sandbox.Options, withKube bool) *env {
 	t.Helper()
-	requireKube(t)
+	if withKube {
+		requireKube(t)
+	}
 	dir := t.TempDir()
-	e := &env{t: t, spec: filepath.Join(dir, "fleet.yaml"), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox"), registry: awsRegistry, kube: true}
+	e := &env{t: t, spec: filepath.Join(dir, "fleet.yaml"), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox"), registry: registry, kube: withKube}
 	if err := os.WriteFile(e.spec, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +244,7 @@ func watchNodes(t *testing.T, cs *k8s.Clientset, selector string) *nodeWatch {
 //   - A node left at the old version makes the canary's gate fail after its
 //     timeout, and the rest is not started.
 func TestUpgradeRolloutInWaves(t *testing.T) {
-	e := newSpecEnv(t, upgradeFleet, sandbox.Options{})
+	e := newSpecEnv(t, upgradeFleet, awsRegistry, sandbox.Options{}, true)
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
 
 	t.Run("minor skip refused", func(t *testing.T) {
@@ -390,7 +398,7 @@ spec:
     kubernetesVersion: "1.33"
     nodePools:
       - {name: web, machine: {cpu: 2, memoryGiB: 4}, min: 2, max: 4, labels: {pool: web}}
-`, sandbox.Options{})
+`, awsRegistry, sandbox.Options{}, true)
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	cs := e.clientOf("web-use1")
 	ctx := context.Background()
@@ -498,5 +506,115 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// upgradeSettings is one region per cloud, each node pool with upgrade
+// settings its cloud refuses.
+const upgradeSettings = `
+apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: up-aws}
+spec:
+  provider: aws
+  location: us-east-1
+  zones: 2
+  network: {cidr: 10.70.0.0/16}
+  cluster:
+    kubernetesVersion: "1.33"
+    nodePools:
+      - {name: a, machine: {cpu: 2, memoryGiB: 4}, min: 1, max: 3, upgrade: {maxSurge: 2}}
+      - {name: b, machine: {cpu: 2, memoryGiB: 4}, min: 1, max: 3, upgrade: {maxUnavailable: 0}}
+---
+apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: up-gcp}
+spec:
+  provider: gcp
+  location: europe-west4
+  zones: 2
+  network: {cidr: 10.71.0.0/16}
+  cluster:
+    kubernetesVersion: "1.33"
+    nodePools:
+      - {name: a, machine: {cpu: 2, memoryGiB: 4}, min: 2, max: 4, upgrade: {maxSurge: 2, maxUnavailable: 0}}
+---
+apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: up-azure}
+spec:
+  provider: azure
+  location: westeurope
+  network: {cidr: 10.72.0.0/16}
+  cluster:
+    kubernetesVersion: "1.33"
+    nodePools:
+      - {name: system, machine: {cpu: 2, memoryGiB: 8}, min: 1, max: 3, upgrade: {maxSurge: 0}}
+      - {name: b, machine: {cpu: 2, memoryGiB: 8}, min: 1, max: 3, upgrade: {maxUnavailable: 1}}
+`
+
+// TestUpgradeSettingsPerCloud: the neutral upgrade settings map onto each
+// cloud's node pool (EKS updateConfig.maxUnavailable, GKE upgradeSettings,
+// AKS upgradeSettings.maxSurge, the System pool's too), and what a cloud
+// cannot set is refused at plan time at its field, with the reason — not
+// as an unknown driver input.
+func TestUpgradeSettingsPerCloud(t *testing.T) {
+	e := newSpecEnv(t, upgradeSettings, providers.Registry{"aws": aws.New, "gcp": gcp.New, "azure": azure.New}, sandbox.Options{}, false)
+	r := e.must(cli.ExitSpecInvalid, "plan", "-f", e.spec)
+	for _, want := range []string{
+		"fleet.yaml:13:78: error: spec.cluster.nodePools[0].upgrade.maxSurge: EKS does not let you set a node group's surge",
+		"fleet.yaml:14:78: error: spec.cluster.nodePools[1].upgrade.maxUnavailable: maxUnavailable 0: this cloud takes at least 1",
+		"fleet.yaml:39:83: error: spec.cluster.nodePools[0].upgrade.maxSurge: maxSurge 0: this cloud adds at least 1 node(s) at a time",
+		"fleet.yaml:40:78: error: spec.cluster.nodePools[1].upgrade.maxUnavailable: AKS has no maxUnavailable",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("plan does not say %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "not an attribute") || strings.Contains(r.stderr, "warning") || strings.Count(r.stderr, "error: spec.") != 4 {
+		t.Errorf("plan reports more than the refused settings:\n%s", r.stderr)
+	}
+
+	e.editSpec("upgrade: {maxSurge: 2}}", "upgrade: {maxUnavailable: 2}}")
+	e.editSpec("upgrade: {maxUnavailable: 0}}", "}")
+	e.editSpec("upgrade: {maxSurge: 0}}", "upgrade: {maxSurge: 3}}")
+	e.editSpec("memoryGiB: 8}, min: 1, max: 3, upgrade: {maxUnavailable: 1}}", "memoryGiB: 8}, min: 1, max: 3, upgrade: {maxSurge: 1, maxUnavailable: 0}}")
+	var pj struct {
+		Regions []struct {
+			Region  string
+			Changes []struct {
+				Address string
+				After   map[string]any
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(e.must(0, "plan", "-f", e.spec, "--json").stdout), &pj); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, rp := range pj.Regions {
+		for _, ch := range rp.Changes {
+			var parts []string
+			if sp, ok := ch.After["system_pool"].(map[string]any); ok {
+				parts = append(parts, fmt.Sprintf("system_pool.max_surge=%v", sp["max_surge"]))
+			}
+			for _, k := range []string{"max_surge", "max_unavailable"} {
+				if v, ok := ch.After[k]; ok {
+					parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+				}
+			}
+			if len(parts) > 0 {
+				got[ch.Address] = strings.Join(parts, " ")
+			}
+		}
+	}
+	want := map[string]string{
+		"up-aws/aws_eks_node_group.a":            "max_unavailable=2",
+		"up-gcp/gcp_container_node_pool.a":       "max_surge=2 max_unavailable=0",
+		"up-azure/azure_kubernetes_cluster.main": "system_pool.max_surge=3",
+		"up-azure/azure_kubernetes_node_pool.b":  "max_surge=1",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("upgrade inputs in the plan:\n got %v\nwant %v", got, want)
 	}
 }

@@ -153,15 +153,17 @@ func CheckPoolUpgrade(r *spec.Region, i int, rules PoolUpgradeRules) diag.Diagno
 }
 
 // UpgradeInputs are a node pool's upgrade settings as driver inputs
-// ("max_surge", "max_unavailable"), only those the spec sets, so a pool
-// without them keeps the cloud's defaults and shows no difference.
-func UpgradeInputs(p spec.NodePool) Values {
+// ("max_surge", "max_unavailable"): only those the spec sets, so a pool
+// without them keeps the cloud's defaults and shows no difference, and
+// only those the cloud has (rules), so a refused one is reported by
+// CheckPoolUpgrade at its field rather than as an unknown input.
+func UpgradeInputs(p spec.NodePool, rules PoolUpgradeRules) Values {
 	out := Values{}
 	if u := p.Upgrade; u != nil {
-		if u.MaxSurge != nil {
+		if u.MaxSurge != nil && rules.NoSurge == "" {
 			out["max_surge"] = *u.MaxSurge
 		}
-		if u.MaxUnavailable != nil {
+		if u.MaxUnavailable != nil && rules.NoUnavailable == "" {
 			out["max_unavailable"] = *u.MaxUnavailable
 		}
 	}

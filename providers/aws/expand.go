@@ -362,7 +362,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"version":  r.Spec.Cluster.KubernetesVersion,
 			"min_size": p.Min, "max_size": p.Max, "labels": labels, "taints": taints,
 		}
-		maps.Copy(inputs, providers.UpgradeInputs(p))
+		maps.Copy(inputs, providers.UpgradeInputs(p, upgradeRules))
 		add(providers.Resource{
 			Address: a, Type: TypeEKSNodeGroup,
 			Inputs: inputs,

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 
@@ -284,7 +285,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				"name": pn, "vm_size": mt.Name, "zones": kit.List(zones),
 				"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			}
-			addSurge(systemPool, p)
+			maps.Copy(systemPool, providers.UpgradeInputs(p, upgradeRules))
 			resp.Notes = append(resp.Notes, fmt.Sprintf("node pool %s: %s → %s (%d vCPU, %g GiB%s); AKS requires a System pool, so this first pool is defined inline in %s (system_pool, AKS pool %s)",
 				p.Name, how, mt.Name, mt.CPU, mt.MemoryGiB, gpuNote(mt), cluster, pn))
 			continue
@@ -300,7 +301,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			"kubernetes_version": r.Spec.Cluster.KubernetesVersion,
 		}
-		addSurge(in, p)
+		maps.Copy(in, providers.UpgradeInputs(p, upgradeRules))
 		spot := ""
 		if p.Spot {
 			in["eviction_policy"], in["spot_max_price"] = evictionDelete, spotMaxPrice

@@ -7,7 +7,6 @@ import (
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/kubernetes"
-	"github.com/regionctl/regionctl/spec"
 )
 
 // What the Azure driver does for smooth upgrades (docs/providers/azure.md).
@@ -25,13 +24,6 @@ const agentPoolLabel = "kubernetes.azure.com/agentpool"
 var upgradeRules = providers.PoolUpgradeRules{
 	MinSurge:      1,
 	NoUnavailable: "AKS has no maxUnavailable: it never takes a node down before its surge replacement is Ready (maxSurge sets how many at once)",
-}
-
-// addSurge sets the pool's max_surge input when the spec sets maxSurge.
-func addSurge(in map[string]any, p spec.NodePool) {
-	if u := p.Upgrade; u != nil && u.MaxSurge != nil {
-		in["max_surge"] = *u.MaxSurge
-	}
 }
 
 // CheckUpdate refuses, at plan time, a cluster or agent pool version that

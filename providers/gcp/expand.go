@@ -301,7 +301,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			accelKey = fmt.Sprintf("%s×%d", mt.Accelerator, mt.GPU)
 		}
 		pools = append(pools, addr(TypeNodePool, p.Name))
-		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, providers.PoolUpgradeRules{})...)
+		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, upgradeRules)...)
 		inputs := providers.Values{
 			"project": project, "location": loc, "cluster": providers.Ref(cluster, "id"),
 			"name":         PoolName(p.Name, mt.Name, fmt.Sprint(p.Spot), accelKey, imageType),
@@ -309,7 +309,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"version": r.Spec.Cluster.KubernetesVersion, "node_locations": zoneList,
 			"min_node_count": perMin, "max_node_count": perMax, "labels": labels, "taints": taints,
 		}
-		maps.Copy(inputs, providers.UpgradeInputs(p))
+		maps.Copy(inputs, providers.UpgradeInputs(p, upgradeRules))
 		add(providers.Resource{
 			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool,
 			Inputs:              inputs,

@@ -14,6 +14,10 @@ var (
 	_ providers.HealthChecker = (*Driver)(nil)
 )
 
+// upgradeRules are the node pool upgrade settings GKE takes: surge and
+// unavailability both, 0 included (not both 0: the spec refuses that).
+var upgradeRules = providers.PoolUpgradeRules{}
+
 // poolLabel is the label GKE puts on a node pool's nodes.
 const poolLabel = "cloud.google.com/gke-nodepool"
 
