@@ -31,8 +31,8 @@ import (
 	"github.com/regionctl/regionctl/sandbox"
 )
 
-// upgradeFleet is two small AWS regions (a canary, with a load balancer,
-// and one more) and the fleet's rollout: the canary first, then the rest.
+// upgradeFleet is a small region on each cloud and the fleet's rollout:
+// the AWS canary (with a load balancer) first, then GCP and Azure.
 const upgradeFleet = `
 apiVersion: regionctl.dev/v1alpha1
 kind: Region
@@ -51,16 +51,28 @@ spec:
 ---
 apiVersion: regionctl.dev/v1alpha1
 kind: Region
-metadata: {name: prod-use1, labels: {ring: prod}}
+metadata: {name: prod-euw4, labels: {ring: prod}}
 spec:
-  provider: aws
-  location: us-east-1
+  provider: gcp
+  location: europe-west4
   zones: 2
   network: {cidr: 10.51.0.0/16}
   cluster:
     kubernetesVersion: "1.32"
     nodePools:
-      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 3, max: 4, upgrade: {maxUnavailable: 1}}
+      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 2, max: 4, upgrade: {maxSurge: 1, maxUnavailable: 0}}
+---
+apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: prod-weu, labels: {ring: prod}}
+spec:
+  provider: azure
+  location: westeurope
+  network: {cidr: 10.52.0.0/16}
+  cluster:
+    kubernetesVersion: "1.32"
+    nodePools:
+      - {name: system, machine: {cpu: 2, memoryGiB: 8}, min: 2, max: 4, upgrade: {maxSurge: 1}}
 ---
 apiVersion: regionctl.dev/v1alpha1
 kind: Rollout
@@ -72,6 +84,12 @@ spec:
   pauseBetween: 300ms
   healthGate: {timeout: 90s}
 `
+
+// allClouds runs the CLI with the three drivers.
+var allClouds = providers.Registry{"aws": aws.New, "gcp": gcp.New, "azure": azure.New}
+
+// poolLabels are the labels each cloud puts on a node pool's nodes.
+var poolLabels = map[string]string{"canary-use1": "eks.amazonaws.com/nodegroup", "prod-euw4": "cloud.google.com/gke-nodepool", "prod-weu": "kubernetes.azure.com/agentpool"}
 
 // newSpecEnv is newEnv on a spec written by the test.
 func newSpecEnv(t *testing.T, text string, registry providers.Registry, opts sandbox.Options, withKube bool) *env {
@@ -107,11 +125,16 @@ func (e *env) clientOf(region string) *k8s.Clientset {
 	return cs
 }
 
-// clusterVersion is the version of region's EKS cluster as state records it.
+// clusterVersion is the Kubernetes minor of region's cluster as state
+// records it, on any cloud.
 func (e *env) clusterVersion(region string) string {
 	for _, r := range e.state(region).Resources {
-		if r.Type == "aws_eks_cluster" {
+		switch r.Type {
+		case "aws_eks_cluster", "gcp_container_cluster":
 			v, _ := r.Inputs["version"].(string)
+			return v
+		case "azure_kubernetes_cluster":
+			v, _ := r.Inputs["kubernetes_version"].(string)
 			return v
 		}
 	}
@@ -231,30 +254,34 @@ func watchNodes(t *testing.T, cs *k8s.Clientset, selector string) *nodeWatch {
 	return w
 }
 
-// TestUpgradeRolloutInWaves: a two-region AWS fleet with a rollout
-// (canary, then the rest) goes from Kubernetes 1.32 to 1.33.
+// TestUpgradeRolloutInWaves: a fleet of one region per cloud with a
+// rollout (the AWS canary, then GCP and Azure) goes from Kubernetes 1.32 to
+// 1.33.
 //   - A plan that skips a minor (1.34) is refused, naming the next step.
 //   - The plan shows the waves; an injected failure of the canary's node
-//     group upgrade stops the rollout: the rest is not started and stays at
-//     1.32.
-//   - Applied again, the canary finishes, passes the health gate (API server,
-//     nodes Ready at 1.33 — new kwok nodes, replaced one at a time with one
-//     node of surge — and the load balancer's address kept), the rollout
-//     pauses, then upgrades the rest the same way.
+//     group upgrade (after its control plane's) stops the rollout: the rest
+//     is not started and stays at 1.32.
+//   - Applied again, the canary's node group is replaced one node at a time
+//     with one node of surge (new kwok nodes Ready before old ones go), the
+//     canary passes the health gate (API server, nodes Ready at 1.33, the
+//     load balancer's addresses kept), the rollout pauses, then upgrades GKE
+//     and AKS (control plane, then pools with their surge settings) and
+//     gates them the same way.
 //   - A node left at the old version makes the canary's gate fail after its
 //     timeout, and the rest is not started.
 func TestUpgradeRolloutInWaves(t *testing.T) {
-	e := newSpecEnv(t, upgradeFleet, awsRegistry, sandbox.Options{}, true)
+	e := newSpecEnv(t, upgradeFleet, allClouds, sandbox.Options{}, true)
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	rest := []string{"prod-euw4", "prod-weu"}
 
 	t.Run("minor skip refused", func(t *testing.T) {
 		e.editSpec(`kubernetesVersion: "1.32"
     nodePools:
-      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 2`, `kubernetesVersion: "1.34"
+      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 2, max: 4, upgrade: {maxUnavailable: 1}}`, `kubernetesVersion: "1.34"
     nodePools:
-      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 2`)
+      - {name: general, machine: {cpu: 2, memoryGiB: 4}, min: 2, max: 4, upgrade: {maxUnavailable: 1}}`)
 		r := e.must(cli.ExitSpecInvalid, "plan", "-f", e.spec)
-		for _, want := range []string{"Kubernetes 1.32 → 1.34 cannot be applied", `set kubernetesVersion: "1.33" and apply`, "fleet.yaml:"} {
+		for _, want := range []string{"fleet.yaml:11:5: error: spec.cluster.kubernetesVersion: region canary-use1: Kubernetes 1.32 → 1.34 cannot be applied", `set kubernetesVersion: "1.33" and apply`} {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("refused plan does not say %q:\n%s", want, r.stderr)
 			}
@@ -267,7 +294,7 @@ func TestUpgradeRolloutInWaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan := e.must(0, "plan", "-f", e.spec).stdout
-	for _, want := range []string{"Rollout fleet: 2 waves", "wave 1 canary: canary-use1 (", "wave 2 rest: prod-use1 (", "pause of 300ms"} {
+	for _, want := range []string{"Rollout fleet: 2 waves", "wave 1 canary: canary-use1 (", "wave 2 rest: prod-euw4 (2 changes), prod-weu (1 change)", "pause of 300ms"} {
 		if !strings.Contains(plan, want) {
 			t.Errorf("plan does not show %q:\n%s", want, plan)
 		}
@@ -282,11 +309,13 @@ func TestUpgradeRolloutInWaves(t *testing.T) {
 	t.Run("failing canary stops the rollout", func(t *testing.T) {
 		e.restartSandbox(sandbox.Options{Faults: []sandbox.Fault{{Op: "eks:UpdateNodegroupVersion", Kind: sandbox.FaultFail, Nth: 1}}})
 		r := e.must(cli.ExitCloud, "apply", "-f", e.spec, "--auto-approve")
-		if !strings.Contains(r.stdout, "Skipped: not started: wave canary failed in region canary-use1") {
-			t.Errorf("the rest was not reported skipped:\n%s\n%s", r.stdout, r.stderr)
-		}
-		if v := e.clusterVersion("prod-use1"); v != "1.32" {
-			t.Errorf("prod-use1 is at %s; its wave must not have started", v)
+		for _, region := range rest {
+			if !strings.Contains(r.stdout, region+"/") || !strings.Contains(r.stdout, "Skipped: not started: wave canary failed in region canary-use1") {
+				t.Errorf("%s was not reported skipped:\n%s\n%s", region, r.stdout, r.stderr)
+			}
+			if v := e.clusterVersion(region); v != "1.32" {
+				t.Errorf("%s is at %s; its wave must not have started", region, v)
+			}
 		}
 		if v := e.clusterVersion("canary-use1"); v != "1.33" {
 			t.Errorf("the canary's control plane is at %s, want 1.33 (upgraded before its node group failed)", v)
@@ -295,16 +324,21 @@ func TestUpgradeRolloutInWaves(t *testing.T) {
 
 	t.Run("two waves", func(t *testing.T) {
 		e.restartSandbox(sandbox.Options{})
-		rest := watchNodes(t, e.clientOf("prod-use1"), "eks.amazonaws.com/nodegroup")
+		watches := map[string]*nodeWatch{}
+		for region, label := range poolLabels {
+			watches[region] = watchNodes(t, e.clientOf(region), label)
+		}
 		events := filepath.Join(t.TempDir(), "events.jsonl")
 		r := e.must(0, "apply", "-f", e.spec, "--auto-approve", "--events-file", events)
-		rest.stop()
+		for _, w := range watches {
+			w.stop()
+		}
 		for _, want := range []string{
 			"Wave canary: canary-use1: healthy: API server: answers, serving Kubernetes 1.33; node pool general-",
 			": 2 nodes Ready at 1.33; Service default/web: keeps its 2 address(es) [", // the NLB's DNS name and address
 			"Wave canary: healthy after", "Wave canary: done; pausing 300ms",
-			"Wave rest: prod-use1: healthy: API server: answers, serving Kubernetes 1.33; node pool general-",
-			": 3 nodes Ready at 1.33 [",
+			"Wave rest: prod-euw4: healthy: API server: answers, serving Kubernetes 1.33; node pool general-",
+			"Wave rest: prod-weu: healthy: API server: answers, serving Kubernetes 1.33; node pool system",
 			"Wave rest: healthy after",
 		} {
 			if !strings.Contains(r.stdout, want) {
@@ -322,13 +356,16 @@ func TestUpgradeRolloutInWaves(t *testing.T) {
 		if got := strings.Join(rollout, " "); got != "wave-start:canary gate-pass:canary pause:canary wave-start:rest gate-pass:rest" {
 			t.Errorf("rollout events: %s", got)
 		}
-		for _, region := range []string{"canary-use1", "prod-use1"} {
+		for region, label := range poolLabels {
 			if v := e.clusterVersion(region); v != "1.33" {
 				t.Errorf("%s at %s after the rollout", region, v)
 			}
-			nodes, err := e.clientOf(region).CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: "eks.amazonaws.com/nodegroup"})
+			nodes, err := e.clientOf(region).CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: label})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(nodes.Items) < 2 {
+				t.Errorf("%s has %d nodes, want at least 2", region, len(nodes.Items))
 			}
 			for _, n := range nodes.Items {
 				if !strings.HasPrefix(n.Status.NodeInfo.KubeletVersion, "v1.33.") {
@@ -336,18 +373,24 @@ func TestUpgradeRolloutInWaves(t *testing.T) {
 				}
 			}
 		}
-		rest.mu.Lock()
-		defer rest.mu.Unlock()
-		// 3 nodes, maxUnavailable 1: EKS launches one new node, then drains
-		// and terminates one old one, three times.
-		if rest.maxNodes != 4 || rest.minReady < 3 || len(rest.names) != 6 {
-			t.Errorf("prod-use1's pool went up to %d nodes (want 4), down to %d Ready (want ≥ 3), %d names (want 3 old + 3 new)", rest.maxNodes, rest.minReady, len(rest.names))
+		// Each pool has 2 nodes and one node of surge, none unavailable
+		// beyond it (EKS: maxUnavailable 1, which it reaches by launching a
+		// node first; GKE: maxSurge 1, maxUnavailable 0; AKS: maxSurge 1): a
+		// new node joins and is Ready, then an old one is drained and goes,
+		// twice. The GKE and AKS API servers restart at 1.33 in between;
+		// the watch lists again.
+		for region, w := range watches {
+			w.mu.Lock()
+			if w.maxNodes != 3 || w.minReady < 2 || len(w.names) != 4 {
+				t.Errorf("%s: the pool went up to %d nodes (want 3), down to %d Ready (want ≥ 2), %d names (want 2 old + 2 new)", region, w.maxNodes, w.minReady, len(w.names))
+			}
+			w.mu.Unlock()
 		}
 	})
 
 	t.Run("unhealthy canary stops the rollout", func(t *testing.T) {
 		cs := e.clientOf("canary-use1")
-		nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: "eks.amazonaws.com/nodegroup"})
+		nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: poolLabels["canary-use1"]})
 		if err != nil || len(nodes.Items) == 0 {
 			t.Fatalf("canary nodes: %v", err)
 		}
@@ -359,21 +402,25 @@ func TestUpgradeRolloutInWaves(t *testing.T) {
 		if _, err := cs.CoreV1().Nodes().Create(context.Background(), stale, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		serials := map[string]uint64{}
+		for _, region := range rest {
+			serials[region] = e.state(region).Serial
+		}
 		e.editSpec("healthGate: {timeout: 90s}", "healthGate: {timeout: 3s}")
 		b, _ := os.ReadFile(e.spec)
-		if err := os.WriteFile(e.spec, []byte(strings.ReplaceAll(string(b), "max: 4", "max: 5")), 0o600); err != nil {
+		if err := os.WriteFile(e.spec, []byte(strings.ReplaceAll(string(b), "max: 4", "max: 6")), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		r := e.run("apply", "-f", e.spec, "--auto-approve")
-		if r.code == 0 || !strings.Contains(r.stderr, "wave canary failed its health gate") || !strings.Contains(r.stderr, "ip-10-50-9-9.ec2.internal runs v1.32.9-eks-1234567, not 1.33") {
-			t.Errorf("exit %d; want the canary's gate to fail:\n%s\n%s", r.code, r.stdout, r.stderr)
+		if r.code != cli.ExitCloud || !strings.Contains(r.stderr, "wave canary failed its health gate") || !strings.Contains(r.stderr, "ip-10-50-9-9.ec2.internal runs v1.32.9-eks-1234567, not 1.33") {
+			t.Errorf("exit %d; want %d and the canary's gate to fail:\n%s\n%s", r.code, cli.ExitCloud, r.stdout, r.stderr)
 		}
-		if !strings.Contains(r.stdout, "Skipped: not started: wave canary failed its health gate") {
-			t.Errorf("prod-use1 was not reported skipped:\n%s", r.stdout)
-		}
-		for _, res := range e.state("prod-use1").Resources {
-			if res.Type == "aws_eks_node_group" && res.Inputs["max_size"] != 4.0 {
-				t.Errorf("prod-use1's node group changed (max_size %v) although its wave never started", res.Inputs["max_size"])
+		for _, region := range rest {
+			if !strings.Contains(r.stdout, region+"/") || !strings.Contains(r.stdout, "Skipped: not started: wave canary failed its health gate") {
+				t.Errorf("%s was not reported skipped:\n%s", region, r.stdout)
+			}
+			if got := e.state(region).Serial; got != serials[region] {
+				t.Errorf("%s's state moved (serial %d → %d) although its wave never started", region, serials[region], got)
 			}
 		}
 	})
