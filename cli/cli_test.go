@@ -12,6 +12,7 @@ import (
 
 	"github.com/regionctl/regionctl/internal/memcloud"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/plugin"
 )
 
 // The test binary doubles as a regionctl binary whose only driver is the
@@ -39,6 +40,10 @@ const hangMarker = "TEST: created in the cloud, hanging before returning"
 const slowMarker = "TEST: slow create started"
 
 func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == plugin.ExecutablePrefix+pluginDriverName {
+		servePluginDriver() // see plugins_test.go
+		return
+	}
 	if os.Getenv(envHelper) == "1" {
 		cloud, err := memcloud.Open(os.Getenv(envCloudFile))
 		if err != nil {
