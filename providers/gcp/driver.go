@@ -44,6 +44,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
@@ -101,6 +102,15 @@ type Driver struct {
 	// and Value set per pool).
 	drain kubernetes.DrainOptions
 
+	// budgets pace every API request (per project: Compute reads and
+	// writes, GKE), as Google meters them.
+	budgets *budget.Budgets
+	// lists coalesces the list calls of concurrent ReadMany calls.
+	lists kit.Batcher[any]
+	// clusterOps runs the operations on one GKE cluster one at a time
+	// (GKE refuses a second while one runs).
+	clusterOps kit.Queues
+
 	mu sync.Mutex
 	cl *clients
 
@@ -115,6 +125,7 @@ var (
 	_ providers.Finder        = (*Driver)(nil)
 	_ providers.Validator     = (*Driver)(nil)
 	_ providers.StateUpgrader = (*Driver)(nil)
+	_ providers.Lister        = (*Driver)(nil)
 )
 
 type clients struct {
@@ -144,7 +155,9 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		busyWait:       30 * time.Minute,
 		forceConflicts: opts.ForceConflicts,
 		drain:          kubernetes.DrainOptions{Timeout: opts.DrainTimeout},
+		budgets:        budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin),
 	}
+	d.lists.Linger = listLinger
 	d.kube = d.kubeHandler()
 	d.Router = d.router()
 	if opts.Sandbox {
@@ -158,6 +171,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.retryMin, d.retryMax = 10*time.Millisecond, 200*time.Millisecond
 		d.busyWait = time.Minute
 		d.drain.Interval = 100 * time.Millisecond
+		d.lists.Linger = sandboxListLinger
 		return d, nil
 	}
 	if opts.Offline {
@@ -199,6 +213,8 @@ func (d *Driver) clients(ctx context.Context) (*clients, error) {
 		if copts, gopts, err = d.sandboxClientOptions(); err != nil {
 			return nil, err
 		}
+	} else if copts, gopts, err = d.pacedClientOptions(ctx); err != nil {
+		return nil, err
 	}
 	var c clients
 	if c.networks, err = compute.NewNetworksRESTClient(ctx, copts...); err != nil {
@@ -242,7 +258,7 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		StorageTiers:        []string{spec.TierStandard, spec.TierSSD},
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           Locations(),
-		MaxParallel:         10,
+		RateBudgeted:        true,
 		Resources:           d.Schemas(),
 	}
 }
