@@ -7,7 +7,10 @@
 # fake-gcs-server and Azurite for the remote state backends
 # (scripts/test-servers.sh, cached, started on 127.0.0.1 and stopped at exit),
 # Debian's python3-googleapi for the GCP emulator's tests (scripts/gcp-tools.sh),
-# then go vet and go test over every package. `make test` runs this.
+# the service descriptions the sandbox's parity suite checks replies against
+# (scripts/service-models.sh: botocore, @azure/arm-* npm packages, Debian's
+# python3-azure; cached), then go vet and go test over every package.
+# `make test` runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO="${GO:-go}"
@@ -16,6 +19,7 @@ scripts/kube-apiserver.sh >/dev/null
 scripts/kwok.sh >/dev/null
 scripts/aws-cli.sh >/dev/null
 scripts/gcp-tools.sh >/dev/null
+scripts/service-models.sh >/dev/null
 trap 'scripts/test-servers.sh stop >/dev/null 2>&1 || true' EXIT
 scripts/test-servers.sh start >/dev/null
 eval "$(scripts/test-servers.sh env)"

@@ -532,6 +532,7 @@ func (e *Emulator) createCluster(w http.ResponseWriter, r *http.Request, rt rout
 	h := hash8(id)
 	props.Fqdn = ptr(fmt.Sprintf("%s-%s.hcp.%s.azmk8s.io", *props.DNSPrefix, h, loc))
 	props.AzurePortalFQDN = ptr(fmt.Sprintf("%s-%s.portal.hcp.%s.azmk8s.io", *props.DNSPrefix, h, loc))
+	props.PrivateFQDN = nil // read-only: never the request's
 	if ap := props.APIServerAccessProfile; ap != nil && deref(ap.EnablePrivateCluster) {
 		props.PrivateFQDN = ptr(fmt.Sprintf("%s-%s.%s.privatelink.%s.azmk8s.io", *props.DNSPrefix, h, uuid.NewString()[:8], loc))
 	}

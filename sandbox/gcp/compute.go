@@ -360,6 +360,7 @@ func decode(c emu.Call, m proto.Message) *gerr {
 	if err := protojson.Unmarshal(c.Body, m); err != nil {
 		return cerr(http.StatusBadRequest, "invalid", "Invalid JSON payload received. %v", err)
 	}
+	clearOutputOnly(m)
 	return nil
 }
 

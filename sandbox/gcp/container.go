@@ -448,6 +448,7 @@ func (s *clusterServer) CreateCluster(ctx context.Context, req *containerpb.Crea
 	if req.GetCluster() == nil {
 		return nil, status.Error(codes.InvalidArgument, "Cluster is required.")
 	}
+	clearOutputOnly(req.GetCluster())
 	var out *containerpb.Operation
 	err = s.lock(func(now time.Time) error {
 		c := clone(req.GetCluster())
@@ -1169,6 +1170,7 @@ func (s *clusterServer) CreateNodePool(ctx context.Context, req *containerpb.Cre
 	if req.GetNodePool() == nil {
 		return nil, status.Error(codes.InvalidArgument, "NodePool is required.")
 	}
+	clearOutputOnly(req.GetNodePool())
 	var out *containerpb.Operation
 	err = s.lock(func(now time.Time) error {
 		c, err := s.e.cluster(r)

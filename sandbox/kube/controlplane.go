@@ -130,6 +130,10 @@ func (m *Manager) start(ctx context.Context, c *cluster) error {
 	if err != nil {
 		return err
 	}
+	bins, err := m.binaries()
+	if err != nil {
+		return err
+	}
 	hook, err := m.ensureWebhook()
 	if err != nil {
 		return err
@@ -170,7 +174,7 @@ func (m *Manager) start(ctx context.Context, c *cluster) error {
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
 	}
-	p, err := m.startComponent(c, compAPIServer, m.bins.APIServer, args, "apiserver.log")
+	p, err := m.startComponent(c, compAPIServer, bins.APIServer, args, "apiserver.log")
 	if err != nil {
 		return err
 	}
@@ -279,12 +283,13 @@ func (m *Manager) ensureControllers(c *cluster) error {
 	if svc == "" {
 		svc = defaultServiceCIDR
 	}
+	bins, _ := m.binaries() // checked before any cluster starts
 	components := []struct {
 		name, bin, user string
 		groups          []string
 		args            []string
 	}{
-		{compControllerManager, m.bins.ControllerManager, "system:kube-controller-manager", []string{"system:masters"}, []string{
+		{compControllerManager, bins.ControllerManager, "system:kube-controller-manager", []string{"system:masters"}, []string{
 			"--leader-elect=false", "--secure-port=0", "--profiling=false",
 			"--emulated-version=kube=" + served,
 			"--cluster-name=" + c.id,
@@ -293,12 +298,12 @@ func (m *Manager) ensureControllers(c *cluster) error {
 			"--service-cluster-ip-range=" + svc,
 			"--use-service-account-credentials=false",
 		}},
-		{compScheduler, m.bins.Scheduler, "system:kube-scheduler", nil, []string{
+		{compScheduler, bins.Scheduler, "system:kube-scheduler", nil, []string{
 			"--leader-elect=false", "--secure-port=0", "--profiling=false",
 			"--emulated-version=kube=" + served,
 		}},
-		{compKwok, m.bins.Kwok, "system:kwok-controller", []string{"system:masters"}, []string{
-			"--config=" + m.bins.KwokConfig,
+		{compKwok, bins.Kwok, "system:kwok-controller", []string{"system:masters"}, []string{
+			"--config=" + bins.KwokConfig,
 			"--manage-nodes-with-annotation-selector=" + kwokAnnotation + "=fake",
 			"--cidr=" + pods,
 			"--node-lease-duration-seconds=40",

@@ -232,9 +232,14 @@ type Options struct {
 // Manager runs etcd and the clusters' control planes. It implements
 // emu.KubeHost and is safe for concurrent use.
 type Manager struct {
-	dir      string
+	dir string
+	// binMu guards bins and binErr: binaries looked up (not given in
+	// Options) are looked up again while missing, so a long-running
+	// sandbox picks up a build made after it started.
+	binMu    sync.Mutex
 	bins     Binaries
 	binErr   error
+	lookUp   bool
 	timeout  time.Duration
 	internal string // the sandbox's own token, in memory only
 
@@ -293,6 +298,7 @@ func New(opts Options) *Manager {
 		m.timeout = 3 * time.Minute
 	}
 	if m.bins == (Binaries{}) {
+		m.lookUp = true
 		m.bins, m.binErr = FindBinaries()
 	} else {
 		m.binErr = m.bins.check()
@@ -307,10 +313,21 @@ func New(opts Options) *Manager {
 // Check reports whether clusters can get a control plane: nil when the
 // binaries were found, else an error naming the script to run.
 func (m *Manager) Check() error {
-	if m.binErr != nil {
-		return fmt.Errorf("sandbox: no Kubernetes API for emulated clusters: %w", m.binErr)
+	if _, err := m.binaries(); err != nil {
+		return fmt.Errorf("sandbox: no Kubernetes API for emulated clusters: %w", err)
 	}
 	return nil
+}
+
+// binaries returns the programs to run, looking for them again while they
+// are missing (see binMu).
+func (m *Manager) binaries() (Binaries, error) {
+	m.binMu.Lock()
+	defer m.binMu.Unlock()
+	if m.binErr != nil && m.lookUp {
+		m.bins, m.binErr = FindBinaries()
+	}
+	return m.bins, m.binErr
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
@@ -507,7 +524,7 @@ func (m *Manager) Remove(id string) error {
 	var errs []error
 	cdir := filepath.Join(m.dir, "clusters", id)
 	_, statErr := os.Stat(cdir)
-	if m.binErr == nil && (c != nil || statErr == nil) {
+	if _, berr := m.binaries(); berr == nil && (c != nil || statErr == nil) {
 		url, err := m.ensureEtcd(m.ctx)
 		if err == nil {
 			err = deletePrefix(m.ctx, url, etcdPrefix(id))
@@ -620,8 +637,9 @@ func (m *Manager) ensureEtcd(ctx context.Context) (string, error) {
 	if m.etcd != nil && !m.etcd.exited() {
 		return m.etcdURL, nil
 	}
-	if m.binErr != nil {
-		return "", m.binErr
+	bins, err := m.binaries()
+	if err != nil {
+		return "", err
 	}
 	dir := filepath.Join(m.dir, "etcd")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -647,7 +665,7 @@ func (m *Manager) ensureEtcd(ctx context.Context) (string, error) {
 	}
 	client := "http://127.0.0.1:" + strconv.Itoa(ports.Client)
 	peer := "http://127.0.0.1:" + strconv.Itoa(ports.Peer)
-	p, err := startProcess(m.bins.Etcd, []string{
+	p, err := startProcess(bins.Etcd, []string{
 		"--name=sandbox", "--data-dir=" + filepath.Join(dir, "data"),
 		"--listen-client-urls=" + client, "--advertise-client-urls=" + client,
 		"--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,

@@ -164,3 +164,35 @@ func TestFindBinariesNamesTheScript(t *testing.T) {
 		t.Errorf("FindBinaries = %v, want an error naming the path and %s", err, kube.Script)
 	}
 }
+
+// TestManagerFindsBinariesBuiltLater: a sandbox started before
+// scripts/kube-apiserver.sh ran (its error says to run the script) picks
+// the binaries up once they exist, without a restart.
+func TestManagerFindsBinariesBuiltLater(t *testing.T) {
+	dir := t.TempDir()
+	exe := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Setenv(kube.EnvCache, t.TempDir())
+	for _, env := range []string{kube.EnvAPIServer, kube.EnvControllerManager, kube.EnvScheduler, kube.EnvEtcd, kube.EnvKwok, kube.EnvKwokConfig} {
+		t.Setenv(env, filepath.Join(dir, "missing", env))
+	}
+	m := kube.New(kube.Options{Dir: t.TempDir()})
+	defer m.Close()
+	if err := m.Check(); err == nil || !strings.Contains(err.Error(), kube.Script) {
+		t.Fatalf("Check before the build = %v, want an error naming %s", err, kube.Script)
+	}
+	t.Setenv(kube.EnvAPIServer, exe("kube-apiserver"))
+	t.Setenv(kube.EnvControllerManager, exe("kube-controller-manager"))
+	t.Setenv(kube.EnvScheduler, exe("kube-scheduler"))
+	t.Setenv(kube.EnvEtcd, exe("etcd"))
+	t.Setenv(kube.EnvKwok, exe("kwok"))
+	t.Setenv(kube.EnvKwokConfig, exe("stages.yaml"))
+	if err := m.Check(); err != nil {
+		t.Fatalf("Check after the build = %v, want nil", err)
+	}
+}
