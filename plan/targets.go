@@ -106,6 +106,9 @@ func checkOptions(opts PlanOptions) diag.Diagnostics {
 	if opts.RefreshOnly && (len(opts.Targets) > 0 || len(opts.Replace) > 0) {
 		bad("--refresh-only records every drifted resource and changes nothing: it takes no --target or --replace")
 	}
+	if opts.RefreshOnly && opts.SkipRefresh {
+		bad("--refresh-only with --refresh=false would record nothing: drop --refresh=false")
+	}
 	if opts.Destroy && len(opts.Replace) > 0 {
 		bad("--replace has no meaning in a destroy: everything is deleted")
 	}
