@@ -29,21 +29,37 @@ var importKinds = map[string]struct{ armType, parentInput, path string }{
 // which is looked for where the region's spec puts it: the resource group,
 // virtual network or cluster the inputs name, or for a resource group the
 // region's subscription. An ARM ID must name an object of the type in that
-// same parent. It makes no call.
+// same parent.
+//
+// ARM IDs compare case-insensitively and services spell them differently
+// (AKS answers .../resourcegroups/...), so it reads the object and returns
+// its ID as ARM spells it: the ID the driver records when it creates one,
+// so an object state already manages is recognised whatever case the user
+// typed.
 func (d *Driver) ImportID(ctx context.Context, req providers.ImportIDRequest) (providers.ImportIDResponse, error) {
 	id, err := importARMID(req.Type, req.ID, req.Inputs, d.subscription)
 	if err != nil {
 		return providers.ImportIDResponse{}, fmt.Errorf("azure: import %s (%s): %v: %w", req.Address, req.ID, err, providers.ErrPermanent)
 	}
 	req.ID = id
-	return d.Router.ImportID(ctx, req)
+	resp, err := d.Router.ImportID(ctx, req)
+	if err != nil {
+		return resp, err
+	}
+	read, err := d.Read(ctx, providers.ReadRequest{Instance: providers.Instance{Address: req.Address, Type: req.Type, ID: resp.ID, Inputs: req.Inputs}})
+	if err != nil {
+		return providers.ImportIDResponse{}, fmt.Errorf("azure: import %s (%s): %w", req.Address, req.ID, err)
+	}
+	if live, _ := read.Outputs["id"].(string); read.Exists && strings.EqualFold(live, resp.ID) {
+		resp.ID = live
+	}
+	return resp, nil // one that does not exist is the engine's to report
 }
 
 // importARMID returns the ARM ID the driver records for what a user gave
 // for an object of type typ: an ARM ID, checked against the parent the
 // inputs name, or a name, placed in that parent. The ID's fixed segments
-// are spelled the way ARM returns them, so the same object given in
-// another case is still recognised as one state already manages.
+// are spelled as ARM documents them.
 func importARMID(typ, id string, in providers.Values, subscription string) (string, error) {
 	kind, known := importKinds[typ]
 	if !known {

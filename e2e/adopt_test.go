@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/aws"
+	"github.com/regionctl/regionctl/providers/azure"
+	"github.com/regionctl/regionctl/providers/gcp"
+	"github.com/regionctl/regionctl/sandbox"
+	"github.com/regionctl/regionctl/state"
+)
+
+// adoption is what importAndAdopt needs to know of one cloud: the region,
+// the addresses of its cluster and a node pool, the form of an ID a user
+// copies from that cloud's console, and the check that the sandbox and
+// state agree (nothing leaked, nothing twice).
+type adoption struct {
+	region, cluster, pool string
+	protected             bool // the example sets spec.protect
+	// consoleID is how the cloud's console or CLI shows the object state
+	// records as r (an ARN, a resource path, an ARM ID in other case).
+	consoleID func(r state.Resource) string
+	matches   func()
+}
+
+// importAndAdopt: after state rm of a node pool that still exists, the
+// plan adopts it by its tags instead of creating a second one; `regionctl
+// import` brings the cluster back by the ID its console shows, and an
+// import block in the spec does the same for the pool, each followed by
+// an empty plan; nothing is ever duplicated or leaked, and destroy still
+// empties the sandbox.
+func (e *env) importAndAdopt(c adoption) {
+	t := e.t
+	t.Helper()
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	objects := len(e.objects())
+	pool, _ := e.state(c.region).Find(c.pool)
+	cluster, _ := e.state(c.region).Find(c.cluster)
+
+	// state rm, then plan: adopted by its tags, not made twice.
+	e.must(0, "state", "rm", c.pool)
+	r := e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+	if !strings.Contains(r.stdout, "<= "+c.pool+" (adopting "+pool.ID) || !strings.Contains(r.stdout, "1 to import, 0 to add, 0 to change, 0 to destroy") {
+		t.Fatalf("the plan after state rm does not adopt the pool %s:\n%s", pool.ID, r.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	if got, _ := e.state(c.region).Find(c.pool); got.ID != pool.ID || got.Status != state.StatusCreated {
+		t.Errorf("after the adoption state holds the pool as %s %q, want created %q", got.Status, got.ID, pool.ID)
+	}
+	if n := len(e.objects()); n != objects {
+		t.Errorf("the sandbox holds %d objects after the adoption, %d before", n, objects)
+	}
+	c.matches()
+
+	// regionctl import, by the spec element and the console's ID.
+	e.must(0, "state", "rm", c.cluster)
+	r = e.must(0, "import", "-f", e.spec, c.region+"/cluster", c.consoleID(cluster))
+	if !strings.Contains(r.stdout, "Imported ") || !strings.Contains(r.stdout, " as "+c.cluster+" (the sandbox in ") {
+		t.Errorf("import output does not say what it recorded and where:\n%s", r.stdout)
+	}
+	if got, _ := e.state(c.region).Find(c.cluster); got.ID != cluster.ID {
+		t.Errorf("import recorded the cluster as %q, want %q", got.ID, cluster.ID)
+	}
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	r = e.run("import", "-f", e.spec, c.region+"/"+strings.TrimPrefix(c.pool, c.region+"/"), c.consoleID(cluster))
+	if r.code == 0 {
+		t.Errorf("importing the cluster's ID to the pool's address was accepted:\n%s", r.stdout)
+	}
+
+	// An import block: planned, applied, then a no-op while it stays.
+	e.must(0, "state", "rm", c.pool)
+	e.appendSpec(fmt.Sprintf("  import:\n    - to: cluster.nodePools.%s\n      id: %q\n", poolName(c.pool), c.consoleID(pool)))
+	r = e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+	if !strings.Contains(r.stdout, "<= "+c.pool+" (importing "+pool.ID+")") {
+		t.Fatalf("the plan with an import block does not import the pool:\n%s", r.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	if n := len(e.objects()); n != objects {
+		t.Errorf("the sandbox holds %d objects after the imports, %d before", n, objects)
+	}
+	c.matches()
+	e.destroyToEmpty(c.region, c.protected)
+}
+
+// appendSpec adds text at the end of the env's spec.
+func (e *env) appendSpec(text string) {
+	e.t.Helper()
+	b, err := os.ReadFile(e.spec)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(e.spec, append(b, text...), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// poolName is the node pool name in a pool's address (TYPE.NAME).
+func poolName(addr string) string {
+	_, _, name, _ := providers.SplitAddress(addr)
+	return name
+}
+
+func TestAWSImportAndAdopt(t *testing.T) {
+	t.Parallel()
+	e := newAWSEnv(t, sandbox.Options{})
+	e.smallSpec()
+	e.importAndAdopt(adoption{
+		region:    region,
+		protected: true,
+		cluster:   eksCluster,
+		pool:      providers.Address(region, aws.TypeEKSNodeGroup, "system"),
+		consoleID: func(r state.Resource) string { return fmt.Sprint(r.Outputs["arn"]) },
+		matches:   e.assertAWSMatchesState,
+	})
+}
+
+func TestGCPImportAndAdopt(t *testing.T) {
+	t.Parallel()
+	e := newGCPEnv(t, sandbox.Options{}, false)
+	e.importAndAdopt(adoption{
+		region:    gcpRegion,
+		protected: true,
+		cluster:   providers.Address(gcpRegion, gcp.TypeCluster, "main"),
+		pool:      providers.Address(gcpRegion, gcp.TypeNodePool, "system"),
+		consoleID: func(r state.Resource) string {
+			path := fmt.Sprintf("projects/%s/locations/%s/clusters/", r.Inputs["project"], r.Inputs["location"])
+			if r.Type == gcp.TypeNodePool {
+				return path + fmt.Sprintf("%s/nodePools/%s", r.Inputs["cluster"], r.Inputs["name"])
+			}
+			return "https://container.googleapis.com/v1/" + path + fmt.Sprint(r.Inputs["name"])
+		},
+		matches: e.assertGCPMatchesState,
+	})
+}
+
+func TestAzureImportAndAdopt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{}, false)
+	e.importAndAdopt(adoption{
+		region:  azRegion,
+		cluster: providers.Address(azRegion, azure.TypeCluster, "main"),
+		pool:    providers.Address(azRegion, azure.TypeNodePool, "ingest"),
+		consoleID: func(r state.Resource) string {
+			if r.Type == azure.TypeNodePool {
+				return fmt.Sprint(r.Inputs["name"]) // the name alone: its cluster is in state
+			}
+			// As `az` prints it in places: ARM's fixed segments in lower case.
+			return strings.NewReplacer("/resourceGroups/", "/resourcegroups/", "/managedClusters/", "/managedclusters/").Replace(r.ID)
+		},
+		matches: func() { e.assertAzureMatchesState(azRegion) },
+	})
+}
