@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
@@ -154,4 +160,111 @@ func TestAzureImportAndAdopt(t *testing.T) {
 		},
 		matches: func() { e.assertAzureMatchesState(azRegion) },
 	})
+}
+
+// eksClient is an EKS client of the env's sandbox, built as any AWS tool
+// would build one from the config and credentials files the sandbox
+// writes: the "someone else" that changes things outside regionctl.
+func (e *env) eksClient() *eks.Client {
+	e.t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithSharedConfigFiles([]string{sandbox.AWSConfigFile(e.sbDir)}),
+		config.WithSharedCredentialsFiles([]string{sandbox.AWSCredentialsFile(e.sbDir)}),
+		config.WithSharedConfigProfile(sandbox.AWSProfile))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return eks.NewFromConfig(cfg)
+}
+
+// TestAWSRefreshOnlyTargetReplaceMove drives the state-surgery flags of
+// Terraform on the AWS sandbox: a node group scaled outside regionctl is
+// recorded by apply --refresh-only without changing it back; --target
+// applies one pool's change and leaves the other for later; --replace
+// replaces an unchanged pool (deleting it first: the new one has its
+// name); and state mv after renaming a pool
+// turns "delete one, create another" into one replacement at the new
+// address. Every step ends with the sandbox matching state.
+func TestAWSRefreshOnlyTargetReplaceMove(t *testing.T) {
+	t.Parallel()
+	e := newAWSEnv(t, sandbox.Options{})
+	e.smallSpec()
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	system := providers.Address(region, aws.TypeEKSNodeGroup, "system")
+	ingest := providers.Address(region, aws.TypeEKSNodeGroup, "ingest")
+	cluster, _ := e.state(region).Find(eksCluster)
+	ng, _ := e.state(region).Find(system)
+
+	// Someone scales the system pool by hand.
+	_, err := e.eksClient().UpdateNodegroupConfig(context.Background(), &eks.UpdateNodegroupConfigInput{
+		ClusterName: awssdk.String(cluster.ID), NodegroupName: awssdk.String(fmt.Sprint(ng.Inputs["name"])),
+		ScalingConfig: &ekstypes.NodegroupScalingConfig{MinSize: awssdk.Int32(3), MaxSize: awssdk.Int32(9), DesiredSize: awssdk.Int32(3)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveMax := func() int32 {
+		out, err := e.eksClient().DescribeNodegroup(context.Background(), &eks.DescribeNodegroupInput{
+			ClusterName: awssdk.String(cluster.ID), NodegroupName: awssdk.String(fmt.Sprint(ng.Inputs["name"]))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return awssdk.ToInt32(out.Nodegroup.ScalingConfig.MaxSize)
+	}
+	r := e.must(2, "plan", "-f", e.spec, "--refresh-only", "--detailed-exitcode")
+	if !strings.Contains(r.stdout, "Objects changed outside regionctl") || !strings.Contains(r.stdout, "max_size: 6 → 9") {
+		t.Fatalf("the refresh-only plan does not show the hand edit:\n%s", r.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--refresh-only", "--auto-approve")
+	if got, _ := e.state(region).Find(system); fmt.Sprint(got.Inputs["max_size"]) != "9" {
+		t.Errorf("after apply --refresh-only state records max_size %v, want 9", got.Inputs["max_size"])
+	}
+	if got := liveMax(); got != 9 {
+		t.Errorf("apply --refresh-only changed the cloud: the node group's maximum is %d, want 9 as edited by hand", got)
+	}
+	e.must(0, "plan", "-f", e.spec, "--refresh-only", "--detailed-exitcode")
+
+	// Two pools to change; --target takes the system pool's change only.
+	e.editSpec("max: 30", "max: 40")
+	r = e.must(2, "plan", "-f", e.spec, "--target", "cluster.nodePools.system", "--detailed-exitcode")
+	if got := changeLines(r.stdout, region, "~"); len(got) != 1 || !strings.Contains(got[0], system) || !strings.Contains(r.stdout, "Resource targeting is in effect") {
+		t.Fatalf("the targeted plan changes %q, want the system pool only:\n%s", got, r.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--target", "cluster.nodePools.system", "--auto-approve")
+	r = e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+	if got := changeLines(r.stdout, region, "~"); len(got) != 1 || !strings.Contains(got[0], ingest) {
+		t.Fatalf("after the targeted apply the plan changes %q, want the ingest pool only:\n%s", got, r.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.assertAWSMatchesState()
+
+	// --replace an unchanged pool: the new node group has the old one's
+	// name, so EKS needs the old one gone first; the plan says so rather
+	// than promising a create apply would see refused.
+	old, _ := e.state(region).Find(ingest)
+	r = e.must(2, "plan", "-f", e.spec, "--replace", ingest, "--detailed-exitcode")
+	if !strings.Contains(r.stdout, "-/+ "+ingest+" (replace: replacement requested with --replace; the old one is deleted first, as the new one takes its name)") || !strings.Contains(r.stdout, "1 to add, 0 to change, 1 to destroy") {
+		t.Fatalf("the --replace plan:\n%s", r.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--replace", ingest, "--auto-approve")
+	// A node group's ID is its name; its ARN ends in a UUID of its own.
+	if now, _ := e.state(region).Find(ingest); now.Outputs["arn"] == old.Outputs["arn"] || now.IdempotencyKey == old.IdempotencyKey {
+		t.Errorf("apply --replace kept node group %s (%s)", old.ID, old.Outputs["arn"])
+	}
+	e.assertAWSMatchesState()
+
+	// Rename the ingest pool in the spec, and tell state: one replacement
+	// at the new address (EKS cannot rename a node group), nothing left at
+	// the old one.
+	e.editSpec("- name: ingest", "- name: batch")
+	batch := providers.Address(region, aws.TypeEKSNodeGroup, "batch")
+	e.must(0, "state", "mv", ingest, batch)
+	r = e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+	if !strings.Contains(r.stdout, "+/- "+batch) || strings.Contains(r.stdout, ingest) || !strings.Contains(r.stdout, "1 to add, 0 to change, 1 to destroy") {
+		t.Fatalf("the plan after state mv is not one replacement at %s:\n%s", batch, r.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	e.assertAWSMatchesState()
+	e.destroyToEmpty(region, true)
 }

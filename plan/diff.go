@@ -528,6 +528,33 @@ func diffRegion(desired []*providers.Resource, refreshedList []*refreshed, adopt
 	return out, nil
 }
 
+// replaceAsIs plans a replacement nothing in the spec asked for (taint,
+// --replace). When none of the inputs that force a replacement changes,
+// the new object has the old one's name (drivers derive names from those
+// inputs, and clouds refuse a second node group, node pool or Kubernetes
+// object of one name), so it cannot be made beside the old one: it is
+// deleted first, even for a create-before-destroy resource, rather than
+// planned as a create that apply would see refused.
+func replaceAsIs(ch *Change, d *providers.Resource, cur *refreshed, schemas map[string]providers.ResourceSchema, knownOutput func(addr, output string) (any, bool), replace func(string), reason string) {
+	replace(reason)
+	if ch.Action != CreateThenDelete {
+		return
+	}
+	forceNew, _ := replaceRules(d, schemas)
+	for k := range forceNew {
+		want, ok := d.Inputs[k]
+		if !ok {
+			continue
+		}
+		resolved, known, _ := resolveRefs(want, knownOutput)
+		if have, hasHave := cur.inputs[k]; !known || !hasHave || !equalValues(resolved, have) {
+			return // a changed name: the new object can exist beside the old one
+		}
+	}
+	ch.Action = DeleteThenCreate
+	ch.Reason = reason + "; the old one is deleted first, as the new one takes its name"
+}
+
 // diffResource decides the change for one desired resource. changes holds
 // the decisions for its dependencies (made first, in dependency order).
 func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed, schemas map[string]providers.ResourceSchema, forceReplace bool) *Change {
@@ -588,10 +615,10 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 		replace(joinReasons(adoptReason, reasonFailed))
 		return ch
 	case cur.res.Status == state.StatusTainted:
-		replace(reasonTainted)
+		replaceAsIs(ch, d, cur, schemas, knownOutput, replace, reasonTainted)
 		return ch
 	case forceReplace:
-		replace(joinReasons(adoptReason, reasonReplaceAsked))
+		replaceAsIs(ch, d, cur, schemas, knownOutput, replace, joinReasons(adoptReason, reasonReplaceAsked))
 		return ch
 	}
 

@@ -69,8 +69,9 @@ func TestTargetADeletion(t *testing.T) {
 	}
 }
 
-// TestReplace: --replace replaces a resource nothing changed about, with
-// its create-before-destroy rule; protect still refuses a stateful one;
+// TestReplace: --replace replaces a resource nothing changed about; as the
+// new object would take the old one's name, even a create-before-destroy
+// pool is deleted first; protect still refuses a stateful one;
 // --replace of a resource to be created only warns.
 func TestReplace(t *testing.T) {
 	f := newFixture(t)
@@ -78,8 +79,8 @@ func TestReplace(t *testing.T) {
 	old, _ := f.state(t, r1).Find(poolWork)
 	p := f.plan(t, PlanOptions{Replace: []string{"cluster.nodePools.work"}}, region(r1))
 	c := changesByAddr(p.Regions[0])[poolWork]
-	if c.Action != CreateThenDelete || c.Reason != reasonReplaceAsked {
-		t.Fatalf("pool change %+v, want a create-before-destroy replacement", c)
+	if c.Action != DeleteThenCreate || !strings.HasPrefix(c.Reason, reasonReplaceAsked+"; the old one is deleted first") {
+		t.Fatalf("pool change %+v, want a replacement deleting the old pool first (the new one has its name)", c)
 	}
 	if got := addrsOfChanges(p.Regions[0]); !slices.Equal(got, []string{poolWork}) {
 		t.Errorf("changes %v, want only the pool", got)
