@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
@@ -25,8 +26,8 @@ import (
 // copies from that cloud's console, and the check that the sandbox and
 // state agree (nothing leaked, nothing twice).
 type adoption struct {
-	region, cluster, pool string
-	protected             bool // the example sets spec.protect
+	region, network, cluster, pool string
+	protected                      bool // the example sets spec.protect
 	// consoleID is how the cloud's console or CLI shows the object state
 	// records as r (an ARN, a resource path, an ARM ID in other case).
 	consoleID func(r state.Resource) string
@@ -35,7 +36,8 @@ type adoption struct {
 
 // importAndAdopt: after state rm of a node pool that still exists, the
 // plan adopts it by its tags instead of creating a second one; `regionctl
-// import` brings the cluster back by the ID its console shows, and an
+// import` brings the cluster and the network back by the IDs their
+// console shows, and an
 // import block in the spec does the same for the pool, each followed by
 // an empty plan; nothing is ever duplicated or leaked, and destroy still
 // empties the sandbox.
@@ -70,6 +72,13 @@ func (e *env) importAndAdopt(c adoption) {
 	}
 	if got, _ := e.state(c.region).Find(c.cluster); got.ID != cluster.ID {
 		t.Errorf("import recorded the cluster as %q, want %q", got.ID, cluster.ID)
+	}
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	network, _ := e.state(c.region).Find(c.network)
+	e.must(0, "state", "rm", c.network)
+	e.must(0, "import", "-f", e.spec, c.region+"/network", c.consoleID(network))
+	if got, _ := e.state(c.region).Find(c.network); got.ID != network.ID {
+		t.Errorf("import recorded the network as %q, want %q", got.ID, network.ID)
 	}
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	r = e.run("import", "-f", e.spec, c.region+"/"+strings.TrimPrefix(c.pool, c.region+"/"), c.consoleID(cluster))
@@ -120,8 +129,16 @@ func TestAWSImportAndAdopt(t *testing.T) {
 		protected: true,
 		cluster:   eksCluster,
 		pool:      providers.Address(region, aws.TypeEKSNodeGroup, "system"),
-		consoleID: func(r state.Resource) string { return fmt.Sprint(r.Outputs["arn"]) },
-		matches:   e.assertAWSMatchesState,
+		network:   providers.Address(region, aws.TypeVPC, "main"),
+		consoleID: func(r state.Resource) string {
+			if r.Type == aws.TypeVPC { // the VPC's ARN, in the cluster's account
+				cl, _ := e.state(region).Find(eksCluster)
+				a, _ := arn.Parse(fmt.Sprint(cl.Outputs["arn"]))
+				return fmt.Sprintf("arn:aws:ec2:%s:%s:vpc/%s", a.Region, a.AccountID, r.ID)
+			}
+			return fmt.Sprint(r.Outputs["arn"])
+		},
+		matches: e.assertAWSMatchesState,
 	})
 }
 
@@ -131,9 +148,13 @@ func TestGCPImportAndAdopt(t *testing.T) {
 	e.importAndAdopt(adoption{
 		region:    gcpRegion,
 		protected: true,
+		network:   providers.Address(gcpRegion, gcp.TypeNetwork, "main"),
 		cluster:   providers.Address(gcpRegion, gcp.TypeCluster, "main"),
 		pool:      providers.Address(gcpRegion, gcp.TypeNodePool, "system"),
 		consoleID: func(r state.Resource) string {
+			if r.Type == gcp.TypeNetwork {
+				return fmt.Sprintf("projects/%s/global/networks/%s", r.Inputs["project"], r.Inputs["name"])
+			}
 			path := fmt.Sprintf("projects/%s/locations/%s/clusters/", r.Inputs["project"], r.Inputs["location"])
 			if r.Type == gcp.TypeNodePool {
 				return path + fmt.Sprintf("%s/nodePools/%s", r.Inputs["cluster"], r.Inputs["name"])
@@ -149,14 +170,15 @@ func TestAzureImportAndAdopt(t *testing.T) {
 	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{}, false)
 	e.importAndAdopt(adoption{
 		region:  azRegion,
+		network: providers.Address(azRegion, azure.TypeVirtualNetwork, "main"),
 		cluster: providers.Address(azRegion, azure.TypeCluster, "main"),
 		pool:    providers.Address(azRegion, azure.TypeNodePool, "ingest"),
 		consoleID: func(r state.Resource) string {
 			if r.Type == azure.TypeNodePool {
 				return fmt.Sprint(r.Inputs["name"]) // the name alone: its cluster is in state
 			}
-			// As `az` prints it in places: ARM's fixed segments in lower case.
-			return strings.NewReplacer("/resourceGroups/", "/resourcegroups/", "/managedClusters/", "/managedclusters/").Replace(r.ID)
+			// As `az` prints it in places: ARM's fixed segments in other case.
+			return strings.NewReplacer("/resourceGroups/", "/resourcegroups/", "/managedClusters/", "/managedclusters/", "/virtualNetworks/", "/virtualnetworks/").Replace(r.ID)
 		},
 		matches: func() { e.assertAzureMatchesState(azRegion) },
 	})
