@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # -s -w strip the symbol and debug tables; -trimpath keeps build paths out.
 LDFLAGS := -s -w -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
 
-.PHONY: build test test-gcloud test-az lint fuzz bench quickstart release
+.PHONY: build test test-gcloud test-az lint fuzz bench quickstart release proto
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
@@ -41,5 +41,11 @@ fuzz:
 quickstart:
 	./scripts/quickstart.sh
 
+# Regenerate the plugin protocol's Go code from proto/**/*.proto with the
+# pinned generators (scripts/proto.sh; TestGeneratedCodeIsUpToDate checks it).
+proto:
+	GO=$(GO) ./scripts/proto.sh gen
+
 bench:
 	$(GO) test ./plan -run '^$$' -bench . -benchtime 1x
+	$(GO) test ./providers/plugin -run '^$$' -bench . -benchtime 1x

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/spec"
@@ -36,6 +37,7 @@ type app struct {
 	drivers   map[string]providers.Driver
 	// offline are the drivers validate builds (providers.Options.Offline).
 	offline map[string]providers.Driver
+	registryState
 }
 
 // specFlags are the flags of commands that read region specs.
@@ -157,14 +159,14 @@ func (a *app) driver(ctx context.Context, name string) (providers.Driver, error)
 	if d, ok := a.drivers[name]; ok {
 		return d, nil
 	}
-	if a.useSandbox() && !sandbox.Emulates(name) {
-		return nil, fmt.Errorf("driver %q has no emulator in the sandbox: refusing --sandbox for it (it would talk to its real cloud); run it without --sandbox", name)
+	if _, isPlugin := a.registry().plugins[name]; a.useSandbox() && !isPlugin && !sandbox.Emulates(name) {
+		return nil, &plan.DriverTargetError{Driver: name, Reason: fmt.Sprintf("driver %q has no emulator in the sandbox: refusing --sandbox for it (it would talk to its real cloud); run it without --sandbox", name)}
 	}
-	opts, err := a.driverOptions(ctx)
+	opts, err := a.driverOptions(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	d, err := a.cfg.Registry.New(ctx, name, opts)
+	d, err := a.registry().registry.New(ctx, name, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +185,7 @@ func (a *app) offlineDriver(ctx context.Context, name string) (providers.Driver,
 	if d, ok := a.offline[name]; ok {
 		return d, nil
 	}
-	d, err := a.cfg.Registry.New(ctx, name, providers.Options{Offline: true})
+	d, err := a.registry().registry.New(ctx, name, providers.Options{Offline: true})
 	if err != nil {
 		return nil, err
 	}
@@ -192,16 +194,6 @@ func (a *app) offlineDriver(ctx context.Context, name string) (providers.Driver,
 	}
 	a.offline[name] = d
 	return d, nil
-}
-
-// driverOptions are the options every driver of this run gets.
-func (a *app) driverOptions(ctx context.Context) (providers.Options, error) {
-	if !a.useSandbox() {
-		return providers.Options{ForceConflicts: a.g.forceConflicts}, nil
-	}
-	o, err := a.sandboxDriverOptions(ctx)
-	o.ForceConflicts = a.g.forceConflicts
-	return o, err
 }
 
 // color reports whether w should get ANSI colours: only on a terminal, never

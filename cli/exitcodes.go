@@ -149,6 +149,7 @@ func exitCode(err error) int {
 	}
 	var te *plan.TargetError
 	var tr *targetRefusal
+	var dt *plan.DriverTargetError
 	var se *plan.StaleError
 	var le *state.LockError
 	var ste *plan.StateError
@@ -158,7 +159,7 @@ func exitCode(err error) int {
 	var re *plan.ResourceError
 	var ae *plan.AccountError
 	switch {
-	case errors.As(err, &te), errors.As(err, &tr):
+	case errors.As(err, &te), errors.As(err, &tr), errors.As(err, &dt):
 		return ExitTarget
 	case errors.As(err, &se):
 		return ExitStale

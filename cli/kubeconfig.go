@@ -98,6 +98,13 @@ func (a *app) kubeTokenArgs(region string) ([]string, error) {
 		}
 		args = append(args, "--backend-config", abs)
 	}
+	for _, d := range a.g.pluginDirs { // the region's driver may be a plugin found there
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+		args = append(args, "--plugin-dir", abs)
+	}
 	if a.useSandbox() {
 		sbDir, err := filepath.Abs(a.g.sandboxDir)
 		if err != nil {

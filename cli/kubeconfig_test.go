@@ -38,3 +38,19 @@ func TestKubeTokenArgsNameTheBackend(t *testing.T) {
 		t.Fatalf("plugin args %v do not give the state dir as an absolute path", args)
 	}
 }
+
+// TestKubeTokenArgsNameThePluginDirs: a region whose driver is a plugin
+// found with --plugin-dir still finds it when kubectl runs the exec plugin
+// from elsewhere.
+func TestKubeTokenArgsNameThePluginDirs(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	a := &app{cfg: &Config{Getenv: func(string) string { return "" }}, g: &globals{stateDir: "st", sandboxDir: "sb", pluginDirs: []string{"plugins"}}}
+	args, err := a.kubeTokenArgs("r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.Index(args, "--plugin-dir"); i < 0 || args[i+1] != filepath.Join(dir, "plugins") {
+		t.Fatalf("plugin args %v do not name the plugin folder as an absolute path", args)
+	}
+}

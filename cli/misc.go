@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -59,15 +56,16 @@ func (a *app) checkDrivers(ctx context.Context, regions []*spec.Region) diag.Dia
 
 func (a *app) checkDriver(ctx context.Context, r *spec.Region) diag.Diagnostics {
 	name := r.Spec.Provider
-	if _, ok := a.cfg.Registry[name]; !ok {
+	reg := a.registry().registry
+	if _, ok := reg[name]; !ok {
 		d := diag.Diagnostic{
 			Severity: diag.Error,
 			Pos:      r.Pos("spec.provider"),
 			Path:     "spec.provider",
 			Summary:  fmt.Sprintf("no driver named %q", name),
-			Fix:      "use one of: " + strings.Join(a.cfg.Registry.Names(), ", "),
+			Fix:      "use one of: " + strings.Join(reg.Names(), ", "),
 		}
-		if near, ok := spec.DidYouMean(name, a.cfg.Registry.Names()); ok {
+		if near, ok := spec.DidYouMean(name, reg.Names()); ok {
 			d.Fix = fmt.Sprintf("did you mean %q?", near)
 		}
 		return diag.Diagnostics{d}
@@ -88,49 +86,6 @@ func (a *app) checkDriver(ctx context.Context, r *spec.Region) diag.Diagnostics 
 		ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos("spec"), Summary: fmt.Sprintf("region %s: %v", r.Metadata.Name, err)})
 	}
 	return append(ds, resp.Diagnostics...)
-}
-
-func (a *app) driversCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "drivers",
-		Short: "List the registered cloud drivers and their capabilities",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			var all []providers.Capabilities
-			for _, name := range a.cfg.Registry.Names() {
-				d, err := a.offlineDriver(ctx, name) // capabilities need no credentials
-				if err != nil {
-					return err
-				}
-				all = append(all, d.Capabilities())
-			}
-			if asJSON {
-				enc := json.NewEncoder(a.cfg.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"format_version": "1", "drivers": all})
-			}
-			if len(all) == 0 {
-				fmt.Fprintln(a.cfg.Stdout, "No drivers registered.")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.cfg.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tKUBERNETES\tLOCATIONS\tMACHINES\tTIERS\tLB SCHEMES\tDESCRIPTION")
-			for _, c := range all {
-				locs := make([]string, 0, len(c.Locations))
-				for l := range c.Locations {
-					locs = append(locs, l)
-				}
-				slices.Sort(locs)
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", c.Name, strings.Join(c.KubernetesVersions, ","),
-					len(locs), len(c.Machines), strings.Join(c.StorageTiers, ","), strings.Join(c.LoadBalancerSchemes, ","), c.Description)
-			}
-			return tw.Flush()
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print capabilities as JSON")
-	return cmd
 }
 
 func (a *app) schemaCmd() *cobra.Command {

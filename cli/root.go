@@ -61,7 +61,8 @@ func Main(args []string, cfg Config) int {
 	defer cancel()
 	intr := newInterrupts(cfg.Stderr, cancel)
 	defer intr.stop()
-	root := newRoot(&cfg, intr)
+	root, app := newRoot(&cfg, intr)
+	defer app.closeDrivers(cfg.Stderr) // plugin processes end with the run
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -113,6 +114,8 @@ type globals struct {
 	// forceConflicts lets apply take over in-cluster fields other field
 	// managers own.
 	forceConflicts bool
+	// pluginDirs is --plugin-dir (see plugins.go).
+	pluginDirs []string
 	// logFormat is --log-format: human progress lines, or one JSON object
 	// per event on stderr; eventsFile (--events-file) also writes the JSON
 	// events to a file.
@@ -120,7 +123,7 @@ type globals struct {
 	eventsFile string
 }
 
-func newRoot(cfg *Config, intr *interrupts) *cobra.Command {
+func newRoot(cfg *Config, intr *interrupts) (*cobra.Command, *app) {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "regionctl",
@@ -141,6 +144,7 @@ from one spec, keeping per-region state with locking.`,
 	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for a region's lock (0: fail at once when held)")
 	pf.StringVar(&g.stateDir, "state-dir", "", "directory of the local state backend (default "+defaultStateDir+", or "+sandboxStateDir+" inside --sandbox-dir with --sandbox)")
 	registerBackendFlags(pf, g)
+	registerPluginFlags(pf, g)
 	pf.StringVar(&g.sandboxDir, "sandbox-dir", sandbox.DefaultDir, "where the sandbox keeps its emulated cloud")
 	pf.BoolVar(&g.sandbox, "sandbox", false, "point drivers at the offline sandbox emulators (also REGIONCTL_SANDBOX=1)")
 	pf.BoolVar(&g.forceConflicts, "force-conflicts", false, "server-side apply of StorageClasses and Services takes over fields another field manager owns (default: report the conflict)")
@@ -183,7 +187,7 @@ from one spec, keeping per-region state with locking.`,
 		app.outputCmd(),
 	)
 	requireSubcommands(root)
-	return root
+	return root, app
 }
 
 // requireSubcommands makes every command that only groups subcommands

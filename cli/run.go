@@ -39,6 +39,8 @@ func (a *app) engine(be state.Backend) (*plan.Engine, error) {
 		State:       be,
 		Parallelism: a.g.parallelism,
 		Observer:    a.observer(),
+		// The drivers built into this regionctl have its version.
+		DefaultDriverVersion: Version,
 	}
 	if a.useSandbox() {
 		t, err := a.sandboxTarget()

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/plugin"
 	"github.com/regionctl/regionctl/sandbox"
 )
 
@@ -69,6 +70,29 @@ not running.`,
 		},
 	}
 	serve.Flags().StringVar(&config, "config", "", "sandbox config file")
+	var pluginPath string
+	servePlugin := &cobra.Command{
+		Use:    "serve-plugin NAME",
+		Short:  "Run a driver plugin's emulator in the foreground until interrupted",
+		Args:   cobra.ExactArgs(1),
+		Hidden: true, // --sandbox starts this in the background for a plugin's driver
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := plugin.Plugin{Name: args[0], Path: pluginPath, Stderr: a.cfg.Stderr, LogLevel: a.cfg.Getenv(pluginLogEnv), HostVersion: Version}
+			dir, err := filepath.Abs(sandbox.PluginDir(a.g.sandboxDir, p.Name))
+			if err != nil {
+				return err
+			}
+			return sandbox.ServePlugin(cmd.Context(), dir,
+				func(ctx context.Context, dir string) (sandbox.PluginEmulator, error) {
+					em, err := p.StartEmulator(ctx, dir)
+					if err != nil {
+						return nil, err
+					}
+					return pluginEmulator{em}, nil
+				})
+		},
+	}
+	servePlugin.Flags().StringVar(&pluginPath, "plugin-path", "", "the plugin executable")
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Stop the background sandbox (its emulated cloud stays on disk)",
@@ -86,6 +110,14 @@ not running.`,
 			objs, err := sandbox.ListDir(a.g.sandboxDir)
 			if err != nil {
 				return fmt.Errorf("list sandbox %s: %w", a.g.sandboxDir, err)
+			}
+			for _, name := range sandbox.PluginDaemons(a.g.sandboxDir) {
+				more, err := sandbox.ListPlugin(cmd.Context(), a.g.sandboxDir, name)
+				if err != nil {
+					fmt.Fprintf(a.cfg.Stderr, "Not listed: %v (a --sandbox run with the driver starts it)\n", err)
+					continue
+				}
+				objs = append(objs, more...)
 			}
 			if asJSON {
 				enc := json.NewEncoder(a.cfg.Stdout)
@@ -105,7 +137,7 @@ not running.`,
 		},
 	}
 	ls.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
-	cmd.AddCommand(up, serve, down, ls)
+	cmd.AddCommand(up, serve, servePlugin, down, ls)
 	return cmd
 }
 
@@ -127,7 +159,17 @@ func (a *app) sandboxOptions(config string) (sandbox.Options, error) {
 // ensureSandbox returns the running sandbox's endpoints, starting it in the
 // background (a detached `regionctl sandbox serve`) when none runs.
 func (a *app) ensureSandbox(ctx context.Context, config string) (sandbox.Endpoints, error) {
-	dir := a.g.sandboxDir
+	args := []string{"sandbox", "serve", "--sandbox-dir", a.g.sandboxDir}
+	if config != "" {
+		args = append(args, "--config", config)
+	}
+	return a.ensureDaemon(ctx, a.g.sandboxDir, args)
+}
+
+// ensureDaemon returns the endpoints of the daemon that publishes them in
+// dir, starting it in the background (regionctl itself with args, logging
+// to dir/sandbox.log) when none answers there.
+func (a *app) ensureDaemon(ctx context.Context, dir string, args []string) (sandbox.Endpoints, error) {
 	if sandbox.Running(dir) {
 		return sandbox.ReadEndpoints(dir)
 	}
@@ -144,10 +186,6 @@ func (a *app) ensureSandbox(ctx context.Context, config string) (sandbox.Endpoin
 		return sandbox.Endpoints{}, fmt.Errorf("start sandbox: %w", err)
 	}
 	defer logFile.Close()
-	args := []string{"sandbox", "serve", "--sandbox-dir", dir}
-	if config != "" {
-		args = append(args, "--config", config)
-	}
 	cmd := exec.Command(self, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this run and its Ctrl-C
@@ -174,35 +212,55 @@ func (a *app) ensureSandbox(ctx context.Context, config string) (sandbox.Endpoin
 	return sandbox.ReadEndpoints(dir)
 }
 
-// stopSandbox stops the background sandbox and waits for it to go.
+// stopSandbox stops the background sandbox and the daemons of driver
+// plugins' emulators, and waits for them to go.
 func (a *app) stopSandbox(ctx context.Context) error {
 	dir := a.g.sandboxDir
-	ep, err := sandbox.ReadEndpoints(dir)
+	stopped, err := stopDaemon(ctx, dir)
 	if err != nil {
+		return err
+	}
+	for _, name := range sandbox.PluginDaemons(dir) {
+		s, err := stopDaemon(ctx, sandbox.PluginDir(dir, name))
+		if err != nil {
+			return fmt.Errorf("the emulator of driver %s: %w", name, err)
+		}
+		stopped = stopped || s
+	}
+	if !stopped {
 		fmt.Fprintln(a.cfg.Stdout, "No sandbox is running.")
 		return nil
+	}
+	fmt.Fprintf(a.cfg.Stdout, "Sandbox stopped; its emulated cloud stays in %s (`regionctl sandbox ls`).\n", dir)
+	return nil
+}
+
+// stopDaemon stops the daemon that published its endpoints in dir, if one
+// runs, and waits for it to go; it removes the endpoints of a dead one.
+func stopDaemon(ctx context.Context, dir string) (bool, error) {
+	ep, err := sandbox.ReadEndpoints(dir)
+	if err != nil {
+		return false, nil
 	}
 	if err := syscall.Kill(ep.PID, syscall.SIGTERM); err != nil {
 		if errors.Is(err, syscall.ESRCH) {
 			_ = os.Remove(filepath.Join(dir, sandbox.EndpointsFile))
-			fmt.Fprintln(a.cfg.Stdout, "No sandbox is running (removed a stale endpoints file).")
-			return nil
+			return false, nil
 		}
-		return fmt.Errorf("stop sandbox pid %d: %w", ep.PID, err)
+		return false, fmt.Errorf("stop sandbox pid %d: %w", ep.PID, err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for syscall.Kill(ep.PID, 0) == nil {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("sandbox pid %d did not stop within 30s", ep.PID)
+			return false, fmt.Errorf("sandbox pid %d did not stop within 30s", ep.PID)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	fmt.Fprintf(a.cfg.Stdout, "Sandbox stopped; its emulated cloud stays in %s (`regionctl sandbox ls`).\n", dir)
-	return nil
+	return true, nil
 }
 
 // sandboxDriverOptions starts the sandbox if needed and returns driver
@@ -213,4 +271,20 @@ func (a *app) sandboxDriverOptions(ctx context.Context) (providers.Options, erro
 		return providers.Options{}, err
 	}
 	return providers.Options{Sandbox: true, SandboxEndpoints: ep.Endpoints, SandboxDir: a.g.sandboxDir}, nil
+}
+
+// pluginEmulator is a plugin's running emulator as the sandbox daemon
+// keeps it.
+type pluginEmulator struct{ *plugin.RunningEmulator }
+
+func (e pluginEmulator) Objects(ctx context.Context) ([]sandbox.Object, error) {
+	objs, err := e.RunningEmulator.Objects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sandbox.Object, len(objs))
+	for i, o := range objs {
+		out[i] = sandbox.Object{Cloud: e.Info().Name, Type: o.Type, ID: o.ID, Name: o.Name, Region: o.Region, State: o.State}
+	}
+	return out, nil
 }

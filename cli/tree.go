@@ -20,5 +20,6 @@ func CommandTree() *cobra.Command {
 		IsTerminal: func(any) bool { return false },
 	}
 	cfg = cfg.withDefaults()
-	return newRoot(&cfg, nil)
+	root, _ := newRoot(&cfg, nil)
+	return root
 }

@@ -44,6 +44,9 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 		if err != nil {
 			return nil, fmt.Errorf("apply region %s: %w", rp.Region, err)
 		}
+		if err := e.checkDriverVersion(rp, ent.caps); err != nil {
+			return nil, err
+		}
 		if _, set := lim.perDriver[rp.Provider]; set {
 			continue
 		}
@@ -514,6 +517,7 @@ func (r *regionRun) writeLocked(fn func(s *state.State)) error {
 	fn(next)
 	next.Protect = r.rp.Protect
 	next.Provider = r.rp.Provider
+	next.DriverVersion = r.e.driverVersion(r.drv.Capabilities())
 	target := r.target
 	next.Target = &target
 	next.Serial = prev + 1

@@ -126,6 +126,9 @@ func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOption
 		ent, err := drivers.get(ctx, in.provider)
 		if err != nil {
 			d := diag.Diagnostic{Severity: diag.Error, Source: diag.SourceCloud, Summary: fmt.Sprintf("region %s: %v", in.name, err), Path: "spec.provider"}
+			if dt := (*DriverTargetError)(nil); errors.As(err, &dt) {
+				d.Source = diag.SourceTarget
+			}
 			if in.spec != nil {
 				d.Pos = in.spec.Pos("spec.provider")
 			}
@@ -207,7 +210,7 @@ func expandRegion(ctx context.Context, in regionInput, ent driverEntry) ([]*prov
 }
 
 func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry, lim *limiter, opts PlanOptions, sh *planShared) (RegionPlan, diag.Diagnostics) {
-	rp := RegionPlan{Region: in.name, Provider: in.provider, RefreshOnly: opts.RefreshOnly}
+	rp := RegionPlan{Region: in.name, Provider: in.provider, RefreshOnly: opts.RefreshOnly, DriverVersion: e.driverVersion(ent.caps)}
 	var ds diag.Diagnostics
 
 	// 1. Check and expand the spec.

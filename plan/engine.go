@@ -49,6 +49,10 @@ type Engine struct {
 	// DrainTimeout bounds an in-flight cloud call after cancellation; 0
 	// means DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// DefaultDriverVersion is recorded (in plans and state) as the version
+	// of a driver whose Capabilities.Version is empty: the CLI sets
+	// regionctl's own version, the version of the drivers built into it.
+	DefaultDriverVersion string
 	// Sandbox is the ID of the sandbox the drivers point at, and
 	// SandboxDir where it is (for messages); empty for real clouds. Plans
 	// and state record the target (state.Target, with the account each

@@ -120,6 +120,9 @@ type Plan struct {
 type RegionPlan struct {
 	Region   string `json:"region"`
 	Provider string `json:"provider"`
+	// DriverVersion is the version of the driver (Provider) that made the
+	// plan; apply refuses the plan under another version of it.
+	DriverVersion string `json:"driverVersion,omitempty"`
 	// Lineage and Serial are the state's at plan time (empty/0 for a region
 	// with no state yet); apply refuses the plan if state moved on.
 	Lineage string `json:"lineage,omitempty"`

@@ -8,6 +8,18 @@ import (
 	"github.com/regionctl/regionctl/state"
 )
 
+// DriverTargetError is what Engine.Drivers returns to refuse the run's
+// target for a driver, such as --sandbox for a driver that has no emulator
+// (it would reach its real cloud). Plan reports it as a target problem, not
+// a cloud one.
+type DriverTargetError struct {
+	Driver string
+	// Reason is the whole message, with what to do instead.
+	Reason string
+}
+
+func (e *DriverTargetError) Error() string { return e.Reason }
+
 // TargetError is returned when a plan or a region's state was made for
 // another target than the run's: the sandbox and a real cloud, two
 // sandboxes, or two cloud accounts. Nothing is changed anywhere.

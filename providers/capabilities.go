@@ -8,6 +8,11 @@ type Capabilities struct {
 	Name string `json:"name"`
 	// Description is one line for `regionctl drivers`.
 	Description string `json:"description"`
+	// Version is the driver's own version (semver), recorded in plans and
+	// state. A driver plugin's comes from its handshake; a driver built into
+	// regionctl may leave it empty and is then recorded with regionctl's
+	// version.
+	Version string `json:"version,omitempty"`
 	// KubernetesVersions are the minors the managed service offers ("1.33").
 	KubernetesVersions []string `json:"kubernetesVersions"`
 	// Machines is the catalog neutral machine sizes are mapped onto.

@@ -21,7 +21,11 @@ const EndpointsFile = "endpoints.json"
 type Endpoints struct {
 	PID       int               `json:"pid"`
 	Endpoints map[string]string `json:"endpoints"`
-	Started   time.Time         `json:"started"`
+	// Control is the daemon's own endpoint, for a driver plugin's
+	// emulator (ServePlugin): health checks go there, since the plugin's
+	// endpoints speak only its cloud's API.
+	Control string    `json:"control,omitempty"`
+	Started time.Time `json:"started"`
 }
 
 // Serve runs a sandbox until ctx is cancelled, publishing its pid and
@@ -75,7 +79,11 @@ func Running(dir string) bool {
 		return false
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
-	for _, url := range ep.Endpoints {
+	checked := ep.Endpoints
+	if ep.Control != "" {
+		checked = map[string]string{"control": ep.Control}
+	}
+	for _, url := range checked {
 		if !strings.Contains(url, "://") {
 			url = "http://" + url // a gRPC endpoint answers health checks over HTTP/1.1 too
 		}

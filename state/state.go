@@ -28,6 +28,8 @@ type State struct {
 	Region string `json:"region"`
 	// Provider is the driver that manages the region.
 	Provider string `json:"provider"`
+	// DriverVersion is the version of that driver at the last apply.
+	DriverVersion string `json:"driverVersion,omitempty"`
 	// Protect copies the spec's protect flag at the last apply, so a destroy
 	// of a region whose spec is gone still refuses to delete stateful
 	// resources without --allow-destroy.

@@ -10,30 +10,18 @@ import (
 
 // Access is implemented by drivers whose clusters regionctl can reach; the
 // CLI uses it for `regionctl kubeconfig REGION` and the exec credential
-// plugin `regionctl kube-token REGION`.
-type Access interface {
-	ClusterAccess(ctx context.Context, req AccessRequest) (AccessResponse, error)
-}
+// plugin `regionctl kube-token REGION`. It is providers.ClusterAccessor,
+// declared there so that a driver plugin can serve it without linking
+// Kubernetes' client libraries.
+type Access = providers.ClusterAccessor
 
 // AccessRequest carries a region's resources as recorded in state; the
 // driver finds its cluster among them.
-type AccessRequest struct {
-	Resources []providers.Instance
-	// Token asks for a fresh bearer token (a cloud or signing call);
-	// without it the driver makes no call at all.
-	Token bool
-}
+type AccessRequest = providers.AccessRequest
 
 // AccessResponse is how to reach the cluster. Token is a credential: the
 // caller prints it for kubectl and never stores it.
-type AccessResponse struct {
-	ClusterID string
-	Endpoint  string
-	CAPEM     []byte
-	Token     string
-	// Expiry is when the client should ask for a new token.
-	Expiry time.Time
-}
+type AccessResponse = providers.AccessResponse
 
 // Recorded says where a driver's cluster resource records how to reach it,
 // for ClusterAccess.

@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -763,13 +764,49 @@ func (m *Manager) KeysUnder(ctx context.Context, id string) (int, error) {
 	return n, nil
 }
 
+// freePort picks a port for a program to listen on later. The program binds
+// it some time after this returns, so the port must not be handed to
+// anyone meanwhile: it comes from below the kernel's ephemeral range
+// (ip_local_port_range), where the source ports of outgoing connections —
+// which a busy machine makes by the thousand — are never taken from. Only
+// when no such port is free does it fall back to one the kernel picks.
 func freePort() (int, error) {
+	low := ephemeralLow()
+	if low > minPickedPort {
+		for range 64 {
+			if p := minPickedPort + mathrand.IntN(low-minPickedPort); portFree(p) {
+				return p, nil
+			}
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("sandbox: find a free port: %w", err)
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// minPickedPort is the lowest port freePort picks: above the registered
+// ports of common servers.
+const minPickedPort = 20000
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return n
 }
 
 func portFree(p int) bool {

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/regionctl/regionctl/internal/memcloud"
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/plugin"
+	"github.com/regionctl/regionctl/sandbox"
+)
+
+// pluginDriverName is the driver the test binary serves as a plugin when
+// it runs as regionctl-driver-memp (a symlink): memcloud under another
+// name, over the env's cloud file.
+const pluginDriverName = "memp"
+
+func servePluginDriver() {
+	plugin.Serve(plugin.Config{Name: pluginDriverName, Version: "0.4.0",
+		New: func(context.Context, providers.Options) (providers.Driver, error) {
+			cloud, err := memcloud.Open(os.Getenv(envCloudFile))
+			if err != nil {
+				return nil, err
+			}
+			return renamed{memcloud.NewDriver(cloud)}, nil
+		}})
+}
+
+// renamed is memcloud's driver called memp.
+type renamed struct{ *memcloud.Driver }
+
+func (r renamed) Capabilities() providers.Capabilities {
+	c := r.Driver.Capabilities()
+	c.Name = pluginDriverName
+	return c
+}
+
+// pluginDir links this test binary into a plugins folder as
+// regionctl-driver-NAME for each name, and points the plugin at the env's
+// cloud file.
+func (e *env) pluginDir(names ...string) string {
+	e.t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	dir := filepath.Join(e.dir, "plugins")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, n := range names {
+		if err := os.Symlink(self, filepath.Join(dir, plugin.ExecutablePrefix+n)); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.t.Setenv(envCloudFile, filepath.Join(e.dir, "cloud.json"))
+	return dir
+}
+
+// TestPluginDriver: a driver plugin found with --plugin-dir is listed with
+// its version, path and protocol, plans and applies a region (state
+// records its version), and is refused under --sandbox because it brings
+// no emulator — before anything starts.
+func TestPluginDriver(t *testing.T) {
+	e := newEnv(t)
+	dir := e.pluginDir(pluginDriverName)
+	e.editSpec("provider: mem", "provider: "+pluginDriverName)
+
+	r := e.must(0, "drivers", "--plugin-dir", dir)
+	exe := filepath.Join(dir, plugin.ExecutablePrefix+pluginDriverName)
+	if !strings.Contains(r.stdout, exe+" (protocol 1)") || !strings.Contains(r.stdout, "memp  0.4.0") {
+		t.Errorf("drivers does not show the plugin's version, path and protocol:\n%s", r.stdout)
+	}
+	var listed struct {
+		Drivers []listedDriver `json:"drivers"`
+	}
+	if err := json.Unmarshal([]byte(e.must(0, "drivers", "--json", "--plugin-dir", dir).stdout), &listed); err != nil {
+		t.Fatal(err)
+	}
+	sources := map[string]string{}
+	for _, d := range listed.Drivers {
+		sources[d.Name] = d.Source
+		if d.Name == pluginDriverName && (d.Plugin == nil || d.Plugin.Path != exe || d.Plugin.Origin != "--plugin-dir" || d.Version != "0.4.0") {
+			t.Errorf("drivers --json, the plugin: %+v %+v", d, d.Plugin)
+		}
+	}
+	if sources["mem"] != "builtin" || sources[pluginDriverName] != "plugin" {
+		t.Errorf("drivers --json sources: %v", sources)
+	}
+
+	e.must(0, "apply", "-f", e.specPath(), "--auto-approve", "--plugin-dir", dir)
+	if st := e.readState("test-east"); st.Provider != pluginDriverName || st.DriverVersion != "0.4.0" {
+		t.Errorf("state records driver %q version %q, want memp 0.4.0", st.Provider, st.DriverVersion)
+	}
+	if len(e.cloud.Objects()) == 0 {
+		t.Fatal("the plugin made nothing")
+	}
+	e.must(0, "plan", "-f", e.specPath(), "--detailed-exitcode", "--plugin-dir", dir)
+
+	// A state of its own: the real run's state is refused under --sandbox
+	// anyway (another target, exit 9), before the driver is built.
+	sandboxDir := filepath.Join(e.dir, "sandbox")
+	r = e.must(ExitTarget, "plan", "-f", e.specPath(), "--sandbox", "--sandbox-dir", sandboxDir, "--plugin-dir", dir, "--state-dir", filepath.Join(e.dir, "sandbox-state"))
+	if !strings.Contains(r.stderr, "has no emulator") || !strings.Contains(r.stderr, "refusing rather than reach its real cloud") {
+		t.Errorf("--sandbox with a plugin without an emulator:\n%s", r.stderr)
+	}
+	// The sandbox's ID is made (the target names it), but no emulator of
+	// the plugin was started.
+	if pdir := sandbox.PluginDir(sandboxDir, pluginDriverName); sandbox.Running(pdir) {
+		t.Errorf("the refused sandbox run started the plugin's emulator in %s", pdir)
+	} else if _, err := os.Stat(pdir); !os.IsNotExist(err) {
+		t.Errorf("the refused sandbox run made %s (%v)", pdir, err)
+	}
+}
+
+// TestPluginNamedLikeABuiltInIsNotUsed: a plugin cannot take the place of
+// a built-in driver; drivers says so.
+func TestPluginNamedLikeABuiltInIsNotUsed(t *testing.T) {
+	e := newEnv(t)
+	dir := e.pluginDir("mem")
+	r := e.must(0, "drivers", "--plugin-dir", dir)
+	if !strings.Contains(r.stderr, `is not used: "mem" is a built-in driver`) {
+		t.Errorf("drivers does not warn about the shadowed plugin:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout, "protocol") {
+		t.Errorf("the plugin named like a built-in driver was used:\n%s", r.stdout)
+	}
+}
+
+// TestBrokenPluginHidesNoOtherDriver: a regionctl-driver-x that is not a
+// regionctl plugin is reported, and drivers still lists the others.
+func TestBrokenPluginHidesNoOtherDriver(t *testing.T) {
+	e := newEnv(t)
+	dir := e.pluginDir(pluginDriverName)
+	if err := os.WriteFile(filepath.Join(dir, plugin.ExecutablePrefix+"junk"), []byte("#!/bin/sh\necho not a plugin\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := e.must(1, "drivers", "--plugin-dir", dir)
+	if !strings.Contains(r.stdout, "memp  0.4.0") || !strings.Contains(r.stdout, "\nmem ") {
+		t.Errorf("drivers does not list the working drivers:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, plugin.ExecutablePrefix+"junk") {
+		t.Errorf("drivers does not name the broken plugin:\n%s", r.stderr)
+	}
+}
