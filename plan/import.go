@@ -57,7 +57,7 @@ func (e *Engine) Import(ctx context.Context, region *spec.Region, req ImportRequ
 		return fail(diag.SourceCloud, "", "%v", err)
 	}
 	lim := newLimiter(e.parallelism())
-	lim.setDriverLimit(in.provider, ent.caps.MaxParallel)
+	lim.setDriverLimit(in.provider, ent.caps, 0)
 	desired, _, ds := expandRegion(ctx, in, ent)
 	if ds.HasErrors() {
 		return nil, ds
@@ -78,7 +78,7 @@ func (e *Engine) Import(ctx context.Context, region *spec.Region, req ImportRequ
 	}
 	// State's own outputs resolve the inputs (a node pool's cluster): no
 	// refresh, only the object imported is read.
-	recorded, err := e.refresh(ctx, ent.drv, st, lim, true)
+	recorded, err := e.refresh(ctx, ent.drv, st, lim, true, nil)
 	if err != nil {
 		return fail(diag.SourceState, "", "%v", err)
 	}
