@@ -39,7 +39,7 @@ type Wave struct {
 // rolloutFormatVersion is the plan file format of a plan with a rollout: a
 // regionctl that does not know waves must refuse it rather than apply
 // every region at once.
-const rolloutFormatVersion = 2
+const rolloutFormatVersion = 3
 
 // DefaultGateInterval is the first wait between two health checks of a
 // wave; it doubles up to maxGateInterval.

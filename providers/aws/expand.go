@@ -185,7 +185,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 
 	vpc := addr(TypeVPC, "main")
 	add(providers.Resource{
-		Address: vpc, Type: TypeVPC,
+		Address: vpc, Type: TypeVPC, Element: spec.ElementNetwork,
 		Inputs: providers.Values{
 			"location": loc, "cidr": r.Spec.Network.CIDR,
 			"enable_dns_support": true, "enable_dns_hostnames": true,
@@ -308,7 +308,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	public, private := endpointAccess(r.Spec.Cluster.EndpointAccess)
 	cluster := addr(TypeEKSCluster, "main")
 	add(providers.Resource{
-		Address: cluster, Type: TypeEKSCluster,
+		Address: cluster, Type: TypeEKSCluster, Element: spec.ElementCluster,
 		Inputs: providers.Values{
 			"location": loc, "name": name, "version": r.Spec.Cluster.KubernetesVersion,
 			"role_arn": providers.Ref(clusterRole, "arn"), "subnet_ids": cpSubnets,
@@ -364,7 +364,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		}
 		maps.Copy(inputs, providers.UpgradeInputs(p, upgradeRules))
 		add(providers.Resource{
-			Address: a, Type: TypeEKSNodeGroup,
+			Address: a, Type: TypeEKSNodeGroup, Element: spec.NodePoolElement(p.Name),
 			Inputs: inputs,
 			// Nodes need a route out (NAT) to join the cluster and pull images.
 			DependsOn:           slices.Clone(privateTables),
@@ -386,7 +386,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			a := addr(TypeEIP, "lb-"+lb.Name+"-"+letter(z))
 			lbEIPs[lb.Name] = append(lbEIPs[lb.Name], a)
 			add(providers.Resource{
-				Address: a, Type: TypeEIP,
+				Address: a, Type: TypeEIP, Element: spec.LoadBalancerAddressElement(lb.Name),
 				Inputs:   providers.Values{"location": loc},
 				Stateful: true,
 			})
