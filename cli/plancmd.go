@@ -111,6 +111,7 @@ func (a *app) makePlan(ctx context.Context, eng *plan.Engine, regions []*spec.Re
 		Destroy:      destroy,
 		AllowDestroy: pf.allowDestroy,
 		SkipRefresh:  !pf.refresh,
+		Rollout:      a.rollout,
 		RefreshOnly:  pf.refreshOnly,
 		Targets:      pf.targets,
 		Replace:      pf.replace,

@@ -97,22 +97,33 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 
 	res := &ApplyResult{Regions: make([]RegionResult, len(p.Regions))}
 	errs := make([]error, len(p.Regions))
-	var wg sync.WaitGroup
-	for i := range p.Regions {
-		wg.Go(func() {
-			if !p.Regions[i].hasChanges() {
-				res.Regions[i] = RegionResult{Region: p.Regions[i].Region, Skipped: map[string]string{}, Outputs: map[string]map[string]any{}}
-				return
-			}
-			ent, _ := drivers.get(ctx, p.Regions[i].Provider)
-			res.Regions[i], errs[i] = e.applyRegion(ctx, &p.Regions[i], states[i], targets[i], ent.drv, lim, opts.Abort)
-			if notes[i] != "" {
-				res.Regions[i].Notes = append(res.Regions[i].Notes, notes[i])
-			}
-		})
+	run := func(idx []int) {
+		var wg sync.WaitGroup
+		for _, i := range idx {
+			wg.Go(func() {
+				if !p.Regions[i].hasChanges() {
+					res.Regions[i] = RegionResult{Region: p.Regions[i].Region, Skipped: map[string]string{}, Outputs: map[string]map[string]any{}}
+					return
+				}
+				ent, _ := drivers.get(ctx, p.Regions[i].Provider)
+				res.Regions[i], errs[i] = e.applyRegion(ctx, &p.Regions[i], states[i], targets[i], ent.drv, lim, opts.Abort, p.Destroy)
+				if notes[i] != "" {
+					res.Regions[i].Notes = append(res.Regions[i].Notes, notes[i])
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	var all []error
+	if p.Rollout == nil || p.Destroy {
+		every := make([]int, len(p.Regions))
+		for i := range every {
+			every[i] = i
+		}
+		run(every)
+	} else if err := e.applyWaves(ctx, p, res, errs, states, drivers, run); err != nil {
+		all = append(all, err)
+	}
 	for i, err := range errs {
 		if err != nil {
 			all = append(all, fmt.Errorf("region %s: %w", p.Regions[i].Region, err))
@@ -353,6 +364,26 @@ type regionRun struct {
 	fatal error
 	// schemas are the driver's resource schemas (versions to record).
 	schemas schemaIndex
+	// destroy is set for a destroy plan (DeleteRequest.Reason).
+	destroy bool
+}
+
+// deleteReason tells the driver why target goes: with everything it
+// depends on (a destroy, or a dependency deleted or replaced by this plan),
+// as the old half of a replacement, or because the spec dropped it.
+func (r *regionRun) deleteReason(ch *Change, target state.Resource) providers.DeleteReason {
+	if r.destroy {
+		return providers.DeleteDestroyed
+	}
+	for _, other := range r.rp.Changes {
+		if (other.Action == Delete || other.Action.IsReplace()) && other.DeposedID == "" && slices.Contains(target.Dependencies, other.Address) {
+			return providers.DeleteDestroyed
+		}
+	}
+	if ch.Action.IsReplace() || target.Status == state.StatusDeposed {
+		return providers.DeleteReplaced
+	}
+	return providers.DeleteRemoved
 }
 
 type nodeResult struct {
@@ -361,7 +392,7 @@ type nodeResult struct {
 	notStarted bool
 }
 
-func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.State, target state.Target, drv providers.Driver, lim *limiter, abort <-chan struct{}) (RegionResult, error) {
+func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.State, target state.Target, drv providers.Driver, lim *limiter, abort <-chan struct{}, destroy bool) (RegionResult, error) {
 	res := RegionResult{Region: rp.Region, Skipped: map[string]string{}, Outputs: map[string]map[string]any{}}
 	if st != nil {
 		res.Serial = st.Serial
@@ -373,7 +404,7 @@ func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.Stat
 	if err != nil {
 		return res, err
 	}
-	run := &regionRun{e: e, rp: rp, drv: drv, lim: lim, wctx: context.WithoutCancel(ctx), result: &res, st: st, target: target, abort: abort, outputs: map[string]map[string]any{}}
+	run := &regionRun{e: e, rp: rp, drv: drv, lim: lim, wctx: context.WithoutCancel(ctx), result: &res, st: st, target: target, abort: abort, outputs: map[string]map[string]any{}, destroy: destroy}
 	if st != nil {
 		for _, r := range st.Resources {
 			if r.Status == state.StatusCreated {
@@ -930,7 +961,8 @@ func (r *regionRun) delete(ctx context.Context, n *node) error {
 		if err != nil {
 			return err
 		}
-		if _, err := r.drv.Delete(ctx, providers.DeleteRequest{Instance: instanceOf(inst)}); err != nil && !errors.Is(err, providers.ErrNotFound) {
+		req := providers.DeleteRequest{Instance: instanceOf(inst), Reason: r.deleteReason(ch, target)}
+		if _, err := r.drv.Delete(ctx, req); err != nil && !errors.Is(err, providers.ErrNotFound) {
 			return err
 		}
 	}

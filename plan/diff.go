@@ -190,8 +190,17 @@ func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOption
 		ds.Sort()
 		return nil, ds
 	}
-	p := &Plan{FormatVersion: FormatVersion, Created: e.now().UTC(), Destroy: opts.Destroy, RefreshOnly: opts.RefreshOnly,
+	p := &Plan{FormatVersion: baseFormatVersion, Created: e.now().UTC(), Destroy: opts.Destroy, RefreshOnly: opts.RefreshOnly,
 		Targets: slices.Clone(opts.Targets), Replace: slices.Clone(opts.Replace), Regions: plans}
+	if opts.Rollout != nil && !opts.Destroy {
+		var rds diag.Diagnostics
+		p.Rollout, rds = planRollout(opts.Rollout, plans)
+		if ds = append(ds, rds...); ds.HasErrors() {
+			ds.Sort()
+			return nil, ds
+		}
+		p.FormatVersion = rolloutFormatVersion
+	}
 	return p, ds
 }
 
@@ -326,6 +335,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	if len(opts.Targets) > 0 {
 		rp.Changes = targetChanges(rp.Changes, desired, st, sh.targets.match(in.name, desired, st))
 	}
+	ds = append(ds, checkUpdates(ctx, in, ent.drv, rp.Changes)...)
 
 	// 5. Protect.
 	if rp.Protect && !opts.AllowDestroy {
@@ -801,4 +811,28 @@ func describe(c *Change) string {
 		return "replaced"
 	}
 	return c.Action.String()
+}
+
+// checkUpdates asks the driver (providers.UpdateChecker) whether each
+// planned in-place update can be made, and places its diagnostics in the
+// region's spec.
+func checkUpdates(ctx context.Context, in regionInput, drv providers.Driver, changes []Change) diag.Diagnostics {
+	uc, ok := drv.(providers.UpdateChecker)
+	if !ok {
+		return nil
+	}
+	var ds diag.Diagnostics
+	for _, ch := range changes {
+		if ch.Action != Update {
+			continue
+		}
+		for _, d := range uc.CheckUpdate(ctx, providers.CheckUpdateRequest{Address: ch.Address, Type: ch.Type, Before: ch.Before, After: ch.After}) {
+			if d.Pos == (diag.Pos{}) && in.spec != nil {
+				d.Pos = in.spec.Pos(d.Path)
+			}
+			d.Summary = fmt.Sprintf("region %s: %s", in.name, d.Summary)
+			ds = append(ds, d)
+		}
+	}
+	return ds.Dedupe()
 }

@@ -14,13 +14,18 @@ import (
 	"github.com/regionctl/regionctl/state"
 )
 
-// FormatVersion is the version of the plan file format. The `--json` output
-// is versioned separately (render.JSONFormatVersion, docs/json-output.md).
-// Version 2 added imports and adoptions of objects state does not know
-// (Change.Adoption), refresh-only plans and the recorded --target and
-// --replace: a regionctl that knows only version 1 would apply such a plan
-// differently, so it refuses it.
-const FormatVersion = 2
+// FormatVersion is the newest version of the plan file format this
+// regionctl reads. The `--json` output is versioned separately
+// (render.JSONFormatVersion, docs/json-output.md). Version 2
+// (baseFormatVersion, every plan without a rollout) added imports and
+// adoptions of objects state does not know (Change.Adoption), refresh-only
+// plans and the recorded --target and --replace; version 3
+// (rolloutFormatVersion) a rollout. A regionctl that knows only an older
+// version would apply such a plan differently, so it refuses it.
+const FormatVersion = rolloutFormatVersion
+
+// baseFormatVersion is the format of a plan without a rollout.
+const baseFormatVersion = 2
 
 // Action is what apply will do to one resource.
 type Action int
@@ -114,6 +119,8 @@ type Plan struct {
 	// although nothing about them changed.
 	Replace []string     `json:"replace,omitempty"`
 	Regions []RegionPlan `json:"regions"`
+	// Rollout, when set, makes Apply change the regions wave by wave.
+	Rollout *Rollout `json:"rollout,omitempty"`
 }
 
 // RegionPlan is the plan for one region, bound to the state it was made from.

@@ -105,6 +105,9 @@ type NodePool struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Taints are "key=value:Effect" or "key:Effect".
 	Taints []string `json:"taints,omitempty"`
+	// Upgrade bounds how many nodes are added and unavailable at once
+	// while the pool's nodes are replaced (see PoolUpgrade).
+	Upgrade *PoolUpgrade `json:"upgrade,omitempty"`
 }
 
 // Machine is a neutral machine size that each driver maps onto the smallest

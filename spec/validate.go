@@ -314,6 +314,7 @@ func (v *validator) cluster(c *Cluster) {
 				v.errf(tp, fix, "%s", problem)
 			}
 		}
+		v.upgrade(pp+".upgrade", p.Upgrade)
 	}
 }
 

@@ -118,6 +118,13 @@ func Human(w io.Writer, p *plan.Plan, opts HumanOptions) error {
 	if len(p.Regions) > 0 {
 		h.line("")
 	}
+	if r := p.Rollout; r != nil {
+		h.line(h.paint(ansiBold, rolloutHead(r)))
+		for i, w := range r.Waves {
+			h.line("  " + waveLine(p, i, w))
+		}
+		h.line("")
+	}
 	h.line(h.paint(ansiBold, PlanSummary(p)))
 	if h.err != nil {
 		return fmt.Errorf("render plan: %w", h.err)

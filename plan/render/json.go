@@ -31,7 +31,9 @@ type jsonPlan struct {
 	Replace     []string     `json:"replace"`
 	HasChanges  bool         `json:"has_changes"`
 	Regions     []jsonRegion `json:"regions"`
-	Summary     jsonSummary  `json:"summary"`
+	// Rollout is the waves an apply follows (since 1.2).
+	Rollout *jsonRollout `json:"rollout,omitempty"`
+	Summary jsonSummary  `json:"summary"`
 }
 
 type jsonRegion struct {
@@ -114,6 +116,7 @@ func JSON(w io.Writer, p *plan.Plan) error {
 		HasChanges:    p.HasChanges(),
 		Regions:       make([]jsonRegion, 0, len(p.Regions)),
 		Summary:       jsonSummary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Replace: c.Replace, Import: c.Import, Record: c.Record},
+		Rollout:       rolloutJSON(p.Rollout),
 	}
 	if !p.Created.IsZero() {
 		doc.Created = p.Created.UTC().Format(time.RFC3339)

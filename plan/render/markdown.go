@@ -177,6 +177,17 @@ expand:
 // buildMarkdown lays out the whole plan as sections.
 func buildMarkdown(p *plan.Plan) *mdDoc {
 	d := &mdDoc{top: topLine(p)}
+	if r := p.Rollout; r != nil {
+		s := &mdSection{tier: tierAlways, head: "**" + mdEscape(rolloutHead(r)) + "**\n", foot: "\n",
+			more: func(n int) string { return fmt.Sprintf("- … and %s more\n", plural(n, "wave", "waves")) }}
+		s.collapsed = func(n int) string {
+			return s.head + fmt.Sprintf("- … %s not listed\n", plural(n, "wave", "waves")) + s.foot
+		}
+		for i, w := range r.Waves {
+			s.items = append(s.items, "- "+mdEscape(waveLine(p, i, w))+"\n")
+		}
+		d.sections = append(d.sections, s)
+	}
 	var unchanged []string
 	for _, r := range p.Regions {
 		if !regionHasChanges(r) && len(r.Drift) == 0 {

@@ -23,6 +23,17 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // at the top level and nested, nested maps and lists, keys that need
 // quoting, notes, a stateful replacement and a stateful delete, a deposed
 // object, and a region with no changes.
+// rolloutPlan is fullPlan with a second, unchanged region and a rollout
+// of two waves.
+func rolloutPlan() *plan.Plan {
+	p := fullPlan()
+	p.FormatVersion = 2
+	p.Regions = append(p.Regions, plan.RegionPlan{Region: "prod-eu-west", Provider: "gcp", Changes: []plan.Change{}})
+	p.Rollout = &plan.Rollout{Name: "fleet", PauseBetween: 10 * time.Minute, GateTimeout: 15 * time.Minute, Waves: []plan.Wave{
+		{Name: "canary", Regions: []string{"prod-us-east"}}, {Name: "rest", Regions: []string{"prod-eu-west"}}}}
+	return p
+}
+
 func fullPlan() *plan.Plan {
 	const r = "prod-us-east"
 	a := func(typ, name string) string { return providers.Address(r, typ, name) }
@@ -150,6 +161,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"full", fullPlan()},
 		{"empty", emptyPlan()},
+		{"rollout", rolloutPlan()},
 	}
 	for _, p := range plans {
 		t.Run(p.name, func(t *testing.T) {

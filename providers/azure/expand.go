@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 
@@ -263,6 +264,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		for k, v := range p.Labels {
 			labels[k] = v
 		}
+		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, upgradeRules)...)
 		if i == 0 {
 			if p.Spot {
 				resp.Diagnostics = append(resp.Diagnostics, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos(path + ".spot"), Path: path + ".spot",
@@ -283,6 +285,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				"name": pn, "vm_size": mt.Name, "zones": kit.List(zones),
 				"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			}
+			maps.Copy(systemPool, providers.UpgradeInputs(p, upgradeRules))
 			resp.Notes = append(resp.Notes, fmt.Sprintf("node pool %s: %s → %s (%d vCPU, %g GiB%s); AKS requires a System pool, so this first pool is defined inline in %s (system_pool, AKS pool %s)",
 				p.Name, how, mt.Name, mt.CPU, mt.MemoryGiB, gpuNote(mt), cluster, pn))
 			continue
@@ -298,6 +301,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			"kubernetes_version": r.Spec.Cluster.KubernetesVersion,
 		}
+		maps.Copy(in, providers.UpgradeInputs(p, upgradeRules))
 		spot := ""
 		if p.Spot {
 			in["eviction_policy"], in["spot_max_price"] = evictionDelete, spotMaxPrice

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 
@@ -300,15 +301,18 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			accelKey = fmt.Sprintf("%s×%d", mt.Accelerator, mt.GPU)
 		}
 		pools = append(pools, addr(TypeNodePool, p.Name))
+		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, upgradeRules)...)
+		inputs := providers.Values{
+			"project": project, "location": loc, "cluster": providers.Ref(cluster, "id"),
+			"name":         PoolName(p.Name, mt.Name, fmt.Sprint(p.Spot), accelKey, imageType),
+			"machine_type": mt.Name, "spot": p.Spot, "accelerators": accels, "image_type": imageType,
+			"version": r.Spec.Cluster.KubernetesVersion, "node_locations": zoneList,
+			"min_node_count": perMin, "max_node_count": perMax, "labels": labels, "taints": taints,
+		}
+		maps.Copy(inputs, providers.UpgradeInputs(p, upgradeRules))
 		add(providers.Resource{
 			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Element: spec.NodePoolElement(p.Name),
-			Inputs: providers.Values{
-				"project": project, "location": loc, "cluster": providers.Ref(cluster, "id"),
-				"name":         PoolName(p.Name, mt.Name, fmt.Sprint(p.Spot), accelKey, imageType),
-				"machine_type": mt.Name, "spot": p.Spot, "accelerators": accels, "image_type": imageType,
-				"version": r.Spec.Cluster.KubernetesVersion, "node_locations": zoneList,
-				"min_node_count": perMin, "max_node_count": perMax, "labels": labels, "taints": taints,
-			},
+			Inputs:              inputs,
 			CreateBeforeDestroy: true,
 		})
 	}

@@ -20,6 +20,9 @@ type Meta struct {
 	// ID is the cloud's identifier ("" on Create and Find). A handler's
 	// Create may set it once the object exists, for its own later steps.
 	ID string
+	// DeleteReason is why the engine deletes the object (Delete only): a
+	// handler drains a node pool first when DeleteReason.Drains().
+	DeleteReason providers.DeleteReason
 }
 
 // Target is what a Type's Connect sees: the call's identity and its raw
@@ -660,7 +663,7 @@ func (r *Router) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 	}
 	in, out, err := r.current(b, inst)
 	if err == nil {
-		err = b.delete(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID}, in, out)
+		err = b.delete(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID, DeleteReason: req.Reason}, in, out)
 	}
 	return providers.DeleteResponse{}, r.fail(err, "delete %s (%s)", inst.Address, inst.ID)
 }
