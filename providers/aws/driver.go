@@ -67,6 +67,9 @@ type Driver struct {
 	dependencyWait time.Duration
 	// forceConflicts is --force-conflicts for in-cluster objects.
 	forceConflicts bool
+	// drain is how node groups are drained before they are deleted
+	// (Label and Value set per group).
+	drain kubernetes.DrainOptions
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
 
@@ -124,6 +127,7 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 // first use) and sends every call to opts.SandboxEndpoints["aws"].
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
 	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts,
+		drain:   kubernetes.DrainOptions{Timeout: opts.DrainTimeout},
 		budgets: budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin)}
 	d.lists.Linger = listLinger
 	d.kube = d.kubeHandler()
@@ -145,6 +149,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		}
 		d.waitMin, d.waitMax = 100*time.Millisecond, time.Second
 		d.dependencyWait = 5 * time.Second
+		d.drain.Interval = 100 * time.Millisecond
 		d.lists.Linger = sandboxListLinger
 		return d, nil
 	}

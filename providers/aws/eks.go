@@ -341,6 +341,17 @@ type nodegroupIn struct {
 	MaxSize      int               `kit:"max_size"`
 	Labels       map[string]string `kit:"labels"`
 	Taints       []eksTaint        `kit:"taints,set"`
+	// MaxUnavailable is updateConfig.maxUnavailable; nil leaves EKS's.
+	MaxUnavailable *int `kit:"max_unavailable,omitempty"`
+}
+
+// updateConfig is the node group's update config, nil when the spec sets
+// none.
+func (in nodegroupIn) updateConfig() *ekstypes.NodegroupUpdateConfig {
+	if in.MaxUnavailable == nil {
+		return nil
+	}
+	return &ekstypes.NodegroupUpdateConfig{MaxUnavailable: aws.Int32(int32(*in.MaxUnavailable))}
 }
 
 // eksTaint is one node taint, with EKS's effect names (NO_SCHEDULE).
@@ -461,7 +472,8 @@ func (h nodegroupHandler) Create(ctx context.Context, c *nodegroupCall) (string,
 			Version:       aws.String(c.In.Version),
 			ScalingConfig: &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(minSize), MaxSize: aws.Int32(maxSize), DesiredSize: aws.Int32(minSize)},
 			Labels:        c.In.Labels, Taints: sdkTaints(c.In.Taints),
-			Tags: tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
+			UpdateConfig: c.In.updateConfig(),
+			Tags:         tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
 		})
 		if errCode(err) == "ResourceInUseException" {
 			if ng, derr := h.describe(ctx, c, name); derr == nil && ng != nil && matchTags(c.Meta, ng.Tags) {
@@ -511,6 +523,10 @@ func (h nodegroupHandler) Read(ctx context.Context, c *nodegroupCall) (*kit.Live
 	if len(ng.InstanceTypes) == 1 {
 		in.InstanceType = aws.String(ng.InstanceTypes[0])
 	}
+	if u := ng.UpdateConfig; c.Prev.MaxUnavailable != nil && u != nil && u.MaxUnavailable != nil {
+		n := int(*u.MaxUnavailable)
+		in.MaxUnavailable = &n
+	}
 	for _, t := range ng.Taints {
 		in.Taints = append(in.Taints, eksTaint{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value), Effect: string(t.Effect)})
 	}
@@ -549,6 +565,16 @@ func (h nodegroupHandler) Update(ctx context.Context, c *nodegroupCall, _ []stri
 	}
 	if ng == nil {
 		return fmt.Errorf("EKS node group %s: %w", c.ID, providers.ErrNotFound)
+	}
+	if want := c.In.updateConfig(); want != nil && (ng.UpdateConfig == nil || aws.ToInt32(ng.UpdateConfig.MaxUnavailable) != *want.MaxUnavailable) {
+		// First, so a version upgrade below replaces nodes as asked.
+		out, err := c.Env.cl.eks.UpdateNodegroupConfig(ctx, &eks.UpdateNodegroupConfigInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(c.ID), UpdateConfig: want})
+		if err != nil {
+			return fmt.Errorf("set update config (maxUnavailable %d): %w", *want.MaxUnavailable, err)
+		}
+		if err := c.Env.waitUpdate(ctx, cluster, out.Update, c.ID, ""); err != nil {
+			return err
+		}
 	}
 	if want, have := c.In.Version, aws.ToString(ng.Version); want != have {
 		if err := CheckUpgrade(have, want); err != nil {
@@ -624,6 +650,11 @@ func (h nodegroupHandler) Update(ctx context.Context, c *nodegroupCall, _ []stri
 
 func (nodegroupHandler) Delete(ctx context.Context, c *nodegroupCall) error {
 	in := &eks.DeleteNodegroupInput{ClusterName: aws.String(clusterOf(c.In.ClusterName, c.Prev.ClusterName)), NodegroupName: aws.String(c.ID)}
+	if c.DeleteReason.Drains() {
+		if err := c.Env.drainNodegroup(ctx, c.In.Location, aws.ToString(in.ClusterName), c.ID); err != nil {
+			return err
+		}
+	}
 	_, err := c.Env.cl.eks.DeleteNodegroup(ctx, in)
 	if isNotFound(err) {
 		return nil

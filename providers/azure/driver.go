@@ -83,6 +83,9 @@ type Driver struct {
 
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
+	// drain is how agent pools are drained before they are deleted (Label
+	// and Value set per pool).
+	drain kubernetes.DrainOptions
 
 	// budgets pace every ARM request (per subscription: reads, writes,
 	// deletes), as ARM meters them.
@@ -139,7 +142,7 @@ func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 // (opts.SandboxEndpoints["azure"], over https) with tokens the sandbox's
 // token endpoint issues to the sandbox's service principal (sandboxAuth).
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
-	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox,
+	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, drain: kubernetes.DrainOptions{Timeout: opts.DrainTimeout},
 		budgets: budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin)}
 	d.lists.Linger = listLinger
 	d.kube = d.kubeHandler(opts.ForceConflicts)
@@ -172,6 +175,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		// Polls wait as long as the emulator's Retry-After says the
 		// operation still runs (at most 2 s), as against ARM.
 		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 2*time.Second
+		d.drain.Interval = 100 * time.Millisecond
 		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/kit"
+	"github.com/regionctl/regionctl/providers/kubernetes"
 )
 
 // ---- versions ----
@@ -597,6 +598,26 @@ type nodePoolIn struct {
 	MaxNodeCount  int               `kit:"max_node_count"`
 	Labels        map[string]string `kit:"labels"`
 	Taints        []gkeTaint        `kit:"taints,set"`
+	// MaxSurge and MaxUnavailable are the pool's surge upgrade settings;
+	// nil leaves GKE's (surge 1, unavailable 0).
+	MaxSurge       *int `kit:"max_surge,omitempty"`
+	MaxUnavailable *int `kit:"max_unavailable,omitempty"`
+}
+
+// upgradeSettings are the pool's surge upgrade settings, nil when the spec
+// sets none; an unset one takes GKE's default.
+func (in nodePoolIn) upgradeSettings() *containerpb.NodePool_UpgradeSettings {
+	if in.MaxSurge == nil && in.MaxUnavailable == nil {
+		return nil
+	}
+	u := &containerpb.NodePool_UpgradeSettings{MaxSurge: 1, Strategy: containerpb.NodePoolUpdateStrategy_SURGE.Enum()}
+	if in.MaxSurge != nil {
+		u.MaxSurge = int32(*in.MaxSurge)
+	}
+	if in.MaxUnavailable != nil {
+		u.MaxUnavailable = int32(*in.MaxUnavailable)
+	}
+	return u
 }
 
 // accelerator is a node pool's GPU: its type and how many per node.
@@ -761,6 +782,7 @@ func (h nodePoolHandler) Create(ctx context.Context, c *nodePoolCall) (string, e
 			Name: name, Version: version, Locations: in.NodeLocations,
 			InitialNodeCount: max(as.MinNodeCount, 1),
 			Autoscaling:      as,
+			UpgradeSettings:  in.upgradeSettings(),
 			Management:       &containerpb.NodeManagement{AutoRepair: true, AutoUpgrade: true},
 			Config: &containerpb.NodeConfig{
 				MachineType: in.MachineType, Spot: in.Spot, ImageType: in.ImageType,
@@ -864,6 +886,16 @@ func (nodePoolHandler) live(c *nodePoolCall, cl *containerpb.Cluster, np *contai
 	for _, t := range cfg.GetTaints() {
 		in.Taints = append(in.Taints, gkeTaint{Key: t.GetKey(), Value: t.GetValue(), Effect: t.GetEffect().String()})
 	}
+	if u := np.GetUpgradeSettings(); u != nil && (c.Prev.MaxSurge != nil || c.Prev.MaxUnavailable != nil) {
+		surge, unavailable := int(u.GetMaxSurge()), int(u.GetMaxUnavailable())
+		in.MaxSurge, in.MaxUnavailable = &surge, &unavailable
+		if c.Prev.MaxSurge == nil {
+			in.MaxSurge = nil
+		}
+		if c.Prev.MaxUnavailable == nil {
+			in.MaxUnavailable = nil
+		}
+	}
 	out := nodePoolOut{ID: np.GetName(), SelfLink: np.GetSelfLink(), Status: np.GetStatus().String(), NodeVersion: np.GetVersion()}
 	if np.GetStatus() == containerpb.NodePool_ERROR {
 		return c.FoundFailed(in, out)
@@ -926,6 +958,12 @@ func (h nodePoolHandler) Update(ctx context.Context, c *nodePoolCall, _ []string
 		}
 		return nil
 	}
+	if want, have := in.upgradeSettings(), np.GetUpgradeSettings(); want != nil && (want.GetMaxSurge() != have.GetMaxSurge() || want.GetMaxUnavailable() != have.GetMaxUnavailable()) {
+		// First, so a version upgrade below replaces nodes as asked.
+		if err := updatePool("upgrade settings", &containerpb.UpdateNodePoolRequest{UpgradeSettings: want}); err != nil {
+			return err
+		}
+	}
 	if want, have := in.Version, MinorOf(np.GetVersion()); want != have {
 		if err := CheckUpgrade(have, want); err != nil {
 			return fmt.Errorf("node pool %s: %w", name, err)
@@ -977,6 +1015,14 @@ func (h nodePoolHandler) Delete(ctx context.Context, c *nodePoolCall) error {
 	cl, err := h.cluster(ctx, c, uid)
 	if err != nil || cl == nil {
 		return err // the cluster, and the pool with it, is gone
+	}
+	if c.DeleteReason.Drains() && cl.GetEndpoint() != "" {
+		opts := c.Env.d.drain
+		opts.Label, opts.Value = poolLabel, name
+		in := kubernetes.ClusterInputs{Endpoint: "https://" + cl.GetEndpoint(), CA: cl.GetMasterAuth().GetClusterCaCertificate(), Cluster: cl.GetSelfLink(), Location: c.Env.loc}
+		if err := c.Env.d.kube.DrainPool(ctx, in, opts); err != nil {
+			return fmt.Errorf("node pool %s: %w", name, err)
+		}
 	}
 	return c.Env.deletePool(ctx, poolCluster(c), name)
 }

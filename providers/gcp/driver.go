@@ -101,6 +101,9 @@ type Driver struct {
 	forceConflicts bool
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
+	// drain is how node pools are drained before they are deleted (Label
+	// and Value set per pool).
+	drain kubernetes.DrainOptions
 
 	// budgets pace every API request (per project: Compute reads and
 	// writes, GKE), as Google meters them.
@@ -154,6 +157,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		retryMin: time.Second, retryMax: 30 * time.Second,
 		busyWait:       30 * time.Minute,
 		forceConflicts: opts.ForceConflicts,
+		drain:          kubernetes.DrainOptions{Timeout: opts.DrainTimeout},
 		budgets:        budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin),
 	}
 	d.lists.Linger = listLinger
@@ -169,6 +173,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.pollMin, d.pollMax = 20*time.Millisecond, 250*time.Millisecond
 		d.retryMin, d.retryMax = 10*time.Millisecond, 200*time.Millisecond
 		d.busyWait = time.Minute
+		d.drain.Interval = 100 * time.Millisecond
 		d.lists.Linger = sandboxListLinger
 		return d, nil
 	}

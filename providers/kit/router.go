@@ -21,6 +21,9 @@ type Meta struct {
 	// ID is the cloud's identifier ("" on Create and Find). A handler's
 	// Create may set it once the object exists, for its own later steps.
 	ID string
+	// DeleteReason is why the engine deletes the object (Delete only): a
+	// handler drains a node pool first when DeleteReason.Drains().
+	DeleteReason providers.DeleteReason
 }
 
 // Target is what a Type's Connect sees: the call's identity and its raw
@@ -136,6 +139,17 @@ type Settler[E, In, Out any] interface {
 	Settle(ctx context.Context, c *Call[E, In, Out]) error
 }
 
+// Importer is implemented by handlers of types whose recorded ID is not
+// the only form a user may give to `regionctl import`: the kit calls
+// ImportID with c.ID set to what the user wrote and c.In to the desired
+// inputs (references resolved as far as state knows them); it returns the
+// ID to record, or an error (kit.Classed with providers.ErrPermanent for
+// an ID of the wrong form, naming the forms the type accepts). Without it
+// the user's ID is recorded as given.
+type Importer[E, In, Out any] interface {
+	ImportID(ctx context.Context, c *Call[E, In, Out]) (string, error)
+}
+
 // Upgrade rewrites a resource's stored inputs and outputs from one schema
 // version to the next. It works on raw values: the old shape has no struct.
 type Upgrade func(in, out providers.Values) (providers.Values, providers.Values, error)
@@ -174,6 +188,7 @@ type binding interface {
 	update(ctx context.Context, m Meta, in, prev, out providers.Values, changed []string) (providers.Values, error)
 	delete(ctx context.Context, m Meta, in, out providers.Values) error
 	find(ctx context.Context, m Meta, in providers.Values, settle bool) (string, providers.Values, error)
+	importID(ctx context.Context, m Meta, in providers.Values) (string, error)
 	readMany(ctx context.Context, metas []Meta, ins, outs []providers.Values) ([]readResult, error)
 	check(in providers.Values) error
 }
@@ -391,6 +406,18 @@ func (b *typed[E, In, Out]) find(ctx context.Context, m Meta, in providers.Value
 	return id, o.outs, nil
 }
 
+func (b *typed[E, In, Out]) importID(ctx context.Context, m Meta, in providers.Values) (string, error) {
+	im, ok := b.t.Handler.(Importer[E, In, Out])
+	if !ok {
+		return m.ID, nil
+	}
+	c, err := b.call(ctx, m, in, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	return im.ImportID(ctx, c)
+}
+
 // check verifies expanded inputs: every key is an input of the type, every
 // value has the input's type (references stand for any value), and every
 // input that is not optional is there.
@@ -430,6 +457,7 @@ type Router struct {
 var (
 	_ providers.Finder        = (*Router)(nil)
 	_ providers.StateUpgrader = (*Router)(nil)
+	_ providers.Importer      = (*Router)(nil)
 )
 
 // New declares a driver's resource types. It fails on a declaration whose
@@ -721,7 +749,7 @@ func (r *Router) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 	}
 	in, out, err := r.current(b, inst)
 	if err == nil {
-		err = b.delete(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID}, in, out)
+		err = b.delete(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID, DeleteReason: req.Reason}, in, out)
 	}
 	return providers.DeleteResponse{}, r.fail(err, "delete %s (%s)", inst.Address, inst.ID)
 }
@@ -742,6 +770,27 @@ func (r *Router) Find(ctx context.Context, req providers.FindRequest) (providers
 		return providers.FindResponse{}, nil
 	}
 	return providers.FindResponse{Found: true, ID: id, Outputs: out}, nil
+}
+
+// ImportID turns the identifier a user gave for an import into the ID the
+// type records, through the handler's Importer; without one the ID is
+// returned as given. Inputs must be resolved.
+func (r *Router) ImportID(ctx context.Context, req providers.ImportIDRequest) (providers.ImportIDResponse, error) {
+	if err := checkResolved(req.Inputs); err != nil {
+		return providers.ImportIDResponse{}, r.fail(err, "import %s", req.Address)
+	}
+	b, err := r.lookup(req.Type, req.Address)
+	if err != nil {
+		return providers.ImportIDResponse{}, err
+	}
+	id, err := b.importID(ctx, Meta{Address: req.Address, Type: req.Type, ID: req.ID}, req.Inputs)
+	if err != nil {
+		return providers.ImportIDResponse{}, r.fail(err, "import %s (%s)", req.Address, req.ID)
+	}
+	if id == "" {
+		return providers.ImportIDResponse{}, r.fail(errors.New("the handler returned no ID"), "import %s (%s)", req.Address, req.ID)
+	}
+	return providers.ImportIDResponse{ID: id}, nil
 }
 
 // UpgradeState rewrites a recorded resource's values to its type's current
