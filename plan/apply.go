@@ -287,6 +287,12 @@ func buildGraph(rp *RegionPlan, st *state.State) ([]*node, error) {
 			if del.ch.Action == DeleteThenCreate {
 				continue
 			}
+			if del.ch.DeposedID != "" {
+				// The old half of a create-before-destroy goes once its
+				// replacement is usable — also when an interrupted run
+				// left the replacement to adopt (a separate change).
+				dependOn(del, applyNode[x])
+			}
 			for addr, n := range applyNode {
 				if addr == x {
 					continue
@@ -653,6 +659,9 @@ func (r *regionRun) do(ctx context.Context, n *node) error {
 // made, one an import names, or one found by its tags. An object state
 // does not know is read with the desired inputs (resolved now), which give
 // the driver its context (location, project, parent).
+// The read settles: the driver first waits until the object is usable (a
+// cluster ACTIVE, its endpoint and CA known), so what is recorded as
+// created is complete before any dependent starts.
 func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	cur, ok := r.find(ch.Address)
 	inst := instanceOf(cur)
@@ -667,7 +676,7 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 		inst.SchemaVersion = r.schemas.of(r.drv)[ch.Type].Version
 	}
 	inst.ID = ch.AdoptID
-	resp, err := r.drv.Read(ctx, providers.ReadRequest{Instance: inst})
+	resp, err := r.drv.Read(ctx, providers.ReadRequest{Instance: inst, Settle: true})
 	if err != nil {
 		return fmt.Errorf("adopt %s: %w", ch.AdoptID, err)
 	}
@@ -676,7 +685,7 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	}
 	cur.ID, cur.Status = ch.AdoptID, state.StatusCreated
 	if resp.CreateFailed {
-		cur.Status = state.StatusTainted // the change replaces it
+		cur.Status = state.StatusTainted // a replacement replaces it
 	}
 	if resp.Inputs != nil {
 		cur.Inputs = resp.Inputs
@@ -684,7 +693,15 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	if resp.Outputs != nil {
 		cur.Outputs = resp.Outputs
 	}
-	return r.record(ch.Address, cur)
+	if err := r.record(ch.Address, cur); err != nil {
+		return err
+	}
+	if resp.CreateFailed && !ch.Action.IsReplace() && ch.Action != Delete {
+		// It failed while it settled: updating it would record a broken
+		// object as created.
+		return fmt.Errorf("adopt %s: %s; it is now tainted: plan again to replace it", ch.AdoptID, reasonFailed)
+	}
+	return nil
 }
 
 // record puts res in state (normalized, at the current schema version of
@@ -780,7 +797,7 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 		if prior.ID != "" {
 			// The driver returned this ID with an error last time; a plan
 			// made without refresh has not looked at it yet.
-			live, err := r.drv.Read(ctx, providers.ReadRequest{Instance: instanceOf(prior)})
+			live, err := r.drv.Read(ctx, providers.ReadRequest{Instance: instanceOf(prior), Settle: true})
 			if err != nil {
 				return fmt.Errorf("read %s, made by an interrupted create: %w", prior.ID, err)
 			}
@@ -800,7 +817,7 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 			}
 		}
 		if finder, ok := r.drv.(providers.Finder); ok {
-			f, err := finder.Find(ctx, providers.FindRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key})
+			f, err := finder.Find(ctx, providers.FindRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key, Settle: true})
 			if err != nil {
 				return fmt.Errorf("look for interrupted create: %w", err)
 			}

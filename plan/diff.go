@@ -598,7 +598,10 @@ func replaceAsIs(ch *Change, d *providers.Resource, cur *refreshed, schemas map[
 // the decisions for its dependencies (made first, in dependency order).
 func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed, schemas map[string]providers.ResourceSchema, forceReplace bool) *Change {
 	// knownOutput finds an output that is known at plan time: that of a
-	// resource that is not being created or replaced, as refreshed.
+	// resource that is not being created or replaced, as refreshed. An
+	// adopted object may still be in the making (a cluster without its
+	// endpoint yet): apply waits for it, so an output it lacks now is
+	// known only after apply.
 	knownOutput := func(addr, output string) (any, bool) {
 		dc := changes[addr]
 		if dc == nil || (dc.Action != NoOp && dc.Action != Update) {
@@ -609,6 +612,9 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 			return nil, false
 		}
 		v, ok := c.outputs[output]
+		if dc.AdoptID != "" && isEmptyValue(v) {
+			return nil, false
+		}
 		return v, ok
 	}
 	// After shows the known values; a reference stays only where the value
@@ -803,6 +809,9 @@ func isEmptyValue(v any) bool {
 func describe(c *Change) string {
 	if c == nil {
 		return "unknown"
+	}
+	if c.AdoptID != "" && (c.Action == Update || c.Action == NoOp) {
+		return "adopted from an interrupted create"
 	}
 	switch c.Action {
 	case Create:

@@ -86,6 +86,14 @@ type ExpandResponse struct {
 // ReadRequest identifies one resource to read.
 type ReadRequest struct {
 	Instance Instance
+	// Settle asks the driver to wait, before it reports the object, until
+	// the object is usable — a cluster ACTIVE, RUNNING or Succeeded, its
+	// outputs complete (endpoint, CA) — or until the cloud reports that its
+	// creation failed (then CreateFailed). The engine sets it when it adopts
+	// what an interrupted create made, before it records the object as
+	// created and before dependents start; a plan never sets it, so a plan
+	// never waits. A driver with nothing to wait for ignores it.
+	Settle bool
 }
 
 // ReadResponse is the live state of a resource.
@@ -184,6 +192,9 @@ type FindRequest struct {
 	// never an object without them, so a user's own object is never
 	// adopted by accident.
 	IdempotencyKey string
+	// Settle asks the driver to wait until what it found is usable before
+	// it reports its outputs, as ReadRequest.Settle.
+	Settle bool
 }
 
 // FindResponse says whether the resource exists, and if so what it is.

@@ -301,7 +301,29 @@ func (d *Driver) Read(ctx context.Context, req providers.ReadRequest) (providers
 	if !ok {
 		return providers.ReadResponse{}, nil
 	}
+	if o, err = d.settle(o, req.Settle); err != nil {
+		return providers.ReadResponse{}, err
+	}
 	return providers.ReadResponse{Exists: true, Inputs: o.Inputs, Outputs: o.Outputs, CreateFailed: o.Failed}, nil
+}
+
+// settle finishes an object still being made when asked to (settle), and
+// otherwise reports it as it is: outputs other than "id" empty.
+func (d *Driver) settle(o Object, settle bool) (Object, error) {
+	if !o.Making {
+		return o, nil
+	}
+	if settle {
+		o.Making = false
+		return o, d.Cloud.SetMaking(o.ID, false)
+	}
+	out := make(map[string]any, len(o.Outputs))
+	for k := range o.Outputs {
+		out[k] = ""
+	}
+	out["id"] = o.Outputs["id"]
+	o.Outputs = out
+	return o, nil
 }
 
 // ReadMany reads many objects in one call (one latency for the batch).
@@ -320,6 +342,9 @@ func (d *Driver) ReadMany(ctx context.Context, reqs []providers.ReadRequest) ([]
 			return nil, err
 		}
 		if ok {
+			if o, err = d.settle(o, false); err != nil {
+				return nil, err
+			}
 			out[i] = providers.ReadResponse{Exists: true, Inputs: o.Inputs, Outputs: o.Outputs, CreateFailed: o.Failed}
 		}
 	}
@@ -389,6 +414,9 @@ func (d *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 func (d *Driver) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
 	o, ok, err := d.Cloud.find(ctx, req.Type, req.Address, req.IdempotencyKey)
 	if err != nil || !ok {
+		return providers.FindResponse{}, err
+	}
+	if o, err = d.settle(o, req.Settle); err != nil {
 		return providers.FindResponse{}, err
 	}
 	return providers.FindResponse{Found: true, ID: o.ID, Outputs: o.Outputs}, nil

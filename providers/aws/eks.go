@@ -151,17 +151,18 @@ func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, err
 	if err != nil {
 		return "", err
 	}
-	if cl != nil && !matchTags(c.Meta, cl.Tags) {
-		return "", fmt.Errorf("EKS cluster %s already exists in %s and was not made by this create (its %s tag is %q)", name, c.In.Location, TagAddress, cl.Tags[TagAddress])
-	}
-	if cl != nil && cl.Status == ekstypes.ClusterStatusFailed {
-		// An earlier attempt of this create failed and could not be
-		// removed then: remove it now, then create it again.
+	if cl != nil && cl.Status == ekstypes.ClusterStatusFailed && sameAddress(c.Meta, cl.Tags) {
+		// An earlier attempt of this create (or the failed cluster this
+		// create replaces) could not be removed then: remove it now, then
+		// create it again.
 		c.ID = name
 		if err := h.Delete(ctx, c); err != nil {
 			return "", fmt.Errorf("delete EKS cluster %s, left FAILED by an earlier attempt: %w", name, err)
 		}
 		cl = nil
+	}
+	if cl != nil && !matchTags(c.Meta, cl.Tags) {
+		return "", fmt.Errorf("EKS cluster %s already exists in %s and was not made by this create (its %s tag is %q)", name, c.In.Location, TagAddress, cl.Tags[TagAddress])
 	}
 	if cl == nil {
 		err := c.Env.retryRolePropagation(ctx, func() error {
@@ -225,7 +226,39 @@ func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clu
 	if cl.Identity != nil && cl.Identity.Oidc != nil {
 		out.OIDCIssuer = cl.Identity.Oidc.Issuer
 	}
+	if cl.Status == ekstypes.ClusterStatusFailed {
+		return c.FoundFailed(in, out), nil
+	}
 	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted cluster is ACTIVE with its endpoint and
+// CA (or FAILED, or gone: Read reports which). EKS refuses node groups and
+// add-ons on a cluster that is not ACTIVE.
+func (clusterHandler) Settle(ctx context.Context, c *clusterCall) error {
+	return c.Env.settle(ctx, 45*time.Minute, "EKS cluster "+c.ID, func() (bool, error) {
+		cl, err := c.Env.describeCluster(ctx, c.ID)
+		if err != nil || cl == nil {
+			return cl == nil, err
+		}
+		switch cl.Status {
+		case ekstypes.ClusterStatusActive:
+			return aws.ToString(cl.Endpoint) != "" && cl.CertificateAuthority != nil && aws.ToString(cl.CertificateAuthority.Data) != "", nil
+		case ekstypes.ClusterStatusFailed:
+			return true, nil
+		}
+		return false, nil // CREATING, UPDATING, PENDING, DELETING
+	})
+}
+
+// settle polls done until it reports true, for at most limit.
+func (e *env) settle(ctx context.Context, limit time.Duration, what string, done func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := e.d.pollBackoff().Poll(ctx, done); err != nil {
+		return fmt.Errorf("wait for %s: %w", what, err)
+	}
+	return nil
 }
 
 // CheckUpgrade returns an error unless moving a cluster from Kubernetes
@@ -415,17 +448,18 @@ func (h nodegroupHandler) Create(ctx context.Context, c *nodegroupCall) (string,
 	if err != nil {
 		return "", err
 	}
-	if ng != nil && !matchTags(c.Meta, ng.Tags) {
-		return "", fmt.Errorf("EKS node group %s already exists in cluster %s and was not made by this create (its %s tag is %q)", name, cluster, TagAddress, ng.Tags[TagAddress])
-	}
-	if ng != nil && ng.Status == ekstypes.NodegroupStatusCreateFailed {
-		// An earlier attempt of this create failed and could not be
-		// removed then: remove it now, then create it again.
+	if ng != nil && ng.Status == ekstypes.NodegroupStatusCreateFailed && sameAddress(c.Meta, ng.Tags) {
+		// An earlier attempt of this create (or the failed group this
+		// create replaces) could not be removed then: remove it now, then
+		// create it again.
 		c.ID = name
 		if err := h.Delete(ctx, c); err != nil {
 			return "", fmt.Errorf("delete EKS node group %s, left CREATE_FAILED by an earlier attempt: %w", name, err)
 		}
 		ng = nil
+	}
+	if ng != nil && !matchTags(c.Meta, ng.Tags) {
+		return "", fmt.Errorf("EKS node group %s already exists in cluster %s and was not made by this create (its %s tag is %q)", name, cluster, TagAddress, ng.Tags[TagAddress])
 	}
 	if ng == nil {
 		minSize, maxSize := int32(c.In.MinSize), int32(c.In.MaxSize)
@@ -502,7 +536,22 @@ func (h nodegroupHandler) Read(ctx context.Context, c *nodegroupCall) (*kit.Live
 		desired := int(aws.ToInt32(s.DesiredSize))
 		out.DesiredSize = &desired
 	}
+	if ng.Status == ekstypes.NodegroupStatusCreateFailed {
+		return c.FoundFailed(in, out), nil
+	}
 	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted node group is no longer being created or
+// updated.
+func (h nodegroupHandler) Settle(ctx context.Context, c *nodegroupCall) error {
+	return c.Env.settle(ctx, 45*time.Minute, "EKS node group "+c.ID, func() (bool, error) {
+		ng, err := h.describe(ctx, c, c.ID)
+		if err != nil || ng == nil {
+			return ng == nil, err
+		}
+		return ng.Status != ekstypes.NodegroupStatusCreating && ng.Status != ekstypes.NodegroupStatusUpdating, nil
+	})
 }
 
 // Update upgrades the node group's Kubernetes version, then sets scaling,
@@ -672,17 +721,18 @@ func (h addonHandler) Create(ctx context.Context, c *addonCall) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if a != nil && !matchTags(c.Meta, a.Tags) {
-		return "", fmt.Errorf("EKS add-on %s already exists in cluster %s and was not made by this create", name, cluster)
-	}
-	if a != nil && a.Status == ekstypes.AddonStatusCreateFailed {
-		// An earlier attempt of this create failed and could not be
-		// removed then: remove it now, then create it again.
+	if a != nil && a.Status == ekstypes.AddonStatusCreateFailed && sameAddress(c.Meta, a.Tags) {
+		// An earlier attempt of this create (or the failed add-on this
+		// create replaces) could not be removed then: remove it now, then
+		// create it again.
 		c.ID = name
 		if err := h.Delete(ctx, c); err != nil {
 			return "", fmt.Errorf("delete EKS add-on %s, left CREATE_FAILED by an earlier attempt: %w", name, err)
 		}
 		a = nil
+	}
+	if a != nil && !matchTags(c.Meta, a.Tags) {
+		return "", fmt.Errorf("EKS add-on %s already exists in cluster %s and was not made by this create", name, cluster)
 	}
 	if a == nil {
 		_, err := c.Env.cl.eks.CreateAddon(ctx, &eks.CreateAddonInput{
@@ -723,7 +773,23 @@ func (h addonHandler) Read(ctx context.Context, c *addonCall) (*kit.Live[addonIn
 		return nil, err
 	}
 	in := addonIn{Location: c.In.Location, ClusterName: aws.ToString(a.ClusterName), AddonName: aws.ToString(a.AddonName)}
-	return c.Found(in, addonOut{ID: c.ID, ARN: aws.ToString(a.AddonArn), AddonVersion: aws.ToString(a.AddonVersion), Status: string(a.Status)}), nil
+	out := addonOut{ID: c.ID, ARN: aws.ToString(a.AddonArn), AddonVersion: aws.ToString(a.AddonVersion), Status: string(a.Status)}
+	if a.Status == ekstypes.AddonStatusCreateFailed {
+		return c.FoundFailed(in, out), nil
+	}
+	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted add-on is no longer being created or
+// updated.
+func (h addonHandler) Settle(ctx context.Context, c *addonCall) error {
+	return c.Env.settle(ctx, 30*time.Minute, "EKS add-on "+c.ID, func() (bool, error) {
+		a, err := h.describe(ctx, c, c.ID)
+		if err != nil || a == nil {
+			return a == nil, err
+		}
+		return a.Status != ekstypes.AddonStatusCreating && a.Status != ekstypes.AddonStatusUpdating, nil
+	})
 }
 
 func (addonHandler) Delete(ctx context.Context, c *addonCall) error {

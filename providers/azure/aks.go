@@ -45,7 +45,7 @@ func provisioned(what, name string, state *string) error {
 // provisioning state says ARM failed to make it, so the engine taints it;
 // any other error after ARM accepted the create leaves it to be read again.
 func markFailed(state *string, err error) error {
-	if err != nil && strings.EqualFold(deref(state), "failed") {
+	if err != nil && failedState(state) {
 		return kit.Classed(err, providers.ErrCreateFailed)
 	}
 	return err
@@ -477,7 +477,28 @@ func (clusterHandler) live(ctx context.Context, c *clusterCall, rid *arm.Resourc
 			return nil, err
 		}
 	}
+	if createFailed(p.ProvisioningState, c.Recorded.ProvisioningState) {
+		return c.FoundFailed(in, out), nil
+	}
 	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted cluster's provisioning ends (Read then
+// reads its endpoint and CA from the user kubeconfig, which AKS gives
+// once the cluster is up). A failed or vanished cluster is left for Read
+// to report.
+func (h clusterHandler) Settle(ctx context.Context, c *clusterCall) error {
+	rid := parseID(c.ID)
+	if rid == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		mc, err := c.Env.getCluster(ctx, rid.ResourceGroupName, rid.Name)
+		if err != nil || mc == nil || mc.Properties == nil {
+			return nil, mc != nil, err
+		}
+		return mc.Properties.ProvisioningState, true, nil
+	})
 }
 
 // Update upgrades the control plane and the System pool one minor, sets
@@ -877,7 +898,25 @@ func (poolHandler) live(c *nodePoolCall, rid *arm.ResourceID, ap *aks.AgentPool)
 		CurrentKubernetesVersion: deref(p.CurrentOrchestratorVersion), NodeCount: int(deref(p.Count)),
 		IdempotencyKey: deref(p.Tags[TagIdempotencyKey]),
 	}
+	if createFailed(p.ProvisioningState, c.Recorded.ProvisioningState) {
+		return c.FoundFailed(in, out)
+	}
 	return c.Found(in, out)
+}
+
+// Settle waits until an adopted pool's provisioning ends.
+func (h poolHandler) Settle(ctx context.Context, c *nodePoolCall) error {
+	rid := parseID(c.ID)
+	if rid == nil || rid.Parent == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		ap, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Parent.Name, rid.Name)
+		if err != nil || ap == nil || ap.Properties == nil {
+			return nil, ap != nil, err
+		}
+		return ap.Properties.ProvisioningState, true, nil
+	})
 }
 
 // Update upgrades the pool's Kubernetes version (one minor, after its

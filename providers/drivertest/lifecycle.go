@@ -695,8 +695,25 @@ func (s *suite) testIdempotency(t *st) {
 			w.deposed = append(w.deposed, &providers.Instance{Address: r.Address, Type: r.Type, ID: second.ID, Inputs: inputs})
 			t.Errorf("Create %s twice with the same IdempotencyKey returned IDs %q and %q: a retried create would leave a duplicate", r.Address, first.ID, second.ID)
 		}
-		if live := w.read(t, *w.inst[r.Address]); !live.Exists {
+		live := w.read(t, *w.inst[r.Address])
+		if !live.Exists {
 			t.Errorf("Read %s (ID %s) right after Create reports it does not exist", r.Address, first.ID)
+		}
+		// The engine adopts with a settled read (ReadRequest.Settle): for
+		// an object Create already waited for it must return at once with
+		// the same object, usable, not failed.
+		var settled providers.ReadResponse
+		err = s.withCtx(func(ctx context.Context) (err error) {
+			settled, err = s.d.Read(ctx, providers.ReadRequest{Instance: *w.inst[r.Address], Settle: true})
+			return err
+		})
+		switch {
+		case err != nil:
+			t.Errorf("Read %s with Settle (how the engine adopts an interrupted create): %v", r.Address, err)
+		case !settled.Exists || settled.CreateFailed:
+			t.Errorf("Read %s with Settle right after Create = exists %v, create failed %v; want a usable object", r.Address, settled.Exists, settled.CreateFailed)
+		case live.Exists && !sameValue(map[string]any(settled.Outputs), map[string]any(live.Outputs)):
+			t.Errorf("Read %s with Settle reports outputs %v; a plain Read reports %v", r.Address, settled.Outputs, live.Outputs)
 		}
 		if baseline != nil {
 			if extra := added(baseline, s.inventory(t)); len(extra) != 1 {

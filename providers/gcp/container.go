@@ -461,7 +461,39 @@ func (clusterHandler) live(c *clusterCall, cl *containerpb.Cluster) *kit.Live[cl
 	if ep := cl.GetEndpoint(); ep != "" {
 		out.Server = "https://" + ep
 	}
+	if cl.GetStatus() == containerpb.Cluster_ERROR {
+		return c.FoundFailed(in, out)
+	}
 	return c.Found(in, out)
+}
+
+// Settle finishes an adopted cluster: it waits until GKE serves it with its
+// endpoint and CA (a cluster adopted PROVISIONING has neither yet), then
+// removes the bootstrap node pool the interrupted create would have
+// removed. A cluster in ERROR, or gone, is left for Read to report.
+func (clusterHandler) Settle(ctx context.Context, c *clusterCall) error {
+	e := c.Env
+	var cl *containerpb.Cluster
+	err := e.d.pollBackoff().Poll(ctx, func() (bool, error) {
+		var err error
+		if cl, err = e.getCluster(ctx, c.ID); err != nil || cl == nil {
+			return cl == nil, err
+		}
+		switch cl.GetStatus() {
+		case containerpb.Cluster_ERROR:
+			return true, nil
+		case containerpb.Cluster_RUNNING, containerpb.Cluster_RECONCILING, containerpb.Cluster_DEGRADED:
+			return cl.GetEndpoint() != "" && cl.GetMasterAuth().GetClusterCaCertificate() != "", nil
+		}
+		return false, nil // PROVISIONING, STOPPING
+	})
+	if err != nil {
+		return fmt.Errorf("wait for GKE cluster %s: %w", c.ID, err)
+	}
+	if cl == nil || cl.GetStatus() == containerpb.Cluster_ERROR {
+		return nil
+	}
+	return e.removeBootstrapPool(ctx, c.ID)
 }
 
 // Update changes, each with its own operation: the release channel, the
@@ -865,7 +897,38 @@ func (nodePoolHandler) live(c *nodePoolCall, cl *containerpb.Cluster, np *contai
 		}
 	}
 	out := nodePoolOut{ID: np.GetName(), SelfLink: np.GetSelfLink(), Status: np.GetStatus().String(), NodeVersion: np.GetVersion()}
+	if np.GetStatus() == containerpb.NodePool_ERROR {
+		return c.FoundFailed(in, out)
+	}
 	return c.Found(in, out)
+}
+
+// Settle finishes an adopted pool: it waits until GKE has provisioned it
+// (or reports it failed, or it is gone), then removes the cluster's
+// bootstrap pool, as the interrupted create would have.
+func (h nodePoolHandler) Settle(ctx context.Context, c *nodePoolCall) error {
+	name, uid := splitPoolID(c.ID)
+	cl, err := h.cluster(ctx, c, uid)
+	if err != nil || cl == nil {
+		return err
+	}
+	e, cluster := c.Env, poolCluster(c)
+	var np *containerpb.NodePool
+	err = e.d.pollBackoff().Poll(ctx, func() (bool, error) {
+		var err error
+		if np, err = e.getPool(ctx, cluster, name); err != nil || np == nil {
+			return np == nil, err
+		}
+		s := np.GetStatus()
+		return s != containerpb.NodePool_PROVISIONING && s != containerpb.NodePool_STATUS_UNSPECIFIED, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait for node pool %s: %w", name, err)
+	}
+	if np == nil || !usablePool(np) {
+		return nil
+	}
+	return e.removeBootstrapPool(ctx, cluster)
 }
 
 // Update upgrades the pool's Kubernetes version (to the cluster's), then

@@ -450,7 +450,7 @@ func encodeReadRequest(req providers.ReadRequest) (*pb.ReadRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ReadRequest{Instance: inst}, nil
+	return &pb.ReadRequest{Instance: inst, Settle: req.Settle}, nil
 }
 
 func decodeReadResponse(m *pb.ReadResponse) (providers.ReadResponse, error) {
@@ -574,7 +574,7 @@ func (f *finderDriver) Find(ctx context.Context, req providers.FindRequest) (pro
 	if err != nil {
 		return providers.FindResponse{}, fmt.Errorf("%s: find %s: %w", f.name, req.Address, err)
 	}
-	resp, err := p.driver.Find(ctx, &pb.FindRequest{Address: req.Address, Type: req.Type, Inputs: in, IdempotencyKey: req.IdempotencyKey})
+	resp, err := p.driver.Find(ctx, &pb.FindRequest{Address: req.Address, Type: req.Type, Inputs: in, IdempotencyKey: req.IdempotencyKey, Settle: req.Settle})
 	if err != nil {
 		return providers.FindResponse{}, f.callError(ctx, p, "find "+req.Address, err)
 	}

@@ -329,6 +329,26 @@ func TestIdentityKindsAndOfflineCrossTheBoundary(t *testing.T) {
 	}
 }
 
+// TestSettleCrossesTheBoundary: a Read or Find that asks the driver to
+// wait until the object is usable (adoption after an interrupted create)
+// asks the plugin's driver the same.
+func TestSettleCrossesTheBoundary(t *testing.T) {
+	p, _, _ := memPlugin(t)
+	t.Setenv(envSettle, "1")
+	d := launch(t, p, providers.Options{})
+	ctx := context.Background()
+	for _, settle := range []bool{false, true} {
+		read, err := d.Read(ctx, providers.ReadRequest{Instance: providers.Instance{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, ID: "n-1"}, Settle: settle})
+		if err != nil || read.Outputs["settled"] != settle {
+			t.Errorf("read with Settle %v: the driver saw %v (%v)", settle, read.Outputs["settled"], err)
+		}
+		found, err := d.(providers.Finder).Find(ctx, providers.FindRequest{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, IdempotencyKey: "k", Settle: settle})
+		if err != nil || found.Outputs["settled"] != settle {
+			t.Errorf("find with Settle %v: the driver saw %v (%v)", settle, found.Outputs["settled"], err)
+		}
+	}
+}
+
 // TestProtocolVersionsMustMatch: a plugin that speaks only another version
 // of the protocol is refused at start, with a message naming both.
 func TestProtocolVersionsMustMatch(t *testing.T) {

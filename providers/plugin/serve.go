@@ -286,7 +286,7 @@ func (s *server) Read(ctx context.Context, req *pb.ReadRequest) (*pb.ReadRespons
 
 func (s *server) decodeRead(req *pb.ReadRequest) (providers.ReadRequest, error) {
 	inst, err := decodeInstance(req.GetInstance())
-	return providers.ReadRequest{Instance: inst}, err
+	return providers.ReadRequest{Instance: inst, Settle: req.GetSettle()}, err
 }
 
 func (s *server) encodeRead(resp providers.ReadResponse, err error) *pb.ReadResponse {
@@ -415,7 +415,7 @@ func (s *server) Find(ctx context.Context, req *pb.FindRequest) (*pb.FindRespons
 	if err != nil {
 		return &pb.FindResponse{Error: s.badRequest(err)}, nil
 	}
-	resp, err := f.Find(ctx, providers.FindRequest{Address: req.Address, Type: req.Type, Inputs: in, IdempotencyKey: req.IdempotencyKey})
+	resp, err := f.Find(ctx, providers.FindRequest{Address: req.Address, Type: req.Type, Inputs: in, IdempotencyKey: req.IdempotencyKey, Settle: req.Settle})
 	if err != nil {
 		return &pb.FindResponse{Error: encodeError(err)}, nil
 	}

@@ -1560,8 +1560,11 @@ func (x *ExpandResponse) GetDiagnostics() []*Diagnostic {
 }
 
 type ReadRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Instance      *Instance              `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Instance *Instance              `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	// settle asks the driver to wait until the object is usable
+	// (providers.ReadRequest.Settle).
+	Settle        bool `protobuf:"varint,2,opt,name=settle,proto3" json:"settle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1601,6 +1604,13 @@ func (x *ReadRequest) GetInstance() *Instance {
 		return x.Instance
 	}
 	return nil
+}
+
+func (x *ReadRequest) GetSettle() bool {
+	if x != nil {
+		return x.Settle
+	}
+	return false
 }
 
 type ReadResponse struct {
@@ -1783,8 +1793,10 @@ type CreateRequest struct {
 	Type           string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
 	Inputs         []byte                 `protobuf:"bytes,3,opt,name=inputs,proto3" json:"inputs,omitempty"` // JSON object, resolved: no references
 	IdempotencyKey string                 `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// settle: as ReadRequest.settle, for what Find finds.
+	Settle        bool `protobuf:"varint,5,opt,name=settle,proto3" json:"settle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateRequest) Reset() {
@@ -1843,6 +1855,13 @@ func (x *CreateRequest) GetIdempotencyKey() string {
 		return x.IdempotencyKey
 	}
 	return ""
+}
+
+func (x *CreateRequest) GetSettle() bool {
+	if x != nil {
+		return x.Settle
+	}
+	return false
 }
 
 // CreateResponse may carry an id together with an error: the cloud accepted
@@ -2114,8 +2133,10 @@ type FindRequest struct {
 	Type           string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
 	Inputs         []byte                 `protobuf:"bytes,3,opt,name=inputs,proto3" json:"inputs,omitempty"`
 	IdempotencyKey string                 `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// settle: as ReadRequest.settle, for what Find finds.
+	Settle        bool `protobuf:"varint,5,opt,name=settle,proto3" json:"settle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FindRequest) Reset() {
@@ -2174,6 +2195,13 @@ func (x *FindRequest) GetIdempotencyKey() string {
 		return x.IdempotencyKey
 	}
 	return ""
+}
+
+func (x *FindRequest) GetSettle() bool {
+	if x != nil {
+		return x.Settle
+	}
+	return false
 }
 
 type FindResponse struct {
@@ -3309,9 +3337,10 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12;\n" +
 	"\tresources\x18\x02 \x03(\v2\x1d.regionctl.driver.v1.ResourceR\tresources\x12\x14\n" +
 	"\x05notes\x18\x03 \x03(\tR\x05notes\x12A\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1f.regionctl.driver.v1.DiagnosticR\vdiagnostics\"H\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1f.regionctl.driver.v1.DiagnosticR\vdiagnostics\"`\n" +
 	"\vReadRequest\x129\n" +
-	"\binstance\x18\x01 \x01(\v2\x1d.regionctl.driver.v1.InstanceR\binstance\"\xaf\x01\n" +
+	"\binstance\x18\x01 \x01(\v2\x1d.regionctl.driver.v1.InstanceR\binstance\x12\x16\n" +
+	"\x06settle\x18\x02 \x01(\bR\x06settle\"\xaf\x01\n" +
 	"\fReadResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x16\n" +
 	"\x06exists\x18\x02 \x01(\bR\x06exists\x12\x16\n" +
@@ -3322,12 +3351,13 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\brequests\x18\x01 \x03(\v2 .regionctl.driver.v1.ReadRequestR\brequests\"\x85\x01\n" +
 	"\x10ReadManyResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12?\n" +
-	"\tresponses\x18\x02 \x03(\v2!.regionctl.driver.v1.ReadResponseR\tresponses\"~\n" +
+	"\tresponses\x18\x02 \x03(\v2!.regionctl.driver.v1.ReadResponseR\tresponses\"\x96\x01\n" +
 	"\rCreateRequest\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
 	"\x06inputs\x18\x03 \x01(\fR\x06inputs\x12'\n" +
-	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"l\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12\x16\n" +
+	"\x06settle\x18\x05 \x01(\bR\x06settle\"l\n" +
 	"\x0eCreateResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
@@ -3342,12 +3372,13 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\rDeleteRequest\x129\n" +
 	"\binstance\x18\x01 \x01(\v2\x1d.regionctl.driver.v1.InstanceR\binstance\"B\n" +
 	"\x0eDeleteResponse\x120\n" +
-	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\"|\n" +
+	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\"\x94\x01\n" +
 	"\vFindRequest\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
 	"\x06inputs\x18\x03 \x01(\fR\x06inputs\x12'\n" +
-	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"\x80\x01\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12\x16\n" +
+	"\x06settle\x18\x05 \x01(\bR\x06settle\"\x80\x01\n" +
 	"\fFindResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x14\n" +
 	"\x05found\x18\x02 \x01(\bR\x05found\x12\x0e\n" +
