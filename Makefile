@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # print file:line). -trimpath: no build paths in the binary.
 LDFLAGS := -s -w -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
 
-.PHONY: build test test-gcloud test-az lint fuzz bench bench-fleet quickstart release proto
+.PHONY: build test test-gcloud test-az lint fuzz bench bench-fleet quickstart release proto crash-campaign fault-campaign
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
@@ -30,6 +30,23 @@ test-gcloud:
 # test runs a few, and only when az is installed): needs Debian's azure-cli.
 test-az:
 	REGIONCTL_REQUIRE_AZ=1 $(GO) test -count=1 -run TestAzCLI -v ./sandbox/azure/
+
+# The full crash campaign (issue 16): the real binary on the six-region
+# staging fleet, with Kubernetes API servers and fault injection, killed at
+# 30 points (create, replacement, destroy), each rerun once; make test runs
+# a 9-point form. Figures: docs/robustness.md.
+crash-campaign:
+	scripts/kube-apiserver.sh >/dev/null
+	scripts/kwok.sh >/dev/null
+	REGIONCTL_CAMPAIGN=full $(GO) test -count=1 -timeout 120m -run '^TestCrashCampaign$$' -v ./e2e
+
+# The full fault campaign (issue 17): a region per cloud under 30 %
+# throttling, 5 % server errors and 10 % lost connections or replies, seeds
+# 1-5 each, with Kubernetes API servers. Figures: docs/robustness.md.
+fault-campaign:
+	scripts/kube-apiserver.sh >/dev/null
+	scripts/kwok.sh >/dev/null
+	REGIONCTL_CAMPAIGN=full $(GO) test -count=1 -timeout 120m -parallel 3 -run '^TestFaultCampaign$$' -v ./e2e
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -37,6 +37,9 @@ type app struct {
 	drivers   map[string]providers.Driver
 	// offline are the drivers validate builds (providers.Options.Offline).
 	offline map[string]providers.Driver
+	// rollout is the fleet's Rollout document, resolved against every
+	// loaded region (loadRegions); nil without one.
+	rollout *plan.Rollout
 	registryState
 }
 
@@ -78,11 +81,21 @@ func (a *app) loadRegions(ctx context.Context, f *specFlags) ([]*spec.Region, er
 	if f.jsonnetMiB <= 0 {
 		return nil, fmt.Errorf("%w: --jsonnet-max-memory %d: give a positive number of MiB (default %d)", ErrBadFlag, f.jsonnetMiB, spec.DefaultJsonnetMemory>>20)
 	}
-	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, Stdin: a.cfg.Stdin, MaxJsonnetMemory: uint64(f.jsonnetMiB) << 20})
+	fleet, ds := spec.LoadFleet(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, Stdin: a.cfg.Stdin, MaxJsonnetMemory: uint64(f.jsonnetMiB) << 20})
 	if err := a.report(ds); err != nil {
 		return nil, err
 	}
-	return a.selectRegions(regions)
+	if ro := fleet.Rollout; ro != nil {
+		waves, ds := ro.Resolve(fleet.Regions)
+		if err := a.report(ds); err != nil {
+			return nil, err
+		}
+		a.rollout = &plan.Rollout{Name: ro.Metadata.Name, PauseBetween: ro.PauseBetweenWaves(), GateTimeout: ro.GateTimeout()}
+		for _, w := range waves {
+			a.rollout.Waves = append(a.rollout.Waves, plan.Wave{Name: w.Name, Regions: w.Regions})
+		}
+	}
+	return a.selectRegions(fleet.Regions)
 }
 
 // keyValues parses repeated KEY=VALUE flags.

@@ -27,8 +27,10 @@ type event struct {
 	Version string `json:"v"`
 	Time    string `json:"time"`
 	// Type is refresh-start, refresh, start, tick, finish, fail, skip,
-	// retry, diagnostic or summary.
+	// retry, wave-start, gate-start, gate-check, gate-pass, gate-fail,
+	// pause, diagnostic or summary.
 	Type      string  `json:"type"`
+	Wave      string  `json:"wave,omitempty"`
 	Region    string  `json:"region,omitempty"`
 	Address   string  `json:"address,omitempty"`
 	Action    string  `json:"action,omitempty"`
@@ -105,7 +107,7 @@ func (l *eventLog) write(e event) {
 
 // OnEvent implements plan.Observer.
 func (l *eventLog) OnEvent(ev plan.Event) {
-	e := event{Type: ev.Kind.String(), Region: ev.Region, Address: ev.Address, Cause: ev.Cause, Total: ev.Total}
+	e := event{Type: ev.Kind.String(), Wave: ev.Wave, Region: ev.Region, Address: ev.Address, Cause: ev.Cause, Total: ev.Total}
 	switch ev.Kind {
 	case plan.EventStart, plan.EventTick, plan.EventFinish, plan.EventFail, plan.EventSkip:
 		e.Action = ev.Action.String()
@@ -115,7 +117,7 @@ func (l *eventLog) OnEvent(ev plan.Event) {
 		}
 	}
 	switch ev.Kind {
-	case plan.EventTick, plan.EventFinish, plan.EventFail:
+	case plan.EventTick, plan.EventFinish, plan.EventFail, plan.EventGateStart, plan.EventGateCheck, plan.EventGatePass, plan.EventGateFail, plan.EventPause:
 		ms := ev.Elapsed.Milliseconds()
 		e.ElapsedMS = &ms
 	}

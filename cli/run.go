@@ -149,6 +149,11 @@ func (a *app) apply(ctx context.Context, eng *plan.Engine, p *plan.Plan) error {
 	}
 	var added, changed, destroyed int
 	var failures []string
+	for _, w := range res.Waves {
+		if w.Err != nil {
+			failures = append(failures, w.Err.Error())
+		}
+	}
 	for _, r := range res.Regions {
 		added += r.Added
 		changed += r.Changed
@@ -234,7 +239,9 @@ func (p *progress) OnEvent(ev plan.Event) {
 			return
 		}
 	default:
-		return
+		if line = rolloutLine(ev); line == "" {
+			return
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -273,6 +280,28 @@ func (p *progress) refreshLine(ev plan.Event) string {
 		total += c[1]
 	}
 	return fmt.Sprintf("Refreshing: %d of %d resources read in %d region(s)...", done, total, len(p.refreshed))
+}
+
+// rolloutLine is the progress line of a rollout event ("" for others).
+func rolloutLine(ev plan.Event) string {
+	switch ev.Kind {
+	case plan.EventWaveStart:
+		return fmt.Sprintf("Wave %s: applying %s...", ev.Wave, ev.Cause)
+	case plan.EventGateStart:
+		return fmt.Sprintf("Wave %s: checking the health of %d region(s), for up to %s...", ev.Wave, ev.Total, roundDuration(ev.Elapsed))
+	case plan.EventGateCheck:
+		if ev.Err != nil {
+			return fmt.Sprintf("Wave %s: %s: not checked yet (%v) [%s elapsed]", ev.Wave, ev.Region, ev.Err, roundDuration(ev.Elapsed))
+		}
+		return fmt.Sprintf("Wave %s: %s: %s [%s elapsed]", ev.Wave, ev.Region, ev.Cause, roundDuration(ev.Elapsed))
+	case plan.EventGatePass:
+		return fmt.Sprintf("Wave %s: healthy after %s", ev.Wave, roundDuration(ev.Elapsed))
+	case plan.EventGateFail:
+		return fmt.Sprintf("Wave %s: unhealthy after %s; the rollout stops (error below)", ev.Wave, roundDuration(ev.Elapsed))
+	case plan.EventPause:
+		return fmt.Sprintf("Wave %s: done; pausing %s before the next wave...", ev.Wave, roundDuration(ev.Elapsed))
+	}
+	return ""
 }
 
 func actionWords(a plan.Action) (doing, done string) {

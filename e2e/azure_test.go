@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -137,7 +138,8 @@ func TestAzureLifecycle(t *testing.T) {
 // TestAzureConvergesUnderFaults: with 30% of all ARM calls throttled (429
 // with Retry-After) and the first AKS cluster ending Failed, an apply may
 // fail, but rerunning it converges to an empty plan with nothing leaked or
-// duplicated, and destroy empties the sandbox.
+// duplicated, its retries are in the event stream, and destroy empties the
+// sandbox.
 func TestAzureConvergesUnderFaults(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{
@@ -152,8 +154,11 @@ func TestAzureConvergesUnderFaults(t *testing.T) {
 	if r.code != cli.ExitCloud || !strings.Contains(r.stderr, "azure_kubernetes_cluster.main") {
 		t.Fatalf("the apply with a failed cluster: exit %d, want %d (cloud) naming the cluster\nstdout:\n%s\nstderr:\n%s", r.code, cli.ExitCloud, r.stdout, r.stderr)
 	}
-	runs := e.converge(3, "apply", "-f", e.spec, "--auto-approve")
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	runs := e.converge(3, "--events-file", events, "apply", "-f", e.spec, "--auto-approve")
 	t.Logf("the rerun converged in %d run(s)", runs)
+	// The SDK's retries of throttled calls are in the event stream.
+	e.assertRetryEvents(events, "HTTP 429")
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.assertAzureMatchesState(azRegion)
 	e.converge(3, "destroy", "-f", e.spec, "--auto-approve")

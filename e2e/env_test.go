@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,6 +36,8 @@ type env struct {
 	registry              providers.Registry
 	kube                  bool // the sandbox serves kube-apiservers behind its clusters
 	stopSandbox           func()
+	// sb is the running sandbox (its request log, its census).
+	sb *sandbox.Sandbox
 }
 
 // newEnv copies example (a file under examples/) into a temporary directory
@@ -78,8 +82,11 @@ func (e *env) serve(opts sandbox.Options) {
 		opts.Latency = latency
 	}
 	opts.NoKubernetes = !e.kube
-	e.stopSandbox = serveSandbox(e.t, opts)
+	e.sb, e.stopSandbox = serveSandbox(e.t, opts)
 }
+
+// requests is the sandbox's request log (sandbox.Sandbox.Requests).
+func (e *env) requests() map[string]int { return e.sb.Requests() }
 
 // restartSandbox stops the sandbox and serves its directory again with
 // opts, as `sandbox down` and `sandbox up --config` would: the emulated cloud
@@ -105,40 +112,39 @@ func requireKube(t *testing.T) {
 	}
 }
 
-// serveSandbox runs sandbox.Serve in a goroutine, as `regionctl sandbox up`
-// would in its own process, and returns once sandbox.Running sees it answer.
-// The CLI's --sandbox then finds it instead of starting one (which would
-// execute the test binary). stop ends it (at the latest when the test ends).
-func serveSandbox(t *testing.T, opts sandbox.Options) (stop func()) {
+// serveSandbox serves a sandbox in this process as `regionctl sandbox up`
+// would in its own (sandbox.Serve): it starts one and publishes its pid and
+// endpoints in the directory's endpoints.json, which the CLI's --sandbox
+// finds instead of starting one (which would execute the test binary).
+// stop ends it (at the latest when the test ends).
+func serveSandbox(t *testing.T, opts sandbox.Options) (sb *sandbox.Sandbox, stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	var serveErr error
-	go func() {
-		defer close(done)
-		serveErr = sandbox.Serve(ctx, opts)
-	}()
+	sb, err := sandbox.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("start the sandbox: %v", err)
+	}
+	path := filepath.Join(opts.Dir, sandbox.EndpointsFile)
+	data, err := json.Marshal(sandbox.Endpoints{PID: os.Getpid(), Endpoints: sb.Endpoints(), Started: time.Now().UTC()})
+	if err == nil {
+		err = os.WriteFile(path, data, 0o600)
+	}
+	if err != nil {
+		sb.Close()
+		t.Fatalf("publish the sandbox's endpoints: %v", err)
+	}
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
-			cancel()
-			<-done
-			if serveErr != nil {
-				t.Errorf("sandbox.Serve: %v", serveErr)
+			if err := errors.Join(os.Remove(path), sb.Close()); err != nil {
+				t.Errorf("stop the sandbox: %v", err)
 			}
 		})
 	}
 	t.Cleanup(stop)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !sandbox.Running(opts.Dir) {
-		select {
-		case <-done:
-			t.Fatalf("the sandbox exited at start: %v", serveErr)
-		case <-tick.C: // poll until endpoints.json is published and answers
-		}
+	if !sandbox.Running(opts.Dir) {
+		t.Fatal("the sandbox does not answer on the endpoints it published")
 	}
-	return stop
+	return sb, stop
 }
 
 type result struct {
@@ -190,6 +196,28 @@ func (e *env) converge(tries int, args ...string) int {
 	}
 	e.t.Fatalf("regionctl %s did not succeed in %d runs; last:\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), tries, last.stdout, last.stderr)
 	return tries
+}
+
+// assertRetryEvents checks that the --events-file at path holds retry
+// events, one of them naming any of what (the cloud's throttling error):
+// the driver reported the retries of its throttled calls.
+func (e *env) assertRetryEvents(path string, what ...string) {
+	e.t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, `"type":"retry"`) {
+			continue
+		}
+		for _, w := range what {
+			if strings.Contains(line, w) {
+				return
+			}
+		}
+	}
+	e.t.Errorf("no retry event naming any of %q in --events-file", what)
 }
 
 // editSpec replaces old with new in the spec copy; old must be there once.

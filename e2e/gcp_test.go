@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -159,12 +160,16 @@ func TestGCPLifecycle(t *testing.T) {
 
 // TestGCPThrottled: with 30% of all GCP calls throttled (Compute 429
 // rateLimitExceeded, GKE RESOURCE_EXHAUSTED), apply converges to an empty
-// plan with nothing leaked or duplicated, and destroy empties the sandbox.
+// plan with nothing leaked or duplicated, its retries are in the event
+// stream, and destroy empties the sandbox.
 func TestGCPThrottled(t *testing.T) {
 	t.Parallel() // each test has its own sandbox and state
 	e := newGCPEnv(t, sandbox.Options{Seed: 42, Faults: []sandbox.Fault{{Op: "*", Kind: sandbox.FaultThrottle, Rate: 0.3}}}, false)
-	runs := e.converge(3, "apply", "-f", e.spec, "--auto-approve")
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	runs := e.converge(3, "--events-file", events, "apply", "-f", e.spec, "--auto-approve")
 	t.Logf("apply converged in %d run(s)", runs)
+	// The driver's retries of throttled calls are in the event stream.
+	e.assertRetryEvents(events, "Error 429", "ResourceExhausted")
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.assertGCPMatchesState()
 	e.converge(3, "destroy", "-f", e.spec, "--auto-approve", "--allow-destroy")

@@ -63,11 +63,8 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 		if !rp.hasChanges() {
 			continue
 		}
-		st, err := e.State.Read(ctx, rp.Region)
-		switch {
-		case errors.Is(err, state.ErrNoState):
-			st = nil
-		case err != nil:
+		st, err := readState(ctx, e.State, rp.Region)
+		if err != nil {
 			return nil, &StateError{Region: rp.Region, Err: fmt.Errorf("read state: %w", err)}
 		}
 		states[i] = st
@@ -100,22 +97,33 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 
 	res := &ApplyResult{Regions: make([]RegionResult, len(p.Regions))}
 	errs := make([]error, len(p.Regions))
-	var wg sync.WaitGroup
-	for i := range p.Regions {
-		wg.Go(func() {
-			if !p.Regions[i].hasChanges() {
-				res.Regions[i] = RegionResult{Region: p.Regions[i].Region, Skipped: map[string]string{}, Outputs: map[string]map[string]any{}}
-				return
-			}
-			ent, _ := drivers.get(ctx, p.Regions[i].Provider)
-			res.Regions[i], errs[i] = e.applyRegion(ctx, &p.Regions[i], states[i], targets[i], ent.drv, lim, opts.Abort)
-			if notes[i] != "" {
-				res.Regions[i].Notes = append(res.Regions[i].Notes, notes[i])
-			}
-		})
+	run := func(idx []int) {
+		var wg sync.WaitGroup
+		for _, i := range idx {
+			wg.Go(func() {
+				if !p.Regions[i].hasChanges() {
+					res.Regions[i] = RegionResult{Region: p.Regions[i].Region, Skipped: map[string]string{}, Outputs: map[string]map[string]any{}}
+					return
+				}
+				ent, _ := drivers.get(ctx, p.Regions[i].Provider)
+				res.Regions[i], errs[i] = e.applyRegion(ctx, &p.Regions[i], states[i], targets[i], ent.drv, lim, opts.Abort, p.Destroy)
+				if notes[i] != "" {
+					res.Regions[i].Notes = append(res.Regions[i].Notes, notes[i])
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	var all []error
+	if p.Rollout == nil || p.Destroy {
+		every := make([]int, len(p.Regions))
+		for i := range every {
+			every[i] = i
+		}
+		run(every)
+	} else if err := e.applyWaves(ctx, p, res, errs, states, drivers, run); err != nil {
+		all = append(all, err)
+	}
 	for i, err := range errs {
 		if err != nil {
 			all = append(all, fmt.Errorf("region %s: %w", p.Regions[i].Region, err))
@@ -279,6 +287,12 @@ func buildGraph(rp *RegionPlan, st *state.State) ([]*node, error) {
 			if del.ch.Action == DeleteThenCreate {
 				continue
 			}
+			if del.ch.DeposedID != "" {
+				// The old half of a create-before-destroy goes once its
+				// replacement is usable — also when an interrupted run
+				// left the replacement to adopt (a separate change).
+				dependOn(del, applyNode[x])
+			}
 			for addr, n := range applyNode {
 				if addr == x {
 					continue
@@ -356,6 +370,26 @@ type regionRun struct {
 	fatal error
 	// schemas are the driver's resource schemas (versions to record).
 	schemas schemaIndex
+	// destroy is set for a destroy plan (DeleteRequest.Reason).
+	destroy bool
+}
+
+// deleteReason tells the driver why target goes: with everything it
+// depends on (a destroy, or a dependency deleted or replaced by this plan),
+// as the old half of a replacement, or because the spec dropped it.
+func (r *regionRun) deleteReason(ch *Change, target state.Resource) providers.DeleteReason {
+	if r.destroy {
+		return providers.DeleteDestroyed
+	}
+	for _, other := range r.rp.Changes {
+		if (other.Action == Delete || other.Action.IsReplace()) && other.DeposedID == "" && slices.Contains(target.Dependencies, other.Address) {
+			return providers.DeleteDestroyed
+		}
+	}
+	if ch.Action.IsReplace() || target.Status == state.StatusDeposed {
+		return providers.DeleteReplaced
+	}
+	return providers.DeleteRemoved
 }
 
 type nodeResult struct {
@@ -364,16 +398,19 @@ type nodeResult struct {
 	notStarted bool
 }
 
-func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.State, target state.Target, drv providers.Driver, lim *limiter, abort <-chan struct{}) (RegionResult, error) {
+func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.State, target state.Target, drv providers.Driver, lim *limiter, abort <-chan struct{}, destroy bool) (RegionResult, error) {
 	res := RegionResult{Region: rp.Region, Skipped: map[string]string{}, Outputs: map[string]map[string]any{}}
 	if st != nil {
 		res.Serial = st.Serial
+	}
+	if rp.RefreshOnly {
+		return e.applyRefreshOnly(ctx, rp, st, target, drv, res)
 	}
 	nodes, err := buildGraph(rp, st)
 	if err != nil {
 		return res, err
 	}
-	run := &regionRun{e: e, rp: rp, drv: drv, lim: lim, wctx: context.WithoutCancel(ctx), result: &res, st: st, target: target, abort: abort, outputs: map[string]map[string]any{}}
+	run := &regionRun{e: e, rp: rp, drv: drv, lim: lim, wctx: context.WithoutCancel(ctx), result: &res, st: st, target: target, abort: abort, outputs: map[string]map[string]any{}, destroy: destroy}
 	if st != nil {
 		for _, r := range st.Resources {
 			if r.Status == state.StatusCreated {
@@ -505,14 +542,7 @@ func (r *regionRun) writeLocked(fn func(s *state.State)) error {
 	var next *state.State
 	var prev uint64
 	if r.st == nil {
-		lineage := ""
-		if r.e.NewLineage != nil {
-			lineage = r.e.NewLineage()
-		}
-		if lineage == "" {
-			lineage = uuid.NewString()
-		}
-		next = state.New(r.rp.Region, r.rp.Provider, lineage)
+		next = state.New(r.rp.Region, r.rp.Provider, r.e.newLineage())
 	} else {
 		next = r.st.Clone()
 		prev = r.st.Serial
@@ -625,15 +655,28 @@ func (r *regionRun) do(ctx context.Context, n *node) error {
 	}
 }
 
-// adopt records the object an interrupted create made, found at plan time.
+// adopt records the object the plan adopts: one an interrupted create
+// made, one an import names, or one found by its tags. An object state
+// does not know is read with the desired inputs (resolved now), which give
+// the driver its context (location, project, parent).
+// The read settles: the driver first waits until the object is usable (a
+// cluster ACTIVE, its endpoint and CA known), so what is recorded as
+// created is complete before any dependent starts.
 func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	cur, ok := r.find(ch.Address)
+	inst := instanceOf(cur)
 	if !ok {
 		cur = state.Resource{Address: ch.Address, Type: ch.Type}
+		inst = instanceOf(cur)
+		if in, err := r.resolve(ch); err == nil {
+			inst.Inputs = in
+		} else {
+			inst.Inputs = ch.Before
+		}
+		inst.SchemaVersion = r.schemas.of(r.drv)[ch.Type].Version
 	}
-	inst := instanceOf(cur)
 	inst.ID = ch.AdoptID
-	resp, err := r.drv.Read(ctx, providers.ReadRequest{Instance: inst})
+	resp, err := r.drv.Read(ctx, providers.ReadRequest{Instance: inst, Settle: true})
 	if err != nil {
 		return fmt.Errorf("adopt %s: %w", ch.AdoptID, err)
 	}
@@ -642,7 +685,7 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	}
 	cur.ID, cur.Status = ch.AdoptID, state.StatusCreated
 	if resp.CreateFailed {
-		cur.Status = state.StatusTainted // the change replaces it
+		cur.Status = state.StatusTainted // a replacement replaces it
 	}
 	if resp.Inputs != nil {
 		cur.Inputs = resp.Inputs
@@ -650,7 +693,15 @@ func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	if resp.Outputs != nil {
 		cur.Outputs = resp.Outputs
 	}
-	return r.record(ch.Address, cur)
+	if err := r.record(ch.Address, cur); err != nil {
+		return err
+	}
+	if resp.CreateFailed && !ch.Action.IsReplace() && ch.Action != Delete {
+		// It failed while it settled: updating it would record a broken
+		// object as created.
+		return fmt.Errorf("adopt %s: %s; it is now tainted: plan again to replace it", ch.AdoptID, reasonFailed)
+	}
+	return nil
 }
 
 // record puts res in state (normalized, at the current schema version of
@@ -746,7 +797,7 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 		if prior.ID != "" {
 			// The driver returned this ID with an error last time; a plan
 			// made without refresh has not looked at it yet.
-			live, err := r.drv.Read(ctx, providers.ReadRequest{Instance: instanceOf(prior)})
+			live, err := r.drv.Read(ctx, providers.ReadRequest{Instance: instanceOf(prior), Settle: true})
 			if err != nil {
 				return fmt.Errorf("read %s, made by an interrupted create: %w", prior.ID, err)
 			}
@@ -766,7 +817,7 @@ func (r *regionRun) create(ctx context.Context, n *node) error {
 			}
 		}
 		if finder, ok := r.drv.(providers.Finder); ok {
-			f, err := finder.Find(ctx, providers.FindRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key})
+			f, err := finder.Find(ctx, providers.FindRequest{Address: ch.Address, Type: ch.Type, Inputs: inputs, IdempotencyKey: key, Settle: true})
 			if err != nil {
 				return fmt.Errorf("look for interrupted create: %w", err)
 			}
@@ -927,7 +978,8 @@ func (r *regionRun) delete(ctx context.Context, n *node) error {
 		if err != nil {
 			return err
 		}
-		if _, err := r.drv.Delete(ctx, providers.DeleteRequest{Instance: instanceOf(inst)}); err != nil && !errors.Is(err, providers.ErrNotFound) {
+		req := providers.DeleteRequest{Instance: instanceOf(inst), Reason: r.deleteReason(ch, target)}
+		if _, err := r.drv.Delete(ctx, req); err != nil && !errors.Is(err, providers.ErrNotFound) {
 			return err
 		}
 	}

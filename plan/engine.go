@@ -53,6 +53,9 @@ type Engine struct {
 	// DrainTimeout bounds an in-flight cloud call after cancellation; 0
 	// means DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// GateInterval is the first wait between two health checks of a
+	// rollout wave (it doubles up to 30s); 0 means DefaultGateInterval.
+	GateInterval time.Duration
 	// DefaultDriverVersion is recorded (in plans and state) as the version
 	// of a driver whose Capabilities.Version is empty: the CLI sets
 	// regionctl's own version, the version of the drivers built into it.
@@ -73,8 +76,30 @@ type PlanOptions struct {
 	// region whose spec sets protect (the CLI's --allow-destroy).
 	AllowDestroy bool
 	// SkipRefresh diffs against state as recorded, without reading the
-	// cloud (the CLI's --refresh=false). Drift is then not detected.
+	// cloud (the CLI's --refresh=false). Drift is then not detected, and
+	// objects state does not know are not looked for by their tags
+	// (import blocks are still read: the user asked for them).
 	SkipRefresh bool
+	// Rollout orders the apply of the regions in waves (ignored by a
+	// destroy): every planned region must be in one of its waves; waves
+	// without planned regions are dropped. The plan records it.
+	Rollout *Rollout
+	// RefreshOnly plans no change at all: the plan shows what refresh
+	// found changed outside regionctl, and applying it records that in
+	// state (the CLI's --refresh-only). Imports and adoptions wait for a
+	// normal plan.
+	RefreshOnly bool
+	// Targets limit the plan to these resources and what they need (the
+	// CLI's repeated --target): each is an address "REGION/TYPE.NAME", or
+	// a spec element ("cluster", "cluster.nodePools.NAME", ...) or
+	// "TYPE.NAME", which match in every region planned. A target's
+	// dependencies are included; for a deletion, the resources that depend
+	// on it. A target that matches nothing is an error.
+	Targets []string
+	// Replace forces the replacement of these resources (same forms as
+	// Targets; the CLI's repeated --replace), with the usual
+	// create-before-destroy rules and protect.
+	Replace []string
 }
 
 // ApplyOptions change what Apply does.
@@ -95,6 +120,8 @@ type ApplyOptions struct {
 // ApplyResult is what Apply did, region by region in plan order.
 type ApplyResult struct {
 	Regions []RegionResult
+	// Waves are what became of each wave of the plan's rollout.
+	Waves []WaveResult
 }
 
 // RegionResult is what Apply did to one region.
@@ -193,6 +220,23 @@ const (
 	// with no Address) failed with Err and is retried (reported by drivers
 	// through providers.ReportRetry).
 	EventRetry
+	// EventWaveStart: a rollout wave starts (Wave; Total regions it
+	// changes; Cause lists its regions).
+	EventWaveStart
+	// EventGateStart: the health gate of a wave starts (Total regions,
+	// Elapsed is its timeout).
+	EventGateStart
+	// EventGateCheck: one health check of a region (Cause: the failing
+	// checks, or "healthy: " and every check passed; Err: the check could
+	// not be made).
+	EventGateCheck
+	// EventGatePass: every region of the wave is healthy (Elapsed).
+	EventGatePass
+	// EventGateFail: the gate timed out (Total regions still unhealthy,
+	// Err the *GateError).
+	EventGateFail
+	// EventPause: the rollout pauses Elapsed before the next wave.
+	EventPause
 )
 
 // String names the kind.
@@ -214,6 +258,18 @@ func (k EventKind) String() string {
 		return "refresh-start"
 	case EventRetry:
 		return "retry"
+	case EventWaveStart:
+		return "wave-start"
+	case EventGateStart:
+		return "gate-start"
+	case EventGateCheck:
+		return "gate-check"
+	case EventGatePass:
+		return "gate-pass"
+	case EventGateFail:
+		return "gate-fail"
+	case EventPause:
+		return "pause"
 	}
 	return "unknown"
 }
@@ -233,8 +289,10 @@ type Event struct {
 	// Cause explains a skip: "depends on ADDRESS" or "cancelled".
 	Cause string
 	// Total is, for EventRefreshStart, how many resources the region's
-	// state holds.
+	// state holds (for the rollout's events, how many regions).
 	Total int
+	// Wave is the rollout wave an event belongs to.
+	Wave string
 }
 
 // Observer receives progress events. It is called from many goroutines at

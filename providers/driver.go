@@ -86,6 +86,14 @@ type ExpandResponse struct {
 // ReadRequest identifies one resource to read.
 type ReadRequest struct {
 	Instance Instance
+	// Settle asks the driver to wait, before it reports the object, until
+	// the object is usable — a cluster ACTIVE, RUNNING or Succeeded, its
+	// outputs complete (endpoint, CA) — or until the cloud reports that its
+	// creation failed (then CreateFailed). The engine sets it when it adopts
+	// what an interrupted create made, before it records the object as
+	// created and before dependents start; a plan never sets it, so a plan
+	// never waits. A driver with nothing to wait for ignores it.
+	Settle bool
 }
 
 // ReadResponse is the live state of a resource.
@@ -143,17 +151,50 @@ type UpdateResponse struct {
 // DeleteRequest asks for one resource to be deleted.
 type DeleteRequest struct {
 	Instance Instance
+	// Reason says why the engine deletes it, so a driver can make way
+	// first: a node pool that goes while its cluster stays is drained
+	// (cordoned, its pods evicted) before it is deleted; one whose
+	// cluster goes too is not.
+	Reason DeleteReason
 }
+
+// DeleteReason says why the engine deletes an object.
+type DeleteReason int
+
+const (
+	// DeleteRemoved: the object is no longer desired; what it depends on
+	// stays. The zero value.
+	DeleteRemoved DeleteReason = iota
+	// DeleteReplaced: the object is the old half of a replacement.
+	DeleteReplaced
+	// DeleteDestroyed: what the object depends on is deleted in the same
+	// run (a destroy, or its cluster replaced), so nothing needs to make
+	// way for its deletion.
+	DeleteDestroyed
+)
+
+// Drains reports whether a driver should make way before deleting (drain
+// a node pool): the object goes while what it belongs to stays.
+func (r DeleteReason) Drains() bool { return r != DeleteDestroyed }
 
 // DeleteResponse is empty today; it exists so fields can be added.
 type DeleteResponse struct{}
 
 // FindRequest asks a driver to find a resource whose create may have happened.
 type FindRequest struct {
-	Address        string
-	Type           string
-	Inputs         Values
+	Address string
+	Type    string
+	Inputs  Values
+	// IdempotencyKey is the key of the interrupted create to look for.
+	// Empty, the engine looks for an object state does not know at all
+	// (dropped with `state rm`, or a lost state write) before it plans a
+	// create: match the ownership tags of this region and Address only,
+	// never an object without them, so a user's own object is never
+	// adopted by accident.
 	IdempotencyKey string
+	// Settle asks the driver to wait until what it found is usable before
+	// it reports its outputs, as ReadRequest.Settle.
+	Settle bool
 }
 
 // FindResponse says whether the resource exists, and if so what it is.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/regionctl/regionctl/providers/budget"
 )
@@ -34,6 +35,10 @@ type Options struct {
 	// that only credentials can supply (a default GCP project) are checked
 	// at plan time instead.
 	Offline bool
+	// DrainTimeout bounds how long draining a node pool before it is
+	// deleted waits for evictions PodDisruptionBudgets hold back (0: 30
+	// minutes); past it the delete fails and the pool stays.
+	DrainTimeout time.Duration
 }
 
 // Factory builds a driver. It may load credentials and configuration

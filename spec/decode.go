@@ -202,6 +202,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeRaw(n, v, path)
 		return
 	}
+	if v.Kind() == reflect.Pointer { // an optional value: present, so set
+		p := reflect.New(v.Type().Elem())
+		d.decodeValue(n, p.Elem(), path)
+		v.Set(p)
+		return
+	}
+	d.decodeValue(n, v, path)
+}
+
+// decodeValue fills v (not a pointer) from the resolved node n.
+func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 	switch v.Kind() {
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)

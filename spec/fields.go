@@ -49,6 +49,8 @@ const (
 	labelValuePattern        = `^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`
 	labelKeyPattern          = `^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
 	taintPattern             = `^[^=:]+(=[^:]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$`
+	// importToPattern is a spec element or a resource address.
+	importToPattern = `^((network|cluster)|cluster\.nodePools\.[a-z0-9]([-a-z0-9]*[a-z0-9])?|storageClasses\.[a-z0-9]([-a-z0-9]*[a-z0-9])?|loadBalancers\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.address)?|([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[A-Za-z0-9_]+\.[^/\s]+)$`
 )
 
 // fieldDoc describes one field for the JSON Schema and the reference docs.
@@ -86,6 +88,15 @@ var typeDocs = map[string]string{
 	"Access":       "Cloud principals who may reach the cluster besides the identity that runs apply, in the cloud's own notation: AWS IAM role/user ARNs; GCP members user:, group:, serviceAccount:; Azure Entra object IDs as group:, user:, servicePrincipal:.",
 	"Disk":         "A node's boot disk; absent fields keep the cloud's default.",
 	"OS":           "The operating system of a pool's nodes.",
+	"PoolUpgrade":  "How a node pool's nodes are replaced when they are upgraded; an unset field takes the cloud's default.",
+
+	"Rollout":         "The order in which an apply changes the fleet's regions: wave by wave, each checked by a health gate before the next starts.",
+	"RolloutMetadata": "Names the rollout.",
+	"RolloutSpec":     "The waves, the pause between them and the health gate.",
+	"Wave":            "One step of a rollout: the regions it names and those its selector matches; a wave with neither takes the rest.",
+	"HealthGate":      "The check of every region a wave applied: API server answers, every node pool's nodes Ready at the pool's version, LoadBalancer Services keep their addresses.",
+
+	"Import": "An existing cloud object to bring under management (adopted into state by the next apply).",
 }
 
 // fieldDocs describes every json field of every type, keyed "Type.field".
@@ -129,6 +140,27 @@ var fieldDocs = map[string]fieldDoc{
 	"NodePool.maxPods": {desc: "Most pods a node runs; 0 or absent keeps the cloud's default.", minimum: ptr(0), maximum: ptr(MaxMaxPods)},
 	"NodePool.os":      {desc: "Operating system family and image of the nodes."},
 	"NodePool.taints":  {desc: "Taints set on the nodes, \"key=value:Effect\" or \"key:Effect\" with Effect NoSchedule, PreferNoSchedule or NoExecute.", itemPattern: taintPattern},
+	"NodePool.upgrade": {desc: "How many nodes are added (maxSurge) and unavailable (maxUnavailable) at once while the pool's nodes are replaced."},
+
+	"PoolUpgrade.maxSurge":       {desc: "Nodes added beyond the pool's size at once during an upgrade (GKE, AKS; EKS chooses its own).", minimum: ptr(0), maximum: ptr(MaxUpgradeBatch)},
+	"PoolUpgrade.maxUnavailable": {desc: "Nodes unavailable at once during an upgrade (EKS at least 1, GKE; AKS only 0).", minimum: ptr(0), maximum: ptr(MaxUpgradeBatch)},
+
+	"Rollout.apiVersion": {desc: "Version of the spec format.", constant: APIVersion},
+	"Rollout.kind":       {desc: "Kind of document.", constant: KindRollout},
+	"Rollout.metadata":   {desc: "Names the rollout."},
+	"Rollout.spec":       {desc: "The waves."},
+
+	"RolloutMetadata.name": {desc: "The rollout's DNS-1123 name.", pattern: dns1123LabelPattern, maxLength: MaxNameLen},
+
+	"RolloutSpec.waves":        {desc: "Waves in order; each region is in the first wave that takes it.", minItems: 1},
+	"RolloutSpec.pauseBetween": {desc: "Go duration waited after a wave passed its health gate, before the next starts (\"10m\"); none when absent."},
+	"RolloutSpec.healthGate":   {desc: "The check after each wave."},
+
+	"HealthGate.timeout": {desc: "Go duration the gate polls before calling a wave unhealthy; 15m when absent."},
+
+	"Wave.name":     {desc: "Wave name, DNS-1123, unique in the rollout.", pattern: dns1123LabelPattern, maxLength: MaxNameLen},
+	"Wave.regions":  {desc: "Region names this wave takes."},
+	"Wave.selector": {desc: "Region labels (metadata.labels) this wave takes; every key must match.", keyPattern: labelKeyPattern, valuePattern: labelValuePattern},
 
 	"Machine.cpu":       {desc: "Minimum vCPUs per node.", minimum: ptr(1)},
 	"Machine.memoryGiB": {desc: "Minimum memory per node in GiB.", minimum: ptr(1)},
@@ -158,4 +190,8 @@ var fieldDocs = map[string]fieldDoc{
 	"Port.port":       {desc: "Port the load balancer listens on.", minimum: ptr(1), maximum: ptr(65535)},
 	"Port.targetPort": {desc: "Pod port traffic goes to; 0 or absent means the same as port.", minimum: ptr(0), maximum: ptr(65535)},
 	"Port.protocol":   {desc: "Transport protocol.", enum: ProtocolValues, def: DefaultProtocol},
+
+	"RegionSpec.import": {desc: "Existing cloud objects to bring under management: plan shows each as an import, apply adopts it into state."},
+	"Import.to":         {desc: "Where the object goes: a spec element (network, cluster, cluster.nodePools.NAME, storageClasses.NAME, loadBalancers.NAME, loadBalancers.NAME.address) or a resource address of the region (REGION/TYPE.NAME or TYPE.NAME).", pattern: importToPattern},
+	"Import.id":         {desc: "The cloud's identifier of the object (a VPC ID, a cluster name or ARN, a GCP resource name or path, an ARM resource ID).", minLength: 1},
 }

@@ -62,13 +62,25 @@ var Extensions = []string{".yaml", ".yml", ".json", ".jsonnet"}
 // Jsonnet evaluation cannot be interrupted: when ctx ends during one, Load
 // returns at once and the evaluation finishes in the background.
 func Load(ctx context.Context, paths []string, opts LoadOptions) ([]*Region, diag.Diagnostics) {
-	var regions []*Region
+	f, ds := LoadFleet(ctx, paths, opts)
+	return f.Regions, ds
+}
+
+// LoadFleet reads regions like Load, and the fleet's Rollout document when
+// one of the files holds it (kind: Rollout, at most one). The rollout is
+// validated against the regions loaded (see ValidateRollout).
+func LoadFleet(ctx context.Context, paths []string, opts LoadOptions) (*Fleet, diag.Diagnostics) {
+	var all docs
 	var ds diag.Diagnostics
+	fleet := func() (*Fleet, diag.Diagnostics) {
+		ds.Sort()
+		return all.fleet(), ds
+	}
 	loaded := map[string]bool{}
 	for _, p := range paths {
 		if p == StdinPath {
-			rs, d := loadStdin(opts.Stdin)
-			regions = append(regions, rs...)
+			got, d := loadStdin(opts.Stdin)
+			all.add(got)
 			ds = append(ds, d...)
 			continue
 		}
@@ -81,22 +93,21 @@ func Load(ctx context.Context, paths []string, opts LoadOptions) ([]*Region, dia
 			loaded[filepath.Clean(f)] = true
 			if err := ctx.Err(); err != nil {
 				ds = ds.Errorf(diag.Pos{File: f}, "", "loading stopped: %v", err)
-				ds.Sort()
-				return regions, ds
+				return fleet()
 			}
 			data, err := os.ReadFile(f)
 			if err != nil {
 				ds = ds.Errorf(diag.Pos{File: f}, "", "cannot read file: %v", err)
 				continue
 			}
-			rs, d := decodeBytes(ctx, f, data, opts)
-			regions = append(regions, rs...)
+			got, d := decodeBytes(ctx, f, data, opts)
+			all.add(got)
 			ds = append(ds, d...)
 		}
 	}
-	ds = append(ds, Validate(regions)...)
-	ds.Sort()
-	return regions, ds
+	ds = append(ds, Validate(all.regions)...)
+	ds = append(ds, all.validateRollouts()...)
+	return fleet()
 }
 
 // expandPath turns a file or folder into the files to load.
@@ -156,10 +167,11 @@ func hasExt(name string, exts []string) bool {
 // an array of them, with imports relative to filename). The regions are
 // defaulted and validated among themselves. The diagnostics are sorted.
 func LoadBytes(filename string, data []byte, opts LoadOptions) ([]*Region, diag.Diagnostics) {
-	regions, ds := decodeBytes(context.Background(), filename, data, opts)
-	ds = append(ds, Validate(regions)...)
+	got, ds := decodeBytes(context.Background(), filename, data, opts)
+	ds = append(ds, Validate(got.regions)...)
+	ds = append(ds, got.validateRollouts()...)
 	ds.Sort()
-	return regions, ds
+	return got.regions, ds
 }
 
 // StdinPath, given to Load as a path ("-f -"), reads YAML or JSON regions
@@ -170,17 +182,17 @@ const (
 )
 
 // loadStdin decodes the regions piped in on stdin (YAML or JSON).
-func loadStdin(r io.Reader) ([]*Region, diag.Diagnostics) {
+func loadStdin(r io.Reader) (docs, diag.Diagnostics) {
 	pos := diag.Pos{File: StdinName}
 	if r == nil {
-		return nil, diag.Diagnostics{}.Errorf(pos, "", "-f - reads regions from stdin, but none is available")
+		return docs{}, diag.Diagnostics{}.Errorf(pos, "", "-f - reads regions from stdin, but none is available")
 	}
 	data, err := io.ReadAll(io.LimitReader(r, maxStdinBytes+1))
 	if err != nil {
-		return nil, diag.Diagnostics{}.Errorf(pos, "", "cannot read stdin: %v", err)
+		return docs{}, diag.Diagnostics{}.Errorf(pos, "", "cannot read stdin: %v", err)
 	}
 	if len(data) > maxStdinBytes {
-		return nil, diag.Diagnostics{}.Errorf(pos, "", "more than %d MiB on stdin: pass large fleets as files", maxStdinBytes>>20)
+		return docs{}, diag.Diagnostics{}.Errorf(pos, "", "more than %d MiB on stdin: pass large fleets as files", maxStdinBytes>>20)
 	}
 	return requireRegions(StdinName)(decodeYAML(StdinName, data))
 }
@@ -191,9 +203,9 @@ const maxStdinBytes = 64 << 20
 // requireRegions turns a file that decoded cleanly into no region at all
 // (an empty file, only comments, an empty list) into an error naming it:
 // planning nothing from it would report "No changes" for a typo.
-func requireRegions(file string) func([]*Region, diag.Diagnostics) ([]*Region, diag.Diagnostics) {
-	return func(rs []*Region, ds diag.Diagnostics) ([]*Region, diag.Diagnostics) {
-		if len(rs) == 0 && len(ds) == 0 {
+func requireRegions(file string) func(docs, diag.Diagnostics) (docs, diag.Diagnostics) {
+	return func(rs docs, ds diag.Diagnostics) (docs, diag.Diagnostics) {
+		if len(rs.regions) == 0 && len(rs.rollouts) == 0 && len(ds) == 0 {
 			ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: diag.Pos{File: file},
 				Summary: "no Region documents in this file",
 				Fix:     "a region file holds one or more documents with apiVersion, kind: Region, metadata and spec (see docs/spec.md)"})
@@ -204,29 +216,29 @@ func requireRegions(file string) func([]*Region, diag.Diagnostics) ([]*Region, d
 
 // decodeBytes decodes and defaults, without validation. A file without any
 // region is an error.
-func decodeBytes(ctx context.Context, filename string, data []byte, opts LoadOptions) ([]*Region, diag.Diagnostics) {
+func decodeBytes(ctx context.Context, filename string, data []byte, opts LoadOptions) (docs, diag.Diagnostics) {
 	return requireRegions(filename)(decodeFile(ctx, filename, data, opts))
 }
 
-func decodeFile(ctx context.Context, filename string, data []byte, opts LoadOptions) ([]*Region, diag.Diagnostics) {
+func decodeFile(ctx context.Context, filename string, data []byte, opts LoadOptions) (docs, diag.Diagnostics) {
 	switch ext := strings.ToLower(filepath.Ext(filename)); ext {
 	case ".yaml", ".yml", ".json":
 		return decodeYAML(filename, data)
 	case ".jsonnet":
 		out, ds := evalJsonnet(ctx, filename, data, opts)
 		if ds.HasErrors() {
-			return nil, ds
+			return docs{}, ds
 		}
 		rs, d := decodeRendered(filename, out)
 		return rs, append(ds, d...)
 	case ".libsonnet":
-		return nil, diag.Diagnostics{{
+		return docs{}, diag.Diagnostics{{
 			Severity: diag.Error, Pos: diag.Pos{File: filename},
 			Summary: "a .libsonnet file is a library and is not loaded on its own",
 			Fix:     "import it from a .jsonnet file that returns the regions",
 		}}
 	default:
-		return nil, diag.Diagnostics{{
+		return docs{}, diag.Diagnostics{{
 			Severity: diag.Error, Pos: diag.Pos{File: filename},
 			Summary: fmt.Sprintf("unsupported file type %q", ext),
 			Fix:     "name region files *.yaml, *.yml, *.json or *.jsonnet",
@@ -237,9 +249,10 @@ func decodeFile(ctx context.Context, filename string, data []byte, opts LoadOpti
 var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // decodeYAML decodes every document of a YAML (or JSON) stream. A document
-// is one Region mapping or a list of them.
-func decodeYAML(file string, data []byte) ([]*Region, diag.Diagnostics) {
-	var regions []*Region
+// is one Region mapping or a list of them; a mapping of kind Rollout is the
+// fleet's rollout.
+func decodeYAML(file string, data []byte) (docs, diag.Diagnostics) {
+	var got docs
 	var ds diag.Diagnostics
 	budget, exhausted := maxNodes, false
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -287,16 +300,25 @@ func decodeYAML(file string, data []byte) ([]*Region, diag.Diagnostics) {
 				})
 				continue
 			}
+			if kindOf(node) == KindRollout {
+				ro := &Rollout{}
+				d.decode(node, reflect.ValueOf(ro).Elem(), "")
+				done()
+				ro.Source = &SourceMap{File: file, Positions: d.positions, Invalid: d.invalid}
+				got.rollouts = append(got.rollouts, ro)
+				ds = append(ds, d.diags...)
+				continue
+			}
 			r := &Region{}
 			d.decode(node, reflect.ValueOf(r).Elem(), "")
 			done()
 			r.Source = &SourceMap{File: file, Positions: d.positions, Invalid: d.invalid}
 			r.Default()
-			regions = append(regions, r)
+			got.regions = append(got.regions, r)
 			ds = append(ds, d.diags...)
 		}
 	}
-	return regions, ds
+	return got, ds
 }
 
 // yamlParserProblems are the problems yaml.v3's parser (not its scanner)
@@ -344,22 +366,22 @@ func yamlError(file string, err error) diag.Diagnostic {
 // decodeRendered decodes the JSON a Jsonnet program rendered. Each region is
 // re-indented on its own, so a position "fleet.jsonnet[2] (rendered):14:7"
 // is a line of `jsonnet -e '(import "fleet.jsonnet")[2]'`.
-func decodeRendered(file string, out string) ([]*Region, diag.Diagnostics) {
+func decodeRendered(file string, out string) (docs, diag.Diagnostics) {
 	trimmed := strings.TrimSpace(out)
 	if strings.HasPrefix(trimmed, "{") {
 		return decodeYAML(file+" (rendered)", []byte(trimmed))
 	}
 	if !strings.HasPrefix(trimmed, "[") {
-		return nil, diag.Diagnostics{{
+		return docs{}, diag.Diagnostics{{
 			Severity: diag.Error, Pos: diag.Pos{File: file},
 			Summary: fmt.Sprintf("the Jsonnet program must return a Region object or an array of them, got %s", truncate(trimmed, 40)),
 		}}
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal([]byte(trimmed), &items); err != nil {
-		return nil, diag.Diagnostics{}.Errorf(diag.Pos{File: file}, "", "cannot read rendered JSON: %v", err)
+		return docs{}, diag.Diagnostics{}.Errorf(diag.Pos{File: file}, "", "cannot read rendered JSON: %v", err)
 	}
-	var regions []*Region
+	var got docs
 	var ds diag.Diagnostics
 	if len(items) == 0 {
 		ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: diag.Pos{File: file}, Summary: "the Jsonnet program returned no regions",
@@ -377,10 +399,10 @@ func decodeRendered(file string, out string) ([]*Region, diag.Diagnostics) {
 			continue
 		}
 		rs, d := decodeYAML(fmt.Sprintf("%s[%d] (rendered)", file, i), buf.Bytes())
-		regions = append(regions, rs...)
+		got.add(rs)
 		ds = append(ds, d...)
 	}
-	return regions, ds
+	return got, ds
 }
 
 // evalJsonnet runs a Jsonnet program and returns its JSON output. The

@@ -16,18 +16,24 @@ const SchemaID = "https://regionctl.dev/schemas/v1alpha1/region.json"
 // omitempty are required; unknown fields are refused. The schema checks
 // shape only: cross-field rules (unique names, min ≤ max, host bits of the
 // CIDR) are Validate's.
+//
+// A document is a Region or the fleet's Rollout (told apart by kind).
 func JSONSchema() ([]byte, error) {
 	defs := map[string]any{}
 	root, err := typeSchema(reflect.TypeFor[Region](), defs)
 	if err != nil {
 		return nil, err
 	}
+	rollout, err := typeSchema(reflect.TypeFor[Rollout](), defs)
+	if err != nil {
+		return nil, err
+	}
 	doc := map[string]any{
 		"$schema":     "https://json-schema.org/draft/2020-12/schema",
 		"$id":         SchemaID,
-		"title":       "regionctl Region",
-		"description": typeDocs["Region"],
-		"$ref":        root["$ref"],
+		"title":       "regionctl Region or Rollout",
+		"description": typeDocs["Region"] + " Or the fleet's Rollout: " + typeDocs["Rollout"],
+		"oneOf":       []any{map[string]any{"$ref": root["$ref"]}, map[string]any{"$ref": rollout["$ref"]}},
 		"$defs":       defs,
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
@@ -44,6 +50,8 @@ func typeSchema(t reflect.Type, defs map[string]any) (map[string]any, error) {
 		return map[string]any{}, nil
 	}
 	switch t.Kind() {
+	case reflect.Pointer: // optional; absence is the field's omitempty
+		return typeSchema(t.Elem(), defs)
 	case reflect.String:
 		return map[string]any{"type": "string"}, nil
 	case reflect.Int:

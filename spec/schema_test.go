@@ -122,6 +122,8 @@ func TestFieldDocsComplete(t *testing.T) {
 	var walk func(reflect.Type)
 	walk = func(rt reflect.Type) {
 		switch rt.Kind() {
+		case reflect.Pointer:
+			walk(rt.Elem())
 		case reflect.Slice, reflect.Map:
 			if rt != rawMessageType {
 				walk(rt.Elem())
@@ -144,6 +146,7 @@ func TestFieldDocsComplete(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeFor[Region]())
+	walk(reflect.TypeFor[Rollout]())
 	for key := range fieldDocs {
 		if !seen[key] {
 			t.Errorf("fieldDocs has %s, which is no field of the types", key)

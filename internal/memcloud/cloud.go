@@ -47,6 +47,10 @@ type Object struct {
 	// Failed: the cloud reports that the object's creation failed (Read
 	// says so with CreateFailed).
 	Failed bool `json:"failed,omitempty"`
+	// Making: the object exists but is still being made (a cluster still
+	// CREATING): reads report its outputs other than "id" empty, until a
+	// read or find with Settle waits for it to finish.
+	Making bool `json:"making,omitempty"`
 }
 
 // Address returns the regionctl address the object was tagged with.
@@ -233,6 +237,12 @@ func (c *Cloud) failAfterCreate(m map[string]error, address string, err error) {
 // (failed true) or clears the mark; Read then reports CreateFailed.
 func (c *Cloud) SetFailed(id string, failed bool) error {
 	return c.edit("set failed", id, func(o *Object) { o.Failed = failed })
+}
+
+// SetMaking marks an object as still being made (making true) or
+// finished; see Object.Making.
+func (c *Cloud) SetMaking(id string, making bool) error {
+	return c.edit("set making", id, func(o *Object) { o.Making = making })
 }
 
 // Block makes the next op on address (empty: any address) wait before

@@ -53,6 +53,7 @@ func TestMarkdownGolden(t *testing.T) {
 		{"full", fullPlan()},
 		{"empty", emptyPlan()},
 		{"huge", hugePlan()},
+		{"rollout", rolloutPlan()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer

@@ -23,6 +23,17 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // at the top level and nested, nested maps and lists, keys that need
 // quoting, notes, a stateful replacement and a stateful delete, a deposed
 // object, and a region with no changes.
+// rolloutPlan is fullPlan with a second, unchanged region and a rollout
+// of two waves.
+func rolloutPlan() *plan.Plan {
+	p := fullPlan()
+	p.FormatVersion = 2
+	p.Regions = append(p.Regions, plan.RegionPlan{Region: "prod-eu-west", Provider: "gcp", Changes: []plan.Change{}})
+	p.Rollout = &plan.Rollout{Name: "fleet", PauseBetween: 10 * time.Minute, GateTimeout: 15 * time.Minute, Waves: []plan.Wave{
+		{Name: "canary", Regions: []string{"prod-us-east"}}, {Name: "rest", Regions: []string{"prod-eu-west"}}}}
+	return p
+}
+
 func fullPlan() *plan.Plan {
 	const r = "prod-us-east"
 	a := func(typ, name string) string { return providers.Address(r, typ, name) }
@@ -150,6 +161,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"full", fullPlan()},
 		{"empty", emptyPlan()},
+		{"rollout", rolloutPlan()},
 	}
 	for _, p := range plans {
 		t.Run(p.name, func(t *testing.T) {
@@ -287,7 +299,7 @@ func TestJSONUnknownsAreNull(t *testing.T) {
 	if v, ok := subnet.After["vpc_id"]; !ok || v != nil {
 		t.Errorf("after.vpc_id = %v (present %v); want null", v, ok)
 	}
-	if got, want := doc.Summary, map[string]int{"add": 4, "change": 1, "destroy": 4, "replace": 2}; !cmp.Equal(got, want) {
+	if got, want := doc.Summary, map[string]int{"add": 4, "change": 1, "destroy": 4, "replace": 2, "import": 0, "record": 0}; !cmp.Equal(got, want) {
 		t.Errorf("summary %v; want %v", got, want)
 	}
 }

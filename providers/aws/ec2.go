@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -189,6 +190,15 @@ func (h vpcHandler) Update(ctx context.Context, c *vpcCall, _ []string) error {
 	return h.setDNS(ctx, c)
 }
 
+// Settle finishes an adopted VPC: an interrupted create may have made it
+// without its DNS attributes.
+func (h vpcHandler) Settle(ctx context.Context, c *vpcCall) error {
+	if err := h.setDNS(ctx, c); err != nil && !isNotFound(err) {
+		return err
+	}
+	return nil
+}
+
 func (vpcHandler) Delete(ctx context.Context, c *vpcCall) error {
 	err := c.Env.d.retryDependency(ctx, func() error {
 		_, err := c.Env.cl.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(c.ID)})
@@ -287,7 +297,9 @@ func (subnetHandler) Delete(ctx context.Context, c *subnetCall) error {
 type igwIn struct {
 	Location string `kit:"location,replace" why:"a gateway lives in one AWS region"`
 	// VpcID is the VPC the gateway is attached to; nil when detached.
-	VpcID *string `kit:"vpc_id,replace" why:"regionctl attaches a gateway to its VPC only when it creates it"`
+	// A change moves the gateway (detach, attach): an interrupted create
+	// leaves it detached, and adoption finishes the attach.
+	VpcID *string `kit:"vpc_id"`
 }
 
 type igwCall = call[igwIn, idOut]
@@ -341,12 +353,47 @@ func (h igwHandler) attach(ctx context.Context, c *igwCall) error {
 		if aws.ToString(a.VpcId) == want {
 			return nil
 		}
-		if _, err := c.Env.cl.ec2.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: aws.String(c.ID), VpcId: a.VpcId}); err != nil {
+		_, err := c.Env.cl.ec2.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: aws.String(c.ID), VpcId: a.VpcId})
+		if err != nil && errCode(err) != "Gateway.NotAttached" { // after a lost reply the retry finds it detached
 			return fmt.Errorf("detach from %s: %w", aws.ToString(a.VpcId), err)
 		}
 	}
-	if _, err := c.Env.cl.ec2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(c.ID), VpcId: aws.String(want)}); err != nil {
+	if want == "" {
+		return nil
+	}
+	_, err = c.Env.cl.ec2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(c.ID), VpcId: aws.String(want)})
+	if errCode(err) == "Resource.AlreadyAssociated" {
+		// After a lost reply the SDK's retry finds the attach done: that
+		// is success when it is attached where we asked.
+		if g, derr := h.describe(ctx, c); derr == nil && g != nil && attachedTo(g, want) {
+			return nil
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("attach to %s: %w", want, err)
+	}
+	return nil
+}
+
+func attachedTo(g *ec2types.InternetGateway, vpc string) bool {
+	for _, a := range g.Attachments {
+		if aws.ToString(a.VpcId) == vpc {
+			return true
+		}
+	}
+	return false
+}
+
+// Update moves the gateway to the wanted VPC.
+func (h igwHandler) Update(ctx context.Context, c *igwCall, _ []string) error {
+	return h.attach(ctx, c)
+}
+
+// Settle finishes an adopted gateway: an interrupted create may have made
+// it without attaching it.
+func (h igwHandler) Settle(ctx context.Context, c *igwCall) error {
+	if err := h.attach(ctx, c); err != nil && !isNotFound(err) && !errors.Is(err, providers.ErrNotFound) {
+		return err
 	}
 	return nil
 }
@@ -474,9 +521,10 @@ type natCall = call[natIn, natOut]
 type natHandler struct{}
 
 // natLive reports whether a NAT gateway state counts as existing: deleted
-// and failed gateways linger in Describe for a while but are gone.
+// gateways linger in Describe for a while but are gone. A failed one
+// exists: Read reports it with CreateFailed, and the engine replaces it.
 func natLive(s ec2types.NatGatewayState) bool {
-	return s != ec2types.NatGatewayStateDeleted && s != ec2types.NatGatewayStateFailed
+	return s != ec2types.NatGatewayStateDeleted
 }
 
 func (natHandler) Find(ctx context.Context, c *natCall) (string, error) {
@@ -541,7 +589,8 @@ func (h natHandler) Read(ctx context.Context, c *natCall) (*kit.Live[natIn, natO
 	return h.live(ctx, c, out.NatGateways[0])
 }
 
-// live reports a described gateway; a deleted or failed one is gone.
+// live reports a described gateway; a deleted one is gone, a failed one
+// is reported with CreateFailed.
 func (natHandler) live(_ context.Context, c *natCall, n ec2types.NatGateway) (*kit.Live[natIn, natOut], error) {
 	if !natLive(n.State) {
 		return nil, nil
@@ -554,7 +603,21 @@ func (natHandler) live(_ context.Context, c *natCall, n ec2types.NatGateway) (*k
 			o.PublicIP, o.PrivateIP = aws.String(aws.ToString(a.PublicIp)), aws.String(aws.ToString(a.PrivateIp))
 		}
 	}
+	if n.State == ec2types.NatGatewayStateFailed {
+		return c.FoundFailed(in, o), nil
+	}
 	return c.Found(in, o), nil
+}
+
+// Settle waits until an adopted gateway is no longer pending.
+func (natHandler) Settle(ctx context.Context, c *natCall) error {
+	return c.Env.settle(ctx, 30*time.Minute, "NAT gateway "+c.ID, func() (bool, error) {
+		out, err := c.Env.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{filter("nat-gateway-id", c.ID)}})
+		if err != nil {
+			return false, err
+		}
+		return len(out.NatGateways) == 0 || out.NatGateways[0].State != ec2types.NatGatewayStatePending, nil
+	})
 }
 
 func (natHandler) Delete(ctx context.Context, c *natCall) error {
@@ -637,12 +700,7 @@ func (h routeTableHandler) reconcile(ctx context.Context, c *routeTableCall) err
 		return fmt.Errorf("route table %s: %w", c.ID, providers.ErrNotFound)
 	}
 	gw, nat := aws.ToString(c.In.GatewayID), aws.ToString(c.In.NatGatewayID)
-	var have *ec2types.Route
-	for i, r := range rt.Routes {
-		if aws.ToString(r.DestinationCidrBlock) == defaultRouteCIDR {
-			have = &rt.Routes[i]
-		}
-	}
+	have := defaultRoute(rt)
 	switch {
 	case have == nil && (gw != "" || nat != ""):
 		in := &ec2.CreateRouteInput{RouteTableId: aws.String(c.ID), DestinationCidrBlock: aws.String(defaultRouteCIDR)}
@@ -651,17 +709,23 @@ func (h routeTableHandler) reconcile(ctx context.Context, c *routeTableCall) err
 		} else {
 			in.NatGatewayId = aws.String(nat)
 		}
-		if _, err := c.Env.cl.ec2.CreateRoute(ctx, in); err != nil {
+		_, err := c.Env.cl.ec2.CreateRoute(ctx, in)
+		if errCode(err) == "RouteAlreadyExists" {
+			// After a lost reply the SDK's retry finds the route made:
+			// success when it goes where we asked; else move it.
+			if rt, derr := h.describe(ctx, c); derr == nil && rt != nil {
+				if r := defaultRoute(rt); r != nil && aws.ToString(r.GatewayId) == gw && aws.ToString(r.NatGatewayId) == nat {
+					err = nil
+				} else if r != nil {
+					err = h.replaceRoute(ctx, c, gw, nat)
+				}
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("create route %s: %w", defaultRouteCIDR, err)
 		}
 	case have != nil && (aws.ToString(have.GatewayId) != gw || aws.ToString(have.NatGatewayId) != nat):
-		in := &ec2.ReplaceRouteInput{RouteTableId: aws.String(c.ID), DestinationCidrBlock: aws.String(defaultRouteCIDR)}
-		if gw != "" {
-			in.GatewayId = aws.String(gw)
-		} else {
-			in.NatGatewayId = aws.String(nat)
-		}
-		if _, err := c.Env.cl.ec2.ReplaceRoute(ctx, in); err != nil {
+		if err := h.replaceRoute(ctx, c, gw, nat); err != nil {
 			return fmt.Errorf("replace route %s: %w", defaultRouteCIDR, err)
 		}
 	}
@@ -683,11 +747,44 @@ func (h routeTableHandler) reconcile(ctx context.Context, c *routeTableCall) err
 		if slices.Contains(haveSubnets, sn) {
 			continue
 		}
-		if _, err := c.Env.cl.ec2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(c.ID), SubnetId: aws.String(sn)}); err != nil {
+		_, err := c.Env.cl.ec2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(c.ID), SubnetId: aws.String(sn)})
+		if errCode(err) == "Resource.AlreadyAssociated" {
+			// After a lost reply the SDK's retry finds the subnet
+			// associated: success when it is associated with this table.
+			if rt, derr := h.describe(ctx, c); derr == nil && rt != nil && slices.ContainsFunc(rt.Associations, func(a ec2types.RouteTableAssociation) bool {
+				return aws.ToString(a.SubnetId) == sn
+			}) {
+				err = nil
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("associate subnet %s: %w", sn, err)
 		}
 	}
 	return nil
+}
+
+// defaultRoute returns the table's default route, or nil.
+func defaultRoute(rt *ec2types.RouteTable) *ec2types.Route {
+	for i, r := range rt.Routes {
+		if aws.ToString(r.DestinationCidrBlock) == defaultRouteCIDR {
+			return &rt.Routes[i]
+		}
+	}
+	return nil
+}
+
+// replaceRoute points the default route at the internet gateway gw or,
+// without one, at the NAT gateway nat.
+func (routeTableHandler) replaceRoute(ctx context.Context, c *routeTableCall, gw, nat string) error {
+	in := &ec2.ReplaceRouteInput{RouteTableId: aws.String(c.ID), DestinationCidrBlock: aws.String(defaultRouteCIDR)}
+	if gw != "" {
+		in.GatewayId = aws.String(gw)
+	} else {
+		in.NatGatewayId = aws.String(nat)
+	}
+	_, err := c.Env.cl.ec2.ReplaceRoute(ctx, in)
+	return err
 }
 
 func (h routeTableHandler) Read(ctx context.Context, c *routeTableCall) (*kit.Live[routeTableIn, idOut], error) {
@@ -754,8 +851,10 @@ type sgIn struct {
 	VpcID       string `kit:"vpc_id,replace" why:"a security group cannot move to another VPC"`
 	Name        string `kit:"name,replace" why:"EC2 cannot rename a security group"`
 	Description string `kit:"description,replace" why:"EC2 cannot change a security group's description"`
-	// IngressCIDR is the source of the HTTPS rule; nil without one.
-	IngressCIDR *string `kit:"ingress_cidr,replace" why:"regionctl writes the rule only when it creates the group"`
+	// IngressCIDR is the source of the HTTPS rule; nil without one. An
+	// interrupted create may leave the group without it: adoption (and an
+	// update) adds the missing rule.
+	IngressCIDR *string `kit:"ingress_cidr"`
 }
 
 type sgOut struct {
@@ -789,18 +888,56 @@ func (h sgHandler) Create(ctx context.Context, c *sgCall) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	c.ID = id
+	return id, h.allowHTTPS(ctx, c)
+}
+
+// allowHTTPS adds the group's HTTPS rule when it lacks it. A rule from
+// another source is an operator's edit regionctl does not undo silently.
+func (h sgHandler) allowHTTPS(ctx context.Context, c *sgCall) error {
 	cidr := aws.ToString(c.In.IngressCIDR)
+	if cidr == "" {
+		return nil
+	}
+	live, err := h.Read(ctx, c)
+	if err != nil {
+		return err
+	}
+	if live == nil {
+		return fmt.Errorf("security group %s: %w", c.ID, providers.ErrNotFound)
+	}
+	switch have := aws.ToString(live.In.IngressCIDR); have {
+	case cidr:
+		return nil
+	case "":
+	default:
+		return kit.Classed(fmt.Errorf("security group %s allows HTTPS from %s, not %s: remove that rule (aws ec2 revoke-security-group-ingress) and apply again", c.ID, have, cidr), providers.ErrPermanent)
+	}
 	_, err = c.Env.cl.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
-		GroupId: aws.String(id),
+		GroupId: aws.String(c.ID),
 		IpPermissions: []ec2types.IpPermission{{
 			IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443),
 			IpRanges: []ec2types.IpRange{{CidrIp: aws.String(cidr), Description: aws.String("Kubernetes API from the VPC")}},
 		}},
 	})
-	if err != nil && errCode(err) != "InvalidPermission.Duplicate" {
-		return id, fmt.Errorf("allow HTTPS from %s: %w", cidr, err)
+	if err != nil && errCode(err) != "InvalidPermission.Duplicate" { // a retry after a lost reply finds it made
+		return fmt.Errorf("allow HTTPS from %s: %w", cidr, err)
 	}
-	return id, nil
+	return nil
+}
+
+// Update adds the HTTPS rule the group lacks.
+func (h sgHandler) Update(ctx context.Context, c *sgCall, _ []string) error {
+	return h.allowHTTPS(ctx, c)
+}
+
+// Settle finishes an adopted group: an interrupted create may have made
+// it without its rule.
+func (h sgHandler) Settle(ctx context.Context, c *sgCall) error {
+	if err := h.allowHTTPS(ctx, c); err != nil && !errors.Is(err, providers.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 func (h sgHandler) Read(ctx context.Context, c *sgCall) (*kit.Live[sgIn, sgOut], error) {

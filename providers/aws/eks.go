@@ -154,17 +154,18 @@ func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, err
 	if err != nil {
 		return "", err
 	}
-	if cl != nil && !matchTags(c.Meta, cl.Tags) {
-		return "", fmt.Errorf("EKS cluster %s already exists in %s and was not made by this create (its %s tag is %q)", name, c.In.Location, TagAddress, cl.Tags[TagAddress])
-	}
-	if cl != nil && cl.Status == ekstypes.ClusterStatusFailed {
-		// An earlier attempt of this create failed and could not be
-		// removed then: remove it now, then create it again.
+	if cl != nil && cl.Status == ekstypes.ClusterStatusFailed && sameAddress(c.Meta, cl.Tags) {
+		// An earlier attempt of this create (or the failed cluster this
+		// create replaces) could not be removed then: remove it now, then
+		// create it again.
 		c.ID = name
 		if err := h.Delete(ctx, c); err != nil {
 			return "", fmt.Errorf("delete EKS cluster %s, left FAILED by an earlier attempt: %w", name, err)
 		}
 		cl = nil
+	}
+	if cl != nil && !matchTags(c.Meta, cl.Tags) {
+		return "", fmt.Errorf("EKS cluster %s already exists in %s and was not made by this create (its %s tag is %q)", name, c.In.Location, TagAddress, cl.Tags[TagAddress])
 	}
 	if cl == nil {
 		err := c.Env.retryRolePropagation(ctx, func() error {
@@ -232,7 +233,39 @@ func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clu
 	if cl.AccessConfig != nil {
 		in.AuthenticationMode = string(cl.AccessConfig.AuthenticationMode)
 	}
+	if cl.Status == ekstypes.ClusterStatusFailed {
+		return c.FoundFailed(in, out), nil
+	}
 	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted cluster is ACTIVE with its endpoint and
+// CA (or FAILED, or gone: Read reports which). EKS refuses node groups and
+// add-ons on a cluster that is not ACTIVE.
+func (clusterHandler) Settle(ctx context.Context, c *clusterCall) error {
+	return c.Env.settle(ctx, 45*time.Minute, "EKS cluster "+c.ID, func() (bool, error) {
+		cl, err := c.Env.describeCluster(ctx, c.ID)
+		if err != nil || cl == nil {
+			return cl == nil, err
+		}
+		switch cl.Status {
+		case ekstypes.ClusterStatusActive:
+			return aws.ToString(cl.Endpoint) != "" && cl.CertificateAuthority != nil && aws.ToString(cl.CertificateAuthority.Data) != "", nil
+		case ekstypes.ClusterStatusFailed:
+			return true, nil
+		}
+		return false, nil // CREATING, UPDATING, PENDING, DELETING
+	})
+}
+
+// settle polls done until it reports true, for at most limit.
+func (e *env) settle(ctx context.Context, limit time.Duration, what string, done func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := e.d.pollBackoff().Poll(ctx, done); err != nil {
+		return fmt.Errorf("wait for %s: %w", what, err)
+	}
+	return nil
 }
 
 // CheckUpgrade returns an error unless moving a cluster from Kubernetes
@@ -321,6 +354,17 @@ type nodegroupIn struct {
 	MaxSize     int               `kit:"max_size"`
 	Labels      map[string]string `kit:"labels"`
 	Taints      []eksTaint        `kit:"taints,set"`
+	// MaxUnavailable is updateConfig.maxUnavailable; nil leaves EKS's.
+	MaxUnavailable *int `kit:"max_unavailable,omitempty"`
+}
+
+// updateConfig is the node group's update config, nil when the spec sets
+// none.
+func (in nodegroupIn) updateConfig() *ekstypes.NodegroupUpdateConfig {
+	if in.MaxUnavailable == nil {
+		return nil
+	}
+	return &ekstypes.NodegroupUpdateConfig{MaxUnavailable: aws.Int32(int32(*in.MaxUnavailable))}
 }
 
 // eksTaint is one node taint, with EKS's effect names (NO_SCHEDULE).
@@ -417,17 +461,18 @@ func (h nodegroupHandler) Create(ctx context.Context, c *nodegroupCall) (string,
 	if err != nil {
 		return "", err
 	}
-	if ng != nil && !matchTags(c.Meta, ng.Tags) {
-		return "", fmt.Errorf("EKS node group %s already exists in cluster %s and was not made by this create (its %s tag is %q)", name, cluster, TagAddress, ng.Tags[TagAddress])
-	}
-	if ng != nil && ng.Status == ekstypes.NodegroupStatusCreateFailed {
-		// An earlier attempt of this create failed and could not be
-		// removed then: remove it now, then create it again.
+	if ng != nil && ng.Status == ekstypes.NodegroupStatusCreateFailed && sameAddress(c.Meta, ng.Tags) {
+		// An earlier attempt of this create (or the failed group this
+		// create replaces) could not be removed then: remove it now, then
+		// create it again.
 		c.ID = name
 		if err := h.Delete(ctx, c); err != nil {
 			return "", fmt.Errorf("delete EKS node group %s, left CREATE_FAILED by an earlier attempt: %w", name, err)
 		}
 		ng = nil
+	}
+	if ng != nil && !matchTags(c.Meta, ng.Tags) {
+		return "", fmt.Errorf("EKS node group %s already exists in cluster %s and was not made by this create (its %s tag is %q)", name, cluster, TagAddress, ng.Tags[TagAddress])
 	}
 	if ng == nil {
 		minSize, maxSize := int32(c.In.MinSize), int32(c.In.MaxSize)
@@ -441,7 +486,8 @@ func (h nodegroupHandler) Create(ctx context.Context, c *nodegroupCall) (string,
 			Version:       aws.String(c.In.Version),
 			ScalingConfig: &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(minSize), MaxSize: aws.Int32(maxSize), DesiredSize: aws.Int32(minSize)},
 			Labels:        c.In.Labels, Taints: sdkTaints(c.In.Taints),
-			Tags: tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
+			UpdateConfig: c.In.updateConfig(),
+			Tags:         tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
 		})
 		if errCode(err) == "ResourceInUseException" {
 			if ng, derr := h.describe(ctx, c, name); derr == nil && ng != nil && matchTags(c.Meta, ng.Tags) {
@@ -496,6 +542,10 @@ func (h nodegroupHandler) Read(ctx context.Context, c *nodegroupCall) (*kit.Live
 			in.DiskSizeGiB = aws.Int(int(*ng.DiskSize))
 		}
 	}
+	if u := ng.UpdateConfig; c.Prev.MaxUnavailable != nil && u != nil && u.MaxUnavailable != nil {
+		n := int(*u.MaxUnavailable)
+		in.MaxUnavailable = &n
+	}
 	for _, t := range ng.Taints {
 		in.Taints = append(in.Taints, eksTaint{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value), Effect: string(t.Effect)})
 	}
@@ -505,7 +555,22 @@ func (h nodegroupHandler) Read(ctx context.Context, c *nodegroupCall) (*kit.Live
 		desired := int(aws.ToInt32(s.DesiredSize))
 		out.DesiredSize = &desired
 	}
+	if ng.Status == ekstypes.NodegroupStatusCreateFailed {
+		return c.FoundFailed(in, out), nil
+	}
 	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted node group is no longer being created or
+// updated.
+func (h nodegroupHandler) Settle(ctx context.Context, c *nodegroupCall) error {
+	return c.Env.settle(ctx, 45*time.Minute, "EKS node group "+c.ID, func() (bool, error) {
+		ng, err := h.describe(ctx, c, c.ID)
+		if err != nil || ng == nil {
+			return ng == nil, err
+		}
+		return ng.Status != ekstypes.NodegroupStatusCreating && ng.Status != ekstypes.NodegroupStatusUpdating, nil
+	})
 }
 
 // Update upgrades the node group's Kubernetes version, then sets scaling,
@@ -519,6 +584,16 @@ func (h nodegroupHandler) Update(ctx context.Context, c *nodegroupCall, _ []stri
 	}
 	if ng == nil {
 		return fmt.Errorf("EKS node group %s: %w", c.ID, providers.ErrNotFound)
+	}
+	if want := c.In.updateConfig(); want != nil && (ng.UpdateConfig == nil || aws.ToInt32(ng.UpdateConfig.MaxUnavailable) != *want.MaxUnavailable) {
+		// First, so a version upgrade below replaces nodes as asked.
+		out, err := c.Env.cl.eks.UpdateNodegroupConfig(ctx, &eks.UpdateNodegroupConfigInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(c.ID), UpdateConfig: want})
+		if err != nil {
+			return fmt.Errorf("set update config (maxUnavailable %d): %w", *want.MaxUnavailable, err)
+		}
+		if err := c.Env.waitUpdate(ctx, cluster, out.Update, c.ID, ""); err != nil {
+			return err
+		}
 	}
 	if want, have := c.In.Version, aws.ToString(ng.Version); want != have {
 		if err := CheckUpgrade(have, want); err != nil {
@@ -594,6 +669,11 @@ func (h nodegroupHandler) Update(ctx context.Context, c *nodegroupCall, _ []stri
 
 func (nodegroupHandler) Delete(ctx context.Context, c *nodegroupCall) error {
 	in := &eks.DeleteNodegroupInput{ClusterName: aws.String(clusterOf(c.In.ClusterName, c.Prev.ClusterName)), NodegroupName: aws.String(c.ID)}
+	if c.DeleteReason.Drains() {
+		if err := c.Env.drainNodegroup(ctx, c.In.Location, aws.ToString(in.ClusterName), c.ID); err != nil {
+			return err
+		}
+	}
 	_, err := c.Env.cl.eks.DeleteNodegroup(ctx, in)
 	if isNotFound(err) {
 		return nil
@@ -660,17 +740,18 @@ func (h addonHandler) Create(ctx context.Context, c *addonCall) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if a != nil && !matchTags(c.Meta, a.Tags) {
-		return "", fmt.Errorf("EKS add-on %s already exists in cluster %s and was not made by this create", name, cluster)
-	}
-	if a != nil && a.Status == ekstypes.AddonStatusCreateFailed {
-		// An earlier attempt of this create failed and could not be
-		// removed then: remove it now, then create it again.
+	if a != nil && a.Status == ekstypes.AddonStatusCreateFailed && sameAddress(c.Meta, a.Tags) {
+		// An earlier attempt of this create (or the failed add-on this
+		// create replaces) could not be removed then: remove it now, then
+		// create it again.
 		c.ID = name
 		if err := h.Delete(ctx, c); err != nil {
 			return "", fmt.Errorf("delete EKS add-on %s, left CREATE_FAILED by an earlier attempt: %w", name, err)
 		}
 		a = nil
+	}
+	if a != nil && !matchTags(c.Meta, a.Tags) {
+		return "", fmt.Errorf("EKS add-on %s already exists in cluster %s and was not made by this create", name, cluster)
 	}
 	if a == nil {
 		_, err := c.Env.cl.eks.CreateAddon(ctx, &eks.CreateAddonInput{
@@ -711,7 +792,23 @@ func (h addonHandler) Read(ctx context.Context, c *addonCall) (*kit.Live[addonIn
 		return nil, err
 	}
 	in := addonIn{Location: c.In.Location, ClusterName: aws.ToString(a.ClusterName), AddonName: aws.ToString(a.AddonName)}
-	return c.Found(in, addonOut{ID: c.ID, ARN: aws.ToString(a.AddonArn), AddonVersion: aws.ToString(a.AddonVersion), Status: string(a.Status)}), nil
+	out := addonOut{ID: c.ID, ARN: aws.ToString(a.AddonArn), AddonVersion: aws.ToString(a.AddonVersion), Status: string(a.Status)}
+	if a.Status == ekstypes.AddonStatusCreateFailed {
+		return c.FoundFailed(in, out), nil
+	}
+	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted add-on is no longer being created or
+// updated.
+func (h addonHandler) Settle(ctx context.Context, c *addonCall) error {
+	return c.Env.settle(ctx, 30*time.Minute, "EKS add-on "+c.ID, func() (bool, error) {
+		a, err := h.describe(ctx, c, c.ID)
+		if err != nil || a == nil {
+			return a == nil, err
+		}
+		return a.Status != ekstypes.AddonStatusCreating && a.Status != ekstypes.AddonStatusUpdating, nil
+	})
 }
 
 func (addonHandler) Delete(ctx context.Context, c *addonCall) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -44,6 +45,13 @@ const (
 	maxNodegroupNameLen  = 63
 	clusterSGDescription = "regionctl: extra security group of the EKS cluster (HTTPS from the VPC)"
 )
+
+// upgradeRules are the node pool upgrade settings EKS takes: a managed
+// node group's updateConfig.maxUnavailable (1 to 100); its surge is EKS's.
+var upgradeRules = providers.PoolUpgradeRules{
+	NoSurge:        "EKS does not let you set a node group's surge: it launches new nodes (up to twice the group's zones) before it drains old ones",
+	MinUnavailable: 1,
+}
 
 // EKS AMI types by architecture and accelerator.
 const (
@@ -179,7 +187,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 
 	vpc := addr(TypeVPC, "main")
 	add(providers.Resource{
-		Address: vpc, Type: TypeVPC,
+		Address: vpc, Type: TypeVPC, Element: spec.ElementNetwork,
 		Inputs: providers.Values{
 			"location": loc, "cidr": r.Spec.Network.CIDR,
 			"enable_dns_support": true, "enable_dns_hostnames": true,
@@ -302,7 +310,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	public, private := endpointAccess(r.Spec.Cluster.EndpointAccess)
 	cluster := addr(TypeEKSCluster, "main")
 	add(providers.Resource{
-		Address: cluster, Type: TypeEKSCluster,
+		Address: cluster, Type: TypeEKSCluster, Element: spec.ElementCluster,
 		Inputs: providers.Values{
 			"location": loc, "name": name, "version": r.Spec.Cluster.KubernetesVersion,
 			"role_arn": providers.Ref(clusterRole, "arn"), "subnet_ids": cpSubnets,
@@ -359,15 +367,18 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		ngName := nodegroupName(p.Name, forceNew...)
 		a := addr(TypeEKSNodeGroup, p.Name)
 		pools = append(pools, a)
+		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, upgradeRules)...)
+		inputs := providers.Values{
+			"location": loc, "cluster_name": providers.Ref(cluster, "id"), "name": ngName,
+			"node_role_arn": providers.Ref(nodeRole, "arn"), "subnet_ids": nodeSubnets,
+			"instance_type": mt.Name, "capacity_type": capacity, "ami_type": ami,
+			"version":  r.Spec.Cluster.KubernetesVersion,
+			"min_size": p.Min, "max_size": p.Max, "labels": labels, "taints": taints,
+		}
+		maps.Copy(inputs, providers.UpgradeInputs(p, upgradeRules))
 		ng := providers.Resource{
-			Address: a, Type: TypeEKSNodeGroup,
-			Inputs: providers.Values{
-				"location": loc, "cluster_name": providers.Ref(cluster, "id"), "name": ngName,
-				"node_role_arn": providers.Ref(nodeRole, "arn"), "subnet_ids": nodeSubnets,
-				"instance_type": mt.Name, "capacity_type": capacity, "ami_type": ami,
-				"version":  r.Spec.Cluster.KubernetesVersion,
-				"min_size": p.Min, "max_size": p.Max, "labels": labels, "taints": taints,
-			},
+			Address: a, Type: TypeEKSNodeGroup, Element: spec.NodePoolElement(p.Name),
+			Inputs: inputs,
 			// Nodes need a route out (NAT) to join the cluster and pull images.
 			DependsOn:           slices.Clone(privateTables),
 			CreateBeforeDestroy: true,
@@ -392,7 +403,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			a := addr(TypeEIP, "lb-"+lb.Name+"-"+letter(z))
 			lbEIPs[lb.Name] = append(lbEIPs[lb.Name], a)
 			add(providers.Resource{
-				Address: a, Type: TypeEIP,
+				Address: a, Type: TypeEIP, Element: spec.LoadBalancerAddressElement(lb.Name),
 				Inputs:   providers.Values{"location": loc},
 				Stateful: true,
 			})

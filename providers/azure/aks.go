@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -44,7 +45,7 @@ func provisioned(what, name string, state *string) error {
 // provisioning state says ARM failed to make it, so the engine taints it;
 // any other error after ARM accepted the create leaves it to be read again.
 func markFailed(state *string, err error) error {
-	if err != nil && strings.EqualFold(deref(state), "failed") {
+	if err != nil && failedState(state) {
 		return kit.Classed(err, providers.ErrCreateFailed)
 	}
 	return err
@@ -71,6 +72,17 @@ type poolSpec struct {
 	Priority       string
 	EvictionPolicy string
 	SpotMaxPrice   float64
+	// MaxSurge is upgradeSettings.maxSurge (nodes); nil leaves AKS's.
+	MaxSurge *int
+}
+
+// upgradeSettings are the pool's upgrade settings, nil when the spec sets
+// none.
+func (p poolSpec) upgradeSettings() *aks.AgentPoolUpgradeSettings {
+	if p.MaxSurge == nil {
+		return nil
+	}
+	return &aks.AgentPoolUpgradeSettings{MaxSurge: to(strconv.Itoa(*p.MaxSurge))}
 }
 
 // poolProps are the agent pool properties regionctl sets.
@@ -81,7 +93,8 @@ func poolProps(pool poolSpec, mode aks.AgentPoolMode, subnet, version string, ta
 		AvailabilityZones: ptrList(pool.Zones), VnetSubnetID: to(subnet),
 		OrchestratorVersion: to(version), OSType: to(aks.OSTypeLinux), Type: to(aks.AgentPoolTypeVirtualMachineScaleSets),
 		NodeLabels: ptrMap(pool.Labels), NodeTaints: ptrList(pool.Taints),
-		Tags: tags,
+		UpgradeSettings: pool.upgradeSettings(),
+		Tags:            tags,
 	}
 	if p.NodeTaints == nil {
 		p.NodeTaints = []*string{}
@@ -137,7 +150,13 @@ func poolValues(p *aks.ManagedClusterAgentPoolProfileProperties, want poolSpec) 
 		}
 		taints = append(taints, t)
 	}
-	return poolSpec{VMSize: deref(p.VMSize), Zones: fromPtrList(p.AvailabilityZones), Min: minN, Max: maxN, Labels: labels, Taints: taints}
+	out := poolSpec{VMSize: deref(p.VMSize), Zones: fromPtrList(p.AvailabilityZones), Min: minN, Max: maxN, Labels: labels, Taints: taints}
+	if u := p.UpgradeSettings; want.MaxSurge != nil && u != nil {
+		if n, err := strconv.Atoi(deref(u.MaxSurge)); err == nil {
+			out.MaxSurge = &n
+		}
+	}
+	return out
 }
 
 // ---- azure_kubernetes_cluster ----
@@ -186,13 +205,15 @@ type systemPool struct {
 	Max    int               `kit:"max"`
 	Labels map[string]string `kit:"labels"`
 	Taints []string          `kit:"taints,set"`
+	// MaxSurge is upgradeSettings.maxSurge; nil leaves AKS's.
+	MaxSurge *int `kit:"max_surge,omitempty"`
 }
 
 func (p *systemPool) spec() poolSpec {
 	if p == nil {
 		return poolSpec{}
 	}
-	return poolSpec{VMSize: p.VMSize, Zones: p.Zones, Min: p.Min, Max: p.Max, Labels: p.Labels, Taints: p.Taints}
+	return poolSpec{VMSize: p.VMSize, Zones: p.Zones, Min: p.Min, Max: p.Max, Labels: p.Labels, Taints: p.Taints, MaxSurge: p.MaxSurge}
 }
 
 type clusterOut struct {
@@ -255,6 +276,7 @@ func managedCluster(c *clusterCall) aks.ManagedCluster {
 		AvailabilityZones: props.AvailabilityZones, VnetSubnetID: props.VnetSubnetID,
 		OrchestratorVersion: props.OrchestratorVersion, OSType: props.OSType, Type: props.Type,
 		NodeLabels: props.NodeLabels, NodeTaints: props.NodeTaints, Tags: props.Tags,
+		UpgradeSettings: props.UpgradeSettings,
 	}
 	if in.SystemPool != nil {
 		profile.Name = to(in.SystemPool.Name)
@@ -408,7 +430,7 @@ func profileProps(p *aks.ManagedClusterAgentPoolProfile) *aks.ManagedClusterAgen
 		CurrentOrchestratorVersion: p.CurrentOrchestratorVersion, OSType: p.OSType, Type: p.Type,
 		NodeLabels: p.NodeLabels, NodeTaints: p.NodeTaints, ScaleSetPriority: p.ScaleSetPriority,
 		ScaleSetEvictionPolicy: p.ScaleSetEvictionPolicy, SpotMaxPrice: p.SpotMaxPrice, Tags: p.Tags,
-		ProvisioningState: p.ProvisioningState,
+		ProvisioningState: p.ProvisioningState, UpgradeSettings: p.UpgradeSettings,
 	}
 }
 
@@ -461,7 +483,7 @@ func (clusterHandler) live(ctx context.Context, c *clusterCall, rid *arm.Resourc
 	}
 	if sp := systemProfile(mc, prevName); sp != nil {
 		pv := poolValues(profileProps(sp), c.Prev.SystemPool.spec())
-		in.SystemPool = &systemPool{Name: deref(sp.Name), VMSize: pv.VMSize, Zones: pv.Zones, Min: pv.Min, Max: pv.Max, Labels: pv.Labels, Taints: pv.Taints}
+		in.SystemPool = &systemPool{Name: deref(sp.Name), VMSize: pv.VMSize, Zones: pv.Zones, Min: pv.Min, Max: pv.Max, Labels: pv.Labels, Taints: pv.Taints, MaxSurge: pv.MaxSurge}
 		in.SubnetID = to(sameID(deref(sp.VnetSubnetID), deref(c.Prev.SubnetID)))
 	}
 	out := clusterOut{
@@ -489,7 +511,28 @@ func (clusterHandler) live(ctx context.Context, c *clusterCall, rid *arm.Resourc
 			return nil, err
 		}
 	}
+	if createFailed(p.ProvisioningState, c.Recorded.ProvisioningState) {
+		return c.FoundFailed(in, out), nil
+	}
 	return c.Found(in, out), nil
+}
+
+// Settle waits until an adopted cluster's provisioning ends (Read then
+// reads its endpoint and CA from the user kubeconfig, which AKS gives
+// once the cluster is up). A failed or vanished cluster is left for Read
+// to report.
+func (h clusterHandler) Settle(ctx context.Context, c *clusterCall) error {
+	rid := parseID(c.ID)
+	if rid == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		mc, err := c.Env.getCluster(ctx, rid.ResourceGroupName, rid.Name)
+		if err != nil || mc == nil || mc.Properties == nil {
+			return nil, mc != nil, err
+		}
+		return mc.Properties.ProvisioningState, true, nil
+	})
 }
 
 // Update upgrades the control plane and the System pool one minor, sets
@@ -527,10 +570,9 @@ func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) 
 		if err := h.checkOffered(ctx, e, group, name, have, want); err != nil {
 			return err
 		}
+		// The control plane alone: the System pool follows through the
+		// agent pools API below, a surge upgrade with its maxSurge.
 		mc.Properties.KubernetesVersion = to(want)
-		if live != nil {
-			live.OrchestratorVersion = to(want)
-		}
 		put = true
 	}
 	if tier := aks.ManagedClusterSKUTier(deref(c.In.SKUTier)); mc.SKU == nil || deref(mc.SKU.Tier) != tier {
@@ -619,6 +661,9 @@ func (h clusterHandler) updateSystemPool(ctx context.Context, c *clusterCall, gr
 			return fmt.Errorf("rotate the System pool: create %s (%s): %w", newName, spec.VMSize, err)
 		}
 		old := deref(live.Name)
+		if err := e.drainPool(ctx, c.ID, old); err != nil {
+			return fmt.Errorf("rotate the System pool: %w", err)
+		}
 		err := deleteLRO(ctx, e, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
 			return e.cl.pools.BeginDelete(ctx, group, cluster, old, nil)
 		})
@@ -663,8 +708,15 @@ func applyPoolChanges(props *aks.ManagedClusterAgentPoolProfileProperties, pool 
 	if version != "" {
 		props.OrchestratorVersion = to(version)
 	}
+	surgeChanged := false
+	if u := pool.upgradeSettings(); u != nil && (props.UpgradeSettings == nil || deref(props.UpgradeSettings.MaxSurge) != deref(u.MaxSurge)) {
+		if props.UpgradeSettings == nil {
+			props.UpgradeSettings = &aks.AgentPoolUpgradeSettings{}
+		}
+		props.UpgradeSettings.MaxSurge, surgeChanged = u.MaxSurge, true
+	}
 	after := poolValues(props, pool)
-	return beforeVersion != minorString(version) && version != "" ||
+	return surgeChanged || beforeVersion != minorString(version) && version != "" ||
 		before.Min != after.Min || before.Max != after.Max ||
 		!maps.Equal(before.Labels, after.Labels) || !kit.SameSet(before.Taints, after.Taints)
 }
@@ -719,11 +771,13 @@ type nodePoolIn struct {
 	Labels            map[string]string `kit:"labels"`
 	Taints            []string          `kit:"taints,set"`
 	KubernetesVersion string            `kit:"kubernetes_version"`
+	// MaxSurge is upgradeSettings.maxSurge; nil leaves AKS's.
+	MaxSurge *int `kit:"max_surge,omitempty"`
 }
 
 func (p nodePoolIn) spec() poolSpec {
 	s := poolSpec{VMSize: p.VMSize, Zones: p.Zones, Min: p.Min, Max: p.Max, Labels: p.Labels, Taints: p.Taints, Priority: p.Priority,
-		EvictionPolicy: deref(p.EvictionPolicy)}
+		EvictionPolicy: deref(p.EvictionPolicy), MaxSurge: p.MaxSurge}
 	if p.SpotMaxPrice != nil {
 		s.SpotMaxPrice = *p.SpotMaxPrice
 	}
@@ -875,7 +929,7 @@ func (poolHandler) live(c *nodePoolCall, rid *arm.ResourceID, ap *aks.AgentPool)
 	pv := poolValues(p, c.Prev.spec())
 	in := nodePoolIn{
 		ClusterID: sameID(rid.Parent.String(), c.Prev.ClusterID), Name: deref(ap.Name),
-		VMSize: pv.VMSize, Zones: pv.Zones, Min: pv.Min, Max: pv.Max, Labels: pv.Labels, Taints: pv.Taints,
+		VMSize: pv.VMSize, Zones: pv.Zones, Min: pv.Min, Max: pv.Max, Labels: pv.Labels, Taints: pv.Taints, MaxSurge: pv.MaxSurge,
 		SubnetID:          sameID(deref(p.VnetSubnetID), c.Prev.SubnetID),
 		KubernetesVersion: minorString(deref(p.OrchestratorVersion)),
 		Priority:          priorityRegular,
@@ -890,7 +944,25 @@ func (poolHandler) live(c *nodePoolCall, rid *arm.ResourceID, ap *aks.AgentPool)
 		CurrentKubernetesVersion: deref(p.CurrentOrchestratorVersion), NodeCount: int(deref(p.Count)),
 		IdempotencyKey: deref(p.Tags[TagIdempotencyKey]),
 	}
+	if createFailed(p.ProvisioningState, c.Recorded.ProvisioningState) {
+		return c.FoundFailed(in, out)
+	}
 	return c.Found(in, out)
+}
+
+// Settle waits until an adopted pool's provisioning ends.
+func (h poolHandler) Settle(ctx context.Context, c *nodePoolCall) error {
+	rid := parseID(c.ID)
+	if rid == nil || rid.Parent == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		ap, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Parent.Name, rid.Name)
+		if err != nil || ap == nil || ap.Properties == nil {
+			return nil, ap != nil, err
+		}
+		return ap.Properties.ProvisioningState, true, nil
+	})
 }
 
 // Update upgrades the pool's Kubernetes version (one minor, after its
@@ -941,6 +1013,11 @@ func (h poolHandler) Delete(ctx context.Context, c *nodePoolCall) error {
 		}
 		if live := deref(poolTags(ap)[TagIdempotencyKey]); live != "" && live != key {
 			return nil
+		}
+	}
+	if c.DeleteReason.Drains() {
+		if err := c.Env.drainPool(ctx, rid.Parent.String(), rid.Name); err != nil {
+			return err
 		}
 	}
 	return c.Env.onCluster(ctx, rid.ResourceGroupName, rid.Parent.Name, func() error {

@@ -60,8 +60,10 @@ const SandboxSubscription = "00000000-0000-0000-0000-000000000000"
 const EnvSubscription = "AZURE_SUBSCRIPTION_ID"
 
 // MaxRetries is how many times a throttled (429) or failed (5xx) call is
-// retried by the SDK's retry policy, at the server's Retry-After.
-const MaxRetries = 10
+// retried by the SDK's retry policy, at the server's Retry-After: 25
+// attempts in all, as the other drivers (10 retries were too few under
+// the fault profile of issue 17).
+const MaxRetries = 24
 
 // Driver is the Azure providers.Driver. Build it with New. Its embedded
 // kit.Router serves Create, Read, Update, Delete, Find and UpgradeState
@@ -81,6 +83,9 @@ type Driver struct {
 
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
+	// drain is how agent pools are drained before they are deleted (Label
+	// and Value set per pool).
+	drain kubernetes.DrainOptions
 
 	// budgets pace every ARM request (per subscription: reads, writes,
 	// deletes), as ARM meters them.
@@ -137,13 +142,13 @@ func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 // (opts.SandboxEndpoints["azure"], over https) with tokens the sandbox's
 // token endpoint issues to the sandbox's service principal (sandboxAuth).
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
-	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox,
+	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, drain: kubernetes.DrainOptions{Timeout: opts.DrainTimeout},
 		budgets: budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin)}
 	d.lists.Linger = listLinger
 	d.kube = d.kubeHandler(opts.ForceConflicts)
 	d.Router = d.router()
-	d.opts.Retry = policy.RetryOptions{MaxRetries: MaxRetries}
-	d.opts.PerRetryPolicies = []policy.Policy{paceRequests{d.budgets}}
+	d.opts.Retry = policy.RetryOptions{MaxRetries: MaxRetries, StatusCodes: retriedStatus}
+	d.opts.PerRetryPolicies = []policy.Policy{paceRequests{d.budgets}, reportRetries{}}
 	if opts.Sandbox {
 		ep := strings.TrimSuffix(opts.SandboxEndpoints["azure"], "/")
 		if ep == "" {
@@ -166,10 +171,11 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.opts.PerRetryPolicies = append(d.opts.PerRetryPolicies, capRetryAfter{})
 		d.lists.Linger = sandboxListLinger
 		d.opts.Retry.RetryDelay = 10 * time.Millisecond
-		d.opts.Retry.MaxRetryDelay = time.Second
+		d.opts.Retry.MaxRetryDelay = 200 * time.Millisecond
 		// Polls wait as long as the emulator's Retry-After says the
 		// operation still runs (at most 2 s), as against ARM.
 		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 2*time.Second
+		d.drain.Interval = 100 * time.Millisecond
 		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil
 	}
@@ -302,7 +308,7 @@ func subOfID(id string) string {
 
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
-	return kit.MustNew(kit.Options{Name: "azure", Classify: classify}, append([]kit.Declaration{
+	return kit.MustNew(kit.Options{Name: "azure", Classify: classify, Message: errorLine}, append([]kit.Declaration{
 		kit.Type[*env, groupIn, nameOut]{Name: TypeResourceGroup, Description: "a resource group", Handler: groupHandler{}, Connect: d.connect},
 		kit.Type[*env, vnetIn, nameOut]{Name: TypeVirtualNetwork, Description: "a virtual network", Handler: vnetHandler{}, Connect: d.connect},
 		kit.Type[*env, subnetIn, nameOut]{Name: TypeSubnet, Description: "the nodes' subnet of the virtual network", Handler: subnetHandler{}, Connect: d.connect},
@@ -385,21 +391,43 @@ func conflictInProgress(err error) bool {
 // settleState polls get until the object's provisioning state is terminal
 // and returns an error for a failed one.
 func settleState(ctx context.Context, d *Driver, what string, get func() (state *string, exists bool, err error)) error {
+	st, exists, err := awaitTerminal(ctx, d, get)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return fmt.Errorf("%s disappeared while being provisioned", what)
+	}
+	return provisioned(what, "", st)
+}
+
+// awaitTerminal polls get until the object's provisioning state is
+// terminal (Succeeded, Failed, Canceled) or the object is gone, and
+// returns the last state and whether it exists.
+func awaitTerminal(ctx context.Context, d *Driver, get func() (state *string, exists bool, err error)) (*string, bool, error) {
 	for {
 		st, exists, err := get()
-		if err != nil {
-			return err
-		}
-		if !exists {
-			return fmt.Errorf("%s disappeared while being provisioned", what)
-		}
-		if !inProgress(st) {
-			return provisioned(what, "", st)
+		if err != nil || !exists || !inProgress(st) {
+			return st, exists, err
 		}
 		if err := kit.Sleep(ctx, d.pollDelay(nil)); err != nil {
-			return err
+			return st, exists, err
 		}
 	}
+}
+
+// failedState reports whether a provisioning state says ARM failed to
+// make the object (Read reports it with CreateFailed).
+func failedState(state *string) bool { return strings.EqualFold(deref(state), "failed") }
+
+// createFailed reports whether an AKS object's provisioning state says ARM
+// failed to make it: Failed, and not recorded Succeeded before. A cluster
+// or pool that was Succeeded and then failed an update (an upgrade, a
+// scale) keeps running; AKS leaves it Failed until its next operation
+// succeeds, which the next apply's update is. Replacing it would destroy
+// a working cluster.
+func createFailed(state *string, recorded string) bool {
+	return failedState(state) && !strings.EqualFold(recorded, "Succeeded")
 }
 
 // errorCode is the ARM error code of err, or "".

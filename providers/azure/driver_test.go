@@ -184,6 +184,15 @@ func keyFor(addr string) string { return "key-" + strings.ReplaceAll(addr, "/", 
 // order and deletes them (dependents first) when the test ends.
 func applyAll(t *testing.T, d providers.Driver, r *spec.Region) *applied {
 	t.Helper()
+	return applyAllWith(t, d, r, func(req providers.CreateRequest) (providers.CreateResponse, error) {
+		return d.Create(context.Background(), req)
+	})
+}
+
+// applyAllWith is applyAll with each Create made through create, so a test
+// can interrupt or watch one.
+func applyAllWith(t *testing.T, d providers.Driver, r *spec.Region, create func(providers.CreateRequest) (providers.CreateResponse, error)) *applied {
+	t.Helper()
 	ctx := context.Background()
 	resp, err := d.Expand(ctx, providers.ExpandRequest{Region: r})
 	if err != nil || resp.Diagnostics.HasErrors() {
@@ -208,7 +217,7 @@ func applyAll(t *testing.T, d providers.Driver, r *spec.Region) *applied {
 				continue
 			}
 			in := a.resolve(t, res.Inputs).(providers.Values)
-			cr, err := d.Create(ctx, providers.CreateRequest{Address: res.Address, Type: res.Type, Inputs: in, IdempotencyKey: keyFor(res.Address)})
+			cr, err := create(providers.CreateRequest{Address: res.Address, Type: res.Type, Inputs: in, IdempotencyKey: keyFor(res.Address)})
 			if err != nil {
 				t.Fatalf("Create %s: %v", res.Address, err)
 			}
@@ -444,6 +453,9 @@ func TestFailedClusterIsReported(t *testing.T) {
 		live, rerr := d.Read(ctx, providers.ReadRequest{Instance: *a.inst[res.Address]})
 		if rerr != nil || !live.Exists || !strings.EqualFold(live.Outputs["provisioning_state"].(string), "Failed") {
 			t.Errorf("Read of the failed cluster = %+v, %v; want it to exist, provisioning state Failed", live, rerr)
+		}
+		if !live.CreateFailed {
+			t.Errorf("Read of the failed cluster does not report CreateFailed; the next plan would adopt a cluster that never works")
 		}
 	}
 }

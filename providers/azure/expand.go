@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 
@@ -210,7 +211,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 
 	vnet := addr(TypeVirtualNetwork, "main")
 	add(providers.Resource{
-		Address: vnet, Type: TypeVirtualNetwork,
+		Address: vnet, Type: TypeVirtualNetwork, Element: spec.ElementNetwork,
 		Inputs: providers.Values{
 			"resource_group_id": rgID, "location": loc, "name": nm.vnet,
 			"address_space": []any{r.Spec.Network.CIDR},
@@ -265,6 +266,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		for k, v := range p.Labels {
 			labels[k] = v
 		}
+		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, upgradeRules)...)
 		if i == 0 {
 			if p.Spot {
 				resp.Diagnostics = append(resp.Diagnostics, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos(path + ".spot"), Path: path + ".spot",
@@ -285,6 +287,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				"name": pn, "vm_size": mt.Name, "zones": kit.List(zones),
 				"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			}
+			maps.Copy(systemPool, providers.UpgradeInputs(p, upgradeRules))
 			resp.Notes = append(resp.Notes, fmt.Sprintf("node pool %s: %s → %s (%d vCPU, %g GiB%s); AKS requires a System pool, so this first pool is defined inline in %s (system_pool, AKS pool %s)",
 				p.Name, how, mt.Name, mt.CPU, mt.MemoryGiB, gpuNote(mt), cluster, pn))
 			continue
@@ -300,6 +303,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			"kubernetes_version": r.Spec.Cluster.KubernetesVersion,
 		}
+		maps.Copy(in, providers.UpgradeInputs(p, upgradeRules))
 		spot := ""
 		if p.Spot {
 			in["eviction_policy"], in["spot_max_price"] = evictionDelete, spotMaxPrice
@@ -308,7 +312,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		resp.Notes = append(resp.Notes, fmt.Sprintf("node pool %s: %s → %s (%d vCPU, %g GiB%s); AKS User pool %s%s",
 			p.Name, how, mt.Name, mt.CPU, mt.MemoryGiB, gpuNote(mt), pn, spot))
 		userPools = append(userPools, providers.Resource{
-			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Inputs: in,
+			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Element: spec.NodePoolElement(p.Name), Inputs: in,
 			CreateBeforeDestroy: true,
 		})
 	}
@@ -316,7 +320,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		return resp, nil
 	}
 	add(providers.Resource{
-		Address: cluster, Type: TypeCluster,
+		Address: cluster, Type: TypeCluster, Element: spec.ElementCluster,
 		Inputs: providers.Values{
 			"resource_group_id": rgID, "location": loc, "name": nm.cluster, "dns_prefix": nm.dnsPrefix,
 			"node_resource_group": nm.nodeGroup, "kubernetes_version": r.Spec.Cluster.KubernetesVersion,
@@ -350,7 +354,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		pip := pipName(lb.Name)
 		pips[lb.Name] = addr(TypePublicIP, lb.Name)
 		add(providers.Resource{
-			Address: addr(TypePublicIP, lb.Name), Type: TypePublicIP,
+			Address: addr(TypePublicIP, lb.Name), Type: TypePublicIP, Element: spec.LoadBalancerAddressElement(lb.Name),
 			Inputs: providers.Values{
 				"resource_group_id": providers.Ref(cluster, "node_resource_group_id"), "location": loc, "name": pip,
 				"sku": "Standard", "allocation": "Static", "zones": kit.List(pipZones),

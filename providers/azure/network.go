@@ -59,15 +59,16 @@ func inUse(err error) bool {
 	return false
 }
 
-// retryInUse retries fn while the object is still in use, for at most a
-// few minutes (seconds in the sandbox).
+// retryInUse retries fn while the object is still in use, or another
+// operation runs on it or its cluster (an interrupted run's, after a
+// crash), for at most a few minutes (seconds in the sandbox).
 func (e *env) retryInUse(ctx context.Context, fn func() error) error {
 	limit := 10 * time.Minute
 	if e.d.sandbox {
 		limit = 5 * time.Second
 	}
 	b := kit.Backoff{Initial: e.d.pollDefault, Multiplier: 1, Jitter: jitter}
-	return kit.Retry{Backoff: b, For: limit, Retryable: inUse}.Do(ctx, fn)
+	return kit.Retry{Backoff: b, For: limit, Retryable: func(err error) bool { return inUse(err) || conflictInProgress(err) }}.Do(ctx, fn)
 }
 
 // deleteLRO runs a delete and treats "already gone" as done.
@@ -99,6 +100,13 @@ func createOurs[T any](ctx context.Context, e *env, what string, putErr error, g
 		obj, _, st, _, err := get()
 		return st, obj != nil, err
 	})
+}
+
+// settle waits until an adopted object's provisioning ends, whatever its
+// end (Read reports a failed one), or it is gone.
+func (e *env) settle(ctx context.Context, get func() (state *string, exists bool, err error)) error {
+	_, _, err := awaitTerminal(ctx, e.d, get)
+	return err
 }
 
 // nameOut are the outputs of resource groups, virtual networks and subnets.
@@ -345,7 +353,27 @@ func (vnetHandler) live(c *vnetCall, rid *arm.ResourceID, v *armnetwork.VirtualN
 	if v.Properties != nil && v.Properties.AddressSpace != nil {
 		in.AddressSpace = fromPtrList(v.Properties.AddressSpace.AddressPrefixes)
 	}
-	return c.Found(in, nameOut{ID: deref(v.ID), Name: deref(v.Name)})
+	out := nameOut{ID: deref(v.ID), Name: deref(v.Name)}
+	if v.Properties != nil && failedState((*string)(v.Properties.ProvisioningState)) {
+		return c.FoundFailed(in, out)
+	}
+	return c.Found(in, out)
+}
+
+// Settle waits until an adopted network is provisioned: ARM refuses a
+// subnet PUT into a network still being made.
+func (h vnetHandler) Settle(ctx context.Context, c *vnetCall) error {
+	rid := parseID(c.ID)
+	if rid == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		v, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Name)
+		if err != nil || v == nil || v.Properties == nil {
+			return nil, v != nil, err
+		}
+		return (*string)(v.Properties.ProvisioningState), true, nil
+	})
 }
 
 func (vnetHandler) Delete(ctx context.Context, c *vnetCall) error {
@@ -460,7 +488,26 @@ func (h subnetHandler) Read(ctx context.Context, c *subnetCall) (*kit.Live[subne
 
 func (subnetHandler) live(c *subnetCall, rid *arm.ResourceID, s *armnetwork.Subnet) *kit.Live[subnetIn, nameOut] {
 	in := subnetIn{VirtualNetworkID: sameID(rid.Parent.String(), c.Prev.VirtualNetworkID), Name: deref(s.Name), CIDR: subnetCIDR(s)}
-	return c.Found(in, nameOut{ID: deref(s.ID), Name: deref(s.Name)})
+	out := nameOut{ID: deref(s.ID), Name: deref(s.Name)}
+	if s.Properties != nil && failedState((*string)(s.Properties.ProvisioningState)) {
+		return c.FoundFailed(in, out)
+	}
+	return c.Found(in, out)
+}
+
+// Settle waits until an adopted subnet is provisioned.
+func (h subnetHandler) Settle(ctx context.Context, c *subnetCall) error {
+	rid := parseID(c.ID)
+	if rid == nil || rid.Parent == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		s, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Parent.Name, rid.Name)
+		if err != nil || s == nil || s.Properties == nil {
+			return nil, s != nil, err
+		}
+		return (*string)(s.Properties.ProvisioningState), true, nil
+	})
 }
 
 func (subnetHandler) Delete(ctx context.Context, c *subnetCall) error {
@@ -584,8 +631,27 @@ func (pipHandler) live(c *pipCall, rid *arm.ResourceID, p *armnetwork.PublicIPAd
 	if p.Properties != nil {
 		in.Allocation = to(string(deref(p.Properties.PublicIPAllocationMethod)))
 		out.IPAddress = to(deref(p.Properties.IPAddress))
+		if failedState((*string)(p.Properties.ProvisioningState)) {
+			return c.FoundFailed(in, out)
+		}
 	}
 	return c.Found(in, out)
+}
+
+// Settle waits until an adopted public IP is provisioned (and has its
+// address).
+func (h pipHandler) Settle(ctx context.Context, c *pipCall) error {
+	rid := parseID(c.ID)
+	if rid == nil {
+		return nil
+	}
+	return c.Env.settle(ctx, func() (*string, bool, error) {
+		p, err := h.get(ctx, c.Env, rid.ResourceGroupName, rid.Name)
+		if err != nil || p == nil || p.Properties == nil {
+			return nil, p != nil, err
+		}
+		return (*string)(p.Properties.ProvisioningState), true, nil
+	})
 }
 
 func (pipHandler) Delete(ctx context.Context, c *pipCall) error {

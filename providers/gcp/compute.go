@@ -114,9 +114,11 @@ func (e *env) computeCreate(ctx context.Context, m kit.Meta, what, name string,
 // waitInUse it retries while another resource still uses the object (GKE
 // releases a deleted cluster's hold on the subnetwork a little later).
 func (e *env) computeDelete(ctx context.Context, what, id string, waitInUse bool, del func() (*compute.Operation, error)) error {
-	busy := func(error) bool { return false }
+	// An object still being made or already being deleted (by a run that
+	// was interrupted) is not ready: wait, then delete it, or find it gone.
+	busy := isNotReady
 	if waitInUse {
-		busy = isInUse
+		busy = func(err error) bool { return isNotReady(err) || isInUse(err) }
 	}
 	err := e.d.retryWhile(ctx, busy, func() error {
 		op, err := del()

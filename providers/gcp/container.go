@@ -15,6 +15,7 @@ import (
 
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/kit"
+	"github.com/regionctl/regionctl/providers/kubernetes"
 )
 
 // ---- versions ----
@@ -460,7 +461,39 @@ func (clusterHandler) live(c *clusterCall, cl *containerpb.Cluster) *kit.Live[cl
 	if ep := cl.GetEndpoint(); ep != "" {
 		out.Server = "https://" + ep
 	}
+	if cl.GetStatus() == containerpb.Cluster_ERROR {
+		return c.FoundFailed(in, out)
+	}
 	return c.Found(in, out)
+}
+
+// Settle finishes an adopted cluster: it waits until GKE serves it with its
+// endpoint and CA (a cluster adopted PROVISIONING has neither yet), then
+// removes the bootstrap node pool the interrupted create would have
+// removed. A cluster in ERROR, or gone, is left for Read to report.
+func (clusterHandler) Settle(ctx context.Context, c *clusterCall) error {
+	e := c.Env
+	var cl *containerpb.Cluster
+	err := e.d.pollBackoff().Poll(ctx, func() (bool, error) {
+		var err error
+		if cl, err = e.getCluster(ctx, c.ID); err != nil || cl == nil {
+			return cl == nil, err
+		}
+		switch cl.GetStatus() {
+		case containerpb.Cluster_ERROR:
+			return true, nil
+		case containerpb.Cluster_RUNNING, containerpb.Cluster_RECONCILING, containerpb.Cluster_DEGRADED:
+			return cl.GetEndpoint() != "" && cl.GetMasterAuth().GetClusterCaCertificate() != "", nil
+		}
+		return false, nil // PROVISIONING, STOPPING
+	})
+	if err != nil {
+		return fmt.Errorf("wait for GKE cluster %s: %w", c.ID, err)
+	}
+	if cl == nil || cl.GetStatus() == containerpb.Cluster_ERROR {
+		return nil
+	}
+	return e.removeBootstrapPool(ctx, c.ID)
 }
 
 // Update changes, each with its own operation: the release channel, the
@@ -565,6 +598,26 @@ type nodePoolIn struct {
 	MaxNodeCount  int               `kit:"max_node_count"`
 	Labels        map[string]string `kit:"labels"`
 	Taints        []gkeTaint        `kit:"taints,set"`
+	// MaxSurge and MaxUnavailable are the pool's surge upgrade settings;
+	// nil leaves GKE's (surge 1, unavailable 0).
+	MaxSurge       *int `kit:"max_surge,omitempty"`
+	MaxUnavailable *int `kit:"max_unavailable,omitempty"`
+}
+
+// upgradeSettings are the pool's surge upgrade settings, nil when the spec
+// sets none; an unset one takes GKE's default.
+func (in nodePoolIn) upgradeSettings() *containerpb.NodePool_UpgradeSettings {
+	if in.MaxSurge == nil && in.MaxUnavailable == nil {
+		return nil
+	}
+	u := &containerpb.NodePool_UpgradeSettings{MaxSurge: 1, Strategy: containerpb.NodePoolUpdateStrategy_SURGE.Enum()}
+	if in.MaxSurge != nil {
+		u.MaxSurge = int32(*in.MaxSurge)
+	}
+	if in.MaxUnavailable != nil {
+		u.MaxUnavailable = int32(*in.MaxUnavailable)
+	}
+	return u
 }
 
 // accelerator is a node pool's GPU: its type and how many per node.
@@ -729,6 +782,7 @@ func (h nodePoolHandler) Create(ctx context.Context, c *nodePoolCall) (string, e
 			Name: name, Version: version, Locations: in.NodeLocations,
 			InitialNodeCount: max(as.MinNodeCount, 1),
 			Autoscaling:      as,
+			UpgradeSettings:  in.upgradeSettings(),
 			Management:       &containerpb.NodeManagement{AutoRepair: true, AutoUpgrade: true},
 			Config: &containerpb.NodeConfig{
 				MachineType: in.MachineType, Spot: in.Spot, ImageType: in.ImageType,
@@ -832,8 +886,49 @@ func (nodePoolHandler) live(c *nodePoolCall, cl *containerpb.Cluster, np *contai
 	for _, t := range cfg.GetTaints() {
 		in.Taints = append(in.Taints, gkeTaint{Key: t.GetKey(), Value: t.GetValue(), Effect: t.GetEffect().String()})
 	}
+	if u := np.GetUpgradeSettings(); u != nil && (c.Prev.MaxSurge != nil || c.Prev.MaxUnavailable != nil) {
+		surge, unavailable := int(u.GetMaxSurge()), int(u.GetMaxUnavailable())
+		in.MaxSurge, in.MaxUnavailable = &surge, &unavailable
+		if c.Prev.MaxSurge == nil {
+			in.MaxSurge = nil
+		}
+		if c.Prev.MaxUnavailable == nil {
+			in.MaxUnavailable = nil
+		}
+	}
 	out := nodePoolOut{ID: np.GetName(), SelfLink: np.GetSelfLink(), Status: np.GetStatus().String(), NodeVersion: np.GetVersion()}
+	if np.GetStatus() == containerpb.NodePool_ERROR {
+		return c.FoundFailed(in, out)
+	}
 	return c.Found(in, out)
+}
+
+// Settle finishes an adopted pool: it waits until GKE has provisioned it
+// (or reports it failed, or it is gone), then removes the cluster's
+// bootstrap pool, as the interrupted create would have.
+func (h nodePoolHandler) Settle(ctx context.Context, c *nodePoolCall) error {
+	name, uid := splitPoolID(c.ID)
+	cl, err := h.cluster(ctx, c, uid)
+	if err != nil || cl == nil {
+		return err
+	}
+	e, cluster := c.Env, poolCluster(c)
+	var np *containerpb.NodePool
+	err = e.d.pollBackoff().Poll(ctx, func() (bool, error) {
+		var err error
+		if np, err = e.getPool(ctx, cluster, name); err != nil || np == nil {
+			return np == nil, err
+		}
+		s := np.GetStatus()
+		return s != containerpb.NodePool_PROVISIONING && s != containerpb.NodePool_STATUS_UNSPECIFIED, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait for node pool %s: %w", name, err)
+	}
+	if np == nil || !usablePool(np) {
+		return nil
+	}
+	return e.removeBootstrapPool(ctx, cluster)
 }
 
 // Update upgrades the pool's Kubernetes version (to the cluster's), then
@@ -862,6 +957,12 @@ func (h nodePoolHandler) Update(ctx context.Context, c *nodePoolCall, _ []string
 			return fmt.Errorf("set %s: %w", what, err)
 		}
 		return nil
+	}
+	if want, have := in.upgradeSettings(), np.GetUpgradeSettings(); want != nil && (want.GetMaxSurge() != have.GetMaxSurge() || want.GetMaxUnavailable() != have.GetMaxUnavailable()) {
+		// First, so a version upgrade below replaces nodes as asked.
+		if err := updatePool("upgrade settings", &containerpb.UpdateNodePoolRequest{UpgradeSettings: want}); err != nil {
+			return err
+		}
 	}
 	if want, have := in.Version, MinorOf(np.GetVersion()); want != have {
 		if err := CheckUpgrade(have, want); err != nil {
@@ -914,6 +1015,14 @@ func (h nodePoolHandler) Delete(ctx context.Context, c *nodePoolCall) error {
 	cl, err := h.cluster(ctx, c, uid)
 	if err != nil || cl == nil {
 		return err // the cluster, and the pool with it, is gone
+	}
+	if c.DeleteReason.Drains() && cl.GetEndpoint() != "" {
+		opts := c.Env.d.drain
+		opts.Label, opts.Value = poolLabel, name
+		in := kubernetes.ClusterInputs{Endpoint: "https://" + cl.GetEndpoint(), CA: cl.GetMasterAuth().GetClusterCaCertificate(), Cluster: cl.GetSelfLink(), Location: c.Env.loc}
+		if err := c.Env.d.kube.DrainPool(ctx, in, opts); err != nil {
+			return fmt.Errorf("node pool %s: %w", name, err)
+		}
 	}
 	return c.Env.deletePool(ctx, poolCluster(c), name)
 }

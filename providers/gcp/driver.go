@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -66,8 +68,9 @@ const (
 // spec names none.
 const SandboxProject = "sandbox-project"
 
-// MaxAttempts is how many times a throttled or failed call is tried.
-const MaxAttempts = 10
+// MaxAttempts is how many times a throttled or failed call is tried (as
+// the AWS driver's: 10 were too few under the fault profile of issue 17).
+const MaxAttempts = 25
 
 // requestIDSpace namespaces the UUIDs derived from idempotency keys for
 // Compute Engine's requestId.
@@ -98,6 +101,9 @@ type Driver struct {
 	forceConflicts bool
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
+	// drain is how node pools are drained before they are deleted (Label
+	// and Value set per pool).
+	drain kubernetes.DrainOptions
 
 	// budgets pace every API request (per project: Compute reads and
 	// writes, GKE), as Google meters them.
@@ -151,6 +157,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		retryMin: time.Second, retryMax: 30 * time.Second,
 		busyWait:       30 * time.Minute,
 		forceConflicts: opts.ForceConflicts,
+		drain:          kubernetes.DrainOptions{Timeout: opts.DrainTimeout},
 		budgets:        budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin),
 	}
 	d.lists.Linger = listLinger
@@ -166,6 +173,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.pollMin, d.pollMax = 20*time.Millisecond, 250*time.Millisecond
 		d.retryMin, d.retryMax = 10*time.Millisecond, 200*time.Millisecond
 		d.busyWait = time.Minute
+		d.drain.Interval = 100 * time.Millisecond
 		d.lists.Linger = sandboxListLinger
 		return d, nil
 	}
@@ -293,7 +301,7 @@ func (d *Driver) connect(ctx context.Context, t kit.Target) (*env, error) {
 
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
-	return kit.MustNew(kit.Options{Name: "gcp", Classify: classify}, append([]kit.Declaration{
+	return kit.MustNew(kit.Options{Name: "gcp", Classify: classify, Message: errorLine}, append([]kit.Declaration{
 		kit.Type[*env, networkIn, linkOut]{Name: TypeNetwork, Description: "a custom-mode VPC network", Handler: networkHandler{}, Connect: d.connect},
 		kit.Type[*env, subnetIn, linkOut]{Name: TypeSubnetwork, Description: "a subnetwork with secondary ranges for pods and services", Handler: subnetHandler{}, Connect: d.connect},
 		kit.Type[*env, routerIn, linkOut]{Name: TypeRouter, Description: "a Cloud Router with its Cloud NAT", Handler: routerHandler{}, Connect: d.connect},
@@ -507,6 +515,20 @@ func isInUse(err error) bool {
 		strings.Contains(strings.ToLower(fmt.Sprint(err)), "is already being used by")
 }
 
+// errorLine is the driver's kit.Options.Message: Google's errors spread
+// their details over lines (googleapi's "More details:" list and indented
+// JSON, gax's error details after the message); they are shown on one.
+func errorLine(err error) string {
+	if s := err.Error(); strings.Contains(s, "\n") {
+		return kit.OneLine(s)
+	}
+	return ""
+}
+
+// isNotReady reports whether Compute Engine refused a call because the
+// object has an operation running (being created, or deleted).
+func isNotReady(err error) bool { return hasReason(err, "resourceNotReady") }
+
 // classify returns the class of a Compute Engine or GKE error, for the
 // engine.
 func classify(err error) providers.ErrorClass {
@@ -515,7 +537,7 @@ func classify(err error) providers.ErrorClass {
 		return providers.ClassNotFound
 	case httpCode(err) == 429 || grpcCode(err) == codes.ResourceExhausted || hasReason(err, "rateLimitExceeded", "userRateLimitExceeded"):
 		return providers.ClassThrottled
-	case isBusy(err) || isInUse(err):
+	case isBusy(err) || isInUse(err) || isNotReady(err):
 		return providers.ClassBusy
 	case httpCode(err) == 400 || httpCode(err) == 403 ||
 		slices.Contains([]codes.Code{codes.InvalidArgument, codes.PermissionDenied, codes.FailedPrecondition, codes.Unauthenticated}, grpcCode(err)):
@@ -535,6 +557,10 @@ func retryHint(err error) time.Duration {
 	if errors.As(err, &ge) {
 		return kit.RetryAfter(ge.Header)
 	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		return kit.RetryAfter(re.Response.Header)
+	}
 	return 0
 }
 
@@ -545,10 +571,43 @@ const jitter = 0.2
 // retryable, at most MaxAttempts times, backing off between attempts (at
 // least as long as the server asks).
 func (d *Driver) retry(ctx context.Context, fn func() error) error {
+	return d.retryIf(ctx, isRetryable, fn)
+}
+
+// retryIf is retry with another rule for what may be tried again.
+func (d *Driver) retryIf(ctx context.Context, retryable func(error) bool, fn func() error) error {
 	return kit.Retry{
 		Backoff:  kit.Backoff{Initial: d.retryMin, Max: d.retryMax, Jitter: jitter},
-		Attempts: MaxAttempts, Retryable: isRetryable, Hint: retryHint,
+		Attempts: MaxAttempts, Retryable: retryable, Hint: retryHint,
 	}.Do(ctx, fn)
+}
+
+// retryRead is retry for the calls around the APIs — access tokens, key
+// files — whose errors are not the APIs' own: an OAuth2 token endpoint
+// answering 429 or 5xx, or dropping the connection, is retried like a
+// throttled API call.
+func (d *Driver) retryRead(ctx context.Context, fn func() error) error {
+	return d.retryIf(ctx, func(err error) bool { return isRetryable(err) || tokenRetryable(err) }, fn)
+}
+
+// tokenRetryable reports whether an OAuth2 token request failed in a way
+// that may pass when repeated: the token endpoint throttled (429) or
+// failed (5xx), or the connection broke — an *url.Error, or, from the JWT
+// flow that flattens it, only the text "oauth2: cannot fetch token: Post
+// …: EOF". A refused grant (400/401/403) and a cancelled call are final.
+func tokenRetryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return re.Response != nil && (re.Response.StatusCode == http.StatusTooManyRequests || re.Response.StatusCode >= 500)
+	}
+	var ue *url.Error // the request never got a reply
+	if errors.As(err, &ue) {
+		return true
+	}
+	return strings.HasPrefix(err.Error(), "oauth2: cannot fetch token: ")
 }
 
 // retryWhile retries fn (itself retried by retry) while busy(err) holds,

@@ -208,6 +208,15 @@ func keyOf(addr string) string { return "key-" + strings.NewReplacer("/", "-", "
 // (the conformance tests apply them on real ones).
 func applyAll(t *testing.T, d providers.Driver, r *spec.Region) *applied {
 	t.Helper()
+	return applyAllWith(t, d, r, func(req providers.CreateRequest) (providers.CreateResponse, error) {
+		return d.Create(context.Background(), req)
+	})
+}
+
+// applyAllWith is applyAll with each Create made through create, so a test
+// can interrupt or watch one.
+func applyAllWith(t *testing.T, d providers.Driver, r *spec.Region, create func(providers.CreateRequest) (providers.CreateResponse, error)) *applied {
+	t.Helper()
 	ctx := context.Background()
 	resp, err := d.Expand(ctx, providers.ExpandRequest{Region: r})
 	if err != nil || resp.Diagnostics.HasErrors() {
@@ -230,7 +239,7 @@ func applyAll(t *testing.T, d providers.Driver, r *spec.Region) *applied {
 				continue
 			}
 			in := a.resolve(t, res.Inputs).(providers.Values)
-			cr, err := d.Create(ctx, providers.CreateRequest{Address: res.Address, Type: res.Type, Inputs: in, IdempotencyKey: keyOf(res.Address)})
+			cr, err := create(providers.CreateRequest{Address: res.Address, Type: res.Type, Inputs: in, IdempotencyKey: keyOf(res.Address)})
 			if err != nil {
 				t.Fatalf("Create %s: %v", res.Address, err)
 			}

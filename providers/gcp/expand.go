@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 
@@ -207,7 +208,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	netName := resourceName(name)
 	network := addr(TypeNetwork, "main")
 	add(providers.Resource{
-		Address: network, Type: TypeNetwork,
+		Address: network, Type: TypeNetwork, Element: spec.ElementNetwork,
 		Inputs: providers.Values{
 			"project": project, "name": netName, "auto_create_subnetworks": false, "routing_mode": routingMode,
 		},
@@ -258,7 +259,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		clusterIn["master_ipv4_cidr_block"] = carve.Master
 	}
 	add(providers.Resource{
-		Address: cluster, Type: TypeCluster, Inputs: clusterIn,
+		Address: cluster, Type: TypeCluster, Element: spec.ElementCluster, Inputs: clusterIn,
 		// Private nodes reach the internet (images, GKE's own endpoints)
 		// through Cloud NAT.
 		DependsOn: []string{router},
@@ -302,15 +303,18 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			accelKey = fmt.Sprintf("%s×%d", mt.Accelerator, mt.GPU)
 		}
 		pools = append(pools, addr(TypeNodePool, p.Name))
+		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, upgradeRules)...)
+		inputs := providers.Values{
+			"project": project, "location": loc, "cluster": providers.Ref(cluster, "id"),
+			"name":         PoolName(p.Name, mt.Name, fmt.Sprint(p.Spot), accelKey, imageType),
+			"machine_type": mt.Name, "spot": p.Spot, "accelerators": accels, "image_type": imageType,
+			"version": r.Spec.Cluster.KubernetesVersion, "node_locations": zoneList,
+			"min_node_count": perMin, "max_node_count": perMax, "labels": labels, "taints": taints,
+		}
+		maps.Copy(inputs, providers.UpgradeInputs(p, upgradeRules))
 		add(providers.Resource{
-			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool,
-			Inputs: providers.Values{
-				"project": project, "location": loc, "cluster": providers.Ref(cluster, "id"),
-				"name":         PoolName(p.Name, mt.Name, fmt.Sprint(p.Spot), accelKey, imageType),
-				"machine_type": mt.Name, "spot": p.Spot, "accelerators": accels, "image_type": imageType,
-				"version": r.Spec.Cluster.KubernetesVersion, "node_locations": zoneList,
-				"min_node_count": perMin, "max_node_count": perMax, "labels": labels, "taints": taints,
-			},
+			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Element: spec.NodePoolElement(p.Name),
+			Inputs:              inputs,
 			CreateBeforeDestroy: true,
 		})
 	}
@@ -329,7 +333,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			in["network_tier"] = "PREMIUM"
 		}
 		add(providers.Resource{
-			Address: addr(TypeAddress, "lb-"+lb.Name), Type: TypeAddress,
+			Address: addr(TypeAddress, "lb-"+lb.Name), Type: TypeAddress, Element: spec.LoadBalancerAddressElement(lb.Name),
 			Inputs: in, Stateful: true,
 		})
 	}

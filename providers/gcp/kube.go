@@ -2,17 +2,16 @@ package gcp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/container/apiv1/containerpb"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+	"google.golang.org/api/googleapi"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/regionctl/regionctl/providers"
@@ -87,7 +86,11 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			if err != nil {
 				return false, err
 			}
-			c, err := cl.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: name})
+			var c *containerpb.Cluster
+			err = d.retry(ctx, func() (err error) {
+				c, err = cl.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: name})
+				return err
+			})
 			if isNotFound(err) {
 				return true, nil
 			}
@@ -136,39 +139,14 @@ func (d *Driver) accessToken(ctx context.Context) (*oauth2.Token, error) {
 		}
 		d.ts = creds.TokenSource // reuses the token until it nearly expires
 	}
+	// The token endpoint throttles and fails like any Google API: one 429
+	// or 503 must not fail a whole plan, so the request is retried.
 	var tok *oauth2.Token
-	err := kit.Retry{
-		Backoff:  kit.Backoff{Initial: d.retryMin, Max: d.retryMax, Jitter: jitter},
-		Attempts: MaxAttempts, Retryable: tokenRetryable, Hint: tokenRetryHint,
-	}.Do(ctx, func() (err error) {
-		tok, err = d.ts.Token()
-		return err
-	})
+	err := d.retryRead(ctx, func() (err error) { tok, err = d.ts.Token(); return err })
 	if err != nil {
 		return nil, fmt.Errorf("gcp: get an access token from Application Default Credentials: %w", err)
 	}
 	return tok, nil
-}
-
-// tokenRetryable reports whether a failed token request may pass when
-// repeated: the token endpoint throttled (429) or failed (5xx), or the
-// connection broke. A refused grant (400/401/403) is final.
-func tokenRetryable(err error) bool {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil {
-		return re.Response.StatusCode == http.StatusTooManyRequests || re.Response.StatusCode >= 500
-	}
-	var ue *url.Error // the request never got a reply
-	return errors.As(err, &ue) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-}
-
-// tokenRetryHint is the Retry-After of a throttled token request.
-func tokenRetryHint(err error) time.Duration {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil {
-		return kit.RetryAfter(re.Response.Header)
-	}
-	return 0
 }
 
 // credentials loads ADC (outside the sandbox) or the sandbox's key file.
@@ -181,18 +159,27 @@ func (d *Driver) credentials(ctx context.Context) (*google.Credentials, error) {
 		}
 		return creds, nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.computeEndpoint+sandboxCredentialsPath, nil)
-	if err != nil {
-		return nil, fmt.Errorf("gcp: sandbox credentials: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	var key []byte
+	err := d.retryRead(ctx, func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.computeEndpoint+sandboxCredentialsPath, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if key, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20)); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return &googleapi.Error{Code: resp.StatusCode, Header: resp.Header, Body: string(key)}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("gcp: fetch the sandbox's service account key: %w", err)
-	}
-	defer resp.Body.Close()
-	key, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("gcp: fetch the sandbox's service account key: HTTP %d %v", resp.StatusCode, err)
 	}
 	creds, err := google.CredentialsFromJSONWithTypeAndParams(context.Background(), key, google.ServiceAccount,
 		google.CredentialsParams{Scopes: tokenScopes})

@@ -27,6 +27,7 @@ func TestTokenRetryable(t *testing.T) {
 		{"400 invalid_grant", status(http.StatusBadRequest), false},
 		{"401", status(http.StatusUnauthorized), false},
 		{"connection reset", &url.Error{Op: "Post", URL: "http://127.0.0.1/token", Err: errors.New("connection reset by peer")}, true},
+		{"connection lost, flattened by the JWT flow", errors.New(`oauth2: cannot fetch token: Post "http://127.0.0.1/token": EOF`), true},
 		{"cancelled", &url.Error{Op: "Post", URL: "http://127.0.0.1/token", Err: context.Canceled}, false},
 		{"bad key", errors.New("private key should be a PEM"), false},
 	} {

@@ -44,7 +44,10 @@ type cloud struct {
 	next    int
 	fail    error
 	settled []string
-	updates [][]string
+	// making holds disks still being made: Read reports no serial until
+	// Settle finishes them. failed holds disks whose creation failed.
+	making, failed map[string]bool
+	updates        [][]string
 	// order reverses the tags Read reports, as a cloud may.
 	order bool
 }
@@ -75,7 +78,14 @@ func (diskHandler) Read(_ context.Context, c *kit.Call[env, diskIn, diskOut]) (*
 	if cl.order {
 		d.Tags = []string{d.Tags[1], d.Tags[0]}
 	}
-	return c.Found(d, diskOut{ID: c.ID, Serial: "s-" + c.ID, Secret: "hunter2"}), nil
+	out := diskOut{ID: c.ID, Serial: "s-" + c.ID, Secret: "hunter2"}
+	switch {
+	case cl.failed[c.ID]:
+		return c.FoundFailed(d, out), nil
+	case cl.making[c.ID]:
+		out.Serial = ""
+	}
+	return c.Found(d, out), nil
 }
 
 func (diskHandler) Update(_ context.Context, c *kit.Call[env, diskIn, diskOut], changed []string) error {
@@ -114,6 +124,7 @@ func (diskHandler) Settle(_ context.Context, c *kit.Call[env, diskIn, diskOut]) 
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	cl.settled = append(cl.settled, c.ID)
+	delete(cl.making, c.ID)
 	return nil
 }
 
@@ -158,7 +169,9 @@ func newRouter(t *testing.T, cl *cloud, upgrades ...kit.Upgrade) *kit.Router {
 	return r
 }
 
-func newCloud() *cloud { return &cloud{disks: map[string]diskIn{}} }
+func newCloud() *cloud {
+	return &cloud{disks: map[string]diskIn{}, making: map[string]bool{}, failed: map[string]bool{}}
+}
 
 func diskInputs() providers.Values {
 	return providers.Values{
@@ -391,18 +404,36 @@ func TestErrorsGetClasses(t *testing.T) {
 	}
 }
 
-func TestFindSettlesBeforeReading(t *testing.T) {
+// TestFindSettlesOnlyWhenAsked: Find with Settle (the engine adopting at
+// apply time) waits until the found object is usable before it reads its
+// outputs; a plain Find (a plan) does not wait. (Before issue 16 Find always
+// settled, so a plan could wait minutes for a cluster.)
+func TestFindSettlesOnlyWhenAsked(t *testing.T) {
 	cl := newCloud()
 	r := newRouter(t, cl)
 	in := diskInputs()
 	in["extra"] = "key-1"
 	cl.disks["disk-7"] = diskIn{Zone: "z1", Extra: "key-1", Tags: []string{"a", "b"}}
+	cl.making["disk-7"] = true
 	f, err := r.Find(context.Background(), providers.FindRequest{Address: "r/toy_disk.a", Type: "toy_disk", Inputs: in, IdempotencyKey: "key-1"})
+	if err != nil || !f.Found || f.ID != "disk-7" || f.Outputs["serial"] != "" {
+		t.Fatalf("Find without Settle = %+v, %v; want disk-7 as it is (no serial yet)", f, err)
+	}
+	if len(cl.settled) != 0 {
+		t.Errorf("a Find without Settle settled %v", cl.settled)
+	}
+	f, err = r.Find(context.Background(), providers.FindRequest{Address: "r/toy_disk.a", Type: "toy_disk", Inputs: in, IdempotencyKey: "key-1", Settle: true})
 	if err != nil || !f.Found || f.ID != "disk-7" || f.Outputs["serial"] != "s-disk-7" {
-		t.Fatalf("Find = %+v, %v", f, err)
+		t.Fatalf("Find with Settle = %+v, %v", f, err)
 	}
 	if !reflect.DeepEqual(cl.settled, []string{"disk-7"}) {
 		t.Errorf("settled %v", cl.settled)
+	}
+	// One that failed while it settled is not found: the create that
+	// follows makes it again.
+	cl.failed["disk-7"] = true
+	if f, err = r.Find(context.Background(), providers.FindRequest{Address: "r/toy_disk.a", Type: "toy_disk", Inputs: in, IdempotencyKey: "key-1", Settle: true}); err != nil || f.Found {
+		t.Errorf("Find with Settle of a failed disk = %+v, %v; want not found", f, err)
 	}
 	f, err = r.Find(context.Background(), providers.FindRequest{Address: "r/toy_disk.a", Type: "toy_disk", Inputs: in, IdempotencyKey: "other"})
 	if err != nil || f.Found {
@@ -412,6 +443,38 @@ func TestFindSettlesBeforeReading(t *testing.T) {
 	f, err = r.Find(context.Background(), providers.FindRequest{Address: "r/toy_snapshot.a", Type: "toy_snapshot", Inputs: providers.Values{"disk": "d"}})
 	if err != nil || f.Found {
 		t.Errorf("no finder: %+v %v", f, err)
+	}
+}
+
+// TestReadSettlesWhenAsked: a Read with Settle (the engine adopting a
+// pending object by its recorded ID) waits until the object is usable, so
+// its outputs are complete; a plain Read reports the object as it is. A
+// failed creation is reported as CreateFailed either way.
+func TestReadSettlesWhenAsked(t *testing.T) {
+	cl := newCloud()
+	r := newRouter(t, cl)
+	cl.disks["disk-3"] = diskIn{Zone: "z1", Tags: []string{"a", "b"}}
+	cl.making["disk-3"] = true
+	inst := providers.Instance{Address: "r/toy_disk.a", Type: "toy_disk", ID: "disk-3", Inputs: diskInputs()}
+	got, err := r.Read(context.Background(), providers.ReadRequest{Instance: inst})
+	if err != nil || !got.Exists || got.Outputs["serial"] != "" || len(cl.settled) != 0 {
+		t.Fatalf("Read = %+v, %v (settled %v); want the disk as it is, unsettled", got, err, cl.settled)
+	}
+	got, err = r.Read(context.Background(), providers.ReadRequest{Instance: inst, Settle: true})
+	if err != nil || !got.Exists || got.Outputs["serial"] != "s-disk-3" || got.CreateFailed {
+		t.Fatalf("Read with Settle = %+v, %v; want the settled disk with its serial", got, err)
+	}
+	cl.failed["disk-3"] = true
+	for _, settle := range []bool{false, true} {
+		got, err = r.Read(context.Background(), providers.ReadRequest{Instance: inst, Settle: settle})
+		if err != nil || !got.Exists || !got.CreateFailed {
+			t.Errorf("Read (settle %v) of a failed disk = %+v, %v; want Exists and CreateFailed", settle, got, err)
+		}
+	}
+	// A batched refresh reports it the same way.
+	many, err := r.ReadMany(context.Background(), []providers.ReadRequest{{Instance: inst}})
+	if err != nil || len(many) != 1 || !many[0].Exists || !many[0].CreateFailed {
+		t.Errorf("ReadMany of a failed disk = %+v, %v; want Exists and CreateFailed", many, err)
 	}
 }
 
@@ -482,5 +545,33 @@ func TestSameSet(t *testing.T) {
 		if got := kit.SameSet(tc.a, tc.b); got != tc.want {
 			t.Errorf("SameSet(%v, %v) = %v", tc.a, tc.b, got)
 		}
+	}
+}
+
+// TestMessageRewritesKeepTheChain: Options.Message changes the text of a
+// handler's error (a driver's many-line SDK errors shown on one line)
+// while errors.Is, errors.As and the classes still see the original.
+func TestMessageRewritesKeepTheChain(t *testing.T) {
+	cl := newCloud()
+	r, err := kit.New(kit.Options{Name: "toy",
+		Classify: func(err error) providers.ErrorClass {
+			if errors.Is(err, errThrottle) {
+				return providers.ClassThrottled
+			}
+			return providers.ClassUnknown
+		},
+		Message: func(err error) string { return kit.OneLine(err.Error()) },
+	}, kit.Type[env, diskIn, diskOut]{Name: "toy_disk", Handler: diskHandler{},
+		Connect: func(context.Context, kit.Target) (env, error) { return env{cloud: cl}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.fail = fmt.Errorf("call CreateDisk\n  reason:\t%w", errThrottle)
+	_, err = r.Create(context.Background(), providers.CreateRequest{Address: "r/toy_disk.a", Type: "toy_disk", Inputs: diskInputs()})
+	if want := "toy: create r/toy_disk.a: call CreateDisk reason: Throttling: slow down"; err == nil || err.Error() != want {
+		t.Errorf("message %q; want %q", err, want)
+	}
+	if !errors.Is(err, errThrottle) || providers.Classify(err) != providers.ClassThrottled {
+		t.Errorf("chain or class lost: %v (class %v)", err, providers.Classify(err))
 	}
 }

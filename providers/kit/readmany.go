@@ -56,8 +56,8 @@ const readEachParallelism = 8
 
 // readResult is what reading one resource found.
 type readResult struct {
-	exists        bool
-	live, outputs providers.Values
+	exists, createFailed bool
+	live, outputs        providers.Values
 }
 
 func (b *typed[E, In, Out]) readMany(ctx context.Context, metas []Meta, ins, outs []providers.Values) ([]readResult, error) {
@@ -91,7 +91,7 @@ func (b *typed[E, In, Out]) readMany(ctx context.Context, metas []Meta, ins, out
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", metas[i].Address, err)
 		}
-		res[i] = readResult{exists: true, live: in, outputs: out}
+		res[i] = readResult{exists: true, createFailed: live.CreateFailed, live: in, outputs: out}
 	}
 	return res, nil
 }
@@ -166,7 +166,7 @@ func (r *Router) ReadMany(ctx context.Context, reqs []providers.ReadRequest) ([]
 							res[j].live[k] = v
 						}
 					}
-					out[i] = providers.ReadResponse{Exists: true, Inputs: res[j].live, Outputs: res[j].outputs}
+					out[i] = providers.ReadResponse{Exists: true, Inputs: res[j].live, Outputs: res[j].outputs, CreateFailed: res[j].createFailed}
 				}
 			}
 			return nil

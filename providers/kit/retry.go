@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/regionctl/regionctl/providers"
 )
 
 // Backoff is how long a retry or poll loop waits between attempts: Initial
@@ -109,7 +111,9 @@ type Retry struct {
 
 // Do calls fn until it succeeds, fails with an error Retryable refuses, or
 // the policy's attempts or time run out; it returns fn's last error. If
-// ctx ends while waiting, the error joins fn's last error and ctx's.
+// ctx ends while waiting, the error joins fn's last error and ctx's. Each
+// failure it repeats fn after is reported to ctx's retry reporter
+// (providers.ReportRetry), so retries show in regionctl's event stream.
 func (r Retry) Do(ctx context.Context, fn func() error) error {
 	w := r.Start()
 	var deadline time.Time
@@ -122,6 +126,7 @@ func (r Retry) Do(ctx context.Context, fn func() error) error {
 			r.Attempts > 0 && attempt >= r.Attempts || !deadline.IsZero() && time.Now().After(deadline) {
 			return err
 		}
+		providers.ReportRetry(ctx, providers.RetryReport{Err: err})
 		var hint time.Duration
 		if r.Hint != nil {
 			hint = r.Hint(err)

@@ -3,9 +3,12 @@ package kit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/regionctl/regionctl/providers"
 )
 
 func TestWaitsGrowWithJitterAndHonourHints(t *testing.T) {
@@ -116,5 +119,29 @@ func TestRetryAfter(t *testing.T) {
 		if got := RetryAfter(tc.h); got < tc.min || got > tc.max {
 			t.Errorf("RetryAfter(%v) = %v; want %v..%v", tc.h, got, tc.min, tc.max)
 		}
+	}
+}
+
+// TestRetriesAreReported: every failure Do repeats the call after is
+// reported to the context's retry reporter (how the engine puts retries in
+// the event stream); the last failure, which Do returns, is not.
+func TestRetriesAreReported(t *testing.T) {
+	var reported []error
+	ctx := providers.WithRetryReporter(context.Background(), func(r providers.RetryReport) { reported = append(reported, r.Err) })
+	calls := 0
+	err := Retry{Backoff: Backoff{Initial: time.Microsecond}, Attempts: 3, Retryable: func(error) bool { return true }}.Do(ctx, func() error {
+		calls++
+		return fmt.Errorf("attempt %d: %w", calls, errBusy)
+	})
+	if err == nil || calls != 3 {
+		t.Fatalf("Do = %v after %d calls; want the third failure", err, calls)
+	}
+	if len(reported) != 2 || reported[0].Error() != "attempt 1: busy" || reported[1].Error() != "attempt 2: busy" {
+		t.Errorf("reported %v; want the first two failures", reported)
+	}
+	reported = nil
+	_ = Retry{Attempts: 3, Retryable: func(error) bool { return false }}.Do(ctx, func() error { return errBusy })
+	if len(reported) != 0 {
+		t.Errorf("a failure that is not retried was reported: %v", reported)
 	}
 }

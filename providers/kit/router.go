@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/regionctl/regionctl/providers"
 )
@@ -20,6 +21,9 @@ type Meta struct {
 	// ID is the cloud's identifier ("" on Create and Find). A handler's
 	// Create may set it once the object exists, for its own later steps.
 	ID string
+	// DeleteReason is why the engine deletes the object (Delete only): a
+	// handler drains a node pool first when DeleteReason.Drains().
+	DeleteReason providers.DeleteReason
 }
 
 // Target is what a Type's Connect sees: the call's identity and its raw
@@ -75,10 +79,21 @@ func (c *Call[E, In, Out]) Found(in In, out Out) *Live[In, Out] {
 	return &Live[In, Out]{In: in, Out: out}
 }
 
+// FoundFailed is what Read returns for a resource that exists but whose
+// creation the cloud reports failed (EKS FAILED or CREATE_FAILED, GKE
+// ERROR, ARM provisioningState Failed): it will never be usable, and the
+// engine replaces it.
+func (c *Call[E, In, Out]) FoundFailed(in In, out Out) *Live[In, Out] {
+	return &Live[In, Out]{In: in, Out: out, CreateFailed: true}
+}
+
 // Live is a resource as the cloud reports it.
 type Live[In, Out any] struct {
 	In  In
 	Out Out
+	// CreateFailed: the cloud reports that the object's creation failed
+	// (providers.ReadResponse.CreateFailed). Set it with FoundFailed.
+	CreateFailed bool
 }
 
 // Handler manages one resource type with the cloud's SDK. The kit calls it
@@ -108,12 +123,31 @@ type Finder[E, In, Out any] interface {
 	Find(ctx context.Context, c *Call[E, In, Out]) (string, error)
 }
 
-// Settler is implemented by handlers whose found (adopted) objects may
-// still be in the making: the kit calls Settle after Find and before it
-// reads the object, so an adopted resource is recorded only once it is
-// usable and its outputs are complete.
+// Settler is implemented by handlers whose objects may exist before they
+// are usable: a cluster still CREATING or PROVISIONING, an internet
+// gateway made but not yet attached, a pool whose provisioning runs. When
+// the engine adopts what an interrupted create made it asks for a settled
+// read (providers.ReadRequest.Settle, FindRequest.Settle), and the kit
+// calls Settle with c.ID before it reads the object, so an adopted
+// resource is recorded only once it is usable and its outputs are
+// complete. Settle waits for — or finishes — what the interrupted create
+// started, until the object is usable, or the cloud reports that its
+// creation failed, or it is gone: the Read that follows reports which. It
+// returns an error only when it could not find out (the wait ran out, the
+// API kept failing). Plans never settle.
 type Settler[E, In, Out any] interface {
 	Settle(ctx context.Context, c *Call[E, In, Out]) error
+}
+
+// Importer is implemented by handlers of types whose recorded ID is not
+// the only form a user may give to `regionctl import`: the kit calls
+// ImportID with c.ID set to what the user wrote and c.In to the desired
+// inputs (references resolved as far as state knows them); it returns the
+// ID to record, or an error (kit.Classed with providers.ErrPermanent for
+// an ID of the wrong form, naming the forms the type accepts). Without it
+// the user's ID is recorded as given.
+type Importer[E, In, Out any] interface {
+	ImportID(ctx context.Context, c *Call[E, In, Out]) (string, error)
 }
 
 // Upgrade rewrites a resource's stored inputs and outputs from one schema
@@ -150,10 +184,11 @@ type binding interface {
 	schema() providers.ResourceSchema
 	upgrades() []Upgrade
 	create(ctx context.Context, m Meta, in providers.Values) (string, providers.Values, error)
-	read(ctx context.Context, m Meta, in, out providers.Values) (exists bool, live, outputs providers.Values, err error)
+	read(ctx context.Context, m Meta, in, out providers.Values, settle bool) (observed, error)
 	update(ctx context.Context, m Meta, in, prev, out providers.Values, changed []string) (providers.Values, error)
 	delete(ctx context.Context, m Meta, in, out providers.Values) error
-	find(ctx context.Context, m Meta, in providers.Values) (string, providers.Values, error)
+	find(ctx context.Context, m Meta, in providers.Values, settle bool) (string, providers.Values, error)
+	importID(ctx context.Context, m Meta, in providers.Values) (string, error)
 	readMany(ctx context.Context, metas []Meta, ins, outs []providers.Values) ([]readResult, error)
 	check(in providers.Values) error
 }
@@ -219,17 +254,37 @@ func (b *typed[E, In, Out]) call(ctx context.Context, m Meta, in, prev, out prov
 	return c, nil
 }
 
+// observed is what a read found, encoded.
+type observed struct {
+	exists       bool
+	createFailed bool
+	inputs, outs providers.Values
+}
+
 // observe reads c.ID and encodes what it finds, sets normalised like prev.
-func (b *typed[E, In, Out]) observe(ctx context.Context, c *Call[E, In, Out], prev providers.Values) (bool, providers.Values, providers.Values, error) {
+func (b *typed[E, In, Out]) observe(ctx context.Context, c *Call[E, In, Out], prev providers.Values) (observed, error) {
 	live, err := b.t.Handler.Read(ctx, c)
 	if err != nil || live == nil {
-		return false, nil, nil, err
+		return observed{}, err
 	}
 	in, out, err := b.encodeLive(live, prev)
 	if err != nil {
-		return false, nil, nil, err
+		return observed{}, err
 	}
-	return true, in, out, nil
+	return observed{exists: true, createFailed: live.CreateFailed, inputs: in, outs: out}, nil
+}
+
+// settle waits with the handler's Settler, if it has one, until c.ID is
+// usable (or failed, or gone).
+func (b *typed[E, In, Out]) settle(ctx context.Context, c *Call[E, In, Out]) error {
+	s, ok := b.t.Handler.(Settler[E, In, Out])
+	if !ok {
+		return nil
+	}
+	if err := s.Settle(ctx, c); err != nil {
+		return fmt.Errorf("wait until %s is usable: %w", c.ID, err)
+	}
+	return nil
 }
 
 func (b *typed[E, In, Out]) create(ctx context.Context, m Meta, in providers.Values) (string, providers.Values, error) {
@@ -245,8 +300,8 @@ func (b *typed[E, In, Out]) create(ctx context.Context, m Meta, in providers.Val
 		// It exists but is not usable: report what it is, even after a
 		// cancellation.
 		c.ID, c.Prev = id, c.In
-		if exists, _, out, rerr := b.observe(context.WithoutCancel(ctx), c, in); rerr == nil && exists {
-			return id, out, err
+		if o, rerr := b.observe(context.WithoutCancel(ctx), c, in); rerr == nil && o.exists {
+			return id, o.outs, err
 		}
 		return id, nil, err
 	}
@@ -254,21 +309,26 @@ func (b *typed[E, In, Out]) create(ctx context.Context, m Meta, in providers.Val
 		return "", nil, errors.New("the handler returned no ID")
 	}
 	c.ID, c.Prev = id, c.In
-	exists, _, out, err := b.observe(ctx, c, in)
+	o, err := b.observe(ctx, c, in)
 	switch {
 	case err != nil:
 		return id, nil, fmt.Errorf("read back %s: %w", id, err)
-	case !exists:
+	case !o.exists:
 		// Not recorded: the next run finds it by its key, or creates it.
 		return "", nil, fmt.Errorf("read back %s: it is gone right after it was created", id)
 	}
-	return id, out, nil
+	return id, o.outs, nil
 }
 
-func (b *typed[E, In, Out]) read(ctx context.Context, m Meta, in, out providers.Values) (bool, providers.Values, providers.Values, error) {
+func (b *typed[E, In, Out]) read(ctx context.Context, m Meta, in, out providers.Values, settle bool) (observed, error) {
 	c, err := b.call(ctx, m, in, in, out)
 	if err != nil {
-		return false, nil, nil, err
+		return observed{}, err
+	}
+	if settle {
+		if err := b.settle(ctx, c); err != nil {
+			return observed{}, err
+		}
 	}
 	return b.observe(ctx, c, in)
 }
@@ -291,14 +351,14 @@ func (b *typed[E, In, Out]) update(ctx context.Context, m Meta, in, prev, out pr
 		return nil, err
 	}
 	c.Prev = c.In
-	exists, _, got, err := b.observe(ctx, c, in)
+	o, err := b.observe(ctx, c, in)
 	switch {
 	case err != nil:
 		return nil, &readBackError{err}
-	case !exists:
+	case !o.exists:
 		return nil, providers.ErrNotFound
 	}
-	return got, nil
+	return o.outs, nil
 }
 
 // readBackError is a failure to read a resource after changing it.
@@ -315,7 +375,7 @@ func (b *typed[E, In, Out]) delete(ctx context.Context, m Meta, in, out provider
 	return b.t.Handler.Delete(ctx, c)
 }
 
-func (b *typed[E, In, Out]) find(ctx context.Context, m Meta, in providers.Values) (string, providers.Values, error) {
+func (b *typed[E, In, Out]) find(ctx context.Context, m Meta, in providers.Values, settle bool) (string, providers.Values, error) {
 	f, ok := b.t.Handler.(Finder[E, In, Out])
 	if !ok {
 		return "", nil, nil
@@ -329,19 +389,33 @@ func (b *typed[E, In, Out]) find(ctx context.Context, m Meta, in providers.Value
 		return "", nil, err
 	}
 	c.ID, c.Prev = id, c.In
-	if s, ok := b.t.Handler.(Settler[E, In, Out]); ok {
-		if err := s.Settle(ctx, c); err != nil {
-			return "", nil, fmt.Errorf("wait until %s is usable: %w", id, err)
+	if settle {
+		if err := b.settle(ctx, c); err != nil {
+			return "", nil, err
 		}
 	}
-	exists, _, out, err := b.observe(ctx, c, in)
+	o, err := b.observe(ctx, c, in)
 	if err != nil {
 		return "", nil, fmt.Errorf("read %s: %w", id, err)
 	}
-	if !exists {
+	if !o.exists || settle && o.createFailed {
+		// Gone, or failed while settling: the create that follows makes
+		// it again (a handler's Create removes a failed object of its own).
 		return "", nil, nil
 	}
-	return id, out, nil
+	return id, o.outs, nil
+}
+
+func (b *typed[E, In, Out]) importID(ctx context.Context, m Meta, in providers.Values) (string, error) {
+	im, ok := b.t.Handler.(Importer[E, In, Out])
+	if !ok {
+		return m.ID, nil
+	}
+	c, err := b.call(ctx, m, in, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	return im.ImportID(ctx, c)
 }
 
 // check verifies expanded inputs: every key is an input of the type, every
@@ -371,6 +445,12 @@ type Options struct {
 	// engine records the new value); Read reports the recorded ones, since
 	// the cloud does not.
 	Connection any
+	// Message, when set, returns the text to show for an error a handler
+	// returned, or "" to keep err.Error(): a driver whose SDK formats its
+	// errors over many lines (Azure's start with the request URL, then a
+	// banner, then the JSON body) turns them into one readable line. The
+	// error chain is kept, for errors.As and the classes.
+	Message func(error) string
 }
 
 // Router implements the resource half of providers.Driver — Create, Read,
@@ -390,6 +470,7 @@ type Router struct {
 var (
 	_ providers.Finder        = (*Router)(nil)
 	_ providers.StateUpgrader = (*Router)(nil)
+	_ providers.Importer      = (*Router)(nil)
 )
 
 // New declares a driver's resource types. It fails on a declaration whose
@@ -533,8 +614,14 @@ func (r *Router) fail(err error, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %w", r.opts.Name, fmt.Sprintf(format, args...), r.classed(err))
 }
 
-// classed adds the error class Classify finds, unless err has one.
+// classed adds the error class Classify finds, unless err has one, and
+// the driver's message.
 func (r *Router) classed(err error) error {
+	if r.opts.Message != nil {
+		if msg := r.opts.Message(err); msg != "" && msg != err.Error() {
+			err = &messageError{msg: msg, err: err}
+		}
+	}
 	if providers.Classify(err) != providers.ClassUnknown || r.opts.Classify == nil {
 		return err
 	}
@@ -553,6 +640,32 @@ func Classed(err, sentinel error) error {
 	}
 	return &classedError{err: err, class: sentinel}
 }
+
+// OneLine returns s with every run of white space (newlines included)
+// turned into one space, at most 2,000 bytes of it: the text of an SDK
+// error that spreads over many lines (indented JSON, detail lists), made
+// to read on one line. An Options.Message helper.
+func OneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	const limit = 2000
+	if len(s) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// messageError is err shown with another message (Options.Message).
+type messageError struct {
+	msg string
+	err error
+}
+
+func (e *messageError) Error() string { return e.msg }
+func (e *messageError) Unwrap() error { return e.err }
 
 // classedError is an error with an added class; its message is err's.
 type classedError struct {
@@ -645,7 +758,8 @@ func (r *Router) Create(ctx context.Context, req providers.CreateRequest) (provi
 
 // Read returns the live inputs (in the shape Expand produced, sets in the
 // recorded order) and outputs. No ID, or a resource that is gone, is
-// Exists false.
+// Exists false. With req.Settle it first waits until the object is usable
+// (the handler's Settler).
 func (r *Router) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
 	inst := req.Instance
 	if inst.ID == "" {
@@ -659,16 +773,16 @@ func (r *Router) Read(ctx context.Context, req providers.ReadRequest) (providers
 	if err != nil {
 		return providers.ReadResponse{}, r.fail(err, "read %s (%s)", inst.Address, inst.ID)
 	}
-	exists, live, outputs, err := b.read(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID}, in, out)
-	if err != nil || !exists {
+	o, err := b.read(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID}, in, out, req.Settle)
+	if err != nil || !o.exists {
 		return providers.ReadResponse{}, r.fail(err, "read %s (%s)", inst.Address, inst.ID)
 	}
-	if _, conn := r.splitConnection(in); live != nil {
+	if _, conn := r.splitConnection(in); o.inputs != nil {
 		for k, v := range conn { // the cloud does not report them: they are as recorded
-			live[k] = v
+			o.inputs[k] = v
 		}
 	}
-	return providers.ReadResponse{Exists: true, Inputs: live, Outputs: outputs}, nil
+	return providers.ReadResponse{Exists: true, Inputs: o.inputs, Outputs: o.outs, CreateFailed: o.createFailed}, nil
 }
 
 // Update changes one resource in place, then reads it back. A change of an
@@ -714,19 +828,20 @@ func (r *Router) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 	}
 	in, out, err := r.current(b, inst)
 	if err == nil {
-		err = b.delete(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID}, in, out)
+		err = b.delete(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID, DeleteReason: req.Reason}, in, out)
 	}
 	return providers.DeleteResponse{}, r.fail(err, "delete %s (%s)", inst.Address, inst.ID)
 }
 
 // Find looks for the object an interrupted create made (the handler's
-// Finder), waits until it is usable (its Settler) and reads its outputs.
+// Finder) and reads its outputs; with req.Settle it first waits until the
+// object is usable (the handler's Settler).
 func (r *Router) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
 	b, err := r.lookup(req.Type, req.Address)
 	if err != nil {
 		return providers.FindResponse{}, err
 	}
-	id, out, err := b.find(ctx, Meta{Address: req.Address, Type: req.Type, Key: req.IdempotencyKey}, req.Inputs)
+	id, out, err := b.find(ctx, Meta{Address: req.Address, Type: req.Type, Key: req.IdempotencyKey}, req.Inputs, req.Settle)
 	if err != nil {
 		return providers.FindResponse{}, r.fail(err, "find %s", req.Address)
 	}
@@ -734,6 +849,27 @@ func (r *Router) Find(ctx context.Context, req providers.FindRequest) (providers
 		return providers.FindResponse{}, nil
 	}
 	return providers.FindResponse{Found: true, ID: id, Outputs: out}, nil
+}
+
+// ImportID turns the identifier a user gave for an import into the ID the
+// type records, through the handler's Importer; without one the ID is
+// returned as given. Inputs must be resolved.
+func (r *Router) ImportID(ctx context.Context, req providers.ImportIDRequest) (providers.ImportIDResponse, error) {
+	if err := checkResolved(req.Inputs); err != nil {
+		return providers.ImportIDResponse{}, r.fail(err, "import %s", req.Address)
+	}
+	b, err := r.lookup(req.Type, req.Address)
+	if err != nil {
+		return providers.ImportIDResponse{}, err
+	}
+	id, err := b.importID(ctx, Meta{Address: req.Address, Type: req.Type, ID: req.ID}, req.Inputs)
+	if err != nil {
+		return providers.ImportIDResponse{}, r.fail(err, "import %s (%s)", req.Address, req.ID)
+	}
+	if id == "" {
+		return providers.ImportIDResponse{}, r.fail(errors.New("the handler returned no ID"), "import %s (%s)", req.Address, req.ID)
+	}
+	return providers.ImportIDResponse{ID: id}, nil
 }
 
 // UpgradeState rewrites a recorded resource's values to its type's current

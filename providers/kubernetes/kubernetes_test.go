@@ -5,10 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -287,6 +290,94 @@ func TestInCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("HealthGate", func(t *testing.T) {
+		node := func(name, pool, kubelet string, ready, cordoned bool) {
+			n, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"pool": pool}},
+				Spec:       corev1.NodeSpec{Unschedulable: cordoned},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			status := corev1.ConditionTrue
+			if !ready {
+				status = corev1.ConditionFalse
+			}
+			n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: status}}
+			n.Status.NodeInfo.KubeletVersion = kubelet
+			if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		node("good-1", "good", "v1.33.5-eks-ba74326", true, false)
+		node("good-2", "good", "v1.33.5-eks-ba74326", true, false)
+		node("bad-1", "bad", "v1.33.5", true, false)
+		node("bad-stale", "bad", "v1.32.9", true, false)
+		node("bad-cordoned", "bad", "v1.33.5", true, true)
+		node("bad-notready", "bad", "v1.33.5", false, false)
+		service := func(name string, typ corev1.ServiceType, ingress string) {
+			svc, err := cs.CoreV1().Services("default").Create(ctx, &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Name: name},
+				Spec:       corev1.ServiceSpec{Type: typ, Ports: []corev1.ServicePort{{Port: 80}}},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ingress != "" {
+				svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ingress}}
+				if _, err := cs.CoreV1().Services("default").UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		service("kept", corev1.ServiceTypeLoadBalancer, "203.0.113.10")
+		service("moved", corev1.ServiceTypeLoadBalancer, "203.0.113.99")
+		service("internal", corev1.ServiceTypeClusterIP, "")
+		before := func(name, ip string) providers.Instance {
+			return providers.Instance{Address: "r/kubernetes_service." + name, Type: kubernetes.TypeService,
+				Outputs: providers.Values{"namespace": "default", "name": name, "ingress": []any{ip}}}
+		}
+		cluster := providers.Instance{Address: "r/x_cluster.main", Type: "x_cluster", Outputs: providers.Values{
+			"endpoint": conn[kubernetes.InEndpoint], "ca": conn[kubernetes.InCA], "id": "k8s-test"}}
+		was := []providers.Instance{cluster, before("kept", "203.0.113.10"), before("moved", "203.0.113.10"),
+			before("internal", "10.0.0.1"), before("gone", "203.0.113.11"), before("removed", "203.0.113.12")}
+		now := was[:len(was)-1] // the apply removed "removed": it need keep nothing
+		rh := kubernetes.RegionHealth{ClusterType: "x_cluster", Refs: refs, Pools: func([]providers.Instance) []kubernetes.PoolHealth {
+			return []kubernetes.PoolHealth{
+				{Name: "good", Label: "pool", Value: "good", Version: "1.33", MinNodes: 2},
+				{Name: "bad", Label: "pool", Value: "bad", Version: "1.33", MinNodes: 2},
+			}
+		}}
+		resp, err := h.CheckRegion(ctx, providers.HealthRequest{Region: "r", Resources: now, Before: was}, rh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, c := range resp.Checks {
+			got[c.Name] = fmt.Sprintf("%v %s", c.OK, c.Detail)
+		}
+		want := map[string]string{
+			"API server":               "true answers, serving Kubernetes 1.34",
+			"node pool good":           "true 2 nodes Ready at 1.33",
+			"node pool bad":            "false bad-cordoned is cordoned; bad-notready is not Ready; bad-stale runs v1.32.9, not 1.33; 1 of at least 2 nodes Ready at 1.33",
+			"Service default/kept":     "true keeps its 1 address(es)",
+			"Service default/moved":    "false lost its address(es) 203.0.113.10 (has 203.0.113.99)",
+			"Service default/internal": "false is of type ClusterIP, not LoadBalancer",
+			"Service default/gone":     "false is gone",
+		}
+		if !maps.Equal(got, want) {
+			for k := range maps.Keys(want) {
+				if got[k] != want[k] {
+					t.Errorf("check %q = %q, want %q", k, got[k], want[k])
+				}
+			}
+			t.Errorf("checks %v", got)
+		}
+		if resp.Healthy() || len(resp.Failing()) != 4 {
+			t.Errorf("Healthy() = %v with %d failing checks, want false with 4", resp.Healthy(), len(resp.Failing()))
+		}
+	})
+
 	t.Run("BadTokenIsRefused", func(t *testing.T) {
 		bad := &kubernetes.Handler{Token: func(context.Context, kubernetes.ClusterInputs) (string, error) { return "wrong", nil }}
 		_, err := bad.Read(ctx, providers.ReadRequest{Instance: providers.Instance{Address: fast.Address, Type: fast.Type, ID: "x", Inputs: fastIn}})
@@ -310,6 +401,20 @@ func equalJSON(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+// TestDrainPoolWithoutAClient: a cluster no client can be made for (a CA
+// that is not PEM, as the sandbox's clusters without Kubernetes have) is
+// left to the cloud's own delete, which drains too; a driver that gave no
+// token source is told so.
+func TestDrainPoolWithoutAClient(t *testing.T) {
+	in := kubernetes.ClusterInputs{Endpoint: "https://127.0.0.1:1", CA: base64.StdEncoding.EncodeToString([]byte("not a certificate")), Cluster: "c"}
+	if err := handler(false).DrainPool(context.Background(), in, kubernetes.DrainOptions{Label: "pool", Value: "a"}); err != nil {
+		t.Errorf("DrainPool = %v, want nil (the cloud's delete drains)", err)
+	}
+	if err := (&kubernetes.Handler{}).DrainPool(context.Background(), in, kubernetes.DrainOptions{Label: "pool", Value: "a"}); err == nil || !strings.Contains(err.Error(), "no token source") {
+		t.Errorf("DrainPool without a token source = %v, want the driver's bug named", err)
+	}
 }
 
 // routerDriver is the in-cluster types' router as a driver, for the

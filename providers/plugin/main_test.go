@@ -43,6 +43,9 @@ const (
 	envReadStarted = "REGIONCTL_TEST_PLUGIN_READ_STARTED"
 	// envNoLister hides the memcloud driver's batched read.
 	envNoLister = "REGIONCTL_TEST_PLUGIN_NO_LISTER"
+	// envSettle makes the memcloud driver's Read and Find report, as the
+	// output "settled", whether they were asked to settle.
+	envSettle = "REGIONCTL_TEST_PLUGIN_SETTLE"
 	// envAccess gives the memcloud driver a ClusterAccess.
 	envAccess = "REGIONCTL_TEST_PLUGIN_ACCESS"
 	// envKit serves a small kit driver instead of memcloud's.
@@ -148,6 +151,9 @@ func newMemDriver(_ context.Context, opts providers.Options) (providers.Driver, 
 	if os.Getenv(envAccess) == "1" {
 		return accessDriver{d}, nil
 	}
+	if os.Getenv(envSettle) == "1" {
+		return settleDriver{d}, nil
+	}
 	if typ := os.Getenv(envCrashAfterCreate); typ != "" {
 		return &crashingDriver{Driver: d, typ: typ}, nil
 	}
@@ -177,6 +183,22 @@ func readLatency(lat time.Duration) func(op, typ, address string) time.Duration 
 // accessDriver is memcloud's driver with cluster access: the endpoint
 // its cluster records, a fixed CA and a token made of the cluster's ID.
 type accessDriver struct{ *memcloud.Driver }
+
+// settleDriver is memcloud's driver saying whether a Read or Find was asked
+// to settle.
+type settleDriver struct{ *memcloud.Driver }
+
+func (d settleDriver) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
+	resp, err := d.Driver.Read(ctx, req)
+	resp.Outputs = providers.Values{"settled": req.Settle}
+	return resp, err
+}
+
+func (d settleDriver) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
+	resp, err := d.Driver.Find(ctx, req)
+	resp.Outputs = providers.Values{"settled": req.Settle}
+	return resp, err
+}
 
 func (d accessDriver) ClusterAccess(_ context.Context, req providers.AccessRequest) (providers.AccessResponse, error) {
 	for _, inst := range req.Resources {

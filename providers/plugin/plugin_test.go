@@ -329,6 +329,26 @@ func TestIdentityKindsAndOfflineCrossTheBoundary(t *testing.T) {
 	}
 }
 
+// TestSettleCrossesTheBoundary: a Read or Find that asks the driver to
+// wait until the object is usable (adoption after an interrupted create)
+// asks the plugin's driver the same.
+func TestSettleCrossesTheBoundary(t *testing.T) {
+	p, _, _ := memPlugin(t)
+	t.Setenv(envSettle, "1")
+	d := launch(t, p, providers.Options{})
+	ctx := context.Background()
+	for _, settle := range []bool{false, true} {
+		read, err := d.Read(ctx, providers.ReadRequest{Instance: providers.Instance{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, ID: "n-1"}, Settle: settle})
+		if err != nil || read.Outputs["settled"] != settle {
+			t.Errorf("read with Settle %v: the driver saw %v (%v)", settle, read.Outputs["settled"], err)
+		}
+		found, err := d.(providers.Finder).Find(ctx, providers.FindRequest{Address: "r/mem_network.main", Type: memcloud.TypeNetwork, IdempotencyKey: "k", Settle: settle})
+		if err != nil || found.Outputs["settled"] != settle {
+			t.Errorf("find with Settle %v: the driver saw %v (%v)", settle, found.Outputs["settled"], err)
+		}
+	}
+}
+
 // TestProtocolVersionsMustMatch: a plugin that speaks only another version
 // of the protocol is refused at start, with a message naming both.
 func TestProtocolVersionsMustMatch(t *testing.T) {
@@ -340,5 +360,52 @@ func TestProtocolVersionsMustMatch(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "this regionctl speaks driver protocol 1") {
 		t.Errorf("the refusal does not say what regionctl speaks: %v", err)
+	}
+}
+
+// TestImportAndElementsCrossTheBoundary: the spec element a resource
+// realises survives Expand through the plugin (import blocks, regionctl
+// import, --target and --replace name resources by it), and ImportID is
+// answered by the plugin's Importer when it has one — the kit driver's
+// refuses a type it does not know — and by the user's ID as given when it
+// has none, as the engine does.
+func TestImportAndElementsCrossTheBoundary(t *testing.T) {
+	p, cloud, _ := memPlugin(t)
+	ctx := context.Background()
+	d := launch(t, p, providers.Options{})
+	cfg := memcloud.Conformance(d, cloud)
+	resp, err := d.Expand(ctx, providers.ExpandRequest{Region: cfg.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elements := map[string]string{}
+	for _, r := range resp.Resources {
+		if r.Element != "" {
+			elements[r.Element] = r.Address
+		}
+	}
+	for _, want := range []string{spec.ElementNetwork, spec.ElementCluster, spec.NodePoolElement("work")} {
+		if elements[want] == "" {
+			t.Errorf("no resource realises %s after Expand through the plugin; elements: %v", want, elements)
+		}
+	}
+	im, ok := d.(providers.Importer)
+	if !ok {
+		t.Fatal("the plugin host does not offer providers.Importer")
+	}
+	got, err := im.ImportID(ctx, providers.ImportIDRequest{Address: "eu1/mem_cluster.main", Type: "mem_cluster", ID: "cluster-7"})
+	if err != nil || got.ID != "cluster-7" {
+		t.Errorf("ImportID through a plugin whose driver has no Importer = %q, %v; want the ID as given", got.ID, err)
+	}
+
+	t.Setenv(envKit, "1")
+	kd := launch(t, p, providers.Options{})
+	kim := kd.(providers.Importer)
+	got, err = kim.ImportID(ctx, providers.ImportIDRequest{Address: "r/toy_disk.d", Type: "toy_disk", ID: "disk-1", Inputs: providers.Values{"size": 10}})
+	if err != nil || got.ID != "disk-1" {
+		t.Errorf("ImportID of a toy_disk through the kit plugin = %q, %v; want disk-1", got.ID, err)
+	}
+	if _, err := kim.ImportID(ctx, providers.ImportIDRequest{Address: "r/toy_nope.d", Type: "toy_nope", ID: "x"}); err == nil {
+		t.Error("ImportID of a type the kit driver does not know was not refused: the call did not reach the plugin's Importer")
 	}
 }

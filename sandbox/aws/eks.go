@@ -370,6 +370,12 @@ func (e *Emulator) settleEKS() bool {
 			if u.Nodegroup != "" && !u.Fail && !e.nodesReady(c) {
 				continue // done once the group's nodes are what it now says
 			}
+			if n := c.Nodegroups[u.Nodegroup]; u.Nodegroup != "" && !u.Fail && n != nil && n.Roll != nil && !n.Roll.Done(int(deref(n.V.ScalingConfig.DesiredSize))) {
+				n.Roll.Step++ // the next batch of the rolling replacement
+				e.syncNodegroup(c, u.Nodegroup)
+				changed = true
+				continue
+			}
 			changed = true
 			nodesChanged = nodesChanged || u.Nodegroup != ""
 			if u.Fail {
@@ -385,6 +391,10 @@ func (e *Emulator) settleEKS() bool {
 						n.V.Version = ptr(u.Version)
 						n.V.ReleaseVersion = ptr(u.Release)
 					}
+					if n.Roll != nil && !u.Fail {
+						n.Gen++
+					}
+					n.Roll, n.RollRelease = nil, ""
 					if n.V.Status == ekstypes.NodegroupStatusUpdating {
 						n.V.Status = ekstypes.NodegroupStatusActive
 						if u.Fail {
@@ -905,7 +915,9 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if aerr := decode(call.Body, &in); aerr != nil {
 			return nil, false, aerr
 		}
-		if n.V.Status != ekstypes.NodegroupStatusActive {
+		// A group a failed update left DEGRADED can be updated again: that
+		// is how it is repaired.
+		if n.V.Status != ekstypes.NodegroupStatusActive && n.V.Status != ekstypes.NodegroupStatusDegraded {
 			return nil, false, errf(409, "ResourceInUseException", "Nodegroup %s is currently in %s status", labels["nodegroupName"], n.V.Status)
 		}
 		want := deref(in.Version)
@@ -925,6 +937,15 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		u := e.newUpdate(c, "eks:UpdateNodegroupVersion", ekstypes.UpdateTypeVersionUpdate, call.Fail,
 			param(ekstypes.UpdateParamTypeVersion, want), param(ekstypes.UpdateParamTypeReleaseVersion, release))
 		u.Nodegroup, u.Version, u.Release = labels["nodegroupName"], want, release
+		if !call.Fail && release != deref(n.V.ReleaseVersion) {
+			// EKS launches new nodes first, then drains and terminates old
+			// ones, maxUnavailable at a time.
+			batch := 1
+			if uc := n.V.UpdateConfig; uc != nil && uc.MaxUnavailable != nil {
+				batch = int(*uc.MaxUnavailable)
+			}
+			n.Roll, n.RollRelease = &emu.Roll{MaxSurge: batch}, release
+		}
 		return &eks.UpdateNodegroupVersionOutput{Update: ptr(u.V)}, true, nil
 
 	case "DeleteNodegroup":

@@ -190,7 +190,10 @@ func (e *Emulator) syncNodegroup(c *clusterRec, name string) {
 	if n, ok := c.Nodegroups[name]; ok {
 		switch n.V.Status {
 		case ekstypes.NodegroupStatusCreating, ekstypes.NodegroupStatusActive, ekstypes.NodegroupStatusUpdating, ekstypes.NodegroupStatusDegraded:
-			nodes = e.nodegroupNodes(c, n)
+			nodes = e.nodegroupNodes(c, n, deref(n.V.ReleaseVersion), n.Gen)
+			if n.Roll != nil {
+				nodes = emu.RollNodes(nodes, e.nodegroupNodes(c, n, n.RollRelease, n.Gen+1), *n.Roll)
+			}
 		}
 	}
 	_ = e.env.Kube.SetNodePool(e.kubeID(c.Region, deref(c.V.Name)), name, nodes) // only fails for a cluster without an API server
@@ -200,7 +203,10 @@ func (e *Emulator) syncNodegroup(c *clusterRec, name string) {
 // them: spread over the group's subnets as its Auto Scaling group spreads
 // instances, named after their private addresses, with the labels EKS and
 // the AWS cloud provider set and the group's own labels and taints.
-func (e *Emulator) nodegroupNodes(c *clusterRec, n *ngRec) []emu.KubeNode {
+//
+// Each generation (gen, a version update's new instances) has its own
+// addresses and so names.
+func (e *Emulator) nodegroupNodes(c *clusterRec, n *ngRec, release string, gen int) []emu.KubeNode {
 	ng := n.V
 	size := int(deref(ng.ScalingConfig.DesiredSize))
 	instanceType := "t3.medium"
@@ -212,7 +218,6 @@ func (e *Emulator) nodegroupNodes(c *clusterRec, n *ngRec) []emu.KubeNode {
 		arch = "arm64"
 	}
 	cpu, mem, pods := ec2Capacity(instanceType)
-	release := deref(ng.ReleaseVersion)
 	kubelet, _, _ := strings.Cut(release, "-")
 	labels := map[string]string{
 		"eks.amazonaws.com/nodegroup":       deref(ng.NodegroupName),
@@ -241,13 +246,13 @@ func (e *Emulator) nodegroupNodes(c *clusterRec, n *ngRec) []emu.KubeNode {
 				// Groups interleave: group slot s takes hosts 10+s, 10+s+32,
 				// ... of each subnet (AWS keeps the first four addresses).
 				a := p.Addr().As4()
-				host := 10 + n.Slot + slotStride*(i/len(ng.Subnets))
+				host := 10 + n.Slot + slotStride*((i+gen*genStride)/len(ng.Subnets))
 				a[2] += byte(host >> 8)
 				a[3] += byte(host)
 				ip = netip.AddrFrom4(a).String()
 			}
 		}
-		instance := "i-" + shortHash(fmt.Sprintf("%s/%d", deref(ng.NodegroupArn), i), 17)
+		instance := "i-" + shortHash(fmt.Sprintf("%s/%d", deref(ng.NodegroupArn), i+gen*genStride), 17)
 		out = append(out, emu.KubeNode{
 			Name:       "ip-" + strings.ReplaceAll(ip, ".", "-") + "." + domain,
 			ProviderID: "aws:///" + zone + "/" + instance, InternalIP: ip,
@@ -261,8 +266,13 @@ func (e *Emulator) nodegroupNodes(c *clusterRec, n *ngRec) []emu.KubeNode {
 	return out
 }
 
-// slotStride is how many node groups of a cluster get distinct addresses.
-const slotStride = 32
+// slotStride is how many node groups of a cluster get distinct addresses,
+// and genStride how many instances a generation of a group's nodes has
+// room for before the next generation's addresses.
+const (
+	slotStride = 32
+	genStride  = 48
+)
 
 // freeSlot is the lowest slot no node group of c uses.
 func freeSlot(c *clusterRec) int {

@@ -1,6 +1,8 @@
 package aws
 
 import (
+	"github.com/regionctl/regionctl/sandbox/internal/emu"
+
 	"time"
 
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -113,6 +115,13 @@ type ngRec struct {
 	// Slot numbers the group among its cluster's groups, so its nodes'
 	// private addresses (and so their names) differ from other groups'.
 	Slot int `json:"slot,omitempty"`
+	// Gen counts the group's node replacements: each version update
+	// launches new instances (new addresses and names).
+	Gen int `json:"gen,omitempty"`
+	// Roll is the version update replacing the nodes, in progress, and
+	// RollRelease the AMI release its new nodes run.
+	Roll        *emu.Roll `json:"roll,omitempty"`
+	RollRelease string    `json:"rollRelease,omitempty"`
 }
 
 type addonRec struct {

@@ -843,8 +843,17 @@ func (e *Emulator) servePool(w http.ResponseWriter, r *http.Request, rt route, c
 	if exists {
 		name = deref(p.V.Name)
 	}
+	prev := p
 	p = &poolRec{Cluster: ck, V: armcontainerservice.AgentPool{ID: ptr(cid + "/agentPools/" + name), Name: ptr(name),
 		Type: ptr("Microsoft.ContainerService/managedClusters/agentPools"), Properties: in.Properties}}
+	if exists {
+		p.Gen = prev.Gen
+		if v, aerr := resolveVersion(deref(in.Properties.OrchestratorVersion)); aerr == nil && v != deref(old.CurrentOrchestratorVersion) && !c.Fail {
+			// A surge upgrade: new VMs join, old ones are drained and go,
+			// maxSurge at a time.
+			p.Roll, p.RollVersion = &emu.Roll{MaxSurge: surgeOf(in.Properties)}, v
+		}
+	}
 	s.Pools[pk] = p
 	e.syncPool(cl, pk) // its instances join, or change, while it is written
 	o := e.startOp("azure:agentPools.createOrUpdate", kindPool, pk, false, c.Fail)
@@ -890,6 +899,26 @@ func finishPool(p *poolRec, o *opRec, st string) {
 	if st == stSucceeded && o.Version != "" {
 		p.V.Properties.CurrentOrchestratorVersion = ptr(o.Version)
 	}
+	if p.Roll != nil && st == stSucceeded {
+		p.Gen++ // the upgrade's new VMs are the pool's now
+	}
+	p.Roll, p.RollVersion = nil, ""
+}
+
+// surgeOf is a pool's upgradeSettings.maxSurge in nodes: a count, or a
+// percentage of its node count rounded up (AKS's default is 10%), at
+// least 1.
+func surgeOf(pp *armcontainerservice.ManagedClusterAgentPoolProfileProperties) int {
+	s := "10%"
+	if pp.UpgradeSettings != nil && pp.UpgradeSettings.MaxSurge != nil {
+		s = *pp.UpgradeSettings.MaxSurge
+	}
+	if pct, ok := strings.CutSuffix(s, "%"); ok {
+		n, _ := strconv.Atoi(pct)
+		return max(1, (n*int(deref(pp.Count))+99)/100)
+	}
+	n, _ := strconv.Atoi(s)
+	return max(1, n)
 }
 
 // upgradeProfile lists, for the control plane and each pool, the versions

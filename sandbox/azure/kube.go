@@ -185,7 +185,10 @@ func (e *Emulator) syncPool(c *clusterRec, pk string) {
 		name = deref(p.V.Name)
 		switch deref(p.V.Properties.ProvisioningState) {
 		case stCreating, stUpdating, stSucceeded:
-			nodes = e.poolNodes(c, p)
+			nodes = e.poolNodes(c, p, deref(p.V.Properties.CurrentOrchestratorVersion), p.Gen)
+			if p.Roll != nil {
+				nodes = emu.RollNodes(nodes, e.poolNodes(c, p, p.RollVersion, p.Gen+1), *p.Roll)
+			}
 		}
 	}
 	_ = e.env.Kube.SetNodePool(kubeID(c), name, nodes) // only fails for a cluster without an API server
@@ -196,7 +199,9 @@ func (e *Emulator) syncPool(c *clusterRec, pk string) {
 // pool's zones, with the labels and taints AKS sets (Spot pools get the
 // scalesetpriority label and taint) and the pool's nodeLabels and
 // nodeTaints.
-func (e *Emulator) poolNodes(c *clusterRec, p *poolRec) []emu.KubeNode {
+//
+// Each generation (gen: an upgrade's surge VMs) has its own instance ids.
+func (e *Emulator) poolNodes(c *clusterRec, p *poolRec, version string, gen int) []emu.KubeNode {
 	pp := p.V.Properties
 	name := deref(p.V.Name)
 	loc := deref(c.V.Location)
@@ -241,17 +246,17 @@ func (e *Emulator) poolNodes(c *clusterRec, p *poolRec) []emu.KubeNode {
 		base = netip.MustParseAddr("10.224.0.0") // the VNet AKS makes when none is given
 	}
 	zones := derefAll(pp.AvailabilityZones)
-	version := deref(pp.CurrentOrchestratorVersion)
 	var out []emu.KubeNode
-	for i := range int(deref(pp.Count)) {
+	for n := range int(deref(pp.Count)) {
+		i := n + gen*100
 		zone := "0" // AKS's zone label on a VM outside availability zones
 		if len(zones) > 0 {
-			zone = loc + "-" + zones[i%len(zones)]
+			zone = loc + "-" + zones[n%len(zones)]
 		}
 		// Each pool takes its own block of 64 addresses of the subnet, after
 		// the four Azure keeps.
 		a := base.As4()
-		host := 4 + 64*int(fnvNum(name)%32) + i
+		host := 4 + 64*int(fnvNum(name)%32) + 32*(gen%2) + n
 		a[2] += byte(host >> 8)
 		a[3] += byte(host)
 		out = append(out, emu.KubeNode{
@@ -340,7 +345,15 @@ func (e *Emulator) kubeGate(o *opRec) (wait bool, msg string) {
 			return false, ""
 		}
 		st := e.env.Kube.State(kubeID(c))
-		return !st.NodesReady && st.Err == nil, ""
+		if !st.NodesReady && st.Err == nil {
+			return true, ""
+		}
+		if p := e.st.Pools[o.Target]; p != nil && p.Roll != nil && !o.Delete && !p.Roll.Done(int(deref(p.V.Properties.Count))) {
+			p.Roll.Step++ // the next batch of the surge upgrade
+			e.syncPool(c, o.Target)
+			return true, ""
+		}
+		return false, ""
 	}
 	if o.Kind != kindCluster || o.Delete {
 		return false, ""

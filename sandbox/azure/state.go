@@ -1,6 +1,8 @@
 package azure
 
 import (
+	"github.com/regionctl/regionctl/sandbox/internal/emu"
+
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
@@ -54,6 +56,13 @@ type clusterRec struct {
 type poolRec struct {
 	V       armcontainerservice.AgentPool `json:"v"`
 	Cluster string                        `json:"cluster"`
+	// Gen counts the pool's node replacements: each upgrade's surge
+	// instances are new VMs of the scale set (new instance ids).
+	Gen int `json:"gen,omitempty"`
+	// Roll is an upgrade's surge replacement of the pool's nodes, in
+	// progress, and RollVersion the version its new nodes run.
+	Roll        *emu.Roll `json:"roll,omitempty"`
+	RollVersion string    `json:"rollVersion,omitempty"`
 }
 
 type vnetRec struct {

@@ -271,8 +271,29 @@ func (e *Emulator) opReady(op *gkeOpRec) bool {
 		return c == nil || !e.kubeUpgrading(c)
 	case containerpb.Operation_CREATE_NODE_POOL, containerpb.Operation_DELETE_NODE_POOL:
 		return c == nil || e.nodesReady(c) // the instances joined, or left, the cluster
+	case containerpb.Operation_UPGRADE_NODES:
+		if c == nil || op.Roll == nil || c.pool(op.Pool) == nil {
+			return true
+		}
+		p := c.pool(op.Pool)
+		if !e.nodesReady(c) {
+			return false
+		}
+		if n := int(sumSizes(p.Sizes)); !op.Roll.Done(n) {
+			op.Roll.Step++ // the next batch of the surge upgrade
+			e.syncPool(c, op.Pool, p)
+			return false
+		}
 	}
 	return true
+}
+
+func sumSizes(sizes map[string]int32) int32 {
+	var n int32
+	for _, s := range sizes {
+		n += s
+	}
+	return n
 }
 
 func (e *Emulator) apply(op *gkeOpRec) {
@@ -361,6 +382,9 @@ func (e *Emulator) apply(op *gkeOpRec) {
 	}
 	if p != nil {
 		p.P.V.Status = containerpb.NodePool_RUNNING
+		if op.Roll != nil && !fail {
+			p.Gen++ // the upgrade's new instances are the pool's now
+		}
 		if op.TargetPool.V != nil && !fail {
 			t := clone(op.TargetPool.V)
 			t.Status = containerpb.NodePool_RUNNING
@@ -1260,6 +1284,12 @@ func (s *clusterServer) poolOp(ctx context.Context, r clusterRef, typ containerp
 		p.P.V.Status = containerpb.NodePool_RECONCILING
 		op := s.e.startGKEOp(ctx, r, typ, now)
 		op.TargetPool, op.TargetSizes = wrap(t), sizes
+		if typ == containerpb.Operation_UPGRADE_NODES && t.GetVersion() != p.P.V.GetVersion() && !op.Fail {
+			// A surge upgrade: new nodes join, old ones are drained and go,
+			// maxSurge and maxUnavailable at a time.
+			us := t.GetUpgradeSettings()
+			op.Roll = &emu.Roll{MaxSurge: int(us.GetMaxSurge()), MaxUnavailable: int(us.GetMaxUnavailable())}
+		}
 		s.e.settle(now)
 		out = renderGKEOp(op, now)
 		return nil

@@ -123,6 +123,17 @@ func (e *Emulator) nodesReady(c *clusterRec) bool {
 	return st.NodesReady || st.Err != nil
 }
 
+// rolling returns the operation upgrading pool's nodes by surge, if one
+// is in progress.
+func (e *Emulator) rolling(c *clusterRec, pool string) *gkeOpRec {
+	for _, op := range e.st.GKEOps {
+		if op.Roll != nil && !op.Applied && op.Pool == pool && e.st.Clusters[op.Cluster] == c && op.TargetPool.V != nil {
+			return op
+		}
+	}
+	return nil
+}
+
 // syncNodes tells the cluster's API server what nodes each node pool has
 // (after an operation on the cluster or a pool completed, and at restart).
 func (e *Emulator) syncNodes(c *clusterRec) {
@@ -155,7 +166,10 @@ func (e *Emulator) syncPool(c *clusterRec, name string, p *poolRec) {
 	if p != nil {
 		switch p.P.V.GetStatus() {
 		case containerpb.NodePool_PROVISIONING, containerpb.NodePool_RUNNING, containerpb.NodePool_RECONCILING:
-			nodes = e.poolNodes(c, p)
+			nodes = e.poolNodes(c, p.P.V, p.Sizes, p.Gen)
+			if op := e.rolling(c, name); op != nil {
+				nodes = emu.RollNodes(nodes, e.poolNodes(c, op.TargetPool.V, p.Sizes, p.Gen+1), *op.Roll)
+			}
 		}
 	}
 	_ = e.env.Kube.SetNodePool(kubeID(c), name, nodes) // only fails for a cluster without an API server
@@ -164,8 +178,9 @@ func (e *Emulator) syncPool(c *clusterRec, name string, p *poolRec) {
 // poolNodes are a node pool's nodes as GKE registers them: per zone, the
 // instances of the pool's managed instance group (named after it), with
 // the labels and taints GKE sets and the pool's own.
-func (e *Emulator) poolNodes(c *clusterRec, p *poolRec) []emu.KubeNode {
-	pv := p.P.V
+//
+// Each generation (gen: an upgrade's surge instances) has its own names.
+func (e *Emulator) poolNodes(c *clusterRec, pv *containerpb.NodePool, sizes map[string]int32, gen int) []emu.KubeNode {
 	cfg := pv.GetConfig()
 	machine := cfg.GetMachineType()
 	if machine == "" {
@@ -225,11 +240,11 @@ func (e *Emulator) poolNodes(c *clusterRec, p *poolRec) []emu.KubeNode {
 	// Each pool takes its own block of 64 addresses of the subnet, after
 	// the network and gateway addresses GCE keeps (the names are unique
 	// anyway: they carry the instance group's hash).
-	host := 2 + 64*int(fnvSum(pv.GetName())%32)
-	for _, z := range slices.Sorted(maps.Keys(p.Sizes)) {
+	host := 2 + 64*int(fnvSum(pv.GetName())%32) + 32*(gen%2)
+	for _, z := range slices.Sorted(maps.Keys(sizes)) {
 		group := strings.TrimSuffix(migName(c.C.V.GetName(), pv.GetName(), z), "-grp")
-		for i := range int(p.Sizes[z]) {
-			name := group + "-" + instanceSuffix(group, i)
+		for i := range int(sizes[z]) {
+			name := group + "-" + instanceSuffix(group, i+1000*gen)
 			var ip string
 			if base.IsValid() {
 				a := base.As4()

@@ -1,6 +1,8 @@
 package gcp
 
 import (
+	"github.com/regionctl/regionctl/sandbox/internal/emu"
+
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -156,6 +158,9 @@ type poolRec struct {
 	// Sizes is the node count per zone (the managed instance groups'
 	// target sizes).
 	Sizes map[string]int32 `json:"sizes"`
+	// Gen counts the pool's node replacements: each upgrade's surge
+	// creates new instances (new names).
+	Gen int `json:"gen,omitempty"`
 }
 
 // gkeOpRec is a GKE operation. Its effect is applied once, by settle, when
@@ -179,4 +184,7 @@ type gkeOpRec struct {
 	TargetCluster msg[*containerpb.Cluster]  `json:"targetCluster,omitzero"`
 	TargetPool    msg[*containerpb.NodePool] `json:"targetNodePool,omitzero"`
 	TargetSizes   map[string]int32           `json:"targetSizes,omitempty"`
+	// Roll is a node upgrade's surge replacement of the pool's nodes, in
+	// progress (UPGRADE_NODES that changes the version).
+	Roll *emu.Roll `json:"roll,omitempty"`
 }

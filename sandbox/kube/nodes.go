@@ -10,9 +10,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
@@ -163,6 +165,7 @@ func (m *Manager) applyNodes(ctx context.Context, c *cluster, pools map[string][
 		}
 	}
 	var errs []error
+	var gone []string
 	for _, pool := range slices.Sorted(maps.Keys(pools)) {
 		want := map[string]bool{}
 		for _, n := range pools[pool] {
@@ -172,16 +175,69 @@ func (m *Manager) applyNodes(ctx context.Context, c *cluster, pools map[string][
 			}
 		}
 		for name, node := range existing {
-			if node.Annotations[PoolAnnotation] != pool || want[name] {
-				continue
-			}
-			err := cs.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
-			if err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("sandbox: delete node %s of %s: %w", name, c.id, err))
+			if node.Annotations[PoolAnnotation] == pool && !want[name] {
+				gone = append(gone, name)
 			}
 		}
 	}
+	// As the clouds do, nodes are drained before their instances go.
+	drainNodes(ctx, cs, gone, nodeDrainGrace)
+	for _, name := range gone {
+		err := cs.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("sandbox: delete node %s of %s: %w", name, c.id, err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// nodeDrainGrace is how long the sandbox waits for PodDisruptionBudgets to
+// let a leaving node's pods be evicted before it deletes them (GKE waits
+// an hour, then does the same).
+const nodeDrainGrace = 5 * time.Second
+
+// drainNodes cordons the nodes and evicts their pods through the Eviction
+// API, trying again those a PodDisruptionBudget holds back until grace has
+// passed; pods still there then are deleted, as a cloud's forced drain
+// does. DaemonSet pods go with their node.
+func drainNodes(ctx context.Context, cs kubernetes.Interface, names []string, grace time.Duration) {
+	if len(names) == 0 {
+		return
+	}
+	on := map[string]bool{}
+	for _, n := range names {
+		on[n] = true
+		_, _ = cs.CoreV1().Nodes().Patch(ctx, n, types.StrategicMergePatchType, []byte(`{"spec":{"unschedulable":true}}`), metav1.PatchOptions{})
+	}
+	deadline := time.Now().Add(grace)
+	for {
+		pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return
+		}
+		left := 0
+		for _, p := range pods.Items {
+			if !on[p.Spec.NodeName] || p.DeletionTimestamp != nil || slices.ContainsFunc(p.OwnerReferences, func(o metav1.OwnerReference) bool { return o.Kind == "DaemonSet" }) {
+				continue
+			}
+			left++
+			if time.Now().After(deadline) {
+				_ = cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{})
+				continue
+			}
+			_ = cs.CoreV1().Pods(p.Namespace).EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}})
+		}
+		if left == 0 || time.Now().After(deadline) {
+			return
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // nodesReady waits (a minute at most) until every node of pools is Ready,
