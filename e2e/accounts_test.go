@@ -17,6 +17,9 @@ import (
 // rather than a copy of an example.
 func newSpecEnv(t *testing.T, name, content string, registry providers.Registry, opts sandbox.Options, withKube bool) *env {
 	t.Helper()
+	if withKube {
+		requireKube(t)
+	}
 	dir := t.TempDir()
 	e := &env{t: t, spec: filepath.Join(dir, name), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox"), registry: registry, kube: withKube}
 	if err := os.WriteFile(e.spec, []byte(content), 0o600); err != nil {
