@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -76,21 +75,13 @@ func TestAWSPermissions(t *testing.T) {
 	})
 }
 
-// checkPermissions stops e's sandbox, maps each operation of its request
+// checkPermissions maps each operation of its request
 // log to the permission it needs ("" for none) and checks the list in
 // docs/providers/DOC.md is exactly those permissions, sorted.
 func (e *env) checkPermissions(doc string, permission func(op string) string) {
 	t := e.t
 	t.Helper()
-	e.stopSandbox()
-	data, err := os.ReadFile(filepath.Join(e.sbDir, sandbox.RequestsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reqs map[string]int
-	if err := json.Unmarshal(data, &reqs); err != nil {
-		t.Fatal(err)
-	}
+	reqs := e.requests() // what sandbox.RequestsFile holds once a daemon stops
 	seen := map[string]bool{}
 	for op := range reqs {
 		if p := permission(op); p != "" {
