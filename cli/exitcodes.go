@@ -8,6 +8,7 @@ import (
 
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/plan"
+	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/state"
 )
 
@@ -159,7 +160,7 @@ func exitCode(err error) int {
 	var re *plan.ResourceError
 	var ae *plan.AccountError
 	switch {
-	case errors.As(err, &te), errors.As(err, &tr), errors.As(err, &dt):
+	case errors.As(err, &te), errors.As(err, &tr), errors.As(err, &dt), errors.Is(err, providers.ErrWrongAccount):
 		return ExitTarget
 	case errors.As(err, &se):
 		return ExitStale

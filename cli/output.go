@@ -43,6 +43,9 @@ type clusterOutput struct {
 	// KubeconfigCommand prints a kubeconfig whose credentials come from
 	// `regionctl kube-token` at use time.
 	KubeconfigCommand string `json:"kubeconfigCommand"`
+	// WorkloadIdentity is how pods act as cloud identities, when the
+	// cluster has it (spec.cluster.workloadIdentity).
+	WorkloadIdentity *kubernetes.WorkloadIdentity `json:"workloadIdentity,omitempty"`
 }
 
 type lbOutput struct {
@@ -169,6 +172,7 @@ func (a *app) regionOutput(ctx context.Context, st *state.State) (regionOutput, 
 			} else {
 				o.Cluster.Endpoint = resp.Endpoint
 				o.Cluster.CAData = base64.StdEncoding.EncodeToString(resp.CAPEM)
+				o.Cluster.WorkloadIdentity = resp.WorkloadIdentity
 			}
 		}
 		o.Cluster.KubeconfigCommand = a.commandLine(nil, "kubeconfig", st.Region)
@@ -194,6 +198,9 @@ func printRegionOutput(a *app, o regionOutput) {
 		fmt.Fprintf(w, "endpoint:        %s\n", c.Endpoint)
 		fmt.Fprintf(w, "ca data:         %s\n", abbreviate(c.CAData, 40))
 		fmt.Fprintf(w, "kubeconfig:      %s > %s.kubeconfig\n", c.KubeconfigCommand, o.Region)
+		if wi := c.WorkloadIdentity; wi != nil {
+			fmt.Fprintf(w, "workload id:     %s (annotate ServiceAccounts with %s; trust %s)\n", wi.Provider, wi.ServiceAccountAnnotation, wi.TrustSubject)
+		}
 	} else {
 		fmt.Fprintln(w, "cluster:         (none in state)")
 	}

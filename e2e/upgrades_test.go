@@ -91,21 +91,6 @@ var allClouds = providers.Registry{"aws": aws.New, "gcp": gcp.New, "azure": azur
 // poolLabels are the labels each cloud puts on a node pool's nodes.
 var poolLabels = map[string]string{"canary-use1": "eks.amazonaws.com/nodegroup", "prod-euw4": "cloud.google.com/gke-nodepool", "prod-weu": "kubernetes.azure.com/agentpool"}
 
-// newSpecEnv is newEnv on a spec written by the test.
-func newSpecEnv(t *testing.T, text string, registry providers.Registry, opts sandbox.Options, withKube bool) *env {
-	t.Helper()
-	if withKube {
-		requireKube(t)
-	}
-	dir := t.TempDir()
-	e := &env{t: t, spec: filepath.Join(dir, "fleet.yaml"), stateDir: filepath.Join(dir, "state"), sbDir: filepath.Join(dir, "sandbox"), registry: registry, kube: withKube}
-	if err := os.WriteFile(e.spec, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.serve(opts)
-	return e
-}
-
 // clientOf is a client-go client for region's cluster, through `regionctl
 // kubeconfig` (its exec plugin is this test binary, see TestMain).
 func (e *env) clientOf(region string) *k8s.Clientset {
@@ -270,7 +255,7 @@ func watchNodes(t *testing.T, cs *k8s.Clientset, selector string) *nodeWatch {
 //   - A node left at the old version makes the canary's gate fail after its
 //     timeout, and the rest is not started.
 func TestUpgradeRolloutInWaves(t *testing.T) {
-	e := newSpecEnv(t, upgradeFleet, allClouds, sandbox.Options{}, true)
+	e := newSpecEnv(t, "fleet.yaml", upgradeFleet, allClouds, sandbox.Options{}, true)
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	rest := []string{"prod-euw4", "prod-weu"}
 
@@ -432,7 +417,7 @@ func TestUpgradeRolloutInWaves(t *testing.T) {
 // Deployment whose PodDisruptionBudget keeps 2 of its 3 pods available
 // never has fewer than 2 Ready pods, and ends up on the new nodes.
 func TestMachineChangeKeepsPodsServing(t *testing.T) {
-	e := newSpecEnv(t, `
+	e := newSpecEnv(t, "fleet.yaml", `
 apiVersion: regionctl.dev/v1alpha1
 kind: Region
 metadata: {name: web-use1}
@@ -606,7 +591,7 @@ spec:
 // cannot set is refused at plan time at its field, with the reason — not
 // as an unknown driver input.
 func TestUpgradeSettingsPerCloud(t *testing.T) {
-	e := newSpecEnv(t, upgradeSettings, providers.Registry{"aws": aws.New, "gcp": gcp.New, "azure": azure.New}, sandbox.Options{}, false)
+	e := newSpecEnv(t, "fleet.yaml", upgradeSettings, providers.Registry{"aws": aws.New, "gcp": gcp.New, "azure": azure.New}, sandbox.Options{}, false)
 	r := e.must(cli.ExitSpecInvalid, "plan", "-f", e.spec)
 	for _, want := range []string{
 		"fleet.yaml:13:78: error: spec.cluster.nodePools[0].upgrade.maxSurge: EKS does not let you set a node group's surge",

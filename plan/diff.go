@@ -277,7 +277,11 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	}
 	target, err := e.regionTarget(ctx, ent.drv, in.name, identityResources(derefResources(desired), st))
 	if err != nil {
-		return rp, append(ds, sourced(diag.SourceCloud, regionDiag(in, "", "%v", err)))
+		src := diag.SourceCloud
+		if errors.Is(err, providers.ErrWrongAccount) {
+			src = diag.SourceTarget
+		}
+		return rp, append(ds, sourced(src, regionDiag(in, "", "%v", err)))
 	}
 	if err := checkStateTarget(in.name, st, target); err != nil {
 		return rp, append(ds, sourced(diag.SourceTarget, regionDiag(in, "", "%v", err)))

@@ -31,4 +31,29 @@ type AccessResponse struct {
 	Token     string
 	// Expiry is when the client should ask for a new token.
 	Expiry time.Time
+	// WorkloadIdentity is how pods act as cloud identities, when the
+	// cluster has it (spec.cluster.workloadIdentity); nil otherwise. The
+	// plugin protocol does not carry it yet.
+	WorkloadIdentity *WorkloadIdentity
+}
+
+// WorkloadIdentity is what a deploy needs to let a Kubernetes service
+// account act as a cloud identity. Nothing in it is secret.
+type WorkloadIdentity struct {
+	// Issuer is the URL of the cluster's service-account token issuer
+	// (OIDC), as federated credentials and trust policies name it.
+	Issuer string `json:"issuer,omitempty"`
+	// Provider is the cloud object the tokens are exchanged at: the IAM
+	// OpenID Connect provider's ARN (EKS), the workload identity pool
+	// (GKE).
+	Provider string `json:"provider"`
+	// Audience is the token audience the cloud expects, when fixed.
+	Audience string `json:"audience,omitempty"`
+	// ServiceAccountAnnotation is the annotation a ServiceAccount carries
+	// to name the cloud identity it acts as.
+	ServiceAccountAnnotation string `json:"serviceAccountAnnotation"`
+	// TrustSubject is how the cloud identity's trust (policy condition or
+	// IAM member) names a service account; NAMESPACE and NAME are
+	// placeholders.
+	TrustSubject string `json:"trustSubject"`
 }

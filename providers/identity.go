@@ -1,6 +1,15 @@
 package providers
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrWrongAccount is wrapped by an Identity error that refuses the account
+// the credentials act in because the spec names another (AWS
+// spec.overrides.aws.accountId): the run targets the wrong account, and
+// the CLI exits as for any wrong target.
+var ErrWrongAccount = errors.New("the credentials act in another account than the spec names")
 
 // Identifier is implemented by drivers that can say which cloud account a
 // region's calls act on. The engine records the answer in plan files and

@@ -17,6 +17,12 @@ import (
 // EndpointsFile is the file a daemon sandbox writes in its directory.
 const EndpointsFile = "endpoints.json"
 
+// RequestsFile is where a daemon sandbox writes, when it stops, how many
+// requests it served per operation ("eks:CreateCluster": 2), as
+// Requests returns them: the calls a run made, e.g. to derive the
+// permissions a driver needs.
+const RequestsFile = "requests.json"
+
 // Endpoints is what a running daemon sandbox publishes in EndpointsFile.
 type Endpoints struct {
 	PID       int               `json:"pid"`
@@ -51,7 +57,12 @@ func Serve(ctx context.Context, opts Options) error {
 	if errors.Is(rmErr, os.ErrNotExist) {
 		rmErr = nil
 	}
-	return errors.Join(s.Close(), rmErr)
+	closeErr := s.Close()
+	reqs, err := json.MarshalIndent(s.Requests(), "", "  ")
+	if err == nil {
+		err = writeAtomic(filepath.Join(s.Dir(), RequestsFile), append(reqs, '\n'))
+	}
+	return errors.Join(closeErr, rmErr, err)
 }
 
 // ReadEndpoints reads the endpoints a daemon sandbox published in dir.

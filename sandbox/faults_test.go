@@ -2,7 +2,12 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -252,11 +257,26 @@ func TestServeAndRunning(t *testing.T) {
 	if ep.Endpoints["aws"] == "" || !sandbox.Running(dir) {
 		t.Fatalf("endpoints %+v, running %v", ep, sandbox.Running(dir))
 	}
+	// One call, which the daemon's request log must count.
+	req, _ := http.NewRequest(http.MethodPost, ep.Endpoints["aws"]+"/", strings.NewReader("Action=DescribeVpcs&Version=2016-11-15"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
 	if sandbox.Running(dir) {
 		t.Fatal("Running after Serve returned")
+	}
+	// What it served is left in RequestsFile, for the permissions docs.
+	data, err := os.ReadFile(filepath.Join(dir, sandbox.RequestsFile))
+	var reqs map[string]int
+	if err == nil {
+		err = json.Unmarshal(data, &reqs)
+	}
+	if err != nil || len(reqs) == 0 {
+		t.Fatalf("%s after Serve: %v, %v", sandbox.RequestsFile, reqs, err)
 	}
 }

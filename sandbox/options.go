@@ -72,6 +72,11 @@ type Options struct {
 	Seed uint64
 	// Account is the emulated AWS account id (123456789012 when empty).
 	Account string
+	// AWSAccounts are further emulated AWS accounts (12 digits each), members
+	// of Account's organization: each holds the IAM role
+	// OrganizationAccountAccessRole, which Account's principals may assume
+	// with sts:AssumeRole, as in an AWS Organization.
+	AWSAccounts []string
 	// GCPProjects are the Google Cloud projects that exist besides
 	// "sandbox-project" (always there); calls naming any other project get
 	// the errors Google returns for a project that does not exist.
@@ -215,6 +220,7 @@ type fileOptions struct {
 	Faults      []Fault           `json:"faults" yaml:"faults"`
 	Seed        uint64            `json:"seed" yaml:"seed"`
 	Account     string            `json:"account" yaml:"account"`
+	AWSAccounts []string          `json:"awsAccounts" yaml:"awsAccounts"`
 	GCPProjects []string          `json:"gcpProjects" yaml:"gcpProjects"`
 	Region      string            `json:"region" yaml:"region"`
 	// Throttle and RateBudgets: see Options; rate budgets are
@@ -246,7 +252,7 @@ func LoadOptions(path string) (Options, error) {
 	if err != nil {
 		return Options{}, fmt.Errorf("parse sandbox config %s: %w", path, err)
 	}
-	o := Options{Dir: f.Dir, Addrs: f.Addrs, Faults: f.Faults, Seed: f.Seed, Account: f.Account, GCPProjects: f.GCPProjects, Region: f.Region, Throttle: f.Throttle, NoKubernetes: f.NoKubernetes}
+	o := Options{Dir: f.Dir, Addrs: f.Addrs, Faults: f.Faults, Seed: f.Seed, Account: f.Account, AWSAccounts: f.AWSAccounts, GCPProjects: f.GCPProjects, Region: f.Region, Throttle: f.Throttle, NoKubernetes: f.NoKubernetes}
 	if len(f.RateBudgets) > 0 {
 		over := budget.Overrides{}
 		for k, v := range f.RateBudgets {

@@ -60,7 +60,7 @@ type Sandbox struct {
 
 // newEmulators builds one emulator per cloud.
 func newEmulators(o Options) []emu.Emulator {
-	env := emu.Env{Now: o.Clock, Latency: o.latency, Account: o.Account, Projects: o.GCPProjects, Region: o.Region, Kube: o.kube}
+	env := emu.Env{Now: o.Clock, Latency: o.latency, Account: o.Account, AWSAccounts: o.AWSAccounts, Projects: o.GCPProjects, Region: o.Region, Kube: o.kube}
 	return []emu.Emulator{aws.New(env), gcp.New(env), azure.New(env)}
 }
 

@@ -7,6 +7,8 @@ const (
 	DefaultReclaimPolicy  = ReclaimDelete
 	DefaultProtocol       = ProtocolTCP
 	DefaultArch           = ArchAMD64
+	DefaultOSFamily       = OSLinux
+	DefaultOSImage        = ImageDefault
 )
 
 // Default fills the fields a user may leave out: zones 3, endpointAccess
@@ -31,6 +33,12 @@ func (r *Region) Default() {
 		}
 		if p.Labels == nil {
 			p.Labels = map[string]string{}
+		}
+		if p.OS.Family == "" {
+			p.OS.Family = DefaultOSFamily
+		}
+		if p.OS.Image == "" {
+			p.OS.Image = DefaultOSImage
 		}
 	}
 	for i := range s.StorageClasses {

@@ -85,6 +85,9 @@ var typeDocs = map[string]string{
 	"StorageClass": "A Kubernetes StorageClass in the cluster.",
 	"LoadBalancer": "An L4 load balancer in front of pods chosen by a selector.",
 	"Port":         "Maps a load balancer port to a pod port.",
+	"Access":       "Cloud principals who may reach the cluster besides the identity that runs apply, in the cloud's own notation: AWS IAM role/user ARNs; GCP members user:, group:, serviceAccount:; Azure Entra object IDs as group:, user:, servicePrincipal:.",
+	"Disk":         "A node's boot disk; absent fields keep the cloud's default.",
+	"OS":           "The operating system of a pool's nodes.",
 	"PoolUpgrade":  "How a node pool's nodes are replaced when they are upgraded; an unset field takes the cloud's default.",
 
 	"Rollout":         "The order in which an apply changes the fleet's regions: wave by wave, each checked by a health gate before the next starts.",
@@ -116,6 +119,7 @@ var fieldDocs = map[string]fieldDoc{
 	"RegionSpec.cluster":        {desc: "The managed Kubernetes cluster."},
 	"RegionSpec.storageClasses": {desc: "StorageClasses to create in the cluster."},
 	"RegionSpec.loadBalancers":  {desc: "L4 load balancers in front of pods."},
+	"RegionSpec.access":         {desc: "Who may administer (admins) or read (viewers) the cluster besides the identity that runs apply."},
 	"RegionSpec.overrides":      {desc: "Provider-specific escape hatch keyed by provider name; each driver validates its own entry."},
 
 	"Network.cidr":             {desc: "IPv4 range of the whole network, e.g. 10.20.0.0/16; prefix /8 to /24, host bits zero.", pattern: cidrPattern},
@@ -124,6 +128,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Cluster.kubernetesVersion": {desc: "Kubernetes minor version, e.g. \"1.33\" (quoted); the driver resolves the patch.", pattern: kubernetesVersionPattern},
 	"Cluster.endpointAccess":    {desc: "Who can reach the API server endpoint.", enum: EndpointAccessValues, def: DefaultEndpointAccess},
 	"Cluster.nodePools":         {desc: "Node pools; at least one.", minItems: 1},
+	"Cluster.workloadIdentity":  {desc: "Let pods act as cloud identities: EKS IRSA (an IAM OIDC provider), the GKE Workload Identity pool, the AKS OIDC issuer with workload identity.", def: false},
 
 	"NodePool.name":    {desc: "Pool name, DNS-1123, unique in the region.", pattern: dns1123LabelPattern, maxLength: MaxNameLen},
 	"NodePool.machine": {desc: "Size of each node."},
@@ -131,6 +136,9 @@ var fieldDocs = map[string]fieldDoc{
 	"NodePool.min":     {desc: "Minimum total node count across all zones.", minimum: ptr(0)},
 	"NodePool.max":     {desc: "Maximum total node count across all zones; at least 1 and at least min.", minimum: ptr(1)},
 	"NodePool.labels":  {desc: "Kubernetes labels set on the nodes.", keyPattern: labelKeyPattern, valuePattern: labelValuePattern},
+	"NodePool.disk":    {desc: "Each node's boot disk size and tier; absent keeps the cloud's default."},
+	"NodePool.maxPods": {desc: "Most pods a node runs; 0 or absent keeps the cloud's default.", minimum: ptr(0), maximum: ptr(MaxMaxPods)},
+	"NodePool.os":      {desc: "Operating system family and image of the nodes."},
 	"NodePool.taints":  {desc: "Taints set on the nodes, \"key=value:Effect\" or \"key:Effect\" with Effect NoSchedule, PreferNoSchedule or NoExecute.", itemPattern: taintPattern},
 	"NodePool.upgrade": {desc: "How many nodes are added (maxSurge) and unavailable (maxUnavailable) at once while the pool's nodes are replaced."},
 
@@ -158,6 +166,15 @@ var fieldDocs = map[string]fieldDoc{
 	"Machine.memoryGiB": {desc: "Minimum memory per node in GiB.", minimum: ptr(1)},
 	"Machine.arch":      {desc: "CPU architecture.", enum: ArchValues, def: DefaultArch},
 	"Machine.gpu":       {desc: "Number of GPUs per node; 0 for none.", minimum: ptr(0), def: 0},
+
+	"Access.admins":  {desc: "Principals who administer the whole cluster (Kubernetes cluster-admin).", itemPattern: `^\S+$`},
+	"Access.viewers": {desc: "Principals who read everything in the cluster but Secrets (the Kubernetes view role).", itemPattern: `^\S+$`},
+
+	"Disk.sizeGiB": {desc: "Boot disk size in GiB; 0 or absent keeps the cloud's default.", minimum: ptr(0), maximum: ptr(MaxDiskGiB)},
+	"Disk.tier":    {desc: "Boot disk tier (as StorageClass tiers); absent keeps the cloud's default.", enum: TierValues},
+
+	"OS.family": {desc: "Operating system family of the nodes.", enum: OSFamilyValues, def: DefaultOSFamily},
+	"OS.image":  {desc: "Image of the family: default (the cloud's own) or ubuntu.", enum: OSImageValues, def: DefaultOSImage},
 
 	"StorageClass.name":          {desc: "StorageClass name, DNS-1123, unique in the region.", pattern: dns1123LabelPattern, maxLength: MaxNameLen},
 	"StorageClass.tier":          {desc: "Disk tier.", enum: TierValues},

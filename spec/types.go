@@ -49,6 +49,9 @@ type RegionSpec struct {
 	Cluster        Cluster        `json:"cluster"`
 	StorageClasses []StorageClass `json:"storageClasses,omitempty"`
 	LoadBalancers  []LoadBalancer `json:"loadBalancers,omitempty"`
+	// Access names who may administer or read the cluster besides the
+	// identity that runs apply (see access.go).
+	Access Access `json:"access,omitempty"`
 	// Overrides is a provider-specific escape hatch keyed by provider name;
 	// each driver validates its own entry.
 	Overrides map[string]json.RawMessage `json:"overrides,omitempty"`
@@ -92,6 +95,10 @@ type Cluster struct {
 	// EndpointAccess is public, private or both (default public).
 	EndpointAccess string     `json:"endpointAccess,omitempty"`
 	NodePools      []NodePool `json:"nodePools"`
+	// WorkloadIdentity lets pods act as cloud identities: IRSA's OIDC
+	// provider on EKS, the Workload Identity pool on GKE, the OIDC issuer
+	// and workload identity on AKS.
+	WorkloadIdentity bool `json:"workloadIdentity,omitempty"`
 }
 
 // NodePool is a group of identical nodes.
@@ -105,6 +112,13 @@ type NodePool struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Taints are "key=value:Effect" or "key:Effect".
 	Taints []string `json:"taints,omitempty"`
+	// Disk is each node's boot disk; zero values leave the cloud's default
+	// (see nodeoptions.go).
+	Disk Disk `json:"disk,omitempty"`
+	// MaxPods is the most pods a node runs; 0 leaves the cloud's default.
+	MaxPods int `json:"maxPods,omitempty"`
+	// OS is the nodes' operating system family and image.
+	OS OS `json:"os,omitempty"`
 	// Upgrade bounds how many nodes are added and unavailable at once
 	// while the pool's nodes are replaced (see PoolUpgrade).
 	Upgrade *PoolUpgrade `json:"upgrade,omitempty"`

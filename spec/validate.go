@@ -207,6 +207,7 @@ func (v *validator) region() {
 	v.cluster(&s.Cluster)
 	v.storageClasses(s.StorageClasses)
 	v.loadBalancers(s.LoadBalancers)
+	v.access(s.Access)
 	v.imports(s.Import)
 }
 
@@ -308,6 +309,11 @@ func (v *validator) cluster(c *Cluster) {
 				"min (%d) is greater than max (%d)", p.Min, p.Max)
 		}
 		v.labels(pp+".labels", p.Labels)
+		v.nodeOptions(pp, p)
+		if i == 0 && p.OS.Family == OSWindows {
+			v.errf(pp+".os.family", "put a Linux pool first; Windows pools can follow it",
+				"the first node pool must run Linux: it holds the cluster's own add-ons (and is AKS's System pool)")
+		}
 		for j, t := range p.Taints {
 			tp := joinIndex(pp+".taints", j)
 			if problem, fix := checkTaint(t); problem != "" {

@@ -78,6 +78,17 @@ func TestValidate(t *testing.T) {
 		{"arch", func(r *Region) { r.Spec.Cluster.NodePools[0].Machine.Arch = "x86_64" }, "spec.cluster.nodePools[0].machine.arch", "not a valid value", `use one of "amd64", "arm64"`},
 		{"arch typo", func(r *Region) { r.Spec.Cluster.NodePools[0].Machine.Arch = "amd46" }, "spec.cluster.nodePools[0].machine.arch", "not a valid value", `did you mean "amd64"`},
 		{"gpu", func(r *Region) { r.Spec.Cluster.NodePools[0].Machine.GPU = -2 }, "spec.cluster.nodePools[0].machine.gpu", "cannot be negative", ""},
+		{"access empty", func(r *Region) { r.Spec.Access.Admins = []string{""} }, "spec.access.admins[0]", "must not be empty", "arn:aws:iam::"},
+		{"access spaces", func(r *Region) { r.Spec.Access.Viewers = []string{" group:ops@example.com"} }, "spec.access.viewers[0]", "surrounding spaces", `write "group:ops@example.com"`},
+		{"access admin and viewer", func(r *Region) {
+			r.Spec.Access = Access{Admins: []string{"arn:aws:iam::111122223333:role/ops"}, Viewers: []string{"arn:aws:iam::111122223333:role/ops"}}
+		}, "spec.access.viewers[0]", "already listed at spec.access.admins[0]", "an admin can read everything"},
+		{"disk small", func(r *Region) { r.Spec.Cluster.NodePools[1].Disk.SizeGiB = 5 }, "spec.cluster.nodePools[1].disk.sizeGiB", "sizeGiB is 5", "10 to 16384 GiB"},
+		{"disk tier", func(r *Region) { r.Spec.Cluster.NodePools[1].Disk.Tier = "SSD" }, "spec.cluster.nodePools[1].disk.tier", "not a valid value", `did you mean "ssd"`},
+		{"max pods", func(r *Region) { r.Spec.Cluster.NodePools[1].MaxPods = 500 }, "spec.cluster.nodePools[1].maxPods", "maxPods is 500", "8 to 250"},
+		{"os family", func(r *Region) { r.Spec.Cluster.NodePools[1].OS.Family = "windwos" }, "spec.cluster.nodePools[1].os.family", "not a valid value", `did you mean "windows"`},
+		{"windows ubuntu", func(r *Region) { r.Spec.Cluster.NodePools[1].OS = OS{Family: OSWindows, Image: ImageUbuntu} }, "spec.cluster.nodePools[1].os.image", "Linux image", ""},
+		{"windows first", func(r *Region) { r.Spec.Cluster.NodePools[0].OS.Family = OSWindows }, "spec.cluster.nodePools[0].os.family", "first node pool must run Linux", "Linux pool first"},
 		{"taint effect", func(r *Region) { r.Spec.Cluster.NodePools[0].Taints[1] = "gpu:noexecute" }, "spec.cluster.nodePools[0].taints[1]", "unknown effect", `did you mean "NoExecute"`},
 		{"taint no effect", func(r *Region) { r.Spec.Cluster.NodePools[0].Taints[0] = "a=b" }, "spec.cluster.nodePools[0].taints[0]", "has no effect", ""},
 		{"taint key", func(r *Region) { r.Spec.Cluster.NodePools[0].Taints[0] = "=b:NoSchedule" }, "spec.cluster.nodePools[0].taints[0]", "label key must not be empty", ""},

@@ -81,8 +81,12 @@ type Driver struct {
 
 	mu      sync.Mutex
 	clients map[string]*clients
-	// identity is the account STS named (see Identity), once known.
-	identity providers.Identity
+	// identities are the accounts STS named per set of credentials (see
+	// Identity); roleCreds the credentials of each role assumed; regions
+	// each region's connection, as last seen (account.go).
+	identities map[string]providers.Identity
+	roleCreds  map[string]aws.CredentialsProvider
+	regions    map[string]connection
 }
 
 var (
@@ -126,7 +130,8 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 // sandboxProfile of the shared credentials file in opts.SandboxDir, read on
 // first use) and sends every call to opts.SandboxEndpoints["aws"].
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
-	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts,
+	d := &Driver{clients: map[string]*clients{}, identities: map[string]providers.Identity{}, roleCreds: map[string]aws.CredentialsProvider{},
+		regions: map[string]connection{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts,
 		drain:   kubernetes.DrainOptions{Timeout: opts.DrainTimeout},
 		budgets: budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin)}
 	d.lists.Linger = listLinger
@@ -164,19 +169,15 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 	return d, nil
 }
 
-// clientsFor returns the clients of one AWS region (cached).
-func (d *Driver) clientsFor(location string) *clients {
+// clientsFor returns the clients of one AWS region with conn's
+// credentials (cached).
+func (d *Driver) clientsFor(location string, conn connection) *clients {
+	cfg := d.configFor(location, conn)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if c, ok := d.clients[location]; ok {
+	k := location + "\x00" + conn.key()
+	if c, ok := d.clients[k]; ok {
 		return c
-	}
-	cfg := d.base.Copy()
-	if location != "" {
-		cfg.Region = location
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
 	}
 	cfg.APIOptions = append(cfg.APIOptions, d.paceRequests)
 	c := &clients{
@@ -196,7 +197,7 @@ func (d *Driver) clientsFor(location string) *clients {
 			}
 		}),
 	}
-	d.clients[location] = c
+	d.clients[k] = c
 	return c
 }
 
@@ -222,24 +223,33 @@ type env struct {
 	cl *clients
 	// loc is the AWS region the clients call ("" for IAM's roles).
 	loc string
+	// creds names the credentials the clients sign with (connection.key:
+	// "" for the base ones); batched reads never mix two.
+	creds string
 }
 
 // call is one operation on one AWS resource.
 type call[In, Out any] = kit.Call[*env, In, Out]
 
 // connect picks the clients of the call's AWS region (its "location"
-// input; IAM, a global service, has none).
+// input; IAM, a global service, has none) with the credentials of its
+// connection (the role its region assumes).
 func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
 	loc, err := t.String("location")
 	if err != nil {
 		return nil, err
 	}
-	return &env{d: d, cl: d.clientsFor(loc), loc: loc}, nil
+	conn, err := connectionFor(t)
+	if err != nil {
+		return nil, err
+	}
+	d.remember(regionOf(t.Address), conn)
+	return &env{d: d, cl: d.clientsFor(loc, conn), loc: loc, creds: conn.key()}, nil
 }
 
 // router declares every resource type of the driver.
 func (d *Driver) router() *kit.Router {
-	return kit.MustNew(kit.Options{Name: "aws", Classify: classify}, append([]kit.Declaration{
+	return kit.MustNew(kit.Options{Name: "aws", Classify: classify, Connection: connection{}}, append([]kit.Declaration{
 		kit.Type[*env, vpcIn, vpcOut]{Name: TypeVPC, Description: "a VPC with DNS support and hostnames", Handler: vpcHandler{}, Connect: d.connect},
 		kit.Type[*env, subnetIn, subnetOut]{Name: TypeSubnet, Description: "a public or private subnet in one availability zone", Handler: subnetHandler{}, Connect: d.connect},
 		kit.Type[*env, igwIn, idOut]{Name: TypeInternetGateway, Description: "the VPC's internet gateway, attached to it", Handler: igwHandler{}, Connect: d.connect},
@@ -248,9 +258,11 @@ func (d *Driver) router() *kit.Router {
 		kit.Type[*env, routeTableIn, idOut]{Name: TypeRouteTable, Description: "a route table with a default route and its subnet associations", Handler: routeTableHandler{}, Connect: d.connect},
 		kit.Type[*env, sgIn, sgOut]{Name: TypeSecurityGroup, Description: "the EKS cluster's extra security group (HTTPS from the VPC)", Handler: sgHandler{}, Connect: d.connect},
 		kit.Type[*env, roleIn, roleOut]{Name: TypeIAMRole, Description: "an IAM role with a service trust policy and managed policies", Handler: roleHandler{}, Connect: d.connect},
+		kit.Type[*env, oidcIn, oidcOut]{Name: TypeIAMOIDCProvider, Description: "the IAM OpenID Connect provider of a cluster's issuer (IRSA)", Handler: oidcHandler{}, Connect: d.connect},
 		kit.Type[*env, clusterIn, clusterOut]{Name: TypeEKSCluster, Description: "an EKS cluster", Handler: clusterHandler{}, Connect: d.connect},
 		kit.Type[*env, nodegroupIn, nodegroupOut]{Name: TypeEKSNodeGroup, Description: "an EKS managed node group", Handler: nodegroupHandler{}, Connect: d.connect},
 		kit.Type[*env, addonIn, addonOut]{Name: TypeEKSAddon, Description: "an EKS add-on", Handler: addonHandler{}, Connect: d.connect},
+		kit.Type[*env, accessEntryIn, accessEntryOut]{Name: TypeEKSAccessEntry, Description: "an EKS access entry with its access policies (spec.access)", Handler: accessEntryHandler{}, Connect: d.connect},
 	}, d.kube.Types()...)...)
 }
 

@@ -80,6 +80,9 @@ type clusterIn struct {
 	SecurityGroupIDs      []string `kit:"security_group_ids,replace,set" why:"EKS cannot change a cluster's additional security groups"`
 	EndpointPublicAccess  bool     `kit:"endpoint_public_access"`
 	EndpointPrivateAccess bool     `kit:"endpoint_private_access"`
+	// AuthenticationMode is how EKS maps IAM principals into the cluster
+	// (access.go); it changes in place, forward only.
+	AuthenticationMode string `kit:"authentication_mode,omitempty"`
 }
 
 type clusterOut struct {
@@ -173,7 +176,8 @@ func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, err
 					EndpointPublicAccess:  aws.Bool(c.In.EndpointPublicAccess),
 					EndpointPrivateAccess: aws.Bool(c.In.EndpointPrivateAccess),
 				},
-				Tags: tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
+				AccessConfig: accessConfig(c.In.AuthenticationMode),
+				Tags:         tags(c.Meta), ClientRequestToken: clientToken(c.Meta),
 			})
 			return err
 		})
@@ -225,6 +229,9 @@ func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clu
 	}
 	if cl.Identity != nil && cl.Identity.Oidc != nil {
 		out.OIDCIssuer = cl.Identity.Oidc.Issuer
+	}
+	if cl.AccessConfig != nil {
+		in.AuthenticationMode = string(cl.AccessConfig.AuthenticationMode)
 	}
 	if cl.Status == ekstypes.ClusterStatusFailed {
 		return c.FoundFailed(in, out), nil
@@ -289,6 +296,9 @@ func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) 
 			return err
 		}
 	}
+	if err := c.Env.updateAuthenticationMode(ctx, c.ID, cl, c.In.AuthenticationMode); err != nil {
+		return err
+	}
 	pub, priv := c.In.EndpointPublicAccess, c.In.EndpointPrivateAccess
 	if v := cl.ResourcesVpcConfig; v == nil || v.EndpointPublicAccess != pub || v.EndpointPrivateAccess != priv {
 		out, err := c.Env.cl.eks.UpdateClusterConfig(ctx, &eks.UpdateClusterConfigInput{
@@ -333,14 +343,17 @@ type nodegroupIn struct {
 	NodeRoleARN string   `kit:"node_role_arn,replace" why:"EKS cannot change a node group's IAM role"`
 	SubnetIDs   []string `kit:"subnet_ids,replace,set" why:"EKS cannot move a node group to other subnets"`
 	// InstanceType is nil when the group has other than one type.
-	InstanceType *string           `kit:"instance_type,replace" why:"EKS cannot change a node group's instance types"`
-	CapacityType string            `kit:"capacity_type,replace" why:"EKS cannot switch a node group between on-demand and Spot"`
-	AmiType      string            `kit:"ami_type,replace" why:"EKS cannot change a node group's AMI type"`
-	Version      string            `kit:"version"`
-	MinSize      int               `kit:"min_size"`
-	MaxSize      int               `kit:"max_size"`
-	Labels       map[string]string `kit:"labels"`
-	Taints       []eksTaint        `kit:"taints,set"`
+	InstanceType *string `kit:"instance_type,replace" why:"EKS cannot change a node group's instance types"`
+	CapacityType string  `kit:"capacity_type,replace" why:"EKS cannot switch a node group between on-demand and Spot"`
+	AmiType      string  `kit:"ami_type,replace" why:"EKS cannot change a node group's AMI type"`
+	// DiskSizeGiB is the nodes' root volume size; nil for EKS's default
+	// (20 GiB), which Read then does not report either.
+	DiskSizeGiB *int              `kit:"disk_size,omitempty,replace" why:"EKS cannot change a node group's disk size"`
+	Version     string            `kit:"version"`
+	MinSize     int               `kit:"min_size"`
+	MaxSize     int               `kit:"max_size"`
+	Labels      map[string]string `kit:"labels"`
+	Taints      []eksTaint        `kit:"taints,set"`
 	// MaxUnavailable is updateConfig.maxUnavailable; nil leaves EKS's.
 	MaxUnavailable *int `kit:"max_unavailable,omitempty"`
 }
@@ -469,6 +482,7 @@ func (h nodegroupHandler) Create(ctx context.Context, c *nodegroupCall) (string,
 			InstanceTypes: []string{aws.ToString(c.In.InstanceType)},
 			CapacityType:  ekstypes.CapacityTypes(c.In.CapacityType),
 			AmiType:       ekstypes.AMITypes(c.In.AmiType),
+			DiskSize:      int32Ptr(c.In.DiskSizeGiB),
 			Version:       aws.String(c.In.Version),
 			ScalingConfig: &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(minSize), MaxSize: aws.Int32(maxSize), DesiredSize: aws.Int32(minSize)},
 			Labels:        c.In.Labels, Taints: sdkTaints(c.In.Taints),
@@ -522,6 +536,11 @@ func (h nodegroupHandler) Read(ctx context.Context, c *nodegroupCall) (*kit.Live
 	}
 	if len(ng.InstanceTypes) == 1 {
 		in.InstanceType = aws.String(ng.InstanceTypes[0])
+	}
+	if c.In.DiskSizeGiB != nil || c.Prev.DiskSizeGiB != nil { // a default size is no drift
+		if ng.DiskSize != nil {
+			in.DiskSizeGiB = aws.Int(int(*ng.DiskSize))
+		}
 	}
 	if u := ng.UpdateConfig; c.Prev.MaxUnavailable != nil && u != nil && u.MaxUnavailable != nil {
 		n := int(*u.MaxUnavailable)
@@ -807,4 +826,12 @@ func (addonHandler) Delete(ctx context.Context, c *addonCall) error {
 		return fmt.Errorf("wait for EKS add-on %s to be deleted: %w", c.ID, err)
 	}
 	return nil
+}
+
+// int32Ptr converts an optional int for the SDK.
+func int32Ptr(v *int) *int32 {
+	if v == nil {
+		return nil
+	}
+	return aws.Int32(int32(*v))
 }

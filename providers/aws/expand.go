@@ -58,6 +58,8 @@ const (
 	amiAMD64  = "AL2023_x86_64_STANDARD"
 	amiARM64  = "AL2023_ARM_64_STANDARD"
 	amiNVIDIA = "AL2023_x86_64_NVIDIA"
+	// amiWindows is the Windows Server 2022 Core AMI of EKS-managed nodes.
+	amiWindows = "WINDOWS_CORE_2022_x86_64"
 )
 
 // subnetPlan is how the network CIDR is carved: the network is cut into 8
@@ -314,9 +316,12 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"role_arn": providers.Ref(clusterRole, "arn"), "subnet_ids": cpSubnets,
 			"security_group_ids":     []any{providers.Ref(sg, "id")},
 			"endpoint_public_access": public, "endpoint_private_access": private,
+			"authentication_mode": AuthModeAPIAndConfigMap,
 		},
 		Stateful: true,
 	})
+	resp.Diagnostics = expandAccess(r, loc, cluster, add, resp.Diagnostics)
+	expandWorkloadIdentity(r.Metadata.Name, cluster, r.Spec.Cluster.WorkloadIdentity, add)
 
 	nodeSubnets := make([]any, len(privateSubnets))
 	for i, a := range privateSubnets {
@@ -337,6 +342,10 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			capacity = "SPOT"
 		}
 		ami := amiType(mt)
+		if p.OS.Family == spec.OSWindows {
+			ami = amiWindows
+		}
+		resp.Diagnostics = append(resp.Diagnostics, nodeOptionDiags(r, path, p, mt)...)
 		labels := map[string]any{}
 		for k, v := range p.Labels {
 			labels[k] = v
@@ -351,7 +360,11 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			}
 			taints = append(taints, map[string]any{"key": tt.Key, "value": tt.Value, "effect": tt.EffectConstant()})
 		}
-		ngName := nodegroupName(p.Name, append([]string{mt.Name, capacity, ami}, privateSubnets...)...)
+		forceNew := append([]string{mt.Name, capacity, ami}, privateSubnets...)
+		if p.Disk.SizeGiB != 0 { // absent keeps the names groups had before disks were mapped
+			forceNew = append(forceNew, fmt.Sprintf("disk=%d", p.Disk.SizeGiB))
+		}
+		ngName := nodegroupName(p.Name, forceNew...)
 		a := addr(TypeEKSNodeGroup, p.Name)
 		pools = append(pools, a)
 		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, upgradeRules)...)
@@ -363,13 +376,17 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"min_size": p.Min, "max_size": p.Max, "labels": labels, "taints": taints,
 		}
 		maps.Copy(inputs, providers.UpgradeInputs(p, upgradeRules))
-		add(providers.Resource{
+		ng := providers.Resource{
 			Address: a, Type: TypeEKSNodeGroup, Element: spec.NodePoolElement(p.Name),
 			Inputs: inputs,
 			// Nodes need a route out (NAT) to join the cluster and pull images.
 			DependsOn:           slices.Clone(privateTables),
 			CreateBeforeDestroy: true,
-		})
+		}
+		if p.Disk.SizeGiB != 0 {
+			ng.Inputs["disk_size"] = p.Disk.SizeGiB
+		}
+		add(ng)
 	}
 	add(providers.Resource{
 		Address: addr(TypeEKSAddon, "ebs-csi"), Type: TypeEKSAddon,
@@ -394,6 +411,16 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	}
 	for _, res := range expandInCluster(r, cluster, addon, pools, publicSubnets, privateSubnets, lbEIPs) {
 		add(res)
+	}
+	// Every AWS call of the region goes through its role (account.go).
+	if conn := ov.Connection.values(); len(conn) > 0 {
+		for i := range resp.Resources {
+			if res := &resp.Resources[i]; strings.HasPrefix(res.Type, "aws_") {
+				for k, v := range conn {
+					res.Inputs[k] = v
+				}
+			}
+		}
 	}
 	// What forces a replacement comes from the resource types' schemas.
 	if err := d.Finish(resp.Resources); err != nil {

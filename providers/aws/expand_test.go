@@ -221,6 +221,49 @@ func TestExpandTable(t *testing.T) {
 			}
 		}},
 	}
+	poolInputs := func(resp providers.ExpandResponse) providers.Values {
+		for _, r := range resp.Resources {
+			if r.Type == awsdriver.TypeEKSNodeGroup {
+				return r.Inputs
+			}
+		}
+		return nil
+	}
+	plain, err := d.Expand(context.Background(), providers.ExpandRequest{Region: base(func(*spec.Region) {})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, []struct {
+		name   string
+		region *spec.Region
+		check  func(t *testing.T, resp providers.ExpandResponse)
+	}{
+		{"no disk block leaves EKS's default and the group's name", base(func(*spec.Region) {}), func(t *testing.T, resp providers.ExpandResponse) {
+			if in := poolInputs(resp); in["disk_size"] != nil || in["ami_type"] != "AL2023_x86_64_STANDARD" {
+				t.Errorf("disk_size %v, ami_type %v", in["disk_size"], in["ami_type"])
+			}
+		}},
+		{"disk size and Windows", base(func(r *spec.Region) {
+			r.Spec.Cluster.NodePools = append(r.Spec.Cluster.NodePools, r.Spec.Cluster.NodePools[0])
+			r.Spec.Cluster.NodePools[0].Disk = spec.Disk{SizeGiB: 100, Tier: spec.TierSSD}
+			p := &r.Spec.Cluster.NodePools[1]
+			p.Name, p.OS.Family = "win", spec.OSWindows
+		}), func(t *testing.T, resp providers.ExpandResponse) {
+			var win providers.Values
+			for _, r := range resp.Resources {
+				if r.Address == "eu1/aws_eks_node_group.win" {
+					win = r.Inputs
+				}
+			}
+			in := poolInputs(resp)
+			if in["disk_size"] != 100 || win["ami_type"] != "WINDOWS_CORE_2022_x86_64" {
+				t.Errorf("disk_size %v, Windows ami_type %v", in["disk_size"], win["ami_type"])
+			}
+			if in["name"] == poolInputs(plain)["name"] {
+				t.Errorf("a new disk size keeps the group's name %v: EKS cannot change it in place", in["name"])
+			}
+		}},
+	}...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := d.Expand(context.Background(), providers.ExpandRequest{Region: tc.region})
@@ -300,5 +343,37 @@ func TestCapabilities(t *testing.T) {
 	}
 	if !slices.Equal(c.KubernetesVersions, []string{"1.31", "1.32", "1.33", "1.34"}) || c.Name != "aws" || c.MaxParallel != 0 || !c.RateBudgeted {
 		t.Errorf("capabilities %+v", c)
+	}
+}
+
+// TestNodeOptionsEKSCannotHave: what an EKS managed node group without a
+// launch template cannot have is refused at plan time, naming the field.
+func TestNodeOptionsEKSCannotHave(t *testing.T) {
+	d := newOffline(t)
+	tests := []struct {
+		name, path string
+		mod        func(p *spec.NodePool)
+	}{
+		{"standard disk", "spec.cluster.nodePools[0].disk.tier", func(p *spec.NodePool) { p.Disk.Tier = spec.TierStandard }},
+		{"maxPods", "spec.cluster.nodePools[0].maxPods", func(p *spec.NodePool) { p.MaxPods = 50 }},
+		{"ubuntu", "spec.cluster.nodePools[0].os.image", func(p *spec.NodePool) { p.OS.Image = spec.ImageUbuntu }},
+		{"arm64 Windows", "spec.cluster.nodePools[0].os.family", func(p *spec.NodePool) { p.OS.Family = spec.OSWindows; p.Machine.Arch = spec.ArchARM64 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := smallRegion()
+			tc.mod(&r.Spec.Cluster.NodePools[0])
+			resp, err := d.Expand(context.Background(), providers.ExpandRequest{Region: r})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var paths []string
+			for _, x := range resp.Diagnostics {
+				paths = append(paths, x.Path)
+			}
+			if !slices.Contains(paths, tc.path) {
+				t.Errorf("diagnostics at %v, want one at %s", paths, tc.path)
+			}
+		})
 	}
 }

@@ -99,11 +99,11 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 	return &kubernetes.Handler{
 		ForceConflicts: d.forceConflicts,
 		Token: func(ctx context.Context, in kubernetes.ClusterInputs) (string, error) {
-			tok, _, err := d.eksToken(ctx, in.Location, in.Cluster)
+			tok, _, err := d.eksToken(ctx, in.Location, in.Cluster, d.connectionOfRegion(in.Cluster))
 			return tok, err
 		},
 		ClusterGone: func(ctx context.Context, in kubernetes.ClusterInputs) (bool, error) {
-			e := &env{d: d, cl: d.clientsFor(in.Location)}
+			e := &env{d: d, cl: d.clientsFor(in.Location, d.connectionOfRegion(in.Cluster))}
 			cl, err := e.describeCluster(ctx, in.Cluster)
 			if err != nil {
 				return false, err
@@ -118,7 +118,8 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			// Described with the EIPs other reads of the region ask for at
 			// the same time (an EIP released by hand is missing from the
 			// outputs instead of failing the read).
-			e := &env{d: d, cl: d.clientsFor(in.Location), loc: in.Location}
+			conn := d.connectionOfRegion(in.Cluster)
+			e := &env{d: d, cl: d.clientsFor(in.Location, conn), loc: in.Location, creds: conn.key()}
 			byID, err := describeByID(ctx, e, "DescribeAddresses", ids, func(ctx context.Context, ids []string) ([]ec2types.Address, error) {
 				return describeAddresses(ctx, e.cl.ec2, ids)
 			}, allocationID)
@@ -136,27 +137,25 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 	}
 }
 
-// eksToken returns a bearer token for EKS cluster `cluster` in location:
-// "k8s-aws-v1." + base64url of a presigned STS GetCallerIdentity URL whose
-// signed headers include x-k8s-aws-id: cluster — the token
+// eksToken returns a bearer token for EKS cluster `cluster` in location,
+// signed with the credentials of conn (see EKSToken; in sandbox mode for
+// the sandbox's STS).
+func (d *Driver) eksToken(ctx context.Context, location, cluster string, conn connection) (string, time.Time, error) {
+	return EKSToken(ctx, d.configFor(location, conn), cluster)
+}
+
+// EKSToken returns a bearer token for EKS cluster `cluster`, signed with
+// cfg's credentials for cfg's region (and cfg.BaseEndpoint's STS when
+// set): "k8s-aws-v1." + base64url of a presigned STS GetCallerIdentity URL
+// whose signed headers include x-k8s-aws-id: cluster — the token
 // aws-iam-authenticator and `aws eks get-token` make. It is made locally
-// (presigning is no API call), at call time, and never stored.
-func (d *Driver) eksToken(ctx context.Context, location, cluster string) (string, time.Time, error) {
+// (presigning is no API call), at call time, and never stored; expires is
+// a minute before EKS stops accepting it.
+func EKSToken(ctx context.Context, cfg aws.Config, cluster string) (token string, expires time.Time, err error) {
 	if cluster == "" {
 		return "", time.Time{}, errors.New("no EKS cluster name for the token")
 	}
-	cfg := d.base.Copy()
-	if location != "" {
-		cfg.Region = location
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	client := sts.NewFromConfig(cfg, func(o *sts.Options) {
-		if d.endpoint != "" {
-			o.BaseEndpoint = aws.String(d.endpoint) // the sandbox's STS
-		}
-	})
+	client := sts.NewFromConfig(cfg)
 	signedAt := time.Now()
 	req, err := sts.NewPresignClient(client).PresignGetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(po *sts.PresignOptions) {
 		po.ClientOptions = append(po.ClientOptions, func(o *sts.Options) {
@@ -187,8 +186,13 @@ func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest
 			if err := kit.Decode(cluster.Inputs, &in); err != nil {
 				return "", time.Time{}, err
 			}
-			return d.eksToken(ctx, in.Location, cluster.ID)
+			conn, err := connectionOf(cluster.Inputs)
+			if err != nil {
+				return "", time.Time{}, err
+			}
+			return d.eksToken(ctx, in.Location, cluster.ID, conn)
 		},
+		Workload: workloadIdentity,
 	}.ClusterAccess(ctx, req)
 }
 

@@ -35,7 +35,7 @@ func TestEKSTokenVerifiesInTheSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, expiry, err := d.(*Driver).eksToken(ctx, "eu-west-1", "demo")
+	tok, expiry, err := d.(*Driver).eksToken(ctx, "eu-west-1", "demo", connection{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestEKSTokenVerifiesInTheSandbox(t *testing.T) {
 	// A token signed with another key is refused.
 	other := d.(*Driver)
 	other.base.Credentials = credentials.NewStaticCredentialsProvider("AKIDOTHER", "secret", "")
-	tok2, _, err := other.eksToken(ctx, "eu-west-1", "demo")
+	tok2, _, err := other.eksToken(ctx, "eu-west-1", "demo", connection{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ const maxFilterValues = 200
 func describeByID[T any](ctx context.Context, e *env, op string, ids []string,
 	describe func(ctx context.Context, ids []string) ([]T, error), idOf func(T) *string,
 ) (map[string]T, error) {
-	v, err := e.d.lists.Do(ctx, "ec2:"+op+":"+e.loc, ids, func(ctx context.Context, ids []string) (any, error) {
+	v, err := e.d.lists.Do(ctx, "ec2:"+op+":"+e.loc+"\x00"+e.creds, ids, func(ctx context.Context, ids []string) (any, error) {
 		out := map[string]T{}
 		for start := 0; start < len(ids); start += maxFilterValues {
 			items, err := describe(ctx, ids[start:min(start+maxFilterValues, len(ids))])
@@ -53,12 +53,8 @@ func readByID[In, Out, T any](ctx context.Context, calls []*call[In, Out], op st
 	describe func(ctx context.Context, cl *ec2.Client, ids []string) ([]T, error), idOf func(T) *string,
 	live func(context.Context, *call[In, Out], T) (*kit.Live[In, Out], error),
 ) ([]*kit.Live[In, Out], error) {
-	byLoc := map[string][]int{}
-	for i, c := range calls {
-		byLoc[c.Env.loc] = append(byLoc[c.Env.loc], i)
-	}
 	out := make([]*kit.Live[In, Out], len(calls))
-	for _, idx := range byLoc {
+	for _, idx := range byClients(calls) {
 		e := calls[idx[0]].Env
 		ids := make([]string, len(idx))
 		for j, i := range idx {
@@ -154,11 +150,41 @@ func (h sgHandler) ReadMany(ctx context.Context, calls []*sgCall) ([]*kit.Live[s
 // call for all the roles a fleet's concurrent refreshes ask for: IAM is
 // global. A role it does not list is gone.
 func (roleHandler) ReadMany(ctx context.Context, calls []*roleCall) ([]*kit.Live[roleIn, roleOut], error) {
-	if len(calls) == 0 {
-		return nil, nil
+	out := make([]*kit.Live[roleIn, roleOut], len(calls))
+	for _, idx := range byClients(calls) { // one account's roles per set of credentials
+		if err := readRoles(ctx, calls, idx, out); err != nil {
+			return nil, err
+		}
 	}
-	cl := calls[0].Env.cl.iam
-	v, err := calls[0].Env.d.lists.Do(ctx, "iam:GetAccountAuthorizationDetails", nil, func(ctx context.Context, _ []string) (any, error) {
+	return out, nil
+}
+
+// byClients groups calls by the clients they use: the AWS region and the
+// credentials (the role a region assumes), so a batched read never asks
+// one account about another's objects.
+func byClients[In, Out any](calls []*call[In, Out]) [][]int {
+	groups := map[string][]int{}
+	var order []string
+	for i, c := range calls {
+		k := c.Env.loc + "\x00" + c.Env.creds
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	out := make([][]int, len(order))
+	for i, k := range order {
+		out[i] = groups[k]
+	}
+	return out
+}
+
+// readRoles reads the roles of calls[idx], which share their credentials,
+// into out.
+func readRoles(ctx context.Context, calls []*roleCall, idx []int, out []*kit.Live[roleIn, roleOut]) error {
+	e := calls[idx[0]].Env
+	cl := e.cl.iam
+	v, err := e.d.lists.Do(ctx, "iam:GetAccountAuthorizationDetails\x00"+e.creds, nil, func(ctx context.Context, _ []string) (any, error) {
 		roles := map[string]iamtypes.RoleDetail{}
 		p := iam.NewGetAccountAuthorizationDetailsPaginator(cl, &iam.GetAccountAuthorizationDetailsInput{
 			Filter: []iamtypes.EntityType{iamtypes.EntityTypeRole}, MaxItems: aws.Int32(1000),
@@ -175,11 +201,11 @@ func (roleHandler) ReadMany(ctx context.Context, calls []*roleCall) ([]*kit.Live
 		return roles, nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	roles := v.(map[string]iamtypes.RoleDetail)
-	out := make([]*kit.Live[roleIn, roleOut], len(calls))
-	for i, c := range calls {
+	for _, i := range idx {
+		c := calls[i]
 		r, ok := roles[c.ID]
 		if !ok {
 			continue
@@ -190,5 +216,5 @@ func (roleHandler) ReadMany(ctx context.Context, calls []*roleCall) ([]*kit.Live
 		}
 		out[i] = roleLive(c, r.RoleName, r.AssumeRolePolicyDocument, r.Arn, r.RoleId, arns)
 	}
-	return out, nil
+	return nil
 }

@@ -2,6 +2,8 @@ package aws
 
 import (
 	"context"
+	"encoding/json"
+	"regexp"
 	"strings"
 
 	"github.com/regionctl/regionctl/diag"
@@ -13,11 +15,18 @@ import (
 //
 //	overrides:
 //	  aws:
+//	    assumeRole:                # per-region credentials (account.go)
+//	      roleArn: arn:aws:iam::210987654321:role/regionctl
+//	      externalId: fleet-prod   # when the role's trust policy asks for one
+//	      sessionName: ci          # default: regionctl
+//	    accountId: "210987654321"  # refuse to act in any other account
 //	    nodePools:
 //	      <pool>:
 //	        instanceType: m7i.2xlarge
 type overrides struct {
 	NodePools map[string]poolOverride
+	// Connection is the region's role and account (account.go).
+	Connection connection
 }
 
 type poolOverride struct {
@@ -25,7 +34,8 @@ type poolOverride struct {
 }
 
 var (
-	overrideKeys     = []string{"nodePools"}
+	overrideKeys     = []string{"accountId", "assumeRole", "nodePools"}
+	assumeRoleKeys   = []string{"externalId", "roleArn", "sessionName"}
 	poolOverrideKeys = []string{"instanceType"}
 )
 
@@ -44,6 +54,7 @@ func parseOverrides(r *spec.Region) (overrides, diag.Diagnostics) {
 	if !ok {
 		return ov, d.Diagnostics()
 	}
+	parseConnection(d, top, &ov.Connection)
 	if raw, ok := top["nodePools"]; ok {
 		for p := range d.NodePools("spec.overrides.aws.nodePools", raw, poolOverrideKeys, "write an object, e.g. {instanceType: m7i.xlarge}") {
 			name, ok := d.Machine(p, instanceType)
@@ -54,6 +65,56 @@ func parseOverrides(r *spec.Region) (overrides, diag.Diagnostics) {
 		}
 	}
 	return ov, d.Diagnostics()
+}
+
+// parseConnection decodes assumeRole and accountId.
+func parseConnection(d *providers.OverrideDecoder, top map[string]json.RawMessage, c *connection) {
+	const base = "spec.overrides.aws."
+	if raw, ok := top["accountId"]; ok {
+		if id, ok := d.String(base+"accountId", raw, `write the 12-digit account id, quoted: accountId: "210987654321"`); ok {
+			if accountIDPattern.MatchString(id) {
+				c.AccountID = &id
+			} else {
+				d.Errorf(base+"accountId", `write the 12-digit account id, quoted: accountId: "210987654321"`, "%q is not an AWS account id", id)
+			}
+		}
+	}
+	raw, ok := top["assumeRole"]
+	if !ok {
+		return
+	}
+	fix := "write an object, e.g. {roleArn: arn:aws:iam::210987654321:role/regionctl}"
+	obj, ok := d.Object(base+"assumeRole", raw, fix)
+	if !ok {
+		return
+	}
+	d.Keys(base+"assumeRole", obj, assumeRoleKeys, "assumeRole key")
+	r := &assumeRole{}
+	field := func(key string, re *regexp.Regexp, what string) string {
+		v, present := obj[key]
+		if !present {
+			return ""
+		}
+		s, ok := d.String(base+"assumeRole."+key, v, "write a string")
+		if ok && !re.MatchString(s) {
+			d.Errorf(base+"assumeRole."+key, what, "%q is not valid here", s)
+			return ""
+		}
+		return s
+	}
+	r.RoleARN = field("roleArn", roleARNPattern, "write an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME")
+	r.ExternalID = field("externalId", externalIDPattern, "use letters, digits and + = , . @ : / - (2 to 1224 characters)")
+	r.SessionName = field("sessionName", sessionNamePattern, "use 2 to 64 letters, digits and + = , . @ -")
+	if _, present := obj["roleArn"]; !present {
+		d.Errorf(base+"assumeRole.roleArn", "add roleArn: arn:aws:iam::ACCOUNT:role/NAME", "assumeRole needs roleArn")
+	}
+	if n := len(r.ExternalID); n == 1 || n > 1224 {
+		d.Errorf(base+"assumeRole.externalId", "use 2 to 1224 characters", "externalId is %d characters long", n)
+		r.ExternalID = ""
+	}
+	if r.RoleARN != "" {
+		c.AssumeRole = r
+	}
 }
 
 // Validate checks what Capabilities cannot express: the AWS overrides, the

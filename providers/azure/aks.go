@@ -178,6 +178,10 @@ type clusterIn struct {
 	PrivateCluster     bool            `kit:"private_cluster,replace" why:"AKS cannot make a public cluster private, or back"`
 	AuthorizedIPRanges []string        `kit:"authorized_ip_ranges,set"`
 	SystemPool         *systemPool     `kit:"system_pool,omitempty"`
+	// WorkloadIdentity is AKS's OIDC issuer and workload identity
+	// (spec.cluster.workloadIdentity). Turning it off turns workload
+	// identity off; the issuer stays, as AKS cannot disable it.
+	WorkloadIdentity bool `kit:"workload_identity"`
 }
 
 // networkProfile is the cluster's network setup (docs/providers/azure.md).
@@ -226,6 +230,9 @@ type clusterOut struct {
 	// returns the CA nowhere else); "" while the cluster is being made.
 	Endpoint      string `kit:"endpoint"`
 	CACertificate string `kit:"ca_certificate"`
+	// OIDCIssuerURL is the cluster's service-account token issuer, when
+	// its OIDC issuer is on.
+	OIDCIssuerURL *string `kit:"oidc_issuer_url,omitempty"`
 }
 
 type clusterCall = call[clusterIn, clusterOut]
@@ -293,8 +300,31 @@ func managedCluster(c *clusterCall) aks.ManagedCluster {
 				EnablePrivateCluster: to(in.PrivateCluster),
 				AuthorizedIPRanges:   ptrList(in.AuthorizedIPRanges),
 			},
+			OidcIssuerProfile: oidcProfile(in.WorkloadIdentity),
+			SecurityProfile:   securityProfile(in.WorkloadIdentity),
 		},
 	}
+}
+
+// oidcProfile and securityProfile are what workload identity sets: the
+// OIDC issuer and workload identity on; nil leaves them as they are.
+func oidcProfile(on bool) *aks.ManagedClusterOIDCIssuerProfile {
+	if !on {
+		return nil
+	}
+	return &aks.ManagedClusterOIDCIssuerProfile{Enabled: to(true)}
+}
+
+func securityProfile(on bool) *aks.ManagedClusterSecurityProfile {
+	if !on {
+		return nil
+	}
+	return &aks.ManagedClusterSecurityProfile{WorkloadIdentity: &aks.ManagedClusterSecurityProfileWorkloadIdentity{Enabled: to(true)}}
+}
+
+// workloadIdentityOn reports whether a live cluster has workload identity.
+func workloadIdentityOn(p *aks.ManagedClusterProperties) bool {
+	return p.SecurityProfile != nil && p.SecurityProfile.WorkloadIdentity != nil && deref(p.SecurityProfile.WorkloadIdentity.Enabled)
 }
 
 func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, error) {
@@ -431,6 +461,7 @@ func (clusterHandler) live(ctx context.Context, c *clusterCall, rid *arm.Resourc
 		NodeResourceGroup:  deref(p.NodeResourceGroup),
 		KubernetesVersion:  minorString(deref(p.KubernetesVersion)),
 		AuthorizedIPRanges: []string{},
+		WorkloadIdentity:   workloadIdentityOn(p),
 	}
 	if mc.SKU != nil {
 		in.SKUTier = to(string(deref(mc.SKU.Tier)))
@@ -466,6 +497,9 @@ func (clusterHandler) live(ctx context.Context, c *clusterCall, rid *arm.Resourc
 	}
 	if mc.Identity != nil {
 		out.PrincipalID = to(deref(mc.Identity.PrincipalID))
+	}
+	if o := p.OidcIssuerProfile; o != nil && deref(o.Enabled) && deref(o.IssuerURL) != "" {
+		out.OIDCIssuerURL = o.IssuerURL
 	}
 	// A cluster still being made or failed may not give its kubeconfig yet.
 	if !deleting(p.ProvisioningState) {
@@ -556,6 +590,18 @@ func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) 
 		mc.Properties.APIServerAccessProfile.AuthorizedIPRanges = ptrList(ranges)
 		if ranges == nil {
 			mc.Properties.APIServerAccessProfile.AuthorizedIPRanges = []*string{}
+		}
+		put = true
+	}
+	if on := c.In.WorkloadIdentity; on != workloadIdentityOn(mc.Properties) {
+		if on {
+			mc.Properties.OidcIssuerProfile = oidcProfile(true)
+			mc.Properties.SecurityProfile = securityProfile(true)
+		} else { // the issuer stays: AKS cannot disable it
+			if mc.Properties.SecurityProfile == nil {
+				mc.Properties.SecurityProfile = &aks.ManagedClusterSecurityProfile{}
+			}
+			mc.Properties.SecurityProfile.WorkloadIdentity = &aks.ManagedClusterSecurityProfileWorkloadIdentity{Enabled: to(false)}
 		}
 		put = true
 	}

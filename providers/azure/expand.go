@@ -174,6 +174,8 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			resp.Diagnostics = append(resp.Diagnostics, x)
 		}
 	}
+	// What this driver does not map yet is refused, not ignored.
+	resp.Diagnostics = append(resp.Diagnostics, providers.NotMapped{Driver: "azure", Access: true, NodeOptions: true}.Check(r)...)
 	name := r.Metadata.Name
 	loc := r.Spec.Location
 	addr := func(typ, n string) string { return providers.Address(name, typ, n) }
@@ -329,7 +331,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				"load_balancer_sku": loadBalancerSKU, "outbound_type": outboundType,
 			},
 			"private_cluster": private, "authorized_ip_ranges": ipRanges,
-			"system_pool": systemPool,
+			"system_pool": systemPool, "workload_identity": r.Spec.Cluster.WorkloadIdentity,
 		},
 		Stateful: true,
 	})

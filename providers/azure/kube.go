@@ -223,7 +223,26 @@ func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest
 		Token: func(ctx context.Context, cluster providers.Instance) (string, time.Time, error) {
 			return d.clusterToken(ctx, cluster.ID)
 		},
+		Workload: workloadIdentity,
 	}.ClusterAccess(ctx, req)
+}
+
+// workloadIdentity is what a deploy needs to let a Kubernetes service
+// account act as a Microsoft Entra identity: the cluster's OIDC issuer,
+// which a user-assigned managed identity's federated credential names with
+// the subject and audience below, and the ServiceAccount annotation that
+// names the identity's client id. nil without workload identity.
+func workloadIdentity(_ []providers.Instance, cluster providers.Instance) *kubernetes.WorkloadIdentity {
+	var in clusterIn
+	var out clusterOut
+	if kit.Decode(cluster.Inputs, &in) != nil || kit.Decode(cluster.Outputs, &out) != nil || !in.WorkloadIdentity || deref(out.OIDCIssuerURL) == "" {
+		return nil
+	}
+	return &kubernetes.WorkloadIdentity{
+		Issuer: deref(out.OIDCIssuerURL), Provider: deref(out.OIDCIssuerURL), Audience: "api://AzureADTokenExchange",
+		ServiceAccountAnnotation: "azure.workload.identity/client-id",
+		TrustSubject:             "system:serviceaccount:NAMESPACE:NAME",
+	}
 }
 
 var _ kubernetes.Access = (*Driver)(nil)

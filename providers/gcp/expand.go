@@ -165,6 +165,8 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			resp.Diagnostics = append(resp.Diagnostics, x)
 		}
 	}
+	// What this driver does not map yet is refused, not ignored.
+	resp.Diagnostics = append(resp.Diagnostics, providers.NotMapped{Driver: "gcp", Access: true, NodeOptions: true}.Check(r)...)
 	if resp.Diagnostics.HasErrors() {
 		return resp, nil
 	}

@@ -214,7 +214,26 @@ func (d *Driver) ClusterAccess(ctx context.Context, req kubernetes.AccessRequest
 			}
 			return tok.AccessToken, expiry, nil
 		},
+		Workload: workloadIdentity,
 	}.ClusterAccess(ctx, req)
 }
 
 var _ kubernetes.Access = (*Driver)(nil)
+
+// workloadIdentity is what a deploy needs to bind a Kubernetes service
+// account to a Google service account: the cluster's workload identity
+// pool (PROJECT.svc.id.goog, which regionctl sets on every GKE cluster it
+// creates) and the IAM member that roles/iam.workloadIdentityUser is
+// granted to. nil when the cluster has no pool.
+func workloadIdentity(_ []providers.Instance, cluster providers.Instance) *kubernetes.WorkloadIdentity {
+	var in clusterIn
+	if err := kit.Decode(cluster.Inputs, &in); err != nil || in.WorkloadPool == "" {
+		return nil
+	}
+	return &kubernetes.WorkloadIdentity{
+		Issuer:                   fmt.Sprintf("https://container.googleapis.com/v1/projects/%s/locations/%s/clusters/%s", in.Project, in.Location, in.Name),
+		Provider:                 in.WorkloadPool,
+		ServiceAccountAnnotation: "iam.gke.io/gcp-service-account",
+		TrustSubject:             "serviceAccount:" + in.WorkloadPool + "[NAMESPACE/NAME]",
+	}
+}

@@ -161,6 +161,11 @@ func (r *Router) ReadMany(ctx context.Context, reqs []providers.ReadRequest) ([]
 			}
 			for j, i := range g.idx {
 				if res[j].exists {
+					if _, conn := r.splitConnection(g.ins[j]); res[j].live != nil {
+						for k, v := range conn { // as Read: the cloud does not report them
+							res[j].live[k] = v
+						}
+					}
 					out[i] = providers.ReadResponse{Exists: true, Inputs: res[j].live, Outputs: res[j].outputs, CreateFailed: res[j].createFailed}
 				}
 			}

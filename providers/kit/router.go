@@ -436,6 +436,15 @@ type Options struct {
 	// The Router wraps the error with the class's sentinel, so the engine
 	// can use providers.Classify; the message is unchanged.
 	Classify func(error) providers.ErrorClass
+	// Connection, when set, is a struct value (kit tags) of inputs every
+	// type takes besides its own, saying where its calls go — which
+	// credentials, e.g. a role to assume per region — rather than what the
+	// object is. They are in every type's schema, but handlers never see
+	// them: Connect reads them from Target.Inputs (or Prev). They never
+	// force a replacement; a change to them alone calls no handler (the
+	// engine records the new value); Read reports the recorded ones, since
+	// the cloud does not.
+	Connection any
 	// Message, when set, returns the text to show for an error a handler
 	// returned, or "" to keep err.Error(): a driver whose SDK formats its
 	// errors over many lines (Azure's start with the request URL, then a
@@ -452,6 +461,10 @@ type Router struct {
 	opts  Options
 	types map[string]binding
 	order []string
+	// conn are the Connection inputs, by key.
+	conn     []providers.Attribute
+	connKeys map[string]bool
+	connType reflect.Type
 }
 
 var (
@@ -465,7 +478,20 @@ var (
 // sensitive input) or on a type declared twice: a programmer error, found
 // by the driver's first test.
 func New(opts Options, decls ...Declaration) (*Router, error) {
-	r := &Router{opts: opts, types: map[string]binding{}}
+	r := &Router{opts: opts, types: map[string]binding{}, connKeys: map[string]bool{}}
+	if opts.Connection != nil {
+		r.connType = reflect.TypeOf(opts.Connection)
+		if _, err := shapeOf(r.connType); err != nil {
+			return nil, fmt.Errorf("kit: Connection: %w", err)
+		}
+		r.conn = attributes(r.connType)
+		for _, a := range r.conn {
+			if a.RequiresReplace || a.Sensitive {
+				return nil, fmt.Errorf("kit: Connection input %s can neither force a replacement nor be sensitive", a.Name)
+			}
+			r.connKeys[a.Name] = true
+		}
+	}
 	for _, d := range decls {
 		b, err := d.bind()
 		if err != nil {
@@ -474,6 +500,11 @@ func New(opts Options, decls ...Declaration) (*Router, error) {
 		typ := b.schema().Type
 		if _, dup := r.types[typ]; dup {
 			return nil, fmt.Errorf("kit: type %s declared twice", typ)
+		}
+		for _, a := range b.schema().Inputs {
+			if r.connKeys[a.Name] {
+				return nil, fmt.Errorf("kit: type %s declares input %s, which is a Connection input", typ, a.Name)
+			}
 		}
 		r.types[typ] = b
 		r.order = append(r.order, typ)
@@ -494,9 +525,43 @@ func MustNew(opts Options, decls ...Declaration) *Router {
 func (r *Router) Schemas() []providers.ResourceSchema {
 	out := make([]providers.ResourceSchema, len(r.order))
 	for i, typ := range r.order {
-		out[i] = r.types[typ].schema()
+		out[i] = r.schema(r.types[typ])
 	}
 	return out
+}
+
+// schema is b's schema with the Connection inputs.
+func (r *Router) schema(b binding) providers.ResourceSchema {
+	s := b.schema()
+	if len(r.conn) > 0 {
+		s.Inputs = append(slices.Clone(s.Inputs), r.conn...)
+	}
+	return s
+}
+
+// splitConnection returns in without the Connection inputs, and those.
+func (r *Router) splitConnection(in providers.Values) (own, conn providers.Values) {
+	if len(r.connKeys) == 0 || in == nil {
+		return in, nil
+	}
+	own, conn = providers.Values{}, providers.Values{}
+	for k, v := range in {
+		if r.connKeys[k] {
+			conn[k] = v
+		} else {
+			own[k] = v
+		}
+	}
+	return own, conn
+}
+
+// checkConnection verifies expanded Connection inputs against their struct.
+func (r *Router) checkConnection(conn providers.Values) error {
+	if len(conn) == 0 {
+		return nil
+	}
+	probe := reflect.New(r.connType)
+	return decode(conn, probe.Interface(), decodeOpts{refs: true})
 }
 
 // Handles reports whether typ is a declared type.
@@ -518,7 +583,12 @@ func (r *Router) Finish(resources []providers.Resource) error {
 			errs = append(errs, fmt.Errorf("%s: %s: unknown resource type %q", r.opts.Name, res.Address, res.Type))
 			continue
 		}
-		if err := b.check(res.Inputs); err != nil {
+		own, conn := r.splitConnection(res.Inputs)
+		if err := b.check(own); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: input %w", r.opts.Name, res.Address, err))
+			continue
+		}
+		if err := r.checkConnection(conn); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: input %w", r.opts.Name, res.Address, err))
 			continue
 		}
@@ -707,6 +777,11 @@ func (r *Router) Read(ctx context.Context, req providers.ReadRequest) (providers
 	if err != nil || !o.exists {
 		return providers.ReadResponse{}, r.fail(err, "read %s (%s)", inst.Address, inst.ID)
 	}
+	if _, conn := r.splitConnection(in); o.inputs != nil {
+		for k, v := range conn { // the cloud does not report them: they are as recorded
+			o.inputs[k] = v
+		}
+	}
 	return providers.ReadResponse{Exists: true, Inputs: o.inputs, Outputs: o.outs, CreateFailed: o.createFailed}, nil
 }
 
@@ -725,7 +800,11 @@ func (r *Router) Update(ctx context.Context, req providers.UpdateRequest) (provi
 	if err != nil {
 		return providers.UpdateResponse{}, r.fail(err, "update %s (%s)", inst.Address, inst.ID)
 	}
-	got, err := b.update(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID}, req.Inputs, prev, out, req.Changed)
+	changed := slices.DeleteFunc(slices.Clone(req.Changed), func(k string) bool { return r.connKeys[k] })
+	if len(changed) == 0 && len(req.Changed) > 0 {
+		return providers.UpdateResponse{Outputs: out}, nil // only where calls go changed: nothing to do in the cloud
+	}
+	got, err := b.update(ctx, Meta{Address: inst.Address, Type: inst.Type, ID: inst.ID}, req.Inputs, prev, out, changed)
 	var rb *readBackError
 	if errors.As(err, &rb) {
 		return providers.UpdateResponse{}, r.fail(rb.err, "update %s: read back", inst.Address)

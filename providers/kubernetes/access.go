@@ -23,6 +23,10 @@ type AccessRequest = providers.AccessRequest
 // caller prints it for kubectl and never stores it.
 type AccessResponse = providers.AccessResponse
 
+// WorkloadIdentity is what a deploy needs to let a Kubernetes service
+// account act as a cloud identity (providers.WorkloadIdentity).
+type WorkloadIdentity = providers.WorkloadIdentity
+
 // Recorded says where a driver's cluster resource records how to reach it,
 // for ClusterAccess.
 type Recorded struct {
@@ -37,6 +41,9 @@ type Recorded struct {
 	// Token returns a fresh bearer token for the cluster and when to ask
 	// for the next one.
 	Token func(ctx context.Context, cluster providers.Instance) (string, time.Time, error)
+	// Workload, when set, returns the cluster's workload identity from the
+	// region's recorded resources (nil when it has none).
+	Workload func(resources []providers.Instance, cluster providers.Instance) *WorkloadIdentity
 }
 
 // ClusterAccess implements Access for a driver: it finds the region's
@@ -59,6 +66,9 @@ func (r Recorded) ClusterAccess(ctx context.Context, req AccessRequest) (AccessR
 			return AccessResponse{}, fmt.Errorf("%s: %s: %w", r.Driver, inst.Address, err)
 		}
 		resp := AccessResponse{ClusterID: inst.ID, Endpoint: endpoint, CAPEM: ca}
+		if r.Workload != nil {
+			resp.WorkloadIdentity = r.Workload(req.Resources, inst)
+		}
 		if req.Token {
 			if resp.Token, resp.Expiry, err = r.Token(ctx, inst); err != nil {
 				return AccessResponse{}, fmt.Errorf("%s: %s: %w", r.Driver, inst.Address, err)

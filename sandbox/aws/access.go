@@ -116,7 +116,7 @@ func (e *Emulator) newAccessEntry(c *clusterRec, region string, in *eks.CreateAc
 		return nil, badParam("The specified principalArn is invalid: invalid principal %s. Use the ARN of an IAM user or role.", arn)
 	}
 	account, kind, name := m[1], m[2], m[4]
-	if account == e.env.Account {
+	if account == e.acct {
 		_, isRole := e.st.Roles[name]
 		_, isUser := e.st.Users[name]
 		if kind == "role" && !isRole || kind == "user" && !isUser {
@@ -159,7 +159,7 @@ func (e *Emulator) newAccessEntry(c *clusterRec, region string, in *eks.CreateAc
 	}
 	rec := &accessEntryRec{V: ekstypes.AccessEntry{
 		ClusterName: c.V.Name, PrincipalArn: ptr(arn), KubernetesGroups: nonNil(groups), Type: ptr(typ), Username: ptr(username),
-		AccessEntryArn: ptr(fmt.Sprintf("arn:aws:eks:%s:%s:access-entry/%s/%s/%s/%s/%s", region, e.env.Account, deref(c.V.Name), kind, account, name, uuid.NewString())),
+		AccessEntryArn: ptr(fmt.Sprintf("arn:aws:eks:%s:%s:access-entry/%s/%s/%s/%s/%s", region, e.acct, deref(c.V.Name), kind, account, name, uuid.NewString())),
 		CreatedAt:      ptr(now), ModifiedAt: ptr(now), Tags: tags,
 	}, Policies: map[string]ekstypes.AssociatedAccessPolicy{}}
 	c.AccessEntries[arn] = rec
@@ -256,7 +256,7 @@ func (e *Emulator) nodeRoleAccess(c *clusterRec, region string, ng ekstypes.Node
 func (c *clusterRec) kubeUser(p principal, account string) (emu.KubeUser, error) {
 	uid := "aws-iam-authenticator:" + account + ":" + p.UserID
 	if c.usesAccessEntries() {
-		if a, ok := c.AccessEntries[p.Arn]; ok {
+		if a, ok := c.AccessEntries[p.iamArn()]; ok {
 			groups := append([]string{}, a.V.KubernetesGroups...)
 			for _, pol := range sortedKeys(a.Policies) {
 				name, scope := strings.TrimPrefix(pol, accessPolicyARN), a.Policies[pol].AccessScope
@@ -270,7 +270,7 @@ func (c *clusterRec) kubeUser(p principal, account string) (emu.KubeUser, error)
 			return emu.KubeUser{Name: strings.ReplaceAll(deref(a.V.Username), "{{SessionName}}", p.User), UID: uid, Groups: groups}, nil
 		}
 	}
-	if c.V.AccessConfig.AuthenticationMode == ekstypes.AuthenticationModeConfigMap && p.Arn == c.Creator {
+	if c.V.AccessConfig.AuthenticationMode == ekstypes.AuthenticationModeConfigMap && p.iamArn() == c.Creator {
 		return emu.KubeUser{Name: "kubernetes-admin", UID: uid, Groups: []string{"system:masters"}}, nil
 	}
 	return emu.KubeUser{}, fmt.Errorf("%s has no access entry in cluster %s (authentication mode %s)", p.Arn, deref(c.V.Name), c.V.AccessConfig.AuthenticationMode)
@@ -448,7 +448,7 @@ func (e *Emulator) updateClusterAccess(c *clusterRec, in *eks.UpdateClusterConfi
 		if from == ekstypes.AuthenticationModeConfigMap {
 			e.bootstrapCreatorAccess(c, c.Region) // the creator keeps its admin access
 		}
-		e.nudgeAccessController(c.Region + "/" + deref(c.V.Name))
+		e.nudgeAccessController(e.clusterKey(c.Region, deref(c.V.Name)))
 		return e.newUpdate(c, op, ekstypes.UpdateTypeAccessConfigUpdate, fail, param(ekstypes.UpdateParamTypeAuthenticationMode, string(to))), nil
 	case in.UpgradePolicy != nil:
 		if !slices.Contains(in.UpgradePolicy.SupportType.Values(), in.UpgradePolicy.SupportType) {

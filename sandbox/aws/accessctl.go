@@ -178,7 +178,7 @@ func (e *Emulator) reconcileAccess(ctx context.Context, cs kubernetes.Interface,
 	defer w.Stop()
 	for {
 		e.mu.Lock()
-		c, ok := e.st.Clusters[key]
+		c, ok := e.clusterAt(key)
 		var want map[scopedPolicy]bool
 		if ok {
 			want = c.namespacePolicies()

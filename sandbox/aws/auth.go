@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -35,6 +36,7 @@ const (
 	authBadSignature                     // the signature does not match the key's secret
 	authExpired                          // signed too long ago (or in the future)
 	authBadScope                         // signed for a region or service this is not
+	authExpiredToken                     // a session's credentials have expired
 )
 
 // regionRE is the aws partition's region pattern (the SDK's partitions
@@ -217,7 +219,47 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (principal, *authF
 	if !s.matches(r, body, secret) {
 		return principal{}, &authFailure{kind: authBadSignature}
 	}
+	tok := r.Header.Get("X-Amz-Security-Token")
+	if s.presigned {
+		tok = r.URL.Query().Get("X-Amz-Security-Token")
+	}
+	if fail := checkSession(p, tok, time.Now()); fail != nil {
+		return principal{}, fail
+	}
 	return p, nil
+}
+
+// checkSession checks the security token a request carries against its
+// key: a session's key needs its session token, before it expires; a long-
+// term key takes none (AWS refuses both mistakes as an invalid token).
+func checkSession(p principal, token string, now time.Time) *authFailure {
+	switch {
+	case p.SessionToken == "" && token == "":
+		return nil
+	case p.SessionToken == "" || !hmac.Equal([]byte(token), []byte(p.SessionToken)):
+		return &authFailure{kind: authUnknownKey, msg: msgInvalidToken}
+	case now.After(p.Expires):
+		return &authFailure{kind: authExpiredToken, msg: "The security token included in the request is expired"}
+	}
+	return nil
+}
+
+// tokenSessionToken is the session token an EKS token's presigned URL
+// carries, or "".
+func tokenSessionToken(token string) string {
+	raw, ok := strings.CutPrefix(token, TokenPrefix)
+	if !ok {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(raw, "="))
+	if err != nil {
+		return ""
+	}
+	u, err := url.Parse(string(b))
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("X-Amz-Security-Token")
 }
 
 // Messages AWS sends with its authentication errors.
@@ -244,6 +286,7 @@ var authReplies = map[string]map[authKind]authReply{
 		authBadSignature: {401, "AuthFailure", "AWS was not able to validate the provided access credentials"},
 		authExpired:      {400, "RequestExpired", ""},
 		authBadScope:     {401, "AuthFailure", ""},
+		authExpiredToken: {400, "RequestExpired", "Request has expired."},
 	},
 	"query": {
 		authMissing:      {403, "MissingAuthenticationToken", "Request is missing Authentication Token"},
@@ -252,6 +295,7 @@ var authReplies = map[string]map[authKind]authReply{
 		authBadSignature: {403, "SignatureDoesNotMatch", msgSignatureWrong},
 		authExpired:      {403, "SignatureDoesNotMatch", ""},
 		authBadScope:     {403, "SignatureDoesNotMatch", ""},
+		authExpiredToken: {403, "ExpiredToken", ""},
 	},
 	"json": {
 		authMissing:      {403, "MissingAuthenticationTokenException", "Missing Authentication Token"},
@@ -260,6 +304,7 @@ var authReplies = map[string]map[authKind]authReply{
 		authBadSignature: {403, "InvalidSignatureException", msgSignatureWrong},
 		authExpired:      {403, "InvalidSignatureException", ""},
 		authBadScope:     {403, "InvalidSignatureException", ""},
+		authExpiredToken: {403, "ExpiredTokenException", ""},
 	},
 }
 

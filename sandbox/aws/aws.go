@@ -29,7 +29,12 @@ import (
 type Emulator struct {
 	env emu.Env
 	mu  sync.Mutex
-	st  *state
+	// root is the state of the sandbox's own account, which also holds
+	// the member accounts' and the STS sessions; st and acct are the
+	// account a request runs on (accounts.go).
+	root *state
+	st   *state
+	acct string
 
 	// internalToken authenticates the emulator's own controllers to its
 	// clusters' API servers (held in memory only).
@@ -58,8 +63,11 @@ func New(env emu.Env) *Emulator {
 	var b [24]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Emulator{env: env, st: newState(), internalToken: "sandbox-eks." + hex.EncodeToString(b[:]),
+	e := &Emulator{env: env, root: newState(), internalToken: "sandbox-eks." + hex.EncodeToString(b[:]),
 		controllers: map[string]*accessController{}, ctx: ctx, cancel: cancel}
+	e.ensureMembers()
+	e.use(env.Account)
+	return e
 }
 
 // Cloud is "aws".
@@ -151,6 +159,8 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 		writeError(w, svc, reqID, authError(svc, fail))
 		return changed
 	}
+	e.use(caller.Account) // the request runs on its caller's account
+	defer e.use(e.env.Account)
 	var ch bool
 	switch svc {
 	case "ec2":
@@ -210,7 +220,7 @@ func (e *Emulator) Save() ([]byte, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.settle()
-	return json.MarshalIndent(e.st, "", " ")
+	return json.MarshalIndent(e.root, "", " ")
 }
 
 // Load restores state written by Save.
@@ -222,8 +232,10 @@ func (e *Emulator) Load(data []byte) error {
 	st.fill()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.st = st
-	e.restartKube()
+	e.root = st
+	e.ensureMembers()
+	e.use(e.env.Account)
+	e.eachAccount(func() bool { e.restartKube(); return false })
 	return nil
 }
 
@@ -233,8 +245,23 @@ func (e *Emulator) Objects() []emu.Object {
 	defer e.mu.Unlock()
 	e.settle()
 	var out []emu.Object
+	e.eachAccount(func() bool {
+		out = append(out, e.objects()...)
+		return false
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Type+out[i].ID < out[j].Type+out[j].ID })
+	return out
+}
+
+// objects lists the objects of the current account.
+func (e *Emulator) objects() []emu.Object {
+	var out []emu.Object
+	acct := ""
+	if e.acct != e.env.Account {
+		acct = e.acct
+	}
 	add := func(typ, id, name, region, st string) {
-		out = append(out, emu.Object{Cloud: "aws", Type: typ, ID: id, Name: name, Region: region, State: st})
+		out = append(out, emu.Object{Cloud: "aws", Type: typ, ID: id, Name: name, Region: region, State: st, Account: acct})
 	}
 	s := e.st
 	for id, v := range s.Vpcs {
@@ -261,7 +288,12 @@ func (e *Emulator) Objects() []emu.Object {
 		add("ec2:security-group", id, deref(v.V.GroupName), v.Region, "")
 	}
 	for name, v := range s.Roles {
-		add("iam:role", deref(v.V.RoleId), name, "", "")
+		if acct == "" || name != OrgAccessRole { // the organization's role is the member account's, not an object
+			add("iam:role", deref(v.V.RoleId), name, "", "")
+		}
+	}
+	for u := range s.OIDCProviders {
+		add("iam:oidc-provider", e.oidcARN(u), u, "", "")
 	}
 	for name, u := range s.Users {
 		if !u.Builtin { // the sandbox's own identity is the account's, not an object
@@ -277,7 +309,6 @@ func (e *Emulator) Objects() []emu.Object {
 			add("eks:addon", deref(a.V.AddonArn), deref(a.V.AddonName), c.Region, string(a.V.Status))
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Type+out[i].ID < out[j].Type+out[j].ID })
 	return out
 }
 
@@ -311,7 +342,9 @@ func (e *Emulator) after(op string) time.Time { return e.env.Now().Add(e.env.Lat
 // settle advances every asynchronous state whose time has come and reports
 // whether anything changed.
 func (e *Emulator) settle() bool {
-	a := e.settleEC2()
-	b := e.settleEKS()
-	return a || b
+	return e.eachAccount(func() bool {
+		a := e.settleEC2()
+		b := e.settleEKS()
+		return a || b
+	})
 }

@@ -402,7 +402,7 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 		}
 		id := hexID("vpc")
 		v := ec2types.Vpc{
-			VpcId: ptr(id), CidrBlock: ptr(p.String()), State: ec2types.VpcStatePending, OwnerId: ptr(e.env.Account),
+			VpcId: ptr(id), CidrBlock: ptr(p.String()), State: ec2types.VpcStatePending, OwnerId: ptr(e.acct),
 			DhcpOptionsId: ptr("dopt-0a1b2c3d4e5f60718"), InstanceTenancy: ec2types.TenancyDefault, IsDefault: ptr(false),
 			CidrBlockAssociationSet: []ec2types.VpcCidrBlockAssociation{{AssociationId: ptr(hexID("vpc-cidr-assoc")), CidrBlock: ptr(p.String()),
 				CidrBlockState: &ec2types.VpcCidrBlockState{State: ec2types.VpcCidrBlockStateCodeAssociated}}},
@@ -412,17 +412,17 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 		// A VPC comes with a main route table and a default security group.
 		rtb := hexID("rtb")
 		s.RouteTables[rtb] = &rtbRec{Region: region, V: ec2types.RouteTable{
-			RouteTableId: ptr(rtb), VpcId: ptr(id), OwnerId: ptr(e.env.Account),
+			RouteTableId: ptr(rtb), VpcId: ptr(id), OwnerId: ptr(e.acct),
 			Routes:       []ec2types.Route{{DestinationCidrBlock: ptr(p.String()), GatewayId: ptr("local"), State: ec2types.RouteStateActive, Origin: ec2types.RouteOriginCreateRouteTable}},
 			Associations: []ec2types.RouteTableAssociation{{Main: ptr(true), RouteTableAssociationId: ptr(hexID("rtbassoc")), RouteTableId: ptr(rtb), AssociationState: &ec2types.RouteTableAssociationState{State: ec2types.RouteTableAssociationStateCodeAssociated}}},
 			Tags:         []ec2types.Tag{}, PropagatingVgws: []ec2types.PropagatingVgw{},
 		}}
 		sg := hexID("sg")
 		s.SGs[sg] = &sgRec{Region: region, V: ec2types.SecurityGroup{
-			GroupId: ptr(sg), GroupName: ptr("default"), Description: ptr("default VPC security group"), VpcId: ptr(id), OwnerId: ptr(e.env.Account),
-			IpPermissions:       []ec2types.IpPermission{{IpProtocol: ptr("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: ptr(sg), UserId: ptr(e.env.Account)}}}},
+			GroupId: ptr(sg), GroupName: ptr("default"), Description: ptr("default VPC security group"), VpcId: ptr(id), OwnerId: ptr(e.acct),
+			IpPermissions:       []ec2types.IpPermission{{IpProtocol: ptr("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: ptr(sg), UserId: ptr(e.acct)}}}},
 			IpPermissionsEgress: []ec2types.IpPermission{allEgress()},
-			SecurityGroupArn:    ptr(fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", region, e.env.Account, sg)),
+			SecurityGroupArn:    ptr(fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", region, e.acct, sg)),
 		}}
 		out := &ec2.CreateVpcOutput{Vpc: ptr(v)}
 		s.Vpcs[id].V.State = ec2types.VpcStateAvailable // pending only in the create reply, as in EC2
@@ -452,7 +452,7 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 				case "is-default":
 					return []string{"false"}, true
 				case "owner-id":
-					return []string{e.env.Account}, true
+					return []string{e.acct}, true
 				}
 				return tagFilter(v.V.Tags, n)
 			})
@@ -591,8 +591,8 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 		id := hexID("subnet")
 		sn := ec2types.Subnet{
 			SubnetId: ptr(id), VpcId: v.V.VpcId, CidrBlock: ptr(p.String()), AvailabilityZone: zone.ZoneName, AvailabilityZoneId: zone.ZoneId,
-			AvailableIpAddressCount: ptr(int32(1<<(32-p.Bits()) - 5)), State: ec2types.SubnetStateAvailable, OwnerId: ptr(e.env.Account),
-			SubnetArn:    ptr(fmt.Sprintf("arn:aws:ec2:%s:%s:subnet/%s", region, e.env.Account, id)),
+			AvailableIpAddressCount: ptr(int32(1<<(32-p.Bits()) - 5)), State: ec2types.SubnetStateAvailable, OwnerId: ptr(e.acct),
+			SubnetArn:    ptr(fmt.Sprintf("arn:aws:ec2:%s:%s:subnet/%s", region, e.acct, id)),
 			DefaultForAz: ptr(false), MapPublicIpOnLaunch: ptr(false), AssignIpv6AddressOnCreation: ptr(false), Ipv6Native: ptr(false),
 			Ipv6CidrBlockAssociationSet: []ec2types.SubnetIpv6CidrBlockAssociation{}, Tags: tags,
 		}
@@ -676,7 +676,7 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 			return nil, false, aerr
 		}
 		id := hexID("igw")
-		g := ec2types.InternetGateway{InternetGatewayId: ptr(id), OwnerId: ptr(e.env.Account), Attachments: []ec2types.InternetGatewayAttachment{}, Tags: tags}
+		g := ec2types.InternetGateway{InternetGatewayId: ptr(id), OwnerId: ptr(e.acct), Attachments: []ec2types.InternetGatewayAttachment{}, Tags: tags}
 		s.IGWs[id] = &igwRec{Region: region, V: g}
 		return &ec2.CreateInternetGatewayOutput{InternetGateway: ptr(g)}, true, nil
 
@@ -950,7 +950,7 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 			return nil, false, aerr
 		}
 		id := hexID("rtb")
-		r := ec2types.RouteTable{RouteTableId: ptr(id), VpcId: v.V.VpcId, OwnerId: ptr(e.env.Account),
+		r := ec2types.RouteTable{RouteTableId: ptr(id), VpcId: v.V.VpcId, OwnerId: ptr(e.acct),
 			Routes:       []ec2types.Route{{DestinationCidrBlock: v.V.CidrBlock, GatewayId: ptr("local"), State: ec2types.RouteStateActive, Origin: ec2types.RouteOriginCreateRouteTable}},
 			Associations: []ec2types.RouteTableAssociation{}, PropagatingVgws: []ec2types.PropagatingVgw{}, Tags: tags}
 		s.RouteTables[id] = &rtbRec{Region: region, V: r}
@@ -1124,8 +1124,8 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 		}
 		id := hexID("sg")
 		s.SGs[id] = &sgRec{Region: region, V: ec2types.SecurityGroup{GroupId: ptr(id), GroupName: ptr(name), Description: ptr(f.get("GroupDescription")),
-			VpcId: v.V.VpcId, OwnerId: ptr(e.env.Account), IpPermissions: []ec2types.IpPermission{}, IpPermissionsEgress: []ec2types.IpPermission{allEgress()},
-			SecurityGroupArn: ptr(fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", region, e.env.Account, id)), Tags: tags}}
+			VpcId: v.V.VpcId, OwnerId: ptr(e.acct), IpPermissions: []ec2types.IpPermission{}, IpPermissionsEgress: []ec2types.IpPermission{allEgress()},
+			SecurityGroupArn: ptr(fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", region, e.acct, id)), Tags: tags}}
 		return &ec2.CreateSecurityGroupOutput{GroupId: ptr(id), SecurityGroupArn: s.SGs[id].V.SecurityGroupArn, Tags: tags}, true, nil
 
 	case "AuthorizeSecurityGroupIngress":
@@ -1144,7 +1144,7 @@ func (e *Emulator) ec2Op(op string, f form, region string, c emu.Call) (out any,
 					return nil, false, errf(400, "InvalidPermission.Duplicate", "the specified rule \"peer: %s, %s, ALLOW\" already exists", permPeer(p), deref(p.IpProtocol))
 				}
 			}
-			rules = append(rules, ec2types.SecurityGroupRule{SecurityGroupRuleId: ptr(hexID("sgr")), GroupId: g.V.GroupId, GroupOwnerId: ptr(e.env.Account),
+			rules = append(rules, ec2types.SecurityGroupRule{SecurityGroupRuleId: ptr(hexID("sgr")), GroupId: g.V.GroupId, GroupOwnerId: ptr(e.acct),
 				IsEgress: ptr(false), IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, CidrIpv4: firstCidr(p)})
 		}
 		g.V.IpPermissions = append(g.V.IpPermissions, perms...)
@@ -1494,7 +1494,7 @@ func (e *Emulator) parsePerms(f form, region string) ([]ec2types.IpPermission, *
 			if _, aerr := e.sg(pair.get("GroupId"), region); aerr != nil {
 				return p, aerr
 			}
-			p.UserIdGroupPairs = append(p.UserIdGroupPairs, ec2types.UserIdGroupPair{GroupId: ptr(pair.get("GroupId")), UserId: ptr(e.env.Account), Description: optional(pair.get("Description"))})
+			p.UserIdGroupPairs = append(p.UserIdGroupPairs, ec2types.UserIdGroupPair{GroupId: ptr(pair.get("GroupId")), UserId: ptr(e.acct), Description: optional(pair.get("Description"))})
 		}
 		return p, nil
 	}

@@ -146,7 +146,7 @@ func (e *Emulator) serveEKS(w http.ResponseWriter, r *http.Request, region strin
 	if accessOps[op] {
 		out, changed, aerr = e.accessOp(op, labels, r.URL.Query(), c, region)
 		if changed {
-			e.nudgeAccessController(region + "/" + labels["clusterName"])
+			e.nudgeAccessController(e.clusterKey(region, labels["clusterName"]))
 		}
 	} else {
 		out, changed, aerr = e.eksOp(op, labels, r.URL.Query(), c, region, caller)
@@ -244,7 +244,7 @@ func (e *Emulator) checkRole(arn, what string) *apiErr {
 	if m == nil {
 		return badParam("%s %s is not a valid role ARN.", what, arn)
 	}
-	if _, ok := e.st.Roles[m[2]]; !ok || m[1] != e.env.Account {
+	if _, ok := e.st.Roles[m[2]]; !ok || m[1] != e.acct {
 		return badParam("Role with arn: %s, does not exist", arn)
 	}
 	return nil
@@ -279,7 +279,7 @@ func (e *Emulator) settleEKS() bool {
 			// With Kubernetes, ACTIVE means the API server answers.
 			kubeErr := c.KubeErr
 			if e.env.Kube != nil && kubeErr == "" {
-				st := e.env.Kube.State(kubeID(c.Region, deref(c.V.Name)))
+				st := e.env.Kube.State(e.kubeID(c.Region, deref(c.V.Name)))
 				if st.Err != nil {
 					kubeErr = st.Err.Error()
 				} else if !st.Ready {
@@ -300,10 +300,10 @@ func (e *Emulator) settleEKS() bool {
 			}
 		case c.V.Status == ekstypes.ClusterStatusDeleting && e.due(c.ReadyAt):
 			changed = true
-			e.stopAccessController(key)
+			e.stopAccessController(e.clusterKey(c.Region, deref(c.V.Name)))
 			if e.env.Kube != nil {
 				// The API server goes with the cluster, and its data too.
-				_ = e.env.Kube.Remove(kubeID(c.Region, deref(c.V.Name))) // best effort: a leftover directory is removed by the next Remove
+				_ = e.env.Kube.Remove(e.kubeID(c.Region, deref(c.V.Name))) // best effort: a leftover directory is removed by the next Remove
 			}
 			for id, g := range e.st.SGs {
 				if g.Cluster == key {
@@ -496,7 +496,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			cidrs = []string{"0.0.0.0/0"}
 		}
 		sgID := hexID("sg")
-		s.SGs[sgID] = &sgRec{Region: region, Cluster: region + "/" + name, V: sgFor(sgID, name, vpcID, e.env.Account, region)}
+		s.SGs[sgID] = &sgRec{Region: region, Cluster: region + "/" + name, V: sgFor(sgID, name, vpcID, e.acct, region)}
 		hexName := strings.ToUpper(strings.TrimPrefix(hexID("x"), "x-")) + "0123456789ABCDEF"
 		var askedCIDR string
 		if in.KubernetesNetworkConfig != nil {
@@ -512,7 +512,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			tags = map[string]string{}
 		}
 		cl := ekstypes.Cluster{
-			Name: ptr(name), Arn: ptr(fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", region, e.env.Account, name)), CreatedAt: ptr(now),
+			Name: ptr(name), Arn: ptr(fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", region, e.acct, name)), CreatedAt: ptr(now),
 			Version: ptr(version), Endpoint: ptr(fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", hexName[:32], region)), RoleArn: in.RoleArn,
 			ResourcesVpcConfig: &ekstypes.VpcConfigResponse{SubnetIds: in.ResourcesVpcConfig.SubnetIds, SecurityGroupIds: nonNil(in.ResourcesVpcConfig.SecurityGroupIds),
 				ClusterSecurityGroupId: ptr(sgID), VpcId: ptr(vpcID), EndpointPublicAccess: pub, EndpointPrivateAccess: priv, PublicAccessCidrs: cidrs},
@@ -530,7 +530,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if in.ControlPlaneScalingConfig != nil {
 			cl.ControlPlaneScalingConfig = &ekstypes.ControlPlaneScalingConfig{Tier: in.ControlPlaneScalingConfig.Tier}
 		}
-		rec := &clusterRec{Region: region, V: cl, ReadyAt: e.after("eks:CreateCluster"), Fail: call.Fail, Creator: caller.Arn,
+		rec := &clusterRec{Region: region, V: cl, ReadyAt: e.after("eks:CreateCluster"), Fail: call.Fail, Creator: caller.iamArn(),
 			Nodegroups: map[string]*ngRec{}, Addons: map[string]*addonRec{}, Updates: map[string]*updateRec{}, AccessEntries: map[string]*accessEntryRec{}}
 		e.bootstrapCreatorAccess(rec, region)
 		if e.env.Kube != nil {
@@ -767,7 +767,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			labelsMap = map[string]string{}
 		}
 		ng := ekstypes.Nodegroup{
-			NodegroupName: ptr(name), ClusterName: c.V.Name, NodegroupArn: ptr(fmt.Sprintf("arn:aws:eks:%s:%s:nodegroup/%s/%s/%s", region, e.env.Account, deref(c.V.Name), name, id)),
+			NodegroupName: ptr(name), ClusterName: c.V.Name, NodegroupArn: ptr(fmt.Sprintf("arn:aws:eks:%s:%s:nodegroup/%s/%s/%s", region, e.acct, deref(c.V.Name), name, id)),
 			Version: ptr(version), ReleaseVersion: ptr(fmt.Sprintf(releaseFmt, version)), CreatedAt: ptr(now), ModifiedAt: ptr(now),
 			Status: ekstypes.NodegroupStatusCreating, CapacityType: capType, ScalingConfig: &sc, InstanceTypes: types, Subnets: in.Subnets,
 			AmiType: ami, NodeRole: in.NodeRole, Labels: labelsMap, Taints: in.Taints, DiskSize: disk, Tags: tags, LaunchTemplate: in.LaunchTemplate,
@@ -1009,7 +1009,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			tags = map[string]string{}
 		}
 		a := ekstypes.Addon{AddonName: ptr(name), ClusterName: c.V.Name, Status: ekstypes.AddonStatusCreating, AddonVersion: ptr(version),
-			AddonArn:  ptr(fmt.Sprintf("arn:aws:eks:%s:%s:addon/%s/%s/%s", region, e.env.Account, deref(c.V.Name), name, uuid.NewString())),
+			AddonArn:  ptr(fmt.Sprintf("arn:aws:eks:%s:%s:addon/%s/%s/%s", region, e.acct, deref(c.V.Name), name, uuid.NewString())),
 			CreatedAt: ptr(now), ModifiedAt: ptr(now), ServiceAccountRoleArn: in.ServiceAccountRoleArn, Tags: tags, ConfigurationValues: in.ConfigurationValues,
 			Health: &ekstypes.AddonHealth{Issues: []ekstypes.AddonIssue{}}}
 		c.Addons[name] = &addonRec{V: a, ReadyAt: e.after("eks:CreateAddon"), Fail: call.Fail}

@@ -105,6 +105,9 @@ func (e *Emulator) iamOp(op string, f form, caller principal) (smithy.Serializab
 	if out, changed, aerr, ok := e.iamUserOp(op, f, caller); ok {
 		return out, changed, aerr
 	}
+	if out, changed, aerr, ok := e.oidcOp(op, f); ok {
+		return out, changed, aerr
+	}
 	s := e.st
 	switch op {
 	case "CreateRole":
@@ -132,7 +135,7 @@ func (e *Emulator) iamOp(op string, f form, caller principal) (smithy.Serializab
 		}
 		r := iamtypes.Role{
 			RoleName: ptr(name), Path: ptr(path), RoleId: ptr(awsID("AROA", 17)),
-			Arn: ptr(fmt.Sprintf("arn:aws:iam::%s:role%s%s", e.env.Account, path, name)), CreateDate: ptr(e.env.Now().UTC()),
+			Arn: ptr(fmt.Sprintf("arn:aws:iam::%s:role%s%s", e.acct, path, name)), CreateDate: ptr(e.env.Now().UTC()),
 			AssumeRolePolicyDocument: ptr(doc), Description: optional(f.get("Description")), MaxSessionDuration: ptr(int32(3600)), Tags: iamTags(f),
 		}
 		s.Roles[name] = &roleRec{V: r, Policies: []iamtypes.AttachedPolicy{}}

@@ -41,12 +41,30 @@ type keyRec struct {
 	Created time.Time `json:"created"`
 }
 
-// principal is who signed a request: an IAM user of the account.
+// principal is who signed a request: an IAM user of an emulated account,
+// or a session of a role assumed with sts:AssumeRole.
 type principal struct {
-	User   string
-	Arn    string
+	User   string // the user's name, or the session's
+	Arn    string // the user's ARN, or the session's assumed-role ARN
 	UserID string
 	KeyID  string
+	// Account is the account the principal acts in.
+	Account string
+	// RoleArn is the assumed role (sessions only): what EKS maps access
+	// entries and trust policies by.
+	RoleArn string
+	// SessionToken is the token a session's requests must carry, and
+	// Expires when it stops working (sessions only).
+	SessionToken string
+	Expires      time.Time
+}
+
+// iamArn is the IAM principal behind p: its user, or its session's role.
+func (p principal) iamArn() string {
+	if p.RoleArn != "" {
+		return p.RoleArn
+	}
+	return p.Arn
 }
 
 // idAlphabet is what AWS's unique ids and access key ids are made of.
@@ -74,7 +92,7 @@ func newSecret() string {
 }
 
 func (e *Emulator) userArn(path, name string) string {
-	return fmt.Sprintf("arn:aws:iam::%s:user%s%s", e.env.Account, path, name)
+	return fmt.Sprintf("arn:aws:iam::%s:user%s%s", e.acct, path, name)
 }
 
 // newUser records an IAM user (the caller checked the name is free).
@@ -127,17 +145,28 @@ func (e *Emulator) EnsureCredentials() (Credentials, bool) {
 	return Credentials{AccessKeyID: id, SecretAccessKey: k.Secret, Account: e.env.Account, UserArn: deref(u.V.Arn)}, true
 }
 
-// secretOf returns the secret of an active access key and who owns it.
+// secretOf returns the secret of an active access key of any emulated
+// account, or of a session sts:AssumeRole issued, and who owns it.
 func (e *Emulator) secretOf(keyID string) (string, principal, bool) {
-	k, ok := e.st.Keys[keyID]
-	if !ok || k.Status != string(iamtypes.StatusTypeActive) {
-		return "", principal{}, false
+	if s, ok := e.root.Sessions[keyID]; ok {
+		return s.Secret, s.principal(keyID), true
 	}
-	u, ok := e.st.Users[k.User]
-	if !ok {
-		return "", principal{}, false
+	for _, acct := range e.accounts() {
+		st := e.root
+		if acct != e.env.Account {
+			st = e.root.Accounts[acct]
+		}
+		k, ok := st.Keys[keyID]
+		if !ok || k.Status != string(iamtypes.StatusTypeActive) {
+			continue
+		}
+		u, ok := st.Users[k.User]
+		if !ok {
+			continue
+		}
+		return k.Secret, principal{User: k.User, Arn: deref(u.V.Arn), UserID: deref(u.V.UserId), KeyID: keyID, Account: acct}, true
 	}
-	return k.Secret, principal{User: k.User, Arn: deref(u.V.Arn), UserID: deref(u.V.UserId), KeyID: keyID}, true
+	return "", principal{}, false
 }
 
 // iamUserOp answers the IAM user and access key operations; ok is false for

@@ -41,11 +41,6 @@ const (
 	MaxTokenAge = 15 * time.Minute
 )
 
-// kubeID names a cluster's API server in sandbox/kube.
-func kubeID(region, name string) string {
-	return "aws-" + region + "-" + strings.ToLower(strings.ReplaceAll(name, "_", "-"))
-}
-
 // ensureKube starts (or finds) the API server of c and records its endpoint
 // and CA in the cluster, as DescribeCluster returns them. The API server
 // serves the cluster's version (or version, during an upgrade to it) and
@@ -53,7 +48,7 @@ func kubeID(region, name string) string {
 // them.
 func (e *Emulator) ensureKube(c *clusterRec, version string) error {
 	name := deref(c.V.Name)
-	id := kubeID(c.Region, name)
+	id := e.kubeID(c.Region, name)
 	var podCIDR string
 	if c.V.ResourcesVpcConfig != nil {
 		if v, ok := e.st.Vpcs[deref(c.V.ResourcesVpcConfig.VpcId)]; ok {
@@ -67,7 +62,7 @@ func (e *Emulator) ensureKube(c *clusterRec, version string) error {
 	if err != nil {
 		return err
 	}
-	e.startAccessController(c.Region+"/"+name, id, rest.Config{Host: info.Endpoint, BearerToken: e.internalToken,
+	e.startAccessController(e.clusterKey(c.Region, name), id, rest.Config{Host: info.Endpoint, BearerToken: e.internalToken,
 		TLSClientConfig: rest.TLSClientConfig{CAData: info.CAPEM}})
 	c.V.Endpoint = ptr(info.Endpoint)
 	c.V.CertificateAuthority = &ekstypes.Certificate{Data: ptr(base64.StdEncoding.EncodeToString(info.CAPEM))}
@@ -119,7 +114,7 @@ func (e *Emulator) kubeUpgrading(c *clusterRec) bool {
 	if e.env.Kube == nil || c.KubeErr != "" {
 		return false
 	}
-	st := e.env.Kube.State(kubeID(c.Region, deref(c.V.Name)))
+	st := e.env.Kube.State(e.kubeID(c.Region, deref(c.V.Name)))
 	return !st.Ready && st.Err == nil
 }
 
@@ -129,7 +124,7 @@ func (e *Emulator) nodesReady(c *clusterRec) bool {
 	if e.env.Kube == nil || c.KubeErr != "" {
 		return true
 	}
-	st := e.env.Kube.State(kubeID(c.Region, deref(c.V.Name)))
+	st := e.env.Kube.State(e.kubeID(c.Region, deref(c.V.Name)))
 	return st.NodesReady || st.Err != nil
 }
 
@@ -201,7 +196,7 @@ func (e *Emulator) syncNodegroup(c *clusterRec, name string) {
 			}
 		}
 	}
-	_ = e.env.Kube.SetNodePool(kubeID(c.Region, deref(c.V.Name)), name, nodes) // only fails for a cluster without an API server
+	_ = e.env.Kube.SetNodePool(e.kubeID(c.Region, deref(c.V.Name)), name, nodes) // only fails for a cluster without an API server
 }
 
 // nodegroupNodes are the nodes of a managed node group as EKS registers
@@ -444,6 +439,7 @@ func aggregateClusterRoles(ctx context.Context, cs kubernetes.Interface) error {
 // IAM user that signed it to the Kubernetes user the cluster knows it as
 // (clusterRec.kubeUser), from the emulator's state at that moment.
 func (e *Emulator) eksAuthenticator(region, cluster string) emu.KubeAuthenticator {
+	acct, key := e.acct, e.clusterKey(region, cluster)
 	return func(token string) (emu.KubeUser, error) {
 		if hmac.Equal([]byte(token), []byte(e.internalToken)) {
 			return emu.KubeUser{Name: "regionctl-sandbox:eks-access-controller", Groups: []string{"system:masters"}}, nil
@@ -458,11 +454,14 @@ func (e *Emulator) eksAuthenticator(region, cluster string) emu.KubeAuthenticato
 			return emu.KubeUser{}, err
 		}
 		_, p, _ := e.secretOf(keyID)
-		c, ok := e.st.Clusters[region+"/"+cluster]
+		if err := checkSession(p, tokenSessionToken(token), time.Now()); err != nil {
+			return emu.KubeUser{}, fmt.Errorf("EKS token: %s", err.msg)
+		}
+		c, ok := e.clusterAt(key)
 		if !ok {
 			return emu.KubeUser{}, fmt.Errorf("cluster %s is gone", cluster)
 		}
-		return c.kubeUser(p, e.env.Account)
+		return c.kubeUser(p, acct)
 	}
 }
 

@@ -294,6 +294,24 @@ func driveAWS(t *testing.T, c *clients, stsc *sts.Client) {
 	}
 	_, err = c.iam.ListRoles(ctx, &iam.ListRolesInput{})
 	must("ListRoles", err)
+	own := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}]}`
+	assumable, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("parity-assumable"), AssumeRolePolicyDocument: aws.String(own)})
+	must("CreateRole", err)
+	_, err = stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: assumable.Role.Arn, RoleSessionName: aws.String("parity")})
+	must("AssumeRole", err)
+	oidc, err := c.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String("https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF"),
+		ClientIDList: []string{"sts.amazonaws.com"}, Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("parity")}}})
+	must("CreateOpenIDConnectProvider", err)
+	_, err = c.iam.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: oidc.OpenIDConnectProviderArn})
+	must("GetOpenIDConnectProvider", err)
+	_, err = c.iam.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	must("ListOpenIDConnectProviders", err)
+	_, err = c.iam.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: oidc.OpenIDConnectProviderArn})
+	must("DeleteOpenIDConnectProvider", err)
+	_, err = c.iam.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: oidc.OpenIDConnectProviderArn}) // NoSuchEntity
+	if err == nil {
+		t.Error("GetOpenIDConnectProvider of a deleted provider succeeded")
+	}
 	for _, p := range []string{"AmazonEKSClusterPolicy", "AmazonEKSWorkerNodePolicy"} {
 		_, err = c.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("parity-role"), PolicyArn: aws.String("arn:aws:iam::aws:policy/" + p)})
 		must("AttachRolePolicy", err)

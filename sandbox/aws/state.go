@@ -23,11 +23,20 @@ type state struct {
 	Roles       map[string]*roleRec    `json:"roles"`
 	Clusters    map[string]*clusterRec `json:"clusters"` // key region/name
 	Users       map[string]*userRec    `json:"users"`
+	// OIDCProviders are IAM's OpenID Connect providers, by URL without
+	// the scheme (oidc.go).
+	OIDCProviders map[string]*oidcProviderRec `json:"oidcProviders"`
 	// Keys are the IAM users' access keys, by access key id.
 	Keys map[string]*keyRec `json:"accessKeys"`
 	// Tokens maps an idempotency token ("ec2:CreateNatGateway:TOKEN") to
 	// the id it created and a digest of the request.
 	Tokens map[string]tokenRec `json:"tokens"`
+
+	// Only in the sandbox's own account's state (accounts.go): the member
+	// accounts' states, and the sessions sts:AssumeRole issued (by access
+	// key id).
+	Accounts map[string]*state      `json:"memberAccounts,omitempty"`
+	Sessions map[string]*sessionRec `json:"sessions,omitempty"`
 }
 
 type tokenRec struct {
@@ -171,11 +180,17 @@ func (s *state) fill() {
 	if s.Users == nil {
 		s.Users = map[string]*userRec{}
 	}
+	if s.OIDCProviders == nil {
+		s.OIDCProviders = map[string]*oidcProviderRec{}
+	}
 	if s.Keys == nil {
 		s.Keys = map[string]*keyRec{}
 	}
 	if s.Tokens == nil {
 		s.Tokens = map[string]tokenRec{}
+	}
+	for _, m := range s.Accounts {
+		m.fill()
 	}
 	for _, c := range s.Clusters {
 		if c.Nodegroups == nil {

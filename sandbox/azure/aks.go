@@ -558,6 +558,9 @@ func (e *Emulator) createCluster(w http.ResponseWriter, r *http.Request, rt rout
 	if props.SupportPlan == nil {
 		props.SupportPlan = ptr(armcontainerservice.KubernetesSupportPlanKubernetesOfficial)
 	}
+	if aerr := oidcIssuer(props, nil, loc); aerr != nil {
+		return false, aerr
+	}
 	props.MaxAgentPools = ptr[int32](100)
 	props.PowerState = &armcontainerservice.PowerState{Code: ptr(armcontainerservice.CodeRunning)}
 	props.ResourceUID = ptr(strings.ReplaceAll(uuid.NewString(), "-", "")[:24])
@@ -725,6 +728,9 @@ func (e *Emulator) updateCluster(w http.ResponseWriter, r *http.Request, rt rout
 	}
 	if props.SecurityProfile != nil {
 		nv.SecurityProfile = props.SecurityProfile
+	}
+	if aerr := oidcIssuer(&nv, old, deref(cl.V.Location)); aerr != nil {
+		return false, aerr
 	}
 	if props.StorageProfile != nil {
 		nv.StorageProfile = props.StorageProfile
@@ -982,4 +988,24 @@ users:
   user:
     token: %s
 `, base64.StdEncoding.EncodeToString(caPEM), server, name, name, u, name, name, u, token))
+}
+
+// oidcIssuer gives a cluster whose OIDC issuer is enabled its issuer URL
+// (kept across updates), and refuses what AKS refuses: disabling an
+// enabled issuer, and workload identity without the issuer.
+func oidcIssuer(props, old *armcontainerservice.ManagedClusterProperties, loc string) *armErr {
+	was := old != nil && old.OidcIssuerProfile != nil && deref(old.OidcIssuerProfile.Enabled)
+	on := props.OidcIssuerProfile != nil && deref(props.OidcIssuerProfile.Enabled)
+	switch {
+	case was && !on:
+		return badParam("properties.oidcIssuerProfile.enabled: the OIDC issuer cannot be disabled once it is enabled.")
+	case on && was:
+		props.OidcIssuerProfile.IssuerURL = old.OidcIssuerProfile.IssuerURL
+	case on:
+		props.OidcIssuerProfile.IssuerURL = ptr(fmt.Sprintf("https://%s.oic.prod-aks.azure.com/%s/%s/", loc, TenantID, uuid.NewString()))
+	}
+	if sp := props.SecurityProfile; sp != nil && sp.WorkloadIdentity != nil && deref(sp.WorkloadIdentity.Enabled) && !on {
+		return badParam("properties.securityProfile.workloadIdentity: enabling workload identity requires the OIDC issuer (properties.oidcIssuerProfile.enabled).")
+	}
+	return nil
 }

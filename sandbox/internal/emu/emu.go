@@ -23,6 +23,9 @@ type Object struct {
 	Name   string `json:"name,omitempty"`
 	Region string `json:"region,omitempty"`
 	State  string `json:"state,omitempty"`
+	// Account is the AWS account holding the object when it is not the
+	// sandbox's own (a member account).
+	Account string `json:"account,omitempty"`
 }
 
 // FaultKind is a fault the sandbox can inject.
@@ -54,6 +57,10 @@ type Env struct {
 	Latency func(op string) time.Duration
 	// Account is the emulated account or project id.
 	Account string
+	// AWSAccounts are further AWS accounts besides Account, members of its
+	// organization: each has the role OrganizationAccountAccessRole, which
+	// Account's principals may assume.
+	AWSAccounts []string
 	// Projects are the Google Cloud projects that exist besides the
 	// sandbox's default one.
 	Projects []string
