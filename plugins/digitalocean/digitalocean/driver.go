@@ -172,11 +172,6 @@ func (d *Driver) Validate(_ context.Context, r *spec.Region) diag.Diagnostics {
 				Fix:     "remove spot: true (DOKS node pools are always on-demand droplets)"})
 		}
 	}
-	if r.Spec.Zones > 1 {
-		ds = append(ds, diag.Diagnostic{Severity: diag.Error, Path: "spec.zones",
-			Summary: fmt.Sprintf("DigitalOcean regions are single-zone: %s cannot spread across %d zones", r.Spec.Location, r.Spec.Zones),
-			Fix:     "set zones: 1 (or leave it out), and spread across regions with more Region specs instead"})
-	}
 	if r.Spec.Network.SingleNATGateway {
 		ds = append(ds, diag.Diagnostic{Severity: diag.Warning, Path: "spec.network.singleNatGateway",
 			Summary: "DOKS nodes have public addresses; the driver makes no NAT gateway, so singleNatGateway has no effect"})
