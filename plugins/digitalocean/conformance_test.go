@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/digitalocean/godo"
@@ -36,14 +39,47 @@ func testRegion() *spec.Region {
 	}
 }
 
-// buildPlugin builds this plugin as regionctl would find it.
-func buildPlugin(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), plugin.ExecutablePrefix+"digitalocean")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+// binDir holds the binaries the tests build once: the plugin, and
+// regionctl from the checkout this plugin lives in.
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+// TestMain removes the binaries after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
 	}
-	return bin
+	os.Exit(code)
+}
+
+// binaries builds regionctl and the plugin (as regionctl finds it) once,
+// and returns their folder.
+func binaries(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "regionctl-do-bin-"); binErr != nil {
+			return
+		}
+		for _, b := range []struct{ dir, out, pkg string }{
+			{".", plugin.ExecutablePrefix + "digitalocean", "."},
+			{filepath.Join("..", ".."), "regionctl", "./cmd/regionctl"},
+		} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, b.out), b.pkg)
+			cmd.Dir = b.dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				binErr = fmt.Errorf("go build %s: %v\n%s", b.out, err, out)
+				return
+			}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binDir
 }
 
 // TestConformance builds this plugin, starts the DigitalOcean emulator
@@ -58,7 +94,7 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err) // CI must run the clusters' API servers
 	}
 	ctx := context.Background()
-	bin := buildPlugin(t)
+	bin := filepath.Join(binaries(t), plugin.ExecutablePrefix+"digitalocean")
 	em, err := emulator.New(ctx, emulator.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
