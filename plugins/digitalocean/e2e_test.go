@@ -74,7 +74,7 @@ func newCLI(t *testing.T) *cli {
 }
 
 // TestSandboxE2E is the issue's done-criterion, through the real CLI:
-// `regionctl apply --sandbox -f examples/digitalocean.yaml` with the plugin
+// `regionctl apply --sandbox -f examples/plugins/digitalocean.yaml` with the plugin
 // on PATH creates everything, a second plan is empty, kubectl sees the
 // StorageClasses and Services in the cluster's API server, no token lands
 // in state, and destroy leaves the emulated cloud empty.
@@ -86,7 +86,7 @@ func TestSandboxE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newCLI(t)
-	spec, err := os.ReadFile(filepath.Join("..", "..", "examples", "digitalocean.yaml"))
+	spec, err := os.ReadFile(filepath.Join("..", "..", "examples", "plugins", "digitalocean.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,5 +172,27 @@ spec:
 		if !strings.Contains(out, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestFleetRegion: examples/fleet.jsonnet gains its DigitalOcean region with
+// --tla-str plugins=digitalocean, and that region passes the driver's checks
+// (one zone, no spot) and expands.
+func TestFleetRegion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds regionctl")
+	}
+	c := newCLI(t)
+	fleet, err := filepath.Abs(filepath.Join("..", "..", "examples", "fleet.jsonnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The GCP regions need a project, which the GCP driver finds offline
+	// in GOOGLE_CLOUD_PROJECT.
+	cmd := exec.Command(filepath.Join(c.bins, "regionctl"), "validate", "-f", fleet, "--tla-str", "plugins=digitalocean")
+	cmd.Dir, cmd.Env = c.dir, append(c.env, "GOOGLE_CLOUD_PROJECT=fleet-test")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "7 region(s) valid") || !strings.Contains(string(out), "prod-do-fra1") {
+		t.Errorf("validate the fleet with its DigitalOcean region: %v\n%s", err, out)
 	}
 }
