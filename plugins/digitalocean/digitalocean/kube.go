@@ -24,7 +24,6 @@ const (
 	annLBName     = "service.beta.kubernetes.io/do-loadbalancer-name"
 	annLBProtocol = "service.beta.kubernetes.io/do-loadbalancer-protocol"
 	annLBNetwork  = "service.beta.kubernetes.io/do-loadbalancer-network"
-	annLBTags     = "service.beta.kubernetes.io/do-loadbalancer-tags"
 )
 
 // tokenLifetime is how long regionctl uses a kubeconfig token before it
@@ -45,7 +44,6 @@ func expandInCluster(r *spec.Region, cluster string, pools []string) []providers
 		svc := kubernetes.ServiceFor(lb)
 		svc.Annotations[annLBName] = name + "-" + lb.Name
 		svc.Annotations[annLBProtocol] = "tcp"
-		svc.Annotations[annLBTags] = tagOwner + "," + tagRegion + name
 		if lb.Scheme == spec.SchemeInternal {
 			svc.Annotations[annLBNetwork] = "INTERNAL"
 		} else {
