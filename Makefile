@@ -2,12 +2,18 @@
 GO      ?= go
 BIN     ?= bin/regionctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
+# -s -w strip the symbol and debug tables; -trimpath keeps build paths out.
+LDFLAGS := -s -w -X github.com/regionctl/regionctl/cli.Version=$(VERSION)
 
-.PHONY: build test test-gcloud test-az lint fuzz bench quickstart proto
+.PHONY: build test test-gcloud test-az lint fuzz bench quickstart release proto
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/regionctl
+
+# Release archives for linux/darwin × amd64/arm64 with checksums.txt, in
+# dist/ (scripts/release.sh); the Dockerfile builds the image from them.
+release:
+	GO=$(GO) VERSION=$(VERSION) ./scripts/release.sh
 
 # The full test suite, as CI runs it: installs (cached) and starts the test
 # peers it needs, then vets and tests every package. See scripts/test.sh.

@@ -8,11 +8,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/term"
 
 	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -21,8 +24,19 @@ type app struct {
 	cfg *Config
 	g   *globals
 
+	// intr handles Ctrl-C (see interrupts); nil in CommandTree.
+	intr *interrupts
+	// started is when the command started, for the elapsed time printed
+	// at the end.
+	started time.Time
+	// events receives progress and diagnostics as JSON (--log-format
+	// json, --events-file); nil when neither is asked for.
+	events *eventLog
+
 	driversMu sync.Mutex
 	drivers   map[string]providers.Driver
+	// offline are the drivers validate builds (providers.Options.Offline).
+	offline map[string]providers.Driver
 	registryState
 }
 
@@ -40,7 +54,7 @@ func (f *specFlags) register(cmd interface {
 	StringArrayVar(p *[]string, name string, value []string, usage string)
 	IntVar(p *int, name string, value int, usage string)
 }) {
-	cmd.StringArrayVarP(&f.files, "file", "f", nil, "region spec file or folder (YAML, JSON, Jsonnet); repeatable")
+	cmd.StringArrayVarP(&f.files, "file", "f", nil, "region spec file or folder (YAML, JSON, Jsonnet), or - for YAML/JSON on stdin; repeatable")
 	cmd.StringArrayVar(&f.extStr, "ext-str", nil, "Jsonnet external variable KEY=VALUE; repeatable")
 	cmd.StringArrayVar(&f.tlaStr, "tla-str", nil, "Jsonnet top-level argument KEY=VALUE; repeatable")
 	cmd.IntVar(&f.jsonnetMiB, "jsonnet-max-memory", spec.DefaultJsonnetMemory>>20, "MiB of memory a Jsonnet program may use while it is evaluated")
@@ -64,7 +78,7 @@ func (a *app) loadRegions(ctx context.Context, f *specFlags) ([]*spec.Region, er
 	if f.jsonnetMiB <= 0 {
 		return nil, fmt.Errorf("%w: --jsonnet-max-memory %d: give a positive number of MiB (default %d)", ErrBadFlag, f.jsonnetMiB, spec.DefaultJsonnetMemory>>20)
 	}
-	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, MaxJsonnetMemory: uint64(f.jsonnetMiB) << 20})
+	regions, ds := spec.Load(ctx, f.files, spec.LoadOptions{ExtStr: ext, TLAStr: tla, Stdin: a.cfg.Stdin, MaxJsonnetMemory: uint64(f.jsonnetMiB) << 20})
 	if err := a.report(ds); err != nil {
 		return nil, err
 	}
@@ -107,27 +121,28 @@ func (a *app) selectRegions(regions []*spec.Region) ([]*spec.Region, error) {
 	return out, nil
 }
 
-// report prints diagnostics to stderr and turns errors among them into a
-// short error (the details were printed).
+// report prints diagnostics to stderr, each once, and turns errors among
+// them into a short error saying how many there were and where they come
+// from (spec, state, refresh, cloud, lock, target), which sets the exit
+// code.
 func (a *app) report(ds diag.Diagnostics) error {
 	if len(ds) == 0 {
 		return nil
 	}
+	ds = ds.Dedupe()
 	ds.Sort()
 	fmt.Fprintln(a.cfg.Stderr, ds.String())
+	a.events.diagnostics(ds)
 	if !ds.HasErrors() {
 		return nil
 	}
-	n := 0
+	de := &diagError{bySource: map[diag.Source]int{}}
 	for _, d := range ds {
 		if d.Severity == diag.Error {
-			n++
+			de.bySource[d.Source]++
 		}
 	}
-	if n == 1 {
-		return fmt.Errorf("1 error in the spec; nothing was changed")
-	}
-	return fmt.Errorf("%d errors in the spec; nothing was changed", n)
+	return de
 }
 
 // useSandbox reports whether drivers should point at the sandbox.
@@ -135,12 +150,17 @@ func (a *app) useSandbox() bool {
 	return a.g.sandbox || a.cfg.Getenv("REGIONCTL_SANDBOX") == "1"
 }
 
-// driver builds (once) and returns the named driver.
+// driver builds (once) and returns the named driver. With --sandbox a
+// driver the sandbox does not emulate is refused before it is built: it
+// would talk to its real cloud.
 func (a *app) driver(ctx context.Context, name string) (providers.Driver, error) {
 	a.driversMu.Lock()
 	defer a.driversMu.Unlock()
 	if d, ok := a.drivers[name]; ok {
 		return d, nil
+	}
+	if _, isPlugin := a.registry().plugins[name]; a.useSandbox() && !isPlugin && !sandbox.Emulates(name) {
+		return nil, &plan.DriverTargetError{Driver: name, Reason: fmt.Sprintf("driver %q has no emulator in the sandbox: refusing --sandbox for it (it would talk to its real cloud); run it without --sandbox", name)}
 	}
 	opts, err := a.driverOptions(ctx, name)
 	if err != nil {
@@ -154,6 +174,25 @@ func (a *app) driver(ctx context.Context, name string) (providers.Driver, error)
 		a.drivers = map[string]providers.Driver{}
 	}
 	a.drivers[name] = d
+	return d, nil
+}
+
+// offlineDriver builds (once) the named driver for checks only: no
+// credentials, no sandbox, no network (providers.Options.Offline).
+func (a *app) offlineDriver(ctx context.Context, name string) (providers.Driver, error) {
+	a.driversMu.Lock()
+	defer a.driversMu.Unlock()
+	if d, ok := a.offline[name]; ok {
+		return d, nil
+	}
+	d, err := a.registry().registry.New(ctx, name, providers.Options{Offline: true})
+	if err != nil {
+		return nil, err
+	}
+	if a.offline == nil {
+		a.offline = map[string]providers.Driver{}
+	}
+	a.offline[name] = d
 	return d, nil
 }
 

@@ -23,6 +23,10 @@ const (
 	envCloudFile  = "REGIONCTL_TEST_CLOUD_FILE"  // the fake cloud's file
 	envHangAfter  = "REGIONCTL_TEST_HANG_AFTER_CREATE"
 	envSlowCreate = "REGIONCTL_TEST_SLOW_CREATE" // a type whose create waits for SIGINT
+	// envBlockCreate names a type whose create blocks until its context is
+	// cancelled (a cloud call that would outlive the first Ctrl-C).
+	envBlockCreate = "REGIONCTL_TEST_BLOCK_CREATE"
+	envVersion     = "REGIONCTL_TEST_VERSION" // stamps Version, as -ldflags would
 )
 
 // hangMarker is printed to stderr by a helper process that created a
@@ -49,6 +53,12 @@ func TestMain(m *testing.M) {
 		reg := memRegistry(cloud, os.Getenv(envHangAfter))
 		if typ := os.Getenv(envSlowCreate); typ != "" {
 			reg = slowRegistry(cloud, typ)
+		}
+		if typ := os.Getenv(envBlockCreate); typ != "" {
+			reg = blockRegistry(cloud, typ)
+		}
+		if v := os.Getenv(envVersion); v != "" {
+			Version = v
 		}
 		os.Exit(Main(os.Args[1:], Config{Registry: reg}))
 	}
@@ -253,7 +263,7 @@ func TestApplyLifecycle(t *testing.T) {
 	e.must(0, "plan", "-f", e.specPath(), "--detailed-exitcode")
 
 	// Applying the same plan file again is refused: state moved on.
-	r = e.must(1, "apply", planFile)
+	r = e.must(ExitStale, "apply", planFile)
 	if !strings.Contains(r.stderr, "stale") {
 		t.Fatalf("re-applying a used plan was not refused as stale:\n%s", r.stderr)
 	}
@@ -289,7 +299,7 @@ func TestStalePlanFileNamesTheChangedResource(t *testing.T) {
 	e.editSpec("min: 3, max: 7", "min: 4, max: 7")
 	e.must(0, "apply", "-f", e.specPath(), "--auto-approve")
 
-	r := e.must(1, "apply", planFile)
+	r := e.must(ExitStale, "apply", planFile)
 	if !strings.Contains(r.stderr, "stale") || !strings.Contains(r.stderr, "test-east/mem_node_pool.system") {
 		t.Fatalf("stale plan refusal does not name the changed resource:\n%s", r.stderr)
 	}
@@ -305,7 +315,7 @@ func TestLockHeldByAnotherRunIsReported(t *testing.T) {
 	if err := os.WriteFile(lockFile, []byte(stale), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := e.must(1, "plan", "-f", e.specPath())
+	r := e.must(ExitLocked, "plan", "-f", e.specPath())
 	for _, want := range []string{"ci@runner-7", "4242", "unlock --stale"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("lock error does not mention %q:\n%s", want, r.stderr)
@@ -323,7 +333,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	e := newEnv(t)
 	e.editSpec("kubernetesVersion: \"1.33\"", "kubernetesVersion: \"1.33\"\n    nodepools: []")
 	e.editSpec("min: 3, max: 6", "min: 7, max: 6")
-	r := e.must(1, "validate", "-f", e.specPath())
+	r := e.must(ExitSpecInvalid, "validate", "-f", e.specPath())
 	for _, want := range []string{"region.yaml:11:5", `did you mean "nodePools"?`, "region.yaml:13:", "min"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("diagnostics do not mention %q:\n%s", want, r.stderr)
@@ -334,7 +344,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 func TestValidateUnknownDriver(t *testing.T) {
 	e := newEnv(t)
 	e.editSpec("provider: mem", "provider: mme")
-	r := e.must(1, "validate", "-f", e.specPath())
+	r := e.must(ExitSpecInvalid, "validate", "-f", e.specPath())
 	for _, want := range []string{"region.yaml:5:", "spec.provider", `did you mean "mem"?`} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("diagnostics do not mention %q:\n%s", want, r.stderr)

@@ -49,7 +49,7 @@ started to ask for its capabilities.`,
 			var all []listedDriver
 			var broken []error // a plugin that does not start hides no other driver
 			for _, name := range reg.registry.Names() {
-				d, err := a.driver(ctx, name)
+				d, err := a.offlineDriver(ctx, name) // capabilities need no credentials
 				if err != nil {
 					broken = append(broken, err)
 					continue

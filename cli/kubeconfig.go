@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/state"
@@ -77,7 +78,7 @@ user credentials). No token is written to the file.
 // flags that say where its state and sandbox are, as absolute paths so the
 // kubeconfig works from any directory.
 func (a *app) kubeTokenArgs(region string) ([]string, error) {
-	stateDir, err := filepath.Abs(a.g.stateDir)
+	stateDir, err := filepath.Abs(a.stateDir())
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
@@ -146,10 +147,15 @@ func (a *app) kubeTokenCmd() *cobra.Command {
 func (a *app) clusterAccess(ctx context.Context, region string, token bool) (kubernetes.AccessResponse, error) {
 	st, err := a.backend().Read(ctx, region)
 	if errors.Is(err, state.ErrNoState) {
-		return kubernetes.AccessResponse{}, fmt.Errorf("region %s has no state in %s: apply it first (regionctl apply -f SPEC)", region, a.g.stateDir)
+		return kubernetes.AccessResponse{}, fmt.Errorf("region %s has no state in %s: apply it first (regionctl apply -f SPEC)", region, a.stateDir())
 	}
 	if err != nil {
-		return kubernetes.AccessResponse{}, fmt.Errorf("read state of region %s: %w", region, err)
+		return kubernetes.AccessResponse{}, &plan.StateError{Region: region, Err: fmt.Errorf("read: %w", err)}
+	}
+	if st.Target != nil {
+		if err := a.checkTarget(*st.Target, "the state", region); err != nil {
+			return kubernetes.AccessResponse{}, err
+		}
 	}
 	d, err := a.driver(ctx, st.Provider)
 	if err != nil {

@@ -21,7 +21,7 @@ func TestKilledRunsLockIsTakenOver(t *testing.T) {
 	if r := e.must(0, "state", "lock", "list"); !strings.Contains(r.stdout, "STALE: its holder, "+dead) {
 		t.Errorf("lock list does not call the killed run's lock stale:\n%s", r.stdout)
 	}
-	r := e.must(1, "plan", "-f", e.specPath())
+	r := e.must(ExitLocked, "plan", "-f", e.specPath())
 	for _, want := range []string{dead, "is no longer running", "--lock-timeout", "state unlock --stale"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("the refused plan does not say %q:\n%s", want, r.stderr)

@@ -50,6 +50,10 @@ func (a *app) planCmd() *cobra.Command {
 				return err
 			}
 			be := a.backend()
+			eng, err := a.engine(be)
+			if err != nil {
+				return err
+			}
 			if pf.lock {
 				held, err := a.lockRegions(ctx, be, regionNames(regions), "plan")
 				if err != nil {
@@ -57,23 +61,27 @@ func (a *app) planCmd() *cobra.Command {
 				}
 				defer held.release(a.cfg.Stderr)
 			}
-			p, err := a.makePlan(ctx, a.engine(be), regions, &pf, destroy)
+			p, err := a.makePlan(ctx, eng, regions, &pf, destroy)
 			if err != nil {
 				return err
 			}
 			if err := a.renderPlan(a.cfg.Stdout, p, format); err != nil {
 				return err
 			}
+			if format == formatHuman {
+				printTargets(a.cfg.Stdout, p)
+			}
 			if out != "" {
 				if err := plan.WritePlanFile(out, p); err != nil {
 					return err
 				}
 				if format == formatHuman {
-					fmt.Fprintf(a.cfg.Stdout, "\nSaved the plan to %s. To apply exactly this plan, run:\n    regionctl apply %s\n", out, out)
+					fmt.Fprintf(a.cfg.Stdout, "\nSaved the plan to %s. To apply exactly this plan, run:\n    %s\n", out, a.commandLine(nil, "apply", out))
 				}
 			}
+			a.done("Plan")
 			if detailed && p.HasChanges() {
-				return &exitError{code: 2}
+				return &exitError{code: ExitChanges}
 			}
 			return nil
 		},
@@ -88,6 +96,9 @@ func (a *app) planCmd() *cobra.Command {
 
 // makePlan plans the regions and prints diagnostics.
 func (a *app) makePlan(ctx context.Context, eng *plan.Engine, regions []*spec.Region, pf *planFlags, destroy bool) (*plan.Plan, error) {
+	if err := a.checkStateTargets(ctx, eng.State, regionNames(regions)); err != nil {
+		return nil, err
+	}
 	p, ds := eng.Plan(ctx, regions, plan.PlanOptions{
 		Destroy:      destroy,
 		AllowDestroy: pf.allowDestroy,
@@ -205,6 +216,10 @@ func (a *app) planAndApply(ctx context.Context, pf *planFlags, autoApprove, dest
 		operation = "destroy"
 	}
 	be := a.backend()
+	eng, err := a.engine(be)
+	if err != nil {
+		return err
+	}
 	held, err := a.lockRegions(ctx, be, regionNames(regions), operation)
 	if err != nil {
 		return err
@@ -212,7 +227,6 @@ func (a *app) planAndApply(ctx context.Context, pf *planFlags, autoApprove, dest
 	defer held.release(a.cfg.Stderr)
 	ctx, stop := held.guard(ctx)
 	defer stop()
-	eng := a.engine(be)
 	p, err := a.makePlan(ctx, eng, regions, pf, destroy)
 	if err != nil {
 		return err
@@ -228,6 +242,7 @@ func (a *app) showConfirmApply(ctx context.Context, eng *plan.Engine, p *plan.Pl
 	if !p.HasChanges() {
 		return nil
 	}
+	printTargets(a.cfg.Stdout, p)
 	if !autoApprove {
 		question := "Do you want to perform these actions?"
 		if p.Destroy {
@@ -247,11 +262,26 @@ func (a *app) applyPlanFile(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(p.Regions))
+	// Before any backend, credentials or network: the plan's target must
+	// be the one the flags select.
+	if err := a.checkPlanTarget(p, path); err != nil {
+		return err
+	}
+	if !p.HasChanges() {
+		fmt.Fprintln(a.cfg.Stdout, "The plan has no changes: nothing to apply.")
+		return nil
+	}
+	var names []string
 	for _, r := range p.Regions {
-		names = append(names, r.Region)
+		if hasChanges(r) {
+			names = append(names, r.Region)
+		}
 	}
 	be := a.backend()
+	eng, err := a.engine(be)
+	if err != nil {
+		return err
+	}
 	held, err := a.lockRegions(ctx, be, names, "apply")
 	if err != nil {
 		return err
@@ -259,11 +289,9 @@ func (a *app) applyPlanFile(ctx context.Context, path string) error {
 	defer held.release(a.cfg.Stderr)
 	ctx, stop := held.guard(ctx)
 	defer stop()
-	if !p.HasChanges() {
-		fmt.Fprintln(a.cfg.Stdout, "The plan has no changes: nothing to apply.")
-		return nil
-	}
-	return a.apply(ctx, a.engine(be), p)
+	printTargets(a.cfg.Stdout, p)
+	fmt.Fprintln(a.cfg.Stdout)
+	return a.apply(ctx, eng, p)
 }
 
 func (a *app) destroyCmd() *cobra.Command {
@@ -286,6 +314,10 @@ protect: true refuse to lose stateful resources unless --allow-destroy.`,
 				return fmt.Errorf("destroy needs -f PATH, or --region NAME for regions whose spec is gone")
 			}
 			be := a.backend()
+			eng, err := a.engine(be)
+			if err != nil {
+				return err
+			}
 			held, err := a.lockRegions(ctx, be, a.g.regions, "destroy")
 			if err != nil {
 				return err
@@ -293,7 +325,9 @@ protect: true refuse to lose stateful resources unless --allow-destroy.`,
 			defer held.release(a.cfg.Stderr)
 			ctx, stop := held.guard(ctx)
 			defer stop()
-			eng := a.engine(be)
+			if err := a.checkStateTargets(ctx, be, a.g.regions); err != nil {
+				return err
+			}
 			p, ds := eng.PlanDestroyFromState(ctx, a.g.regions, plan.PlanOptions{AllowDestroy: pf.allowDestroy, SkipRefresh: !pf.refresh})
 			if err := a.report(ds); err != nil {
 				return err

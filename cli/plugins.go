@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/plugin"
 	"github.com/regionctl/regionctl/sandbox"
@@ -88,7 +89,7 @@ func (a *app) pluginSandboxOptions(ctx context.Context, p plugin.Found) (provide
 			return providers.Options{}, err
 		}
 		if !info.Emulator {
-			return providers.Options{}, fmt.Errorf("driver %s (plugin %s) has no emulator, so --sandbox cannot be used with it: refusing rather than reach its real cloud", p.Name, p.Path)
+			return providers.Options{}, &plan.DriverTargetError{Driver: p.Name, Reason: fmt.Sprintf("driver %s (plugin %s) has no emulator, so --sandbox cannot be used with it: refusing rather than reach its real cloud", p.Name, p.Path)}
 		}
 	}
 	ep, err := a.ensureDaemon(ctx, dir, []string{"sandbox", "serve-plugin", p.Name, "--plugin-path", p.Path, "--sandbox-dir", a.g.sandboxDir})
@@ -108,14 +109,16 @@ func (a *app) pluginSandboxOptions(ctx context.Context, p plugin.Found) (provide
 func (a *app) closeDrivers(stderr io.Writer) {
 	a.driversMu.Lock()
 	defer a.driversMu.Unlock()
-	for name, d := range a.drivers {
-		if c, ok := d.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				fmt.Fprintf(stderr, "Warning: driver %s: %v\n", name, err)
+	for _, built := range []map[string]providers.Driver{a.drivers, a.offline} {
+		for name, d := range built {
+			if c, ok := d.(io.Closer); ok {
+				if err := c.Close(); err != nil {
+					fmt.Fprintf(stderr, "Warning: driver %s: %v\n", name, err)
+				}
 			}
 		}
 	}
-	a.drivers = nil
+	a.drivers, a.offline = nil, nil
 }
 
 // pluginInfo reports where driver d comes from, when it is a plugin.

@@ -11,6 +11,7 @@ import (
 	"github.com/regionctl/regionctl/internal/memcloud"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/plugin"
+	"github.com/regionctl/regionctl/sandbox"
 )
 
 // pluginDriverName is the driver the test binary serves as a plugin when
@@ -100,13 +101,19 @@ func TestPluginDriver(t *testing.T) {
 	}
 	e.must(0, "plan", "-f", e.specPath(), "--detailed-exitcode", "--plugin-dir", dir)
 
+	// A state of its own: the real run's state is refused under --sandbox
+	// anyway (another target, exit 9), before the driver is built.
 	sandboxDir := filepath.Join(e.dir, "sandbox")
-	r = e.must(1, "plan", "-f", e.specPath(), "--sandbox", "--sandbox-dir", sandboxDir, "--plugin-dir", dir)
+	r = e.must(ExitTarget, "plan", "-f", e.specPath(), "--sandbox", "--sandbox-dir", sandboxDir, "--plugin-dir", dir, "--state-dir", filepath.Join(e.dir, "sandbox-state"))
 	if !strings.Contains(r.stderr, "has no emulator") || !strings.Contains(r.stderr, "refusing rather than reach its real cloud") {
 		t.Errorf("--sandbox with a plugin without an emulator:\n%s", r.stderr)
 	}
-	if _, err := os.Stat(sandboxDir); !os.IsNotExist(err) {
-		t.Errorf("the refused sandbox run started something in %s (%v)", sandboxDir, err)
+	// The sandbox's ID is made (the target names it), but no emulator of
+	// the plugin was started.
+	if pdir := sandbox.PluginDir(sandboxDir, pluginDriverName); sandbox.Running(pdir) {
+		t.Errorf("the refused sandbox run started the plugin's emulator in %s", pdir)
+	} else if _, err := os.Stat(pdir); !os.IsNotExist(err) {
+		t.Errorf("the refused sandbox run made %s (%v)", pdir, err)
 	}
 }
 

@@ -185,7 +185,7 @@ func TestBadBackendConfigChangesNothing(t *testing.T) {
 	if err := os.WriteFile(file, []byte("backend:\n  type: s3\n  bucekt: x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := e.must(1, "--backend-config", file, "apply", "-f", e.specPath(), "--auto-approve")
+	r := e.must(ExitState, "--backend-config", file, "apply", "-f", e.specPath(), "--auto-approve")
 	want := file + `:3:3: backend s3 has no setting "bucekt"`
 	if !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, `did you mean "bucket"?`) {
 		t.Fatalf("stderr does not name the bad setting (%q):\n%s", want, r.stderr)

@@ -19,8 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -50,57 +49,33 @@ type Config struct {
 	IsTerminal func(any) bool
 }
 
-// exitError carries a specific exit code (2 for --detailed-exitcode with
-// changes) out of a command.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
 // Main runs regionctl with args (without the program name) and returns the
-// process exit code: 0 success, 1 error, 2 changes under --detailed-exitcode.
-// SIGINT and SIGTERM cancel the run's context: apply stops starting work,
-// lets in-flight operations finish and persists state before exiting.
+// process exit code (see the Exit constants: 0 success, 2 changes under
+// --detailed-exitcode, a distinct code per kind of failure). SIGINT and
+// SIGTERM cancel the run's context: apply stops starting work, lets
+// in-flight operations finish and persists state before exiting; a second
+// signal stops waiting for them (see interrupts).
 func Main(args []string, cfg Config) int {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(signals)
-	go func() {
-		select {
-		case <-signals:
-			fmt.Fprintln(cfg.Stderr, "\nInterrupt received: letting operations in flight finish and saving state; no new work starts.")
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	root, app := newRoot(&cfg)
+	intr := newInterrupts(cfg.Stderr, cancel)
+	defer intr.stop()
+	root, app := newRoot(&cfg, intr)
 	defer app.closeDrivers(cfg.Stderr) // plugin processes end with the run
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return 0
+		return ExitOK
 	}
 	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(cfg.Stderr, "Error:", ee.err)
-		}
-		return ee.code
+	if !errors.As(err, &ee) || ee.err != nil {
+		fmt.Fprintln(cfg.Stderr, "Error:", err)
 	}
-	fmt.Fprintln(cfg.Stderr, "Error:", err)
-	return 1
+	if intr.interrupted() && !errors.As(err, &ee) {
+		return ExitInterrupted // whatever the interruption made fail
+	}
+	return exitCode(err)
 }
 
 func (c Config) withDefaults() Config {
@@ -141,9 +116,14 @@ type globals struct {
 	forceConflicts bool
 	// pluginDirs is --plugin-dir (see plugins.go).
 	pluginDirs []string
+	// logFormat is --log-format: human progress lines, or one JSON object
+	// per event on stderr; eventsFile (--events-file) also writes the JSON
+	// events to a file.
+	logFormat  string
+	eventsFile string
 }
 
-func newRoot(cfg *Config) (*cobra.Command, *app) {
+func newRoot(cfg *Config, intr *interrupts) (*cobra.Command, *app) {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "regionctl",
@@ -153,9 +133,6 @@ with node pools, StorageClasses and load balancers — onto AWS, GCP or Azure
 from one spec, keeping per-region state with locking.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			return g.validate()
-		},
 	}
 	root.SetIn(cfg.Stdin)
 	root.SetOut(cfg.Stdout)
@@ -165,14 +142,32 @@ from one spec, keeping per-region state with locking.`,
 	pf.StringArrayVar(&g.regions, "region", nil, "only these regions of the fleet (repeatable)")
 	pf.IntVar(&g.parallelism, "parallelism", 10, "how many cloud operations run at once")
 	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for a region's lock (0: fail at once when held)")
-	pf.StringVar(&g.stateDir, "state-dir", ".regionctl/state", "directory of the local state backend")
+	pf.StringVar(&g.stateDir, "state-dir", "", "directory of the local state backend (default "+defaultStateDir+", or "+sandboxStateDir+" inside --sandbox-dir with --sandbox)")
 	registerBackendFlags(pf, g)
 	registerPluginFlags(pf, g)
 	pf.StringVar(&g.sandboxDir, "sandbox-dir", sandbox.DefaultDir, "where the sandbox keeps its emulated cloud")
 	pf.BoolVar(&g.sandbox, "sandbox", false, "point drivers at the offline sandbox emulators (also REGIONCTL_SANDBOX=1)")
 	pf.BoolVar(&g.forceConflicts, "force-conflicts", false, "server-side apply of StorageClasses and Services takes over fields another field manager owns (default: report the conflict)")
 
-	app := &app{cfg: cfg, g: g}
+	g.logFormat = logHuman
+	pf.Var(choiceValue{v: &g.logFormat, choices: []string{logHuman, logJSON}}, "log-format", "progress output: human lines, or json (one JSON object per event on stderr: refresh progress, operations with elapsed time, retries, diagnostics; see docs/ci.md)")
+	pf.StringVar(&g.eventsFile, "events-file", "", "also append the JSON events (see --log-format) to this file")
+
+	app := &app{cfg: cfg, g: g, intr: intr, started: time.Now()}
+	// Before any command: refuse flag values that make no sense, then open
+	// the event log the flags ask for.
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := g.validate(); err != nil {
+			return err
+		}
+		ev, err := openEvents(cfg.Stderr, g.logFormat, g.eventsFile)
+		if err != nil {
+			return err
+		}
+		app.events = ev
+		return nil
+	}
+	root.PersistentPostRun = func(*cobra.Command, []string) { app.events.close() }
 	root.AddCommand(
 		app.validateCmd(),
 		app.planCmd(),
@@ -188,6 +183,34 @@ from one spec, keeping per-region state with locking.`,
 		app.sandboxCmd(),
 		app.kubeconfigCmd(),
 		app.kubeTokenCmd(),
+		app.outputCmd(),
 	)
+	requireSubcommands(root)
 	return root, app
+}
+
+// requireSubcommands makes every command that only groups subcommands
+// (state, state lock, sandbox) fail on a subcommand it does not have, or
+// none, instead of printing its help and exiting 0: a pipeline calling
+// `regionctl state mv` must not believe it worked.
+func requireSubcommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		requireSubcommands(c)
+	}
+	if cmd == cmd.Root() || !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		var names []string
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, sub.Name())
+			}
+		}
+		if len(args) > 0 {
+			return fmt.Errorf("unknown command %q for %q: use one of %s", args[0], c.CommandPath(), strings.Join(names, ", "))
+		}
+		return fmt.Errorf("%q needs a subcommand: one of %s (see %s --help)", c.CommandPath(), strings.Join(names, ", "), c.CommandPath())
+	}
 }

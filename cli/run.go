@@ -20,22 +20,36 @@ import (
 func (a *app) backend() state.Backend {
 	b, err := a.openBackend(context.Background())
 	if err != nil {
-		return brokenBackend{err: err}
+		return brokenBackend{err: &backendError{err: err}}
 	}
 	return b
 }
 
-// engine returns a plan engine wired to the drivers, the backend and a
-// progress printer.
-func (a *app) engine(be state.Backend) *plan.Engine {
-	return &plan.Engine{
+// backendError is a state backend that could not be opened.
+type backendError struct{ err error }
+
+func (e *backendError) Error() string { return e.err.Error() }
+func (e *backendError) Unwrap() error { return e.err }
+
+// engine returns a plan engine wired to the drivers, the backend, the run's
+// target and the progress printers.
+func (a *app) engine(be state.Backend) (*plan.Engine, error) {
+	eng := &plan.Engine{
 		Drivers:     a.driver,
 		State:       be,
 		Parallelism: a.g.parallelism,
-		Observer:    newProgress(a.cfg.Stdout, a.ci()),
+		Observer:    a.observer(),
 		// The drivers built into this regionctl have its version.
 		DefaultDriverVersion: Version,
 	}
+	if a.useSandbox() {
+		t, err := a.sandboxTarget()
+		if err != nil {
+			return nil, err
+		}
+		eng.Sandbox, eng.SandboxDir = t.Sandbox, t.SandboxDir
+	}
+	return eng, nil
 }
 
 // locks holds the leases of the regions one command works on.
@@ -53,6 +67,7 @@ func (a *app) lockRegions(ctx context.Context, be state.Locker, names []string, 
 	l := &locks{}
 	for _, name := range sorted {
 		info := state.NewLockInfo(name, operation)
+		info.Version = versionString()
 		lease, err := state.Acquire(ctx, be, name, info, state.LockOptions{
 			Timeout: a.g.lockTimeout,
 			OnWait: func(h state.LockInfo, wait time.Duration) {
@@ -124,67 +139,83 @@ func (a *app) confirm(question string) error {
 	return nil
 }
 
-// apply runs a plan and prints what happened. It returns an error when any
-// operation failed or the run was interrupted.
+// apply runs a plan and prints what happened: every failure once, the
+// engine's notes, the totals and the elapsed time. It returns an error when
+// the plan was refused, any operation failed or the run was interrupted.
 func (a *app) apply(ctx context.Context, eng *plan.Engine, p *plan.Plan) error {
-	res, err := eng.Apply(ctx, p, plan.ApplyOptions{Parallelism: a.g.parallelism})
-	var stale *plan.StaleError
-	if errors.As(err, &stale) {
-		return err
+	res, err := eng.Apply(ctx, p, plan.ApplyOptions{Parallelism: a.g.parallelism, Abort: a.intr.aborted()})
+	if res == nil {
+		return err // refused before anything started (stale, target, state)
 	}
 	var added, changed, destroyed int
 	var failures []string
-	if res != nil {
-		for _, r := range res.Regions {
-			added += r.Added
-			changed += r.Changed
-			destroyed += r.Destroyed
-			for _, e := range r.Errors {
-				failures = append(failures, e.Error())
-			}
-			skipped := 0
-			for range r.Skipped {
-				skipped++
-			}
-			if skipped > 0 {
-				failures = append(failures, fmt.Sprintf("region %s: %d resource(s) not applied (see the skipped lines above)", r.Region, skipped))
-			}
+	for _, r := range res.Regions {
+		added += r.Added
+		changed += r.Changed
+		destroyed += r.Destroyed
+		for _, n := range r.Notes {
+			fmt.Fprintln(a.cfg.Stderr, "Note:", n)
 		}
+		for _, e := range r.Errors {
+			failures = append(failures, e.Error())
+		}
+		if len(r.Skipped) > 0 {
+			failures = append(failures, fmt.Sprintf("region %s: %d operation(s) not started (see the skipped lines above)", r.Region, len(r.Skipped)))
+		}
+	}
+	if err != nil && len(failures) == 0 {
+		failures = append(failures, err.Error()) // e.g. state could not be written
 	}
 	verb := "Apply"
 	if p.Destroy {
 		verb = "Destroy"
 	}
+	elapsed := roundDuration(time.Since(a.started))
 	if err == nil && len(failures) == 0 {
-		fmt.Fprintf(a.cfg.Stdout, "\n%s complete! Resources: %d added, %d changed, %d destroyed.\n", verb, added, changed, destroyed)
+		fmt.Fprintf(a.cfg.Stdout, "\n%s complete! Resources: %d added, %d changed, %d destroyed. (%s)\n", verb, added, changed, destroyed, elapsed)
+		a.events.summary(verb, added, changed, destroyed, elapsed, nil)
 		return nil
 	}
-	fmt.Fprintf(a.cfg.Stdout, "\n%s incomplete. Resources: %d added, %d changed, %d destroyed. State records everything done; run the command again to continue.\n",
-		verb, added, changed, destroyed)
+	fmt.Fprintf(a.cfg.Stdout, "\n%s incomplete. Resources: %d added, %d changed, %d destroyed. (%s)\n", verb, added, changed, destroyed, elapsed)
 	for _, f := range failures {
 		fmt.Fprintln(a.cfg.Stderr, "Error:", f)
 	}
-	if err != nil {
-		return err
-	}
-	return fmt.Errorf("%d problem(s) during %s", len(failures), strings.ToLower(verb))
+	a.events.summary(verb, added, changed, destroyed, elapsed, failures)
+	return &applyFailedError{verb: strings.ToLower(verb), failures: len(failures), cause: err}
 }
 
-// progress prints one line per apply event: which resource, what, how long.
-// Under CI each line starts with a timestamp.
+// done prints how long the command took, on stderr (stdout may be a
+// document: a plan in JSON or markdown).
+func (a *app) done(what string) {
+	fmt.Fprintf(a.cfg.Stderr, "%s took %s.\n", what, roundDuration(time.Since(a.started)))
+}
+
+// progress prints one line per apply event: which resource, what, how long;
+// and, on stderr, refresh progress of large plans. Under CI each line
+// starts with a timestamp. A failure's error is not part of its line: it is
+// printed once, in the summary at the end.
 type progress struct {
 	mu         sync.Mutex
-	w          io.Writer
+	w, stderr  io.Writer
 	timestamps bool
+	// refresh progress, per region: resources read so far and in all.
+	refreshed map[string][2]int
+	lastPrint time.Time
+	now       func() time.Time
 }
 
-func newProgress(w io.Writer, timestamps bool) *progress {
-	return &progress{w: w, timestamps: timestamps}
+func newProgress(w, stderr io.Writer, timestamps bool) *progress {
+	return &progress{w: w, stderr: stderr, timestamps: timestamps, refreshed: map[string][2]int{}, now: time.Now}
 }
+
+// refreshEvery is how often refresh progress is printed while a plan reads
+// the cloud; plans that finish sooner print nothing.
+const refreshEvery = 5 * time.Second
 
 // OnEvent implements plan.Observer.
 func (p *progress) OnEvent(ev plan.Event) {
 	var line string
+	w := p.w
 	verb, done := actionWords(ev.Action)
 	switch ev.Kind {
 	case plan.EventStart:
@@ -194,19 +225,54 @@ func (p *progress) OnEvent(ev plan.Event) {
 	case plan.EventFinish:
 		line = fmt.Sprintf("%s: %s after %s", ev.Address, done, roundDuration(ev.Elapsed))
 	case plan.EventFail:
-		line = fmt.Sprintf("%s: %s failed after %s: %v", ev.Address, verb, roundDuration(ev.Elapsed), ev.Err)
+		line = fmt.Sprintf("%s: %s failed after %s (error below)", ev.Address, verb, roundDuration(ev.Elapsed))
 	case plan.EventSkip:
 		line = fmt.Sprintf("%s: Skipped: %s", ev.Address, ev.Cause)
+	case plan.EventRefresh, plan.EventRefreshStart:
+		line, w = p.refreshLine(ev), p.stderr
+		if line == "" {
+			return
+		}
 	default:
-		return // refresh events are too many to print one by one
+		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.timestamps {
-		fmt.Fprintf(p.w, "%s %s\n", time.Now().UTC().Format(time.RFC3339), line)
+		fmt.Fprintf(w, "%s %s\n", time.Now().UTC().Format(time.RFC3339), line)
 		return
 	}
-	fmt.Fprintln(p.w, line)
+	fmt.Fprintln(w, line)
+}
+
+// refreshLine counts a refreshed resource and returns a progress line at
+// most every refreshEvery: resources read so far, per region.
+func (p *progress) refreshLine(ev plan.Event) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.refreshed[ev.Region]
+	if ev.Kind == plan.EventRefreshStart {
+		c[1] = ev.Total
+		p.refreshed[ev.Region] = c
+		return ""
+	}
+	c[0]++
+	p.refreshed[ev.Region] = c
+	now := p.now()
+	if p.lastPrint.IsZero() {
+		p.lastPrint = now // the first line comes refreshEvery after the first read
+		return ""
+	}
+	if now.Sub(p.lastPrint) < refreshEvery {
+		return ""
+	}
+	p.lastPrint = now
+	done, total := 0, 0
+	for _, c := range p.refreshed {
+		done += c[0]
+		total += c[1]
+	}
+	return fmt.Sprintf("Refreshing: %d of %d resources read in %d region(s)...", done, total, len(p.refreshed))
 }
 
 func actionWords(a plan.Action) (doing, done string) {
@@ -227,4 +293,18 @@ func roundDuration(d time.Duration) time.Duration {
 		return d.Round(time.Millisecond)
 	}
 	return d.Round(time.Second)
+}
+
+// observer is what the engine reports progress to: the human progress
+// lines (unless --log-format json), the JSON event log, and the interrupt
+// handler (which operations are in flight).
+func (a *app) observer() plan.Observer {
+	obs := observers{a.intr}
+	if a.g.logFormat != logJSON {
+		obs = append(obs, newProgress(a.cfg.Stdout, a.cfg.Stderr, a.ci()))
+	}
+	if a.events != nil {
+		obs = append(obs, a.events)
+	}
+	return obs
 }

@@ -32,7 +32,13 @@ func (a *app) showCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return a.renderPlan(a.cfg.Stdout, p, format)
+				if err := a.renderPlan(a.cfg.Stdout, p, format); err != nil {
+					return err
+				}
+				if format == formatHuman {
+					printTargets(a.cfg.Stdout, p)
+				}
+				return nil
 			}
 			if format == formatMarkdown {
 				return fmt.Errorf("--format markdown shows a plan file (show PLANFILE --format markdown); state is shown as text or JSON")
@@ -68,22 +74,28 @@ func (a *app) showCmd() *cobra.Command {
 // readStates reads the state of the regions selected with --region, or of
 // every region with state.
 func (a *app) readStates(ctx context.Context) ([]*state.State, error) {
+	return a.readStatesOf(ctx, a.g.regions)
+}
+
+// readStatesOf reads the state of the named regions (an error when one has
+// none), or of every region with state when names is empty.
+func (a *app) readStatesOf(ctx context.Context, names []string) ([]*state.State, error) {
 	be := a.backend()
-	names := a.g.regions
-	if len(names) == 0 {
+	explicit := len(names) > 0
+	if !explicit {
 		var err error
 		if names, err = be.Regions(ctx); err != nil {
-			return nil, fmt.Errorf("list regions: %w", err)
+			return nil, &plan.StateError{Region: "(all)", Err: fmt.Errorf("list regions: %w", err)}
 		}
 	}
 	var out []*state.State
 	for _, n := range names {
 		st, err := be.Read(ctx, n)
-		if errors.Is(err, state.ErrNoState) && len(a.g.regions) == 0 {
+		if errors.Is(err, state.ErrNoState) && !explicit {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read state of region %s: %w", n, err)
+			return nil, &plan.StateError{Region: n, Err: fmt.Errorf("read: %w", err)}
 		}
 		out = append(out, st)
 	}
@@ -131,7 +143,7 @@ func (a *app) stateShowCmd() *cobra.Command {
 			}
 			st, err := a.backend().Read(cmd.Context(), region)
 			if err != nil {
-				return fmt.Errorf("read state of region %s: %w", region, err)
+				return &plan.StateError{Region: region, Err: fmt.Errorf("read: %w", err)}
 			}
 			r, ok := st.Find(args[0])
 			if !ok {
@@ -174,7 +186,7 @@ regionctl no longer manages them (the next plan would create new ones).`,
 			for _, region := range regions {
 				st, err := be.Read(ctx, region)
 				if err != nil {
-					return fmt.Errorf("read state of region %s: %w", region, err)
+					return &plan.StateError{Region: region, Err: fmt.Errorf("read: %w", err)}
 				}
 				next := st.Clone()
 				for _, addr := range byRegion[region] {
@@ -184,7 +196,7 @@ regionctl no longer manages them (the next plan would create new ones).`,
 				}
 				next.Serial = st.Serial + 1
 				if err := be.Write(ctx, next, st.Serial); err != nil {
-					return fmt.Errorf("write state of region %s: %w", region, err)
+					return &plan.StateError{Region: region, Err: fmt.Errorf("write: %w", err)}
 				}
 				for _, addr := range byRegion[region] {
 					fmt.Fprintf(a.cfg.Stdout, "Removed %s from state (the cloud object is untouched)\n", addr)

@@ -20,6 +20,6 @@ func CommandTree() *cobra.Command {
 		IsTerminal: func(any) bool { return false },
 	}
 	cfg = cfg.withDefaults()
-	root, _ := newRoot(&cfg)
+	root, _ := newRoot(&cfg, nil)
 	return root
 }

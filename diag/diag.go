@@ -52,9 +52,53 @@ func (p Pos) String() string {
 	return b.String()
 }
 
+// Source says which stage found a problem, so a user knows where to look
+// and a pipeline can branch on the exit code (see docs/ci.md).
+type Source string
+
+const (
+	// SourceSpec: the region spec (the zero value: most diagnostics are
+	// about what the user wrote).
+	SourceSpec Source = ""
+	// SourceState: reading or writing the state backend.
+	SourceState Source = "state"
+	// SourceRefresh: reading the cloud to refresh what state records.
+	SourceRefresh Source = "refresh"
+	// SourceCloud: a cloud call or the driver's credentials.
+	SourceCloud Source = "cloud"
+	// SourceLock: a region's lock.
+	SourceLock Source = "lock"
+	// SourceTarget: a plan or state made for another target (the sandbox,
+	// or another cloud account) than this run's.
+	SourceTarget Source = "target"
+)
+
+// Describe names the source in a sentence: "in the spec", "while
+// refreshing from the cloud", ...
+func (s Source) Describe() string {
+	switch s {
+	case SourceSpec:
+		return "in the spec"
+	case SourceState:
+		return "with the state backend"
+	case SourceRefresh:
+		return "while refreshing from the cloud"
+	case SourceCloud:
+		return "from the cloud"
+	case SourceLock:
+		return "with a region lock"
+	case SourceTarget:
+		return "about the target (sandbox or cloud account)"
+	}
+	return "from " + string(s)
+}
+
 // Diagnostic is one problem found in the user's input or while planning.
 type Diagnostic struct {
 	Severity Severity `json:"-"`
+	// Source is the stage that found the problem; SourceSpec (empty) for
+	// the spec.
+	Source Source `json:"source,omitempty"`
 	// Summary says what is wrong in one line.
 	Summary string `json:"summary"`
 	// Detail adds context; optional.
@@ -78,6 +122,9 @@ func (d Diagnostic) String() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(d.Severity.String())
+	if d.Source != SourceSpec {
+		b.WriteString(" (" + string(d.Source) + ")")
+	}
 	b.WriteString(": ")
 	if d.Path != "" {
 		b.WriteString(d.Path)
@@ -128,6 +175,37 @@ func (ds Diagnostics) Sort() {
 		}
 		return a.Path < b.Path
 	})
+}
+
+// Dedupe removes repeated diagnostics: one equal to an earlier one, and a
+// warning saying exactly what an error says (drivers may report a problem
+// from Validate and again from Expand). Order is kept otherwise.
+func (ds Diagnostics) Dedupe() Diagnostics {
+	type key struct {
+		source              Source
+		summary, path, file string
+		line, col           int
+	}
+	keyOf := func(d Diagnostic) key {
+		return key{d.Source, d.Summary, d.Path, d.Pos.File, d.Pos.Line, d.Pos.Column}
+	}
+	isError := map[key]bool{}
+	for _, d := range ds {
+		if d.Severity == Error {
+			isError[keyOf(d)] = true
+		}
+	}
+	seen := map[key]bool{}
+	out := ds[:0:0]
+	for _, d := range ds {
+		k := keyOf(d)
+		if seen[k] || (d.Severity == Warning && isError[k]) {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	return out
 }
 
 // String renders every diagnostic, one after another.

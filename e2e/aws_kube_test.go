@@ -31,7 +31,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "kube-token" {
 		os.Exit(cli.Main(os.Args[1:], cli.Config{Registry: providers.Registry{"aws": aws.New, "azure": azure.New, "gcp": gcp.New}}))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
 }
 
 // newKubeEnv is newAWSEnv with a real kube-apiserver behind the EKS cluster
@@ -86,6 +88,8 @@ func TestAWSInCluster(t *testing.T) {
 	began := time.Now()
 	ap := e.must(0, "apply", planFile)
 	t.Logf("apply took %s (the API server starts with the cluster)", time.Since(began).Round(time.Second))
+
+	checkOutput(t, e, "fast", "bulk", "api")
 
 	kc := e.must(0, "kubeconfig", region).stdout
 	assertNoSecrets(t, "kubeconfig", kc)

@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/sandbox"
@@ -196,9 +199,14 @@ func TestAWSThrottled(t *testing.T) {
 	t.Parallel() // each test has its own sandbox and state
 	e := newAWSEnv(t, sandbox.Options{Seed: 42, Faults: []sandbox.Fault{{Op: "*", Kind: sandbox.FaultThrottle, Rate: 0.3}}})
 	e.smallSpec()
-	e.converge(3, "apply", "-f", e.spec, "--auto-approve")
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	e.converge(3, "--events-file", events, "apply", "-f", e.spec, "--auto-approve")
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode", "--refresh=false")
 	e.assertAWSMatchesState()
+	// The SDK's retries of throttled calls are in the event stream.
+	if b, err := os.ReadFile(events); err != nil || !strings.Contains(string(b), `"type":"retry"`) || !strings.Contains(string(b), "Throttl") {
+		t.Errorf("no retry event for a throttled call in --events-file (err %v)", err)
+	}
 	// The throttled client paces itself down to about one call a second, so
 	// the refreshing plan and the destroy run on a sandbox restarted
 	// without faults, on the same emulated cloud.
@@ -216,8 +224,8 @@ func TestAWSFailedNodeGroup(t *testing.T) {
 	t.Parallel() // each test has its own sandbox and state
 	e := newAWSEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "eks:CreateNodegroup", Kind: sandbox.FaultFail, Nth: 1}}})
 	r := e.run("apply", "-f", e.spec, "--auto-approve")
-	if r.code != 1 || !strings.Contains(r.stderr, "aws_eks_node_group") {
-		t.Fatalf("the apply with a failed node group: exit %d, want 1 naming the node group\nstderr:\n%s", r.code, r.stderr)
+	if r.code != cli.ExitCloud || !strings.Contains(r.stderr, "aws_eks_node_group") {
+		t.Fatalf("the apply with a failed node group: exit %d, want %d (cloud) naming the node group\nstderr:\n%s", r.code, cli.ExitCloud, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "deleted the failed EKS node group") {
 		t.Errorf("the failed apply does not say the failed node group was deleted:\n%s", r.stderr)

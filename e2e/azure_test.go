@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/azure"
 	"github.com/regionctl/regionctl/sandbox"
@@ -148,8 +149,8 @@ func TestAzureConvergesUnderFaults(t *testing.T) {
 		},
 	}, false)
 	r := e.run("apply", "-f", e.spec, "--auto-approve")
-	if r.code != 1 || !strings.Contains(r.stderr, "azure_kubernetes_cluster.main") {
-		t.Fatalf("the apply with a failed cluster: exit %d, want 1 naming the cluster\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	if r.code != cli.ExitCloud || !strings.Contains(r.stderr, "azure_kubernetes_cluster.main") {
+		t.Fatalf("the apply with a failed cluster: exit %d, want %d (cloud) naming the cluster\nstdout:\n%s\nstderr:\n%s", r.code, cli.ExitCloud, r.stdout, r.stderr)
 	}
 	runs := e.converge(3, "apply", "-f", e.spec, "--auto-approve")
 	t.Logf("the rerun converged in %d run(s)", runs)
@@ -165,8 +166,8 @@ func TestAzureFailedUserPool(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{Faults: []sandbox.Fault{{Op: "azure:agentPools.createOrUpdate", Kind: sandbox.FaultFail, Nth: 1}}}, false)
 	r := e.run("apply", "-f", e.spec, "--auto-approve")
-	if r.code != 1 || !strings.Contains(r.stderr, "azure_kubernetes_node_pool.ingest") {
-		t.Fatalf("the apply with a failed pool: exit %d, want 1 naming the pool\nstderr:\n%s", r.code, r.stderr)
+	if r.code != cli.ExitCloud || !strings.Contains(r.stderr, "azure_kubernetes_node_pool.ingest") {
+		t.Fatalf("the apply with a failed pool: exit %d, want %d (cloud) naming the pool\nstderr:\n%s", r.code, cli.ExitCloud, r.stderr)
 	}
 	e.converge(2, "apply", "-f", e.spec, "--auto-approve")
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")

@@ -271,7 +271,7 @@ func (e *env) destroyToEmpty(region string, protected bool) {
 	args := []string{"destroy", "-f", e.spec, "--auto-approve"}
 	if protected {
 		before, serial := e.snapshot(), e.state(region).Serial
-		r := e.must(1, args...)
+		r := e.must(cli.ExitSpecInvalid, args...) // spec.protect refuses it
 		if !strings.Contains(r.stderr, "--allow-destroy") {
 			e.t.Errorf("the refused destroy does not say how to proceed:\n%s", r.stderr)
 		}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/providers/azure"
@@ -55,7 +56,7 @@ func TestFleet(t *testing.T) {
 	if !strings.Contains(r.stdout, "No changes") {
 		t.Fatalf("the plan after apply is not empty:\n%s", r.stdout)
 	}
-	e.must(1, "destroy", "-f", e.spec, "--auto-approve")
+	e.must(cli.ExitSpecInvalid, "destroy", "-f", e.spec, "--auto-approve") // spec.protect refuses it
 	e.must(0, "destroy", "-f", e.spec, "--auto-approve", "--allow-destroy")
 	e.assertEmpty()
 }

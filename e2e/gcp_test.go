@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/providers/kubernetes"
@@ -191,8 +192,8 @@ func TestGCPFailedOperation(t *testing.T) {
 			// need an API server.
 			e := newGCPEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: tt.op, Kind: sandbox.FaultFail, Nth: 1}}}, tt.typ == gcp.TypeAddress)
 			r := e.run("apply", "-f", e.spec, "--auto-approve")
-			if r.code != 1 || !strings.Contains(r.stderr, tt.typ) {
-				t.Fatalf("the apply with a failed %s: exit %d, want 1 naming %s\nstdout:\n%s\nstderr:\n%s", tt.op, r.code, tt.typ, r.stdout, r.stderr)
+			if r.code != cli.ExitCloud || !strings.Contains(r.stderr, tt.typ) {
+				t.Fatalf("the apply with a failed %s: exit %d, want %d (cloud) naming %s\nstdout:\n%s\nstderr:\n%s", tt.op, r.code, cli.ExitCloud, tt.typ, r.stdout, r.stderr)
 			}
 			runs := e.converge(2, "apply", "-f", e.spec, "--auto-approve")
 			t.Logf("the rerun converged in %d run(s)", runs)

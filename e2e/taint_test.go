@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/aws"
 	"github.com/regionctl/regionctl/sandbox"
@@ -63,8 +64,8 @@ func TestAWSAPIErrorsWhileClusterCreates(t *testing.T) {
 	e := newAWSEnv(t, sandbox.Options{Faults: []sandbox.Fault{{Op: "eks:DescribeCluster", Kind: sandbox.FaultServerError, Nth: 2, Count: 12}}})
 	e.smallSpec()
 	r := e.run("apply", "-f", e.spec, "--auto-approve")
-	if r.code != 1 || !strings.Contains(r.stderr, "aws_eks_cluster.main") {
-		t.Fatalf("apply through the burst: exit %d, want 1 naming the cluster\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	if r.code != cli.ExitCloud || !strings.Contains(r.stderr, "aws_eks_cluster.main") {
+		t.Fatalf("apply through the burst: exit %d, want %d (cloud) naming the cluster\nstdout:\n%s\nstderr:\n%s", r.code, cli.ExitCloud, r.stdout, r.stderr)
 	}
 	failed := e.clusterInState()
 	if failed.ID == "" {
@@ -98,8 +99,8 @@ func TestAWSSandboxRestartWhileClusterCreates(t *testing.T) {
 	e.awaitCluster("CREATING", done)
 	e.stopSandbox()
 	r := <-done
-	if r.code != 1 {
-		t.Fatalf("apply with the cloud gone: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	if r.code != cli.ExitCloud {
+		t.Fatalf("apply with the cloud gone: exit %d, want %d (cloud)\nstdout:\n%s\nstderr:\n%s", r.code, cli.ExitCloud, r.stdout, r.stderr)
 	}
 	failed := e.clusterInState()
 	e.serve(sandbox.Options{Latency: slow})

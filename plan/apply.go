@@ -57,50 +57,49 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 		lim.setDriverLimit(rp.Provider, n)
 	}
 
-	// Refuse a stale plan before touching anything.
+	// Refuse a plan made for another target, or a stale one, before
+	// touching anything. Regions without changes are not applied at all.
 	states := make([]*state.State, len(p.Regions))
-	var stale []error
+	targets := make([]state.Target, len(p.Regions))
+	notes := make([]string, len(p.Regions))
+	var refused []error
 	for i, rp := range p.Regions {
+		if !rp.hasChanges() {
+			continue
+		}
 		st, err := e.State.Read(ctx, rp.Region)
 		switch {
 		case errors.Is(err, state.ErrNoState):
 			st = nil
 		case err != nil:
-			return nil, fmt.Errorf("apply region %s: read state: %w", rp.Region, err)
+			return nil, &StateError{Region: rp.Region, Err: fmt.Errorf("read state: %w", err)}
 		}
 		states[i] = st
-		lineage, serial := "", uint64(0)
-		if st != nil {
-			lineage, serial = st.Lineage, st.Serial
+		ent, _ := drivers.get(ctx, rp.Provider)
+		t, err := e.regionTarget(ctx, ent.drv, rp.Region, identityResources(rp.Desired, st))
+		if err != nil {
+			return nil, fmt.Errorf("apply region %s: %w", rp.Region, err)
 		}
-		if lineage == rp.Lineage && serial == rp.Serial {
+		targets[i] = t
+		if rp.Target == nil || !rp.Target.Same(t) {
+			refused = append(refused, &TargetError{Region: rp.Region, Of: "plan", Recorded: rp.Target, Current: t})
 			continue
 		}
-		ent, _ := drivers.get(ctx, rp.Provider)
-		serr := &StaleError{Region: rp.Region, PlanLineage: rp.Lineage, Lineage: lineage, PlanSerial: rp.Serial, Serial: serial}
-		rl, err := e.refresh(ctx, ent.drv, st, lim, false)
+		if err := checkStateTarget(rp.Region, st, t); err != nil {
+			refused = append(refused, err)
+			continue
+		}
+		note, stale, err := e.staleness(ctx, &p.Regions[i], st, ent, lim)
 		if err != nil {
-			return nil, fmt.Errorf("apply region %s: state moved on since the plan, and refreshing it failed: %w", rp.Region, err)
+			return nil, err
 		}
-		now := map[string]string{}
-		for _, rr := range rl {
-			now[rr.res.Key()] = fingerprint(rr)
+		if stale != nil {
+			refused = append(refused, stale)
 		}
-		for k, fp := range now {
-			if rp.Fingerprints[k] != fp {
-				serr.Changed = append(serr.Changed, k)
-			}
-		}
-		for k := range rp.Fingerprints {
-			if _, ok := now[k]; !ok {
-				serr.Changed = append(serr.Changed, k)
-			}
-		}
-		slices.Sort(serr.Changed)
-		stale = append(stale, serr)
+		notes[i] = note
 	}
-	if len(stale) > 0 {
-		return nil, errors.Join(stale...)
+	if len(refused) > 0 {
+		return nil, errors.Join(refused...)
 	}
 
 	res := &ApplyResult{Regions: make([]RegionResult, len(p.Regions))}
@@ -108,8 +107,15 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 	var wg sync.WaitGroup
 	for i := range p.Regions {
 		wg.Go(func() {
+			if !p.Regions[i].hasChanges() {
+				res.Regions[i] = RegionResult{Region: p.Regions[i].Region, Skipped: map[string]string{}, Outputs: map[string]map[string]any{}}
+				return
+			}
 			ent, _ := drivers.get(ctx, p.Regions[i].Provider)
-			res.Regions[i], errs[i] = e.applyRegion(ctx, &p.Regions[i], states[i], ent.drv, lim)
+			res.Regions[i], errs[i] = e.applyRegion(ctx, &p.Regions[i], states[i], targets[i], ent.drv, lim, opts.Abort)
+			if notes[i] != "" {
+				res.Regions[i].Notes = append(res.Regions[i].Notes, notes[i])
+			}
 		})
 	}
 	wg.Wait()
@@ -342,6 +348,10 @@ type regionRun struct {
 	lim    *limiter
 	wctx   context.Context // for state writes: not cancelled by the user
 	result *RegionResult
+	// target is recorded in every state write.
+	target state.Target
+	// abort cancels operations in flight (ApplyOptions.Abort).
+	abort <-chan struct{}
 
 	mu      sync.Mutex // guards st, outputs, result counters
 	st      *state.State
@@ -358,7 +368,7 @@ type nodeResult struct {
 	notStarted bool
 }
 
-func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.State, drv providers.Driver, lim *limiter) (RegionResult, error) {
+func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.State, target state.Target, drv providers.Driver, lim *limiter, abort <-chan struct{}) (RegionResult, error) {
 	res := RegionResult{Region: rp.Region, Skipped: map[string]string{}, Outputs: map[string]map[string]any{}}
 	if st != nil {
 		res.Serial = st.Serial
@@ -367,7 +377,7 @@ func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.Stat
 	if err != nil {
 		return res, err
 	}
-	run := &regionRun{e: e, rp: rp, drv: drv, lim: lim, wctx: context.WithoutCancel(ctx), result: &res, st: st, outputs: map[string]map[string]any{}}
+	run := &regionRun{e: e, rp: rp, drv: drv, lim: lim, wctx: context.WithoutCancel(ctx), result: &res, st: st, target: target, abort: abort, outputs: map[string]map[string]any{}}
 	if st != nil {
 		for _, r := range st.Resources {
 			if r.Status == state.StatusCreated {
@@ -375,7 +385,7 @@ func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.Stat
 			}
 		}
 	}
-	if len(nodes) > 0 && (st == nil || st.Protect != rp.Protect) {
+	if len(nodes) > 0 && (st == nil || st.Protect != rp.Protect || st.Target == nil || *st.Target != target) {
 		// Record protect (and, for a new region, the lineage) up front.
 		if err := run.writeState(func(s *state.State) {}); err != nil {
 			return res, err
@@ -515,9 +525,11 @@ func (r *regionRun) writeLocked(fn func(s *state.State)) error {
 	next.Protect = r.rp.Protect
 	next.Provider = r.rp.Provider
 	next.DriverVersion = r.e.driverVersion(r.drv.Capabilities())
+	target := r.target
+	next.Target = &target
 	next.Serial = prev + 1
 	if err := r.e.State.Write(r.wctx, next, prev); err != nil {
-		r.fatal = fmt.Errorf("write state of region %s (serial %d): %w", r.rp.Region, next.Serial, err)
+		r.fatal = &StateError{Region: r.rp.Region, Err: fmt.Errorf("write serial %d: %w", next.Serial, err)}
 		return r.fatal
 	}
 	r.st = next
@@ -543,6 +555,9 @@ func (r *regionRun) runNode(ctx context.Context, n *node) nodeResult {
 	// recorded; DrainTimeout bounds how long it may go on after that.
 	opCtx, cancelOp := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelOp()
+	opCtx = providers.WithRetryReporter(opCtx, func(rr providers.RetryReport) {
+		r.e.emit(Event{Kind: EventRetry, Region: r.rp.Region, Address: n.name(), Action: n.action(), Err: rr.Err})
+	})
 	drain := r.e.DrainTimeout
 	if drain <= 0 {
 		drain = DefaultDrainTimeout
@@ -552,6 +567,8 @@ func (r *regionRun) runNode(ctx context.Context, n *node) nodeResult {
 		defer t.Stop()
 		select {
 		case <-t.C:
+			cancelOp()
+		case <-r.abort:
 			cancelOp()
 		case <-opCtx.Done():
 		}

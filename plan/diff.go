@@ -122,7 +122,10 @@ func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOption
 	for _, in := range inputs {
 		ent, err := drivers.get(ctx, in.provider)
 		if err != nil {
-			d := diag.Diagnostic{Severity: diag.Error, Summary: fmt.Sprintf("region %s: %v", in.name, err), Path: "spec.provider"}
+			d := diag.Diagnostic{Severity: diag.Error, Source: diag.SourceCloud, Summary: fmt.Sprintf("region %s: %v", in.name, err), Path: "spec.provider"}
+			if dt := (*DriverTargetError)(nil); errors.As(err, &dt) {
+				d.Source = diag.SourceTarget
+			}
 			if in.spec != nil {
 				d.Pos = in.spec.Pos("spec.provider")
 			}
@@ -204,7 +207,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	case errors.Is(err, state.ErrNoState):
 		st = nil
 	case err != nil:
-		return rp, append(ds, regionDiag(in, "", "read state: %v", err))
+		return rp, append(ds, sourced(diag.SourceState, regionDiag(in, "", "read state: %v", err)))
 	}
 	if st != nil {
 		rp.Lineage, rp.Serial = st.Lineage, st.Serial
@@ -217,9 +220,17 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	if in.spec != nil {
 		rp.Protect = in.spec.Spec.Protect
 	}
+	target, err := e.regionTarget(ctx, ent.drv, in.name, identityResources(derefResources(desired), st))
+	if err != nil {
+		return rp, append(ds, sourced(diag.SourceCloud, regionDiag(in, "", "%v", err)))
+	}
+	if err := checkStateTarget(in.name, st, target); err != nil {
+		return rp, append(ds, sourced(diag.SourceTarget, regionDiag(in, "", "%v", err)))
+	}
+	rp.Target = &target
 	refreshedList, err := e.refresh(ctx, ent.drv, st, lim, opts.SkipRefresh)
 	if err != nil {
-		return rp, append(ds, regionDiag(in, "", "%v", err))
+		return rp, append(ds, sourced(diag.SourceRefresh, regionDiag(in, "", "%v", err)))
 	}
 	if len(refreshedList) > 0 {
 		rp.Fingerprints = map[string]string{}
@@ -260,6 +271,20 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 		}
 	}
 	return rp, ds
+}
+
+// sourced sets the stage that found a problem.
+func sourced(src diag.Source, d diag.Diagnostic) diag.Diagnostic {
+	d.Source = src
+	return d
+}
+
+func derefResources(rs []*providers.Resource) []providers.Resource {
+	out := make([]providers.Resource, len(rs))
+	for i, r := range rs {
+		out[i] = *r
+	}
+	return out
 }
 
 // checkGraph normalizes the driver's resources and checks they form a

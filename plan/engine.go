@@ -53,6 +53,12 @@ type Engine struct {
 	// of a driver whose Capabilities.Version is empty: the CLI sets
 	// regionctl's own version, the version of the drivers built into it.
 	DefaultDriverVersion string
+	// Sandbox is the ID of the sandbox the drivers point at, and
+	// SandboxDir where it is (for messages); empty for real clouds. Plans
+	// and state record the target (state.Target, with the account each
+	// driver names); Plan refuses a state, and Apply a plan or a state,
+	// made for another target.
+	Sandbox, SandboxDir string
 }
 
 // PlanOptions change what Plan does.
@@ -75,6 +81,11 @@ type ApplyOptions struct {
 	// provider has no entry its Capabilities.MaxParallel applies (0: no cap
 	// beyond Parallelism).
 	PerDriverLimit map[string]int
+	// Abort, when closed after the caller cancelled ctx, stops waiting for
+	// the operations in flight: their contexts are cancelled at once (a
+	// second Ctrl-C). A create cut off this way stays pending in state and
+	// is adopted, or made again under the same idempotency key, next run.
+	Abort <-chan struct{}
 }
 
 // ApplyResult is what Apply did, region by region in plan order.
@@ -98,7 +109,22 @@ type RegionResult struct {
 	Outputs map[string]map[string]any
 	// Serial is the state serial after the last write.
 	Serial uint64
+	// Notes say what a person should know about the run, such as a plan
+	// applied although the region's state moved on since (nothing it
+	// touches changed).
+	Notes []string
 }
+
+// StateError is a failure to read or write a region's state: the state
+// backend's problem, not the cloud's.
+type StateError struct {
+	Region string
+	Err    error
+}
+
+func (e *StateError) Error() string { return fmt.Sprintf("region %s: state: %v", e.Region, e.Err) }
+
+func (e *StateError) Unwrap() error { return e.Err }
 
 // ResourceError is a failed operation on one resource.
 type ResourceError struct {
@@ -156,6 +182,13 @@ const (
 	EventSkip
 	// EventRefresh: a resource was read during plan.
 	EventRefresh
+	// EventRefreshStart: a region's refresh starts; Total resources are
+	// in its state.
+	EventRefreshStart
+	// EventRetry: a cloud call of an operation (or of a region's refresh,
+	// with no Address) failed with Err and is retried (reported by drivers
+	// through providers.ReportRetry).
+	EventRetry
 )
 
 // String names the kind.
@@ -173,6 +206,10 @@ func (k EventKind) String() string {
 		return "skip"
 	case EventRefresh:
 		return "refresh"
+	case EventRefreshStart:
+		return "refresh-start"
+	case EventRetry:
+		return "retry"
 	}
 	return "unknown"
 }
@@ -191,6 +228,9 @@ type Event struct {
 	Err error
 	// Cause explains a skip: "depends on ADDRESS" or "cancelled".
 	Cause string
+	// Total is, for EventRefreshStart, how many resources the region's
+	// state holds.
+	Total int
 }
 
 // Observer receives progress events. It is called from many goroutines at

@@ -417,7 +417,10 @@ func (d noIdempotency) Create(ctx context.Context, req providers.CreateRequest) 
 func TestStalePlanIsRefused(t *testing.T) {
 	f := newFixture(t)
 	f.converge(t, region(r1))
-	mine := f.plan(t, PlanOptions{}, region(r1, func(r *spec.Region) { r.Spec.StorageClasses[0].Expandable = true }))
+	// Both plans change the same node pool: the second is stale. (Plans
+	// touching different resources both apply: see
+	// TestPlanAppliesWhenOnlyUntouchedResourcesMoved.)
+	mine := f.plan(t, PlanOptions{}, region(r1, func(r *spec.Region) { r.Spec.Cluster.NodePools[0].Max = 7 }))
 	theirs := f.plan(t, PlanOptions{}, region(r1, func(r *spec.Region) { r.Spec.Cluster.NodePools[0].Max = 8 }))
 	f.apply(t, theirs)
 	writes := f.store.Writes()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/state"
 )
 
 // FormatVersion is the version of the plan file format. The `--json` output
@@ -128,6 +129,10 @@ type RegionPlan struct {
 	// Protect is the spec's protect flag (state's, for a destroy made from
 	// state); apply records it in state.
 	Protect bool `json:"protect,omitempty"`
+	// Target is what the plan was made against: the sandbox (which one) or
+	// a real cloud and the account the driver resolved. Apply refuses to
+	// run it against anything else.
+	Target *state.Target `json:"target,omitempty"`
 }
 
 // Change is what apply will do to one resource.
@@ -205,10 +210,17 @@ func (p *Plan) Counts() Counts {
 // HasChanges reports whether applying the plan would do anything.
 func (p *Plan) HasChanges() bool {
 	for _, r := range p.Regions {
-		for _, ch := range r.Changes {
-			if ch.Action != NoOp {
-				return true
-			}
+		if r.hasChanges() {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *RegionPlan) hasChanges() bool {
+	for _, ch := range r.Changes {
+		if ch.Action != NoOp {
+			return true
 		}
 	}
 	return false

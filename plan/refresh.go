@@ -103,7 +103,11 @@ func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.St
 	if skip {
 		return out, nil
 	}
+	e.emit(Event{Kind: EventRefreshStart, Region: st.Region, Total: len(out)})
 	g, gctx := errgroup.WithContext(ctx)
+	gctx = providers.WithRetryReporter(gctx, func(rr providers.RetryReport) {
+		e.emit(Event{Kind: EventRetry, Region: st.Region, Err: rr.Err})
+	})
 	var reads []int
 	for i, rr := range out {
 		switch {

@@ -22,10 +22,17 @@ type Options struct {
 	// over fields another field manager owns (--force-conflicts); without
 	// it such a conflict is reported as an error.
 	ForceConflicts bool
+	// Offline builds the driver only to check specs (regionctl validate):
+	// it must not look up credentials or configuration that needs them,
+	// and must not call anything. Expand and Validate must work; values
+	// that only credentials can supply (a default GCP project) are checked
+	// at plan time instead.
+	Offline bool
 }
 
 // Factory builds a driver. It may load credentials and configuration
-// through the cloud SDK's standard chain, but must not call the cloud API.
+// through the cloud SDK's standard chain (never with Options.Offline), but
+// must not call the cloud API.
 type Factory func(ctx context.Context, opts Options) (Driver, error)
 
 // Registry maps driver names to factories. It is built explicitly in one

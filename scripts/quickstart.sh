@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make build
-scripts/kube-apiserver.sh >/dev/null # the emulated EKS cluster serves a real Kubernetes API (cached; ~8 min once)
+scripts/kube-apiserver.sh >/dev/null # the emulated EKS cluster serves a real Kubernetes API (cached; ~12 min once)
+scripts/kwok.sh >/dev/null           # ... and its node groups' nodes, simulated by kwok (cached; ~2 min once)
 rc=bin/regionctl
 "$rc" validate -f examples/aws.yaml
 "$rc" plan --sandbox -f examples/aws.yaml --out .regionctl/quickstart.plan

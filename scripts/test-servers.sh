@@ -16,6 +16,9 @@
 # `start` prints `export REGIONCTL_TEST_...=...` lines, also kept in
 # $RUN_DIR/env, so:   eval "$(scripts/test-servers.sh start)"
 #
+# Needs: bash, go, python3 (to pick free ports), curl, and npm (Node.js) for
+# Azurite; no root and no apt. Works on Linux and macOS.
+#
 # Binaries are cached under $CACHE (default $HOME/.cache/regionctl) keyed by
 # version, so a second run on the same machine builds nothing. The Go builds
 # run outside the repository and never touch its go.mod.
@@ -62,6 +65,10 @@ install() {
 	go_install github.com/minio/minio "$MINIO_VERSION" "$MINIO_BIN"
 	go_install github.com/fsouza/fake-gcs-server "$FAKE_GCS_VERSION" "$FAKE_GCS_BIN"
 	if [ ! -x "$AZURITE_BIN" ]; then
+		if ! command -v npm >/dev/null; then
+			log "npm not found: Azurite (the Azure Storage emulator) is an npm package; install Node.js 18+ (macOS: brew install node), then run this again"
+			exit 1
+		fi
 		log "installing azurite@$AZURITE_VERSION from npm (once; cached in $AZURITE_DIR)"
 		local start=$SECONDS
 		mkdir -p "$AZURITE_DIR"

@@ -36,6 +36,9 @@ type LoadOptions struct {
 	// it is evaluated, in bytes; 0 means DefaultJsonnetMemory.
 	MaxJsonnetMemory uint64
 
+	// Stdin is read for the path "-" (StdinPath): YAML or JSON regions.
+	Stdin io.Reader
+
 	// importer replaces the file importer for Jsonnet imports (fuzzing).
 	importer jsonnet.Importer
 }
@@ -63,6 +66,12 @@ func Load(ctx context.Context, paths []string, opts LoadOptions) ([]*Region, dia
 	var ds diag.Diagnostics
 	loaded := map[string]bool{}
 	for _, p := range paths {
+		if p == StdinPath {
+			rs, d := loadStdin(opts.Stdin)
+			regions = append(regions, rs...)
+			ds = append(ds, d...)
+			continue
+		}
 		files, d := expandPath(p)
 		ds = append(ds, d...)
 		for _, f := range files {
@@ -153,8 +162,53 @@ func LoadBytes(filename string, data []byte, opts LoadOptions) ([]*Region, diag.
 	return regions, ds
 }
 
-// decodeBytes decodes and defaults, without validation.
+// StdinPath, given to Load as a path ("-f -"), reads YAML or JSON regions
+// from LoadOptions.Stdin; diagnostics name it StdinName.
+const (
+	StdinPath = "-"
+	StdinName = "<stdin>"
+)
+
+// loadStdin decodes the regions piped in on stdin (YAML or JSON).
+func loadStdin(r io.Reader) ([]*Region, diag.Diagnostics) {
+	pos := diag.Pos{File: StdinName}
+	if r == nil {
+		return nil, diag.Diagnostics{}.Errorf(pos, "", "-f - reads regions from stdin, but none is available")
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxStdinBytes+1))
+	if err != nil {
+		return nil, diag.Diagnostics{}.Errorf(pos, "", "cannot read stdin: %v", err)
+	}
+	if len(data) > maxStdinBytes {
+		return nil, diag.Diagnostics{}.Errorf(pos, "", "more than %d MiB on stdin: pass large fleets as files", maxStdinBytes>>20)
+	}
+	return requireRegions(StdinName)(decodeYAML(StdinName, data))
+}
+
+// maxStdinBytes bounds what -f - reads.
+const maxStdinBytes = 64 << 20
+
+// requireRegions turns a file that decoded cleanly into no region at all
+// (an empty file, only comments, an empty list) into an error naming it:
+// planning nothing from it would report "No changes" for a typo.
+func requireRegions(file string) func([]*Region, diag.Diagnostics) ([]*Region, diag.Diagnostics) {
+	return func(rs []*Region, ds diag.Diagnostics) ([]*Region, diag.Diagnostics) {
+		if len(rs) == 0 && len(ds) == 0 {
+			ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: diag.Pos{File: file},
+				Summary: "no Region documents in this file",
+				Fix:     "a region file holds one or more documents with apiVersion, kind: Region, metadata and spec (see docs/spec.md)"})
+		}
+		return rs, ds
+	}
+}
+
+// decodeBytes decodes and defaults, without validation. A file without any
+// region is an error.
 func decodeBytes(ctx context.Context, filename string, data []byte, opts LoadOptions) ([]*Region, diag.Diagnostics) {
+	return requireRegions(filename)(decodeFile(ctx, filename, data, opts))
+}
+
+func decodeFile(ctx context.Context, filename string, data []byte, opts LoadOptions) ([]*Region, diag.Diagnostics) {
 	switch ext := strings.ToLower(filepath.Ext(filename)); ext {
 	case ".yaml", ".yml", ".json":
 		return decodeYAML(filename, data)
@@ -245,6 +299,25 @@ func decodeYAML(file string, data []byte) ([]*Region, diag.Diagnostics) {
 	return regions, ds
 }
 
+// yamlParserProblems are the problems yaml.v3's parser (not its scanner)
+// reports. For those, yaml.v3 prints a 0-based line (its scanner errors
+// are 1-based), so "an unclosed [ on line 8" came out as line 7; the line
+// is where the construct that is not closed starts. Hints say what to look
+// for.
+var yamlParserProblems = map[string]string{
+	"did not find expected <stream-start>":   "",
+	"did not find expected <document start>": "",
+	"found undefined tag handle":             "",
+	"did not find expected node content":     "",
+	"did not find expected '-' indicator":    "the list that starts here has an item that is not indented like the others",
+	"did not find expected key":              "the mapping that starts here has a line that is not a key: value at its indentation",
+	"did not find expected ',' or ']'":       "the [ list that starts here is not closed",
+	"did not find expected ',' or '}'":       "the { mapping that starts here is not closed",
+	"found duplicate %YAML directive":        "",
+	"found incompatible YAML document":       "",
+	"found duplicate %TAG directive":         "",
+}
+
 // yamlError turns a yaml.v3 parse error into a diagnostic with its line.
 func yamlError(file string, err error) diag.Diagnostic {
 	d := diag.Diagnostic{Severity: diag.Error, Pos: diag.Pos{File: file}}
@@ -254,6 +327,15 @@ func yamlError(file string, err error) diag.Diagnostic {
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	if hint, parser := yamlParserProblems[msg]; parser {
+		if d.Pos.Line > 0 {
+			d.Pos.Line++
+		}
+		d.Detail = hint
+	}
+	if msg == "found a tab character that violates indentation" {
+		d.Detail = "the value that starts on this line continues on a line indented with a tab; indent YAML with spaces"
 	}
 	d.Summary = "invalid YAML: " + msg
 	return d
@@ -280,7 +362,8 @@ func decodeRendered(file string, out string) ([]*Region, diag.Diagnostics) {
 	var regions []*Region
 	var ds diag.Diagnostics
 	if len(items) == 0 {
-		ds = append(ds, diag.Diagnostic{Severity: diag.Warning, Pos: diag.Pos{File: file}, Summary: "the Jsonnet program returned no regions"})
+		ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: diag.Pos{File: file}, Summary: "the Jsonnet program returned no regions",
+			Fix: "return a Region object or a non-empty array of them"})
 	}
 	for i, item := range items {
 		if !bytes.HasPrefix(bytes.TrimSpace(item), []byte("{")) {

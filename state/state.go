@@ -34,6 +34,9 @@ type State struct {
 	// of a region whose spec is gone still refuses to delete stateful
 	// resources without --allow-destroy.
 	Protect bool `json:"protect,omitempty"`
+	// Target is where the resources live (a sandbox or a real cloud
+	// account); nil in documents written before regionctl recorded it.
+	Target *Target `json:"target,omitempty"`
 	// Resources are sorted by address.
 	Resources []Resource `json:"resources"`
 }
@@ -169,6 +172,10 @@ func (s *State) Validate() error {
 // Clone returns a deep copy, so a caller can change it without racing readers.
 func (s *State) Clone() *State {
 	c := *s
+	if s.Target != nil {
+		t := *s.Target
+		c.Target = &t
+	}
 	c.Resources = make([]Resource, len(s.Resources))
 	for i, r := range s.Resources {
 		r.Inputs = cloneMap(r.Inputs)

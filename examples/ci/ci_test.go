@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,7 +38,9 @@ func checkCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	if !cmd.Runnable() {
+	// A command that groups subcommands (state, state lock, sandbox) runs
+	// only to refuse what it was given.
+	if !cmd.Runnable() || cmd.HasSubCommands() {
 		return fmt.Errorf("%q needs a subcommand (one of %s)", cmd.CommandPath(), strings.Join(subcommands(cmd), ", "))
 	}
 	if err := cmd.ParseFlags(rest); err != nil {
@@ -393,7 +396,7 @@ func get(v any, keys ...any) any {
 }
 
 func TestGitHubWorkflowShape(t *testing.T) {
-	_, wf := loadYAML(t, "github-actions.yml")
+	node, wf := loadYAML(t, "github-actions.yml")
 	if got := get(wf, "permissions", "id-token"); got != "write" {
 		t.Errorf("permissions.id-token = %v; want write (OIDC)", got)
 	}
@@ -402,11 +405,31 @@ func TestGitHubWorkflowShape(t *testing.T) {
 			t.Errorf("the workflow does not run on %s", ev)
 		}
 	}
-	if got := get(wf, "jobs", "apply", "concurrency", "cancel-in-progress"); got != false {
-		t.Errorf("apply concurrency cancel-in-progress = %v; want false (never stop an apply halfway)", got)
+	// A GitHub concurrency group keeps one pending run and cancels the one
+	// queued before it: an apply must never be dropped that way, so applies
+	// queue on regionctl's locks instead (docs/ci.md).
+	if c := get(wf, "jobs", "apply", "concurrency"); c != nil {
+		t.Errorf("the apply job has a concurrency group (%v): a queued apply would be cancelled by the next one", c)
 	}
-	if g, _ := get(wf, "jobs", "apply", "concurrency", "group").(string); g == "" || strings.Contains(g, "${{") {
-		t.Errorf("apply concurrency group %q: want one fixed group so two applies never overlap", g)
+	// Every pull request commit is planned, so the merged pull request's
+	// last commit has a plan artifact even when it touched no spec.
+	if pr := get(wf, "on", "pull_request"); pr != nil && get(pr, "paths") != nil {
+		t.Errorf("pull_request runs only for some paths (%v): a last commit outside them leaves the merge without a plan", get(pr, "paths"))
+	}
+	var planLine, applyLine string
+	for _, c := range yamlCommands("github-actions.yml", node) {
+		switch {
+		case len(c.args) > 0 && c.args[0] == "plan" && slices.Contains(c.args, "--detailed-exitcode"):
+			planLine = strings.Join(c.args, " ")
+		case len(c.args) > 1 && c.args[0] == "apply" && c.args[1] == "regionctl.plan":
+			applyLine = strings.Join(c.args, " ")
+		}
+	}
+	if !strings.Contains(planLine, "--lock=false") {
+		t.Errorf("the pull-request plan %q waits for locks: a long apply would fail it", planLine)
+	}
+	if !regexp.MustCompile(`--lock-timeout [1-9][0-9]+m`).MatchString(applyLine) {
+		t.Errorf("the merge apply %q does not wait long enough for the apply before it", applyLine)
 	}
 	// Each cloud login is OIDC, with the inputs that make it so.
 	wantWith := map[string][]string{

@@ -18,7 +18,7 @@ import (
 // added; the major when anything is removed, renamed or changes meaning.
 // A consumer should refuse a major it does not know and ignore fields it
 // does not know. See docs/json-output.md.
-const JSONFormatVersion = "1.0"
+const JSONFormatVersion = "1.1"
 
 // jsonPlan is the document JSON writes. Field order is the key order.
 type jsonPlan struct {
@@ -38,6 +38,14 @@ type jsonRegion struct {
 	Changes  []jsonChange `json:"changes"`
 	Drift    []jsonDrift  `json:"drift"`
 	Notes    []string     `json:"notes"`
+	// Target is what the plan was made against (since 1.1).
+	Target *jsonTarget `json:"target,omitempty"`
+}
+
+type jsonTarget struct {
+	Sandbox   string `json:"sandbox,omitempty"`
+	Account   string `json:"account,omitempty"`
+	Principal string `json:"principal,omitempty"`
 }
 
 type jsonChange struct {
@@ -96,6 +104,9 @@ func JSON(w io.Writer, p *plan.Plan) error {
 			Changes:  make([]jsonChange, 0, len(r.Changes)),
 			Drift:    make([]jsonDrift, 0, len(r.Drift)),
 			Notes:    append([]string{}, r.Notes...),
+		}
+		if t := r.Target; t != nil {
+			jr.Target = &jsonTarget{Sandbox: t.Sandbox, Account: t.Account, Principal: t.Principal}
 		}
 		for _, ch := range r.Changes {
 			jc := jsonChange{

@@ -67,6 +67,8 @@ type Driver struct {
 
 	mu      sync.Mutex
 	clients map[string]*clients
+	// identity is the account STS named (see Identity), once known.
+	identity providers.Identity
 }
 
 var (
@@ -84,14 +86,14 @@ type clients struct {
 
 func newRetryer(sandbox bool) func() aws.Retryer {
 	return func() aws.Retryer {
-		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		return reportingRetryer{retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 				so.MaxAttempts = MaxAttempts
 				if sandbox {
 					so.MaxBackoff = 200 * time.Millisecond
 				}
 			})
-		})
+		})}
 	}
 }
 
@@ -123,6 +125,9 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.waitMin, d.waitMax = 100*time.Millisecond, time.Second
 		d.dependencyWait = 5 * time.Second
 		return d, nil
+	}
+	if opts.Offline {
+		return d, nil // validate: no credentials, no configuration files
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(newRetryer(false)))
 	if err != nil {

@@ -156,6 +156,10 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil
 	}
+	if opts.Offline {
+		d.subscription = os.Getenv(EnvSubscription) // validate: no credentials
+		return d, nil
+	}
 	cred, err := azidentity.NewDefaultAzureCredential(nil)
 	if err != nil {
 		return nil, fmt.Errorf("azure: credentials (environment, workload identity, managed identity, Azure CLI): %w", err)

@@ -110,6 +110,8 @@ func wrap[S T[S]](t S) *st {
 //	              of an unknown key finds nothing
 //	Cancellation  a create with a cancelled context fails and leaves nothing
 //	              invisible behind
+//	Identity      the driver's providers.Identifier (if any) names an
+//	              account, the same one every time
 //
 // Subtests run one after another; the cloud must start empty.
 func Run[S T[S]](t S, cfg Config) {
@@ -126,6 +128,7 @@ func Run[S T[S]](t S, cfg Config) {
 	root.run("Lifecycle", s.testLifecycle)
 	root.run("Idempotency", s.testIdempotency)
 	root.run("Cancellation", s.testCancellation)
+	root.run("Identity", s.testIdentity)
 }
 
 type suite struct {

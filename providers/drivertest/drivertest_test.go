@@ -37,6 +37,7 @@ const (
 	bugBadCapabilities
 	bugStringSlice
 	bugReadOmitsInput
+	bugIdentityChanges
 )
 
 // toyCloud is an in-memory cloud: objects by ID.
@@ -72,6 +73,20 @@ var _ providers.Driver = (*toyDriver)(nil)
 var _ providers.Finder = (*toyDriver)(nil)
 var _ providers.Lister = (*toyDriver)(nil)
 var _ providers.Validator = (*toyDriver)(nil)
+var _ providers.Identifier = (*toyDriver)(nil)
+
+// Identity names the toy's one account; with bugIdentityChanges a new one
+// every call.
+func (d *toyDriver) Identity(context.Context, providers.IdentityRequest) (providers.IdentityResponse, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id := "1"
+	if d.bug == bugIdentityChanges {
+		d.expands++
+		id = fmt.Sprint(d.expands)
+	}
+	return providers.IdentityResponse{Identity: providers.Identity{Kind: "toy account", ID: id}}, nil
+}
 
 func newToy(b bug) *toyDriver {
 	return &toyDriver{cloud: &toyCloud{objects: map[string]*toyObject{}}, bug: b}
@@ -576,7 +591,7 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		{
 			name: "correct toy without optional interfaces", bug: noBug, minimal: true,
 			cfg:         func(c *drivertest.Config) { c.Inventory = nil },
-			wantSkipped: []string{"Expand/NoCloudCalls", "Idempotency/FindUnknownKey", "Lifecycle/ReadMany", "Validate"},
+			wantSkipped: []string{"Expand/NoCloudCalls", "Idempotency/FindUnknownKey", "Identity", "Lifecycle/ReadMany", "Validate"},
 		},
 		{name: "Read drifts an input", bug: bugReadDrift, wantFailed: []string{"Lifecycle/ReadMatchesDesired"}},
 		{name: "Read leaves out an input", bug: bugReadOmitsInput, wantFailed: []string{"Lifecycle/ReadMatchesDesired"}},
@@ -598,6 +613,7 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		{name: "Read of an unknown ID panics", bug: bugReadUnknownPanics, wantFailed: []string{"Lifecycle/ReadUnknownID"}},
 		{name: "bad capabilities", bug: bugBadCapabilities, wantFailed: []string{"Capabilities"}},
 		{name: "inputs hold a []string", bug: bugStringSlice, wantFailed: []string{"Expand/JSONValues"}},
+		{name: "Identity names another account each time", bug: bugIdentityChanges, wantFailed: []string{"Identity"}},
 		{
 			name: "Replace forces nothing", bug: noBug,
 			cfg: func(c *drivertest.Config) {

@@ -155,6 +155,10 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.busyWait = time.Minute
 		return d, nil
 	}
+	if opts.Offline {
+		d.project = offlineDefaultProject() // validate: no credentials lookup
+		return d, nil
+	}
 	creds, err := google.FindDefaultCredentials(ctx, "https://www.googleapis.com/auth/cloud-platform")
 	if err != nil {
 		d.adcErr = err

@@ -2,9 +2,11 @@ package gcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -134,11 +136,39 @@ func (d *Driver) accessToken(ctx context.Context) (*oauth2.Token, error) {
 		}
 		d.ts = creds.TokenSource // reuses the token until it nearly expires
 	}
-	tok, err := d.ts.Token()
+	var tok *oauth2.Token
+	err := kit.Retry{
+		Backoff:  kit.Backoff{Initial: d.retryMin, Max: d.retryMax, Jitter: jitter},
+		Attempts: MaxAttempts, Retryable: tokenRetryable, Hint: tokenRetryHint,
+	}.Do(ctx, func() (err error) {
+		tok, err = d.ts.Token()
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("gcp: get an access token from Application Default Credentials: %w", err)
 	}
 	return tok, nil
+}
+
+// tokenRetryable reports whether a failed token request may pass when
+// repeated: the token endpoint throttled (429) or failed (5xx), or the
+// connection broke. A refused grant (400/401/403) is final.
+func tokenRetryable(err error) bool {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.StatusCode == http.StatusTooManyRequests || re.Response.StatusCode >= 500
+	}
+	var ue *url.Error // the request never got a reply
+	return errors.As(err, &ue) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// tokenRetryHint is the Retry-After of a throttled token request.
+func tokenRetryHint(err error) time.Duration {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		return kit.RetryAfter(re.Response.Header)
+	}
+	return 0
 }
 
 // credentials loads ADC (outside the sandbox) or the sandbox's key file.

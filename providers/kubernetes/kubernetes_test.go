@@ -47,7 +47,7 @@ func cluster(t *testing.T) (providers.Values, k8s.Interface) {
 		}, metav1.CreateOptions{FieldManager: "cloud"})
 		return err
 	}
-	info, err := m.Ensure("k8s-test", auth, boot)
+	info, err := m.Ensure("k8s-test", kube.Spec{Auth: auth, Bootstrap: boot})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -232,14 +232,14 @@ func decodeDiagnostics(ms []*pb.Diagnostic, r *spec.Region) diag.Diagnostics {
 }
 
 func encodeOptions(o providers.Options) *pb.Options {
-	return &pb.Options{Sandbox: o.Sandbox, SandboxEndpoints: o.SandboxEndpoints, SandboxDir: o.SandboxDir, ForceConflicts: o.ForceConflicts}
+	return &pb.Options{Sandbox: o.Sandbox, SandboxEndpoints: o.SandboxEndpoints, SandboxDir: o.SandboxDir, ForceConflicts: o.ForceConflicts, Offline: o.Offline}
 }
 
 func decodeOptions(m *pb.Options) providers.Options {
 	if m == nil {
 		return providers.Options{}
 	}
-	return providers.Options{Sandbox: m.Sandbox, SandboxEndpoints: maps.Clone(m.SandboxEndpoints), SandboxDir: m.SandboxDir, ForceConflicts: m.ForceConflicts}
+	return providers.Options{Sandbox: m.Sandbox, SandboxEndpoints: maps.Clone(m.SandboxEndpoints), SandboxDir: m.SandboxDir, ForceConflicts: m.ForceConflicts, Offline: m.Offline}
 }
 
 func encodeCapabilities(c providers.Capabilities) *pb.Capabilities {

@@ -202,8 +202,9 @@ func (p Plugin) Factory() providers.Factory {
 // Launch starts the plugin and configures its driver with opts. The
 // driver it returns implements providers.Driver, Lister, Validator,
 // StateUpgrader and ClusterAccessor (the plugin answers those even when its
-// driver lacks them, the way the engine would do without them), Finder when
-// the plugin's driver has it, and io.Closer: Close stops the plugin.
+// driver lacks them, the way the engine would do without them), Kinder
+// (from the kinds the plugin declares), Finder and Identifier when the
+// plugin's driver has them, and io.Closer: Close stops the plugin.
 //
 // With opts.Sandbox, the plugin must bring an emulator (its handshake says
 // so) and opts must point at it (SandboxEndpoints from StartEmulator):
@@ -227,8 +228,13 @@ func (p Plugin) Launch(ctx context.Context, opts providers.Options) (providers.D
 	if h.caps.Version == "" {
 		h.caps.Version = proc.info.Version
 	}
-	if h.features.Finder {
+	switch {
+	case h.features.Finder && h.features.Identifier:
+		return &finderIdentifierDriver{h}, nil
+	case h.features.Finder:
 		return &finderDriver{h}, nil
+	case h.features.Identifier:
+		return &identifierDriver{h}, nil
 	}
 	return h, nil
 }
@@ -250,8 +256,24 @@ type Driver struct {
 	closed   bool
 }
 
-// finderDriver is a Driver whose plugin's driver implements Find.
-type finderDriver struct{ *Driver }
+// finderDriver is a Driver whose plugin's driver implements Find;
+// identifierDriver one whose driver implements Identity; and
+// finderIdentifierDriver one whose driver implements both. (The engine
+// discovers optional interfaces by type assertion, so a Driver must not
+// have a method its plugin cannot answer.)
+type (
+	finderDriver           struct{ *Driver }
+	identifierDriver       struct{ *Driver }
+	finderIdentifierDriver struct{ *Driver }
+)
+
+func (f *finderIdentifierDriver) Find(ctx context.Context, req providers.FindRequest) (providers.FindResponse, error) {
+	return (&finderDriver{f.Driver}).Find(ctx, req)
+}
+
+func (f *finderIdentifierDriver) Identity(ctx context.Context, req providers.IdentityRequest) (providers.IdentityResponse, error) {
+	return (&identifierDriver{f.Driver}).Identity(ctx, req)
+}
 
 var (
 	_ providers.Driver          = (*Driver)(nil)
@@ -259,7 +281,11 @@ var (
 	_ providers.Validator       = (*Driver)(nil)
 	_ providers.StateUpgrader   = (*Driver)(nil)
 	_ providers.ClusterAccessor = (*Driver)(nil)
+	_ providers.Kinder          = (*Driver)(nil)
 	_ providers.Finder          = (*finderDriver)(nil)
+	_ providers.Identifier      = (*identifierDriver)(nil)
+	_ providers.Finder          = (*finderIdentifierDriver)(nil)
+	_ providers.Identifier      = (*finderIdentifierDriver)(nil)
 	_ io.Closer                 = (*Driver)(nil)
 )
 
@@ -578,6 +604,40 @@ func (h *Driver) ClusterAccess(ctx context.Context, req providers.AccessRequest)
 		return providers.AccessResponse{}, decodeError(resp.Error)
 	}
 	return decodeAccess(resp), nil
+}
+
+// Identity implements providers.Identifier for a plugin whose driver has it.
+func (f *identifierDriver) Identity(ctx context.Context, req providers.IdentityRequest) (providers.IdentityResponse, error) {
+	p, err := f.connect(ctx)
+	if err != nil {
+		return providers.IdentityResponse{}, err
+	}
+	m := &pb.IdentityRequest{Region: req.Region}
+	for _, r := range req.Resources {
+		e, err := encodeResource(r)
+		if err != nil {
+			return providers.IdentityResponse{}, err
+		}
+		m.Resources = append(m.Resources, e)
+	}
+	resp, err := p.driver.Identity(ctx, m)
+	if err != nil {
+		return providers.IdentityResponse{}, f.callError(ctx, p, "identity of region "+req.Region, err)
+	}
+	if resp.Error != nil {
+		return providers.IdentityResponse{}, decodeError(resp.Error)
+	}
+	return providers.IdentityResponse{Identity: providers.Identity{Kind: resp.Kind, ID: resp.Id, Principal: resp.Principal}}, nil
+}
+
+// Kind implements providers.Kinder from the kinds the plugin declared.
+func (h *Driver) Kind(resourceType string) providers.Kind {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.features == nil {
+		return providers.KindOther
+	}
+	return providers.Kind(h.features.Kinds[resourceType])
 }
 
 // UpgradeState implements providers.StateUpgrader.

@@ -3,6 +3,7 @@ package plugin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/kit"
@@ -58,4 +59,22 @@ func (d *kitDriver) Capabilities() providers.Capabilities {
 
 func (d *kitDriver) Expand(context.Context, providers.ExpandRequest) (providers.ExpandResponse, error) {
 	return providers.ExpandResponse{}, nil
+}
+
+// identityKitDriver is the kit driver with an account and kinds: its
+// account is the region's "account" input, and it says whether it was
+// built offline in the principal (so a test sees Options.Offline reach
+// the plugin). toy_disk poses as the node pool kind.
+type identityKitDriver struct {
+	*kitDriver
+	offline bool
+}
+
+func (d *identityKitDriver) Identity(_ context.Context, req providers.IdentityRequest) (providers.IdentityResponse, error) {
+	return providers.IdentityResponse{Identity: providers.Identity{
+		Kind: "Toy account", ID: providers.FirstInput(req.Resources, "account"), Principal: fmt.Sprintf("offline=%v", d.offline)}}, nil
+}
+
+func (d *identityKitDriver) Kind(resourceType string) providers.Kind {
+	return providers.Kinds{"toy_disk": providers.KindNodePool}[resourceType]
 }

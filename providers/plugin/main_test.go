@@ -47,6 +47,9 @@ const (
 	envAccess = "REGIONCTL_TEST_PLUGIN_ACCESS"
 	// envKit serves a small kit driver instead of memcloud's.
 	envKit = "REGIONCTL_TEST_PLUGIN_KIT"
+	// envIdentity gives that kit driver an Identity and a Kind (see
+	// identityKitDriver).
+	envIdentity = "REGIONCTL_TEST_PLUGIN_IDENTITY"
 	// envProtocol makes the plugin speak only that protocol version.
 	envProtocol = "REGIONCTL_TEST_PLUGIN_PROTOCOL"
 	// envPIDFile is where the plugin writes its pid when it starts.
@@ -101,7 +104,11 @@ func servePlugin() {
 
 func newMemDriver(_ context.Context, opts providers.Options) (providers.Driver, error) {
 	if os.Getenv(envKit) == "1" {
-		return newKitDriver()
+		d, err := newKitDriver()
+		if err != nil || os.Getenv(envIdentity) != "1" {
+			return d, err
+		}
+		return &identityKitDriver{kitDriver: d.(*kitDriver), offline: opts.Offline}, nil
 	}
 	if os.Getenv(envMemory) == "1" {
 		lat, err := time.ParseDuration(os.Getenv(envReadLatency))

@@ -3,6 +3,7 @@ package plugin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -287,6 +288,44 @@ func TestClusterAccessCrossesTheBoundary(t *testing.T) {
 	got, err = acc.ClusterAccess(ctx, req)
 	if err != nil || got.Token != "token-for-c-1" || !got.Expiry.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) {
 		t.Errorf("with a token: %+v, %v", got, err)
+	}
+}
+
+// TestIdentityKindsAndOfflineCrossTheBoundary: a plugin's driver that names
+// its account is offered to the engine as a providers.Identifier (and one
+// that does not, is not), its kinds reach regionctl output, and a driver
+// built offline (validate) is built offline in the plugin too.
+func TestIdentityKindsAndOfflineCrossTheBoundary(t *testing.T) {
+	p, _, _ := memPlugin(t)
+	ctx := context.Background()
+	t.Setenv(envKit, "1")
+	if _, ok := launch(t, p, providers.Options{}).(providers.Identifier); ok {
+		t.Error("a plugin whose driver has no Identity is offered as a providers.Identifier")
+	}
+
+	t.Setenv(envIdentity, "1")
+	for _, offline := range []bool{false, true} {
+		d := launch(t, p, providers.Options{Offline: offline})
+		idr, ok := d.(providers.Identifier)
+		if !ok {
+			t.Fatal("a plugin whose driver has Identity is not offered as a providers.Identifier")
+		}
+		if _, ok := d.(providers.Finder); !ok {
+			t.Error("the kit driver's Finder is lost when it also has Identity")
+		}
+		resp, err := idr.Identity(ctx, providers.IdentityRequest{Region: "r", Resources: []providers.Resource{
+			{Address: "r/toy_disk.d", Type: "toy_disk", Inputs: providers.Values{"account": "acct-7"}}}})
+		want := providers.Identity{Kind: "Toy account", ID: "acct-7", Principal: fmt.Sprintf("offline=%v", offline)}
+		if err != nil || resp.Identity != want {
+			t.Errorf("identity (offline %v): %+v, %v; want %+v", offline, resp.Identity, err, want)
+		}
+		k := d.(providers.Kinder)
+		if got := k.Kind("toy_disk"); got != providers.KindNodePool {
+			t.Errorf("kind of toy_disk: %q, want %q", got, providers.KindNodePool)
+		}
+		if got := k.Kind("toy_other"); got != providers.KindOther {
+			t.Errorf("kind of an undeclared type: %q", got)
+		}
 	}
 }
 

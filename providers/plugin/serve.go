@@ -197,7 +197,25 @@ func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.C
 	_, validator := drv.(providers.Validator)
 	_, upgrader := drv.(providers.StateUpgrader)
 	_, access := drv.(providers.ClusterAccessor)
-	return &pb.ConfigureResponse{Finder: finder, Lister: lister, Validator: validator, StateUpgrader: upgrader, ClusterAccess: access}, nil
+	_, identifier := drv.(providers.Identifier)
+	return &pb.ConfigureResponse{Finder: finder, Lister: lister, Validator: validator, StateUpgrader: upgrader, ClusterAccess: access,
+		Identifier: identifier, Kinds: kindsOf(drv)}, nil
+}
+
+// kindsOf is what a driver's providers.Kinder says of the resource types
+// its capabilities declare; nil without Kinder.
+func kindsOf(drv providers.Driver) map[string]string {
+	k, ok := drv.(providers.Kinder)
+	if !ok {
+		return nil
+	}
+	kinds := map[string]string{}
+	for _, r := range drv.Capabilities().Resources {
+		if kind := k.Kind(r.Type); kind != providers.KindOther {
+			kinds[r.Type] = string(kind)
+		}
+	}
+	return kinds
 }
 
 func (s *server) GetCapabilities(ctx context.Context, _ *pb.GetCapabilitiesRequest) (*pb.GetCapabilitiesResponse, error) {
@@ -425,6 +443,33 @@ func (s *server) ClusterAccess(ctx context.Context, req *pb.ClusterAccessRequest
 		return &pb.ClusterAccessResponse{Error: encodeError(err)}, nil
 	}
 	return encodeAccess(resp), nil
+}
+
+func (s *server) Identity(ctx context.Context, req *pb.IdentityRequest) (*pb.IdentityResponse, error) {
+	drv, ctx, done, err := s.call(ctx)
+	if err != nil {
+		return &pb.IdentityResponse{Error: encodeError(err)}, nil
+	}
+	defer done()
+	idr, ok := drv.(providers.Identifier)
+	if !ok {
+		return &pb.IdentityResponse{Error: encodeError(fmt.Errorf("driver %s cannot name its cloud account (it does not implement providers.Identifier): %w",
+			s.cfg.Name, providers.ErrPermanent))}, nil
+	}
+	r := providers.IdentityRequest{Region: req.Region}
+	for _, m := range req.Resources {
+		res, err := decodeResource(m)
+		if err != nil {
+			return &pb.IdentityResponse{Error: s.badRequest(err)}, nil
+		}
+		r.Resources = append(r.Resources, res)
+	}
+	resp, err := idr.Identity(ctx, r)
+	if err != nil {
+		return &pb.IdentityResponse{Error: encodeError(err)}, nil
+	}
+	id := resp.Identity
+	return &pb.IdentityResponse{Kind: id.Kind, Id: id.ID, Principal: id.Principal}, nil
 }
 
 func (s *server) UpgradeState(ctx context.Context, req *pb.UpgradeStateRequest) (*pb.UpgradeStateResponse, error) {

@@ -313,13 +313,17 @@ func (e *Emulator) settleEKS() bool {
 			delete(e.st.Clusters, key)
 			continue
 		}
+		nodesChanged := false
 		for name, n := range c.Nodegroups {
 			if !e.due(n.ReadyAt) {
 				continue
 			}
+			if !n.Fail && !e.nodesReady(c) {
+				continue // ACTIVE, or gone, once its nodes have joined, or left, the cluster
+			}
 			switch n.V.Status {
 			case ekstypes.NodegroupStatusCreating:
-				changed = true
+				changed, nodesChanged = true, true
 				if n.Fail {
 					n.V.Status = ekstypes.NodegroupStatusCreateFailed
 					n.V.Health = &ekstypes.NodegroupHealth{Issues: []ekstypes.Issue{{Code: ekstypes.NodegroupIssueCodeNodeCreationFailure,
@@ -328,8 +332,9 @@ func (e *Emulator) settleEKS() bool {
 					n.V.Status = ekstypes.NodegroupStatusActive
 				}
 			case ekstypes.NodegroupStatusDeleting:
-				changed = true
+				changed, nodesChanged = true, true
 				delete(c.Nodegroups, name)
+				e.syncNodegroup(c, name)
 			}
 		}
 		for name, a := range c.Addons {
@@ -359,7 +364,14 @@ func (e *Emulator) settleEKS() bool {
 			if u.V.Status != ekstypes.UpdateStatusInProgress || !e.due(u.ReadyAt) {
 				continue
 			}
+			if u.Nodegroup == "" && u.Addon == "" && u.Version != "" && !u.Fail && e.kubeUpgrading(c) {
+				continue // done once the API server answers at the new version
+			}
+			if u.Nodegroup != "" && !u.Fail && !e.nodesReady(c) {
+				continue // done once the group's nodes are what it now says
+			}
 			changed = true
+			nodesChanged = nodesChanged || u.Nodegroup != ""
 			if u.Fail {
 				u.V.Status = ekstypes.UpdateStatusFailed
 				u.V.Errors = []ekstypes.ErrorDetail{{ErrorCode: ekstypes.ErrorCodeUnknown, ErrorMessage: ptr("The update failed because of an internal failure.")}}
@@ -389,6 +401,9 @@ func (e *Emulator) settleEKS() bool {
 					c.V.Status = ekstypes.ClusterStatusActive
 				}
 			}
+		}
+		if nodesChanged {
+			e.syncNodes(c)
 		}
 	}
 	return changed
@@ -473,9 +488,14 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		sgID := hexID("sg")
 		s.SGs[sgID] = &sgRec{Region: region, Cluster: region + "/" + name, V: sgFor(sgID, name, vpcID, e.env.Account, region)}
 		hexName := strings.ToUpper(strings.TrimPrefix(hexID("x"), "x-")) + "0123456789ABCDEF"
-		svcCIDR := "172.20.0.0/16"
-		if in.KubernetesNetworkConfig != nil && in.KubernetesNetworkConfig.ServiceIpv4Cidr != nil {
-			svcCIDR = *in.KubernetesNetworkConfig.ServiceIpv4Cidr
+		var askedCIDR string
+		if in.KubernetesNetworkConfig != nil {
+			askedCIDR = deref(in.KubernetesNetworkConfig.ServiceIpv4Cidr)
+		}
+		svcCIDR, aerr := eksServiceCIDR(askedCIDR, e.vpcCIDRs(vpcID))
+		if aerr != nil {
+			delete(s.SGs, sgID)
+			return nil, false, aerr
 		}
 		tags := in.Tags
 		if tags == nil {
@@ -506,7 +526,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if e.env.Kube != nil {
 			// A real API server per cluster: its endpoint and CA replace
 			// the made-up ones.
-			if err := e.ensureKube(rec); err != nil {
+			if err := e.ensureKube(rec, version); err != nil {
 				delete(s.SGs, sgID)
 				return nil, false, errf(400, "InvalidRequestException", "%v", err)
 			}
@@ -579,6 +599,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 			param(ekstypes.UpdateParamTypeVersion, want), param(ekstypes.UpdateParamTypePlatformVersion, "eks.1"))
 		u.Version = want
 		c.V.Status = ekstypes.ClusterStatusUpdating
+		e.upgradeKube(c)
 		return &eks.UpdateClusterVersionOutput{Update: ptr(u.V)}, true, nil
 
 	case "UpdateClusterConfig":
@@ -747,8 +768,9 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if in.UpdateConfig != nil {
 			ng.UpdateConfig = in.UpdateConfig
 		}
-		c.Nodegroups[name] = &ngRec{V: ng, ReadyAt: e.after("eks:CreateNodegroup"), Fail: call.Fail}
+		c.Nodegroups[name] = &ngRec{V: ng, ReadyAt: e.after("eks:CreateNodegroup"), Fail: call.Fail, Slot: freeSlot(c)}
 		e.nodeRoleAccess(c, region, ng)
+		e.syncNodegroup(c, name) // its instances join the cluster while it is CREATING
 		if tok := deref(in.ClientRequestToken); tok != "" {
 			s.Tokens["eks:CreateNodegroup:"+tok] = tokenRec{ID: deref(ng.NodegroupArn)}
 		}
@@ -867,6 +889,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		n.ReadyAt = e.after("eks:UpdateNodegroupConfig")
 		u := e.newUpdate(c, "eks:UpdateNodegroupConfig", ekstypes.UpdateTypeConfigUpdate, call.Fail, ps...)
 		u.Nodegroup = labels["nodegroupName"]
+		e.syncNodegroup(c, labels["nodegroupName"]) // the Auto Scaling group and labels change at once
 		return &eks.UpdateNodegroupConfigOutput{Update: ptr(u.V)}, true, nil
 
 	case "UpdateNodegroupVersion":
@@ -916,6 +939,7 @@ func (e *Emulator) eksOp(op string, labels map[string]string, q url.Values, call
 		if n.V.Status != ekstypes.NodegroupStatusDeleting {
 			n.V.Status = ekstypes.NodegroupStatusDeleting
 			n.ReadyAt = e.after("eks:DeleteNodegroup")
+			e.syncNodegroup(c, labels["nodegroupName"]) // its instances are drained and terminated while it is DELETING
 		}
 		return &eks.DeleteNodegroupOutput{Nodegroup: ptr(n.V)}, true, nil
 

@@ -101,6 +101,9 @@ type ngRec struct {
 	V       ekstypes.Nodegroup `json:"nodegroup"`
 	ReadyAt time.Time          `json:"readyAt"`
 	Fail    bool               `json:"fail,omitempty"`
+	// Slot numbers the group among its cluster's groups, so its nodes'
+	// private addresses (and so their names) differ from other groups'.
+	Slot int `json:"slot,omitempty"`
 }
 
 type addonRec struct {

@@ -532,6 +532,7 @@ func (e *Emulator) createCluster(w http.ResponseWriter, r *http.Request, rt rout
 	h := hash8(id)
 	props.Fqdn = ptr(fmt.Sprintf("%s-%s.hcp.%s.azmk8s.io", *props.DNSPrefix, h, loc))
 	props.AzurePortalFQDN = ptr(fmt.Sprintf("%s-%s.portal.hcp.%s.azmk8s.io", *props.DNSPrefix, h, loc))
+	props.PrivateFQDN = nil // read-only: never the request's
 	if ap := props.APIServerAccessProfile; ap != nil && deref(ap.EnablePrivateCluster) {
 		props.PrivateFQDN = ptr(fmt.Sprintf("%s-%s.%s.privatelink.%s.azmk8s.io", *props.DNSPrefix, h, uuid.NewString()[:8], loc))
 	}
@@ -572,6 +573,7 @@ func (e *Emulator) createCluster(w http.ResponseWriter, r *http.Request, rt rout
 	for _, p := range pools {
 		s.Pools[key(*p.V.ID)] = p
 	}
+	e.syncNodes(cl) // the pools' instances join while the cluster is created
 	s.Groups[nodeGK] = groupRecFor(rt.sub, *props.NodeResourceGroup, loc, id, ck)
 	o := e.startOp("azure:managedClusters.createOrUpdate", kindCluster, ck, false, c.Fail)
 	o.Version = full
@@ -701,6 +703,7 @@ func (e *Emulator) updateCluster(w http.ResponseWriter, r *http.Request, rt rout
 	}
 	for _, ch := range changes {
 		s.Pools[key(*ch.p.V.ID)] = ch.p
+		e.syncPool(cl, key(*ch.p.V.ID))
 	}
 	// Mutable settings take the body's values; computed ones stay.
 	nv := *old
@@ -741,6 +744,7 @@ func (e *Emulator) updateCluster(w http.ResponseWriter, r *http.Request, rt rout
 	cl.V.ETag = ptr(uuid.NewString())
 	o := e.startOp("azure:managedClusters.createOrUpdate", kindCluster, ck, false, c.Fail)
 	o.Version = full
+	e.upgradeKube(cl) // another minor: the API server restarts at it while the operation runs
 	e.writeLRO(w, r, rt, deref(cl.V.Location), o, http.StatusOK, e.clusterView(cl))
 	return true, nil
 }
@@ -790,6 +794,7 @@ func (e *Emulator) servePool(w http.ResponseWriter, r *http.Request, rt route, c
 			return false, noSystemPool()
 		}
 		p.V.Properties.ProvisioningState = ptr(stDeleting)
+		e.syncPool(cl, pk) // its instances go while it is deleted
 		o := e.startOp("azure:agentPools.delete", kindPool, pk, true, c.Fail)
 		e.writeLRO(w, r, rt, deref(cl.V.Location), o, http.StatusAccepted, nil)
 		return true, nil
@@ -835,6 +840,7 @@ func (e *Emulator) servePool(w http.ResponseWriter, r *http.Request, rt route, c
 	p = &poolRec{Cluster: ck, V: armcontainerservice.AgentPool{ID: ptr(cid + "/agentPools/" + name), Name: ptr(name),
 		Type: ptr("Microsoft.ContainerService/managedClusters/agentPools"), Properties: in.Properties}}
 	s.Pools[pk] = p
+	e.syncPool(cl, pk) // its instances join, or change, while it is written
 	o := e.startOp("azure:agentPools.createOrUpdate", kindPool, pk, false, c.Fail)
 	if v, aerr := resolveVersion(deref(in.Properties.OrchestratorVersion)); aerr == nil {
 		o.Version = v

@@ -43,7 +43,10 @@ func (e *Emulator) serveAKSVersions(w http.ResponseWriter, rt route) *armErr {
 			for _, u := range upgradesFrom(v) {
 				ups = append(ups, map[string]any{"orchestratorType": "Kubernetes", "orchestratorVersion": u, "isPreview": false})
 			}
-			p := map[string]any{"orchestratorType": "Kubernetes", "orchestratorVersion": v, "isPreview": false, "upgrades": ups}
+			p := map[string]any{"orchestratorType": "Kubernetes", "orchestratorVersion": v, "isPreview": false}
+			if len(ups) > 0 { // none: left out (the spec does not let it be null)
+				p["upgrades"] = ups
+			}
 			if v == def {
 				p["default"] = true
 			}

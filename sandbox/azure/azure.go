@@ -157,6 +157,14 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 		writeErr(w, aerr)
 		return changed
 	}
+	if shapes := shapesFor(rt, r.URL.Query().Get("api-version")); len(shapes) > 0 {
+		if r.Method == http.MethodPut || r.Method == http.MethodPatch {
+			c.Body = reshapeRequest(shapes, c.Body)
+		}
+		sw := &shapeWriter{ResponseWriter: w}
+		defer sw.flush(shapes, strings.HasSuffix(rt.op, ".list") || strings.HasSuffix(rt.op, ".listAll"))
+		w = sw
+	}
 	ch, aerr := e.dispatch(w, r, rt, c)
 	if aerr != nil {
 		writeErr(w, aerr)

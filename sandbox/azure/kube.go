@@ -6,8 +6,14 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -80,7 +86,11 @@ func (e *Emulator) startKube(c *clusterRec) {
 		c.KubeErr = err.Error()
 		return
 	}
-	info, err := e.env.Kube.Ensure(kubeID(c), aksAuthenticator(c.UserToken, c.AdminToken), aksBootstrap)
+	np := c.V.Properties.NetworkProfile
+	info, err := e.env.Kube.Ensure(kubeID(c), emu.KubeSpec{
+		Auth: aksAuthenticator(c.UserToken, c.AdminToken), Bootstrap: aksBootstrap, Version: e.servedVersion(c),
+		ServiceCIDR: deref(np.ServiceCidr), PodCIDR: deref(np.PodCidr),
+	})
 	if err != nil {
 		c.KubeErr = err.Error()
 		return
@@ -109,7 +119,201 @@ func (e *Emulator) restartKube() {
 			continue
 		}
 		e.startKube(c)
+		e.syncNodes(c)
 	}
+}
+
+// servedVersion is the version c's API server serves: the cluster's, or
+// the one a cluster operation in progress moves it to.
+func (e *Emulator) servedVersion(c *clusterRec) string {
+	if o := e.pending(key(deref(c.V.ID))); o != nil && !o.Delete && !o.Fail && o.Version != "" {
+		return o.Version
+	}
+	return deref(c.V.Properties.CurrentKubernetesVersion)
+}
+
+// upgradeKube restarts c's API server when a PUT just accepted moves it to
+// another minor; kubeGate holds the operation until it answers again.
+func (e *Emulator) upgradeKube(c *clusterRec) {
+	if e.env.Kube != nil && c.KubeErr == "" && c.KubeServer != "" {
+		e.startKube(c)
+	}
+}
+
+// opNodes syncs the nodes an operation changed: one pool's, or every
+// pool's of a cluster.
+func (e *Emulator) opNodes(o *opRec) {
+	switch o.Kind {
+	case kindPool:
+		if c, ok := e.st.Clusters[key(clusterOfPool(o.Target))]; ok {
+			e.syncPool(c, o.Target)
+		}
+	case kindCluster:
+		if c, ok := e.st.Clusters[o.Target]; ok {
+			e.syncNodes(c)
+		}
+	}
+}
+
+// clusterOfPool is the cluster id of a pool id (".../agentPools/NAME").
+func clusterOfPool(poolID string) string {
+	i := strings.LastIndex(strings.ToLower(poolID), "/agentpools/")
+	if i < 0 {
+		return ""
+	}
+	return poolID[:i]
+}
+
+// syncNodes gives every pool of c its nodes.
+func (e *Emulator) syncNodes(c *clusterRec) {
+	for _, p := range e.poolsOf(key(deref(c.V.ID))) {
+		e.syncPool(c, key(deref(p.V.ID)))
+	}
+}
+
+// syncPool tells the cluster's API server what nodes pool pk has: count of
+// them while it is created or updated (they join then; kubeGate holds the
+// operation until they did) and once it Succeeded; none while it is
+// deleted, after it failed, or once it is gone.
+func (e *Emulator) syncPool(c *clusterRec, pk string) {
+	if e.env.Kube == nil || c.KubeErr != "" || c.KubeServer == "" {
+		return
+	}
+	name := pk[strings.LastIndex(pk, "/")+1:]
+	var nodes []emu.KubeNode
+	if p, ok := e.st.Pools[pk]; ok {
+		name = deref(p.V.Name)
+		switch deref(p.V.Properties.ProvisioningState) {
+		case stCreating, stUpdating, stSucceeded:
+			nodes = e.poolNodes(c, p)
+		}
+	}
+	_ = e.env.Kube.SetNodePool(kubeID(c), name, nodes) // only fails for a cluster without an API server
+}
+
+// poolNodes are an agent pool's nodes as AKS registers them: the instances
+// of the pool's scale set (aks-POOL-NNNNNNNN-vmss00000N), spread over the
+// pool's zones, with the labels and taints AKS sets (Spot pools get the
+// scalesetpriority label and taint) and the pool's nodeLabels and
+// nodeTaints.
+func (e *Emulator) poolNodes(c *clusterRec, p *poolRec) []emu.KubeNode {
+	pp := p.V.Properties
+	name := deref(p.V.Name)
+	loc := deref(c.V.Location)
+	nodeRG := deref(c.V.Properties.NodeResourceGroup)
+	vmss := fmt.Sprintf("aks-%s-%08d-vmss", name, fnvNum(deref(c.V.ID)+"/"+name)%100000000)
+	mode := strings.ToLower(string(deref(pp.Mode)))
+	labels := map[string]string{
+		"agentpool":                               name,
+		"kubernetes.azure.com/agentpool":          name,
+		"kubernetes.azure.com/mode":               mode,
+		"kubernetes.azure.com/role":               "agent",
+		"kubernetes.azure.com/cluster":            nodeRG,
+		"kubernetes.azure.com/os-sku":             string(deref(pp.OSSKU)),
+		"kubernetes.azure.com/node-image-version": deref(pp.NodeImageVersion),
+		"kubernetes.azure.com/nodepool-type":      string(deref(pp.Type)),
+		"kubernetes.azure.com/storageprofile":     "managed",
+		"kubernetes.azure.com/storagetier":        "Premium_LRS",
+		"kubernetes.io/role":                      "agent",
+		"node-role.kubernetes.io/agent":           "",
+	}
+	var taints []emu.KubeTaint
+	if deref(pp.ScaleSetPriority) == armcontainerservice.ScaleSetPrioritySpot {
+		labels["kubernetes.azure.com/scalesetpriority"] = "spot"
+		taints = append(taints, emu.KubeTaint{Key: "kubernetes.azure.com/scalesetpriority", Value: "spot", Effect: "NoSchedule"})
+	}
+	for k, v := range pp.NodeLabels {
+		labels[k] = deref(v)
+	}
+	for _, t := range pp.NodeTaints {
+		kv, effect, _ := strings.Cut(deref(t), ":")
+		k, v, _ := strings.Cut(kv, "=")
+		taints = append(taints, emu.KubeTaint{Key: k, Value: v, Effect: effect})
+	}
+	size := deref(pp.VMSize)
+	cpu, mem, arch := vmCapacity(size)
+	var base netip.Addr
+	if sn, ok := e.st.Subnets[key(deref(pp.VnetSubnetID))]; ok {
+		if pfx, err := netip.ParsePrefix(deref(sn.V.Properties.AddressPrefix)); err == nil {
+			base = pfx.Addr()
+		}
+	} else {
+		base = netip.MustParseAddr("10.224.0.0") // the VNet AKS makes when none is given
+	}
+	zones := derefAll(pp.AvailabilityZones)
+	version := deref(pp.CurrentOrchestratorVersion)
+	var out []emu.KubeNode
+	for i := range int(deref(pp.Count)) {
+		zone := "0" // AKS's zone label on a VM outside availability zones
+		if len(zones) > 0 {
+			zone = loc + "-" + zones[i%len(zones)]
+		}
+		// Each pool takes its own block of 64 addresses of the subnet, after
+		// the four Azure keeps.
+		a := base.As4()
+		host := 4 + 64*int(fnvNum(name)%32) + i
+		a[2] += byte(host >> 8)
+		a[3] += byte(host)
+		out = append(out, emu.KubeNode{
+			Name:       fmt.Sprintf("%s%06s", vmss, strconv.FormatInt(int64(i), 36)),
+			ProviderID: fmt.Sprintf("azure:///subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s/virtualMachines/%d", subscriptionOf(deref(c.V.ID)), strings.ToLower(nodeRG), vmss, i),
+			InternalIP: netip.AddrFrom4(a).String(), InstanceType: size, Region: loc, Zone: zone, Arch: arch,
+			Labels: labels, Taints: taints, KubeletVersion: "v" + version,
+			OSImage: "Ubuntu 22.04.5 LTS", ContainerRuntime: "containerd://1.7.28-1",
+			CPU: cpu, Memory: mem, Pods: strconv.Itoa(int(deref(pp.MaxPods))),
+		})
+	}
+	return out
+}
+
+// vmCapacity is the capacity and architecture of an Azure VM size from its
+// name ("Standard_D4s_v5": 4 vCPUs, 16Gi; a "p" in the features,
+// Standard_D4ps_v5, is Arm); empty capacity for a name it cannot read.
+func vmCapacity(size string) (cpu, memory, arch string) {
+	arch = "amd64"
+	rest, ok := strings.CutPrefix(size, "Standard_")
+	if !ok || rest == "" {
+		return "", "", arch
+	}
+	rest, _, _ = strings.Cut(rest, "_")
+	family := rest[0]
+	i := 1
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	if strings.ContainsRune(rest[i:], 'p') {
+		arch = "arm64"
+	}
+	n, err := strconv.Atoi(rest[1:i])
+	if err != nil || n <= 0 {
+		return "", "", arch
+	}
+	// MiB per vCPU by family; the v2 D and DS sizes (Standard_DS2_v2, AKS's
+	// default) have 3.5 GiB per vCPU.
+	perCPU := map[byte]int{'D': 4096, 'B': 4096, 'A': 2048, 'F': 2048, 'E': 8192}[family]
+	if perCPU == 0 {
+		return "", "", arch
+	}
+	if family == 'D' && strings.HasSuffix(size, "_v2") {
+		perCPU = 3584
+	}
+	return strconv.Itoa(n), strconv.Itoa(n*perCPU) + "Mi", arch
+}
+
+// subscriptionOf is the subscription of an ARM id.
+func subscriptionOf(id string) string {
+	parts := strings.Split(id, "/")
+	if len(parts) > 2 {
+		return parts[2]
+	}
+	return ""
+}
+
+// fnvNum is a number derived from s, stable across runs.
+func fnvNum(s string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key(s))) // hash writes never fail
+	return h.Sum32()
 }
 
 // removeKube stops a deleted cluster's API server and deletes its data.
@@ -122,8 +326,23 @@ func (e *Emulator) removeKube(c *clusterRec) {
 // kubeGate tells settle whether a cluster operation whose time has come
 // must wait for the cluster's API server (wait), or fail because it could
 // not start (msg). Succeeded means the API server answers.
+//
+// A pool operation (and a cluster one, for the pools it lists) also waits
+// until the pools' nodes are in the API server and Ready, or gone for a
+// delete, as AKS's completes once the scale set's instances joined.
 func (e *Emulator) kubeGate(o *opRec) (wait bool, msg string) {
-	if e.env.Kube == nil || o.Kind != kindCluster || o.Delete || o.Fail || o.Status != opInProgress {
+	if e.env.Kube == nil || o.Fail || o.Status != opInProgress {
+		return false, ""
+	}
+	if o.Kind == kindPool {
+		c, ok := e.st.Clusters[key(clusterOfPool(o.Target))]
+		if !ok || c.KubeErr != "" || c.KubeServer == "" {
+			return false, ""
+		}
+		st := e.env.Kube.State(kubeID(c))
+		return !st.NodesReady && st.Err == nil, ""
+	}
+	if o.Kind != kindCluster || o.Delete {
 		return false, ""
 	}
 	c, ok := e.st.Clusters[o.Target]
@@ -133,7 +352,7 @@ func (e *Emulator) kubeGate(o *opRec) (wait bool, msg string) {
 	if c.KubeErr == "" {
 		st := e.env.Kube.State(kubeID(c))
 		if st.Err == nil {
-			return !st.Ready, ""
+			return !st.Ready || !st.NodesReady, ""
 		}
 		c.KubeErr = st.Err.Error()
 	}

@@ -78,6 +78,9 @@ func TestClusterKubeAPI(t *testing.T) {
 	if err := e.sb.Kube().Wait(wctx, "azure-rg-aks"); err != nil {
 		t.Fatalf("API server: %v", err)
 	}
+	if err := e.sb.Kube().WaitNodes(wctx, "azure-rg-aks"); err != nil { // the system pool's nodes join too
+		t.Fatalf("nodes: %v", err)
+	}
 	cl := mustWait(t, e, mkPoller(p, nil))
 	if *cl.Properties.ProvisioningState != "Succeeded" {
 		t.Fatalf("cluster %s", *cl.Properties.ProvisioningState)

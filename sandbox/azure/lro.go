@@ -208,6 +208,7 @@ func (e *Emulator) sortedOps() []*opRec {
 // complete applies a finished operation to its resource (which may be gone
 // already, e.g. deleted with its resource group).
 func (e *Emulator) complete(o *opRec) {
+	defer e.opNodes(o) // node pools' nodes follow what the operation did
 	s := e.st
 	if o.Delete && !o.Fail {
 		switch o.Kind {

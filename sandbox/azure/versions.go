@@ -26,11 +26,8 @@ import (
 //     create/delete) and 2021-08-01 (route-table); NAT gateways go through
 //     the SDK profile's 2022-01-01.
 //
-// Replies have one shape for every version: the newest one (the SDK
-// models in go.mod), which is a superset of the older ones for everything
-// the emulator returns — older clients ignore members they do not know
-// (msrest's deserializer and the Go SDK's UnmarshalJSON both skip unknown
-// keys).
+// Replies are built from the newest SDK models (go.mod) and reshaped for
+// older versions where their specs differ (shapes.go).
 var apiVersions = map[string][]string{
 	nsResources:     {"2025-04-01", "2021-04-01"},
 	nsSubscriptions: {"2022-12-01", "2019-11-01"},
@@ -38,7 +35,14 @@ var apiVersions = map[string][]string{
 	nsNetwork:       {"2025-05-01", "2022-05-01", "2022-01-01", "2021-08-01"},
 	nsCompute:       {"2025-04-01", "2022-11-01"},
 	nsOrchestrators: {"2019-04-01"},
+	// kubernetesVersions is newer than 2022-11-01 (its spec has no such
+	// operation): ARM refuses that version for it.
+	nsKubernetesVersions: {"2025-02-01"},
 }
+
+// nsKubernetesVersions is the version family of the kubernetesVersions
+// list.
+const nsKubernetesVersions = "Microsoft.ContainerService/locations/kubernetesVersions"
 
 // nsSubscriptions is the version family of /subscriptions, /tenants and
 // /subscriptions/{id}/locations (Microsoft.Resources' subscription API).
@@ -56,6 +60,8 @@ func versionFamily(rt route) string {
 		return nsSubscriptions
 	case "orchestrators":
 		return nsOrchestrators
+	case "kubernetesVersions":
+		return nsKubernetesVersions
 	}
 	return rt.ns
 }

@@ -202,7 +202,7 @@ func (rt croute) collection() string {
 
 // Operation names a Compute request ("compute:networks.insert",
 // "compute:regionOperations.get", "compute:Unknown") or a request to the
-// sandbox's identity endpoints ("oauth2:token", "oauth2:serviceAccountKey").
+// sandbox's identity endpoints ("oauth2:token", "sandbox:gcpServiceAccountKey").
 func (e *Emulator) Operation(r *http.Request, body []byte) string {
 	if isContainerREST(r) {
 		return containerRESTOperation(r)
@@ -360,6 +360,7 @@ func decode(c emu.Call, m proto.Message) *gerr {
 	if err := protojson.Unmarshal(c.Body, m); err != nil {
 		return cerr(http.StatusBadRequest, "invalid", "Invalid JSON payload received. %v", err)
 	}
+	clearOutputOnly(m)
 	return nil
 }
 

@@ -257,13 +257,22 @@ func (e *Emulator) settle(now time.Time) {
 }
 
 // opReady reports whether an operation whose time has come may finish: a
-// cluster create waits (RUNNING) until the cluster's API server answers.
+// cluster create waits (RUNNING) until the cluster's API server answers, a
+// master upgrade until it answers at the new version.
 func (e *Emulator) opReady(op *gkeOpRec) bool {
-	if op.V.V.GetOperationType() != containerpb.Operation_CREATE_CLUSTER || op.Fail {
+	if op.Fail {
 		return true
 	}
 	c := e.st.Clusters[op.Cluster]
-	return c == nil || e.kubeReady(c)
+	switch op.V.V.GetOperationType() {
+	case containerpb.Operation_CREATE_CLUSTER:
+		return c == nil || e.kubeReady(c) && e.nodesReady(c)
+	case containerpb.Operation_UPGRADE_MASTER:
+		return c == nil || !e.kubeUpgrading(c)
+	case containerpb.Operation_CREATE_NODE_POOL, containerpb.Operation_DELETE_NODE_POOL:
+		return c == nil || e.nodesReady(c) // the instances joined, or left, the cluster
+	}
+	return true
 }
 
 func (e *Emulator) apply(op *gkeOpRec) {
@@ -271,6 +280,7 @@ func (e *Emulator) apply(op *gkeOpRec) {
 	if c == nil {
 		return
 	}
+	defer e.opNodes(c, op) // the pools' nodes follow what the operation did
 	fail := op.Fail
 	failCond := []*containerpb.StatusCondition{{Message: "sandbox: injected failure", CanonicalCode: code.Code_INTERNAL}}
 	switch op.V.V.GetOperationType() {
@@ -438,6 +448,7 @@ func (s *clusterServer) CreateCluster(ctx context.Context, req *containerpb.Crea
 	if req.GetCluster() == nil {
 		return nil, status.Error(codes.InvalidArgument, "Cluster is required.")
 	}
+	clearOutputOnly(req.GetCluster())
 	var out *containerpb.Operation
 	err = s.lock(func(now time.Time) error {
 		c := clone(req.GetCluster())
@@ -449,6 +460,7 @@ func (s *clusterServer) CreateCluster(ctx context.Context, req *containerpb.Crea
 		}
 		s.e.st.Clusters[r.key()] = rec
 		s.e.startKube(rec)
+		s.e.syncNodes(rec) // the pools' instances join while the cluster is provisioned
 		op := s.e.startGKEOp(ctx, r, containerpb.Operation_CREATE_CLUSTER, now)
 		s.e.settle(now)
 		out = renderGKEOp(op, now)
@@ -760,6 +772,9 @@ func (s *clusterServer) UpdateCluster(ctx context.Context, req *containerpb.Upda
 		op, err := s.e.updateCluster(ctx, r, c, u, now)
 		if err != nil {
 			return err
+		}
+		if op.V.V.GetOperationType() == containerpb.Operation_UPGRADE_MASTER {
+			s.e.upgradeKube(c) // the API server restarts at the new version while the operation runs
 		}
 		s.e.settle(now)
 		out = renderGKEOp(op, now)
@@ -1155,6 +1170,7 @@ func (s *clusterServer) CreateNodePool(ctx context.Context, req *containerpb.Cre
 	if req.GetNodePool() == nil {
 		return nil, status.Error(codes.InvalidArgument, "NodePool is required.")
 	}
+	clearOutputOnly(req.GetNodePool())
 	var out *containerpb.Operation
 	err = s.lock(func(now time.Time) error {
 		c, err := s.e.cluster(r)
@@ -1173,6 +1189,7 @@ func (s *clusterServer) CreateNodePool(ctx context.Context, req *containerpb.Cre
 			return err
 		}
 		c.Pools = append(c.Pools, p)
+		s.e.syncPool(c, r.pool, p) // its instances join while it is provisioned
 		op := s.e.startGKEOp(ctx, r, containerpb.Operation_CREATE_NODE_POOL, now)
 		s.e.settle(now)
 		out = renderGKEOp(op, now)
@@ -1265,6 +1282,7 @@ func (s *clusterServer) DeleteNodePool(ctx context.Context, req *containerpb.Del
 			return err
 		}
 		p.P.V.Status = containerpb.NodePool_STOPPING
+		s.e.syncPool(c, r.pool, p) // its instances are drained and deleted while it stops
 		op := s.e.startGKEOp(ctx, r, containerpb.Operation_DELETE_NODE_POOL, now)
 		s.e.settle(now)
 		out = renderGKEOp(op, now)

@@ -1,12 +1,16 @@
 package gcp
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,9 +49,14 @@ func (e *Emulator) startKube(c *clusterRec) {
 }
 
 // ensureKube starts (or finds) the API server of c and records where it
-// listens; a failure is kept in c.KubeErr.
+// listens; a failure is kept in c.KubeErr. It serves the master's version
+// (or the one an upgrade in progress moves it to), the cluster's services
+// range, and gives pods addresses of its pods range.
 func (e *Emulator) ensureKube(c *clusterRec) {
-	info, err := e.env.Kube.Ensure(kubeID(c), e.authenticator(), gkeBootstrap)
+	info, err := e.env.Kube.Ensure(kubeID(c), emu.KubeSpec{
+		Auth: e.authenticator(), Bootstrap: gkeBootstrap, Version: e.servedVersion(c),
+		ServiceCIDR: c.C.V.GetServicesIpv4Cidr(), PodCIDR: c.C.V.GetClusterIpv4Cidr(),
+	})
 	if err != nil {
 		c.KubeErr = err.Error()
 		return
@@ -65,11 +74,227 @@ func (e *Emulator) restartKube() {
 	for _, c := range e.st.Clusters {
 		if c.KubeErr == "" && c.KubeEndpoint != "" {
 			e.ensureKube(c)
+			e.syncNodes(c)
 			if c.EndpointIP != "" {
 				e.restartFront(c)
 			}
 		}
 	}
+}
+
+// servedVersion is the version c's API server serves: the master's, or
+// the one an UPGRADE_MASTER operation in progress moves it to.
+func (e *Emulator) servedVersion(c *clusterRec) string {
+	key := clusterRef{project: c.Project, location: c.Location, cluster: c.C.V.GetName()}.key()
+	for _, op := range e.st.GKEOps {
+		if op.Cluster == key && !op.Applied && !op.Fail && op.V.V.GetOperationType() == containerpb.Operation_UPGRADE_MASTER && op.TargetCluster.V != nil {
+			return op.TargetCluster.V.GetCurrentMasterVersion()
+		}
+	}
+	return c.C.V.GetCurrentMasterVersion()
+}
+
+// upgradeKube restarts c's API server at the version of a master upgrade
+// just accepted; the operation stays RUNNING until it answers again
+// (opReady asks kubeUpgrading).
+func (e *Emulator) upgradeKube(c *clusterRec) {
+	if e.env.Kube != nil && c.KubeErr == "" && c.KubeEndpoint != "" {
+		e.ensureKube(c)
+	}
+}
+
+// kubeUpgrading reports whether c's API server is still restarting at a
+// new version.
+func (e *Emulator) kubeUpgrading(c *clusterRec) bool {
+	if e.env.Kube == nil || c.KubeErr != "" || c.KubeEndpoint == "" {
+		return false
+	}
+	st := e.env.Kube.State(kubeID(c))
+	return !st.Ready && st.Err == nil
+}
+
+// nodesReady reports whether c's nodes are what its pools last said
+// (always without Kubernetes).
+func (e *Emulator) nodesReady(c *clusterRec) bool {
+	if e.env.Kube == nil || c.KubeErr != "" || c.KubeEndpoint == "" {
+		return true
+	}
+	st := e.env.Kube.State(kubeID(c))
+	return st.NodesReady || st.Err != nil
+}
+
+// syncNodes tells the cluster's API server what nodes each node pool has
+// (after an operation on the cluster or a pool completed, and at restart).
+func (e *Emulator) syncNodes(c *clusterRec) {
+	for _, p := range c.Pools {
+		e.syncPool(c, p.P.V.GetName(), p)
+	}
+}
+
+// opNodes syncs the nodes of c's pools after op was applied (a deleted
+// pool loses its nodes; a deleted cluster's went with its API server).
+func (e *Emulator) opNodes(c *clusterRec, op *gkeOpRec) {
+	if e.st.Clusters[op.Cluster] != c {
+		return
+	}
+	if op.Pool != "" && c.pool(op.Pool) == nil {
+		e.syncPool(c, op.Pool, nil)
+	}
+	e.syncNodes(c)
+}
+
+// syncPool sets one pool's nodes: its per-zone sizes while it is
+// PROVISIONING (they join then), RUNNING or RECONCILING; none while it is
+// STOPPING, in ERROR or gone (p nil). opReady holds pool creates and
+// deletes (and the cluster create) until the nodes are there.
+func (e *Emulator) syncPool(c *clusterRec, name string, p *poolRec) {
+	if e.env.Kube == nil || c.KubeErr != "" || c.KubeEndpoint == "" {
+		return
+	}
+	var nodes []emu.KubeNode
+	if p != nil {
+		switch p.P.V.GetStatus() {
+		case containerpb.NodePool_PROVISIONING, containerpb.NodePool_RUNNING, containerpb.NodePool_RECONCILING:
+			nodes = e.poolNodes(c, p)
+		}
+	}
+	_ = e.env.Kube.SetNodePool(kubeID(c), name, nodes) // only fails for a cluster without an API server
+}
+
+// poolNodes are a node pool's nodes as GKE registers them: per zone, the
+// instances of the pool's managed instance group (named after it), with
+// the labels and taints GKE sets and the pool's own.
+func (e *Emulator) poolNodes(c *clusterRec, p *poolRec) []emu.KubeNode {
+	pv := p.P.V
+	cfg := pv.GetConfig()
+	machine := cfg.GetMachineType()
+	if machine == "" {
+		machine = "e2-medium"
+	}
+	family, _, _ := strings.Cut(machine, "-")
+	arch := "amd64"
+	if family == "t2a" || family == "c4a" || family == "n4a" {
+		arch = "arm64"
+	}
+	provisioning := "standard"
+	labels := map[string]string{
+		"cloud.google.com/gke-nodepool":          pv.GetName(),
+		"cloud.google.com/machine-family":        family,
+		"cloud.google.com/gke-os-distribution":   "cos",
+		"cloud.google.com/gke-container-runtime": "containerd",
+		"cloud.google.com/gke-boot-disk":         cmp.Or(cfg.GetDiskType(), "pd-balanced"),
+		"cloud.google.com/gke-max-pods-per-node": "110",
+		"cloud.google.com/gke-stack-type":        "IPV4",
+		"cloud.google.com/gke-logging-variant":   "DEFAULT",
+		"cloud.google.com/private-node":          strconv.FormatBool(c.C.V.GetPrivateClusterConfig().GetEnablePrivateNodes()),
+	}
+	if cfg.GetWorkloadMetadataConfig().GetMode() == containerpb.WorkloadMetadataConfig_GKE_METADATA {
+		labels["iam.gke.io/gke-metadata-server-enabled"] = "true"
+	}
+	switch {
+	case cfg.GetSpot():
+		provisioning = "spot"
+		labels["cloud.google.com/gke-spot"] = "true"
+	case cfg.GetPreemptible():
+		provisioning = "preemptible"
+		labels["cloud.google.com/gke-preemptible"] = "true"
+	}
+	labels["cloud.google.com/gke-provisioning"] = provisioning
+	for k, v := range cfg.GetLabels() {
+		labels[k] = v
+	}
+	var taints []emu.KubeTaint
+	for _, t := range cfg.GetTaints() {
+		taints = append(taints, emu.KubeTaint{Key: t.GetKey(), Value: t.GetValue(), Effect: gkeTaintEffect[t.GetEffect()]})
+	}
+	if arch == "arm64" { // GKE taints Arm nodes so only workloads that ask for arm64 land there
+		taints = append(taints, emu.KubeTaint{Key: "kubernetes.io/arch", Value: "arm64", Effect: "NoSchedule"})
+	}
+	if len(cfg.GetAccelerators()) > 0 {
+		taints = append(taints, emu.KubeTaint{Key: "nvidia.com/gpu", Value: "present", Effect: "NoSchedule"})
+	}
+	cpu, mem := machineCapacity(machine)
+	region := regionOf(c.Location)
+	var base netip.Addr
+	if sn := e.st.Subnets[regKey(c.Project, region, c.C.V.GetSubnetwork())]; sn != nil {
+		if pfx, err := netip.ParsePrefix(sn.V.V.GetIpCidrRange()); err == nil {
+			base = pfx.Addr()
+		}
+	}
+	var out []emu.KubeNode
+	// Each pool takes its own block of 64 addresses of the subnet, after
+	// the network and gateway addresses GCE keeps (the names are unique
+	// anyway: they carry the instance group's hash).
+	host := 2 + 64*int(fnvSum(pv.GetName())%32)
+	for _, z := range slices.Sorted(maps.Keys(p.Sizes)) {
+		group := strings.TrimSuffix(migName(c.C.V.GetName(), pv.GetName(), z), "-grp")
+		for i := range int(p.Sizes[z]) {
+			name := group + "-" + instanceSuffix(group, i)
+			var ip string
+			if base.IsValid() {
+				a := base.As4()
+				a[2] += byte(host >> 8)
+				a[3] += byte(host)
+				ip = netip.AddrFrom4(a).String()
+			}
+			host++
+			out = append(out, emu.KubeNode{
+				Name: name, ProviderID: "gce://" + c.Project + "/" + z + "/" + name, InternalIP: ip,
+				InstanceType: machine, Region: region, Zone: z, Arch: arch,
+				Labels: labels, Taints: taints, KubeletVersion: "v" + pv.GetVersion(),
+				OSImage: "Container-Optimized OS from Google", ContainerRuntime: "containerd://2.0.6",
+				CPU: cpu, Memory: mem, Pods: "110",
+			})
+		}
+	}
+	return out
+}
+
+// gkeTaintEffect maps GKE's taint effects to Kubernetes'.
+var gkeTaintEffect = map[containerpb.NodeTaint_Effect]string{
+	containerpb.NodeTaint_NO_SCHEDULE:        "NoSchedule",
+	containerpb.NodeTaint_PREFER_NO_SCHEDULE: "PreferNoSchedule",
+	containerpb.NodeTaint_NO_EXECUTE:         "NoExecute",
+}
+
+// instanceSuffix is the four characters GCE appends to a managed instance
+// group's base name, stable per group and index.
+func instanceSuffix(group string, i int) string {
+	const chars = "abcdefghijklmnopqrstuvwxyz0123456789"
+	h := fnvSum(fmt.Sprintf("%s/%d", group, i))
+	var b [4]byte
+	for j := range b {
+		b[j] = chars[h%uint32(len(chars))]
+		h /= uint32(len(chars))
+	}
+	return string(b[:])
+}
+
+// machineCapacity is the capacity of a Compute Engine machine type from its
+// name ("e2-standard-4": 4 vCPUs, 16 GB); empty for a name it cannot read
+// (the node then gets kwok's defaults).
+func machineCapacity(machine string) (cpu, memory string) {
+	switch machine {
+	case "e2-micro":
+		return "2", "1Gi"
+	case "e2-small":
+		return "2", "2Gi"
+	case "e2-medium":
+		return "2", "4Gi"
+	}
+	parts := strings.Split(machine, "-")
+	if len(parts) != 3 {
+		return "", ""
+	}
+	n, err := strconv.Atoi(parts[2])
+	if err != nil || n <= 0 {
+		return "", ""
+	}
+	perCPU := map[string]int{"standard": 4, "highmem": 8, "highcpu": 1}[parts[1]]
+	if perCPU == 0 {
+		return "", ""
+	}
+	return strconv.Itoa(n), strconv.Itoa(n*perCPU) + "Gi"
 }
 
 // restartFront serves a running cluster's endpoint again after a restart;

@@ -160,6 +160,9 @@ func TestClusterAPIServer(t *testing.T) {
 	if err := e.sb.Kube().Wait(ctx, id); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.sb.Kube().WaitNodes(ctx, id); err != nil { // the default pool's nodes join too
+		t.Fatal(err)
+	}
 	got, err := e.gke.GetOperation(ctx, &containerpb.GetOperationRequest{Name: opName})
 	if err != nil || got.GetStatus() != containerpb.Operation_DONE || got.GetError() != nil {
 		t.Fatalf("create op once the API server is ready: %v %v %v", got.GetStatus(), got.GetError(), err)

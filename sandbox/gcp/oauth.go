@@ -120,7 +120,7 @@ func oauthOperation(r *http.Request) string {
 	if r.URL.Path == TokenPath {
 		return "oauth2:token"
 	}
-	return "oauth2:serviceAccountKey"
+	return "sandbox:gcpServiceAccountKey"
 }
 
 // writeOAuthErr writes the token endpoint's error shape.

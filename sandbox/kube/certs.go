@@ -30,6 +30,19 @@ func newCA(cn string) (*keyPair, error) {
 // newCert makes a certificate signed by ca (self-signed when ca is nil),
 // for a CA or a TLS server with the given loopback SANs.
 func newCert(cn string, ca *keyPair, isCA bool, hosts []string) (*keyPair, error) {
+	return issue(pkix.Name{CommonName: cn, Organization: []string{"regionctl sandbox"}}, ca, isCA, hosts, false)
+}
+
+// newClientCert makes a client certificate signed by ca for user cn in
+// groups: how the control plane's own components (kube-scheduler,
+// kube-controller-manager, kwok) authenticate to the API server, whose
+// --client-ca-file is ca.
+func newClientCert(cn string, groups []string, ca *keyPair) (*keyPair, error) {
+	return issue(pkix.Name{CommonName: cn, Organization: groups}, ca, false, nil, true)
+}
+
+func issue(subject pkix.Name, ca *keyPair, isCA bool, hosts []string, client bool) (*keyPair, error) {
+	cn := subject.CommonName
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
@@ -41,7 +54,7 @@ func newCert(cn string, ca *keyPair, isCA bool, hosts []string) (*keyPair, error
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"regionctl sandbox"}},
+		Subject:      subject,
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
@@ -50,6 +63,8 @@ func newCert(cn string, ca *keyPair, isCA bool, hosts []string) (*keyPair, error
 		tmpl.IsCA = true
 		tmpl.BasicConstraintsValid = true
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
+	} else if client {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	} else {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 		for _, h := range hosts {

@@ -1,13 +1,17 @@
-// Package kube gives the sandbox's emulated clusters a real Kubernetes API:
-// one shared etcd per sandbox (started lazily, data under the sandbox
-// directory) and one kube-apiserver per cluster, each with its own
-// --etcd-prefix, its own CA and serving certificate, and a token webhook
-// served by the sandbox, so clients authenticate with the same credential the
-// real cloud accepts (the emulator supplies the verifier).
+// Package kube gives the sandbox's emulated clusters a real Kubernetes
+// control plane: one shared etcd per sandbox (started lazily, data under the
+// sandbox directory) and one kube-apiserver per cluster, each with its own
+// --etcd-prefix, its own CA and serving certificate, the cluster's service
+// CIDR and Kubernetes minor (versions.go), and a token webhook served by the
+// sandbox, so clients authenticate with the same credential the real cloud
+// accepts (the emulator supplies the verifier). Once a cluster has nodes it
+// also gets kube-controller-manager, kube-scheduler and kwok, the kubelet
+// simulator of sigs.k8s.io/kwok: the node pools' Node objects stay Ready and
+// pods are scheduled onto them and run (nodes.go).
 //
-// The binaries come from scripts/kube-apiserver.sh (cached outside the
-// repository) or REGIONCTL_KUBE_APISERVER / REGIONCTL_ETCD. A Manager
-// implements the emulators' emu.KubeHost hooks; see docs/sandbox.md.
+// The binaries come from scripts/kube-apiserver.sh and scripts/kwok.sh
+// (cached outside the repository) or the REGIONCTL_* variables below. A
+// Manager implements the emulators' emu.KubeHost hooks; see docs/sandbox.md.
 package kube
 
 import (
@@ -16,14 +20,15 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,8 +40,6 @@ import (
 	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
 )
@@ -49,60 +52,102 @@ const Version = "v1.34.2"
 // older build in the cache is not used.
 const buildRecipe = "2"
 
-// Script provides the binaries; every "not found" error names it.
-const Script = "scripts/kube-apiserver.sh"
+// Script provides the Kubernetes binaries and KwokScript kwok; every "not
+// found" error names the one to run.
+const (
+	Script     = "scripts/kube-apiserver.sh"
+	KwokScript = "scripts/kwok.sh"
+)
+
+// KwokVersion is the sigs.k8s.io/kwok release scripts/kwok.sh builds, and
+// kwokRecipe its build recipe (as buildRecipe).
+const (
+	KwokVersion = "v0.8.0"
+	kwokRecipe  = "1"
+)
 
 // Environment variables that point at the binaries.
 const (
-	EnvAPIServer = "REGIONCTL_KUBE_APISERVER"
-	EnvEtcd      = "REGIONCTL_ETCD"
-	EnvCache     = "REGIONCTL_CACHE"
+	EnvAPIServer         = "REGIONCTL_KUBE_APISERVER"
+	EnvControllerManager = "REGIONCTL_KUBE_CONTROLLER_MANAGER"
+	EnvScheduler         = "REGIONCTL_KUBE_SCHEDULER"
+	EnvEtcd              = "REGIONCTL_ETCD"
+	EnvKwok              = "REGIONCTL_KWOK"
+	EnvKwokConfig        = "REGIONCTL_KWOK_CONFIG"
+	EnvCache             = "REGIONCTL_CACHE"
 )
 
-// User, Authenticator and Bootstrap are the hook types of emu.KubeHost,
-// named here so code outside the sandbox (tests of in-cluster code) can
-// start API servers of its own.
+// User, Authenticator, Bootstrap, Spec and Node are the hook types of
+// emu.KubeHost, named here so code outside the sandbox (tests of in-cluster
+// code) can start control planes of its own.
 type (
 	User          = emu.KubeUser
 	Authenticator = emu.KubeAuthenticator
 	Bootstrap     = emu.KubeBootstrap
 	Cluster       = emu.KubeCluster
+	Spec          = emu.KubeSpec
+	Node          = emu.KubeNode
+	Taint         = emu.KubeTaint
 )
 
-// Binaries are the two programs a Manager runs.
+// Binaries are the programs a Manager runs.
 type Binaries struct {
-	APIServer string
-	Etcd      string
+	APIServer         string
+	ControllerManager string
+	Scheduler         string
+	Etcd              string
+	Kwok              string
+	// KwokConfig holds kwok's stages (scripts/kwok.sh copies kwok's own
+	// defaults).
+	KwokConfig string
+}
+
+// cacheBase is ${REGIONCTL_CACHE:-$HOME/.cache/regionctl}.
+func cacheBase() string {
+	if base := os.Getenv(EnvCache); base != "" {
+		return base
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = os.TempDir()
+	}
+	return filepath.Join(home, ".cache", "regionctl")
 }
 
 // CacheDir is where scripts/kube-apiserver.sh keeps its build:
 // ${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/kube/VERSION-RECIPE.
 func CacheDir() string {
-	base := os.Getenv(EnvCache)
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = os.TempDir()
-		}
-		base = filepath.Join(home, ".cache", "regionctl")
-	}
-	return filepath.Join(base, "kube", Version+"-"+buildRecipe)
+	return filepath.Join(cacheBase(), "kube", Version+"-"+buildRecipe)
 }
 
-// FindBinaries locates kube-apiserver and etcd: the environment variables
-// first, then the env file and build of scripts/kube-apiserver.sh, then etcd
-// on PATH. The error says to run the script.
-func FindBinaries() (Binaries, error) {
-	cache := CacheDir()
-	fromFile := map[string]string{}
-	if data, err := os.ReadFile(filepath.Join(cache, "env")); err == nil {
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok {
-				fromFile[k] = v
-			}
+// KwokCacheDir is where scripts/kwok.sh keeps its build:
+// ${REGIONCTL_CACHE:-$HOME/.cache/regionctl}/kwok/VERSION-RECIPE.
+func KwokCacheDir() string {
+	return filepath.Join(cacheBase(), "kwok", KwokVersion+"-"+kwokRecipe)
+}
+
+// readEnvFile reads the shell assignments a script wrote to dir/env.
+func readEnvFile(dir string, into map[string]string) {
+	data, err := os.ReadFile(filepath.Join(dir, "env"))
+	if err != nil {
+		return // no file: the script has not run
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok {
+			into[k] = v
 		}
 	}
+}
+
+// FindBinaries locates the binaries: the environment variables first, then
+// the env files and builds of scripts/kube-apiserver.sh and scripts/kwok.sh,
+// then etcd on PATH. The error names the script to run.
+func FindBinaries() (Binaries, error) {
+	cache, kwokCache := CacheDir(), KwokCacheDir()
+	fromFile := map[string]string{}
+	readEnvFile(cache, fromFile)
+	readEnvFile(kwokCache, fromFile)
 	pick := func(env string, fallback ...string) string {
 		if v := os.Getenv(env); v != "" {
 			return v
@@ -119,25 +164,50 @@ func FindBinaries() (Binaries, error) {
 	}
 	onPath, _ := exec.LookPath("etcd")
 	b := Binaries{
-		APIServer: pick(EnvAPIServer, filepath.Join(cache, "bin", "kube-apiserver")),
-		Etcd:      pick(EnvEtcd, onPath),
+		APIServer:         pick(EnvAPIServer, filepath.Join(cache, "bin", "kube-apiserver")),
+		ControllerManager: pick(EnvControllerManager, filepath.Join(cache, "bin", "kube-controller-manager")),
+		Scheduler:         pick(EnvScheduler, filepath.Join(cache, "bin", "kube-scheduler")),
+		Etcd:              pick(EnvEtcd, onPath),
+		Kwok:              pick(EnvKwok, filepath.Join(kwokCache, "bin", "kwok")),
+		KwokConfig:        pick(EnvKwokConfig, filepath.Join(kwokCache, "stages.yaml")),
+	}
+	return b, b.check()
+}
+
+// check reports the missing binaries, naming the script that provides each.
+func (b Binaries) check() error {
+	var kubeErrs, kwokErrs []string
+	for _, x := range []struct{ name, path string }{
+		{"kube-apiserver", b.APIServer}, {"kube-controller-manager", b.ControllerManager},
+		{"kube-scheduler", b.Scheduler}, {"etcd", b.Etcd},
+	} {
+		if !executable(x.path) {
+			where := x.path
+			if where == "" {
+				where = "PATH"
+			}
+			kubeErrs = append(kubeErrs, fmt.Sprintf("%s not found (looked at %s)", x.name, where))
+		}
+	}
+	if !executable(b.Kwok) {
+		kwokErrs = append(kwokErrs, fmt.Sprintf("kwok not found (looked at %s)", b.Kwok))
+	}
+	if fi, err := os.Stat(b.KwokConfig); err != nil || fi.Size() == 0 {
+		kwokErrs = append(kwokErrs, fmt.Sprintf("kwok's stages not found (looked at %s)", b.KwokConfig))
 	}
 	var errs []string
-	if !executable(b.APIServer) {
-		errs = append(errs, fmt.Sprintf("kube-apiserver not found at %s", b.APIServer))
+	if len(kubeErrs) > 0 {
+		errs = append(errs, fmt.Sprintf("%s: run %s once (installs etcd, builds Kubernetes %s into %s, about 12 minutes) or set %s, %s, %s and %s",
+			strings.Join(kubeErrs, "; "), Script, Version, CacheDir(), EnvAPIServer, EnvControllerManager, EnvScheduler, EnvEtcd))
 	}
-	if !executable(b.Etcd) {
-		where := b.Etcd
-		if where == "" {
-			where = "PATH"
-		}
-		errs = append(errs, fmt.Sprintf("etcd not found (looked at %s)", where))
+	if len(kwokErrs) > 0 {
+		errs = append(errs, fmt.Sprintf("%s: run %s once (builds kwok %s into %s, about 2 minutes) or set %s and %s",
+			strings.Join(kwokErrs, "; "), KwokScript, KwokVersion, KwokCacheDir(), EnvKwok, EnvKwokConfig))
 	}
 	if len(errs) > 0 {
-		return b, fmt.Errorf("%s: run %s once (installs etcd, builds kube-apiserver %s into %s, about 8 minutes) or set %s and %s",
-			strings.Join(errs, "; "), Script, Version, cache, EnvAPIServer, EnvEtcd)
+		return errors.New(strings.Join(errs, "; "))
 	}
-	return b, nil
+	return nil
 }
 
 func executable(path string) bool {
@@ -160,12 +230,17 @@ type Options struct {
 	StartTimeout time.Duration
 }
 
-// Manager runs etcd and the API servers. It implements emu.KubeHost and is
-// safe for concurrent use.
+// Manager runs etcd and the clusters' control planes. It implements
+// emu.KubeHost and is safe for concurrent use.
 type Manager struct {
-	dir      string
+	dir string
+	// binMu guards bins and binErr: binaries looked up (not given in
+	// Options) are looked up again while missing, so a long-running
+	// sandbox picks up a build made after it started.
+	binMu    sync.Mutex
 	bins     Binaries
 	binErr   error
+	lookUp   bool
 	timeout  time.Duration
 	internal string // the sandbox's own token, in memory only
 
@@ -183,19 +258,34 @@ type Manager struct {
 
 var _ emu.KubeHost = (*Manager)(nil)
 
+// cluster is one cluster's control plane. The fields below mu are guarded
+// by Manager.mu; run (controlplane.go) owns the processes.
 type cluster struct {
 	id   string
 	dir  string
 	port int
 	ca   *keyPair
-	auth emu.KubeAuthenticator
 
-	proc   *process
-	stop   context.CancelFunc
-	done   chan struct{} // closed when the start attempt ended
-	ready  bool
-	err    error
-	readyT time.Duration
+	auth      emu.KubeAuthenticator
+	spec      emu.KubeSpec // what Ensure asked for last
+	bootstrap emu.KubeBootstrap
+
+	stop    context.CancelFunc
+	hard    bool          // Remove: stop with SIGKILL, the data goes anyway
+	exited  chan struct{} // closed when run returned and every process ended
+	poke    chan struct{} // wakes run: a new spec or new nodes
+	ready   bool
+	err     error
+	changed chan struct{} // closed and replaced when ready or err change
+	readyT  time.Duration
+	served  string              // the minor the running API server serves
+	procs   map[string]*process // by component name, while they run
+
+	pools   map[string][]emu.KubeNode // by pool name, as SetNodePool set them
+	gen     uint64                    // bumped by every SetNodePool
+	applied uint64                    // the gen whose nodes are in the API server
+	nodeErr error                     // why the last node sync failed
+	synced  chan struct{}             // closed and replaced at every sync
 }
 
 // New returns a Manager; it starts nothing until the first Ensure.
@@ -209,9 +299,10 @@ func New(opts Options) *Manager {
 		m.timeout = 3 * time.Minute
 	}
 	if m.bins == (Binaries{}) {
+		m.lookUp = true
 		m.bins, m.binErr = FindBinaries()
-	} else if !executable(m.bins.APIServer) || !executable(m.bins.Etcd) {
-		m.binErr = fmt.Errorf("kube-apiserver %q or etcd %q is not an executable file: run %s", m.bins.APIServer, m.bins.Etcd, Script)
+	} else {
+		m.binErr = m.bins.check()
 	}
 	var b [24]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
@@ -220,29 +311,54 @@ func New(opts Options) *Manager {
 	return m
 }
 
-// Check reports whether clusters can get an API server: nil when the
-// binaries were found, else an error naming scripts/kube-apiserver.sh.
+// Check reports whether clusters can get a control plane: nil when the
+// binaries were found, else an error naming the script to run.
 func (m *Manager) Check() error {
-	if m.binErr != nil {
-		return fmt.Errorf("sandbox: no Kubernetes API for emulated clusters: %w", m.binErr)
+	if _, err := m.binaries(); err != nil {
+		return fmt.Errorf("sandbox: no Kubernetes API for emulated clusters: %w", err)
 	}
 	return nil
 }
 
+// binaries returns the programs to run, looking for them again while they
+// are missing (see binMu).
+func (m *Manager) binaries() (Binaries, error) {
+	m.binMu.Lock()
+	defer m.binMu.Unlock()
+	if m.binErr != nil && m.lookUp {
+		m.bins, m.binErr = FindBinaries()
+	}
+	return m.bins, m.binErr
+}
+
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
 
-// Ensure starts the API server of cluster id unless it runs already, and
-// returns at once with its endpoint and CA (the server starts in the
+// Ensure starts the control plane of cluster id unless it runs already, and
+// returns at once with its endpoint and CA (the API server starts in the
 // background; State says when it is ready). Its certificates and port are
 // kept in the cluster's directory, so a restarted sandbox serves the
-// cluster at the same endpoint with the same CA. bootstrap runs once in
-// the cluster's life, after the first start.
-func (m *Manager) Ensure(id string, auth emu.KubeAuthenticator, bootstrap emu.KubeBootstrap) (emu.KubeCluster, error) {
+// cluster at the same endpoint with the same CA. spec.Bootstrap runs once
+// in the cluster's life, after the first start. Ensure on a running
+// cluster takes the new authenticator, and with another served minor
+// (an upgrade) restarts the API server at that minor: State is not Ready
+// until it answers again.
+func (m *Manager) Ensure(id string, spec emu.KubeSpec) (emu.KubeCluster, error) {
 	if err := m.Check(); err != nil {
 		return emu.KubeCluster{}, err
 	}
 	if !idRE.MatchString(id) {
 		return emu.KubeCluster{}, fmt.Errorf("sandbox: cluster id %q: want lowercase letters, digits, '.', '_' and '-'", id)
+	}
+	if _, _, err := ServedMinor(spec.Version); err != nil {
+		return emu.KubeCluster{}, err
+	}
+	for _, r := range []string{spec.ServiceCIDR, spec.PodCIDR} {
+		if r == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(r); err != nil || p.Masked() != p {
+			return emu.KubeCluster{}, fmt.Errorf("sandbox: cluster %s: %q is not a network CIDR", id, r)
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -250,31 +366,45 @@ func (m *Manager) Ensure(id string, auth emu.KubeAuthenticator, bootstrap emu.Ku
 		return emu.KubeCluster{}, errors.New("sandbox: Kubernetes manager is closed")
 	}
 	if c, ok := m.clusters[id]; ok {
-		c.auth = auth
+		c.auth = spec.Auth
+		if want, _, _ := ServedMinor(spec.Version); c.served != "" && want != c.served && c.err == nil {
+			c.setState(false, nil) // run restarts the API server at the new minor
+		}
+		c.spec = spec
+		c.wake()
 		return c.info(), nil
 	}
 	c, err := m.prepare(id)
 	if err != nil {
 		return emu.KubeCluster{}, err
 	}
-	c.auth = auth
+	c.auth, c.spec, c.bootstrap = spec.Auth, spec, spec.Bootstrap
 	m.clusters[id] = c
 	ctx, cancel := context.WithCancel(m.ctx)
 	c.stop = cancel
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		defer close(c.done)
-		err := m.start(ctx, c, bootstrap)
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if err != nil {
-			c.err = err
-			return
-		}
-		c.ready = true
+		defer close(c.exited)
+		m.run(ctx, c)
 	}()
 	return c.info(), nil
+}
+
+// setState records whether c's API server is ready, or why it failed, and
+// wakes whoever waits for a change. The caller holds Manager.mu.
+func (c *cluster) setState(ready bool, err error) {
+	c.ready, c.err = ready, err
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// wake tells run to look at the spec and the nodes again.
+func (c *cluster) wake() {
+	select {
+	case c.poke <- struct{}{}:
+	default: // a wake is pending already
+	}
 }
 
 func (c *cluster) info() emu.KubeCluster {
@@ -289,23 +419,30 @@ func (m *Manager) State(id string) emu.KubeState {
 	if !ok {
 		return emu.KubeState{Err: fmt.Errorf("sandbox: cluster %s has no API server", id)}
 	}
-	return emu.KubeState{Ready: c.ready, Err: c.err}
+	return emu.KubeState{Ready: c.ready, Err: c.err, NodesReady: c.ready && c.applied == c.gen}
 }
 
-// Wait blocks until cluster id's API server is ready or failed, or ctx ends.
+// Wait blocks until cluster id's API server is ready or failed, or ctx ends
+// (after an upgrade: until the new one is ready).
 func (m *Manager) Wait(ctx context.Context, id string) error {
-	m.mu.Lock()
-	c, ok := m.clusters[id]
-	m.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("sandbox: cluster %s has no API server", id)
+	for {
+		m.mu.Lock()
+		c, ok := m.clusters[id]
+		if !ok {
+			m.mu.Unlock()
+			return fmt.Errorf("sandbox: cluster %s has no API server", id)
+		}
+		ready, err, changed := c.ready, c.err, c.changed
+		m.mu.Unlock()
+		if ready || err != nil {
+			return err
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return m.State(id).Err
 }
 
 // WaitAll blocks until every API server Ensure started is ready or failed,
@@ -343,14 +480,31 @@ func (m *Manager) Running() []string {
 	defer m.mu.Unlock()
 	var out []string
 	for id, c := range m.clusters {
-		if c.proc != nil && !c.proc.exited() {
+		if p := c.procs[compAPIServer]; p != nil && !p.exited() {
 			out = append(out, id)
 		}
 	}
 	return out
 }
 
-// Remove stops cluster id's API server and deletes its data: its keys in
+// Processes returns the process ids of cluster id's running control-plane
+// components by name ("kube-apiserver", "kube-scheduler", "kwok", ...), for
+// tests and diagnostics.
+func (m *Manager) Processes(id string) map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int{}
+	if c, ok := m.clusters[id]; ok {
+		for name, p := range c.procs {
+			if !p.exited() {
+				out[name] = p.cmd.Process.Pid
+			}
+		}
+	}
+	return out
+}
+
+// Remove stops cluster id's control plane and deletes its data: its keys in
 // etcd and its directory. Removing an unknown cluster deletes whatever data
 // an earlier run left.
 func (m *Manager) Remove(id string) error {
@@ -360,18 +514,18 @@ func (m *Manager) Remove(id string) error {
 	m.mu.Lock()
 	c := m.clusters[id]
 	delete(m.clusters, id)
+	if c != nil {
+		c.hard = true
+	}
 	m.mu.Unlock()
 	if c != nil {
 		c.stop()
-		<-c.done
-		if c.proc != nil {
-			c.proc.kill(syscall.SIGKILL, 5*time.Second)
-		}
+		<-c.exited
 	}
 	var errs []error
 	cdir := filepath.Join(m.dir, "clusters", id)
 	_, statErr := os.Stat(cdir)
-	if m.binErr == nil && (c != nil || statErr == nil) {
+	if _, berr := m.binaries(); berr == nil && (c != nil || statErr == nil) {
 		url, err := m.ensureEtcd(m.ctx)
 		if err == nil {
 			err = deletePrefix(m.ctx, url, etcdPrefix(id))
@@ -386,29 +540,11 @@ func (m *Manager) Remove(id string) error {
 	return errors.Join(errs...)
 }
 
-// Close stops every API server and etcd, keeping their data, so a new
+// Close stops every control plane and etcd, keeping their data, so a new
 // Manager on the same directory restarts them (Ensure) where they were.
 func (m *Manager) Close() error {
 	m.cancel()
-	m.mu.Lock()
-	cs := make([]*cluster, 0, len(m.clusters))
-	for _, c := range m.clusters {
-		cs = append(cs, c)
-	}
-	m.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, c := range cs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-c.done
-			if c.proc != nil {
-				c.proc.kill(syscall.SIGTERM, 10*time.Second)
-			}
-		}()
-	}
-	wg.Wait()
-	m.wg.Wait()
+	m.wg.Wait() // every run stops its processes before it returns
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.etcd != nil {
@@ -429,7 +565,8 @@ func (m *Manager) prepare(id string) (*cluster, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "certs"), 0o700); err != nil {
 		return nil, fmt.Errorf("sandbox: create %s: %w", dir, err)
 	}
-	c := &cluster{id: id, dir: dir, done: make(chan struct{})}
+	c := &cluster{id: id, dir: dir, changed: make(chan struct{}), exited: make(chan struct{}), poke: make(chan struct{}, 1),
+		procs: map[string]*process{}, pools: map[string][]emu.KubeNode{}, synced: make(chan struct{})}
 	ca, err := loadKeyPair(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"))
 	if err != nil {
 		if ca, err = newCA("regionctl-sandbox-" + id + "-ca"); err != nil {
@@ -481,97 +618,6 @@ func (m *Manager) prepare(id string) (*cluster, error) {
 
 func etcdPrefix(id string) string { return "/regionctl/" + id }
 
-// start runs the API server of c and waits until it is ready.
-func (m *Manager) start(ctx context.Context, c *cluster, bootstrap emu.KubeBootstrap) error {
-	began := time.Now()
-	etcdURL, err := m.ensureEtcd(ctx)
-	if err != nil {
-		return err
-	}
-	hook, err := m.ensureWebhook()
-	if err != nil {
-		return err
-	}
-	authn := filepath.Join(c.dir, "authn-webhook.kubeconfig")
-	if err := os.WriteFile(authn, hook.kubeconfig(c.id), 0o600); err != nil {
-		return fmt.Errorf("sandbox: write %s: %w", authn, err)
-	}
-	args := []string{
-		"--etcd-servers=" + etcdURL,
-		"--etcd-prefix=" + etcdPrefix(c.id),
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(c.port),
-		"--cert-dir=" + filepath.Join(c.dir, "certs"),
-		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-account-key-file=" + filepath.Join(c.dir, "sa.key"),
-		"--service-account-signing-key-file=" + filepath.Join(c.dir, "sa.key"),
-		"--service-cluster-ip-range=172.20.0.0/16",
-		"--authorization-mode=Node,RBAC",
-		"--authentication-token-webhook-config-file=" + authn,
-		"--authentication-token-webhook-version=v1",
-		"--authentication-token-webhook-cache-ttl=10s",
-		"--endpoint-reconciler-type=none",
-		"--enable-priority-and-fairness=false",
-		"--profiling=false",
-	}
-	m.mu.Lock()
-	p, err := startProcess(m.bins.APIServer, args, filepath.Join(c.dir, "apiserver.log"))
-	if err == nil {
-		c.proc = p
-	}
-	m.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("sandbox: start kube-apiserver for %s: %w", c.id, err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(c.ca.cert)
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	defer client.CloseIdleConnections()
-	url := "https://127.0.0.1:" + strconv.Itoa(c.port) + "/readyz"
-	deadline := time.After(m.timeout)
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-p.done:
-			return fmt.Errorf("sandbox: kube-apiserver for %s exited (%v): %s", c.id, p.err, tail(filepath.Join(c.dir, "apiserver.log")))
-		case <-deadline:
-			return fmt.Errorf("sandbox: kube-apiserver for %s not ready after %s: %s", c.id, m.timeout, tail(filepath.Join(c.dir, "apiserver.log")))
-		case <-tick.C:
-		}
-	}
-	marker := filepath.Join(c.dir, "bootstrapped")
-	if _, err := os.Stat(marker); err != nil && bootstrap != nil {
-		cs, err := kubernetes.NewForConfig(&rest.Config{
-			Host: "https://127.0.0.1:" + strconv.Itoa(c.port), BearerToken: m.internal,
-			TLSClientConfig: rest.TLSClientConfig{CAData: c.ca.cert},
-		})
-		if err != nil {
-			return fmt.Errorf("sandbox: client for %s: %w", c.id, err)
-		}
-		if err := bootstrap(ctx, cs); err != nil {
-			return fmt.Errorf("sandbox: bootstrap cluster %s: %w", c.id, err)
-		}
-	}
-	if err := os.WriteFile(marker, nil, 0o644); err != nil {
-		return fmt.Errorf("sandbox: %w", err)
-	}
-	m.mu.Lock()
-	c.readyT = time.Since(began)
-	m.mu.Unlock()
-	return nil
-}
-
 // tail returns the last lines of a log file, for errors.
 func tail(path string) string {
 	data, err := os.ReadFile(path)
@@ -592,8 +638,9 @@ func (m *Manager) ensureEtcd(ctx context.Context) (string, error) {
 	if m.etcd != nil && !m.etcd.exited() {
 		return m.etcdURL, nil
 	}
-	if m.binErr != nil {
-		return "", m.binErr
+	bins, err := m.binaries()
+	if err != nil {
+		return "", err
 	}
 	dir := filepath.Join(m.dir, "etcd")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -619,7 +666,7 @@ func (m *Manager) ensureEtcd(ctx context.Context) (string, error) {
 	}
 	client := "http://127.0.0.1:" + strconv.Itoa(ports.Client)
 	peer := "http://127.0.0.1:" + strconv.Itoa(ports.Peer)
-	p, err := startProcess(m.bins.Etcd, []string{
+	p, err := startProcess(bins.Etcd, []string{
 		"--name=sandbox", "--data-dir=" + filepath.Join(dir, "data"),
 		"--listen-client-urls=" + client, "--advertise-client-urls=" + client,
 		"--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
@@ -717,13 +764,49 @@ func (m *Manager) KeysUnder(ctx context.Context, id string) (int, error) {
 	return n, nil
 }
 
+// freePort picks a port for a program to listen on later. The program binds
+// it some time after this returns, so the port must not be handed to
+// anyone meanwhile: it comes from below the kernel's ephemeral range
+// (ip_local_port_range), where the source ports of outgoing connections —
+// which a busy machine makes by the thousand — are never taken from. Only
+// when no such port is free does it fall back to one the kernel picks.
 func freePort() (int, error) {
+	low := ephemeralLow()
+	if low > minPickedPort {
+		for range 64 {
+			if p := minPickedPort + mathrand.IntN(low-minPickedPort); portFree(p) {
+				return p, nil
+			}
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("sandbox: find a free port: %w", err)
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// minPickedPort is the lowest port freePort picks: above the registered
+// ports of common servers.
+const minPickedPort = 20000
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return n
 }
 
 func portFree(p int) bool {

@@ -31,7 +31,7 @@ func requireBinaries(t *testing.T) {
 	}
 }
 
-func client(t *testing.T, c emu.KubeCluster, token string) *kubernetes.Clientset {
+func client(t testing.TB, c emu.KubeCluster, token string) *kubernetes.Clientset {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(&rest.Config{Host: c.Endpoint, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: c.CAPEM}})
 	if err != nil {
@@ -64,7 +64,7 @@ func TestAPIServerLifecycle(t *testing.T) {
 	const id = "test-cluster"
 
 	m := kube.New(kube.Options{Dir: dir})
-	info, err := m.Ensure(id, auth, boot)
+	info, err := m.Ensure(id, kube.Spec{Auth: auth, Bootstrap: boot})
 	if err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}
@@ -99,7 +99,7 @@ func TestAPIServerLifecycle(t *testing.T) {
 	// A new manager on the same directory: same endpoint, same CA, same data.
 	m2 := kube.New(kube.Options{Dir: dir})
 	defer m2.Close()
-	info2, err := m2.Ensure(id, auth, boot)
+	info2, err := m2.Ensure(id, kube.Spec{Auth: auth, Bootstrap: boot})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestMissingBinaries(t *testing.T) {
 	for name, err := range map[string]error{
 		"Check": m.Check(),
 		"Ensure": func() error {
-			_, err := m.Ensure("c1", nil, nil)
+			_, err := m.Ensure("c1", kube.Spec{})
 			return err
 		}(),
 	} {
@@ -162,5 +162,37 @@ func TestFindBinariesNamesTheScript(t *testing.T) {
 	_, err := kube.FindBinaries()
 	if err == nil || !strings.Contains(err.Error(), kube.Script) || !strings.Contains(err.Error(), "/nonexistent/kube-apiserver") {
 		t.Errorf("FindBinaries = %v, want an error naming the path and %s", err, kube.Script)
+	}
+}
+
+// TestManagerFindsBinariesBuiltLater: a sandbox started before
+// scripts/kube-apiserver.sh ran (its error says to run the script) picks
+// the binaries up once they exist, without a restart.
+func TestManagerFindsBinariesBuiltLater(t *testing.T) {
+	dir := t.TempDir()
+	exe := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Setenv(kube.EnvCache, t.TempDir())
+	for _, env := range []string{kube.EnvAPIServer, kube.EnvControllerManager, kube.EnvScheduler, kube.EnvEtcd, kube.EnvKwok, kube.EnvKwokConfig} {
+		t.Setenv(env, filepath.Join(dir, "missing", env))
+	}
+	m := kube.New(kube.Options{Dir: t.TempDir()})
+	defer m.Close()
+	if err := m.Check(); err == nil || !strings.Contains(err.Error(), kube.Script) {
+		t.Fatalf("Check before the build = %v, want an error naming %s", err, kube.Script)
+	}
+	t.Setenv(kube.EnvAPIServer, exe("kube-apiserver"))
+	t.Setenv(kube.EnvControllerManager, exe("kube-controller-manager"))
+	t.Setenv(kube.EnvScheduler, exe("kube-scheduler"))
+	t.Setenv(kube.EnvEtcd, exe("etcd"))
+	t.Setenv(kube.EnvKwok, exe("kwok"))
+	t.Setenv(kube.EnvKwokConfig, exe("stages.yaml"))
+	if err := m.Check(); err != nil {
+		t.Fatalf("Check after the build = %v, want nil", err)
 	}
 }

@@ -198,11 +198,74 @@ type KubeState struct {
 	Ready bool
 	// Err is why it could not start (it is not retried).
 	Err error
+	// NodesReady is true once the nodes of every SetNodePool call so far
+	// are in the API server and Ready (and the nodes of removed pools
+	// gone): a pool operation completes then, as a cloud's completes once
+	// its instances joined the cluster.
+	NodesReady bool
 }
 
-// KubeHost gives emulated clusters real Kubernetes API servers (one
-// kube-apiserver per cluster over one shared etcd; see sandbox/kube). An
-// emulator with a nil KubeHost makes clusters without one.
+// KubeSpec is what one cluster's control plane serves, as the emulator
+// derives it from the cluster the cloud reports.
+type KubeSpec struct {
+	// Auth verifies the bearer tokens clients send.
+	Auth KubeAuthenticator
+	// Bootstrap creates what the cloud puts in every new cluster; nil for
+	// nothing.
+	Bootstrap KubeBootstrap
+	// Version is the cluster's Kubernetes minor ("1.33"). The API server
+	// serves the nearest minor it can emulate (sandbox/kube says which);
+	// empty means the binary's own.
+	Version string
+	// ServiceCIDR is the range Service cluster IPs come from (the
+	// `kubernetes` Service gets its first address), as the cloud reports
+	// it; empty means Kubernetes' own default, 10.96.0.0/12.
+	ServiceCIDR string
+	// PodCIDR is the range simulated pods get addresses from; empty means
+	// 10.244.0.0/16.
+	PodCIDR string
+}
+
+// KubeNode is one node of a node pool, as the cloud registers it: the
+// sandbox creates a Node object that a simulated kubelet (kwok) keeps
+// Ready and runs pods on.
+type KubeNode struct {
+	// Name is the node's name (EKS "ip-10-0-1-4.ec2.internal", GKE
+	// "gke-c-pool-1a2b3c4d-x0ab", AKS "aks-pool-12345678-vmss000000").
+	Name string
+	// ProviderID is spec.providerID ("aws:///us-east-1a/i-0123...").
+	ProviderID string
+	// InternalIP is the node's address.
+	InternalIP string
+	// InstanceType, Region, Zone and Arch become the well-known labels the
+	// kubelet and the cloud controller set (node.kubernetes.io/instance-type,
+	// topology.kubernetes.io/region|zone, kubernetes.io/arch, with their
+	// beta.kubernetes.io/* and failure-domain.beta.kubernetes.io/* twins);
+	// Arch defaults to amd64, the OS is linux.
+	InstanceType, Region, Zone, Arch string
+	// Labels are the cloud's own labels and the user's pool labels.
+	Labels map[string]string
+	// Taints are the pool's taints.
+	Taints []KubeTaint
+	// KubeletVersion is what the node reports ("v1.33.5-eks-ba74326").
+	KubeletVersion string
+	// OSImage and ContainerRuntime go to status.nodeInfo.
+	OSImage, ContainerRuntime string
+	// CPU, Memory and Pods are the node's capacity ("2", "4Gi", "110");
+	// empty ones take kwok's defaults.
+	CPU, Memory, Pods string
+}
+
+// KubeTaint is a node taint; Effect is NoSchedule, PreferNoSchedule or
+// NoExecute.
+type KubeTaint struct {
+	Key, Value, Effect string
+}
+
+// KubeHost gives emulated clusters real Kubernetes control planes (one
+// kube-apiserver per cluster over one shared etcd, and once the cluster has
+// nodes, kube-controller-manager, kube-scheduler and kwok; see sandbox/kube).
+// An emulator with a nil KubeHost makes clusters without one.
 //
 // The hooks an emulator calls, with ids unique across clouds
 // ("aws-us-east-1-demo"):
@@ -210,15 +273,21 @@ type KubeState struct {
 //     (it names scripts/kube-apiserver.sh) when it is not nil;
 //   - Ensure at cluster create and after the emulator's state is loaded,
 //     for every cluster that exists: it returns at once with the endpoint
-//     and CA, the API server starts in the background;
+//     and CA, the API server starts in the background; Ensure again with
+//     another Version (an upgrade) restarts it serving that version;
 //   - State when the cluster would become ACTIVE/RUNNING: stay in the
 //     creating state until Ready, fail the cluster on Err;
-//   - Remove when the cluster is gone: stops the API server and deletes
+//   - SetNodePool whenever a pool's nodes change (created, scaled,
+//     relabelled, deleted: nil nodes) and after the state is loaded: the
+//     Node objects follow in the background once the API server is ready,
+//     and State's NodesReady says when they are there;
+//   - Remove when the cluster is gone: stops its processes and deletes
 //     its data.
 type KubeHost interface {
 	Check() error
-	Ensure(id string, auth KubeAuthenticator, bootstrap KubeBootstrap) (KubeCluster, error)
+	Ensure(id string, spec KubeSpec) (KubeCluster, error)
 	State(id string) KubeState
+	SetNodePool(id, pool string, nodes []KubeNode) error
 	Remove(id string) error
 }
 

@@ -35,7 +35,7 @@ type xmlFrame struct {
 var _ smithy.ShapeSerializer = (*QueryXML)(nil)
 
 // MarshalQueryResult serializes an awsQuery operation output as the
-// <OpResult> element the SDK reads.
+// <OpResult> element the SDK reads; an operation without output has none.
 func MarshalQueryResult(op string, v smithy.Serializable) []byte {
 	s := &QueryXML{root: op + "Result"}
 	v.Serialize(s)
@@ -140,6 +140,13 @@ func (s *QueryXML) WriteNil(sc *smithy.Schema) {}
 
 // WriteStruct opens an element.
 func (s *QueryXML) WriteStruct(sc *smithy.Schema) {
+	if sc == nil && len(s.frames) == 0 {
+		// An operation without output (Smithy's Unit, serialized with no
+		// schema): awsQuery services send no <OpResult> at all, only
+		// ResponseMetadata.
+		s.frames = append(s.frames, xmlFrame{kind: objectFrame})
+		return
+	}
 	n := s.ename(sc)
 	s.buf.WriteString("<" + n + ">")
 	s.frames = append(s.frames, xmlFrame{kind: objectFrame, name: n})

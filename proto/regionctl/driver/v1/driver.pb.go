@@ -286,8 +286,11 @@ type Options struct {
 	SandboxEndpoints map[string]string      `protobuf:"bytes,2,rep,name=sandbox_endpoints,json=sandboxEndpoints,proto3" json:"sandbox_endpoints,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	SandboxDir       string                 `protobuf:"bytes,3,opt,name=sandbox_dir,json=sandboxDir,proto3" json:"sandbox_dir,omitempty"`
 	ForceConflicts   bool                   `protobuf:"varint,4,opt,name=force_conflicts,json=forceConflicts,proto3" json:"force_conflicts,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// offline builds the driver only to check specs (regionctl validate,
+	// drivers, output): it must not look credentials up or call the cloud.
+	Offline       bool `protobuf:"varint,5,opt,name=offline,proto3" json:"offline,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Options) Reset() {
@@ -348,6 +351,13 @@ func (x *Options) GetForceConflicts() bool {
 	return false
 }
 
+func (x *Options) GetOffline() bool {
+	if x != nil {
+		return x.Offline
+	}
+	return false
+}
+
 type ConfigureRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Options       *Options               `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"`
@@ -403,6 +413,11 @@ type ConfigureResponse struct {
 	Validator     bool `protobuf:"varint,4,opt,name=validator,proto3" json:"validator,omitempty"`
 	StateUpgrader bool `protobuf:"varint,5,opt,name=state_upgrader,json=stateUpgrader,proto3" json:"state_upgrader,omitempty"`
 	ClusterAccess bool `protobuf:"varint,6,opt,name=cluster_access,json=clusterAccess,proto3" json:"cluster_access,omitempty"`
+	Identifier    bool `protobuf:"varint,7,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	// kinds says which resource types (of Capabilities.resources) are the
+	// region's cluster and node pools (providers.Kinder): type → "cluster" or
+	// "node-pool".
+	Kinds         map[string]string `protobuf:"bytes,8,rep,name=kinds,proto3" json:"kinds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -477,6 +492,20 @@ func (x *ConfigureResponse) GetClusterAccess() bool {
 		return x.ClusterAccess
 	}
 	return false
+}
+
+func (x *ConfigureResponse) GetIdentifier() bool {
+	if x != nil {
+		return x.Identifier
+	}
+	return false
+}
+
+func (x *ConfigureResponse) GetKinds() map[string]string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
 }
 
 type GetCapabilitiesRequest struct {
@@ -2314,6 +2343,128 @@ func (x *ClusterAccessResponse) GetExpiryUnixNano() int64 {
 	return 0
 }
 
+// IdentityRequest is providers.IdentityRequest.
+type IdentityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Region        string                 `protobuf:"bytes,1,opt,name=region,proto3" json:"region,omitempty"`
+	Resources     []*Resource            `protobuf:"bytes,2,rep,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdentityRequest) Reset() {
+	*x = IdentityRequest{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdentityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdentityRequest) ProtoMessage() {}
+
+func (x *IdentityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdentityRequest.ProtoReflect.Descriptor instead.
+func (*IdentityRequest) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *IdentityRequest) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *IdentityRequest) GetResources() []*Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+// IdentityResponse is providers.IdentityResponse.
+type IdentityResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Id            string                 `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	Principal     string                 `protobuf:"bytes,4,opt,name=principal,proto3" json:"principal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdentityResponse) Reset() {
+	*x = IdentityResponse{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdentityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdentityResponse) ProtoMessage() {}
+
+func (x *IdentityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdentityResponse.ProtoReflect.Descriptor instead.
+func (*IdentityResponse) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *IdentityResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *IdentityResponse) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *IdentityResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *IdentityResponse) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
 type UpgradeStateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Instance      *Instance              `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
@@ -2323,7 +2474,7 @@ type UpgradeStateRequest struct {
 
 func (x *UpgradeStateRequest) Reset() {
 	*x = UpgradeStateRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[34]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2335,7 +2486,7 @@ func (x *UpgradeStateRequest) String() string {
 func (*UpgradeStateRequest) ProtoMessage() {}
 
 func (x *UpgradeStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[34]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2348,7 +2499,7 @@ func (x *UpgradeStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeStateRequest.ProtoReflect.Descriptor instead.
 func (*UpgradeStateRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{34}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UpgradeStateRequest) GetInstance() *Instance {
@@ -2370,7 +2521,7 @@ type UpgradeStateResponse struct {
 
 func (x *UpgradeStateResponse) Reset() {
 	*x = UpgradeStateResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[35]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2533,7 @@ func (x *UpgradeStateResponse) String() string {
 func (*UpgradeStateResponse) ProtoMessage() {}
 
 func (x *UpgradeStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[35]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2546,7 @@ func (x *UpgradeStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeStateResponse.ProtoReflect.Descriptor instead.
 func (*UpgradeStateResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{35}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *UpgradeStateResponse) GetError() *Error {
@@ -2434,7 +2585,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2446,7 +2597,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2459,7 +2610,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{36}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{38}
 }
 
 type StopResponse struct {
@@ -2471,7 +2622,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2634,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2496,7 +2647,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{37}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StopResponse) GetError() *Error {
@@ -2518,7 +2669,7 @@ type StartEmulatorRequest struct {
 
 func (x *StartEmulatorRequest) Reset() {
 	*x = StartEmulatorRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2681,7 @@ func (x *StartEmulatorRequest) String() string {
 func (*StartEmulatorRequest) ProtoMessage() {}
 
 func (x *StartEmulatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2694,7 @@ func (x *StartEmulatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartEmulatorRequest.ProtoReflect.Descriptor instead.
 func (*StartEmulatorRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{38}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *StartEmulatorRequest) GetDir() string {
@@ -2565,7 +2716,7 @@ type StartEmulatorResponse struct {
 
 func (x *StartEmulatorResponse) Reset() {
 	*x = StartEmulatorResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2577,7 +2728,7 @@ func (x *StartEmulatorResponse) String() string {
 func (*StartEmulatorResponse) ProtoMessage() {}
 
 func (x *StartEmulatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2590,7 +2741,7 @@ func (x *StartEmulatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartEmulatorResponse.ProtoReflect.Descriptor instead.
 func (*StartEmulatorResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{39}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *StartEmulatorResponse) GetError() *Error {
@@ -2615,7 +2766,7 @@ type ListEmulatorRequest struct {
 
 func (x *ListEmulatorRequest) Reset() {
 	*x = ListEmulatorRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2627,7 +2778,7 @@ func (x *ListEmulatorRequest) String() string {
 func (*ListEmulatorRequest) ProtoMessage() {}
 
 func (x *ListEmulatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2640,7 +2791,7 @@ func (x *ListEmulatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmulatorRequest.ProtoReflect.Descriptor instead.
 func (*ListEmulatorRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{40}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{42}
 }
 
 type ListEmulatorResponse struct {
@@ -2653,7 +2804,7 @@ type ListEmulatorResponse struct {
 
 func (x *ListEmulatorResponse) Reset() {
 	*x = ListEmulatorResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2665,7 +2816,7 @@ func (x *ListEmulatorResponse) String() string {
 func (*ListEmulatorResponse) ProtoMessage() {}
 
 func (x *ListEmulatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2678,7 +2829,7 @@ func (x *ListEmulatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmulatorResponse.ProtoReflect.Descriptor instead.
 func (*ListEmulatorResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{41}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListEmulatorResponse) GetError() *Error {
@@ -2710,7 +2861,7 @@ type EmulatedObject struct {
 
 func (x *EmulatedObject) Reset() {
 	*x = EmulatedObject{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2722,7 +2873,7 @@ func (x *EmulatedObject) String() string {
 func (*EmulatedObject) ProtoMessage() {}
 
 func (x *EmulatedObject) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2735,7 +2886,7 @@ func (x *EmulatedObject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmulatedObject.ProtoReflect.Descriptor instead.
 func (*EmulatedObject) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{42}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *EmulatedObject) GetType() string {
@@ -2781,7 +2932,7 @@ type StopEmulatorRequest struct {
 
 func (x *StopEmulatorRequest) Reset() {
 	*x = StopEmulatorRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +2944,7 @@ func (x *StopEmulatorRequest) String() string {
 func (*StopEmulatorRequest) ProtoMessage() {}
 
 func (x *StopEmulatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +2957,7 @@ func (x *StopEmulatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopEmulatorRequest.ProtoReflect.Descriptor instead.
 func (*StopEmulatorRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{43}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{45}
 }
 
 type StopEmulatorResponse struct {
@@ -2818,7 +2969,7 @@ type StopEmulatorResponse struct {
 
 func (x *StopEmulatorResponse) Reset() {
 	*x = StopEmulatorResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2830,7 +2981,7 @@ func (x *StopEmulatorResponse) String() string {
 func (*StopEmulatorResponse) ProtoMessage() {}
 
 func (x *StopEmulatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2843,7 +2994,7 @@ func (x *StopEmulatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopEmulatorResponse.ProtoReflect.Descriptor instead.
 func (*StopEmulatorResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{44}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StopEmulatorResponse) GetError() *Error {
@@ -2865,25 +3016,34 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x10protocol_version\x18\x01 \x01(\x05R\x0fprotocolVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
 	"\x0edriver_version\x18\x03 \x01(\tR\rdriverVersion\x12\x1a\n" +
-	"\bemulator\x18\x04 \x01(\bR\bemulator\"\x93\x02\n" +
+	"\bemulator\x18\x04 \x01(\bR\bemulator\"\xad\x02\n" +
 	"\aOptions\x12\x18\n" +
 	"\asandbox\x18\x01 \x01(\bR\asandbox\x12_\n" +
 	"\x11sandbox_endpoints\x18\x02 \x03(\v22.regionctl.driver.v1.Options.SandboxEndpointsEntryR\x10sandboxEndpoints\x12\x1f\n" +
 	"\vsandbox_dir\x18\x03 \x01(\tR\n" +
 	"sandboxDir\x12'\n" +
-	"\x0fforce_conflicts\x18\x04 \x01(\bR\x0eforceConflicts\x1aC\n" +
+	"\x0fforce_conflicts\x18\x04 \x01(\bR\x0eforceConflicts\x12\x18\n" +
+	"\aoffline\x18\x05 \x01(\bR\aoffline\x1aC\n" +
 	"\x15SandboxEndpointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"J\n" +
 	"\x10ConfigureRequest\x126\n" +
-	"\aoptions\x18\x01 \x01(\v2\x1c.regionctl.driver.v1.OptionsR\aoptions\"\xe1\x01\n" +
+	"\aoptions\x18\x01 \x01(\v2\x1c.regionctl.driver.v1.OptionsR\aoptions\"\x84\x03\n" +
 	"\x11ConfigureResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x16\n" +
 	"\x06finder\x18\x02 \x01(\bR\x06finder\x12\x16\n" +
 	"\x06lister\x18\x03 \x01(\bR\x06lister\x12\x1c\n" +
 	"\tvalidator\x18\x04 \x01(\bR\tvalidator\x12%\n" +
 	"\x0estate_upgrader\x18\x05 \x01(\bR\rstateUpgrader\x12%\n" +
-	"\x0ecluster_access\x18\x06 \x01(\bR\rclusterAccess\"\x18\n" +
+	"\x0ecluster_access\x18\x06 \x01(\bR\rclusterAccess\x12\x1e\n" +
+	"\n" +
+	"identifier\x18\a \x01(\bR\n" +
+	"identifier\x12G\n" +
+	"\x05kinds\x18\b \x03(\v21.regionctl.driver.v1.ConfigureResponse.KindsEntryR\x05kinds\x1a8\n" +
+	"\n" +
+	"KindsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x18\n" +
 	"\x16GetCapabilitiesRequest\"`\n" +
 	"\x17GetCapabilitiesResponse\x12E\n" +
 	"\fcapabilities\x18\x01 \x01(\v2!.regionctl.driver.v1.CapabilitiesR\fcapabilities\"\x80\x04\n" +
@@ -3029,7 +3189,15 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\bendpoint\x18\x03 \x01(\tR\bendpoint\x12\x15\n" +
 	"\x06ca_pem\x18\x04 \x01(\fR\x05caPem\x12\x14\n" +
 	"\x05token\x18\x05 \x01(\tR\x05token\x12(\n" +
-	"\x10expiry_unix_nano\x18\x06 \x01(\x03R\x0eexpiryUnixNano\"P\n" +
+	"\x10expiry_unix_nano\x18\x06 \x01(\x03R\x0eexpiryUnixNano\"f\n" +
+	"\x0fIdentityRequest\x12\x16\n" +
+	"\x06region\x18\x01 \x01(\tR\x06region\x12;\n" +
+	"\tresources\x18\x02 \x03(\v2\x1d.regionctl.driver.v1.ResourceR\tresources\"\x86\x01\n" +
+	"\x10IdentityResponse\x120\n" +
+	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12\x1c\n" +
+	"\tprincipal\x18\x04 \x01(\tR\tprincipal\"P\n" +
 	"\x13UpgradeStateRequest\x129\n" +
 	"\binstance\x18\x01 \x01(\v2\x1d.regionctl.driver.v1.InstanceR\binstance\"\xa1\x01\n" +
 	"\x14UpgradeStateResponse\x120\n" +
@@ -3060,7 +3228,8 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x05state\x18\x05 \x01(\tR\x05state\"\x15\n" +
 	"\x13StopEmulatorRequest\"H\n" +
 	"\x14StopEmulatorResponse\x120\n" +
-	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error2\xe0\t\n" +
+	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error2\xb9\n" +
+	"\n" +
 	"\x06Driver\x12Z\n" +
 	"\tHandshake\x12%.regionctl.driver.v1.HandshakeRequest\x1a&.regionctl.driver.v1.HandshakeResponse\x12Z\n" +
 	"\tConfigure\x12%.regionctl.driver.v1.ConfigureRequest\x1a&.regionctl.driver.v1.ConfigureResponse\x12l\n" +
@@ -3074,7 +3243,8 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x06Delete\x12\".regionctl.driver.v1.DeleteRequest\x1a#.regionctl.driver.v1.DeleteResponse\x12K\n" +
 	"\x04Find\x12 .regionctl.driver.v1.FindRequest\x1a!.regionctl.driver.v1.FindResponse\x12f\n" +
 	"\rClusterAccess\x12).regionctl.driver.v1.ClusterAccessRequest\x1a*.regionctl.driver.v1.ClusterAccessResponse\x12c\n" +
-	"\fUpgradeState\x12(.regionctl.driver.v1.UpgradeStateRequest\x1a).regionctl.driver.v1.UpgradeStateResponse\x12K\n" +
+	"\fUpgradeState\x12(.regionctl.driver.v1.UpgradeStateRequest\x1a).regionctl.driver.v1.UpgradeStateResponse\x12W\n" +
+	"\bIdentity\x12$.regionctl.driver.v1.IdentityRequest\x1a%.regionctl.driver.v1.IdentityResponse\x12K\n" +
 	"\x04Stop\x12 .regionctl.driver.v1.StopRequest\x1a!.regionctl.driver.v1.StopResponse2\xa4\x02\n" +
 	"\bEmulator\x12^\n" +
 	"\x05Start\x12).regionctl.driver.v1.StartEmulatorRequest\x1a*.regionctl.driver.v1.StartEmulatorResponse\x12[\n" +
@@ -3094,7 +3264,7 @@ func file_regionctl_driver_v1_driver_proto_rawDescGZIP() []byte {
 }
 
 var file_regionctl_driver_v1_driver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_regionctl_driver_v1_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_regionctl_driver_v1_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_regionctl_driver_v1_driver_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),        // 0: regionctl.driver.v1.Diagnostic.Severity
 	(Error_Class)(0),                // 1: regionctl.driver.v1.Error.Class
@@ -3132,100 +3302,108 @@ var file_regionctl_driver_v1_driver_proto_goTypes = []any{
 	(*FindResponse)(nil),            // 33: regionctl.driver.v1.FindResponse
 	(*ClusterAccessRequest)(nil),    // 34: regionctl.driver.v1.ClusterAccessRequest
 	(*ClusterAccessResponse)(nil),   // 35: regionctl.driver.v1.ClusterAccessResponse
-	(*UpgradeStateRequest)(nil),     // 36: regionctl.driver.v1.UpgradeStateRequest
-	(*UpgradeStateResponse)(nil),    // 37: regionctl.driver.v1.UpgradeStateResponse
-	(*StopRequest)(nil),             // 38: regionctl.driver.v1.StopRequest
-	(*StopResponse)(nil),            // 39: regionctl.driver.v1.StopResponse
-	(*StartEmulatorRequest)(nil),    // 40: regionctl.driver.v1.StartEmulatorRequest
-	(*StartEmulatorResponse)(nil),   // 41: regionctl.driver.v1.StartEmulatorResponse
-	(*ListEmulatorRequest)(nil),     // 42: regionctl.driver.v1.ListEmulatorRequest
-	(*ListEmulatorResponse)(nil),    // 43: regionctl.driver.v1.ListEmulatorResponse
-	(*EmulatedObject)(nil),          // 44: regionctl.driver.v1.EmulatedObject
-	(*StopEmulatorRequest)(nil),     // 45: regionctl.driver.v1.StopEmulatorRequest
-	(*StopEmulatorResponse)(nil),    // 46: regionctl.driver.v1.StopEmulatorResponse
-	nil,                             // 47: regionctl.driver.v1.Options.SandboxEndpointsEntry
-	nil,                             // 48: regionctl.driver.v1.Capabilities.LocationsEntry
-	nil,                             // 49: regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
+	(*IdentityRequest)(nil),         // 36: regionctl.driver.v1.IdentityRequest
+	(*IdentityResponse)(nil),        // 37: regionctl.driver.v1.IdentityResponse
+	(*UpgradeStateRequest)(nil),     // 38: regionctl.driver.v1.UpgradeStateRequest
+	(*UpgradeStateResponse)(nil),    // 39: regionctl.driver.v1.UpgradeStateResponse
+	(*StopRequest)(nil),             // 40: regionctl.driver.v1.StopRequest
+	(*StopResponse)(nil),            // 41: regionctl.driver.v1.StopResponse
+	(*StartEmulatorRequest)(nil),    // 42: regionctl.driver.v1.StartEmulatorRequest
+	(*StartEmulatorResponse)(nil),   // 43: regionctl.driver.v1.StartEmulatorResponse
+	(*ListEmulatorRequest)(nil),     // 44: regionctl.driver.v1.ListEmulatorRequest
+	(*ListEmulatorResponse)(nil),    // 45: regionctl.driver.v1.ListEmulatorResponse
+	(*EmulatedObject)(nil),          // 46: regionctl.driver.v1.EmulatedObject
+	(*StopEmulatorRequest)(nil),     // 47: regionctl.driver.v1.StopEmulatorRequest
+	(*StopEmulatorResponse)(nil),    // 48: regionctl.driver.v1.StopEmulatorResponse
+	nil,                             // 49: regionctl.driver.v1.Options.SandboxEndpointsEntry
+	nil,                             // 50: regionctl.driver.v1.ConfigureResponse.KindsEntry
+	nil,                             // 51: regionctl.driver.v1.Capabilities.LocationsEntry
+	nil,                             // 52: regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
 }
 var file_regionctl_driver_v1_driver_proto_depIdxs = []int32{
-	47, // 0: regionctl.driver.v1.Options.sandbox_endpoints:type_name -> regionctl.driver.v1.Options.SandboxEndpointsEntry
+	49, // 0: regionctl.driver.v1.Options.sandbox_endpoints:type_name -> regionctl.driver.v1.Options.SandboxEndpointsEntry
 	4,  // 1: regionctl.driver.v1.ConfigureRequest.options:type_name -> regionctl.driver.v1.Options
 	15, // 2: regionctl.driver.v1.ConfigureResponse.error:type_name -> regionctl.driver.v1.Error
-	9,  // 3: regionctl.driver.v1.GetCapabilitiesResponse.capabilities:type_name -> regionctl.driver.v1.Capabilities
-	10, // 4: regionctl.driver.v1.Capabilities.machines:type_name -> regionctl.driver.v1.MachineType
-	48, // 5: regionctl.driver.v1.Capabilities.locations:type_name -> regionctl.driver.v1.Capabilities.LocationsEntry
-	11, // 6: regionctl.driver.v1.Capabilities.resources:type_name -> regionctl.driver.v1.ResourceSchema
-	12, // 7: regionctl.driver.v1.ResourceSchema.inputs:type_name -> regionctl.driver.v1.Attribute
-	12, // 8: regionctl.driver.v1.ResourceSchema.outputs:type_name -> regionctl.driver.v1.Attribute
-	12, // 9: regionctl.driver.v1.Attribute.attributes:type_name -> regionctl.driver.v1.Attribute
-	0,  // 10: regionctl.driver.v1.Diagnostic.severity:type_name -> regionctl.driver.v1.Diagnostic.Severity
-	1,  // 11: regionctl.driver.v1.Error.class:type_name -> regionctl.driver.v1.Error.Class
-	13, // 12: regionctl.driver.v1.ValidateRequest.region:type_name -> regionctl.driver.v1.Region
-	14, // 13: regionctl.driver.v1.ValidateResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
-	13, // 14: regionctl.driver.v1.ExpandRequest.region:type_name -> regionctl.driver.v1.Region
-	15, // 15: regionctl.driver.v1.ExpandResponse.error:type_name -> regionctl.driver.v1.Error
-	16, // 16: regionctl.driver.v1.ExpandResponse.resources:type_name -> regionctl.driver.v1.Resource
-	14, // 17: regionctl.driver.v1.ExpandResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
-	17, // 18: regionctl.driver.v1.ReadRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 19: regionctl.driver.v1.ReadResponse.error:type_name -> regionctl.driver.v1.Error
-	22, // 20: regionctl.driver.v1.ReadManyRequest.requests:type_name -> regionctl.driver.v1.ReadRequest
-	15, // 21: regionctl.driver.v1.ReadManyResponse.error:type_name -> regionctl.driver.v1.Error
-	23, // 22: regionctl.driver.v1.ReadManyResponse.responses:type_name -> regionctl.driver.v1.ReadResponse
-	15, // 23: regionctl.driver.v1.CreateResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 24: regionctl.driver.v1.UpdateRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 25: regionctl.driver.v1.UpdateResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 26: regionctl.driver.v1.DeleteRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 27: regionctl.driver.v1.DeleteResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 28: regionctl.driver.v1.FindResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 29: regionctl.driver.v1.ClusterAccessRequest.resources:type_name -> regionctl.driver.v1.Instance
-	15, // 30: regionctl.driver.v1.ClusterAccessResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 31: regionctl.driver.v1.UpgradeStateRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 32: regionctl.driver.v1.UpgradeStateResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 33: regionctl.driver.v1.StopResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 34: regionctl.driver.v1.StartEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	49, // 35: regionctl.driver.v1.StartEmulatorResponse.endpoints:type_name -> regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
-	15, // 36: regionctl.driver.v1.ListEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	44, // 37: regionctl.driver.v1.ListEmulatorResponse.objects:type_name -> regionctl.driver.v1.EmulatedObject
-	15, // 38: regionctl.driver.v1.StopEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	2,  // 39: regionctl.driver.v1.Driver.Handshake:input_type -> regionctl.driver.v1.HandshakeRequest
-	5,  // 40: regionctl.driver.v1.Driver.Configure:input_type -> regionctl.driver.v1.ConfigureRequest
-	7,  // 41: regionctl.driver.v1.Driver.GetCapabilities:input_type -> regionctl.driver.v1.GetCapabilitiesRequest
-	18, // 42: regionctl.driver.v1.Driver.Validate:input_type -> regionctl.driver.v1.ValidateRequest
-	20, // 43: regionctl.driver.v1.Driver.Expand:input_type -> regionctl.driver.v1.ExpandRequest
-	22, // 44: regionctl.driver.v1.Driver.Read:input_type -> regionctl.driver.v1.ReadRequest
-	24, // 45: regionctl.driver.v1.Driver.ReadMany:input_type -> regionctl.driver.v1.ReadManyRequest
-	26, // 46: regionctl.driver.v1.Driver.Create:input_type -> regionctl.driver.v1.CreateRequest
-	28, // 47: regionctl.driver.v1.Driver.Update:input_type -> regionctl.driver.v1.UpdateRequest
-	30, // 48: regionctl.driver.v1.Driver.Delete:input_type -> regionctl.driver.v1.DeleteRequest
-	32, // 49: regionctl.driver.v1.Driver.Find:input_type -> regionctl.driver.v1.FindRequest
-	34, // 50: regionctl.driver.v1.Driver.ClusterAccess:input_type -> regionctl.driver.v1.ClusterAccessRequest
-	36, // 51: regionctl.driver.v1.Driver.UpgradeState:input_type -> regionctl.driver.v1.UpgradeStateRequest
-	38, // 52: regionctl.driver.v1.Driver.Stop:input_type -> regionctl.driver.v1.StopRequest
-	40, // 53: regionctl.driver.v1.Emulator.Start:input_type -> regionctl.driver.v1.StartEmulatorRequest
-	42, // 54: regionctl.driver.v1.Emulator.List:input_type -> regionctl.driver.v1.ListEmulatorRequest
-	45, // 55: regionctl.driver.v1.Emulator.Stop:input_type -> regionctl.driver.v1.StopEmulatorRequest
-	3,  // 56: regionctl.driver.v1.Driver.Handshake:output_type -> regionctl.driver.v1.HandshakeResponse
-	6,  // 57: regionctl.driver.v1.Driver.Configure:output_type -> regionctl.driver.v1.ConfigureResponse
-	8,  // 58: regionctl.driver.v1.Driver.GetCapabilities:output_type -> regionctl.driver.v1.GetCapabilitiesResponse
-	19, // 59: regionctl.driver.v1.Driver.Validate:output_type -> regionctl.driver.v1.ValidateResponse
-	21, // 60: regionctl.driver.v1.Driver.Expand:output_type -> regionctl.driver.v1.ExpandResponse
-	23, // 61: regionctl.driver.v1.Driver.Read:output_type -> regionctl.driver.v1.ReadResponse
-	25, // 62: regionctl.driver.v1.Driver.ReadMany:output_type -> regionctl.driver.v1.ReadManyResponse
-	27, // 63: regionctl.driver.v1.Driver.Create:output_type -> regionctl.driver.v1.CreateResponse
-	29, // 64: regionctl.driver.v1.Driver.Update:output_type -> regionctl.driver.v1.UpdateResponse
-	31, // 65: regionctl.driver.v1.Driver.Delete:output_type -> regionctl.driver.v1.DeleteResponse
-	33, // 66: regionctl.driver.v1.Driver.Find:output_type -> regionctl.driver.v1.FindResponse
-	35, // 67: regionctl.driver.v1.Driver.ClusterAccess:output_type -> regionctl.driver.v1.ClusterAccessResponse
-	37, // 68: regionctl.driver.v1.Driver.UpgradeState:output_type -> regionctl.driver.v1.UpgradeStateResponse
-	39, // 69: regionctl.driver.v1.Driver.Stop:output_type -> regionctl.driver.v1.StopResponse
-	41, // 70: regionctl.driver.v1.Emulator.Start:output_type -> regionctl.driver.v1.StartEmulatorResponse
-	43, // 71: regionctl.driver.v1.Emulator.List:output_type -> regionctl.driver.v1.ListEmulatorResponse
-	46, // 72: regionctl.driver.v1.Emulator.Stop:output_type -> regionctl.driver.v1.StopEmulatorResponse
-	56, // [56:73] is the sub-list for method output_type
-	39, // [39:56] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	50, // 3: regionctl.driver.v1.ConfigureResponse.kinds:type_name -> regionctl.driver.v1.ConfigureResponse.KindsEntry
+	9,  // 4: regionctl.driver.v1.GetCapabilitiesResponse.capabilities:type_name -> regionctl.driver.v1.Capabilities
+	10, // 5: regionctl.driver.v1.Capabilities.machines:type_name -> regionctl.driver.v1.MachineType
+	51, // 6: regionctl.driver.v1.Capabilities.locations:type_name -> regionctl.driver.v1.Capabilities.LocationsEntry
+	11, // 7: regionctl.driver.v1.Capabilities.resources:type_name -> regionctl.driver.v1.ResourceSchema
+	12, // 8: regionctl.driver.v1.ResourceSchema.inputs:type_name -> regionctl.driver.v1.Attribute
+	12, // 9: regionctl.driver.v1.ResourceSchema.outputs:type_name -> regionctl.driver.v1.Attribute
+	12, // 10: regionctl.driver.v1.Attribute.attributes:type_name -> regionctl.driver.v1.Attribute
+	0,  // 11: regionctl.driver.v1.Diagnostic.severity:type_name -> regionctl.driver.v1.Diagnostic.Severity
+	1,  // 12: regionctl.driver.v1.Error.class:type_name -> regionctl.driver.v1.Error.Class
+	13, // 13: regionctl.driver.v1.ValidateRequest.region:type_name -> regionctl.driver.v1.Region
+	14, // 14: regionctl.driver.v1.ValidateResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
+	13, // 15: regionctl.driver.v1.ExpandRequest.region:type_name -> regionctl.driver.v1.Region
+	15, // 16: regionctl.driver.v1.ExpandResponse.error:type_name -> regionctl.driver.v1.Error
+	16, // 17: regionctl.driver.v1.ExpandResponse.resources:type_name -> regionctl.driver.v1.Resource
+	14, // 18: regionctl.driver.v1.ExpandResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
+	17, // 19: regionctl.driver.v1.ReadRequest.instance:type_name -> regionctl.driver.v1.Instance
+	15, // 20: regionctl.driver.v1.ReadResponse.error:type_name -> regionctl.driver.v1.Error
+	22, // 21: regionctl.driver.v1.ReadManyRequest.requests:type_name -> regionctl.driver.v1.ReadRequest
+	15, // 22: regionctl.driver.v1.ReadManyResponse.error:type_name -> regionctl.driver.v1.Error
+	23, // 23: regionctl.driver.v1.ReadManyResponse.responses:type_name -> regionctl.driver.v1.ReadResponse
+	15, // 24: regionctl.driver.v1.CreateResponse.error:type_name -> regionctl.driver.v1.Error
+	17, // 25: regionctl.driver.v1.UpdateRequest.instance:type_name -> regionctl.driver.v1.Instance
+	15, // 26: regionctl.driver.v1.UpdateResponse.error:type_name -> regionctl.driver.v1.Error
+	17, // 27: regionctl.driver.v1.DeleteRequest.instance:type_name -> regionctl.driver.v1.Instance
+	15, // 28: regionctl.driver.v1.DeleteResponse.error:type_name -> regionctl.driver.v1.Error
+	15, // 29: regionctl.driver.v1.FindResponse.error:type_name -> regionctl.driver.v1.Error
+	17, // 30: regionctl.driver.v1.ClusterAccessRequest.resources:type_name -> regionctl.driver.v1.Instance
+	15, // 31: regionctl.driver.v1.ClusterAccessResponse.error:type_name -> regionctl.driver.v1.Error
+	16, // 32: regionctl.driver.v1.IdentityRequest.resources:type_name -> regionctl.driver.v1.Resource
+	15, // 33: regionctl.driver.v1.IdentityResponse.error:type_name -> regionctl.driver.v1.Error
+	17, // 34: regionctl.driver.v1.UpgradeStateRequest.instance:type_name -> regionctl.driver.v1.Instance
+	15, // 35: regionctl.driver.v1.UpgradeStateResponse.error:type_name -> regionctl.driver.v1.Error
+	15, // 36: regionctl.driver.v1.StopResponse.error:type_name -> regionctl.driver.v1.Error
+	15, // 37: regionctl.driver.v1.StartEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	52, // 38: regionctl.driver.v1.StartEmulatorResponse.endpoints:type_name -> regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
+	15, // 39: regionctl.driver.v1.ListEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	46, // 40: regionctl.driver.v1.ListEmulatorResponse.objects:type_name -> regionctl.driver.v1.EmulatedObject
+	15, // 41: regionctl.driver.v1.StopEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	2,  // 42: regionctl.driver.v1.Driver.Handshake:input_type -> regionctl.driver.v1.HandshakeRequest
+	5,  // 43: regionctl.driver.v1.Driver.Configure:input_type -> regionctl.driver.v1.ConfigureRequest
+	7,  // 44: regionctl.driver.v1.Driver.GetCapabilities:input_type -> regionctl.driver.v1.GetCapabilitiesRequest
+	18, // 45: regionctl.driver.v1.Driver.Validate:input_type -> regionctl.driver.v1.ValidateRequest
+	20, // 46: regionctl.driver.v1.Driver.Expand:input_type -> regionctl.driver.v1.ExpandRequest
+	22, // 47: regionctl.driver.v1.Driver.Read:input_type -> regionctl.driver.v1.ReadRequest
+	24, // 48: regionctl.driver.v1.Driver.ReadMany:input_type -> regionctl.driver.v1.ReadManyRequest
+	26, // 49: regionctl.driver.v1.Driver.Create:input_type -> regionctl.driver.v1.CreateRequest
+	28, // 50: regionctl.driver.v1.Driver.Update:input_type -> regionctl.driver.v1.UpdateRequest
+	30, // 51: regionctl.driver.v1.Driver.Delete:input_type -> regionctl.driver.v1.DeleteRequest
+	32, // 52: regionctl.driver.v1.Driver.Find:input_type -> regionctl.driver.v1.FindRequest
+	34, // 53: regionctl.driver.v1.Driver.ClusterAccess:input_type -> regionctl.driver.v1.ClusterAccessRequest
+	38, // 54: regionctl.driver.v1.Driver.UpgradeState:input_type -> regionctl.driver.v1.UpgradeStateRequest
+	36, // 55: regionctl.driver.v1.Driver.Identity:input_type -> regionctl.driver.v1.IdentityRequest
+	40, // 56: regionctl.driver.v1.Driver.Stop:input_type -> regionctl.driver.v1.StopRequest
+	42, // 57: regionctl.driver.v1.Emulator.Start:input_type -> regionctl.driver.v1.StartEmulatorRequest
+	44, // 58: regionctl.driver.v1.Emulator.List:input_type -> regionctl.driver.v1.ListEmulatorRequest
+	47, // 59: regionctl.driver.v1.Emulator.Stop:input_type -> regionctl.driver.v1.StopEmulatorRequest
+	3,  // 60: regionctl.driver.v1.Driver.Handshake:output_type -> regionctl.driver.v1.HandshakeResponse
+	6,  // 61: regionctl.driver.v1.Driver.Configure:output_type -> regionctl.driver.v1.ConfigureResponse
+	8,  // 62: regionctl.driver.v1.Driver.GetCapabilities:output_type -> regionctl.driver.v1.GetCapabilitiesResponse
+	19, // 63: regionctl.driver.v1.Driver.Validate:output_type -> regionctl.driver.v1.ValidateResponse
+	21, // 64: regionctl.driver.v1.Driver.Expand:output_type -> regionctl.driver.v1.ExpandResponse
+	23, // 65: regionctl.driver.v1.Driver.Read:output_type -> regionctl.driver.v1.ReadResponse
+	25, // 66: regionctl.driver.v1.Driver.ReadMany:output_type -> regionctl.driver.v1.ReadManyResponse
+	27, // 67: regionctl.driver.v1.Driver.Create:output_type -> regionctl.driver.v1.CreateResponse
+	29, // 68: regionctl.driver.v1.Driver.Update:output_type -> regionctl.driver.v1.UpdateResponse
+	31, // 69: regionctl.driver.v1.Driver.Delete:output_type -> regionctl.driver.v1.DeleteResponse
+	33, // 70: regionctl.driver.v1.Driver.Find:output_type -> regionctl.driver.v1.FindResponse
+	35, // 71: regionctl.driver.v1.Driver.ClusterAccess:output_type -> regionctl.driver.v1.ClusterAccessResponse
+	39, // 72: regionctl.driver.v1.Driver.UpgradeState:output_type -> regionctl.driver.v1.UpgradeStateResponse
+	37, // 73: regionctl.driver.v1.Driver.Identity:output_type -> regionctl.driver.v1.IdentityResponse
+	41, // 74: regionctl.driver.v1.Driver.Stop:output_type -> regionctl.driver.v1.StopResponse
+	43, // 75: regionctl.driver.v1.Emulator.Start:output_type -> regionctl.driver.v1.StartEmulatorResponse
+	45, // 76: regionctl.driver.v1.Emulator.List:output_type -> regionctl.driver.v1.ListEmulatorResponse
+	48, // 77: regionctl.driver.v1.Emulator.Stop:output_type -> regionctl.driver.v1.StopEmulatorResponse
+	60, // [60:78] is the sub-list for method output_type
+	42, // [42:60] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_regionctl_driver_v1_driver_proto_init() }
@@ -3239,7 +3417,7 @@ func file_regionctl_driver_v1_driver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_regionctl_driver_v1_driver_proto_rawDesc), len(file_regionctl_driver_v1_driver_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   48,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -52,6 +52,7 @@ const (
 	Driver_Find_FullMethodName            = "/regionctl.driver.v1.Driver/Find"
 	Driver_ClusterAccess_FullMethodName   = "/regionctl.driver.v1.Driver/ClusterAccess"
 	Driver_UpgradeState_FullMethodName    = "/regionctl.driver.v1.Driver/UpgradeState"
+	Driver_Identity_FullMethodName        = "/regionctl.driver.v1.Driver/Identity"
 	Driver_Stop_FullMethodName            = "/regionctl.driver.v1.Driver/Stop"
 )
 
@@ -82,6 +83,10 @@ type DriverClient interface {
 	// ClusterAccess serves `regionctl kubeconfig` and `regionctl kube-token`.
 	ClusterAccess(ctx context.Context, in *ClusterAccessRequest, opts ...grpc.CallOption) (*ClusterAccessResponse, error)
 	UpgradeState(ctx context.Context, in *UpgradeStateRequest, opts ...grpc.CallOption) (*UpgradeStateResponse, error)
+	// Identity names the cloud account a region's calls act in
+	// (providers.Identifier). Only called when ConfigureResponse.identifier
+	// is true.
+	Identity(ctx context.Context, in *IdentityRequest, opts ...grpc.CallOption) (*IdentityResponse, error)
 	// Stop cancels every call in flight and releases the driver; the host
 	// then ends the process.
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
@@ -225,6 +230,16 @@ func (c *driverClient) UpgradeState(ctx context.Context, in *UpgradeStateRequest
 	return out, nil
 }
 
+func (c *driverClient) Identity(ctx context.Context, in *IdentityRequest, opts ...grpc.CallOption) (*IdentityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IdentityResponse)
+	err := c.cc.Invoke(ctx, Driver_Identity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *driverClient) Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StopResponse)
@@ -262,6 +277,10 @@ type DriverServer interface {
 	// ClusterAccess serves `regionctl kubeconfig` and `regionctl kube-token`.
 	ClusterAccess(context.Context, *ClusterAccessRequest) (*ClusterAccessResponse, error)
 	UpgradeState(context.Context, *UpgradeStateRequest) (*UpgradeStateResponse, error)
+	// Identity names the cloud account a region's calls act in
+	// (providers.Identifier). Only called when ConfigureResponse.identifier
+	// is true.
+	Identity(context.Context, *IdentityRequest) (*IdentityResponse, error)
 	// Stop cancels every call in flight and releases the driver; the host
 	// then ends the process.
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
@@ -313,6 +332,9 @@ func (UnimplementedDriverServer) ClusterAccess(context.Context, *ClusterAccessRe
 }
 func (UnimplementedDriverServer) UpgradeState(context.Context, *UpgradeStateRequest) (*UpgradeStateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpgradeState not implemented")
+}
+func (UnimplementedDriverServer) Identity(context.Context, *IdentityRequest) (*IdentityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Identity not implemented")
 }
 func (UnimplementedDriverServer) Stop(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
@@ -572,6 +594,24 @@ func _Driver_UpgradeState_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Driver_Identity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IdentityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).Identity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_Identity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).Identity(ctx, req.(*IdentityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Driver_Stop_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(StopRequest)
 	if err := dec(in); err != nil {
@@ -648,6 +688,10 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpgradeState",
 			Handler:    _Driver_UpgradeState_Handler,
+		},
+		{
+			MethodName: "Identity",
+			Handler:    _Driver_Identity_Handler,
 		},
 		{
 			MethodName: "Stop",

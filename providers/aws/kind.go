@@ -1,0 +1,10 @@
+package aws
+
+import "github.com/regionctl/regionctl/providers"
+
+var _ providers.Kinder = (*Driver)(nil)
+
+var kinds = providers.Kinds{TypeEKSCluster: providers.KindCluster, TypeEKSNodeGroup: providers.KindNodePool}
+
+// Kind says which resource types are the cluster and its node pools.
+func (d *Driver) Kind(resourceType string) providers.Kind { return kinds[resourceType] }
