@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/sandbox/kube"
 )
 
@@ -120,6 +123,23 @@ func TestSandboxE2E(t *testing.T) {
 		if !strings.Contains(svcs, want) {
 			t.Errorf("Services %q lack %s", svcs, want)
 		}
+	}
+
+	// The node pools' droplets are Nodes with DOKS's labels and the pools'
+	// labels and taints (kwok keeps them Ready).
+	nodes := func(pool string) string {
+		return c.kubectl(kc, "get", "nodes", "-l", "doks.digitalocean.com/node-pool="+pool, "-o",
+			`jsonpath={range .items[*]}{.metadata.labels.node\.kubernetes\.io/instance-type}/{.spec.taints[*].key}/{.metadata.labels.workload} {end}`)
+	}
+	var system, apps string
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err = kit.Backoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second}.Poll(ctx, func() (bool, error) {
+		system, apps = nodes("system"), nodes("apps")
+		return strings.Count(system, "g-4vcpu-16gb/CriticalAddonsOnly/") == 2 && strings.Count(apps, "g-8vcpu-32gb//apps") == 1, nil
+	})
+	if err != nil {
+		t.Errorf("nodes: system %q, apps %q; want 2 g-4vcpu-16gb tainted CriticalAddonsOnly and 1 g-8vcpu-32gb labelled workload=apps", system, apps)
 	}
 
 	// The kubeconfig's token stays out of everything regionctl writes.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 const (
 	stateProvisioning = "provisioning"
 	stateRunning      = "running"
+	stateUpgrading    = "upgrading"
 	stateError        = "error"
 )
 
@@ -356,15 +358,22 @@ func (p *nodePool) apply(pr nodePoolRequest) string {
 	for i := len(p.Nodes); i < p.Count; i++ {
 		id := newID()
 		p.Nodes = append(p.Nodes, node{ID: id, Name: fmt.Sprintf("%s-%s", p.Name, id[:5]),
-			Status: status{State: stateRunning}, DropletID: fmt.Sprint(100000000 + len(id)*i), CreatedAt: now(), UpdatedAt: now()})
+			Status: status{State: stateRunning}, DropletID: dropletID(id), CreatedAt: now(), UpdatedAt: now()})
 	}
 	return ""
 }
 
-// state moves a provisioning cluster on: running once its time has come and
-// its API server is ready, error if the API server failed.
+// dropletID makes a droplet's numeric id from a node's UUID.
+func dropletID(nodeID string) string {
+	n, _ := strconv.ParseUint(strings.ReplaceAll(nodeID, "-", "")[:7], 16, 64)
+	return strconv.FormatUint(300000000+n, 10)
+}
+
+// state moves a provisioning (or upgrading) cluster on: running once its
+// time has come and its API server is ready, error if the API server
+// failed.
 func (e *Emulator) state(c *cluster) string {
-	if c.Status.State != stateProvisioning || time.Now().Before(c.ReadyAt) {
+	if c.Status.State != stateProvisioning && c.Status.State != stateUpgrading || time.Now().Before(c.ReadyAt) {
 		return c.Status.State
 	}
 	if e.kube != nil {
@@ -474,6 +483,13 @@ func (e *Emulator) upgradeCluster(w *writer, r *http.Request, args []string) {
 	}
 	c.Version = slug
 	c.UpdatedAt = now()
+	c.Status, c.ReadyAt = status{State: stateUpgrading, Message: "upgrading to " + slug}, time.Now()
+	if e.kube != nil {
+		if _, err := e.ensureAPIServer(c); err != nil { // the API server at the new minor
+			w.fail(http.StatusInternalServerError, "upgrade the cluster's control plane: %v", err)
+			return
+		}
+	}
 	if e.save(w) {
 		w.WriteHeader(http.StatusAccepted)
 	}
@@ -569,6 +585,7 @@ func (e *Emulator) createNodePool(w *writer, r *http.Request, args []string) {
 	}
 	c.NodePools = append(c.NodePools, p)
 	if e.save(w) {
+		e.registerNodes(c, p)
 		w.json(http.StatusCreated, map[string]any{"node_pool": p})
 	}
 }
@@ -624,8 +641,14 @@ func (e *Emulator) updateNodePool(w *writer, r *http.Request, args []string) {
 		w.fail(http.StatusUnprocessableEntity, "%s", msg)
 		return
 	}
+	renamed := p.Name != next.Name
+	old := *p
 	*p = next
 	if e.save(w) {
+		if renamed {
+			e.unregisterNodes(c, &old)
+		}
+		e.registerNodes(c, p)
 		w.json(http.StatusAccepted, map[string]any{"node_pool": p})
 	}
 }
@@ -642,7 +665,15 @@ func (e *Emulator) deleteNodePool(w *writer, _ *http.Request, args []string) {
 	}
 	c.NodePools = slices.DeleteFunc(c.NodePools, func(o *nodePool) bool { return o == p })
 	if e.save(w) {
+		e.unregisterNodes(c, p)
 		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// unregisterNodes removes the pool's Node objects.
+func (e *Emulator) unregisterNodes(c *cluster, p *nodePool) {
+	if e.kube != nil {
+		_ = e.kube.SetNodePool(kubeID(c), p.Name, nil)
 	}
 }
 
@@ -659,12 +690,43 @@ func (e *Emulator) ensureAPIServer(c *cluster) (kube.Cluster, error) {
 		}
 		return kube.User{Name: "doks-admin", UID: "doks-admin-" + c.ID, Groups: []string{"system:masters", "system:authenticated"}}, nil
 	}
-	kc, err := e.kube.Ensure(kubeID(c), auth, bootstrap)
+	kc, err := e.kube.Ensure(kubeID(c), kube.Spec{Auth: auth, Bootstrap: bootstrap, Version: catalog.Minor(c.Version),
+		ServiceCIDR: c.ServiceSubnet, PodCIDR: c.ClusterSubnet})
 	if err != nil {
 		return kube.Cluster{}, err
 	}
 	c.Endpoint, c.CAPEM = kc.Endpoint, kc.CAPEM
+	for _, p := range c.NodePools {
+		e.registerNodes(c, p)
+	}
 	return kc, nil
+}
+
+// registerNodes makes the pool's nodes Node objects in the cluster's API
+// server (kept Ready by kwok), with the labels and taints DOKS gives them.
+func (e *Emulator) registerNodes(c *cluster, p *nodePool) {
+	if e.kube == nil {
+		return
+	}
+	size, _ := catalog.SizeBySlug(p.Size)
+	var nodes []kube.Node
+	for _, n := range p.Nodes {
+		labels := map[string]string{
+			"doks.digitalocean.com/node-pool":    p.Name,
+			"doks.digitalocean.com/node-pool-id": p.ID,
+			"doks.digitalocean.com/node-id":      n.ID,
+			"doks.digitalocean.com/version":      c.Version,
+		}
+		maps.Copy(labels, p.Labels)
+		var taints []kube.Taint
+		for _, t := range p.Taints {
+			taints = append(taints, kube.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
+		}
+		nodes = append(nodes, kube.Node{Name: n.Name, ProviderID: "digitalocean://" + n.DropletID, InstanceType: p.Size,
+			Region: c.Region, Labels: labels, Taints: taints, KubeletVersion: "v" + strings.SplitN(c.Version, "-", 2)[0],
+			CPU: fmt.Sprint(size.CPU), Memory: fmt.Sprintf("%dGi", size.MemoryGiB)})
+	}
+	_ = e.kube.SetNodePool(kubeID(c), p.Name, nodes) // fails only for a cluster without an API server
 }
 
 // bootstrap creates what DOKS puts in every new cluster: the default
