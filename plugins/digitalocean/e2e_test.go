@@ -187,7 +187,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(c.dir, "spot.yaml"), []byte(spec), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := c.run(1, "validate", "-f", "spot.yaml")
+	out := c.run(3, "validate", "-f", "spot.yaml") // 3: the spec has errors (cli.ExitSpecInvalid)
 	for _, want := range []string{"spot.yaml:16:", "no spot", "spot.yaml:8:", "nyc1 has 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, out)

@@ -58,11 +58,34 @@ type Driver struct {
 }
 
 var (
-	_ providers.Driver    = (*Driver)(nil)
-	_ providers.Finder    = (*Driver)(nil)
-	_ providers.Validator = (*Driver)(nil)
-	_ kubernetes.Access   = (*Driver)(nil)
+	_ providers.Driver     = (*Driver)(nil)
+	_ providers.Finder     = (*Driver)(nil)
+	_ providers.Validator  = (*Driver)(nil)
+	_ kubernetes.Access    = (*Driver)(nil)
+	_ providers.Identifier = (*Driver)(nil)
+	_ providers.Kinder     = (*Driver)(nil)
 )
+
+// kinds: the cluster resource (which holds the first node pool) and the
+// further node pools.
+var kinds = providers.Kinds{TypeCluster: providers.KindCluster, TypeNodePool: providers.KindNodePool}
+
+// Kind implements providers.Kinder.
+func (d *Driver) Kind(resourceType string) providers.Kind { return kinds[resourceType] }
+
+// Identity names the DigitalOcean team (or, for a personal account, the
+// account) the token acts in, and who it acts as (GET /v2/account).
+func (d *Driver) Identity(ctx context.Context, _ providers.IdentityRequest) (providers.IdentityResponse, error) {
+	a, _, err := d.api.Account.Get(ctx)
+	if err != nil {
+		return providers.IdentityResponse{}, fmt.Errorf("digitalocean: read the account the token acts in: %w", err)
+	}
+	id := providers.Identity{Kind: "DigitalOcean account", ID: a.UUID, Principal: a.Email}
+	if a.Team != nil && a.Team.UUID != "" {
+		id.Kind, id.ID = "DigitalOcean team", a.Team.UUID
+	}
+	return providers.IdentityResponse{Identity: id}, nil
+}
 
 // New builds the driver (a providers.Factory). It makes no API call: a
 // missing token is reported by the first call that needs it. In sandbox

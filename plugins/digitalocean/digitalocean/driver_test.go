@@ -170,3 +170,25 @@ func TestTags(t *testing.T) {
 		t.Errorf("owner tags: %v", tags)
 	}
 }
+
+// TestIdentity: the team the token acts in, from the emulator's
+// /v2/account; and the kinds of the cluster and node pool types.
+func TestIdentity(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/account" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"account":{"uuid":"u-1","email":"a@example.com","team":{"uuid":"t-1","name":"ops"}}}`))
+	}))
+	defer srv.Close()
+	d := newDriver(t, providers.Options{Sandbox: true, SandboxEndpoints: map[string]string{SandboxService: srv.URL}})
+	resp, err := d.Identity(context.Background(), providers.IdentityRequest{Region: "west"})
+	if err != nil || resp.Identity != (providers.Identity{Kind: "DigitalOcean team", ID: "t-1", Principal: "a@example.com"}) {
+		t.Errorf("identity %+v, %v", resp.Identity, err)
+	}
+	if d.Kind(TypeCluster) != providers.KindCluster || d.Kind(TypeNodePool) != providers.KindNodePool || d.Kind(TypeVPC) != providers.KindOther {
+		t.Error("kinds")
+	}
+}

@@ -73,6 +73,8 @@ type Emulator struct {
 
 // cloud is what the emulator persists.
 type cloud struct {
+	// Account is the emulated account's (and its team's) UUID.
+	Account  string              `json:"account"`
 	VPCs     map[string]*vpc     `json:"vpcs"`
 	Clusters map[string]*cluster `json:"clusters"`
 }
@@ -111,6 +113,9 @@ func New(ctx context.Context, cfg Config) (*Emulator, error) {
 		if err := json.Unmarshal(data, &e.cloud); err != nil {
 			return nil, fmt.Errorf("digitalocean emulator: %s: %w", e.file, err)
 		}
+	}
+	if e.cloud.Account == "" {
+		e.cloud.Account = newID()
 	}
 	if !cfg.NoKubernetes {
 		e.kube = kube.New(kube.Options{Dir: filepath.Join(cfg.Dir, "kube")})
@@ -199,6 +204,7 @@ type route struct {
 }
 
 var routes = []route{
+	{http.MethodGet, "/v2/account", (*Emulator).account},
 	{http.MethodGet, "/v2/vpcs", (*Emulator).listVPCs},
 	{http.MethodPost, "/v2/vpcs", (*Emulator).createVPC},
 	{http.MethodGet, "/v2/vpcs/*", (*Emulator).getVPC},
@@ -408,3 +414,13 @@ func newID() string {
 
 // now is the API's timestamp format.
 func now() string { return time.Now().UTC().Format(time.RFC3339) }
+
+// account answers GET /v2/account: the emulated account, in a team.
+func (e *Emulator) account(w *writer, _ *http.Request, _ []string) {
+	w.json(http.StatusOK, map[string]any{"account": map[string]any{
+		"droplet_limit": 25, "floating_ip_limit": 3, "reserved_ip_limit": 3, "volume_limit": 100,
+		"email": "sandbox@regionctl.invalid", "name": "regionctl sandbox", "uuid": e.cloud.Account,
+		"email_verified": true, "status": "active", "status_message": "",
+		"team": map[string]string{"uuid": e.cloud.Account, "name": "regionctl sandbox"},
+	}})
+}
