@@ -9,7 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/digitalocean/godo"
+
 	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/plugins/digitalocean/emulator"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -190,5 +193,29 @@ func TestIdentity(t *testing.T) {
 	}
 	if d.Kind(TypeCluster) != providers.KindCluster || d.Kind(TypeNodePool) != providers.KindNodePool || d.Kind(TypeVPC) != providers.KindOther {
 		t.Error("kinds")
+	}
+}
+
+// TestErrorClasses: the emulator's 429 is throttled (the engine retries
+// it), its 404 not found, its 422 permanent — through godo's errors.
+func TestErrorClasses(t *testing.T) {
+	em, err := emulator.New(context.Background(), emulator.Config{Dir: t.TempDir(), NoKubernetes: true, RateBurst: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	d := newDriver(t, providers.Options{Sandbox: true, SandboxEndpoints: em.Endpoints()})
+	ctx := context.Background()
+	_, _, err = d.api.VPCs.Create(ctx, &godo.VPCCreateRequest{Name: "x", RegionSlug: "fra1", IPRange: "1.2.3.0/24"})
+	if c := classify(err); c != providers.ClassPermanent {
+		t.Errorf("422: class %v (%v)", c, err)
+	}
+	_, _, err = d.api.VPCs.Get(ctx, "nope")
+	if c := classify(err); c != providers.ClassNotFound {
+		t.Errorf("404: class %v (%v)", c, err)
+	}
+	_, _, err = d.api.VPCs.Get(ctx, "nope")
+	if c := classify(err); c != providers.ClassThrottled {
+		t.Errorf("429: class %v (%v)", c, err)
 	}
 }
