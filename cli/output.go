@@ -114,7 +114,7 @@ func (a *app) regionOutput(ctx context.Context, st *state.State) (regionOutput, 
 	o := regionOutput{Region: st.Region, Provider: st.Provider, Target: st.Target,
 		NodePools: []string{}, StorageClasses: []string{}, LoadBalancers: []lbOutput{}}
 	var drv providers.Driver
-	if _, ok := a.cfg.Registry[st.Provider]; ok {
+	if _, ok := a.registry().registry[st.Provider]; ok {
 		d, err := a.offlineDriver(ctx, st.Provider)
 		if err != nil {
 			return o, err

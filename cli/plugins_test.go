@@ -100,6 +100,9 @@ func TestPluginDriver(t *testing.T) {
 		t.Fatal("the plugin made nothing")
 	}
 	e.must(0, "plan", "-f", e.specPath(), "--detailed-exitcode", "--plugin-dir", dir)
+	if r := e.must(0, "output", "test-east", "--plugin-dir", dir); strings.Contains(r.stdout, "no driver") {
+		t.Errorf("output does not find the plugin's driver:\n%s", r.stdout)
+	}
 
 	// A state of its own: the real run's state is refused under --sandbox
 	// anyway (another target, exit 9), before the driver is built.

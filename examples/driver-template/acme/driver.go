@@ -32,7 +32,15 @@ var (
 	_ providers.Driver    = (*Driver)(nil)
 	_ providers.Finder    = (*Driver)(nil)
 	_ providers.Validator = (*Driver)(nil)
+	_ providers.Kinder    = (*Driver)(nil)
 )
+
+// kinds says which types are the region's cluster and node pools, so
+// `regionctl output` can summarize a region from its state.
+var kinds = providers.Kinds{"acme_cluster": providers.KindCluster, "acme_node_pool": providers.KindNodePool}
+
+// Kind implements providers.Kinder.
+func (d *Driver) Kind(resourceType string) providers.Kind { return kinds[resourceType] }
 
 // New builds the driver (a providers.Factory). It makes no API call. In
 // sandbox mode it talks only to the emulator regionctl started for it, at
