@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/regionctl/regionctl/providers/budget"
 )
 
 // ErrBadFlag is wrapped by the errors of flag values that parse but make no
@@ -13,8 +15,13 @@ var ErrBadFlag = errors.New("invalid flag value")
 // validate refuses global flag values that parse but make no sense, before
 // any command runs; they used to be accepted and quietly replaced.
 func (g *globals) validate() error {
-	if g.parallelism < 1 {
-		return fmt.Errorf("%w: --parallelism %d: give how many cloud operations may run at once, at least 1 (default 10)", ErrBadFlag, g.parallelism)
+	if g.parallelismSet && g.parallelism < 1 {
+		return fmt.Errorf("%w: --parallelism %d: give how many cloud operations may run at once, at least 1 (default: as many as each cloud's rate budgets allow)", ErrBadFlag, g.parallelism)
+	}
+	for _, f := range g.rateBudgets {
+		if _, _, err := budget.ParseOverride(f); err != nil {
+			return fmt.Errorf("%w: --rate-budget %v", ErrBadFlag, err)
+		}
 	}
 	if g.lockTimeout < 0 {
 		return fmt.Errorf("%w: --lock-timeout %s: give how long to wait for a region's lock, 0 or more (0 fails at once when it is held)", ErrBadFlag, g.lockTimeout)

@@ -63,17 +63,20 @@ func (a *app) registry() *drivers {
 // --sandbox a built-in driver points at the sandbox's emulators; a plugin
 // at its own emulator, started by a daemon of its own.
 func (a *app) driverOptions(ctx context.Context, name string) (providers.Options, error) {
+	budgets, err := a.rateBudgets()
+	if err != nil {
+		return providers.Options{}, err
+	}
 	if !a.useSandbox() {
-		return providers.Options{ForceConflicts: a.g.forceConflicts}, nil
+		return providers.Options{ForceConflicts: a.g.forceConflicts, RateBudgets: budgets}, nil
 	}
 	var o providers.Options
-	var err error
 	if p, ok := a.registry().plugins[name]; ok {
 		o, err = a.pluginSandboxOptions(ctx, p)
 	} else {
 		o, err = a.sandboxDriverOptions(ctx)
 	}
-	o.ForceConflicts = a.g.forceConflicts
+	o.ForceConflicts, o.RateBudgets = a.g.forceConflicts, budgets
 	return o, err
 }
 

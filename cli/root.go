@@ -105,6 +105,11 @@ type globals struct {
 	noColor     bool
 	regions     []string
 	parallelism int
+	// parallelismSet: --parallelism was given (else the drivers' rate
+	// budgets pace the calls).
+	parallelismSet bool
+	// rateBudgets are the --rate-budget flags (see ratebudgets.go).
+	rateBudgets []string
 	lockTimeout time.Duration
 	stateDir    string
 	// backendConfig is --backend-config (see backend.go).
@@ -140,7 +145,8 @@ from one spec, keeping per-region state with locking.`,
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.noColor, "no-color", false, "never colour output (colours are used only on a terminal anyway)")
 	pf.StringArrayVar(&g.regions, "region", nil, "only these regions of the fleet (repeatable)")
-	pf.IntVar(&g.parallelism, "parallelism", 10, "how many cloud operations run at once")
+	pf.IntVar(&g.parallelism, "parallelism", 0, "how many cloud operations run at once (default: as many as each cloud's rate budgets allow)")
+	pf.StringArrayVar(&g.rateBudgets, "rate-budget", nil, "replace a published rate budget: cloud:bucket=RATE/s,BURST, e.g. aws:ec2/write=5/s,200 (repeatable; see docs/performance.md)")
 	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for a region's lock (0: fail at once when held)")
 	pf.StringVar(&g.stateDir, "state-dir", "", "directory of the local state backend (default "+defaultStateDir+", or "+sandboxStateDir+" inside --sandbox-dir with --sandbox)")
 	registerBackendFlags(pf, g)
@@ -157,6 +163,7 @@ from one spec, keeping per-region state with locking.`,
 	// Before any command: refuse flag values that make no sense, then open
 	// the event log the flags ask for.
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		g.parallelismSet = cmd.Flags().Changed("parallelism")
 		if err := g.validate(); err != nil {
 			return err
 		}

@@ -29,7 +29,7 @@ type sandboxFlags struct {
 func (a *app) sandboxCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sandbox",
-		Short: "Run the offline cloud emulators on 127.0.0.1 (up, down, ls)",
+		Short: "Run the offline cloud emulators on 127.0.0.1 (up, down, ls, stats)",
 		Long: `The sandbox emulates the cloud APIs the drivers call, speaking each service's
 real wire protocol, and keeps its emulated cloud on disk. plan, apply and
 destroy use it with --sandbox (or REGIONCTL_SANDBOX=1), starting it when it is
@@ -137,7 +137,7 @@ not running.`,
 		},
 	}
 	ls.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
-	cmd.AddCommand(up, serve, servePlugin, down, ls)
+	cmd.AddCommand(up, serve, servePlugin, down, ls, a.sandboxStatsCmd())
 	return cmd
 }
 

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,6 +65,26 @@ func TestSandboxUpLsDown(t *testing.T) {
 	}
 	if out := run("sandbox", "ls"); !strings.Contains(out, "The sandbox is empty.") {
 		t.Fatalf("a new sandbox is not empty:\n%s", out)
+	}
+	// One EC2 request (unsigned, so refused): the request log counts it.
+	resp, err := http.PostForm(first.Endpoints["aws"], url.Values{"Action": {"DescribeVpcs"}, "Version": {"2016-11-15"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	out = run("sandbox", "stats")
+	if !strings.Contains(out, "total cloud API calls") || !strings.Contains(out, "Sandbox peak memory") {
+		t.Fatalf("sandbox stats:\n%s", out)
+	}
+	var st struct {
+		FormatVersion string        `json:"format_version"`
+		Stats         sandbox.Stats `json:"stats"`
+	}
+	if err := json.Unmarshal([]byte(run("sandbox", "stats", "--json")), &st); err != nil {
+		t.Fatalf("sandbox stats --json: %v", err)
+	}
+	if st.FormatVersion != "1" || st.Stats.CloudCalls() == 0 || st.Stats.PeakRSSKiB == 0 {
+		t.Fatalf("sandbox stats --json after one EC2 request: %+v", st)
 	}
 	if out := run("sandbox", "down"); !strings.Contains(out, "Sandbox stopped") {
 		t.Fatalf("sandbox down:\n%s", out)

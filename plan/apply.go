@@ -50,11 +50,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 		if _, set := lim.perDriver[rp.Provider]; set {
 			continue
 		}
-		n, ok := opts.PerDriverLimit[rp.Provider]
-		if !ok {
-			n = ent.caps.MaxParallel
-		}
-		lim.setDriverLimit(rp.Provider, n)
+		lim.setDriverLimit(rp.Provider, ent.caps, opts.PerDriverLimit[rp.Provider])
 	}
 
 	// Refuse a plan made for another target, or a stale one, before

@@ -62,7 +62,7 @@ func (s *driverSet) get(ctx context.Context, provider string) (driverEntry, erro
 }
 
 // Plan expands each region through its driver, refreshes what state records
-// (in parallel, bounded by Parallelism and the drivers' MaxParallel), and
+// (in parallel, bounded by Parallelism and the drivers' limits), and
 // diffs desired against refreshed into one RegionPlan per region, changes in
 // dependency order. Problems in any region are returned as diagnostics, all
 // regions' together; the Plan is nil when any is an error. With
@@ -133,20 +133,46 @@ func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOption
 			continue
 		}
 		if _, set := lim.perDriver[in.provider]; !set {
-			lim.setDriverLimit(in.provider, ent.caps.MaxParallel)
+			lim.setDriverLimit(in.provider, ent.caps, 0)
 		}
 	}
 	if ds.HasErrors() {
 		return nil, ds
 	}
 
+	// The batched reads of each provider's regions go out together.
+	fleets := map[string]*fleetRefresh{}
+	for _, in := range inputs {
+		if f := fleets[in.provider]; f != nil {
+			f.expected++
+			continue
+		}
+		ent, _ := drivers.get(ctx, in.provider)
+		if _, ok := ent.drv.(providers.Lister); !ok {
+			continue
+		}
+		fleets[in.provider] = newFleetRefresh(ctx, 1, func(ctx context.Context, reqs []providers.ReadRequest) ([]providers.ReadResponse, error) {
+			release, err := lim.acquire(ctx, in.provider)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
+			return ent.drv.(providers.Lister).ReadMany(ctx, reqs)
+		})
+	}
+
 	plans := make([]RegionPlan, len(inputs))
 	diags := make([]diag.Diagnostics, len(inputs))
 	var wg sync.WaitGroup
 	for i, in := range inputs {
+		var member *fleetMember
+		if f := fleets[in.provider]; f != nil {
+			member = &fleetMember{f: f}
+		}
 		wg.Go(func() {
+			defer member.leave() // a region that failed before its refresh
 			ent, _ := drivers.get(ctx, in.provider)
-			plans[i], diags[i] = e.planRegion(ctx, in, ent, lim, opts)
+			plans[i], diags[i] = e.planRegion(ctx, in, ent, lim, opts, member)
 		})
 	}
 	wg.Wait()
@@ -173,7 +199,7 @@ func regionDiag(in regionInput, path, format string, args ...any) diag.Diagnosti
 	return d
 }
 
-func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry, lim *limiter, opts PlanOptions) (RegionPlan, diag.Diagnostics) {
+func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry, lim *limiter, opts PlanOptions, fleet *fleetMember) (RegionPlan, diag.Diagnostics) {
 	rp := RegionPlan{Region: in.name, Provider: in.provider, DriverVersion: e.driverVersion(ent.caps)}
 	var ds diag.Diagnostics
 
@@ -228,7 +254,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 		return rp, append(ds, sourced(diag.SourceTarget, regionDiag(in, "", "%v", err)))
 	}
 	rp.Target = &target
-	refreshedList, err := e.refresh(ctx, ent.drv, st, lim, opts.SkipRefresh)
+	refreshedList, err := e.refresh(ctx, ent.drv, st, lim, opts.SkipRefresh, fleet)
 	if err != nil {
 		return rp, append(ds, sourced(diag.SourceRefresh, regionDiag(in, "", "%v", err)))
 	}

@@ -12,8 +12,10 @@ import (
 
 // Defaults used when the Engine's fields are zero.
 const (
-	// DefaultParallelism bounds concurrent cloud operations across all
-	// regions of one Plan or Apply.
+	// DefaultParallelism bounds the concurrent cloud operations of a
+	// driver that does not pace its own API calls (it is not
+	// Capabilities.RateBudgeted and sets no MaxParallel), across all
+	// regions of one Plan or Apply, when the user set no Parallelism.
 	DefaultParallelism = 10
 	// DefaultTickInterval is how often a long operation reports progress.
 	DefaultTickInterval = 30 * time.Second
@@ -33,8 +35,10 @@ type Engine struct {
 	// State stores the regions' state.
 	State state.Backend
 	// Parallelism bounds concurrent cloud calls (reads during refresh,
-	// create/update/delete during apply) across all regions. 0 means
-	// DefaultParallelism.
+	// create/update/delete during apply) across all regions and drivers.
+	// 0 means no global bound: drivers that pace their own calls with rate
+	// budgets (Capabilities.RateBudgeted) run unbounded, the others at
+	// most MaxParallel, else DefaultParallelism, at once.
 	Parallelism int
 	// Observer receives progress events; nil discards them.
 	Observer Observer
@@ -78,8 +82,8 @@ type ApplyOptions struct {
 	// Parallelism overrides Engine.Parallelism when > 0.
 	Parallelism int
 	// PerDriverLimit caps concurrent operations per provider name; when a
-	// provider has no entry its Capabilities.MaxParallel applies (0: no cap
-	// beyond Parallelism).
+	// provider has no entry its Capabilities.MaxParallel applies, else the
+	// default of Engine.Parallelism.
 	PerDriverLimit map[string]int
 	// Abort, when closed after the caller cancelled ctx, stops waiting for
 	// the operations in flight: their contexts are cancelled at once (a

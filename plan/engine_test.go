@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -272,10 +273,21 @@ func TestParallelismBound(t *testing.T) {
 		name     string
 		engine   int
 		opts     ApplyOptions
-		maxParal int // driver's MaxParallel
+		maxParal int  // driver's MaxParallel
+		budgeted bool // driver's RateBudgeted
+		regions  int  // how many regions (default 3)
 		want     int
+		// unbounded: want is only reached, not a bound (more than
+		// DefaultParallelism proves there is no default cap).
+		unbounded bool
 	}{
 		{name: "global", engine: 3, want: 3},
+		// Without --parallelism a driver that does not pace itself runs
+		// DefaultParallelism operations at once, one that does (rate
+		// budgets) is not capped by the engine.
+		{name: "default per-driver cap", engine: 0, regions: 16, want: DefaultParallelism},
+		{name: "rate-budgeted driver: no default cap", engine: 0, budgeted: true, regions: 16, want: 16, unbounded: true},
+		{name: "explicit parallelism over a rate-budgeted driver", engine: 12, budgeted: true, regions: 16, want: 12},
 		{name: "apply option overrides", engine: 10, opts: ApplyOptions{Parallelism: 2}, want: 2},
 		{name: "per-driver option", engine: 10, opts: ApplyOptions{PerDriverLimit: map[string]int{"mem": 2}}, want: 2},
 		{name: "driver capability", engine: 10, maxParal: 1, want: 1},
@@ -284,7 +296,7 @@ func TestParallelismBound(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			md := memcloud.NewDriver(f.cloud)
-			md.MaxParallel = tt.maxParal
+			md.MaxParallel, md.RateBudgeted = tt.maxParal, tt.budgeted
 			rec := &recordingDriver{Driver: md}
 			// Hold every call until `want` are inside at once: proves the
 			// bound is reached, while max proves it is not exceeded.
@@ -292,11 +304,14 @@ func TestParallelismBound(t *testing.T) {
 			f.drv = rec
 			f.eng.Parallelism = tt.engine
 			regions := []*spec.Region{region("a"), region("b"), region("c")}
+			for i := 3; i < tt.regions; i++ {
+				regions = append(regions, region(fmt.Sprintf("r%d", i)))
+			}
 			p := f.plan(t, PlanOptions{}, regions...)
 			if _, err := f.eng.Apply(context.Background(), p, tt.opts); err != nil {
 				t.Fatal(err)
 			}
-			if rec.max > tt.want {
+			if rec.max > tt.want && !tt.unbounded {
 				t.Errorf("max concurrent calls %d, bound %d", rec.max, tt.want)
 			}
 			if rec.max < tt.want {

@@ -28,19 +28,40 @@ type refreshed struct {
 	createFailed bool
 }
 
-// limiter bounds concurrent cloud calls globally and per driver.
+// limiter bounds concurrent cloud calls globally (when the user set a
+// parallelism) and per driver.
 type limiter struct {
-	global    chan struct{}
+	global    chan struct{} // nil: no global bound
 	perDriver map[string]chan struct{}
+	// explicit: the user set the global bound, which then replaces the
+	// per-driver default.
+	explicit bool
 }
 
+// newLimiter bounds all calls by global; global <= 0 means no global bound.
 func newLimiter(global int) *limiter {
-	return &limiter{global: make(chan struct{}, global), perDriver: map[string]chan struct{}{}}
+	l := &limiter{perDriver: map[string]chan struct{}{}, explicit: global > 0}
+	if global > 0 {
+		l.global = make(chan struct{}, global)
+	}
+	return l
 }
 
-// setDriverLimit caps the provider's concurrent calls (n <= 0: no cap).
-// It is called before any acquire.
-func (l *limiter) setDriverLimit(provider string, n int) {
+// setDriverLimit caps the provider's concurrent calls: override when the
+// caller gave one (> 0), else the driver's MaxParallel; without either, a
+// driver that paces its own API calls (Capabilities.RateBudgeted) gets no
+// cap, any other DefaultParallelism — unless the user set a global
+// parallelism, which then is the only bound. It is called before any
+// acquire, once per provider.
+func (l *limiter) setDriverLimit(provider string, caps providers.Capabilities, override int) {
+	n := override
+	switch {
+	case n > 0:
+	case caps.MaxParallel > 0:
+		n = caps.MaxParallel
+	case !caps.RateBudgeted && !l.explicit:
+		n = DefaultParallelism
+	}
 	if n > 0 {
 		l.perDriver[provider] = make(chan struct{}, n)
 	}
@@ -57,34 +78,41 @@ func (l *limiter) acquire(ctx context.Context, provider string) (release func(),
 			return nil, ctx.Err()
 		}
 	}
-	select {
-	case l.global <- struct{}{}:
-	case <-ctx.Done():
+	g := l.global
+	if g != nil {
+		select {
+		case g <- struct{}{}:
+		case <-ctx.Done():
+			if d != nil {
+				<-d
+			}
+			return nil, ctx.Err()
+		}
+	}
+	release = func() {
+		if g != nil {
+			<-g
+		}
 		if d != nil {
 			<-d
 		}
-		return nil, ctx.Err()
 	}
 	if err := ctx.Err(); err != nil {
-		<-l.global
-		if d != nil {
-			<-d
-		}
+		release()
 		return nil, err
 	}
-	return func() {
-		<-l.global
-		if d != nil {
-			<-d
-		}
-	}, nil
+	return release, nil
 }
 
 // listBatch is how many resources one Lister.ReadMany call refreshes.
 const listBatch = 100
 
 // refresh reads every resource of st through drv. With skip it trusts state.
-func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.State, lim *limiter, skip bool) ([]*refreshed, error) {
+// With fleet (a Plan's batch of its provider's regions) the batched reads
+// go out with every other region's of the fleet; refresh submits to it, or
+// leaves it, exactly once.
+func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.State, lim *limiter, skip bool, fleet *fleetMember) ([]*refreshed, error) {
+	defer fleet.leave() // a region that submits nothing
 	if st == nil {
 		return nil, nil
 	}
@@ -121,7 +149,24 @@ func (e *Engine) refresh(ctx context.Context, drv providers.Driver, st *state.St
 			reads = append(reads, i)
 		}
 	}
-	if lister, ok := drv.(providers.Lister); ok {
+	if _, ok := drv.(providers.Lister); ok && fleet != nil && len(reads) > 0 {
+		reqs := make([]providers.ReadRequest, len(reads))
+		for j, i := range reads {
+			reqs[j] = providers.ReadRequest{Instance: instanceOf(out[i].res)}
+		}
+		g.Go(func() error {
+			resps, err := fleet.submit(gctx, reqs)
+			if err != nil {
+				return fmt.Errorf("refresh region %s: %w", st.Region, err)
+			}
+			for j, i := range reads {
+				if err := e.applyRead(st.Region, out[i], resps[j]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	} else if lister, ok := drv.(providers.Lister); ok {
 		for start := 0; start < len(reads); start += listBatch {
 			batch := reads[start:min(start+listBatch, len(reads))]
 			g.Go(func() error {
@@ -251,9 +296,8 @@ func (e *Engine) now() time.Time {
 	return time.Now()
 }
 
+// parallelism is the global bound on concurrent cloud calls; 0 means none
+// beyond the drivers' own (see limiter.setDriverLimit).
 func (e *Engine) parallelism() int {
-	if e.Parallelism > 0 {
-		return e.Parallelism
-	}
-	return DefaultParallelism
+	return max(e.Parallelism, 0)
 }

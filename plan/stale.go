@@ -88,7 +88,7 @@ func (e *Engine) staleness(ctx context.Context, rp *RegionPlan, st *state.State,
 			return !found
 		})
 	}
-	rl, err := e.refresh(ctx, ent.drv, sub, lim, false)
+	rl, err := e.refresh(ctx, ent.drv, sub, lim, false, nil)
 	if err != nil {
 		return "", nil, fmt.Errorf("apply region %s: state moved on since the plan, and refreshing what the plan touches failed: %w", rp.Region, err)
 	}

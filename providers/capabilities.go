@@ -24,8 +24,16 @@ type Capabilities struct {
 	// Locations maps each location the driver knows to its zone count.
 	Locations map[string]int `json:"locations"`
 	// MaxParallel caps concurrent operations against this cloud across all
-	// of its regions (API rate limits); 0 leaves it to the engine default.
+	// of its regions, for a driver that does not pace its own API calls; 0
+	// leaves it to the engine default (10 unless RateBudgeted).
 	MaxParallel int `json:"maxParallel,omitempty"`
+	// RateBudgeted says the driver paces every API call itself with rate
+	// budgets keyed the way its cloud meters them (package
+	// providers/budget: per account/project/subscription, region and kind
+	// of call) and slows down when the cloud throttles it. The engine then
+	// puts no concurrency cap of its own on the driver's operations (only
+	// the user's --parallelism, when given).
+	RateBudgeted bool `json:"rateBudgeted,omitempty"`
 	// Resources are the schemas of the driver's resource types (see
 	// ResourceSchema). A driver without them still works: the engine then
 	// relies on each Resource's ForceNew alone.

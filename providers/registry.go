@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"github.com/regionctl/regionctl/providers/budget"
 )
 
 // Options configure a driver when the registry builds it.
@@ -22,6 +24,10 @@ type Options struct {
 	// over fields another field manager owns (--force-conflicts); without
 	// it such a conflict is reported as an error.
 	ForceConflicts bool
+	// RateBudgets replace the published rate budgets the driver paces its
+	// API calls with (regionctl.yaml's rateBudgets, --rate-budget), by
+	// "cloud:bucket" ("aws:ec2/write"); see package providers/budget.
+	RateBudgets budget.Overrides
 	// Offline builds the driver only to check specs (regionctl validate):
 	// it must not look up credentials or configuration that needs them,
 	// and must not call anything. Expand and Validate must work; values

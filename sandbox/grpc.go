@@ -91,6 +91,11 @@ func (s *Sandbox) grpcInterceptor(e emu.Emulator, g emu.GRPCServer) grpc.UnarySe
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		op := g.GRPCOperation(info.FullMethod)
 		kind := s.fault(op, s.count(op))
+		if m, ok := e.(emu.GRPCMetered); ok && kind == "" && s.budgets != nil {
+			if key, ok := m.GRPCBudgetKey(op, req); ok && s.take(op, key) {
+				kind = FaultThrottle
+			}
+		}
 		switch kind {
 		case FaultThrottle, FaultServerError:
 			return nil, g.GRPCFault(op, kind)

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
 )
 
@@ -85,6 +86,16 @@ type Options struct {
 	// kube-apiserver (sandbox/kube); tests of the cloud APIs alone set this
 	// to save the ~20 s and ~270 MB each API server costs.
 	NoKubernetes bool
+	// Throttle makes the emulators throttle like the clouds: every
+	// request draws a token from its bucket of the clouds' rate budgets
+	// (RateBudgets, else budget.Published: per account, project or
+	// subscription, region and kind of call, as each cloud meters), and a
+	// request that finds its bucket empty gets the cloud's own throttling
+	// reply. Off by default.
+	Throttle bool
+	// RateBudgets replace the published budgets Throttle enforces, by
+	// cloud and bucket.
+	RateBudgets map[string]budget.Table
 
 	// kube is the API server manager Start made (nil without Kubernetes).
 	kube emu.KubeHost
@@ -206,6 +217,12 @@ type fileOptions struct {
 	Account     string            `json:"account" yaml:"account"`
 	GCPProjects []string          `json:"gcpProjects" yaml:"gcpProjects"`
 	Region      string            `json:"region" yaml:"region"`
+	// Throttle and RateBudgets: see Options; rate budgets are
+	// "cloud:bucket": "RATE/s,BURST".
+	Throttle    bool              `json:"throttle" yaml:"throttle"`
+	RateBudgets map[string]string `json:"rateBudgets" yaml:"rateBudgets"`
+	// NoKubernetes: see Options.
+	NoKubernetes bool `json:"noKubernetes" yaml:"noKubernetes"`
 }
 
 // LoadOptions reads Options from a YAML or JSON file (by extension; YAML
@@ -229,7 +246,18 @@ func LoadOptions(path string) (Options, error) {
 	if err != nil {
 		return Options{}, fmt.Errorf("parse sandbox config %s: %w", path, err)
 	}
-	o := Options{Dir: f.Dir, Addrs: f.Addrs, Faults: f.Faults, Seed: f.Seed, Account: f.Account, GCPProjects: f.GCPProjects, Region: f.Region}
+	o := Options{Dir: f.Dir, Addrs: f.Addrs, Faults: f.Faults, Seed: f.Seed, Account: f.Account, GCPProjects: f.GCPProjects, Region: f.Region, Throttle: f.Throttle, NoKubernetes: f.NoKubernetes}
+	if len(f.RateBudgets) > 0 {
+		over := budget.Overrides{}
+		for k, v := range f.RateBudgets {
+			key, l, err := budget.ParseOverride(k + "=" + v)
+			if err != nil {
+				return Options{}, fmt.Errorf("sandbox config %s: rateBudgets: %w", path, err)
+			}
+			over[key] = l
+		}
+		o.RateBudgets = over.Tables(budget.Published)
+	}
 	switch f.Profile {
 	case "", "fast":
 	case "realistic":

@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/sandbox/aws"
 	"github.com/regionctl/regionctl/sandbox/azure"
 	"github.com/regionctl/regionctl/sandbox/gcp"
@@ -40,15 +41,21 @@ type Sandbox struct {
 	srvs  []*http.Server
 	addrs map[string]string
 
-	mu       sync.Mutex // guards requests and rng
+	mu       sync.Mutex // guards requests, throttled and rng
 	requests map[string]int
-	rng      *rand.Rand
+	// throttled counts the requests refused by the rate budgets, by
+	// operation (Options.Throttle).
+	throttled map[string]int
+	rng       *rand.Rand
+	// budgets enforces the clouds' rate budgets; nil unless Throttle.
+	budgets *budget.Budgets
 
-	saveMu sync.Mutex // serializes state writes
+	savers savers // write each emulator's state file (persist.go)
 
 	kube *kube.Manager // nil with NoKubernetes
 
 	awsCreds AWSCredentials // what the AWS emulator issued
+	started  time.Time
 }
 
 // newEmulators builds one emulator per cloud.
@@ -100,8 +107,15 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	s := &Sandbox{kube: km,
 		opts: opts, dir: opts.Dir, lock: lock, addrs: map[string]string{},
-		requests: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, 0x5eed)),
+		started: time.Now(), requests: map[string]int{}, throttled: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, 0x5eed)),
 		emus: newEmulators(opts),
+	}
+	if opts.Throttle {
+		tables := opts.RateBudgets
+		if tables == nil {
+			tables = budget.Published
+		}
+		s.budgets = budget.New(tables, budget.Enforced)
 	}
 	for _, e := range s.emus {
 		if err := loadState(opts.Dir, e); err != nil {
@@ -306,6 +320,10 @@ func (s *Sandbox) handler(e emu.Emulator) http.Handler {
 			fmt.Fprintf(w, "{\"cloud\":%q,\"pid\":%d}\n", e.Cloud(), os.Getpid())
 			return
 		}
+		if r.URL.Path == StatsPath && r.Method == http.MethodGet {
+			s.serveStats(w)
+			return
+		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
@@ -313,6 +331,9 @@ func (s *Sandbox) handler(e emu.Emulator) http.Handler {
 		}
 		op := e.Operation(r, body)
 		kind := s.fault(op, s.count(op))
+		if kind == "" && s.overBudget(e, r, op) {
+			kind = FaultThrottle
+		}
 		switch kind {
 		case FaultThrottle, FaultServerError:
 			e.WriteFault(w, r, op, kind)
@@ -403,19 +424,6 @@ func loadState(dir string, e emu.Emulator) error {
 	}
 	if err := e.Load(data); err != nil {
 		return fmt.Errorf("sandbox: load %s: %w", stateFile(dir, e), err)
-	}
-	return nil
-}
-
-func (s *Sandbox) save(e emu.Emulator) error {
-	s.saveMu.Lock()
-	defer s.saveMu.Unlock()
-	data, err := e.Save()
-	if err != nil {
-		return fmt.Errorf("sandbox: encode %s state: %w", e.Cloud(), err)
-	}
-	if err := writeAtomic(stateFile(s.dir, e), data); err != nil {
-		return fmt.Errorf("sandbox: save %s state: %w", e.Cloud(), err)
 	}
 	return nil
 }

@@ -32,6 +32,9 @@ type Driver struct {
 	Cloud *Cloud
 	// MaxParallel is reported in Capabilities (0: no cap).
 	MaxParallel int
+	// RateBudgeted is reported in Capabilities: the driver claims to pace
+	// its own calls, so the engine puts no default cap on it.
+	RateBudgeted bool
 }
 
 var (
@@ -67,6 +70,7 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           map[string]int{"mem-east-1": 3, "mem-west-1": 3, "mem-central-1": 2},
 		MaxParallel:         d.MaxParallel,
+		RateBudgeted:        d.RateBudgeted,
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
@@ -65,6 +66,12 @@ type Driver struct {
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
 
+	// budgets pace every API request (per region and kind of call, IAM
+	// globally), as AWS meters them.
+	budgets *budget.Budgets
+	// lists coalesces the describe calls of concurrent ReadMany calls.
+	lists kit.Batcher[any]
+
 	mu      sync.Mutex
 	clients map[string]*clients
 	// identity is the account STS named (see Identity), once known.
@@ -76,6 +83,7 @@ var (
 	_ providers.Finder        = (*Driver)(nil)
 	_ providers.Validator     = (*Driver)(nil)
 	_ providers.StateUpgrader = (*Driver)(nil)
+	_ providers.Lister        = (*Driver)(nil)
 )
 
 type clients struct {
@@ -104,7 +112,9 @@ func newRetryer(sandbox bool) func() aws.Retryer {
 // sandboxProfile of the shared credentials file in opts.SandboxDir, read on
 // first use) and sends every call to opts.SandboxEndpoints["aws"].
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
-	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts}
+	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox, dependencyWait: 15 * time.Minute, forceConflicts: opts.ForceConflicts,
+		budgets: budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin)}
+	d.lists.Linger = listLinger
 	d.kube = d.kubeHandler()
 	d.Router = d.router()
 	if opts.Sandbox {
@@ -124,6 +134,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		}
 		d.waitMin, d.waitMax = 100*time.Millisecond, time.Second
 		d.dependencyWait = 5 * time.Second
+		d.lists.Linger = sandboxListLinger
 		return d, nil
 	}
 	if opts.Offline {
@@ -151,6 +162,7 @@ func (d *Driver) clientsFor(location string) *clients {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
+	cfg.APIOptions = append(cfg.APIOptions, d.paceRequests)
 	c := &clients{
 		ec2: ec2.NewFromConfig(cfg, func(o *ec2.Options) {
 			if d.endpoint != "" {
@@ -182,7 +194,7 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		StorageTiers:        []string{spec.TierStandard, spec.TierSSD},
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           Locations(),
-		MaxParallel:         10,
+		RateBudgeted:        true,
 		Resources:           d.Schemas(),
 	}
 }
@@ -192,6 +204,8 @@ func (d *Driver) Capabilities() providers.Capabilities {
 type env struct {
 	d  *Driver
 	cl *clients
+	// loc is the AWS region the clients call ("" for IAM's roles).
+	loc string
 }
 
 // call is one operation on one AWS resource.
@@ -204,7 +218,7 @@ func (d *Driver) connect(_ context.Context, t kit.Target) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &env{d: d, cl: d.clientsFor(loc)}, nil
+	return &env{d: d, cl: d.clientsFor(loc), loc: loc}, nil
 }
 
 // router declares every resource type of the driver.

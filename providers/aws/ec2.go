@@ -146,12 +146,17 @@ func (vpcHandler) setDNS(ctx context.Context, c *vpcCall) error {
 	return nil
 }
 
-func (vpcHandler) Read(ctx context.Context, c *vpcCall) (*kit.Live[vpcIn, vpcOut], error) {
+func (h vpcHandler) Read(ctx context.Context, c *vpcCall) (*kit.Live[vpcIn, vpcOut], error) {
 	out, err := c.Env.cl.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("vpc-id", c.ID)}})
 	if err != nil || len(out.Vpcs) == 0 {
 		return nil, err
 	}
-	v := out.Vpcs[0]
+	return h.live(ctx, c, out.Vpcs[0])
+}
+
+// live reports a described VPC with its DNS attributes (one call each:
+// DescribeVpcs does not return them).
+func (vpcHandler) live(ctx context.Context, c *vpcCall, v ec2types.Vpc) (*kit.Live[vpcIn, vpcOut], error) {
 	attr := func(a ec2types.VpcAttributeName) (bool, error) {
 		o, err := c.Env.cl.ec2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(c.ID), Attribute: a})
 		if err != nil {
@@ -244,12 +249,15 @@ func (h subnetHandler) Create(ctx context.Context, c *subnetCall) (string, error
 	})
 }
 
-func (subnetHandler) Read(ctx context.Context, c *subnetCall) (*kit.Live[subnetIn, subnetOut], error) {
+func (h subnetHandler) Read(ctx context.Context, c *subnetCall) (*kit.Live[subnetIn, subnetOut], error) {
 	out, err := c.Env.cl.ec2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{filter("subnet-id", c.ID)}})
 	if err != nil || len(out.Subnets) == 0 {
 		return nil, err
 	}
-	s := out.Subnets[0]
+	return h.live(ctx, c, out.Subnets[0])
+}
+
+func (subnetHandler) live(_ context.Context, c *subnetCall, s ec2types.Subnet) (*kit.Live[subnetIn, subnetOut], error) {
 	in := subnetIn{
 		Location: c.In.Location, VpcID: aws.ToString(s.VpcId), CIDR: aws.ToString(s.CidrBlock),
 		AvailabilityZone: aws.ToString(s.AvailabilityZone),
@@ -348,6 +356,10 @@ func (h igwHandler) Read(ctx context.Context, c *igwCall) (*kit.Live[igwIn, idOu
 	if err != nil || g == nil {
 		return nil, err
 	}
+	return h.live(ctx, c, *g)
+}
+
+func (igwHandler) live(_ context.Context, c *igwCall, g ec2types.InternetGateway) (*kit.Live[igwIn, idOut], error) {
 	in := igwIn{Location: c.In.Location}
 	if len(g.Attachments) > 0 {
 		in.VpcID = aws.String(aws.ToString(g.Attachments[0].VpcId))
@@ -417,12 +429,16 @@ func (h eipHandler) Create(ctx context.Context, c *eipCall) (string, error) {
 	})
 }
 
-func (eipHandler) Read(ctx context.Context, c *eipCall) (*kit.Live[eipIn, eipOut], error) {
+func (h eipHandler) Read(ctx context.Context, c *eipCall) (*kit.Live[eipIn, eipOut], error) {
 	out, err := c.Env.cl.ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: []ec2types.Filter{filter("allocation-id", c.ID)}})
 	if err != nil || len(out.Addresses) == 0 {
 		return nil, err
 	}
-	return c.Found(eipIn{Location: c.In.Location}, eipOut{ID: c.ID, PublicIP: aws.ToString(out.Addresses[0].PublicIp)}), nil
+	return h.live(ctx, c, out.Addresses[0])
+}
+
+func (eipHandler) live(_ context.Context, c *eipCall, a ec2types.Address) (*kit.Live[eipIn, eipOut], error) {
+	return c.Found(eipIn{Location: c.In.Location}, eipOut{ID: c.ID, PublicIP: aws.ToString(a.PublicIp)}), nil
 }
 
 func (eipHandler) Delete(ctx context.Context, c *eipCall) error {
@@ -517,12 +533,19 @@ func (natHandler) failure(ctx context.Context, c *natCall, id string) (string, b
 	return msg, n.State == ec2types.NatGatewayStateFailed
 }
 
-func (natHandler) Read(ctx context.Context, c *natCall) (*kit.Live[natIn, natOut], error) {
+func (h natHandler) Read(ctx context.Context, c *natCall) (*kit.Live[natIn, natOut], error) {
 	out, err := c.Env.cl.ec2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{filter("nat-gateway-id", c.ID)}})
-	if err != nil || len(out.NatGateways) == 0 || !natLive(out.NatGateways[0].State) {
+	if err != nil || len(out.NatGateways) == 0 {
 		return nil, err
 	}
-	n := out.NatGateways[0]
+	return h.live(ctx, c, out.NatGateways[0])
+}
+
+// live reports a described gateway; a deleted or failed one is gone.
+func (natHandler) live(_ context.Context, c *natCall, n ec2types.NatGateway) (*kit.Live[natIn, natOut], error) {
+	if !natLive(n.State) {
+		return nil, nil
+	}
 	in := natIn{Location: c.In.Location, SubnetID: aws.ToString(n.SubnetId)}
 	o := natOut{ID: c.ID, State: string(n.State)}
 	for _, a := range n.NatGatewayAddresses {
@@ -672,6 +695,10 @@ func (h routeTableHandler) Read(ctx context.Context, c *routeTableCall) (*kit.Li
 	if err != nil || rt == nil {
 		return nil, err
 	}
+	return h.live(ctx, c, *rt)
+}
+
+func (routeTableHandler) live(_ context.Context, c *routeTableCall, rt ec2types.RouteTable) (*kit.Live[routeTableIn, idOut], error) {
 	in := routeTableIn{Location: c.In.Location, VpcID: aws.ToString(rt.VpcId)}
 	for _, r := range rt.Routes {
 		if aws.ToString(r.DestinationCidrBlock) != defaultRouteCIDR {
@@ -776,12 +803,15 @@ func (h sgHandler) Create(ctx context.Context, c *sgCall) (string, error) {
 	return id, nil
 }
 
-func (sgHandler) Read(ctx context.Context, c *sgCall) (*kit.Live[sgIn, sgOut], error) {
+func (h sgHandler) Read(ctx context.Context, c *sgCall) (*kit.Live[sgIn, sgOut], error) {
 	out, err := c.Env.cl.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("group-id", c.ID)}})
 	if err != nil || len(out.SecurityGroups) == 0 {
 		return nil, err
 	}
-	g := out.SecurityGroups[0]
+	return h.live(ctx, c, out.SecurityGroups[0])
+}
+
+func (sgHandler) live(_ context.Context, c *sgCall, g ec2types.SecurityGroup) (*kit.Live[sgIn, sgOut], error) {
 	in := sgIn{Location: c.In.Location, VpcID: aws.ToString(g.VpcId), Name: aws.ToString(g.GroupName), Description: aws.ToString(g.Description)}
 	for _, p := range g.IpPermissions {
 		if aws.ToString(p.IpProtocol) == "tcp" && aws.ToInt32(p.FromPort) == 443 && aws.ToInt32(p.ToPort) == 443 && len(p.IpRanges) > 0 {

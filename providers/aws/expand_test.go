@@ -298,7 +298,7 @@ func TestCapabilities(t *testing.T) {
 			t.Errorf("Locations[%s] = %d; want %d", loc, c.Locations[loc], want)
 		}
 	}
-	if !slices.Equal(c.KubernetesVersions, []string{"1.31", "1.32", "1.33", "1.34"}) || c.Name != "aws" || c.MaxParallel != 10 {
+	if !slices.Equal(c.KubernetesVersions, []string{"1.31", "1.32", "1.33", "1.34"}) || c.Name != "aws" || c.MaxParallel != 0 || !c.RateBudgeted {
 		t.Errorf("capabilities %+v", c)
 	}
 }

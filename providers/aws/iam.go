@@ -207,8 +207,14 @@ func (h roleHandler) Read(ctx context.Context, c *roleCall) (*kit.Live[roleIn, r
 	if err != nil {
 		return nil, err
 	}
-	in := roleIn{Name: aws.ToString(r.RoleName), Service: trustedService(aws.ToString(r.AssumeRolePolicyDocument)), PolicyARNs: arns}
-	return c.Found(in, roleOut{ID: c.ID, ARN: aws.ToString(r.Arn), RoleID: aws.ToString(r.RoleId)}), nil
+	return roleLive(c, r.RoleName, r.AssumeRolePolicyDocument, r.Arn, r.RoleId, arns), nil
+}
+
+// roleLive reports a role from what GetRole (or the account's
+// authorization details) says of it and its attached policies.
+func roleLive(c *roleCall, name, trust, arn, roleID *string, policyARNs []string) *kit.Live[roleIn, roleOut] {
+	in := roleIn{Name: aws.ToString(name), Service: trustedService(aws.ToString(trust)), PolicyARNs: policyARNs}
+	return c.Found(in, roleOut{ID: c.ID, ARN: aws.ToString(arn), RoleID: aws.ToString(roleID)})
 }
 
 // Update attaches and detaches managed policies, the only input that

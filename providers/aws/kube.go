@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -116,21 +115,19 @@ func (d *Driver) kubeHandler() *kubernetes.Handler {
 			if ids[0] == "" {
 				return nil, nil
 			}
-			out, err := d.clientsFor(in.Location).ec2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{
-				// A filter, not AllocationIds: an EIP released by hand is
-				// missing from the outputs instead of failing the read.
-				Filters: []ec2types.Filter{{Name: aws.String("allocation-id"), Values: ids}},
-			})
+			// Described with the EIPs other reads of the region ask for at
+			// the same time (an EIP released by hand is missing from the
+			// outputs instead of failing the read).
+			e := &env{d: d, cl: d.clientsFor(in.Location), loc: in.Location}
+			byID, err := describeByID(ctx, e, "DescribeAddresses", ids, func(ctx context.Context, ids []string) ([]ec2types.Address, error) {
+				return describeAddresses(ctx, e.cl.ec2, ids)
+			}, allocationID)
 			if err != nil {
 				return nil, fmt.Errorf("describe the load balancer's EIPs: %w", err)
 			}
-			byID := map[string]string{}
-			for _, a := range out.Addresses {
-				byID[aws.ToString(a.AllocationId)] = aws.ToString(a.PublicIp)
-			}
 			var addrs []string
 			for _, id := range ids {
-				if ip := byID[id]; ip != "" {
+				if ip := aws.ToString(byID[id].PublicIp); ip != "" {
 					addrs = append(addrs, ip)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	aks "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 
@@ -390,6 +391,15 @@ func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clu
 	if err != nil || mc == nil || mc.Properties == nil {
 		return nil, err
 	}
+	return h.live(ctx, c, rid, mc)
+}
+
+// live reports a managed cluster, with the endpoint and CA of its user
+// kubeconfig (one more call: AKS returns the CA nowhere else).
+func (clusterHandler) live(ctx context.Context, c *clusterCall, rid *arm.ResourceID, mc *aks.ManagedCluster) (*kit.Live[clusterIn, clusterOut], error) {
+	if mc.Properties == nil {
+		return nil, nil
+	}
 	p := mc.Properties
 	in := clusterIn{
 		ResourceGroupID:    sameID(groupID(rid.SubscriptionID, rid.ResourceGroupName), c.Prev.ResourceGroupID),
@@ -613,11 +623,25 @@ func applyPoolChanges(props *aks.ManagedClusterAgentPoolProfileProperties, pool 
 		!maps.Equal(before.Labels, after.Labels) || !kit.SameSet(before.Taints, after.Taints)
 }
 
-// runPool creates or updates an agent pool and waits for it.
+// runPool creates or updates an agent pool and waits for it, in the
+// cluster's queue (onCluster).
 func runPool(ctx context.Context, e *env, group, cluster, name string, props *aks.ManagedClusterAgentPoolProfileProperties) (aks.AgentPoolsClientCreateOrUpdateResponse, error) {
-	return run(ctx, e.d, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientCreateOrUpdateResponse], error) {
-		return e.cl.pools.BeginCreateOrUpdate(ctx, group, cluster, name, aks.AgentPool{Properties: props}, nil)
+	var out aks.AgentPoolsClientCreateOrUpdateResponse
+	err := e.onCluster(ctx, group, cluster, func() (err error) {
+		out, err = run(ctx, e.d, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientCreateOrUpdateResponse], error) {
+			return e.cl.pools.BeginCreateOrUpdate(ctx, group, cluster, name, aks.AgentPool{Properties: props}, nil)
+		})
+		return err
 	})
+	return out, err
+}
+
+// onCluster runs fn, an operation on a managed cluster or one of its agent
+// pools, when no other operation of this driver on that cluster runs: AKS
+// refuses a second operation on a cluster while one runs, so the driver's
+// own operations wait for each other instead of colliding.
+func (e *env) onCluster(ctx context.Context, group, cluster string, fn func() error) error {
+	return e.d.clusterOps.Do(ctx, strings.ToLower(group+"/"+cluster), fn)
 }
 
 func (clusterHandler) Delete(ctx context.Context, c *clusterCall) error {
@@ -794,6 +818,13 @@ func (h poolHandler) Read(ctx context.Context, c *nodePoolCall) (*kit.Live[nodeP
 	if err != nil || ap == nil || ap.Properties == nil {
 		return nil, err
 	}
+	return h.live(c, rid, ap), nil
+}
+
+func (poolHandler) live(c *nodePoolCall, rid *arm.ResourceID, ap *aks.AgentPool) *kit.Live[nodePoolIn, nodePoolOut] {
+	if ap.Properties == nil {
+		return nil
+	}
 	p := ap.Properties
 	pv := poolValues(p, c.Prev.spec())
 	in := nodePoolIn{
@@ -813,7 +844,7 @@ func (h poolHandler) Read(ctx context.Context, c *nodePoolCall) (*kit.Live[nodeP
 		CurrentKubernetesVersion: deref(p.CurrentOrchestratorVersion), NodeCount: int(deref(p.Count)),
 		IdempotencyKey: deref(p.Tags[TagIdempotencyKey]),
 	}
-	return c.Found(in, out), nil
+	return c.Found(in, out)
 }
 
 // Update upgrades the pool's Kubernetes version (one minor, after its
@@ -866,7 +897,9 @@ func (h poolHandler) Delete(ctx context.Context, c *nodePoolCall) error {
 			return nil
 		}
 	}
-	return deleteLRO(ctx, c.Env, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
-		return c.Env.cl.pools.BeginDelete(ctx, rid.ResourceGroupName, rid.Parent.Name, rid.Name, nil)
+	return c.Env.onCluster(ctx, rid.ResourceGroupName, rid.Parent.Name, func() error {
+		return deleteLRO(ctx, c.Env, func(ctx context.Context) (*runtime.Poller[aks.AgentPoolsClientDeleteResponse], error) {
+			return c.Env.cl.pools.BeginDelete(ctx, rid.ResourceGroupName, rid.Parent.Name, rid.Name, nil)
+		})
 	})
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
@@ -81,6 +82,15 @@ type Driver struct {
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
 
+	// budgets pace every ARM request (per subscription: reads, writes,
+	// deletes), as ARM meters them.
+	budgets *budget.Budgets
+	// lists coalesces the list calls of concurrent ReadMany calls.
+	lists kit.Batcher[any]
+	// clusterOps runs the operations on one AKS cluster and its agent
+	// pools one at a time (AKS refuses a second while one runs).
+	clusterOps kit.Queues
+
 	mu      sync.Mutex
 	clients map[string]*clients
 }
@@ -90,6 +100,7 @@ var (
 	_ providers.Finder        = (*Driver)(nil)
 	_ providers.Validator     = (*Driver)(nil)
 	_ providers.StateUpgrader = (*Driver)(nil)
+	_ providers.Lister        = (*Driver)(nil)
 )
 
 type clients struct {
@@ -111,7 +122,7 @@ type capRetryAfter struct{}
 
 func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 	resp, err := req.Next()
-	if err == nil && resp != nil && kit.RetryAfter(resp.Header) > sandboxRetryCap {
+	if err == nil && resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && kit.RetryAfter(resp.Header) > sandboxRetryCap {
 		resp.Header.Set("Retry-After-Ms", strconv.Itoa(int(sandboxRetryCap/time.Millisecond)))
 	}
 	return resp, err
@@ -126,10 +137,13 @@ func (capRetryAfter) Do(req *policy.Request) (*http.Response, error) {
 // (opts.SandboxEndpoints["azure"], over https) with tokens the sandbox's
 // token endpoint issues to the sandbox's service principal (sandboxAuth).
 func New(ctx context.Context, opts providers.Options) (providers.Driver, error) {
-	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox}
+	d := &Driver{clients: map[string]*clients{}, sandbox: opts.Sandbox,
+		budgets: budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin)}
+	d.lists.Linger = listLinger
 	d.kube = d.kubeHandler(opts.ForceConflicts)
 	d.Router = d.router()
 	d.opts.Retry = policy.RetryOptions{MaxRetries: MaxRetries}
+	d.opts.PerRetryPolicies = []policy.Policy{paceRequests{d.budgets}}
 	if opts.Sandbox {
 		ep := strings.TrimSuffix(opts.SandboxEndpoints["azure"], "/")
 		if ep == "" {
@@ -149,10 +163,13 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 			},
 		}
 		d.opts.DisableRPRegistration = true
-		d.opts.PerRetryPolicies = []policy.Policy{capRetryAfter{}}
+		d.opts.PerRetryPolicies = append(d.opts.PerRetryPolicies, capRetryAfter{})
+		d.lists.Linger = sandboxListLinger
 		d.opts.Retry.RetryDelay = 10 * time.Millisecond
 		d.opts.Retry.MaxRetryDelay = time.Second
-		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 200*time.Millisecond
+		// Polls wait as long as the emulator's Retry-After says the
+		// operation still runs (at most 2 s), as against ARM.
+		d.pollDefault, d.pollMin, d.pollMax = 20*time.Millisecond, 0, 2*time.Second
 		auth.retry, auth.perRetry = d.opts.Retry, d.opts.PerRetryPolicies
 		return d, nil
 	}
@@ -218,7 +235,7 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		StorageTiers:        []string{spec.TierStandard, spec.TierSSD},
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           Locations(),
-		MaxParallel:         10,
+		RateBudgeted:        true,
 		Resources:           d.Schemas(),
 	}
 }

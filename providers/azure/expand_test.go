@@ -337,7 +337,7 @@ func TestCapabilities(t *testing.T) {
 			t.Errorf("Locations[%s] = %d; want 3", loc, c.Locations[loc])
 		}
 	}
-	if !slices.Equal(c.KubernetesVersions, []string{"1.31", "1.32", "1.33", "1.34"}) || c.Name != "azure" || c.MaxParallel != 10 {
+	if !slices.Equal(c.KubernetesVersions, []string{"1.31", "1.32", "1.33", "1.34"}) || c.Name != "azure" || c.MaxParallel != 0 || !c.RateBudgeted {
 		t.Errorf("capabilities %+v", c)
 	}
 	for _, want := range []string{"Standard_D2s_v5", "Standard_D4ps_v5", "Standard_E8s_v5", "Standard_NC4as_T4_v3"} {

@@ -172,11 +172,15 @@ func (h groupHandler) Read(ctx context.Context, c *groupCall) (*kit.Live[groupIn
 	if err != nil || g == nil {
 		return nil, err
 	}
+	return h.live(c, rid, g), nil
+}
+
+func (groupHandler) live(c *groupCall, rid *arm.ResourceID, g *armresources.ResourceGroup) *kit.Live[groupIn, nameOut] {
 	in := groupIn{Location: normLocation(deref(g.Location)), Name: deref(g.Name)}
 	if deref(c.Prev.SubscriptionID) != "" {
 		in.SubscriptionID = to(rid.SubscriptionID)
 	}
-	return c.Found(in, nameOut{ID: deref(g.ID), Name: deref(g.Name)}), nil
+	return c.Found(in, nameOut{ID: deref(g.ID), Name: deref(g.Name)})
 }
 
 // Delete refuses to delete a group that still holds a virtual network, a
@@ -330,6 +334,10 @@ func (h vnetHandler) Read(ctx context.Context, c *vnetCall) (*kit.Live[vnetIn, n
 	if err != nil || v == nil {
 		return nil, err
 	}
+	return h.live(c, rid, v), nil
+}
+
+func (vnetHandler) live(c *vnetCall, rid *arm.ResourceID, v *armnetwork.VirtualNetwork) *kit.Live[vnetIn, nameOut] {
 	in := vnetIn{
 		ResourceGroupID: sameID(groupID(rid.SubscriptionID, rid.ResourceGroupName), c.Prev.ResourceGroupID),
 		Location:        normLocation(deref(v.Location)), Name: deref(v.Name),
@@ -337,7 +345,7 @@ func (h vnetHandler) Read(ctx context.Context, c *vnetCall) (*kit.Live[vnetIn, n
 	if v.Properties != nil && v.Properties.AddressSpace != nil {
 		in.AddressSpace = fromPtrList(v.Properties.AddressSpace.AddressPrefixes)
 	}
-	return c.Found(in, nameOut{ID: deref(v.ID), Name: deref(v.Name)}), nil
+	return c.Found(in, nameOut{ID: deref(v.ID), Name: deref(v.Name)})
 }
 
 func (vnetHandler) Delete(ctx context.Context, c *vnetCall) error {
@@ -447,8 +455,12 @@ func (h subnetHandler) Read(ctx context.Context, c *subnetCall) (*kit.Live[subne
 	if err != nil || s == nil {
 		return nil, err
 	}
+	return h.live(c, rid, s), nil
+}
+
+func (subnetHandler) live(c *subnetCall, rid *arm.ResourceID, s *armnetwork.Subnet) *kit.Live[subnetIn, nameOut] {
 	in := subnetIn{VirtualNetworkID: sameID(rid.Parent.String(), c.Prev.VirtualNetworkID), Name: deref(s.Name), CIDR: subnetCIDR(s)}
-	return c.Found(in, nameOut{ID: deref(s.ID), Name: deref(s.Name)}), nil
+	return c.Found(in, nameOut{ID: deref(s.ID), Name: deref(s.Name)})
 }
 
 func (subnetHandler) Delete(ctx context.Context, c *subnetCall) error {
@@ -557,6 +569,10 @@ func (h pipHandler) Read(ctx context.Context, c *pipCall) (*kit.Live[pipIn, pipO
 	if err != nil || p == nil {
 		return nil, err
 	}
+	return h.live(c, rid, p), nil
+}
+
+func (pipHandler) live(c *pipCall, rid *arm.ResourceID, p *armnetwork.PublicIPAddress) *kit.Live[pipIn, pipOut] {
 	in := pipIn{
 		ResourceGroupID: sameID(groupID(rid.SubscriptionID, rid.ResourceGroupName), c.Prev.ResourceGroupID),
 		Location:        normLocation(deref(p.Location)), Name: deref(p.Name), Zones: fromPtrList(p.Zones),
@@ -569,7 +585,7 @@ func (h pipHandler) Read(ctx context.Context, c *pipCall) (*kit.Live[pipIn, pipO
 		in.Allocation = to(string(deref(p.Properties.PublicIPAllocationMethod)))
 		out.IPAddress = to(deref(p.Properties.IPAddress))
 	}
-	return c.Found(in, out), nil
+	return c.Found(in, out)
 }
 
 func (pipHandler) Delete(ctx context.Context, c *pipCall) error {

@@ -213,12 +213,16 @@ func (h networkHandler) Read(ctx context.Context, c *networkCall) (*kit.Live[net
 	if err != nil || n == nil {
 		return nil, err
 	}
+	return h.live(c, n), nil
+}
+
+func (networkHandler) live(c *networkCall, n *computepb.Network) *kit.Live[networkIn, linkOut] {
 	mode := n.GetRoutingConfig().GetRoutingMode()
 	if n.GetRoutingConfig() == nil { // not reported: keep the recorded value
 		mode = c.Prev.RoutingMode
 	}
 	in := networkIn{Project: c.Env.project, Name: n.GetName(), AutoCreateSubnetworks: n.GetAutoCreateSubnetworks(), RoutingMode: mode}
-	return c.Found(in, linkOut{ID: n.GetName(), SelfLink: selfLinkOr(n.GetSelfLink(), "networks", c.Env.project, "", n.GetName())}), nil
+	return c.Found(in, linkOut{ID: n.GetName(), SelfLink: selfLinkOr(n.GetSelfLink(), "networks", c.Env.project, "", n.GetName())})
 }
 
 func (networkHandler) Delete(ctx context.Context, c *networkCall) error {
@@ -294,6 +298,10 @@ func (h subnetHandler) Read(ctx context.Context, c *subnetCall) (*kit.Live[subne
 	if err != nil || s == nil {
 		return nil, err
 	}
+	return h.live(c, s), nil
+}
+
+func (subnetHandler) live(c *subnetCall, s *computepb.Subnetwork) *kit.Live[subnetIn, linkOut] {
 	ranges := s.GetSecondaryIpRanges()
 	sort.Slice(ranges, func(i, j int) bool { return ranges[i].GetRangeName() < ranges[j].GetRangeName() })
 	in := subnetIn{
@@ -304,7 +312,7 @@ func (h subnetHandler) Read(ctx context.Context, c *subnetCall) (*kit.Live[subne
 	for _, r := range ranges {
 		in.SecondaryRanges = append(in.SecondaryRanges, secondaryRange{RangeName: r.GetRangeName(), IPCidrRange: r.GetIpCidrRange()})
 	}
-	return c.Found(in, linkOut{ID: s.GetName(), SelfLink: selfLinkOr(s.GetSelfLink(), "subnetworks", c.Env.project, c.Env.loc, s.GetName())}), nil
+	return c.Found(in, linkOut{ID: s.GetName(), SelfLink: selfLinkOr(s.GetSelfLink(), "subnetworks", c.Env.project, c.Env.loc, s.GetName())})
 }
 
 func (subnetHandler) Delete(ctx context.Context, c *subnetCall) error {
@@ -374,6 +382,10 @@ func (h routerHandler) Read(ctx context.Context, c *routerCall) (*kit.Live[route
 	if err != nil || r == nil {
 		return nil, err
 	}
+	return h.live(c, r), nil
+}
+
+func (routerHandler) live(c *routerCall, r *computepb.Router) *kit.Live[routerIn, linkOut] {
 	in := routerIn{
 		Project: c.Env.project, Region: cmp.Or(lastSegment(r.GetRegion()), c.Env.loc), Name: r.GetName(),
 		Network: sameLink(r.GetNetwork(), c.Prev.Network),
@@ -382,7 +394,7 @@ func (h routerHandler) Read(ctx context.Context, c *routerCall) (*kit.Live[route
 		n := nats[0]
 		in.NatName, in.NatIPAllocateOption, in.NatSourceRanges = n.GetName(), n.GetNatIpAllocateOption(), n.GetSourceSubnetworkIpRangesToNat()
 	}
-	return c.Found(in, linkOut{ID: r.GetName(), SelfLink: selfLinkOr(r.GetSelfLink(), "routers", c.Env.project, c.Env.loc, r.GetName())}), nil
+	return c.Found(in, linkOut{ID: r.GetName(), SelfLink: selfLinkOr(r.GetSelfLink(), "routers", c.Env.project, c.Env.loc, r.GetName())})
 }
 
 func (routerHandler) Delete(ctx context.Context, c *routerCall) error {
@@ -451,6 +463,10 @@ func (h addressHandler) Read(ctx context.Context, c *addressCall) (*kit.Live[add
 	if err != nil || a == nil {
 		return nil, err
 	}
+	return h.live(c, a), nil
+}
+
+func (addressHandler) live(c *addressCall, a *computepb.Address) *kit.Live[addressIn, addressOut] {
 	in := addressIn{Project: c.Env.project, Region: cmp.Or(lastSegment(a.GetRegion()), c.Env.loc), Name: a.GetName(), AddressType: a.GetAddressType()}
 	if a.GetAddressType() == "INTERNAL" {
 		in.Subnetwork = proto.String(sameLink(a.GetSubnetwork(), deref(c.Prev.Subnetwork)))
@@ -461,7 +477,7 @@ func (h addressHandler) Read(ctx context.Context, c *addressCall) (*kit.Live[add
 		ID: a.GetName(), Address: a.GetAddress(), Status: a.GetStatus(),
 		SelfLink: selfLinkOr(a.GetSelfLink(), "addresses", c.Env.project, c.Env.loc, a.GetName()),
 	}
-	return c.Found(in, out), nil
+	return c.Found(in, out)
 }
 
 func (addressHandler) Delete(ctx context.Context, c *addressCall) error {

@@ -173,15 +173,26 @@ func (e *env) waitOp(ctx context.Context, op *containerpb.Operation) error {
 	})
 }
 
-// mutate runs a GKE call that starts an operation, retrying while another
-// operation runs on the cluster, and waits for it.
-func (e *env) mutate(ctx context.Context, fn func() (*containerpb.Operation, error)) error {
-	var op *containerpb.Operation
-	err := e.d.retryWhile(ctx, isBusy, func() (err error) { op, err = fn(); return err })
-	if err != nil {
-		return err
-	}
-	return e.waitOp(ctx, op)
+// mutate runs a GKE call that starts an operation on cluster, and waits
+// for it, in the cluster's queue: GKE runs one operation per cluster at a
+// time, so the driver's own operations on a cluster wait for each other
+// instead of colliding. It still retries while another operation (one
+// GKE or someone else started) runs on the cluster.
+func (e *env) mutate(ctx context.Context, cluster string, fn func() (*containerpb.Operation, error)) error {
+	return e.inQueue(ctx, cluster, func() error {
+		var op *containerpb.Operation
+		err := e.d.retryWhile(ctx, isBusy, func() (err error) { op, err = fn(); return err })
+		if err != nil {
+			return err
+		}
+		return e.waitOp(ctx, op)
+	})
+}
+
+// inQueue runs fn when no other operation of this driver on the cluster
+// runs (kit.Queues).
+func (e *env) inQueue(ctx context.Context, cluster string, fn func() error) error {
+	return e.d.clusterOps.Do(ctx, clusterPath(e.project, e.loc, cluster), fn)
 }
 
 // ---- gcp_container_cluster ----
@@ -401,7 +412,7 @@ func (e *env) removeBootstrapPool(ctx context.Context, cluster string) error {
 	if err != nil || np == nil {
 		return err
 	}
-	err = e.mutate(ctx, func() (*containerpb.Operation, error) {
+	err = e.mutate(ctx, cluster, func() (*containerpb.Operation, error) {
 		return e.cl.gke.DeleteNodePool(ctx, &containerpb.DeleteNodePoolRequest{Name: poolPath(e.project, e.loc, cluster, bootstrapPool)})
 	})
 	if err != nil && !isNotFound(err) {
@@ -411,11 +422,15 @@ func (e *env) removeBootstrapPool(ctx context.Context, cluster string) error {
 }
 
 func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clusterIn, clusterOut], error) {
-	e := c.Env
-	cl, err := e.getCluster(ctx, c.ID)
+	cl, err := c.Env.getCluster(ctx, c.ID)
 	if err != nil || cl == nil {
 		return nil, err
 	}
+	return h.live(c, cl), nil
+}
+
+func (clusterHandler) live(c *clusterCall, cl *containerpb.Cluster) *kit.Live[clusterIn, clusterOut] {
+	e := c.Env
 	version := cmp.Or(cl.GetCurrentMasterVersion(), cl.GetInitialClusterVersion())
 	pcc := cl.GetPrivateClusterConfig()
 	in := clusterIn{
@@ -445,7 +460,7 @@ func (h clusterHandler) Read(ctx context.Context, c *clusterCall) (*kit.Live[clu
 	if ep := cl.GetEndpoint(); ep != "" {
 		out.Server = "https://" + ep
 	}
-	return c.Found(in, out), nil
+	return c.Found(in, out)
 }
 
 // Update changes, each with its own operation: the release channel, the
@@ -461,7 +476,7 @@ func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) 
 		return fmt.Errorf("GKE cluster %s: %w", c.ID, providers.ErrNotFound)
 	}
 	updateWith := func(what string, u *containerpb.ClusterUpdate) error {
-		err := e.mutate(ctx, func() (*containerpb.Operation, error) {
+		err := e.mutate(ctx, c.ID, func() (*containerpb.Operation, error) {
 			return e.cl.gke.UpdateCluster(ctx, &containerpb.UpdateClusterRequest{Name: clusterPath(e.project, e.loc, c.ID), Update: u})
 		})
 		if err != nil {
@@ -517,7 +532,7 @@ func (h clusterHandler) Delete(ctx context.Context, c *clusterCall) error {
 // deleteCluster deletes a cluster (with its node pools) and waits until
 // it is gone; gone already is success.
 func (e *env) deleteCluster(ctx context.Context, name string) error {
-	err := e.mutate(ctx, func() (*containerpb.Operation, error) {
+	err := e.mutate(ctx, name, func() (*containerpb.Operation, error) {
 		return e.cl.gke.DeleteCluster(ctx, &containerpb.DeleteClusterRequest{Name: clusterPath(e.project, e.loc, name)})
 	})
 	if err != nil && !isNotFound(err) {
@@ -727,17 +742,19 @@ func (h nodePoolHandler) Create(ctx context.Context, c *nodePoolCall) (string, e
 			// only without autoscaling.
 			pool.InitialNodeCount = 0
 		}
-		err = e.d.retryWhile(ctx, isBusy, func() error {
-			op, err := e.cl.gke.CreateNodePool(ctx, &containerpb.CreateNodePoolRequest{Parent: clusterPath(e.project, e.loc, cluster), NodePool: pool})
-			if isAlreadyExists(err) {
-				if got, gerr := e.getPool(ctx, cluster, name); gerr == nil && got != nil && matchLabels(c.Meta, got.GetConfig().GetResourceLabels()) {
-					return nil // an earlier attempt of ours made it
+		err = e.inQueue(ctx, cluster, func() error {
+			return e.d.retryWhile(ctx, isBusy, func() error {
+				op, err := e.cl.gke.CreateNodePool(ctx, &containerpb.CreateNodePoolRequest{Parent: clusterPath(e.project, e.loc, cluster), NodePool: pool})
+				if isAlreadyExists(err) {
+					if got, gerr := e.getPool(ctx, cluster, name); gerr == nil && got != nil && matchLabels(c.Meta, got.GetConfig().GetResourceLabels()) {
+						return nil // an earlier attempt of ours made it
+					}
 				}
-			}
-			if err != nil {
-				return err
-			}
-			return e.waitOp(ctx, op)
+				if err != nil {
+					return err
+				}
+				return e.waitOp(ctx, op)
+			})
 		})
 		if err != nil {
 			return "", h.cleanUpFailed(ctx, e, cluster, name, fmt.Errorf("create node pool %s: %w", name, err))
@@ -797,6 +814,10 @@ func (h nodePoolHandler) Read(ctx context.Context, c *nodePoolCall) (*kit.Live[n
 	if err != nil || np == nil {
 		return nil, err
 	}
+	return h.live(c, cl, np), nil
+}
+
+func (nodePoolHandler) live(c *nodePoolCall, cl *containerpb.Cluster, np *containerpb.NodePool) *kit.Live[nodePoolIn, nodePoolOut] {
 	cfg := np.GetConfig()
 	in := nodePoolIn{
 		Project: c.Env.project, Location: c.Env.loc, Cluster: cl.GetName(), Name: np.GetName(),
@@ -812,7 +833,7 @@ func (h nodePoolHandler) Read(ctx context.Context, c *nodePoolCall) (*kit.Live[n
 		in.Taints = append(in.Taints, gkeTaint{Key: t.GetKey(), Value: t.GetValue(), Effect: t.GetEffect().String()})
 	}
 	out := nodePoolOut{ID: np.GetName(), SelfLink: np.GetSelfLink(), Status: np.GetStatus().String(), NodeVersion: np.GetVersion()}
-	return c.Found(in, out), nil
+	return c.Found(in, out)
 }
 
 // Update upgrades the pool's Kubernetes version (to the cluster's), then
@@ -837,7 +858,7 @@ func (h nodePoolHandler) Update(ctx context.Context, c *nodePoolCall, _ []string
 	path := poolPath(e.project, e.loc, poolCluster(c), name)
 	updatePool := func(what string, req *containerpb.UpdateNodePoolRequest) error {
 		req.Name = path
-		if err := e.mutate(ctx, func() (*containerpb.Operation, error) { return e.cl.gke.UpdateNodePool(ctx, req) }); err != nil {
+		if err := e.mutate(ctx, poolCluster(c), func() (*containerpb.Operation, error) { return e.cl.gke.UpdateNodePool(ctx, req) }); err != nil {
 			return fmt.Errorf("set %s: %w", what, err)
 		}
 		return nil
@@ -860,7 +881,7 @@ func (h nodePoolHandler) Update(ctx context.Context, c *nodePoolCall, _ []string
 		}
 	}
 	if as := np.GetAutoscaling(); !as.GetEnabled() || int(as.GetMinNodeCount()) != in.MinNodeCount || int(as.GetMaxNodeCount()) != in.MaxNodeCount {
-		err := e.mutate(ctx, func() (*containerpb.Operation, error) {
+		err := e.mutate(ctx, poolCluster(c), func() (*containerpb.Operation, error) {
 			return e.cl.gke.SetNodePoolAutoscaling(ctx, &containerpb.SetNodePoolAutoscalingRequest{Name: path, Autoscaling: autoscaling(in)})
 		})
 		if err != nil {
@@ -899,7 +920,7 @@ func (h nodePoolHandler) Delete(ctx context.Context, c *nodePoolCall) error {
 
 // deletePool deletes node pool name of cluster and waits until it is gone.
 func (e *env) deletePool(ctx context.Context, cluster, name string) error {
-	err := e.mutate(ctx, func() (*containerpb.Operation, error) {
+	err := e.mutate(ctx, cluster, func() (*containerpb.Operation, error) {
 		return e.cl.gke.DeleteNodePool(ctx, &containerpb.DeleteNodePoolRequest{Name: poolPath(e.project, e.loc, cluster, name)})
 	})
 	if err != nil && !isNotFound(err) {

@@ -44,6 +44,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
@@ -98,6 +99,15 @@ type Driver struct {
 	// kube creates, reads, updates and deletes the in-cluster objects.
 	kube *kubernetes.Handler
 
+	// budgets pace every API request (per project: Compute reads and
+	// writes, GKE), as Google meters them.
+	budgets *budget.Budgets
+	// lists coalesces the list calls of concurrent ReadMany calls.
+	lists kit.Batcher[any]
+	// clusterOps runs the operations on one GKE cluster one at a time
+	// (GKE refuses a second while one runs).
+	clusterOps kit.Queues
+
 	mu sync.Mutex
 	cl *clients
 
@@ -112,6 +122,7 @@ var (
 	_ providers.Finder        = (*Driver)(nil)
 	_ providers.Validator     = (*Driver)(nil)
 	_ providers.StateUpgrader = (*Driver)(nil)
+	_ providers.Lister        = (*Driver)(nil)
 )
 
 type clients struct {
@@ -140,7 +151,9 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		retryMin: time.Second, retryMax: 30 * time.Second,
 		busyWait:       30 * time.Minute,
 		forceConflicts: opts.ForceConflicts,
+		budgets:        budget.New(opts.RateBudgets.Tables(budget.Published), budget.ClientMargin),
 	}
+	d.lists.Linger = listLinger
 	d.kube = d.kubeHandler()
 	d.Router = d.router()
 	if opts.Sandbox {
@@ -153,6 +166,7 @@ func New(ctx context.Context, opts providers.Options) (providers.Driver, error) 
 		d.pollMin, d.pollMax = 20*time.Millisecond, 250*time.Millisecond
 		d.retryMin, d.retryMax = 10*time.Millisecond, 200*time.Millisecond
 		d.busyWait = time.Minute
+		d.lists.Linger = sandboxListLinger
 		return d, nil
 	}
 	if opts.Offline {
@@ -194,6 +208,8 @@ func (d *Driver) clients(ctx context.Context) (*clients, error) {
 		if copts, gopts, err = d.sandboxClientOptions(); err != nil {
 			return nil, err
 		}
+	} else if copts, gopts, err = d.pacedClientOptions(ctx); err != nil {
+		return nil, err
 	}
 	var c clients
 	if c.networks, err = compute.NewNetworksRESTClient(ctx, copts...); err != nil {
@@ -237,7 +253,7 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		StorageTiers:        []string{spec.TierStandard, spec.TierSSD},
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           Locations(),
-		MaxParallel:         10,
+		RateBudgeted:        true,
 		Resources:           d.Schemas(),
 	}
 }

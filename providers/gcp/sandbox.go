@@ -3,6 +3,7 @@ package gcp
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"golang.org/x/oauth2"
 	"google.golang.org/api/option"
@@ -19,11 +20,14 @@ import (
 func (d *Driver) sandboxClientOptions() (copts, gopts []option.ClientOption, err error) {
 	ts := adcTokens{d} // accessToken caches the token until it nearly expires
 	conn, err := grpc.NewClient(d.containerEndpoint, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(plainTextBearer{ts}))
+		grpc.WithPerRPCCredentials(plainTextBearer{ts}), grpc.WithChainUnaryInterceptor(d.paceGRPC))
 	if err != nil {
 		return nil, nil, fmt.Errorf("gcp: connect to the sandbox's GKE endpoint %s: %w", d.containerEndpoint, err)
 	}
-	copts = []option.ClientOption{option.WithEndpoint(d.computeEndpoint), option.WithTokenSource(ts)}
+	// The Compute clients' transport: the access token over the budget's
+	// pacing (option.WithHTTPClient replaces the clients' own auth).
+	paced := &http.Client{Transport: &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, ts), Base: d.pacedTransport(http.DefaultTransport)}}
+	copts = []option.ClientOption{option.WithEndpoint(d.computeEndpoint), option.WithHTTPClient(paced)}
 	gopts = []option.ClientOption{option.WithGRPCConn(conn)} // the GKE client closes it
 	return copts, gopts, nil
 }

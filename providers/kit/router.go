@@ -154,6 +154,7 @@ type binding interface {
 	update(ctx context.Context, m Meta, in, prev, out providers.Values, changed []string) (providers.Values, error)
 	delete(ctx context.Context, m Meta, in, out providers.Values) error
 	find(ctx context.Context, m Meta, in providers.Values) (string, providers.Values, error)
+	readMany(ctx context.Context, metas []Meta, ins, outs []providers.Values) ([]readResult, error)
 	check(in providers.Values) error
 }
 
@@ -224,15 +225,10 @@ func (b *typed[E, In, Out]) observe(ctx context.Context, c *Call[E, In, Out], pr
 	if err != nil || live == nil {
 		return false, nil, nil, err
 	}
-	in, err := encode(&live.In)
+	in, out, err := b.encodeLive(live, prev)
 	if err != nil {
-		return false, nil, nil, fmt.Errorf("kit: encode live inputs: %w", err)
+		return false, nil, nil, err
 	}
-	out, err := encode(&live.Out)
-	if err != nil {
-		return false, nil, nil, fmt.Errorf("kit: encode outputs: %w", err)
-	}
-	normalizeSets(in, prev, reflect.TypeFor[In]())
 	return true, in, out, nil
 }
 

@@ -221,6 +221,10 @@ func (s storageClasses) Read(ctx context.Context, c *scCall) (*kit.Live[StorageC
 	if err != nil || sc == nil {
 		return nil, err
 	}
+	return s.live(ctx, c, sc)
+}
+
+func (storageClasses) live(_ context.Context, c *scCall, sc *storagev1.StorageClass) (*kit.Live[StorageClassInputs, StorageClassOutputs], error) {
 	live := StorageClassInputs{
 		ClusterInputs: c.Prev.ClusterInputs,
 		Name:          sc.Name, Provisioner: sc.Provisioner, Parameters: sc.Parameters,
@@ -345,11 +349,15 @@ func (s services) get(ctx context.Context, in ClusterInputs, id string) (*corev1
 // inputs: only the annotations it applied, so other controllers'
 // annotations are not drift.
 func (s services) Read(ctx context.Context, c *svcCall) (*kit.Live[ServiceInputs, ServiceOutputs], error) {
-	prev := c.Prev
-	svc, err := s.get(ctx, prev.ClusterInputs, c.ID)
+	svc, err := s.get(ctx, c.Prev.ClusterInputs, c.ID)
 	if err != nil || svc == nil {
 		return nil, err
 	}
+	return s.live(ctx, c, svc)
+}
+
+func (s services) live(ctx context.Context, c *svcCall, svc *corev1.Service) (*kit.Live[ServiceInputs, ServiceOutputs], error) {
+	prev := c.Prev
 	live := ServiceInputs{
 		ClusterInputs: prev.ClusterInputs, Name: svc.Name, Namespace: svc.Namespace,
 		Annotations: map[string]string{}, AnnotationLists: map[string][]string{},

@@ -15,6 +15,8 @@ import (
 	k8s "k8s.io/client-go/kubernetes"
 
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/drivertest"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/sandbox/kube"
 )
@@ -237,6 +239,33 @@ func TestInCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("ReadManyMatchesRead", func(t *testing.T) {
+		// The batched refresh (one List per cluster and type) reports
+		// what Read reports: web drifted (its selector, above), a class
+		// deleted by hand, and names that name nothing.
+		bulk := kubernetes.StorageClassResource("r", refs, kubernetes.StorageClass{Name: "bulk", Provisioner: "ebs.csi.aws.com", ReclaimPolicy: "Delete", VolumeBindingMode: "Immediate"})
+		bulkIn := resolve(bulk, conn)
+		resp, err := h.Create(ctx, providers.CreateRequest{Address: bulk.Address, Type: bulk.Type, Inputs: bulkIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cs.StorageV1().StorageClasses().Delete(ctx, "bulk", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		insts := []providers.Instance{
+			{Address: fast.Address, Type: fast.Type, ID: fastID, Inputs: fastIn},
+			{Address: web.Address, Type: web.Type, ID: webID, Inputs: webIn},
+			{Address: bulk.Address, Type: bulk.Type, ID: resp.ID, Inputs: bulkIn},
+			{Address: fast.Address + "-bogus", Type: fast.Type, ID: "no-such-class", Inputs: fastIn},
+			{Address: web.Address + "-bogus", Type: web.Type, ID: "default/no-such-service", Inputs: webIn},
+		}
+		d := routerDriver{kit.MustNew(kit.Options{Name: "in-cluster"}, h.Types()...)}
+		many := drivertest.ReadManyMatchesRead(t, ctx, d, insts, nil)
+		if n := drivertest.Gone(many); n != 3 {
+			t.Errorf("%d objects read as gone; want 3 (bulk and the two bogus names)", n)
+		}
+	})
+
 	t.Run("FindAndDelete", func(t *testing.T) {
 		f, err := h.Find(ctx, providers.FindRequest{Address: web.Address, Type: web.Type, Inputs: webIn})
 		if err != nil || !f.Found || f.ID != webID {
@@ -281,4 +310,16 @@ func equalJSON(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+// routerDriver is the in-cluster types' router as a driver, for the
+// drivertest checks that take one (a cloud driver routes the same types).
+type routerDriver struct{ *kit.Router }
+
+func (routerDriver) Capabilities() providers.Capabilities {
+	return providers.Capabilities{Name: "in-cluster"}
+}
+
+func (routerDriver) Expand(context.Context, providers.ExpandRequest) (providers.ExpandResponse, error) {
+	return providers.ExpandResponse{}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/regionctl/regionctl/diag"
 	pb "github.com/regionctl/regionctl/proto/regionctl/driver/v1"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -232,19 +233,40 @@ func decodeDiagnostics(ms []*pb.Diagnostic, r *spec.Region) diag.Diagnostics {
 }
 
 func encodeOptions(o providers.Options) *pb.Options {
-	return &pb.Options{Sandbox: o.Sandbox, SandboxEndpoints: o.SandboxEndpoints, SandboxDir: o.SandboxDir, ForceConflicts: o.ForceConflicts, Offline: o.Offline}
+	m := &pb.Options{Sandbox: o.Sandbox, SandboxEndpoints: o.SandboxEndpoints, SandboxDir: o.SandboxDir, ForceConflicts: o.ForceConflicts, Offline: o.Offline}
+	if len(o.RateBudgets) > 0 {
+		m.RateBudgets = make(map[string]string, len(o.RateBudgets))
+		for k, l := range o.RateBudgets {
+			m.RateBudgets[k] = l.String()
+		}
+	}
+	return m
 }
 
-func decodeOptions(m *pb.Options) providers.Options {
+// decodeOptions is the plugin's side of the options; a rate budget that
+// does not parse is an error (the host sent it, so it is a bug there or a
+// protocol mismatch).
+func decodeOptions(m *pb.Options) (providers.Options, error) {
 	if m == nil {
-		return providers.Options{}
+		return providers.Options{}, nil
 	}
-	return providers.Options{Sandbox: m.Sandbox, SandboxEndpoints: maps.Clone(m.SandboxEndpoints), SandboxDir: m.SandboxDir, ForceConflicts: m.ForceConflicts, Offline: m.Offline}
+	o := providers.Options{Sandbox: m.Sandbox, SandboxEndpoints: maps.Clone(m.SandboxEndpoints), SandboxDir: m.SandboxDir, ForceConflicts: m.ForceConflicts, Offline: m.Offline}
+	for k, v := range m.RateBudgets {
+		l, err := budget.ParseLimit(v)
+		if err != nil {
+			return providers.Options{}, fmt.Errorf("rate budget %s: %w", k, err)
+		}
+		if o.RateBudgets == nil {
+			o.RateBudgets = budget.Overrides{}
+		}
+		o.RateBudgets[k] = l
+	}
+	return o, nil
 }
 
 func encodeCapabilities(c providers.Capabilities) *pb.Capabilities {
 	m := &pb.Capabilities{Name: c.Name, Description: c.Description, KubernetesVersions: c.KubernetesVersions,
-		StorageTiers: c.StorageTiers, LoadBalancerSchemes: c.LoadBalancerSchemes, MaxParallel: int32(c.MaxParallel)}
+		StorageTiers: c.StorageTiers, LoadBalancerSchemes: c.LoadBalancerSchemes, MaxParallel: int32(c.MaxParallel), RateBudgeted: c.RateBudgeted}
 	for _, mt := range c.Machines {
 		m.Machines = append(m.Machines, &pb.MachineType{Name: mt.Name, Cpu: int32(mt.CPU), MemoryGib: mt.MemoryGiB, Arch: mt.Arch, Gpu: int32(mt.GPU), Family: mt.Family})
 	}
@@ -266,7 +288,7 @@ func decodeCapabilities(m *pb.Capabilities) providers.Capabilities {
 		return providers.Capabilities{}
 	}
 	c := providers.Capabilities{Name: m.Name, Description: m.Description, KubernetesVersions: m.KubernetesVersions,
-		StorageTiers: m.StorageTiers, LoadBalancerSchemes: m.LoadBalancerSchemes, MaxParallel: int(m.MaxParallel)}
+		StorageTiers: m.StorageTiers, LoadBalancerSchemes: m.LoadBalancerSchemes, MaxParallel: int(m.MaxParallel), RateBudgeted: m.RateBudgeted}
 	for _, mt := range m.Machines {
 		c.Machines = append(c.Machines, providers.MachineType{Name: mt.Name, CPU: int(mt.Cpu), MemoryGiB: mt.MemoryGib, Arch: mt.Arch, GPU: int(mt.Gpu), Family: mt.Family})
 	}

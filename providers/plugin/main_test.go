@@ -139,6 +139,12 @@ func newMemDriver(_ context.Context, opts providers.Options) (providers.Driver, 
 		return 0
 	}
 	d := memcloud.NewDriver(cloud)
+	// Given rate budgets, the driver says it paces itself, and shows the
+	// burst of its "mem:api" budget as MaxParallel, so a test sees what
+	// crossed the boundary.
+	if b, ok := opts.RateBudgets["mem:api"]; ok {
+		d.RateBudgeted, d.MaxParallel = true, b.Burst
+	}
 	if os.Getenv(envAccess) == "1" {
 		return accessDriver{d}, nil
 	}

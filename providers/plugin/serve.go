@@ -178,7 +178,10 @@ func (s *server) Handshake(context.Context, *pb.HandshakeRequest) (*pb.Handshake
 }
 
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	opts := decodeOptions(req.Options)
+	opts, err := decodeOptions(req.Options)
+	if err != nil {
+		return &pb.ConfigureResponse{Error: s.badRequest(err)}, nil
+	}
 	if opts.Sandbox && s.cfg.Emulator == nil {
 		return &pb.ConfigureResponse{Error: encodeError(fmt.Errorf("driver %s has no emulator, so it cannot run with --sandbox (it would reach the real cloud): %w",
 			s.cfg.Name, providers.ErrPermanent))}, nil

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -242,6 +243,9 @@ func (e *Emulator) iamOp(op string, f form, caller principal) (smithy.Serializab
 		r.V.Tags = kept
 		return &iam.UntagRoleOutput{}, true, nil
 
+	case "GetAccountAuthorizationDetails":
+		return e.accountAuthorizationDetails(f)
+
 	case "ListRoleTags":
 		r, aerr := e.role(f.get("RoleName"))
 		if aerr != nil {
@@ -250,4 +254,61 @@ func (e *Emulator) iamOp(op string, f form, caller principal) (smithy.Serializab
 		return &iam.ListRoleTagsOutput{Tags: append([]iamtypes.Tag{}, r.V.Tags...), IsTruncated: false}, false, nil
 	}
 	return nil, false, errf(400, "InvalidAction", "Could not find operation %s for version 2010-05-08", op)
+}
+
+// accountAuthorizationDetails answers GetAccountAuthorizationDetails for
+// roles (Filter Role, or no filter), as IAM pages it: MaxItems per page
+// (100 by default, at most 1000), Marker naming where the next page
+// starts. Users, groups and policies of your own are not emulated, so
+// the lists of those are empty.
+func (e *Emulator) accountAuthorizationDetails(f form) (smithy.Serializable, bool, *apiErr) {
+	filters := f.list("Filter.member")
+	for _, fl := range filters {
+		switch fl {
+		case "User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy":
+		default:
+			return nil, false, errf(400, "ValidationError", "1 validation error detected: Value '[%s]' at 'filter' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]]", fl)
+		}
+	}
+	limit := 100
+	if v := f.get("MaxItems"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, false, errf(400, "ValidationError", "1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000", v)
+		}
+		limit = n
+	}
+	out := &iam.GetAccountAuthorizationDetailsOutput{
+		RoleDetailList: []iamtypes.RoleDetail{}, UserDetailList: []iamtypes.UserDetail{},
+		GroupDetailList: []iamtypes.GroupDetail{}, Policies: []iamtypes.ManagedPolicyDetail{},
+	}
+	if len(filters) > 0 && !contains(filters, "Role") {
+		return out, false, nil
+	}
+	names := sortedKeys(e.st.Roles)
+	start := 0
+	if m := f.get("Marker"); m != "" {
+		start = len(names)
+		for i, n := range names {
+			if n >= m {
+				start = i
+				break
+			}
+		}
+	}
+	for i := start; i < len(names); i++ {
+		if len(out.RoleDetailList) == limit {
+			out.IsTruncated, out.Marker = true, ptr(names[i])
+			break
+		}
+		r := e.st.Roles[names[i]]
+		v := r.reply()
+		out.RoleDetailList = append(out.RoleDetailList, iamtypes.RoleDetail{
+			Arn: v.Arn, AssumeRolePolicyDocument: v.AssumeRolePolicyDocument, CreateDate: v.CreateDate,
+			Path: v.Path, RoleId: v.RoleId, RoleName: v.RoleName, Tags: append([]iamtypes.Tag{}, v.Tags...),
+			AttachedManagedPolicies: append([]iamtypes.AttachedPolicy{}, r.Policies...),
+			InstanceProfileList:     []iamtypes.InstanceProfile{}, RolePolicyList: []iamtypes.PolicyDetail{},
+		})
+	}
+	return out, false, nil
 }

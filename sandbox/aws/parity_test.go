@@ -304,6 +304,10 @@ func driveAWS(t *testing.T, c *clients, stsc *sts.Client) {
 	must("TagRole", err)
 	_, err = c.iam.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("parity-role")})
 	must("ListRoleTags", err)
+	// The AWS driver's batched refresh of roles, with their attached
+	// policies and tags, one page at a time.
+	_, err = c.iam.GetAccountAuthorizationDetails(ctx, &iam.GetAccountAuthorizationDetailsInput{Filter: []iamtypes.EntityType{iamtypes.EntityTypeRole}, MaxItems: aws.Int32(1)})
+	must("GetAccountAuthorizationDetails", err)
 	_, err = c.iam.UntagRole(ctx, &iam.UntagRoleInput{RoleName: aws.String("parity-role"), TagKeys: []string{"env"}})
 	must("UntagRole", err)
 	_, err = c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("parity-user"), Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("parity")}}})

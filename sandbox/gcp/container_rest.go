@@ -3,6 +3,7 @@ package gcp
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/container/apiv1/containerpb"
@@ -47,8 +48,9 @@ type restRoute struct {
 }
 
 // containerRoutes are ClusterManager's HTTP bindings, from the proto's
-// google.api.http annotations.
-var containerRoutes = mustContainerRoutes()
+// google.api.http annotations, built on first use: every regionctl start
+// would otherwise pay for it, sandbox or not.
+var containerRoutes = sync.OnceValue(mustContainerRoutes)
 
 func mustContainerRoutes() []restRoute {
 	sd := containerpb.File_google_container_v1_cluster_service_proto.Services().ByName("ClusterManager")
@@ -113,7 +115,7 @@ func isContainerREST(r *http.Request) bool {
 
 // findContainerRoute finds the binding of a request; vars are the path's.
 func findContainerRoute(r *http.Request) (restRoute, map[string]string, bool) {
-	for _, rt := range containerRoutes {
+	for _, rt := range containerRoutes() {
 		if rt.httpMethod != r.Method {
 			continue
 		}

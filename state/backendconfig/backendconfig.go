@@ -43,6 +43,11 @@ import (
 // FileName is the project file read from the working directory.
 const FileName = "regionctl.yaml"
 
+// OtherBlocks are the other top-level blocks of regionctl.yaml, which this
+// package skips: rateBudgets (the rate budgets the drivers pace their API
+// calls with, read by the CLI).
+var OtherBlocks = []string{"rateBudgets"}
+
 // Environment variables that select a backend without a file.
 const (
 	EnvType   = "REGIONCTL_BACKEND"
@@ -235,11 +240,15 @@ func ParseFile(path string, data []byte) (Config, error) {
 	var block *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
+		if slices.Contains(OtherBlocks, k.Value) {
+			continue // read by their own packages
+		}
 		if k.Value != "backend" {
 			msg := fmt.Sprintf("%s: unknown key %q: %s holds only a `backend` block", at(path, k), k.Value, FileName)
-			if s, ok := spec.DidYouMean(k.Value, []string{"backend"}); ok {
+			if s, ok := spec.DidYouMean(k.Value, append([]string{"backend"}, OtherBlocks...)); ok {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
+			msg += " and the rate budgets (`rateBudgets`)"
 			return Config{}, errors.New(msg)
 		}
 		block = v

@@ -11,6 +11,8 @@ import (
 
 	"google.golang.org/grpc"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/regionctl/regionctl/providers/budget"
 )
 
 // Object is one emulated cloud object.
@@ -295,3 +297,17 @@ type KubeHost interface {
 // ready, to create what the cloud puts in every new cluster (EKS: the gp2
 // StorageClass). It gets a client authenticated as the sandbox itself.
 type KubeBootstrap func(ctx context.Context, cs kubernetes.Interface) error
+
+// Metered is implemented by an emulator whose cloud meters requests with
+// rate budgets: BudgetKey names the bucket a request draws from (the keys
+// of package providers/budget), false for a request no budget meters (the
+// sandbox's own documents, token endpoints). The sandbox enforces the
+// buckets when asked to throttle like the clouds (Options.Throttle).
+type Metered interface {
+	BudgetKey(r *http.Request, op string) (budget.Key, bool)
+}
+
+// GRPCMetered is Metered for an emulator's gRPC calls.
+type GRPCMetered interface {
+	GRPCBudgetKey(op string, req any) (budget.Key, bool)
+}

@@ -288,7 +288,10 @@ type Options struct {
 	ForceConflicts   bool                   `protobuf:"varint,4,opt,name=force_conflicts,json=forceConflicts,proto3" json:"force_conflicts,omitempty"`
 	// offline builds the driver only to check specs (regionctl validate,
 	// drivers, output): it must not look credentials up or call the cloud.
-	Offline       bool `protobuf:"varint,5,opt,name=offline,proto3" json:"offline,omitempty"`
+	Offline bool `protobuf:"varint,5,opt,name=offline,proto3" json:"offline,omitempty"`
+	// rate_budgets replace published rate budgets the driver paces its API
+	// calls by (providers.Options.RateBudgets): "cloud:bucket" → "RATE/s,BURST".
+	RateBudgets   map[string]string `protobuf:"bytes,6,rep,name=rate_budgets,json=rateBudgets,proto3" json:"rate_budgets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -356,6 +359,13 @@ func (x *Options) GetOffline() bool {
 		return x.Offline
 	}
 	return false
+}
+
+func (x *Options) GetRateBudgets() map[string]string {
+	if x != nil {
+		return x.RateBudgets
+	}
+	return nil
 }
 
 type ConfigureRequest struct {
@@ -600,8 +610,12 @@ type Capabilities struct {
 	Locations           map[string]int32       `protobuf:"bytes,7,rep,name=locations,proto3" json:"locations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	MaxParallel         int32                  `protobuf:"varint,8,opt,name=max_parallel,json=maxParallel,proto3" json:"max_parallel,omitempty"`
 	Resources           []*ResourceSchema      `protobuf:"bytes,9,rep,name=resources,proto3" json:"resources,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// rate_budgeted: the driver paces every API call itself
+	// (providers.Capabilities.RateBudgeted); the host then puts no cap of
+	// its own on its operations.
+	RateBudgeted  bool `protobuf:"varint,10,opt,name=rate_budgeted,json=rateBudgeted,proto3" json:"rate_budgeted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Capabilities) Reset() {
@@ -695,6 +709,13 @@ func (x *Capabilities) GetResources() []*ResourceSchema {
 		return x.Resources
 	}
 	return nil
+}
+
+func (x *Capabilities) GetRateBudgeted() bool {
+	if x != nil {
+		return x.RateBudgeted
+	}
+	return false
 }
 
 type MachineType struct {
@@ -3016,15 +3037,19 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x10protocol_version\x18\x01 \x01(\x05R\x0fprotocolVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
 	"\x0edriver_version\x18\x03 \x01(\tR\rdriverVersion\x12\x1a\n" +
-	"\bemulator\x18\x04 \x01(\bR\bemulator\"\xad\x02\n" +
+	"\bemulator\x18\x04 \x01(\bR\bemulator\"\xbf\x03\n" +
 	"\aOptions\x12\x18\n" +
 	"\asandbox\x18\x01 \x01(\bR\asandbox\x12_\n" +
 	"\x11sandbox_endpoints\x18\x02 \x03(\v22.regionctl.driver.v1.Options.SandboxEndpointsEntryR\x10sandboxEndpoints\x12\x1f\n" +
 	"\vsandbox_dir\x18\x03 \x01(\tR\n" +
 	"sandboxDir\x12'\n" +
 	"\x0fforce_conflicts\x18\x04 \x01(\bR\x0eforceConflicts\x12\x18\n" +
-	"\aoffline\x18\x05 \x01(\bR\aoffline\x1aC\n" +
+	"\aoffline\x18\x05 \x01(\bR\aoffline\x12P\n" +
+	"\frate_budgets\x18\x06 \x03(\v2-.regionctl.driver.v1.Options.RateBudgetsEntryR\vrateBudgets\x1aC\n" +
 	"\x15SandboxEndpointsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
+	"\x10RateBudgetsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"J\n" +
 	"\x10ConfigureRequest\x126\n" +
@@ -3046,7 +3071,7 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x18\n" +
 	"\x16GetCapabilitiesRequest\"`\n" +
 	"\x17GetCapabilitiesResponse\x12E\n" +
-	"\fcapabilities\x18\x01 \x01(\v2!.regionctl.driver.v1.CapabilitiesR\fcapabilities\"\x80\x04\n" +
+	"\fcapabilities\x18\x01 \x01(\v2!.regionctl.driver.v1.CapabilitiesR\fcapabilities\"\xa5\x04\n" +
 	"\fCapabilities\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12/\n" +
@@ -3056,7 +3081,9 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x15load_balancer_schemes\x18\x06 \x03(\tR\x13loadBalancerSchemes\x12N\n" +
 	"\tlocations\x18\a \x03(\v20.regionctl.driver.v1.Capabilities.LocationsEntryR\tlocations\x12!\n" +
 	"\fmax_parallel\x18\b \x01(\x05R\vmaxParallel\x12A\n" +
-	"\tresources\x18\t \x03(\v2#.regionctl.driver.v1.ResourceSchemaR\tresources\x1a<\n" +
+	"\tresources\x18\t \x03(\v2#.regionctl.driver.v1.ResourceSchemaR\tresources\x12#\n" +
+	"\rrate_budgeted\x18\n" +
+	" \x01(\bR\frateBudgeted\x1a<\n" +
 	"\x0eLocationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\x90\x01\n" +
@@ -3264,7 +3291,7 @@ func file_regionctl_driver_v1_driver_proto_rawDescGZIP() []byte {
 }
 
 var file_regionctl_driver_v1_driver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_regionctl_driver_v1_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_regionctl_driver_v1_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_regionctl_driver_v1_driver_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),        // 0: regionctl.driver.v1.Diagnostic.Severity
 	(Error_Class)(0),                // 1: regionctl.driver.v1.Error.Class
@@ -3316,94 +3343,96 @@ var file_regionctl_driver_v1_driver_proto_goTypes = []any{
 	(*StopEmulatorRequest)(nil),     // 47: regionctl.driver.v1.StopEmulatorRequest
 	(*StopEmulatorResponse)(nil),    // 48: regionctl.driver.v1.StopEmulatorResponse
 	nil,                             // 49: regionctl.driver.v1.Options.SandboxEndpointsEntry
-	nil,                             // 50: regionctl.driver.v1.ConfigureResponse.KindsEntry
-	nil,                             // 51: regionctl.driver.v1.Capabilities.LocationsEntry
-	nil,                             // 52: regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
+	nil,                             // 50: regionctl.driver.v1.Options.RateBudgetsEntry
+	nil,                             // 51: regionctl.driver.v1.ConfigureResponse.KindsEntry
+	nil,                             // 52: regionctl.driver.v1.Capabilities.LocationsEntry
+	nil,                             // 53: regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
 }
 var file_regionctl_driver_v1_driver_proto_depIdxs = []int32{
 	49, // 0: regionctl.driver.v1.Options.sandbox_endpoints:type_name -> regionctl.driver.v1.Options.SandboxEndpointsEntry
-	4,  // 1: regionctl.driver.v1.ConfigureRequest.options:type_name -> regionctl.driver.v1.Options
-	15, // 2: regionctl.driver.v1.ConfigureResponse.error:type_name -> regionctl.driver.v1.Error
-	50, // 3: regionctl.driver.v1.ConfigureResponse.kinds:type_name -> regionctl.driver.v1.ConfigureResponse.KindsEntry
-	9,  // 4: regionctl.driver.v1.GetCapabilitiesResponse.capabilities:type_name -> regionctl.driver.v1.Capabilities
-	10, // 5: regionctl.driver.v1.Capabilities.machines:type_name -> regionctl.driver.v1.MachineType
-	51, // 6: regionctl.driver.v1.Capabilities.locations:type_name -> regionctl.driver.v1.Capabilities.LocationsEntry
-	11, // 7: regionctl.driver.v1.Capabilities.resources:type_name -> regionctl.driver.v1.ResourceSchema
-	12, // 8: regionctl.driver.v1.ResourceSchema.inputs:type_name -> regionctl.driver.v1.Attribute
-	12, // 9: regionctl.driver.v1.ResourceSchema.outputs:type_name -> regionctl.driver.v1.Attribute
-	12, // 10: regionctl.driver.v1.Attribute.attributes:type_name -> regionctl.driver.v1.Attribute
-	0,  // 11: regionctl.driver.v1.Diagnostic.severity:type_name -> regionctl.driver.v1.Diagnostic.Severity
-	1,  // 12: regionctl.driver.v1.Error.class:type_name -> regionctl.driver.v1.Error.Class
-	13, // 13: regionctl.driver.v1.ValidateRequest.region:type_name -> regionctl.driver.v1.Region
-	14, // 14: regionctl.driver.v1.ValidateResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
-	13, // 15: regionctl.driver.v1.ExpandRequest.region:type_name -> regionctl.driver.v1.Region
-	15, // 16: regionctl.driver.v1.ExpandResponse.error:type_name -> regionctl.driver.v1.Error
-	16, // 17: regionctl.driver.v1.ExpandResponse.resources:type_name -> regionctl.driver.v1.Resource
-	14, // 18: regionctl.driver.v1.ExpandResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
-	17, // 19: regionctl.driver.v1.ReadRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 20: regionctl.driver.v1.ReadResponse.error:type_name -> regionctl.driver.v1.Error
-	22, // 21: regionctl.driver.v1.ReadManyRequest.requests:type_name -> regionctl.driver.v1.ReadRequest
-	15, // 22: regionctl.driver.v1.ReadManyResponse.error:type_name -> regionctl.driver.v1.Error
-	23, // 23: regionctl.driver.v1.ReadManyResponse.responses:type_name -> regionctl.driver.v1.ReadResponse
-	15, // 24: regionctl.driver.v1.CreateResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 25: regionctl.driver.v1.UpdateRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 26: regionctl.driver.v1.UpdateResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 27: regionctl.driver.v1.DeleteRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 28: regionctl.driver.v1.DeleteResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 29: regionctl.driver.v1.FindResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 30: regionctl.driver.v1.ClusterAccessRequest.resources:type_name -> regionctl.driver.v1.Instance
-	15, // 31: regionctl.driver.v1.ClusterAccessResponse.error:type_name -> regionctl.driver.v1.Error
-	16, // 32: regionctl.driver.v1.IdentityRequest.resources:type_name -> regionctl.driver.v1.Resource
-	15, // 33: regionctl.driver.v1.IdentityResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 34: regionctl.driver.v1.UpgradeStateRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 35: regionctl.driver.v1.UpgradeStateResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 36: regionctl.driver.v1.StopResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 37: regionctl.driver.v1.StartEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	52, // 38: regionctl.driver.v1.StartEmulatorResponse.endpoints:type_name -> regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
-	15, // 39: regionctl.driver.v1.ListEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	46, // 40: regionctl.driver.v1.ListEmulatorResponse.objects:type_name -> regionctl.driver.v1.EmulatedObject
-	15, // 41: regionctl.driver.v1.StopEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	2,  // 42: regionctl.driver.v1.Driver.Handshake:input_type -> regionctl.driver.v1.HandshakeRequest
-	5,  // 43: regionctl.driver.v1.Driver.Configure:input_type -> regionctl.driver.v1.ConfigureRequest
-	7,  // 44: regionctl.driver.v1.Driver.GetCapabilities:input_type -> regionctl.driver.v1.GetCapabilitiesRequest
-	18, // 45: regionctl.driver.v1.Driver.Validate:input_type -> regionctl.driver.v1.ValidateRequest
-	20, // 46: regionctl.driver.v1.Driver.Expand:input_type -> regionctl.driver.v1.ExpandRequest
-	22, // 47: regionctl.driver.v1.Driver.Read:input_type -> regionctl.driver.v1.ReadRequest
-	24, // 48: regionctl.driver.v1.Driver.ReadMany:input_type -> regionctl.driver.v1.ReadManyRequest
-	26, // 49: regionctl.driver.v1.Driver.Create:input_type -> regionctl.driver.v1.CreateRequest
-	28, // 50: regionctl.driver.v1.Driver.Update:input_type -> regionctl.driver.v1.UpdateRequest
-	30, // 51: regionctl.driver.v1.Driver.Delete:input_type -> regionctl.driver.v1.DeleteRequest
-	32, // 52: regionctl.driver.v1.Driver.Find:input_type -> regionctl.driver.v1.FindRequest
-	34, // 53: regionctl.driver.v1.Driver.ClusterAccess:input_type -> regionctl.driver.v1.ClusterAccessRequest
-	38, // 54: regionctl.driver.v1.Driver.UpgradeState:input_type -> regionctl.driver.v1.UpgradeStateRequest
-	36, // 55: regionctl.driver.v1.Driver.Identity:input_type -> regionctl.driver.v1.IdentityRequest
-	40, // 56: regionctl.driver.v1.Driver.Stop:input_type -> regionctl.driver.v1.StopRequest
-	42, // 57: regionctl.driver.v1.Emulator.Start:input_type -> regionctl.driver.v1.StartEmulatorRequest
-	44, // 58: regionctl.driver.v1.Emulator.List:input_type -> regionctl.driver.v1.ListEmulatorRequest
-	47, // 59: regionctl.driver.v1.Emulator.Stop:input_type -> regionctl.driver.v1.StopEmulatorRequest
-	3,  // 60: regionctl.driver.v1.Driver.Handshake:output_type -> regionctl.driver.v1.HandshakeResponse
-	6,  // 61: regionctl.driver.v1.Driver.Configure:output_type -> regionctl.driver.v1.ConfigureResponse
-	8,  // 62: regionctl.driver.v1.Driver.GetCapabilities:output_type -> regionctl.driver.v1.GetCapabilitiesResponse
-	19, // 63: regionctl.driver.v1.Driver.Validate:output_type -> regionctl.driver.v1.ValidateResponse
-	21, // 64: regionctl.driver.v1.Driver.Expand:output_type -> regionctl.driver.v1.ExpandResponse
-	23, // 65: regionctl.driver.v1.Driver.Read:output_type -> regionctl.driver.v1.ReadResponse
-	25, // 66: regionctl.driver.v1.Driver.ReadMany:output_type -> regionctl.driver.v1.ReadManyResponse
-	27, // 67: regionctl.driver.v1.Driver.Create:output_type -> regionctl.driver.v1.CreateResponse
-	29, // 68: regionctl.driver.v1.Driver.Update:output_type -> regionctl.driver.v1.UpdateResponse
-	31, // 69: regionctl.driver.v1.Driver.Delete:output_type -> regionctl.driver.v1.DeleteResponse
-	33, // 70: regionctl.driver.v1.Driver.Find:output_type -> regionctl.driver.v1.FindResponse
-	35, // 71: regionctl.driver.v1.Driver.ClusterAccess:output_type -> regionctl.driver.v1.ClusterAccessResponse
-	39, // 72: regionctl.driver.v1.Driver.UpgradeState:output_type -> regionctl.driver.v1.UpgradeStateResponse
-	37, // 73: regionctl.driver.v1.Driver.Identity:output_type -> regionctl.driver.v1.IdentityResponse
-	41, // 74: regionctl.driver.v1.Driver.Stop:output_type -> regionctl.driver.v1.StopResponse
-	43, // 75: regionctl.driver.v1.Emulator.Start:output_type -> regionctl.driver.v1.StartEmulatorResponse
-	45, // 76: regionctl.driver.v1.Emulator.List:output_type -> regionctl.driver.v1.ListEmulatorResponse
-	48, // 77: regionctl.driver.v1.Emulator.Stop:output_type -> regionctl.driver.v1.StopEmulatorResponse
-	60, // [60:78] is the sub-list for method output_type
-	42, // [42:60] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	50, // 1: regionctl.driver.v1.Options.rate_budgets:type_name -> regionctl.driver.v1.Options.RateBudgetsEntry
+	4,  // 2: regionctl.driver.v1.ConfigureRequest.options:type_name -> regionctl.driver.v1.Options
+	15, // 3: regionctl.driver.v1.ConfigureResponse.error:type_name -> regionctl.driver.v1.Error
+	51, // 4: regionctl.driver.v1.ConfigureResponse.kinds:type_name -> regionctl.driver.v1.ConfigureResponse.KindsEntry
+	9,  // 5: regionctl.driver.v1.GetCapabilitiesResponse.capabilities:type_name -> regionctl.driver.v1.Capabilities
+	10, // 6: regionctl.driver.v1.Capabilities.machines:type_name -> regionctl.driver.v1.MachineType
+	52, // 7: regionctl.driver.v1.Capabilities.locations:type_name -> regionctl.driver.v1.Capabilities.LocationsEntry
+	11, // 8: regionctl.driver.v1.Capabilities.resources:type_name -> regionctl.driver.v1.ResourceSchema
+	12, // 9: regionctl.driver.v1.ResourceSchema.inputs:type_name -> regionctl.driver.v1.Attribute
+	12, // 10: regionctl.driver.v1.ResourceSchema.outputs:type_name -> regionctl.driver.v1.Attribute
+	12, // 11: regionctl.driver.v1.Attribute.attributes:type_name -> regionctl.driver.v1.Attribute
+	0,  // 12: regionctl.driver.v1.Diagnostic.severity:type_name -> regionctl.driver.v1.Diagnostic.Severity
+	1,  // 13: regionctl.driver.v1.Error.class:type_name -> regionctl.driver.v1.Error.Class
+	13, // 14: regionctl.driver.v1.ValidateRequest.region:type_name -> regionctl.driver.v1.Region
+	14, // 15: regionctl.driver.v1.ValidateResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
+	13, // 16: regionctl.driver.v1.ExpandRequest.region:type_name -> regionctl.driver.v1.Region
+	15, // 17: regionctl.driver.v1.ExpandResponse.error:type_name -> regionctl.driver.v1.Error
+	16, // 18: regionctl.driver.v1.ExpandResponse.resources:type_name -> regionctl.driver.v1.Resource
+	14, // 19: regionctl.driver.v1.ExpandResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
+	17, // 20: regionctl.driver.v1.ReadRequest.instance:type_name -> regionctl.driver.v1.Instance
+	15, // 21: regionctl.driver.v1.ReadResponse.error:type_name -> regionctl.driver.v1.Error
+	22, // 22: regionctl.driver.v1.ReadManyRequest.requests:type_name -> regionctl.driver.v1.ReadRequest
+	15, // 23: regionctl.driver.v1.ReadManyResponse.error:type_name -> regionctl.driver.v1.Error
+	23, // 24: regionctl.driver.v1.ReadManyResponse.responses:type_name -> regionctl.driver.v1.ReadResponse
+	15, // 25: regionctl.driver.v1.CreateResponse.error:type_name -> regionctl.driver.v1.Error
+	17, // 26: regionctl.driver.v1.UpdateRequest.instance:type_name -> regionctl.driver.v1.Instance
+	15, // 27: regionctl.driver.v1.UpdateResponse.error:type_name -> regionctl.driver.v1.Error
+	17, // 28: regionctl.driver.v1.DeleteRequest.instance:type_name -> regionctl.driver.v1.Instance
+	15, // 29: regionctl.driver.v1.DeleteResponse.error:type_name -> regionctl.driver.v1.Error
+	15, // 30: regionctl.driver.v1.FindResponse.error:type_name -> regionctl.driver.v1.Error
+	17, // 31: regionctl.driver.v1.ClusterAccessRequest.resources:type_name -> regionctl.driver.v1.Instance
+	15, // 32: regionctl.driver.v1.ClusterAccessResponse.error:type_name -> regionctl.driver.v1.Error
+	16, // 33: regionctl.driver.v1.IdentityRequest.resources:type_name -> regionctl.driver.v1.Resource
+	15, // 34: regionctl.driver.v1.IdentityResponse.error:type_name -> regionctl.driver.v1.Error
+	17, // 35: regionctl.driver.v1.UpgradeStateRequest.instance:type_name -> regionctl.driver.v1.Instance
+	15, // 36: regionctl.driver.v1.UpgradeStateResponse.error:type_name -> regionctl.driver.v1.Error
+	15, // 37: regionctl.driver.v1.StopResponse.error:type_name -> regionctl.driver.v1.Error
+	15, // 38: regionctl.driver.v1.StartEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	53, // 39: regionctl.driver.v1.StartEmulatorResponse.endpoints:type_name -> regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
+	15, // 40: regionctl.driver.v1.ListEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	46, // 41: regionctl.driver.v1.ListEmulatorResponse.objects:type_name -> regionctl.driver.v1.EmulatedObject
+	15, // 42: regionctl.driver.v1.StopEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	2,  // 43: regionctl.driver.v1.Driver.Handshake:input_type -> regionctl.driver.v1.HandshakeRequest
+	5,  // 44: regionctl.driver.v1.Driver.Configure:input_type -> regionctl.driver.v1.ConfigureRequest
+	7,  // 45: regionctl.driver.v1.Driver.GetCapabilities:input_type -> regionctl.driver.v1.GetCapabilitiesRequest
+	18, // 46: regionctl.driver.v1.Driver.Validate:input_type -> regionctl.driver.v1.ValidateRequest
+	20, // 47: regionctl.driver.v1.Driver.Expand:input_type -> regionctl.driver.v1.ExpandRequest
+	22, // 48: regionctl.driver.v1.Driver.Read:input_type -> regionctl.driver.v1.ReadRequest
+	24, // 49: regionctl.driver.v1.Driver.ReadMany:input_type -> regionctl.driver.v1.ReadManyRequest
+	26, // 50: regionctl.driver.v1.Driver.Create:input_type -> regionctl.driver.v1.CreateRequest
+	28, // 51: regionctl.driver.v1.Driver.Update:input_type -> regionctl.driver.v1.UpdateRequest
+	30, // 52: regionctl.driver.v1.Driver.Delete:input_type -> regionctl.driver.v1.DeleteRequest
+	32, // 53: regionctl.driver.v1.Driver.Find:input_type -> regionctl.driver.v1.FindRequest
+	34, // 54: regionctl.driver.v1.Driver.ClusterAccess:input_type -> regionctl.driver.v1.ClusterAccessRequest
+	38, // 55: regionctl.driver.v1.Driver.UpgradeState:input_type -> regionctl.driver.v1.UpgradeStateRequest
+	36, // 56: regionctl.driver.v1.Driver.Identity:input_type -> regionctl.driver.v1.IdentityRequest
+	40, // 57: regionctl.driver.v1.Driver.Stop:input_type -> regionctl.driver.v1.StopRequest
+	42, // 58: regionctl.driver.v1.Emulator.Start:input_type -> regionctl.driver.v1.StartEmulatorRequest
+	44, // 59: regionctl.driver.v1.Emulator.List:input_type -> regionctl.driver.v1.ListEmulatorRequest
+	47, // 60: regionctl.driver.v1.Emulator.Stop:input_type -> regionctl.driver.v1.StopEmulatorRequest
+	3,  // 61: regionctl.driver.v1.Driver.Handshake:output_type -> regionctl.driver.v1.HandshakeResponse
+	6,  // 62: regionctl.driver.v1.Driver.Configure:output_type -> regionctl.driver.v1.ConfigureResponse
+	8,  // 63: regionctl.driver.v1.Driver.GetCapabilities:output_type -> regionctl.driver.v1.GetCapabilitiesResponse
+	19, // 64: regionctl.driver.v1.Driver.Validate:output_type -> regionctl.driver.v1.ValidateResponse
+	21, // 65: regionctl.driver.v1.Driver.Expand:output_type -> regionctl.driver.v1.ExpandResponse
+	23, // 66: regionctl.driver.v1.Driver.Read:output_type -> regionctl.driver.v1.ReadResponse
+	25, // 67: regionctl.driver.v1.Driver.ReadMany:output_type -> regionctl.driver.v1.ReadManyResponse
+	27, // 68: regionctl.driver.v1.Driver.Create:output_type -> regionctl.driver.v1.CreateResponse
+	29, // 69: regionctl.driver.v1.Driver.Update:output_type -> regionctl.driver.v1.UpdateResponse
+	31, // 70: regionctl.driver.v1.Driver.Delete:output_type -> regionctl.driver.v1.DeleteResponse
+	33, // 71: regionctl.driver.v1.Driver.Find:output_type -> regionctl.driver.v1.FindResponse
+	35, // 72: regionctl.driver.v1.Driver.ClusterAccess:output_type -> regionctl.driver.v1.ClusterAccessResponse
+	39, // 73: regionctl.driver.v1.Driver.UpgradeState:output_type -> regionctl.driver.v1.UpgradeStateResponse
+	37, // 74: regionctl.driver.v1.Driver.Identity:output_type -> regionctl.driver.v1.IdentityResponse
+	41, // 75: regionctl.driver.v1.Driver.Stop:output_type -> regionctl.driver.v1.StopResponse
+	43, // 76: regionctl.driver.v1.Emulator.Start:output_type -> regionctl.driver.v1.StartEmulatorResponse
+	45, // 77: regionctl.driver.v1.Emulator.List:output_type -> regionctl.driver.v1.ListEmulatorResponse
+	48, // 78: regionctl.driver.v1.Emulator.Stop:output_type -> regionctl.driver.v1.StopEmulatorResponse
+	61, // [61:79] is the sub-list for method output_type
+	43, // [43:61] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_regionctl_driver_v1_driver_proto_init() }
@@ -3417,7 +3446,7 @@ func file_regionctl_driver_v1_driver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_regionctl_driver_v1_driver_proto_rawDesc), len(file_regionctl_driver_v1_driver_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   51,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
