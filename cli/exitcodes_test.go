@@ -96,7 +96,7 @@ func TestExitCodePerFailureSource(t *testing.T) {
 // calls one does not believe it worked.
 func TestUnknownCommandsFail(t *testing.T) {
 	e := newEnv(t)
-	for _, args := range [][]string{{"state", "mv", "a", "b"}, {"sandbox", "foo"}, {"state"}, {"state", "lock", "foo"}, {"nosuch"}} {
+	for _, args := range [][]string{{"state", "rename", "a", "b"}, {"sandbox", "foo"}, {"state"}, {"state", "lock", "foo"}, {"nosuch"}} {
 		r := e.must(ExitError, args...)
 		if !strings.Contains(r.stderr, "unknown command") && !strings.Contains(r.stderr, "needs a subcommand") {
 			t.Errorf("regionctl %s: %s", strings.Join(args, " "), r.stderr)

@@ -21,6 +21,11 @@ type planFlags struct {
 	allowDestroy bool
 	refresh      bool
 	lock         bool
+	// refreshOnly, targets and replace are --refresh-only, --target and
+	// --replace (Terraform's meanings; see plan.PlanOptions).
+	refreshOnly bool
+	targets     []string
+	replace     []string
 }
 
 func (f *planFlags) register(cmd *cobra.Command) {
@@ -28,6 +33,9 @@ func (f *planFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.allowDestroy, "allow-destroy", false, "allow destroying or replacing stateful resources of regions with protect: true")
 	cmd.Flags().BoolVar(&f.refresh, "refresh", true, "read every resource from the cloud before diffing (false: trust state; drift is not detected)")
 	cmd.Flags().BoolVar(&f.lock, "lock", true, "hold the regions' state locks while planning")
+	cmd.Flags().BoolVar(&f.refreshOnly, "refresh-only", false, "change nothing in the cloud: plan (and apply) only recording in state what changed outside regionctl")
+	cmd.Flags().StringArrayVar(&f.targets, "target", nil, "limit the plan to ADDRESS (REGION/TYPE.NAME, TYPE.NAME or a spec element such as cluster.nodePools.NAME) and what it needs; repeatable")
+	cmd.Flags().StringArrayVar(&f.replace, "replace", nil, "replace ADDRESS (same forms as --target) even if nothing about it changed; repeatable")
 }
 
 func (a *app) planCmd() *cobra.Command {
@@ -103,6 +111,9 @@ func (a *app) makePlan(ctx context.Context, eng *plan.Engine, regions []*spec.Re
 		Destroy:      destroy,
 		AllowDestroy: pf.allowDestroy,
 		SkipRefresh:  !pf.refresh,
+		RefreshOnly:  pf.refreshOnly,
+		Targets:      pf.targets,
+		Replace:      pf.replace,
 	})
 	if err := a.report(ds); err != nil {
 		return nil, err
@@ -245,8 +256,11 @@ func (a *app) showConfirmApply(ctx context.Context, eng *plan.Engine, p *plan.Pl
 	printTargets(a.cfg.Stdout, p)
 	if !autoApprove {
 		question := "Do you want to perform these actions?"
-		if p.Destroy {
+		switch {
+		case p.Destroy:
 			question = "Do you really want to destroy these regions? There is no undo."
+		case p.RefreshOnly:
+			question = "Do you want to record these changes made outside regionctl in state? The cloud is not changed."
 		}
 		if err := a.confirm(question); err != nil {
 			return err
@@ -328,7 +342,10 @@ protect: true refuse to lose stateful resources unless --allow-destroy.`,
 			if err := a.checkStateTargets(ctx, be, a.g.regions); err != nil {
 				return err
 			}
-			p, ds := eng.PlanDestroyFromState(ctx, a.g.regions, plan.PlanOptions{AllowDestroy: pf.allowDestroy, SkipRefresh: !pf.refresh})
+			p, ds := eng.PlanDestroyFromState(ctx, a.g.regions, plan.PlanOptions{
+				AllowDestroy: pf.allowDestroy, SkipRefresh: !pf.refresh,
+				Targets: pf.targets, Replace: pf.replace, RefreshOnly: pf.refreshOnly, // the engine refuses the last two in a destroy
+			})
 			if err := a.report(ds); err != nil {
 				return err
 			}

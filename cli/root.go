@@ -184,6 +184,7 @@ from one spec, keeping per-region state with locking.`,
 		app.stateCmd(),
 		app.taintCmd(),
 		app.untaintCmd(),
+		app.importCmd(),
 		app.driversCmd(),
 		app.schemaCmd(),
 		app.versionCmd(),
@@ -199,7 +200,7 @@ from one spec, keeping per-region state with locking.`,
 // requireSubcommands makes every command that only groups subcommands
 // (state, state lock, sandbox) fail on a subcommand it does not have, or
 // none, instead of printing its help and exiting 0: a pipeline calling
-// `regionctl state mv` must not believe it worked.
+// `regionctl state rename` must not believe it worked.
 func requireSubcommands(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		requireSubcommands(c)

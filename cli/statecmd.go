@@ -105,9 +105,9 @@ func (a *app) readStatesOf(ctx context.Context, names []string) ([]*state.State,
 func (a *app) stateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "state",
-		Short: "Inspect and repair state: list, show, rm, lock list, unlock",
+		Short: "Inspect and repair state: list, show, rm, mv, lock list, unlock",
 	}
-	cmd.AddCommand(a.stateListCmd(), a.stateShowCmd(), a.stateRmCmd(), a.stateLockCmd(), a.stateUnlockCmd())
+	cmd.AddCommand(a.stateListCmd(), a.stateShowCmd(), a.stateRmCmd(), a.stateMvCmd(), a.stateLockCmd(), a.stateUnlockCmd())
 	return cmd
 }
 

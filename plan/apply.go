@@ -63,11 +63,8 @@ func (e *Engine) Apply(ctx context.Context, p *Plan, opts ApplyOptions) (*ApplyR
 		if !rp.hasChanges() {
 			continue
 		}
-		st, err := e.State.Read(ctx, rp.Region)
-		switch {
-		case errors.Is(err, state.ErrNoState):
-			st = nil
-		case err != nil:
+		st, err := readState(ctx, e.State, rp.Region)
+		if err != nil {
 			return nil, &StateError{Region: rp.Region, Err: fmt.Errorf("read state: %w", err)}
 		}
 		states[i] = st
@@ -369,6 +366,9 @@ func (e *Engine) applyRegion(ctx context.Context, rp *RegionPlan, st *state.Stat
 	if st != nil {
 		res.Serial = st.Serial
 	}
+	if rp.RefreshOnly {
+		return e.applyRefreshOnly(ctx, rp, st, target, drv, res)
+	}
 	nodes, err := buildGraph(rp, st)
 	if err != nil {
 		return res, err
@@ -505,14 +505,7 @@ func (r *regionRun) writeLocked(fn func(s *state.State)) error {
 	var next *state.State
 	var prev uint64
 	if r.st == nil {
-		lineage := ""
-		if r.e.NewLineage != nil {
-			lineage = r.e.NewLineage()
-		}
-		if lineage == "" {
-			lineage = uuid.NewString()
-		}
-		next = state.New(r.rp.Region, r.rp.Provider, lineage)
+		next = state.New(r.rp.Region, r.rp.Provider, r.e.newLineage())
 	} else {
 		next = r.st.Clone()
 		prev = r.st.Serial
@@ -625,13 +618,23 @@ func (r *regionRun) do(ctx context.Context, n *node) error {
 	}
 }
 
-// adopt records the object an interrupted create made, found at plan time.
+// adopt records the object the plan adopts: one an interrupted create
+// made, one an import names, or one found by its tags. An object state
+// does not know is read with the desired inputs (resolved now), which give
+// the driver its context (location, project, parent).
 func (r *regionRun) adopt(ctx context.Context, ch *Change) error {
 	cur, ok := r.find(ch.Address)
+	inst := instanceOf(cur)
 	if !ok {
 		cur = state.Resource{Address: ch.Address, Type: ch.Type}
+		inst = instanceOf(cur)
+		if in, err := r.resolve(ch); err == nil {
+			inst.Inputs = in
+		} else {
+			inst.Inputs = ch.Before
+		}
+		inst.SchemaVersion = r.schemas.of(r.drv)[ch.Type].Version
 	}
-	inst := instanceOf(cur)
 	inst.ID = ch.AdoptID
 	resp, err := r.drv.Read(ctx, providers.ReadRequest{Instance: inst})
 	if err != nil {

@@ -115,6 +115,9 @@ func (e *Engine) PlanDestroyFromState(ctx context.Context, regionNames []string,
 }
 
 func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOptions) (*Plan, diag.Diagnostics) {
+	if ds := checkOptions(opts); ds.HasErrors() {
+		return nil, ds
+	}
 	drivers := &driverSet{e: e}
 	lim := newLimiter(e.parallelism())
 	// Per-driver limits need the drivers' capabilities before any call.
@@ -163,6 +166,7 @@ func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOption
 
 	plans := make([]RegionPlan, len(inputs))
 	diags := make([]diag.Diagnostics, len(inputs))
+	sh := &planShared{idx: &stateIndex{e: e}, targets: newPatterns(opts.Targets), replace: newPatterns(opts.Replace)}
 	var wg sync.WaitGroup
 	for i, in := range inputs {
 		var member *fleetMember
@@ -172,18 +176,31 @@ func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOption
 		wg.Go(func() {
 			defer member.leave() // a region that failed before its refresh
 			ent, _ := drivers.get(ctx, in.provider)
-			plans[i], diags[i] = e.planRegion(ctx, in, ent, lim, opts, member)
+			plans[i], diags[i] = e.planRegion(ctx, in, ent, lim, opts, sh, member)
 		})
 	}
 	wg.Wait()
 	for _, d := range diags {
 		ds = append(ds, d...)
 	}
+	if !ds.HasErrors() {
+		ds = append(ds, sh.unmatched(opts)...)
+	}
 	if ds.HasErrors() {
 		ds.Sort()
 		return nil, ds
 	}
-	return &Plan{FormatVersion: FormatVersion, Created: e.now().UTC(), Destroy: opts.Destroy, Regions: plans}, ds
+	p := &Plan{FormatVersion: FormatVersion, Created: e.now().UTC(), Destroy: opts.Destroy, RefreshOnly: opts.RefreshOnly,
+		Targets: slices.Clone(opts.Targets), Replace: slices.Clone(opts.Replace), Regions: plans}
+	return p, ds
+}
+
+// planShared is what the regions of one Plan share: the index of every
+// region's state (read only when an adoption needs it) and which
+// --target and --replace patterns matched something.
+type planShared struct {
+	idx              *stateIndex
+	targets, replace *patterns
 }
 
 // regionDiag makes an error diagnostic about a region, placed in its spec
@@ -199,40 +216,43 @@ func regionDiag(in regionInput, path, format string, args ...any) diag.Diagnosti
 	return d
 }
 
-func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry, lim *limiter, opts PlanOptions, fleet *fleetMember) (RegionPlan, diag.Diagnostics) {
-	rp := RegionPlan{Region: in.name, Provider: in.provider, DriverVersion: e.driverVersion(ent.caps)}
+// expandRegion checks a region's spec against its driver and expands it
+// into the desired graph, in dependency order.
+func expandRegion(ctx context.Context, in regionInput, ent driverEntry) ([]*providers.Resource, []string, diag.Diagnostics) {
+	ds := providers.CheckRegion(in.spec, ent.caps)
+	if v, ok := ent.drv.(providers.Validator); ok {
+		ds = append(ds, v.Validate(ctx, in.spec)...)
+	}
+	if ds.HasErrors() {
+		return nil, nil, ds
+	}
+	resp, err := ent.drv.Expand(ctx, providers.ExpandRequest{Region: in.spec})
+	if err != nil {
+		return nil, nil, append(ds, regionDiag(in, "", "driver %s could not expand the region: %v", in.provider, err))
+	}
+	ds = append(ds, resp.Diagnostics...)
+	desired, gds := checkGraph(in, resp.Resources)
+	return desired, resp.Notes, append(ds, gds...)
+}
+
+func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry, lim *limiter, opts PlanOptions, sh *planShared, fleet *fleetMember) (RegionPlan, diag.Diagnostics) {
+	rp := RegionPlan{Region: in.name, Provider: in.provider, RefreshOnly: opts.RefreshOnly, DriverVersion: e.driverVersion(ent.caps)}
 	var ds diag.Diagnostics
 
 	// 1. Check and expand the spec.
 	var desired []*providers.Resource
 	if in.spec != nil && !opts.Destroy {
-		ds = append(ds, providers.CheckRegion(in.spec, ent.caps)...)
-		if v, ok := ent.drv.(providers.Validator); ok {
-			ds = append(ds, v.Validate(ctx, in.spec)...)
-		}
-		if ds.HasErrors() {
-			return rp, ds
-		}
-		resp, err := ent.drv.Expand(ctx, providers.ExpandRequest{Region: in.spec})
-		if err != nil {
-			return rp, append(ds, regionDiag(in, "", "driver %s could not expand the region: %v", in.provider, err))
-		}
-		ds = append(ds, resp.Diagnostics...)
-		rp.Notes = resp.Notes
-		var gds diag.Diagnostics
-		desired, gds = checkGraph(in, resp.Resources)
-		ds = append(ds, gds...)
+		var eds diag.Diagnostics
+		desired, rp.Notes, eds = expandRegion(ctx, in, ent)
+		ds = append(ds, eds...)
 		if ds.HasErrors() {
 			return rp, ds
 		}
 	}
 
 	// 2. Read state and refresh it.
-	st, err := e.State.Read(ctx, in.name)
-	switch {
-	case errors.Is(err, state.ErrNoState):
-		st = nil
-	case err != nil:
+	st, err := readState(ctx, e.State, in.name)
+	if err != nil {
 		return rp, append(ds, sourced(diag.SourceState, regionDiag(in, "", "read state: %v", err)))
 	}
 	if st != nil {
@@ -268,17 +288,46 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 		}
 	}
 
-	// 3. Diff.
-	rp.Changes, err = diffRegion(desired, refreshedList, indexSchemas(ent.caps))
-	if err != nil {
-		return rp, append(ds, regionDiag(in, "", "%v", err))
-	}
-	rp.Outputs = repairOutputs(rp.Changes, refreshedList)
 	for _, r := range desired {
 		rp.Desired = append(rp.Desired, *r)
 	}
+	if opts.RefreshOnly {
+		// No change: apply records the drift and the refreshed outputs.
+		rp.Outputs = repairOutputs(nil, refreshedList)
+		return rp, ds
+	}
 
-	// 4. Protect.
+	// 3. Adopt what state does not know: the spec's imports, then objects
+	// found by their tags.
+	schemas := indexSchemas(ent.caps)
+	objs := newRegionObjects(in, desired, refreshedList, schemas)
+	if !opts.Destroy {
+		ds = append(ds, e.planImports(ctx, ent, lim, objs, rp.Target, sh.idx)...)
+		if ds.HasErrors() {
+			return rp, ds
+		}
+		if !opts.SkipRefresh {
+			fds, err := e.findUntracked(ctx, ent, lim, objs, rp.Target, sh.idx)
+			ds = append(ds, fds...)
+			if err != nil {
+				return rp, append(ds, sourced(diag.SourceRefresh, regionDiag(in, "", "%v", err)))
+			}
+		}
+	}
+
+	// 4. Diff, with the resources --replace names replaced.
+	replace := sh.replace.match(in.name, desired, st)
+	rp.Changes, err = diffRegion(desired, refreshedList, objs.adopted, schemas, replace)
+	if err != nil {
+		return rp, append(ds, regionDiag(in, "", "%v", err))
+	}
+	ds = append(ds, replaceWarnings(in, rp.Changes, replace)...)
+	rp.Outputs = repairOutputs(rp.Changes, refreshedList)
+	if len(opts.Targets) > 0 {
+		rp.Changes = targetChanges(rp.Changes, desired, st, sh.targets.match(in.name, desired, st))
+	}
+
+	// 5. Protect.
 	if rp.Protect && !opts.AllowDestroy {
 		for _, ch := range rp.Changes {
 			if !ch.Stateful || ch.DeposedID != "" || !(ch.Action == Delete || ch.Action.IsReplace()) || strings.HasPrefix(ch.Reason, reasonGone) || ch.Reason == reasonForget {
@@ -395,13 +444,16 @@ const (
 	reasonDeletedOOB = "deleted outside regionctl"
 	reasonDeposed    = "deposed by a create-before-destroy replacement"
 	reasonNotInSpec  = "no longer in the spec"
+	// reasonTagged: %s is the object's ID.
+	reasonTagged       = "adopting %s: state does not know it, but it carries this region's tags for the address"
+	reasonReplaceAsked = "replacement requested with --replace"
 )
 
 // diffRegion turns desired resources (in dependency order) and refreshed
 // state into changes in dependency order: creates, updates and
 // replacements first in dependency order, then deletions in reverse
 // dependency order.
-func diffRegion(desired []*providers.Resource, refreshedList []*refreshed, schemas map[string]providers.ResourceSchema) ([]Change, error) {
+func diffRegion(desired []*providers.Resource, refreshedList []*refreshed, adopted map[string]*refreshed, schemas map[string]providers.ResourceSchema, replace map[string]bool) ([]Change, error) {
 	current := map[string]*refreshed{}
 	var deposed []*refreshed
 	for _, rr := range refreshedList {
@@ -411,6 +463,9 @@ func diffRegion(desired []*providers.Resource, refreshedList []*refreshed, schem
 			current[rr.res.Address] = rr
 		}
 	}
+	for a, rr := range adopted {
+		current[a] = rr // not in state: never deleted below
+	}
 	desiredBy := map[string]*providers.Resource{}
 	for _, d := range desired {
 		desiredBy[d.Address] = d
@@ -419,7 +474,7 @@ func diffRegion(desired []*providers.Resource, refreshedList []*refreshed, schem
 	changes := map[string]*Change{}
 	var order []string
 	for _, d := range desired {
-		ch := diffResource(d, current[d.Address], changes, current, schemas)
+		ch := diffResource(d, current[d.Address], changes, current, schemas, replace[d.Address])
 		changes[d.Address] = ch
 		order = append(order, d.Address)
 	}
@@ -502,9 +557,36 @@ func diffRegion(desired []*providers.Resource, refreshedList []*refreshed, schem
 	return out, nil
 }
 
+// replaceAsIs plans a replacement nothing in the spec asked for (taint,
+// --replace). When none of the inputs that force a replacement changes,
+// the new object has the old one's name (drivers derive names from those
+// inputs, and clouds refuse a second node group, node pool or Kubernetes
+// object of one name), so it cannot be made beside the old one: it is
+// deleted first, even for a create-before-destroy resource, rather than
+// planned as a create that apply would see refused.
+func replaceAsIs(ch *Change, d *providers.Resource, cur *refreshed, schemas map[string]providers.ResourceSchema, knownOutput func(addr, output string) (any, bool), replace func(string), reason string) {
+	replace(reason)
+	if ch.Action != CreateThenDelete {
+		return
+	}
+	forceNew, _ := replaceRules(d, schemas)
+	for k := range forceNew {
+		want, ok := d.Inputs[k]
+		if !ok {
+			continue
+		}
+		resolved, known, _ := resolveRefs(want, knownOutput)
+		if have, hasHave := cur.inputs[k]; !known || !hasHave || !equalValues(resolved, have) {
+			return // a changed name: the new object can exist beside the old one
+		}
+	}
+	ch.Action = DeleteThenCreate
+	ch.Reason = reason + "; the old one is deleted first, as the new one takes its name"
+}
+
 // diffResource decides the change for one desired resource. changes holds
 // the decisions for its dependencies (made first, in dependency order).
-func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed, schemas map[string]providers.ResourceSchema) *Change {
+func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Change, current map[string]*refreshed, schemas map[string]providers.ResourceSchema, forceReplace bool) *Change {
 	// knownOutput finds an output that is known at plan time: that of a
 	// resource that is not being created or replaced, as refreshed.
 	knownOutput := func(addr, output string) (any, bool) {
@@ -552,13 +634,20 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 		return ch
 	}
 	ch.Before = cur.inputs
-	ch.AdoptID = cur.adoptID
+	ch.AdoptID, ch.Adoption = cur.adoptID, cur.adoption
+	adoptReason := adoptionReason(cur)
 	switch {
-	case cur.createFailed:
+	case cur.createFailed && cur.adoption == AdoptPending:
 		replace(reasonFailed)
 		return ch
+	case cur.createFailed:
+		replace(joinReasons(adoptReason, reasonFailed))
+		return ch
 	case cur.res.Status == state.StatusTainted:
-		replace(reasonTainted)
+		replaceAsIs(ch, d, cur, schemas, knownOutput, replace, reasonTainted)
+		return ch
+	case forceReplace:
+		replaceAsIs(ch, d, cur, schemas, knownOutput, replace, joinReasons(adoptReason, reasonReplaceAsked))
 		return ch
 	}
 
@@ -623,14 +712,32 @@ func diffResource(d *providers.Resource, cur *refreshed, changes map[string]*Cha
 	default:
 		ch.Action = NoOp
 	}
-	if cur.adoptID != "" {
-		if ch.Reason == "" {
-			ch.Reason = reasonAdopt
-		} else {
-			ch.Reason = reasonAdopt + "; " + ch.Reason
+	ch.Reason = joinReasons(adoptReason, ch.Reason)
+	return ch
+}
+
+// adoptionReason says which object a change adopts, "" when none.
+func adoptionReason(cur *refreshed) string {
+	switch {
+	case cur.adoptID == "":
+		return ""
+	case cur.adoption == AdoptImport:
+		return "importing " + cur.adoptID
+	case cur.adoption == AdoptTagged:
+		return fmt.Sprintf(reasonTagged, cur.adoptID)
+	}
+	return reasonAdopt
+}
+
+// joinReasons joins the non-empty reasons with "; ".
+func joinReasons(rs ...string) string {
+	var out []string
+	for _, r := range rs {
+		if r != "" {
+			out = append(out, r)
 		}
 	}
-	return ch
+	return strings.Join(out, "; ")
 }
 
 // repairOutputs returns the refreshed outputs of created objects that

@@ -73,8 +73,26 @@ type PlanOptions struct {
 	// region whose spec sets protect (the CLI's --allow-destroy).
 	AllowDestroy bool
 	// SkipRefresh diffs against state as recorded, without reading the
-	// cloud (the CLI's --refresh=false). Drift is then not detected.
+	// cloud (the CLI's --refresh=false). Drift is then not detected, and
+	// objects state does not know are not looked for by their tags
+	// (import blocks are still read: the user asked for them).
 	SkipRefresh bool
+	// RefreshOnly plans no change at all: the plan shows what refresh
+	// found changed outside regionctl, and applying it records that in
+	// state (the CLI's --refresh-only). Imports and adoptions wait for a
+	// normal plan.
+	RefreshOnly bool
+	// Targets limit the plan to these resources and what they need (the
+	// CLI's repeated --target): each is an address "REGION/TYPE.NAME", or
+	// a spec element ("cluster", "cluster.nodePools.NAME", ...) or
+	// "TYPE.NAME", which match in every region planned. A target's
+	// dependencies are included; for a deletion, the resources that depend
+	// on it. A target that matches nothing is an error.
+	Targets []string
+	// Replace forces the replacement of these resources (same forms as
+	// Targets; the CLI's repeated --replace), with the usual
+	// create-before-destroy rules and protect.
+	Replace []string
 }
 
 // ApplyOptions change what Apply does.

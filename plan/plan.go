@@ -6,6 +6,8 @@
 package plan
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/regionctl/regionctl/providers"
@@ -14,7 +16,11 @@ import (
 
 // FormatVersion is the version of the plan file format. The `--json` output
 // is versioned separately (render.JSONFormatVersion, docs/json-output.md).
-const FormatVersion = 1
+// Version 2 added imports and adoptions of objects state does not know
+// (Change.Adoption), refresh-only plans and the recorded --target and
+// --replace: a regionctl that knows only version 1 would apply such a plan
+// differently, so it refuses it.
+const FormatVersion = 2
 
 // Action is what apply will do to one resource.
 type Action int
@@ -94,7 +100,19 @@ type Plan struct {
 	FormatVersion int       `json:"formatVersion"`
 	Created       time.Time `json:"created"`
 	// Destroy marks a plan made by `destroy`.
-	Destroy bool         `json:"destroy,omitempty"`
+	Destroy bool `json:"destroy,omitempty"`
+	// RefreshOnly marks a plan made with --refresh-only: it changes
+	// nothing in the cloud; apply records in state what refresh found
+	// (each region's Drift and Outputs).
+	RefreshOnly bool `json:"refreshOnly,omitempty"`
+	// Targets are the --target arguments the plan was made with: its
+	// changes are limited to those resources and what they depend on (or,
+	// for a deletion, what depends on it). Apply of the saved plan does
+	// exactly those changes; the list is kept to show and warn about.
+	Targets []string `json:"targets,omitempty"`
+	// Replace are the --replace arguments: resources the plan replaces
+	// although nothing about them changed.
+	Replace []string     `json:"replace,omitempty"`
 	Regions []RegionPlan `json:"regions"`
 }
 
@@ -133,6 +151,9 @@ type RegionPlan struct {
 	// a real cloud and the account the driver resolved. Apply refuses to
 	// run it against anything else.
 	Target *state.Target `json:"target,omitempty"`
+	// RefreshOnly is the plan's RefreshOnly, per region: Changes is empty
+	// and apply records Drift and Outputs in state.
+	RefreshOnly bool `json:"refreshOnly,omitempty"`
 }
 
 // Change is what apply will do to one resource.
@@ -164,10 +185,55 @@ type Change struct {
 	// from state for a create that was interrupted, so a retried create is
 	// recognised by the cloud instead of duplicated.
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
-	// AdoptID is set when refresh found the object an interrupted create
-	// made (state said pending): apply records it in state before doing
-	// Action.
+	// AdoptID is set when the plan adopts an existing object: the one an
+	// interrupted create made (state said pending), one an import names,
+	// or one found by this region's ownership tags for the address (state
+	// does not know it). Apply records it in state before doing Action.
 	AdoptID string `json:"adoptID,omitempty"`
+	// Adoption says which of those AdoptID is.
+	Adoption Adoption `json:"adoption,omitempty"`
+}
+
+// Adoption says where an object a change adopts comes from.
+type Adoption string
+
+const (
+	// AdoptPending is the object an interrupted create made: state
+	// recorded the create as pending.
+	AdoptPending Adoption = ""
+	// AdoptImport is the object an import block or `regionctl import`
+	// names by its cloud ID.
+	AdoptImport Adoption = "import"
+	// AdoptTagged is an object state does not know (after `state rm`, or a
+	// state write that was lost) found carrying this region's ownership
+	// tags for the address: adopted instead of creating a second one.
+	AdoptTagged Adoption = "tagged"
+)
+
+// Imports reports whether the change brings an object state does not know
+// under management (an import or a tagged adoption).
+func (c Change) Imports() bool {
+	return c.AdoptID != "" && (c.Adoption == AdoptImport || c.Adoption == AdoptTagged)
+}
+
+// AdoptOnly reports whether the change only records an object it adopts:
+// an update whose desired inputs all equal the object's (none known only
+// after apply).
+func (c Change) AdoptOnly() bool {
+	if c.AdoptID == "" || c.Action != Update {
+		return false
+	}
+	before, err1 := normalizeValues(c.Before)
+	after, err2 := normalizeValues(c.After)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	for k, want := range after {
+		if len(providers.Refs(want)) > 0 || !equalValues(want, before[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Drift is a difference between state and the cloud found by refresh.
@@ -182,6 +248,13 @@ type Drift struct {
 // Counts tallies a plan's actions for the summary line.
 type Counts struct {
 	Add, Change, Destroy, Replace int
+	// Import counts the objects state does not know that the plan brings
+	// under management (Change.Imports); one that is also changed counts
+	// as a change too.
+	Import int
+	// Record counts, in a refresh-only plan, the objects whose refreshed
+	// values apply records in state.
+	Record int
 }
 
 // Counts tallies the changes of all regions: a replacement counts as one add
@@ -189,11 +262,20 @@ type Counts struct {
 func (p *Plan) Counts() Counts {
 	var c Counts
 	for _, r := range p.Regions {
+		if r.RefreshOnly {
+			c.Record += len(r.recorded())
+		}
 		for _, ch := range r.Changes {
+			if ch.Imports() {
+				c.Import++
+			}
 			switch ch.Action {
 			case Create:
 				c.Add++
 			case Update:
+				if ch.Imports() && ch.AdoptOnly() {
+					continue
+				}
 				c.Change++
 			case Delete:
 				c.Destroy++
@@ -217,11 +299,32 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
+// HasChanges reports whether applying the region's plan would do
+// anything: a change other than a no-op, or, in a refresh-only plan,
+// refreshed values to record.
+func (r *RegionPlan) HasChanges() bool { return r.hasChanges() }
+
 func (r *RegionPlan) hasChanges() bool {
+	if r.RefreshOnly {
+		return len(r.recorded()) > 0
+	}
 	for _, ch := range r.Changes {
 		if ch.Action != NoOp {
 			return true
 		}
 	}
 	return false
+}
+
+// recorded lists the state keys a refresh-only apply of the region writes:
+// those with drift, and those whose outputs changed.
+func (r *RegionPlan) recorded() []string {
+	keys := map[string]bool{}
+	for _, d := range r.Drift {
+		keys[d.Address] = true
+	}
+	for a := range r.Outputs {
+		keys[a] = true
+	}
+	return slices.Sorted(maps.Keys(keys))
 }

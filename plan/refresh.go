@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,8 +22,12 @@ type refreshed struct {
 	// not report them).
 	inputs, outputs map[string]any
 	// adoptID is the ID of the object a pending create made, found by Find
-	// (by idempotency key) or, when state recorded the ID, read by it.
+	// (by idempotency key) or, when state recorded the ID, read by it; or
+	// of an object state does not know that the plan imports or found by
+	// its tags (see adoption).
 	adoptID string
+	// adoption says which kind of object adoptID is.
+	adoption Adoption
 	// createFailed: the driver's Read says the cloud reports the object's
 	// creation failed; the diff replaces it as if it were tainted.
 	createFailed bool
@@ -277,6 +282,16 @@ func (e *Engine) findPending(ctx context.Context, drv providers.Driver, finder p
 		resp.Outputs = f.Outputs
 	}
 	return e.applyRead(st.Region, rr, resp)
+}
+
+// readState reads a region's state; a region without state is nil, not an
+// error.
+func readState(ctx context.Context, be state.Reader, region string) (*state.State, error) {
+	st, err := be.Read(ctx, region)
+	if errors.Is(err, state.ErrNoState) {
+		return nil, nil
+	}
+	return st, err
 }
 
 func instanceOf(r state.Resource) providers.Instance {

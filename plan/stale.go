@@ -16,7 +16,8 @@ import (
 // see touchedKeys — and only those are refreshed and compared.
 
 // touchedKeys are the state keys a region's plan depends on: every resource
-// it creates, changes, replaces or deletes; every resource those read
+// it creates, changes, replaces or deletes (for a refresh-only plan, every
+// one whose refreshed values it records); every resource those read
 // outputs from (their references and DependsOn in the desired graph); and,
 // in the state found now, every resource that depends on one the plan
 // deletes or replaces (it would be left pointing at nothing).
@@ -26,6 +27,11 @@ func touchedKeys(rp *RegionPlan, st *state.State) []string {
 	desired := map[string]int{}
 	for i := range rp.Desired {
 		desired[rp.Desired[i].Address] = i
+	}
+	if rp.RefreshOnly {
+		for _, k := range rp.recorded() {
+			keys[k] = true
+		}
 	}
 	for _, ch := range rp.Changes {
 		if ch.Action == NoOp {

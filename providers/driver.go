@@ -150,9 +150,15 @@ type DeleteResponse struct{}
 
 // FindRequest asks a driver to find a resource whose create may have happened.
 type FindRequest struct {
-	Address        string
-	Type           string
-	Inputs         Values
+	Address string
+	Type    string
+	Inputs  Values
+	// IdempotencyKey is the key of the interrupted create to look for.
+	// Empty, the engine looks for an object state does not know at all
+	// (dropped with `state rm`, or a lost state write) before it plans a
+	// create: match the ownership tags of this region and Address only,
+	// never an object without them, so a user's own object is never
+	// adopted by accident.
 	IdempotencyKey string
 }
 

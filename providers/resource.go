@@ -30,6 +30,17 @@ type Resource struct {
 	// Stateful marks resources whose loss loses data or identity (cluster,
 	// volumes, addresses): spec.protect refuses to destroy or replace them.
 	Stateful bool `json:"stateful,omitempty"`
+	// Element names the spec element this resource is the main cloud
+	// object of, in the neutral form an import block's `to`, `regionctl
+	// import` and --target/--replace accept on every cloud: "network",
+	// "cluster", "cluster.nodePools.NAME", "storageClasses.NAME",
+	// "loadBalancers.NAME" (the Service) or "loadBalancers.NAME.address"
+	// (its static address). Build it with spec.ElementNetwork,
+	// spec.ElementCluster, spec.NodePoolElement and their siblings.
+	// Several resources may share one (AWS reserves an address per zone);
+	// a user then names one by its address. Empty for the supporting
+	// objects (subnets, routes, roles).
+	Element string `json:"element,omitempty"`
 }
 
 // Address builds a resource address "REGION/TYPE.NAME".

@@ -49,6 +49,8 @@ const (
 	labelValuePattern        = `^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`
 	labelKeyPattern          = `^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
 	taintPattern             = `^[^=:]+(=[^:]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$`
+	// importToPattern is a spec element or a resource address.
+	importToPattern = `^((network|cluster)|cluster\.nodePools\.[a-z0-9]([-a-z0-9]*[a-z0-9])?|storageClasses\.[a-z0-9]([-a-z0-9]*[a-z0-9])?|loadBalancers\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.address)?|([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[A-Za-z0-9_]+\.[^/\s]+)$`
 )
 
 // fieldDoc describes one field for the JSON Schema and the reference docs.
@@ -83,6 +85,7 @@ var typeDocs = map[string]string{
 	"StorageClass": "A Kubernetes StorageClass in the cluster.",
 	"LoadBalancer": "An L4 load balancer in front of pods chosen by a selector.",
 	"Port":         "Maps a load balancer port to a pod port.",
+	"Import":       "An existing cloud object to bring under management (adopted into state by the next apply).",
 }
 
 // fieldDocs describes every json field of every type, keyed "Type.field".
@@ -141,4 +144,8 @@ var fieldDocs = map[string]fieldDoc{
 	"Port.port":       {desc: "Port the load balancer listens on.", minimum: ptr(1), maximum: ptr(65535)},
 	"Port.targetPort": {desc: "Pod port traffic goes to; 0 or absent means the same as port.", minimum: ptr(0), maximum: ptr(65535)},
 	"Port.protocol":   {desc: "Transport protocol.", enum: ProtocolValues, def: DefaultProtocol},
+
+	"RegionSpec.import": {desc: "Existing cloud objects to bring under management: plan shows each as an import, apply adopts it into state."},
+	"Import.to":         {desc: "Where the object goes: a spec element (network, cluster, cluster.nodePools.NAME, storageClasses.NAME, loadBalancers.NAME, loadBalancers.NAME.address) or a resource address of the region (REGION/TYPE.NAME or TYPE.NAME).", pattern: importToPattern},
+	"Import.id":         {desc: "The cloud's identifier of the object (a VPC ID, a cluster name or ARN, a GCP resource name or path, an ARM resource ID).", minLength: 1},
 }

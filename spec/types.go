@@ -52,6 +52,22 @@ type RegionSpec struct {
 	// Overrides is a provider-specific escape hatch keyed by provider name;
 	// each driver validates its own entry.
 	Overrides map[string]json.RawMessage `json:"overrides,omitempty"`
+	// Import brings existing cloud objects under management: plan shows
+	// each as an import, and apply records it in state before changing it
+	// to match the spec.
+	Import []Import `json:"import,omitempty"`
+}
+
+// Import names an existing cloud object to adopt into the region's state.
+type Import struct {
+	// To is where the object goes: a spec element ("network", "cluster",
+	// "cluster.nodePools.NAME", "storageClasses.NAME", "loadBalancers.NAME",
+	// "loadBalancers.NAME.address"), or a resource address of the region
+	// ("REGION/TYPE.NAME", or "TYPE.NAME").
+	To string `json:"to"`
+	// ID is the cloud's identifier of the object, as its console or CLI
+	// shows it (a VPC ID, a cluster name or ARN, an ARM resource ID).
+	ID string `json:"id"`
 }
 
 // Network is the region's private network.

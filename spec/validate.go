@@ -207,6 +207,43 @@ func (v *validator) region() {
 	v.cluster(&s.Cluster)
 	v.storageClasses(s.StorageClasses)
 	v.loadBalancers(s.LoadBalancers)
+	v.imports(s.Import)
+}
+
+// imports checks the import blocks: each names an element or address of
+// the region and a cloud ID, and neither is named twice.
+func (v *validator) imports(ims []Import) {
+	const list = "spec.import"
+	tos, ids := map[string]int{}, map[string]int{}
+	for i, im := range ims {
+		p := joinIndex(list, i)
+		if v.r.Source.skip(p) {
+			continue
+		}
+		if problem, fix := v.r.CheckTarget(im.To); problem != "" {
+			v.errf(p+".to", fix, "%s", problem)
+		} else {
+			to := strings.TrimPrefix(im.To, v.r.Metadata.Name+"/")
+			if first, dup := tos[to]; dup {
+				v.errf(p+".to", "import one object to each place: remove one of the blocks",
+					"%q is already imported to by %s (%s)", im.To, joinIndex(list, first), v.r.Pos(joinIndex(list, first)+".to"))
+			} else {
+				tos[to] = i
+			}
+		}
+		if !v.required(p+".id", im.ID, "give the cloud's ID of the object, e.g. id: vpc-0abc123 (see docs/spec.md#import)") {
+			continue
+		}
+		if strings.TrimSpace(im.ID) != im.ID {
+			v.errf(p+".id", fmt.Sprintf("write %q", strings.TrimSpace(im.ID)), "id %q has leading or trailing spaces", im.ID)
+		}
+		if first, dup := ids[im.ID]; dup {
+			v.errf(p+".id", "one cloud object can be managed at one place only: remove one of the blocks",
+				"id %q is already imported by %s (%s)", im.ID, joinIndex(list, first), v.r.Pos(joinIndex(list, first)+".id"))
+		} else {
+			ids[im.ID] = i
+		}
+	}
 }
 
 func (v *validator) cidr(path, value string) {

@@ -102,7 +102,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 
 	netAddr := addr(TypeNetwork, "main")
 	resp.Resources = append(resp.Resources, providers.Resource{
-		Address: netAddr, Type: TypeNetwork,
+		Address: netAddr, Type: TypeNetwork, Element: spec.ElementNetwork,
 		Inputs:   providers.Values{"name": name, "cidr": r.Spec.Network.CIDR, "location": r.Spec.Location},
 		ForceNew: []string{"cidr", "location", "name"},
 	})
@@ -152,7 +152,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	}
 	clusterAddr := addr(TypeCluster, "main")
 	resp.Resources = append(resp.Resources, providers.Resource{
-		Address: clusterAddr, Type: TypeCluster,
+		Address: clusterAddr, Type: TypeCluster, Element: spec.ElementCluster,
 		Inputs: providers.Values{
 			"name": name, "version": r.Spec.Cluster.KubernetesVersion,
 			"endpoint_access": endpoint, "subnet_ids": subnetIDs,
@@ -178,7 +178,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			taints = append(taints, t)
 		}
 		resp.Resources = append(resp.Resources, providers.Resource{
-			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool,
+			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Element: spec.NodePoolElement(p.Name),
 			Inputs: providers.Values{
 				"cluster_id": providers.Ref(clusterAddr, "id"), "name": p.Name,
 				"machine_type": mt.Name, "spot": p.Spot, "min": p.Min, "max": p.Max,
@@ -198,7 +198,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			reclaim = "Delete"
 		}
 		resp.Resources = append(resp.Resources, providers.Resource{
-			Address: addr(TypeStorageClass, sc.Name), Type: TypeStorageClass,
+			Address: addr(TypeStorageClass, sc.Name), Type: TypeStorageClass, Element: spec.StorageClassElement(sc.Name),
 			Inputs: providers.Values{
 				"cluster_id": providers.Ref(clusterAddr, "id"), "name": sc.Name, "disk_type": disk,
 				"default": sc.Default, "reclaim_policy": reclaim, "expandable": sc.Expandable,
@@ -230,7 +230,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		if lb.Scheme == spec.SchemeExternal {
 			aa := addr(TypeAddress, lb.Name)
 			resp.Resources = append(resp.Resources, providers.Resource{
-				Address: aa, Type: TypeAddress,
+				Address: aa, Type: TypeAddress, Element: spec.LoadBalancerAddressElement(lb.Name),
 				Inputs:   providers.Values{"name": name + "-" + lb.Name, "location": r.Spec.Location},
 				ForceNew: []string{"name", "location"},
 				Stateful: true,
@@ -238,7 +238,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			in["address_ip"] = providers.Ref(aa, "ip")
 		}
 		resp.Resources = append(resp.Resources, providers.Resource{
-			Address: addr(TypeLoadBalancer, lb.Name), Type: TypeLoadBalancer,
+			Address: addr(TypeLoadBalancer, lb.Name), Type: TypeLoadBalancer, Element: spec.LoadBalancerElement(lb.Name),
 			Inputs:   in,
 			ForceNew: []string{"cluster_id", "name", "scheme", "address_ip"},
 		})

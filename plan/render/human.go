@@ -36,20 +36,65 @@ const (
 // "-/+"), attributes start under the address.
 const attrIndent = "      "
 
+// changeSymbol is the change's action symbol, or "<=" for an import that
+// changes nothing (the object is only recorded in state); an import that
+// also changes the object has its action's symbol.
+func changeSymbol(c plan.Change) string {
+	if c.Imports() && c.AdoptOnly() {
+		return "<="
+	}
+	return c.Action.Symbol()
+}
+
 // Summary returns the plan's last line:
 //
 //	Plan: 3 to add, 1 to change, 0 to destroy.
 //
-// or, when nothing is to be done,
+// with "N to import, " first when the plan imports objects, or, when
+// nothing is to be done,
 //
 //	No changes. Your regions match the spec.
 //
 // A replacement counts as one add and one destroy (see plan.Counts).
 func Summary(c plan.Counts) string {
-	if c.Add == 0 && c.Change == 0 && c.Destroy == 0 {
+	if c.Add == 0 && c.Change == 0 && c.Destroy == 0 && c.Import == 0 {
 		return "No changes. Your regions match the spec."
 	}
-	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", c.Add, c.Change, c.Destroy)
+	imports := ""
+	if c.Import > 0 {
+		imports = fmt.Sprintf("%d to import, ", c.Import)
+	}
+	return fmt.Sprintf("Plan: %s%d to add, %d to change, %d to destroy.", imports, c.Add, c.Change, c.Destroy)
+}
+
+// PlanSummary is the last line of p: Summary, or for a refresh-only plan
+// what its apply records.
+func PlanSummary(p *plan.Plan) string {
+	c := p.Counts()
+	switch {
+	case p.RefreshOnly && c.Record == 0:
+		return "No changes. State matches what the cloud reports."
+	case p.RefreshOnly:
+		return fmt.Sprintf("Refresh-only plan: apply records the refreshed values of %d object(s) in state and changes nothing in the cloud.", c.Record)
+	}
+	return Summary(c)
+}
+
+// Headline is what a plan made with --target, --replace or --refresh-only
+// says before its changes, one paragraph per line; nil for other plans.
+func Headline(p *plan.Plan) []string {
+	var out []string
+	if len(p.Targets) > 0 {
+		out = append(out, "Warning: "+plan.TargetingWarning(p.Targets))
+	}
+	if len(p.Replace) > 0 {
+		out = append(out, "Replacing on request (--replace): "+strings.Join(p.Replace, ", ")+".")
+	}
+	if p.RefreshOnly {
+		out = append(out, "This is a refresh-only plan: it shows what changed outside regionctl and plans no change to the cloud. "+
+			"Applying it records those values in state, so later plans take them as the starting point.")
+	}
+	return out
 }
 
 // Human writes p for a person: for each region a header, what changed
@@ -60,6 +105,10 @@ func Human(w io.Writer, p *plan.Plan, opts HumanOptions) error {
 		return errors.New("render plan: no plan")
 	}
 	h := &human{w: w, color: opts.Color}
+	for _, l := range Headline(p) {
+		h.line(h.paint(ansiBold, l))
+		h.line("")
+	}
 	for i, r := range p.Regions {
 		if i > 0 {
 			h.line("")
@@ -69,7 +118,7 @@ func Human(w io.Writer, p *plan.Plan, opts HumanOptions) error {
 	if len(p.Regions) > 0 {
 		h.line("")
 	}
-	h.line(h.paint(ansiBold, Summary(p.Counts())))
+	h.line(h.paint(ansiBold, PlanSummary(p)))
 	if h.err != nil {
 		return fmt.Errorf("render plan: %w", h.err)
 	}
@@ -140,6 +189,13 @@ func (h *human) region(r plan.RegionPlan) {
 			h.drift(d)
 		}
 	}
+	if r.RefreshOnly {
+		if len(r.Drift) > 0 {
+			h.line("")
+			h.line("Applying this plan records these values in state; nothing in the cloud changes.")
+		}
+		return
+	}
 	if len(changes) == 0 {
 		h.line("")
 		h.line("  No changes.")
@@ -172,7 +228,7 @@ func (h *human) drift(d plan.Drift) {
 }
 
 func (h *human) change(c plan.Change) {
-	head := h.sym3(c.Action.Symbol()) + " " + c.Address
+	head := h.sym3(changeSymbol(c)) + " " + c.Address
 	switch {
 	case c.Action.IsReplace():
 		head += " (replace: " + replaceReason(c) + ")"

@@ -18,16 +18,20 @@ import (
 // added; the major when anything is removed, renamed or changes meaning.
 // A consumer should refuse a major it does not know and ignore fields it
 // does not know. See docs/json-output.md.
-const JSONFormatVersion = "1.1"
+const JSONFormatVersion = "1.2"
 
 // jsonPlan is the document JSON writes. Field order is the key order.
 type jsonPlan struct {
-	FormatVersion string       `json:"format_version"`
-	Created       string       `json:"created,omitempty"`
-	Destroy       bool         `json:"destroy"`
-	HasChanges    bool         `json:"has_changes"`
-	Regions       []jsonRegion `json:"regions"`
-	Summary       jsonSummary  `json:"summary"`
+	FormatVersion string `json:"format_version"`
+	Created       string `json:"created,omitempty"`
+	Destroy       bool   `json:"destroy"`
+	// RefreshOnly, Targets and Replace are the plan's options (since 1.2).
+	RefreshOnly bool         `json:"refresh_only"`
+	Targets     []string     `json:"targets"`
+	Replace     []string     `json:"replace"`
+	HasChanges  bool         `json:"has_changes"`
+	Regions     []jsonRegion `json:"regions"`
+	Summary     jsonSummary  `json:"summary"`
 }
 
 type jsonRegion struct {
@@ -59,6 +63,19 @@ type jsonChange struct {
 	ReplacePaths []string `json:"replace_paths"`
 	Reason       string   `json:"reason"`
 	Stateful     bool     `json:"stateful"`
+	// Importing is set when the change brings an object state does not
+	// know under management (since 1.2).
+	Importing *jsonImporting `json:"importing,omitempty"`
+}
+
+// jsonImporting is the object a change imports.
+type jsonImporting struct {
+	ID string `json:"id"`
+	// Source is "import" (an import block or `regionctl import`) or
+	// "tagged" (found by the region's tags for the address).
+	Source string `json:"source"`
+	// Only is true when importing is all the change does.
+	Only bool `json:"only"`
 }
 
 type jsonDrift struct {
@@ -73,6 +90,9 @@ type jsonSummary struct {
 	Change  int `json:"change"`
 	Destroy int `json:"destroy"`
 	Replace int `json:"replace"`
+	// Import and Record are since 1.2.
+	Import int `json:"import"`
+	Record int `json:"record"`
 }
 
 // JSON writes p as the machine-readable document described in
@@ -88,9 +108,12 @@ func JSON(w io.Writer, p *plan.Plan) error {
 	doc := jsonPlan{
 		FormatVersion: JSONFormatVersion,
 		Destroy:       p.Destroy,
+		RefreshOnly:   p.RefreshOnly,
+		Targets:       append([]string{}, p.Targets...),
+		Replace:       append([]string{}, p.Replace...),
 		HasChanges:    p.HasChanges(),
 		Regions:       make([]jsonRegion, 0, len(p.Regions)),
-		Summary:       jsonSummary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Replace: c.Replace},
+		Summary:       jsonSummary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Replace: c.Replace, Import: c.Import, Record: c.Record},
 	}
 	if !p.Created.IsZero() {
 		doc.Created = p.Created.UTC().Format(time.RFC3339)
@@ -122,6 +145,9 @@ func JSON(w io.Writer, p *plan.Plan) error {
 			}
 			if ch.After != nil {
 				jc.After = withoutRefs(map[string]any(ch.After), "", &jc.AfterUnknown)
+			}
+			if ch.Imports() {
+				jc.Importing = &jsonImporting{ID: ch.AdoptID, Source: string(ch.Adoption), Only: ch.AdoptOnly()}
 			}
 			for _, k := range ch.ReplacePaths {
 				jc.ReplacePaths = append(jc.ReplacePaths, pointer("", k))

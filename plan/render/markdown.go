@@ -221,9 +221,15 @@ func topLine(p *plan.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s:** ", what)
 	c := p.Counts()
-	if changed == 0 {
+	switch {
+	case p.RefreshOnly:
+		fmt.Fprintf(&b, "refresh-only: records the refreshed values of %s in state, changes nothing in the cloud.", plural(c.Record, "object", "objects"))
+	case changed == 0:
 		fmt.Fprintf(&b, "no changes in %s. Your regions match the spec.", plural(len(p.Regions), "region", "regions"))
-	} else {
+	default:
+		if c.Import > 0 {
+			fmt.Fprintf(&b, "%d to import, ", c.Import)
+		}
 		fmt.Fprintf(&b, "%d to add, %d to change, %d to destroy", c.Add, c.Change, c.Destroy)
 		if c.Replace > 0 {
 			fmt.Fprintf(&b, " (%s)", plural(c.Replace, "replacement", "replacements"))
@@ -237,17 +243,13 @@ func topLine(p *plan.Plan) string {
 		fmt.Fprintf(&b, " ⚠️ **%s destroyed.**", plural(n, "stateful resource", "stateful resources"))
 	}
 	b.WriteString("\n\n")
+	for _, l := range Headline(p) {
+		fmt.Fprintf(&b, "> [!WARNING]\n> %s\n\n", mdEscape(strings.TrimPrefix(l, "Warning: ")))
+	}
 	return b.String()
 }
 
-func regionHasChanges(r plan.RegionPlan) bool {
-	for _, c := range r.Changes {
-		if c.Action != plan.NoOp {
-			return true
-		}
-	}
-	return false
-}
+func regionHasChanges(r plan.RegionPlan) bool { return r.HasChanges() }
 
 // statefulLosses are the changes that destroy a stateful resource.
 func statefulLosses(rs ...plan.RegionPlan) []plan.Change {
@@ -267,9 +269,15 @@ func regionSections(r plan.RegionPlan) []*mdSection {
 	one := &plan.Plan{Regions: []plan.RegionPlan{r}}
 	c := one.Counts()
 	heading := fmt.Sprintf("### %s (%s): ", mdEscape(r.Region), mdEscape(r.Provider))
-	if regionHasChanges(r) {
+	switch {
+	case r.RefreshOnly && regionHasChanges(r):
+		heading += fmt.Sprintf("%s to record", plural(c.Record, "object", "objects"))
+	case regionHasChanges(r):
+		if c.Import > 0 {
+			heading += fmt.Sprintf("%d to import, ", c.Import)
+		}
 		heading += fmt.Sprintf("%d to add, %d to change, %d to destroy", c.Add, c.Change, c.Destroy)
-	} else {
+	default:
 		heading += "no changes"
 	}
 	if len(r.Drift) > 0 {
@@ -296,7 +304,7 @@ func regionSections(r plan.RegionPlan) []*mdSection {
 		out = append(out, s)
 	}
 
-	var replace, destroy, create, update []string
+	var imports, replace, destroy, create, update []string
 	for _, ch := range r.Changes {
 		item := "- " + codeSpan(ch.Address)
 		var why []string
@@ -319,6 +327,8 @@ func regionSections(r plan.RegionPlan) []*mdSection {
 		}
 		item += "\n"
 		switch {
+		case ch.Imports() && ch.AdoptOnly():
+			imports = append(imports, item)
 		case ch.Action.IsReplace():
 			replace = append(replace, item)
 		case ch.Action == plan.Delete:
@@ -338,6 +348,7 @@ func regionSections(r plan.RegionPlan) []*mdSection {
 		{"Destroy", tierRisky, destroy},
 		{"Create", tierBenign, create},
 		{"Update in place", tierBenign, update},
+		{"Import", tierBenign, imports},
 	} {
 		if len(l.items) == 0 {
 			continue
@@ -425,7 +436,7 @@ func stripTags(s string) string {
 // action symbol and address, then "+"/"-" attribute lines.
 func changeChunk(c plan.Change) string {
 	var b strings.Builder
-	head := "# " + c.Action.Symbol() + " " + c.Address
+	head := "# " + changeSymbol(c) + " " + c.Address
 	switch {
 	case c.Action.IsReplace():
 		head += " (replace: " + replaceReason(c) + ")"

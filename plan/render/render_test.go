@@ -287,7 +287,7 @@ func TestJSONUnknownsAreNull(t *testing.T) {
 	if v, ok := subnet.After["vpc_id"]; !ok || v != nil {
 		t.Errorf("after.vpc_id = %v (present %v); want null", v, ok)
 	}
-	if got, want := doc.Summary, map[string]int{"add": 4, "change": 1, "destroy": 4, "replace": 2}; !cmp.Equal(got, want) {
+	if got, want := doc.Summary, map[string]int{"add": 4, "change": 1, "destroy": 4, "replace": 2, "import": 0, "record": 0}; !cmp.Equal(got, want) {
 		t.Errorf("summary %v; want %v", got, want)
 	}
 }

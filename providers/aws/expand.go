@@ -177,7 +177,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 
 	vpc := addr(TypeVPC, "main")
 	add(providers.Resource{
-		Address: vpc, Type: TypeVPC,
+		Address: vpc, Type: TypeVPC, Element: spec.ElementNetwork,
 		Inputs: providers.Values{
 			"location": loc, "cidr": r.Spec.Network.CIDR,
 			"enable_dns_support": true, "enable_dns_hostnames": true,
@@ -300,7 +300,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	public, private := endpointAccess(r.Spec.Cluster.EndpointAccess)
 	cluster := addr(TypeEKSCluster, "main")
 	add(providers.Resource{
-		Address: cluster, Type: TypeEKSCluster,
+		Address: cluster, Type: TypeEKSCluster, Element: spec.ElementCluster,
 		Inputs: providers.Values{
 			"location": loc, "name": name, "version": r.Spec.Cluster.KubernetesVersion,
 			"role_arn": providers.Ref(clusterRole, "arn"), "subnet_ids": cpSubnets,
@@ -347,7 +347,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		a := addr(TypeEKSNodeGroup, p.Name)
 		pools = append(pools, a)
 		add(providers.Resource{
-			Address: a, Type: TypeEKSNodeGroup,
+			Address: a, Type: TypeEKSNodeGroup, Element: spec.NodePoolElement(p.Name),
 			Inputs: providers.Values{
 				"location": loc, "cluster_name": providers.Ref(cluster, "id"), "name": ngName,
 				"node_role_arn": providers.Ref(nodeRole, "arn"), "subnet_ids": nodeSubnets,
@@ -375,7 +375,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			a := addr(TypeEIP, "lb-"+lb.Name+"-"+letter(z))
 			lbEIPs[lb.Name] = append(lbEIPs[lb.Name], a)
 			add(providers.Resource{
-				Address: a, Type: TypeEIP,
+				Address: a, Type: TypeEIP, Element: spec.LoadBalancerAddressElement(lb.Name),
 				Inputs:   providers.Values{"location": loc},
 				Stateful: true,
 			})

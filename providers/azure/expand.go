@@ -208,7 +208,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 
 	vnet := addr(TypeVirtualNetwork, "main")
 	add(providers.Resource{
-		Address: vnet, Type: TypeVirtualNetwork,
+		Address: vnet, Type: TypeVirtualNetwork, Element: spec.ElementNetwork,
 		Inputs: providers.Values{
 			"resource_group_id": rgID, "location": loc, "name": nm.vnet,
 			"address_space": []any{r.Spec.Network.CIDR},
@@ -306,7 +306,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		resp.Notes = append(resp.Notes, fmt.Sprintf("node pool %s: %s → %s (%d vCPU, %g GiB%s); AKS User pool %s%s",
 			p.Name, how, mt.Name, mt.CPU, mt.MemoryGiB, gpuNote(mt), pn, spot))
 		userPools = append(userPools, providers.Resource{
-			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Inputs: in,
+			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Element: spec.NodePoolElement(p.Name), Inputs: in,
 			CreateBeforeDestroy: true,
 		})
 	}
@@ -314,7 +314,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		return resp, nil
 	}
 	add(providers.Resource{
-		Address: cluster, Type: TypeCluster,
+		Address: cluster, Type: TypeCluster, Element: spec.ElementCluster,
 		Inputs: providers.Values{
 			"resource_group_id": rgID, "location": loc, "name": nm.cluster, "dns_prefix": nm.dnsPrefix,
 			"node_resource_group": nm.nodeGroup, "kubernetes_version": r.Spec.Cluster.KubernetesVersion,
@@ -348,7 +348,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		pip := pipName(lb.Name)
 		pips[lb.Name] = addr(TypePublicIP, lb.Name)
 		add(providers.Resource{
-			Address: addr(TypePublicIP, lb.Name), Type: TypePublicIP,
+			Address: addr(TypePublicIP, lb.Name), Type: TypePublicIP, Element: spec.LoadBalancerAddressElement(lb.Name),
 			Inputs: providers.Values{
 				"resource_group_id": providers.Ref(cluster, "node_resource_group_id"), "location": loc, "name": pip,
 				"sku": "Standard", "allocation": "Static", "zones": kit.List(pipZones),

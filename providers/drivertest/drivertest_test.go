@@ -38,6 +38,8 @@ const (
 	bugStringSlice
 	bugReadOmitsInput
 	bugIdentityChanges
+	bugImportRewritesIDs
+	bugElementUnknown
 )
 
 // toyCloud is an in-memory cloud: objects by ID.
@@ -74,6 +76,16 @@ var _ providers.Finder = (*toyDriver)(nil)
 var _ providers.Lister = (*toyDriver)(nil)
 var _ providers.Validator = (*toyDriver)(nil)
 var _ providers.Identifier = (*toyDriver)(nil)
+var _ providers.Importer = (*toyDriver)(nil)
+
+// ImportID accepts the toy console's form "toy://ID" as well as the ID;
+// with bugImportRewritesIDs it turns every ID into another one.
+func (d *toyDriver) ImportID(_ context.Context, req providers.ImportIDRequest) (providers.ImportIDResponse, error) {
+	if d.bug == bugImportRewritesIDs {
+		return providers.ImportIDResponse{ID: "imported-" + req.ID}, nil
+	}
+	return providers.ImportIDResponse{ID: strings.TrimPrefix(req.ID, "toy://")}, nil
+}
 
 // Identity names the toy's one account; with bugIdentityChanges a new one
 // every call.
@@ -187,8 +199,12 @@ func (d *toyDriver) Expand(_ context.Context, req providers.ExpandRequest) (prov
 			taints = append(taints, t)
 		}
 		machine := machineFor(p.Machine)
+		element := spec.NodePoolElement(p.Name)
+		if d.bug == bugElementUnknown {
+			element = spec.NodePoolElement(p.Name + "-x")
+		}
 		res := providers.Resource{
-			Address: addr("toy_pool", p.Name), Type: "toy_pool",
+			Address: addr("toy_pool", p.Name), Type: "toy_pool", Element: element,
 			Inputs: providers.Values{
 				"cluster": providers.Ref(cluster, "name"),
 				"machine": machine,
@@ -591,7 +607,7 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		{
 			name: "correct toy without optional interfaces", bug: noBug, minimal: true,
 			cfg:         func(c *drivertest.Config) { c.Inventory = nil },
-			wantSkipped: []string{"Expand/NoCloudCalls", "Idempotency/FindUnknownKey", "Identity", "Lifecycle/ReadMany", "Validate"},
+			wantSkipped: []string{"Expand/NoCloudCalls", "Idempotency/FindUnknownKey", "Identity", "Lifecycle/ImportID", "Lifecycle/ReadMany", "Validate"},
 		},
 		{name: "Read drifts an input", bug: bugReadDrift, wantFailed: []string{"Lifecycle/ReadMatchesDesired"}},
 		{name: "Read leaves out an input", bug: bugReadOmitsInput, wantFailed: []string{"Lifecycle/ReadMatchesDesired"}},
@@ -614,6 +630,8 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		{name: "bad capabilities", bug: bugBadCapabilities, wantFailed: []string{"Capabilities"}},
 		{name: "inputs hold a []string", bug: bugStringSlice, wantFailed: []string{"Expand/JSONValues"}},
 		{name: "Identity names another account each time", bug: bugIdentityChanges, wantFailed: []string{"Identity"}},
+		{name: "ImportID rewrites recorded IDs", bug: bugImportRewritesIDs, wantFailed: []string{"Lifecycle/ImportID"}},
+		{name: "Element names no part of the region", bug: bugElementUnknown, wantFailed: []string{"Expand/Elements"}},
 		{
 			name: "Replace forces nothing", bug: noBug,
 			cfg: func(c *drivertest.Config) {

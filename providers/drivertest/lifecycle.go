@@ -531,6 +531,9 @@ func (s *suite) testLifecycle(t *st) {
 			}
 		}
 	})
+	step("ImportID", func(t *st) {
+		s.testImportID(t, w)
+	})
 	var updated []providers.Resource
 	step("UpdateInPlace", func(t *st) {
 		updated = s.sortedGraph(t, cases[1].name, cases[1].region)
@@ -813,5 +816,59 @@ func (s *suite) testCancellation(t *st) {
 	}
 	if !checked {
 		t.Logf("driver has no Finder and Config.Inventory is not set: cannot tell whether the cancelled Create left anything behind")
+	}
+}
+
+// testImportID checks a providers.Importer against the objects the
+// lifecycle created: the ID the driver recorded is an accepted form that
+// comes back unchanged, a nonsense ID is refused or names nothing, and
+// nothing in the cloud changes.
+func (s *suite) testImportID(t *st, w *world) {
+	im, ok := s.d.(providers.Importer)
+	if !ok {
+		t.Skipf("driver does not implement providers.Importer: regionctl import records IDs as the user gives them")
+	}
+	before := s.inventory(t)
+	importID := func(in providers.Instance, id string) (string, error) {
+		var resp providers.ImportIDResponse
+		err := s.withCtx(func(ctx context.Context) (err error) {
+			resp, err = im.ImportID(ctx, providers.ImportIDRequest{Address: in.Address, Type: in.Type, ID: id, Inputs: in.Inputs})
+			return err
+		})
+		return resp.ID, err
+	}
+	seenType := map[string]bool{}
+	for _, r := range w.graph {
+		in := *w.inst[r.Address]
+		if got, err := importID(in, in.ID); err != nil || got != in.ID {
+			t.Errorf("ImportID of %s with the ID the driver recorded (%q) = %q, %v; want that ID back", r.Address, in.ID, got, err)
+		}
+		if seenType[r.Type] {
+			continue
+		}
+		seenType[r.Type] = true
+		nonsense := "drivertest-no-such-object-" + newKey()
+		got, err := importID(in, nonsense)
+		var p *panicError
+		switch {
+		case errors.As(err, &p):
+			t.Errorf("ImportID of %s with a nonsense ID: %v", r.Type, err)
+		case err != nil:
+			continue // refused: the user sees why
+		}
+		in.ID = got
+		var resp providers.ReadResponse
+		err = s.withCtx(func(ctx context.Context) (err error) {
+			resp, err = s.d.Read(ctx, providers.ReadRequest{Instance: in})
+			return err
+		})
+		if err == nil && resp.Exists {
+			t.Errorf("ImportID of %s turned the nonsense ID %q into %q, which Read says exists", r.Type, nonsense, got)
+		}
+	}
+	if before != nil {
+		if now := s.inventory(t); len(added(before, now))+len(added(now, before)) > 0 {
+			t.Errorf("ImportID changed the cloud: added %v, removed %v", added(before, now), added(now, before))
+		}
 	}
 }

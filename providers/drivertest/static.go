@@ -405,6 +405,27 @@ func (s *suite) testExpand(t *st) {
 			}
 		}
 	})
+	t.run("Elements", func(t *st) {
+		for _, e := range all {
+			valid := map[string]bool{}
+			for _, el := range e.region.Elements() {
+				valid[el] = true
+			}
+			marked := 0
+			for _, r := range e.resp.Resources {
+				switch {
+				case r.Element == "":
+				case !valid[r.Element]:
+					t.Errorf("Expand(%s): %s marks element %q, which the region does not have (it has %v); build it with spec.NodePoolElement and its siblings", e.name, r.Address, r.Element, e.region.Elements())
+				default:
+					marked++
+				}
+			}
+			if marked == 0 {
+				t.Logf("Expand(%s) marks no spec element (Resource.Element): import blocks, regionctl import, --target and --replace then take addresses only", e.name)
+			}
+		}
+	})
 	t.run("JSONValues", func(t *st) {
 		for _, e := range all {
 			for _, r := range e.resp.Resources {

@@ -205,7 +205,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	netName := resourceName(name)
 	network := addr(TypeNetwork, "main")
 	add(providers.Resource{
-		Address: network, Type: TypeNetwork,
+		Address: network, Type: TypeNetwork, Element: spec.ElementNetwork,
 		Inputs: providers.Values{
 			"project": project, "name": netName, "auto_create_subnetworks": false, "routing_mode": routingMode,
 		},
@@ -256,7 +256,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		clusterIn["master_ipv4_cidr_block"] = carve.Master
 	}
 	add(providers.Resource{
-		Address: cluster, Type: TypeCluster, Inputs: clusterIn,
+		Address: cluster, Type: TypeCluster, Element: spec.ElementCluster, Inputs: clusterIn,
 		// Private nodes reach the internet (images, GKE's own endpoints)
 		// through Cloud NAT.
 		DependsOn: []string{router},
@@ -301,7 +301,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		}
 		pools = append(pools, addr(TypeNodePool, p.Name))
 		add(providers.Resource{
-			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool,
+			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Element: spec.NodePoolElement(p.Name),
 			Inputs: providers.Values{
 				"project": project, "location": loc, "cluster": providers.Ref(cluster, "id"),
 				"name":         PoolName(p.Name, mt.Name, fmt.Sprint(p.Spot), accelKey, imageType),
@@ -327,7 +327,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			in["network_tier"] = "PREMIUM"
 		}
 		add(providers.Resource{
-			Address: addr(TypeAddress, "lb-"+lb.Name), Type: TypeAddress,
+			Address: addr(TypeAddress, "lb-"+lb.Name), Type: TypeAddress, Element: spec.LoadBalancerAddressElement(lb.Name),
 			Inputs: in, Stateful: true,
 		})
 	}

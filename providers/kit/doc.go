@@ -6,7 +6,7 @@
 // From the struct tags (`kit:"name,replace,set,omitempty,sensitive"`) the
 // kit derives the type's providers.ResourceSchema, which the driver
 // publishes in Capabilities.Resources. With the schema the kit
-//   - routes Create, Read, Update, Delete, Find and UpgradeState to the
+//   - routes Create, Read, Update, Delete, Find, ImportID and UpgradeState to the
 //     type's handler (Router), after checking that inputs hold no
 //     unresolved references;
 //   - decodes the engine's untyped providers.Values into the input struct

@@ -116,6 +116,17 @@ type Settler[E, In, Out any] interface {
 	Settle(ctx context.Context, c *Call[E, In, Out]) error
 }
 
+// Importer is implemented by handlers of types whose recorded ID is not
+// the only form a user may give to `regionctl import`: the kit calls
+// ImportID with c.ID set to what the user wrote and c.In to the desired
+// inputs (references resolved as far as state knows them); it returns the
+// ID to record, or an error (kit.Classed with providers.ErrPermanent for
+// an ID of the wrong form, naming the forms the type accepts). Without it
+// the user's ID is recorded as given.
+type Importer[E, In, Out any] interface {
+	ImportID(ctx context.Context, c *Call[E, In, Out]) (string, error)
+}
+
 // Upgrade rewrites a resource's stored inputs and outputs from one schema
 // version to the next. It works on raw values: the old shape has no struct.
 type Upgrade func(in, out providers.Values) (providers.Values, providers.Values, error)
@@ -154,6 +165,7 @@ type binding interface {
 	update(ctx context.Context, m Meta, in, prev, out providers.Values, changed []string) (providers.Values, error)
 	delete(ctx context.Context, m Meta, in, out providers.Values) error
 	find(ctx context.Context, m Meta, in providers.Values) (string, providers.Values, error)
+	importID(ctx context.Context, m Meta, in providers.Values) (string, error)
 	readMany(ctx context.Context, metas []Meta, ins, outs []providers.Values) ([]readResult, error)
 	check(in providers.Values) error
 }
@@ -344,6 +356,18 @@ func (b *typed[E, In, Out]) find(ctx context.Context, m Meta, in providers.Value
 	return id, out, nil
 }
 
+func (b *typed[E, In, Out]) importID(ctx context.Context, m Meta, in providers.Values) (string, error) {
+	im, ok := b.t.Handler.(Importer[E, In, Out])
+	if !ok {
+		return m.ID, nil
+	}
+	c, err := b.call(ctx, m, in, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	return im.ImportID(ctx, c)
+}
+
 // check verifies expanded inputs: every key is an input of the type, every
 // value has the input's type (references stand for any value), and every
 // input that is not optional is there.
@@ -377,6 +401,7 @@ type Router struct {
 var (
 	_ providers.Finder        = (*Router)(nil)
 	_ providers.StateUpgrader = (*Router)(nil)
+	_ providers.Importer      = (*Router)(nil)
 )
 
 // New declares a driver's resource types. It fails on a declaration whose
@@ -655,6 +680,27 @@ func (r *Router) Find(ctx context.Context, req providers.FindRequest) (providers
 		return providers.FindResponse{}, nil
 	}
 	return providers.FindResponse{Found: true, ID: id, Outputs: out}, nil
+}
+
+// ImportID turns the identifier a user gave for an import into the ID the
+// type records, through the handler's Importer; without one the ID is
+// returned as given. Inputs must be resolved.
+func (r *Router) ImportID(ctx context.Context, req providers.ImportIDRequest) (providers.ImportIDResponse, error) {
+	if err := checkResolved(req.Inputs); err != nil {
+		return providers.ImportIDResponse{}, r.fail(err, "import %s", req.Address)
+	}
+	b, err := r.lookup(req.Type, req.Address)
+	if err != nil {
+		return providers.ImportIDResponse{}, err
+	}
+	id, err := b.importID(ctx, Meta{Address: req.Address, Type: req.Type, ID: req.ID}, req.Inputs)
+	if err != nil {
+		return providers.ImportIDResponse{}, r.fail(err, "import %s (%s)", req.Address, req.ID)
+	}
+	if id == "" {
+		return providers.ImportIDResponse{}, r.fail(errors.New("the handler returned no ID"), "import %s (%s)", req.Address, req.ID)
+	}
+	return providers.ImportIDResponse{ID: id}, nil
 }
 
 // UpgradeState rewrites a recorded resource's values to its type's current

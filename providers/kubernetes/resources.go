@@ -44,6 +44,7 @@ func StorageClassResource(region string, cluster ClusterRefs, sc StorageClass, d
 	return providers.Resource{
 		Address:   providers.Address(region, TypeStorageClass, sc.Name),
 		Type:      TypeStorageClass,
+		Element:   spec.StorageClassElement(sc.Name),
 		Inputs:    in,
 		DependsOn: slices.Clone(dependsOn),
 		ForceNew:  slices.Clone(StorageClassForceNew),
@@ -119,6 +120,7 @@ func ServiceResource(region string, cluster ClusterRefs, svc Service, dependsOn 
 	return providers.Resource{
 		Address:   providers.Address(region, TypeService, svc.Name),
 		Type:      TypeService,
+		Element:   spec.LoadBalancerElement(svc.Name),
 		Inputs:    in,
 		DependsOn: slices.Clone(dependsOn),
 		ForceNew:  slices.Clone(ServiceForceNew),

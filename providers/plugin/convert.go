@@ -188,7 +188,7 @@ func encodeResource(r providers.Resource) (*pb.Resource, error) {
 		return nil, fmt.Errorf("%s inputs: %w", r.Address, err)
 	}
 	return &pb.Resource{Address: r.Address, Type: r.Type, Inputs: in, DependsOn: r.DependsOn, ForceNew: r.ForceNew,
-		CreateBeforeDestroy: r.CreateBeforeDestroy, Stateful: r.Stateful}, nil
+		CreateBeforeDestroy: r.CreateBeforeDestroy, Stateful: r.Stateful, Element: r.Element}, nil
 }
 
 func decodeResource(m *pb.Resource) (providers.Resource, error) {
@@ -197,7 +197,7 @@ func decodeResource(m *pb.Resource) (providers.Resource, error) {
 		return providers.Resource{}, fmt.Errorf("%s inputs: %w", m.Address, err)
 	}
 	return providers.Resource{Address: m.Address, Type: m.Type, Inputs: in, DependsOn: m.DependsOn, ForceNew: m.ForceNew,
-		CreateBeforeDestroy: m.CreateBeforeDestroy, Stateful: m.Stateful}, nil
+		CreateBeforeDestroy: m.CreateBeforeDestroy, Stateful: m.Stateful, Element: m.Element}, nil
 }
 
 // encodeDiagnostics sends diagnostics without their positions: the plugin

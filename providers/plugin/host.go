@@ -203,8 +203,10 @@ func (p Plugin) Factory() providers.Factory {
 // driver it returns implements providers.Driver, Lister, Validator,
 // StateUpgrader and ClusterAccessor (the plugin answers those even when its
 // driver lacks them, the way the engine would do without them), Kinder
-// (from the kinds the plugin declares), Finder and Identifier when the
-// plugin's driver has them, and io.Closer: Close stops the plugin.
+// (from the kinds the plugin declares), Importer (the user's ID as given
+// when the plugin's driver has none, as the engine does without one),
+// Finder and Identifier when the plugin's driver has them, and io.Closer:
+// Close stops the plugin.
 //
 // With opts.Sandbox, the plugin must bring an emulator (its handshake says
 // so) and opts must point at it (SandboxEndpoints from StartEmulator):
@@ -282,6 +284,7 @@ var (
 	_ providers.StateUpgrader   = (*Driver)(nil)
 	_ providers.ClusterAccessor = (*Driver)(nil)
 	_ providers.Kinder          = (*Driver)(nil)
+	_ providers.Importer        = (*Driver)(nil)
 	_ providers.Finder          = (*finderDriver)(nil)
 	_ providers.Identifier      = (*identifierDriver)(nil)
 	_ providers.Finder          = (*finderIdentifierDriver)(nil)
@@ -604,6 +607,33 @@ func (h *Driver) ClusterAccess(ctx context.Context, req providers.AccessRequest)
 		return providers.AccessResponse{}, decodeError(resp.Error)
 	}
 	return decodeAccess(resp), nil
+}
+
+// ImportID implements providers.Importer: through the plugin when its
+// driver is an Importer, else the ID as the user gave it.
+func (h *Driver) ImportID(ctx context.Context, req providers.ImportIDRequest) (providers.ImportIDResponse, error) {
+	p, err := h.connect(ctx)
+	if err != nil {
+		return providers.ImportIDResponse{}, err
+	}
+	h.mu.Lock()
+	importer := h.features != nil && h.features.Importer
+	h.mu.Unlock()
+	if !importer {
+		return providers.ImportIDResponse{ID: req.ID}, nil
+	}
+	in, err := encodeValues(req.Inputs)
+	if err != nil {
+		return providers.ImportIDResponse{}, fmt.Errorf("%s: import %s: %w", h.name, req.Address, err)
+	}
+	resp, err := p.driver.ImportID(ctx, &pb.ImportIDRequest{Address: req.Address, Type: req.Type, Id: req.ID, Inputs: in})
+	if err != nil {
+		return providers.ImportIDResponse{}, h.callError(ctx, p, "import "+req.Address, err)
+	}
+	if resp.Error != nil {
+		return providers.ImportIDResponse{}, decodeError(resp.Error)
+	}
+	return providers.ImportIDResponse{ID: resp.Id}, nil
 }
 
 // Identity implements providers.Identifier for a plugin whose driver has it.

@@ -342,3 +342,50 @@ func TestProtocolVersionsMustMatch(t *testing.T) {
 		t.Errorf("the refusal does not say what regionctl speaks: %v", err)
 	}
 }
+
+// TestImportAndElementsCrossTheBoundary: the spec element a resource
+// realises survives Expand through the plugin (import blocks, regionctl
+// import, --target and --replace name resources by it), and ImportID is
+// answered by the plugin's Importer when it has one — the kit driver's
+// refuses a type it does not know — and by the user's ID as given when it
+// has none, as the engine does.
+func TestImportAndElementsCrossTheBoundary(t *testing.T) {
+	p, cloud, _ := memPlugin(t)
+	ctx := context.Background()
+	d := launch(t, p, providers.Options{})
+	cfg := memcloud.Conformance(d, cloud)
+	resp, err := d.Expand(ctx, providers.ExpandRequest{Region: cfg.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elements := map[string]string{}
+	for _, r := range resp.Resources {
+		if r.Element != "" {
+			elements[r.Element] = r.Address
+		}
+	}
+	for _, want := range []string{spec.ElementNetwork, spec.ElementCluster, spec.NodePoolElement("work")} {
+		if elements[want] == "" {
+			t.Errorf("no resource realises %s after Expand through the plugin; elements: %v", want, elements)
+		}
+	}
+	im, ok := d.(providers.Importer)
+	if !ok {
+		t.Fatal("the plugin host does not offer providers.Importer")
+	}
+	got, err := im.ImportID(ctx, providers.ImportIDRequest{Address: "eu1/mem_cluster.main", Type: "mem_cluster", ID: "cluster-7"})
+	if err != nil || got.ID != "cluster-7" {
+		t.Errorf("ImportID through a plugin whose driver has no Importer = %q, %v; want the ID as given", got.ID, err)
+	}
+
+	t.Setenv(envKit, "1")
+	kd := launch(t, p, providers.Options{})
+	kim := kd.(providers.Importer)
+	got, err = kim.ImportID(ctx, providers.ImportIDRequest{Address: "r/toy_disk.d", Type: "toy_disk", ID: "disk-1", Inputs: providers.Values{"size": 10}})
+	if err != nil || got.ID != "disk-1" {
+		t.Errorf("ImportID of a toy_disk through the kit plugin = %q, %v; want disk-1", got.ID, err)
+	}
+	if _, err := kim.ImportID(ctx, providers.ImportIDRequest{Address: "r/toy_nope.d", Type: "toy_nope", ID: "x"}); err == nil {
+		t.Error("ImportID of a type the kit driver does not know was not refused: the call did not reach the plugin's Importer")
+	}
+}

@@ -201,8 +201,9 @@ func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.C
 	_, upgrader := drv.(providers.StateUpgrader)
 	_, access := drv.(providers.ClusterAccessor)
 	_, identifier := drv.(providers.Identifier)
+	_, importer := drv.(providers.Importer)
 	return &pb.ConfigureResponse{Finder: finder, Lister: lister, Validator: validator, StateUpgrader: upgrader, ClusterAccess: access,
-		Identifier: identifier, Kinds: kindsOf(drv)}, nil
+		Identifier: identifier, Importer: importer, Kinds: kindsOf(drv)}, nil
 }
 
 // kindsOf is what a driver's providers.Kinder says of the resource types
@@ -473,6 +474,27 @@ func (s *server) Identity(ctx context.Context, req *pb.IdentityRequest) (*pb.Ide
 	}
 	id := resp.Identity
 	return &pb.IdentityResponse{Kind: id.Kind, Id: id.ID, Principal: id.Principal}, nil
+}
+
+func (s *server) ImportID(ctx context.Context, req *pb.ImportIDRequest) (*pb.ImportIDResponse, error) {
+	drv, ctx, done, err := s.call(ctx)
+	if err != nil {
+		return &pb.ImportIDResponse{Error: encodeError(err)}, nil
+	}
+	defer done()
+	im, ok := drv.(providers.Importer)
+	if !ok {
+		return &pb.ImportIDResponse{Id: req.Id}, nil // as the engine does without an Importer
+	}
+	in, err := decodeValues(req.Inputs)
+	if err != nil {
+		return &pb.ImportIDResponse{Error: s.badRequest(err)}, nil
+	}
+	resp, err := im.ImportID(ctx, providers.ImportIDRequest{Address: req.Address, Type: req.Type, ID: req.Id, Inputs: in})
+	if err != nil {
+		return &pb.ImportIDResponse{Error: encodeError(err)}, nil
+	}
+	return &pb.ImportIDResponse{Id: resp.ID}, nil
 }
 
 func (s *server) UpgradeState(ctx context.Context, req *pb.UpgradeStateRequest) (*pb.UpgradeStateResponse, error) {

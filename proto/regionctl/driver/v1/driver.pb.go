@@ -424,6 +424,9 @@ type ConfigureResponse struct {
 	StateUpgrader bool `protobuf:"varint,5,opt,name=state_upgrader,json=stateUpgrader,proto3" json:"state_upgrader,omitempty"`
 	ClusterAccess bool `protobuf:"varint,6,opt,name=cluster_access,json=clusterAccess,proto3" json:"cluster_access,omitempty"`
 	Identifier    bool `protobuf:"varint,7,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	// importer: the driver implements providers.Importer (regionctl import
+	// and import blocks accept the IDs its cloud's console shows).
+	Importer bool `protobuf:"varint,9,opt,name=importer,proto3" json:"importer,omitempty"`
 	// kinds says which resource types (of Capabilities.resources) are the
 	// region's cluster and node pools (providers.Kinder): type → "cluster" or
 	// "node-pool".
@@ -507,6 +510,13 @@ func (x *ConfigureResponse) GetClusterAccess() bool {
 func (x *ConfigureResponse) GetIdentifier() bool {
 	if x != nil {
 		return x.Identifier
+	}
+	return false
+}
+
+func (x *ConfigureResponse) GetImporter() bool {
+	if x != nil {
+		return x.Importer
 	}
 	return false
 }
@@ -1171,8 +1181,11 @@ type Resource struct {
 	ForceNew            []string `protobuf:"bytes,5,rep,name=force_new,json=forceNew,proto3" json:"force_new,omitempty"`
 	CreateBeforeDestroy bool     `protobuf:"varint,6,opt,name=create_before_destroy,json=createBeforeDestroy,proto3" json:"create_before_destroy,omitempty"`
 	Stateful            bool     `protobuf:"varint,7,opt,name=stateful,proto3" json:"stateful,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// element is the spec element the resource realises ("cluster",
+	// "cluster.nodePools.NAME", ...), or empty.
+	Element       string `protobuf:"bytes,8,opt,name=element,proto3" json:"element,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Resource) Reset() {
@@ -1252,6 +1265,13 @@ func (x *Resource) GetStateful() bool {
 		return x.Stateful
 	}
 	return false
+}
+
+func (x *Resource) GetElement() string {
+	if x != nil {
+		return x.Element
+	}
+	return ""
 }
 
 // Instance is providers.Instance.
@@ -2486,6 +2506,131 @@ func (x *IdentityResponse) GetPrincipal() string {
 	return ""
 }
 
+// ImportIDRequest is providers.ImportIDRequest.
+type ImportIDRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Address string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Type    string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// id is what the user wrote.
+	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// inputs is a JSON object: the desired inputs, references resolved as
+	// far as state knows them.
+	Inputs        []byte `protobuf:"bytes,4,opt,name=inputs,proto3" json:"inputs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportIDRequest) Reset() {
+	*x = ImportIDRequest{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportIDRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportIDRequest) ProtoMessage() {}
+
+func (x *ImportIDRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportIDRequest.ProtoReflect.Descriptor instead.
+func (*ImportIDRequest) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ImportIDRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *ImportIDRequest) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ImportIDRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ImportIDRequest) GetInputs() []byte {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+// ImportIDResponse is providers.ImportIDResponse.
+type ImportIDResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportIDResponse) Reset() {
+	*x = ImportIDResponse{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportIDResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportIDResponse) ProtoMessage() {}
+
+func (x *ImportIDResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportIDResponse.ProtoReflect.Descriptor instead.
+func (*ImportIDResponse) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ImportIDResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *ImportIDResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 type UpgradeStateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Instance      *Instance              `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
@@ -2495,7 +2640,7 @@ type UpgradeStateRequest struct {
 
 func (x *UpgradeStateRequest) Reset() {
 	*x = UpgradeStateRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2507,7 +2652,7 @@ func (x *UpgradeStateRequest) String() string {
 func (*UpgradeStateRequest) ProtoMessage() {}
 
 func (x *UpgradeStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2520,7 +2665,7 @@ func (x *UpgradeStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeStateRequest.ProtoReflect.Descriptor instead.
 func (*UpgradeStateRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{36}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *UpgradeStateRequest) GetInstance() *Instance {
@@ -2542,7 +2687,7 @@ type UpgradeStateResponse struct {
 
 func (x *UpgradeStateResponse) Reset() {
 	*x = UpgradeStateResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2554,7 +2699,7 @@ func (x *UpgradeStateResponse) String() string {
 func (*UpgradeStateResponse) ProtoMessage() {}
 
 func (x *UpgradeStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2567,7 +2712,7 @@ func (x *UpgradeStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeStateResponse.ProtoReflect.Descriptor instead.
 func (*UpgradeStateResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{37}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UpgradeStateResponse) GetError() *Error {
@@ -2606,7 +2751,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2618,7 +2763,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2631,7 +2776,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{38}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{40}
 }
 
 type StopResponse struct {
@@ -2643,7 +2788,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +2800,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +2813,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{39}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *StopResponse) GetError() *Error {
@@ -2690,7 +2835,7 @@ type StartEmulatorRequest struct {
 
 func (x *StartEmulatorRequest) Reset() {
 	*x = StartEmulatorRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2702,7 +2847,7 @@ func (x *StartEmulatorRequest) String() string {
 func (*StartEmulatorRequest) ProtoMessage() {}
 
 func (x *StartEmulatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2715,7 +2860,7 @@ func (x *StartEmulatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartEmulatorRequest.ProtoReflect.Descriptor instead.
 func (*StartEmulatorRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{40}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StartEmulatorRequest) GetDir() string {
@@ -2737,7 +2882,7 @@ type StartEmulatorResponse struct {
 
 func (x *StartEmulatorResponse) Reset() {
 	*x = StartEmulatorResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2749,7 +2894,7 @@ func (x *StartEmulatorResponse) String() string {
 func (*StartEmulatorResponse) ProtoMessage() {}
 
 func (x *StartEmulatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2762,7 +2907,7 @@ func (x *StartEmulatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartEmulatorResponse.ProtoReflect.Descriptor instead.
 func (*StartEmulatorResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{41}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StartEmulatorResponse) GetError() *Error {
@@ -2787,7 +2932,7 @@ type ListEmulatorRequest struct {
 
 func (x *ListEmulatorRequest) Reset() {
 	*x = ListEmulatorRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2799,7 +2944,7 @@ func (x *ListEmulatorRequest) String() string {
 func (*ListEmulatorRequest) ProtoMessage() {}
 
 func (x *ListEmulatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2812,7 +2957,7 @@ func (x *ListEmulatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmulatorRequest.ProtoReflect.Descriptor instead.
 func (*ListEmulatorRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{42}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{44}
 }
 
 type ListEmulatorResponse struct {
@@ -2825,7 +2970,7 @@ type ListEmulatorResponse struct {
 
 func (x *ListEmulatorResponse) Reset() {
 	*x = ListEmulatorResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2837,7 +2982,7 @@ func (x *ListEmulatorResponse) String() string {
 func (*ListEmulatorResponse) ProtoMessage() {}
 
 func (x *ListEmulatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2850,7 +2995,7 @@ func (x *ListEmulatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmulatorResponse.ProtoReflect.Descriptor instead.
 func (*ListEmulatorResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{43}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListEmulatorResponse) GetError() *Error {
@@ -2882,7 +3027,7 @@ type EmulatedObject struct {
 
 func (x *EmulatedObject) Reset() {
 	*x = EmulatedObject{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2894,7 +3039,7 @@ func (x *EmulatedObject) String() string {
 func (*EmulatedObject) ProtoMessage() {}
 
 func (x *EmulatedObject) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2907,7 +3052,7 @@ func (x *EmulatedObject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmulatedObject.ProtoReflect.Descriptor instead.
 func (*EmulatedObject) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{44}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EmulatedObject) GetType() string {
@@ -2953,7 +3098,7 @@ type StopEmulatorRequest struct {
 
 func (x *StopEmulatorRequest) Reset() {
 	*x = StopEmulatorRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2965,7 +3110,7 @@ func (x *StopEmulatorRequest) String() string {
 func (*StopEmulatorRequest) ProtoMessage() {}
 
 func (x *StopEmulatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2978,7 +3123,7 @@ func (x *StopEmulatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopEmulatorRequest.ProtoReflect.Descriptor instead.
 func (*StopEmulatorRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{45}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{47}
 }
 
 type StopEmulatorResponse struct {
@@ -2990,7 +3135,7 @@ type StopEmulatorResponse struct {
 
 func (x *StopEmulatorResponse) Reset() {
 	*x = StopEmulatorResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3002,7 +3147,7 @@ func (x *StopEmulatorResponse) String() string {
 func (*StopEmulatorResponse) ProtoMessage() {}
 
 func (x *StopEmulatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3015,7 +3160,7 @@ func (x *StopEmulatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopEmulatorResponse.ProtoReflect.Descriptor instead.
 func (*StopEmulatorResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{46}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *StopEmulatorResponse) GetError() *Error {
@@ -3053,7 +3198,7 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"J\n" +
 	"\x10ConfigureRequest\x126\n" +
-	"\aoptions\x18\x01 \x01(\v2\x1c.regionctl.driver.v1.OptionsR\aoptions\"\x84\x03\n" +
+	"\aoptions\x18\x01 \x01(\v2\x1c.regionctl.driver.v1.OptionsR\aoptions\"\xa0\x03\n" +
 	"\x11ConfigureResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x16\n" +
 	"\x06finder\x18\x02 \x01(\bR\x06finder\x12\x16\n" +
@@ -3063,7 +3208,8 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x0ecluster_access\x18\x06 \x01(\bR\rclusterAccess\x12\x1e\n" +
 	"\n" +
 	"identifier\x18\a \x01(\bR\n" +
-	"identifier\x12G\n" +
+	"identifier\x12\x1a\n" +
+	"\bimporter\x18\t \x01(\bR\bimporter\x12G\n" +
 	"\x05kinds\x18\b \x03(\v21.regionctl.driver.v1.ConfigureResponse.KindsEntryR\x05kinds\x1a8\n" +
 	"\n" +
 	"KindsEntry\x12\x10\n" +
@@ -3135,7 +3281,7 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\tPERMANENT\x10\x04\x12\x11\n" +
 	"\rCREATE_FAILED\x10\x05\x12\f\n" +
 	"\bCANCELED\x10\x06\x12\x15\n" +
-	"\x11DEADLINE_EXCEEDED\x10\a\"\xdc\x01\n" +
+	"\x11DEADLINE_EXCEEDED\x10\a\"\xf6\x01\n" +
 	"\bResource\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -3144,7 +3290,8 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"depends_on\x18\x04 \x03(\tR\tdependsOn\x12\x1b\n" +
 	"\tforce_new\x18\x05 \x03(\tR\bforceNew\x122\n" +
 	"\x15create_before_destroy\x18\x06 \x01(\bR\x13createBeforeDestroy\x12\x1a\n" +
-	"\bstateful\x18\a \x01(\bR\bstateful\"\xa1\x01\n" +
+	"\bstateful\x18\a \x01(\bR\bstateful\x12\x18\n" +
+	"\aelement\x18\b \x01(\tR\aelement\"\xa1\x01\n" +
 	"\bInstance\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x0e\n" +
@@ -3224,7 +3371,15 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x1c\n" +
-	"\tprincipal\x18\x04 \x01(\tR\tprincipal\"P\n" +
+	"\tprincipal\x18\x04 \x01(\tR\tprincipal\"g\n" +
+	"\x0fImportIDRequest\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12\x16\n" +
+	"\x06inputs\x18\x04 \x01(\fR\x06inputs\"T\n" +
+	"\x10ImportIDResponse\x120\n" +
+	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"P\n" +
 	"\x13UpgradeStateRequest\x129\n" +
 	"\binstance\x18\x01 \x01(\v2\x1d.regionctl.driver.v1.InstanceR\binstance\"\xa1\x01\n" +
 	"\x14UpgradeStateResponse\x120\n" +
@@ -3255,8 +3410,7 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x05state\x18\x05 \x01(\tR\x05state\"\x15\n" +
 	"\x13StopEmulatorRequest\"H\n" +
 	"\x14StopEmulatorResponse\x120\n" +
-	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error2\xb9\n" +
-	"\n" +
+	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error2\x92\v\n" +
 	"\x06Driver\x12Z\n" +
 	"\tHandshake\x12%.regionctl.driver.v1.HandshakeRequest\x1a&.regionctl.driver.v1.HandshakeResponse\x12Z\n" +
 	"\tConfigure\x12%.regionctl.driver.v1.ConfigureRequest\x1a&.regionctl.driver.v1.ConfigureResponse\x12l\n" +
@@ -3271,7 +3425,8 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x04Find\x12 .regionctl.driver.v1.FindRequest\x1a!.regionctl.driver.v1.FindResponse\x12f\n" +
 	"\rClusterAccess\x12).regionctl.driver.v1.ClusterAccessRequest\x1a*.regionctl.driver.v1.ClusterAccessResponse\x12c\n" +
 	"\fUpgradeState\x12(.regionctl.driver.v1.UpgradeStateRequest\x1a).regionctl.driver.v1.UpgradeStateResponse\x12W\n" +
-	"\bIdentity\x12$.regionctl.driver.v1.IdentityRequest\x1a%.regionctl.driver.v1.IdentityResponse\x12K\n" +
+	"\bIdentity\x12$.regionctl.driver.v1.IdentityRequest\x1a%.regionctl.driver.v1.IdentityResponse\x12W\n" +
+	"\bImportID\x12$.regionctl.driver.v1.ImportIDRequest\x1a%.regionctl.driver.v1.ImportIDResponse\x12K\n" +
 	"\x04Stop\x12 .regionctl.driver.v1.StopRequest\x1a!.regionctl.driver.v1.StopResponse2\xa4\x02\n" +
 	"\bEmulator\x12^\n" +
 	"\x05Start\x12).regionctl.driver.v1.StartEmulatorRequest\x1a*.regionctl.driver.v1.StartEmulatorResponse\x12[\n" +
@@ -3291,7 +3446,7 @@ func file_regionctl_driver_v1_driver_proto_rawDescGZIP() []byte {
 }
 
 var file_regionctl_driver_v1_driver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_regionctl_driver_v1_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_regionctl_driver_v1_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_regionctl_driver_v1_driver_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),        // 0: regionctl.driver.v1.Diagnostic.Severity
 	(Error_Class)(0),                // 1: regionctl.driver.v1.Error.Class
@@ -3331,32 +3486,34 @@ var file_regionctl_driver_v1_driver_proto_goTypes = []any{
 	(*ClusterAccessResponse)(nil),   // 35: regionctl.driver.v1.ClusterAccessResponse
 	(*IdentityRequest)(nil),         // 36: regionctl.driver.v1.IdentityRequest
 	(*IdentityResponse)(nil),        // 37: regionctl.driver.v1.IdentityResponse
-	(*UpgradeStateRequest)(nil),     // 38: regionctl.driver.v1.UpgradeStateRequest
-	(*UpgradeStateResponse)(nil),    // 39: regionctl.driver.v1.UpgradeStateResponse
-	(*StopRequest)(nil),             // 40: regionctl.driver.v1.StopRequest
-	(*StopResponse)(nil),            // 41: regionctl.driver.v1.StopResponse
-	(*StartEmulatorRequest)(nil),    // 42: regionctl.driver.v1.StartEmulatorRequest
-	(*StartEmulatorResponse)(nil),   // 43: regionctl.driver.v1.StartEmulatorResponse
-	(*ListEmulatorRequest)(nil),     // 44: regionctl.driver.v1.ListEmulatorRequest
-	(*ListEmulatorResponse)(nil),    // 45: regionctl.driver.v1.ListEmulatorResponse
-	(*EmulatedObject)(nil),          // 46: regionctl.driver.v1.EmulatedObject
-	(*StopEmulatorRequest)(nil),     // 47: regionctl.driver.v1.StopEmulatorRequest
-	(*StopEmulatorResponse)(nil),    // 48: regionctl.driver.v1.StopEmulatorResponse
-	nil,                             // 49: regionctl.driver.v1.Options.SandboxEndpointsEntry
-	nil,                             // 50: regionctl.driver.v1.Options.RateBudgetsEntry
-	nil,                             // 51: regionctl.driver.v1.ConfigureResponse.KindsEntry
-	nil,                             // 52: regionctl.driver.v1.Capabilities.LocationsEntry
-	nil,                             // 53: regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
+	(*ImportIDRequest)(nil),         // 38: regionctl.driver.v1.ImportIDRequest
+	(*ImportIDResponse)(nil),        // 39: regionctl.driver.v1.ImportIDResponse
+	(*UpgradeStateRequest)(nil),     // 40: regionctl.driver.v1.UpgradeStateRequest
+	(*UpgradeStateResponse)(nil),    // 41: regionctl.driver.v1.UpgradeStateResponse
+	(*StopRequest)(nil),             // 42: regionctl.driver.v1.StopRequest
+	(*StopResponse)(nil),            // 43: regionctl.driver.v1.StopResponse
+	(*StartEmulatorRequest)(nil),    // 44: regionctl.driver.v1.StartEmulatorRequest
+	(*StartEmulatorResponse)(nil),   // 45: regionctl.driver.v1.StartEmulatorResponse
+	(*ListEmulatorRequest)(nil),     // 46: regionctl.driver.v1.ListEmulatorRequest
+	(*ListEmulatorResponse)(nil),    // 47: regionctl.driver.v1.ListEmulatorResponse
+	(*EmulatedObject)(nil),          // 48: regionctl.driver.v1.EmulatedObject
+	(*StopEmulatorRequest)(nil),     // 49: regionctl.driver.v1.StopEmulatorRequest
+	(*StopEmulatorResponse)(nil),    // 50: regionctl.driver.v1.StopEmulatorResponse
+	nil,                             // 51: regionctl.driver.v1.Options.SandboxEndpointsEntry
+	nil,                             // 52: regionctl.driver.v1.Options.RateBudgetsEntry
+	nil,                             // 53: regionctl.driver.v1.ConfigureResponse.KindsEntry
+	nil,                             // 54: regionctl.driver.v1.Capabilities.LocationsEntry
+	nil,                             // 55: regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
 }
 var file_regionctl_driver_v1_driver_proto_depIdxs = []int32{
-	49, // 0: regionctl.driver.v1.Options.sandbox_endpoints:type_name -> regionctl.driver.v1.Options.SandboxEndpointsEntry
-	50, // 1: regionctl.driver.v1.Options.rate_budgets:type_name -> regionctl.driver.v1.Options.RateBudgetsEntry
+	51, // 0: regionctl.driver.v1.Options.sandbox_endpoints:type_name -> regionctl.driver.v1.Options.SandboxEndpointsEntry
+	52, // 1: regionctl.driver.v1.Options.rate_budgets:type_name -> regionctl.driver.v1.Options.RateBudgetsEntry
 	4,  // 2: regionctl.driver.v1.ConfigureRequest.options:type_name -> regionctl.driver.v1.Options
 	15, // 3: regionctl.driver.v1.ConfigureResponse.error:type_name -> regionctl.driver.v1.Error
-	51, // 4: regionctl.driver.v1.ConfigureResponse.kinds:type_name -> regionctl.driver.v1.ConfigureResponse.KindsEntry
+	53, // 4: regionctl.driver.v1.ConfigureResponse.kinds:type_name -> regionctl.driver.v1.ConfigureResponse.KindsEntry
 	9,  // 5: regionctl.driver.v1.GetCapabilitiesResponse.capabilities:type_name -> regionctl.driver.v1.Capabilities
 	10, // 6: regionctl.driver.v1.Capabilities.machines:type_name -> regionctl.driver.v1.MachineType
-	52, // 7: regionctl.driver.v1.Capabilities.locations:type_name -> regionctl.driver.v1.Capabilities.LocationsEntry
+	54, // 7: regionctl.driver.v1.Capabilities.locations:type_name -> regionctl.driver.v1.Capabilities.LocationsEntry
 	11, // 8: regionctl.driver.v1.Capabilities.resources:type_name -> regionctl.driver.v1.ResourceSchema
 	12, // 9: regionctl.driver.v1.ResourceSchema.inputs:type_name -> regionctl.driver.v1.Attribute
 	12, // 10: regionctl.driver.v1.ResourceSchema.outputs:type_name -> regionctl.driver.v1.Attribute
@@ -3384,55 +3541,58 @@ var file_regionctl_driver_v1_driver_proto_depIdxs = []int32{
 	15, // 32: regionctl.driver.v1.ClusterAccessResponse.error:type_name -> regionctl.driver.v1.Error
 	16, // 33: regionctl.driver.v1.IdentityRequest.resources:type_name -> regionctl.driver.v1.Resource
 	15, // 34: regionctl.driver.v1.IdentityResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 35: regionctl.driver.v1.UpgradeStateRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 36: regionctl.driver.v1.UpgradeStateResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 37: regionctl.driver.v1.StopResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 38: regionctl.driver.v1.StartEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	53, // 39: regionctl.driver.v1.StartEmulatorResponse.endpoints:type_name -> regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
-	15, // 40: regionctl.driver.v1.ListEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	46, // 41: regionctl.driver.v1.ListEmulatorResponse.objects:type_name -> regionctl.driver.v1.EmulatedObject
-	15, // 42: regionctl.driver.v1.StopEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	2,  // 43: regionctl.driver.v1.Driver.Handshake:input_type -> regionctl.driver.v1.HandshakeRequest
-	5,  // 44: regionctl.driver.v1.Driver.Configure:input_type -> regionctl.driver.v1.ConfigureRequest
-	7,  // 45: regionctl.driver.v1.Driver.GetCapabilities:input_type -> regionctl.driver.v1.GetCapabilitiesRequest
-	18, // 46: regionctl.driver.v1.Driver.Validate:input_type -> regionctl.driver.v1.ValidateRequest
-	20, // 47: regionctl.driver.v1.Driver.Expand:input_type -> regionctl.driver.v1.ExpandRequest
-	22, // 48: regionctl.driver.v1.Driver.Read:input_type -> regionctl.driver.v1.ReadRequest
-	24, // 49: regionctl.driver.v1.Driver.ReadMany:input_type -> regionctl.driver.v1.ReadManyRequest
-	26, // 50: regionctl.driver.v1.Driver.Create:input_type -> regionctl.driver.v1.CreateRequest
-	28, // 51: regionctl.driver.v1.Driver.Update:input_type -> regionctl.driver.v1.UpdateRequest
-	30, // 52: regionctl.driver.v1.Driver.Delete:input_type -> regionctl.driver.v1.DeleteRequest
-	32, // 53: regionctl.driver.v1.Driver.Find:input_type -> regionctl.driver.v1.FindRequest
-	34, // 54: regionctl.driver.v1.Driver.ClusterAccess:input_type -> regionctl.driver.v1.ClusterAccessRequest
-	38, // 55: regionctl.driver.v1.Driver.UpgradeState:input_type -> regionctl.driver.v1.UpgradeStateRequest
-	36, // 56: regionctl.driver.v1.Driver.Identity:input_type -> regionctl.driver.v1.IdentityRequest
-	40, // 57: regionctl.driver.v1.Driver.Stop:input_type -> regionctl.driver.v1.StopRequest
-	42, // 58: regionctl.driver.v1.Emulator.Start:input_type -> regionctl.driver.v1.StartEmulatorRequest
-	44, // 59: regionctl.driver.v1.Emulator.List:input_type -> regionctl.driver.v1.ListEmulatorRequest
-	47, // 60: regionctl.driver.v1.Emulator.Stop:input_type -> regionctl.driver.v1.StopEmulatorRequest
-	3,  // 61: regionctl.driver.v1.Driver.Handshake:output_type -> regionctl.driver.v1.HandshakeResponse
-	6,  // 62: regionctl.driver.v1.Driver.Configure:output_type -> regionctl.driver.v1.ConfigureResponse
-	8,  // 63: regionctl.driver.v1.Driver.GetCapabilities:output_type -> regionctl.driver.v1.GetCapabilitiesResponse
-	19, // 64: regionctl.driver.v1.Driver.Validate:output_type -> regionctl.driver.v1.ValidateResponse
-	21, // 65: regionctl.driver.v1.Driver.Expand:output_type -> regionctl.driver.v1.ExpandResponse
-	23, // 66: regionctl.driver.v1.Driver.Read:output_type -> regionctl.driver.v1.ReadResponse
-	25, // 67: regionctl.driver.v1.Driver.ReadMany:output_type -> regionctl.driver.v1.ReadManyResponse
-	27, // 68: regionctl.driver.v1.Driver.Create:output_type -> regionctl.driver.v1.CreateResponse
-	29, // 69: regionctl.driver.v1.Driver.Update:output_type -> regionctl.driver.v1.UpdateResponse
-	31, // 70: regionctl.driver.v1.Driver.Delete:output_type -> regionctl.driver.v1.DeleteResponse
-	33, // 71: regionctl.driver.v1.Driver.Find:output_type -> regionctl.driver.v1.FindResponse
-	35, // 72: regionctl.driver.v1.Driver.ClusterAccess:output_type -> regionctl.driver.v1.ClusterAccessResponse
-	39, // 73: regionctl.driver.v1.Driver.UpgradeState:output_type -> regionctl.driver.v1.UpgradeStateResponse
-	37, // 74: regionctl.driver.v1.Driver.Identity:output_type -> regionctl.driver.v1.IdentityResponse
-	41, // 75: regionctl.driver.v1.Driver.Stop:output_type -> regionctl.driver.v1.StopResponse
-	43, // 76: regionctl.driver.v1.Emulator.Start:output_type -> regionctl.driver.v1.StartEmulatorResponse
-	45, // 77: regionctl.driver.v1.Emulator.List:output_type -> regionctl.driver.v1.ListEmulatorResponse
-	48, // 78: regionctl.driver.v1.Emulator.Stop:output_type -> regionctl.driver.v1.StopEmulatorResponse
-	61, // [61:79] is the sub-list for method output_type
-	43, // [43:61] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	15, // 35: regionctl.driver.v1.ImportIDResponse.error:type_name -> regionctl.driver.v1.Error
+	17, // 36: regionctl.driver.v1.UpgradeStateRequest.instance:type_name -> regionctl.driver.v1.Instance
+	15, // 37: regionctl.driver.v1.UpgradeStateResponse.error:type_name -> regionctl.driver.v1.Error
+	15, // 38: regionctl.driver.v1.StopResponse.error:type_name -> regionctl.driver.v1.Error
+	15, // 39: regionctl.driver.v1.StartEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	55, // 40: regionctl.driver.v1.StartEmulatorResponse.endpoints:type_name -> regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
+	15, // 41: regionctl.driver.v1.ListEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	48, // 42: regionctl.driver.v1.ListEmulatorResponse.objects:type_name -> regionctl.driver.v1.EmulatedObject
+	15, // 43: regionctl.driver.v1.StopEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	2,  // 44: regionctl.driver.v1.Driver.Handshake:input_type -> regionctl.driver.v1.HandshakeRequest
+	5,  // 45: regionctl.driver.v1.Driver.Configure:input_type -> regionctl.driver.v1.ConfigureRequest
+	7,  // 46: regionctl.driver.v1.Driver.GetCapabilities:input_type -> regionctl.driver.v1.GetCapabilitiesRequest
+	18, // 47: regionctl.driver.v1.Driver.Validate:input_type -> regionctl.driver.v1.ValidateRequest
+	20, // 48: regionctl.driver.v1.Driver.Expand:input_type -> regionctl.driver.v1.ExpandRequest
+	22, // 49: regionctl.driver.v1.Driver.Read:input_type -> regionctl.driver.v1.ReadRequest
+	24, // 50: regionctl.driver.v1.Driver.ReadMany:input_type -> regionctl.driver.v1.ReadManyRequest
+	26, // 51: regionctl.driver.v1.Driver.Create:input_type -> regionctl.driver.v1.CreateRequest
+	28, // 52: regionctl.driver.v1.Driver.Update:input_type -> regionctl.driver.v1.UpdateRequest
+	30, // 53: regionctl.driver.v1.Driver.Delete:input_type -> regionctl.driver.v1.DeleteRequest
+	32, // 54: regionctl.driver.v1.Driver.Find:input_type -> regionctl.driver.v1.FindRequest
+	34, // 55: regionctl.driver.v1.Driver.ClusterAccess:input_type -> regionctl.driver.v1.ClusterAccessRequest
+	40, // 56: regionctl.driver.v1.Driver.UpgradeState:input_type -> regionctl.driver.v1.UpgradeStateRequest
+	36, // 57: regionctl.driver.v1.Driver.Identity:input_type -> regionctl.driver.v1.IdentityRequest
+	38, // 58: regionctl.driver.v1.Driver.ImportID:input_type -> regionctl.driver.v1.ImportIDRequest
+	42, // 59: regionctl.driver.v1.Driver.Stop:input_type -> regionctl.driver.v1.StopRequest
+	44, // 60: regionctl.driver.v1.Emulator.Start:input_type -> regionctl.driver.v1.StartEmulatorRequest
+	46, // 61: regionctl.driver.v1.Emulator.List:input_type -> regionctl.driver.v1.ListEmulatorRequest
+	49, // 62: regionctl.driver.v1.Emulator.Stop:input_type -> regionctl.driver.v1.StopEmulatorRequest
+	3,  // 63: regionctl.driver.v1.Driver.Handshake:output_type -> regionctl.driver.v1.HandshakeResponse
+	6,  // 64: regionctl.driver.v1.Driver.Configure:output_type -> regionctl.driver.v1.ConfigureResponse
+	8,  // 65: regionctl.driver.v1.Driver.GetCapabilities:output_type -> regionctl.driver.v1.GetCapabilitiesResponse
+	19, // 66: regionctl.driver.v1.Driver.Validate:output_type -> regionctl.driver.v1.ValidateResponse
+	21, // 67: regionctl.driver.v1.Driver.Expand:output_type -> regionctl.driver.v1.ExpandResponse
+	23, // 68: regionctl.driver.v1.Driver.Read:output_type -> regionctl.driver.v1.ReadResponse
+	25, // 69: regionctl.driver.v1.Driver.ReadMany:output_type -> regionctl.driver.v1.ReadManyResponse
+	27, // 70: regionctl.driver.v1.Driver.Create:output_type -> regionctl.driver.v1.CreateResponse
+	29, // 71: regionctl.driver.v1.Driver.Update:output_type -> regionctl.driver.v1.UpdateResponse
+	31, // 72: regionctl.driver.v1.Driver.Delete:output_type -> regionctl.driver.v1.DeleteResponse
+	33, // 73: regionctl.driver.v1.Driver.Find:output_type -> regionctl.driver.v1.FindResponse
+	35, // 74: regionctl.driver.v1.Driver.ClusterAccess:output_type -> regionctl.driver.v1.ClusterAccessResponse
+	41, // 75: regionctl.driver.v1.Driver.UpgradeState:output_type -> regionctl.driver.v1.UpgradeStateResponse
+	37, // 76: regionctl.driver.v1.Driver.Identity:output_type -> regionctl.driver.v1.IdentityResponse
+	39, // 77: regionctl.driver.v1.Driver.ImportID:output_type -> regionctl.driver.v1.ImportIDResponse
+	43, // 78: regionctl.driver.v1.Driver.Stop:output_type -> regionctl.driver.v1.StopResponse
+	45, // 79: regionctl.driver.v1.Emulator.Start:output_type -> regionctl.driver.v1.StartEmulatorResponse
+	47, // 80: regionctl.driver.v1.Emulator.List:output_type -> regionctl.driver.v1.ListEmulatorResponse
+	50, // 81: regionctl.driver.v1.Emulator.Stop:output_type -> regionctl.driver.v1.StopEmulatorResponse
+	63, // [63:82] is the sub-list for method output_type
+	44, // [44:63] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_regionctl_driver_v1_driver_proto_init() }
@@ -3446,7 +3606,7 @@ func file_regionctl_driver_v1_driver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_regionctl_driver_v1_driver_proto_rawDesc), len(file_regionctl_driver_v1_driver_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -53,6 +53,7 @@ const (
 	Driver_ClusterAccess_FullMethodName   = "/regionctl.driver.v1.Driver/ClusterAccess"
 	Driver_UpgradeState_FullMethodName    = "/regionctl.driver.v1.Driver/UpgradeState"
 	Driver_Identity_FullMethodName        = "/regionctl.driver.v1.Driver/Identity"
+	Driver_ImportID_FullMethodName        = "/regionctl.driver.v1.Driver/ImportID"
 	Driver_Stop_FullMethodName            = "/regionctl.driver.v1.Driver/Stop"
 )
 
@@ -87,6 +88,10 @@ type DriverClient interface {
 	// (providers.Identifier). Only called when ConfigureResponse.identifier
 	// is true.
 	Identity(ctx context.Context, in *IdentityRequest, opts ...grpc.CallOption) (*IdentityResponse, error)
+	// ImportID turns an identifier a user gave for an import into the ID the
+	// driver records (providers.Importer). Only called when
+	// ConfigureResponse.importer is true.
+	ImportID(ctx context.Context, in *ImportIDRequest, opts ...grpc.CallOption) (*ImportIDResponse, error)
 	// Stop cancels every call in flight and releases the driver; the host
 	// then ends the process.
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
@@ -240,6 +245,16 @@ func (c *driverClient) Identity(ctx context.Context, in *IdentityRequest, opts .
 	return out, nil
 }
 
+func (c *driverClient) ImportID(ctx context.Context, in *ImportIDRequest, opts ...grpc.CallOption) (*ImportIDResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportIDResponse)
+	err := c.cc.Invoke(ctx, Driver_ImportID_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *driverClient) Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StopResponse)
@@ -281,6 +296,10 @@ type DriverServer interface {
 	// (providers.Identifier). Only called when ConfigureResponse.identifier
 	// is true.
 	Identity(context.Context, *IdentityRequest) (*IdentityResponse, error)
+	// ImportID turns an identifier a user gave for an import into the ID the
+	// driver records (providers.Importer). Only called when
+	// ConfigureResponse.importer is true.
+	ImportID(context.Context, *ImportIDRequest) (*ImportIDResponse, error)
 	// Stop cancels every call in flight and releases the driver; the host
 	// then ends the process.
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
@@ -335,6 +354,9 @@ func (UnimplementedDriverServer) UpgradeState(context.Context, *UpgradeStateRequ
 }
 func (UnimplementedDriverServer) Identity(context.Context, *IdentityRequest) (*IdentityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Identity not implemented")
+}
+func (UnimplementedDriverServer) ImportID(context.Context, *ImportIDRequest) (*ImportIDResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportID not implemented")
 }
 func (UnimplementedDriverServer) Stop(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
@@ -612,6 +634,24 @@ func _Driver_Identity_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Driver_ImportID_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportIDRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).ImportID(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_ImportID_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).ImportID(ctx, req.(*ImportIDRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Driver_Stop_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(StopRequest)
 	if err := dec(in); err != nil {
@@ -692,6 +732,10 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Identity",
 			Handler:    _Driver_Identity_Handler,
+		},
+		{
+			MethodName: "ImportID",
+			Handler:    _Driver_ImportID_Handler,
 		},
 		{
 			MethodName: "Stop",
