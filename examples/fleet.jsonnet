@@ -1,14 +1,20 @@
 // A fleet: one region template rendered onto AWS, GCP and Azure, two
-// regions on each, for one environment.
+// regions on each, for one environment — and, with the DigitalOcean driver
+// plugin installed (plugins/digitalocean), one region on DigitalOcean.
 //
 //   regionctl plan -f examples/fleet.jsonnet                        # env=prod
 //   regionctl plan -f examples/fleet.jsonnet --tla-str env=staging
+//   regionctl plan -f examples/fleet.jsonnet --tla-str plugins=digitalocean
 //   jsonnet --tla-str env=staging examples/fleet.jsonnet            # see the JSON
 //
-// The program is a function of its top-level argument `env`, so it has a
-// default and also runs with plain `jsonnet examples/fleet.jsonnet`.
-function(env='prod')
+// The program is a function of its top-level arguments `env` and `plugins`
+// (a comma-separated list of driver plugins whose regions to add; none by
+// default, so the fleet validates where no plugin is installed), so it
+// also runs with plain `jsonnet examples/fleet.jsonnet`.
+function(env='prod', plugins='')
   assert std.member(['prod', 'staging', 'dev'], env) : 'env must be prod, staging or dev, got ' + env;
+  local pluginList = std.filter(function(p) p != '', std.split(plugins, ','));
+  assert std.all([std.member(['digitalocean'], p) for p in pluginList]) : 'plugins may name digitalocean, got ' + plugins;
 
   // Size of everything per environment.
   local sizes = {
@@ -80,6 +86,22 @@ function(env='prod')
     azure: { locations: { 'eus': 'eastus', 'weu': 'westeurope' } },
   };
 
+  // Regions on clouds whose drivers are plugins, each with a network octet
+  // of its own (the built-in clouds' octets never move). DigitalOcean
+  // regions are a single zone and have no spot droplets.
+  local pluginRegions = {
+    digitalocean: [
+      base('do-fra1', 40) + {
+        spec+: {
+          provider: 'digitalocean',
+          location: 'fra1',
+          zones: 1,
+          cluster+: { nodePools: [p { spot: false } for p in super.nodePools] },
+        },
+      },
+    ],
+  };
+
   local cloudNames = std.objectFields(clouds);  // sorted: aws, azure, gcp
   [
     base(cloud + '-' + short, 10 * (ci + 1) + li) + {
@@ -89,4 +111,4 @@ function(env='prod')
     for cloud in [cloudNames[ci]]
     for li in std.range(0, 1)
     for short in [std.objectFields(clouds[cloud].locations)[li]]
-  ]
+  ] + std.flattenArrays([pluginRegions[p] for p in pluginList])

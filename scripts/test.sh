@@ -30,9 +30,9 @@ eval "$(scripts/test-servers.sh env)"
 "$GO" test -count=1 -timeout 40m ./...
 # Driver plugins kept in this repository as modules of their own
 # (plugins/NAME/go.mod): their packages are not under ./..., so vet and test
-# each one in its folder. (examples/driver-template is tested by
+# each one in its folder, building it first. (examples/driver-template is tested by
 # docs.TestFollowDriversGuide, from a copy, as a new user would.)
 for mod in plugins/*/go.mod; do
 	[ -e "$mod" ] || continue
-	(cd "$(dirname "$mod")" && "$GO" vet ./... && "$GO" test -count=1 -timeout 20m ./...)
+	(cd "$(dirname "$mod")" && "$GO" build ./... && "$GO" vet ./... && "$GO" test -count=1 -timeout 20m ./...)
 done
