@@ -168,7 +168,7 @@ func newCrashFleet(t *testing.T, withKube, small bool, faults []sandbox.Fault) *
 	if err := os.WriteFile(f.spec, src, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f.editSpec("function(env='prod')", "function(env='staging')")
+	f.editSpec("function(env='prod', plugins='')", "function(env='staging', plugins='')")
 	if small {
 		f.editSpec("for li in std.range(0, 1)", "for li in std.range(0, 0)")
 	}
