@@ -25,7 +25,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -647,26 +646,58 @@ func (m *Manager) ensureEtcd(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("sandbox: create %s: %w", dir, err)
 	}
 	// Keep the ports across restarts: etcd remembers its peer URL.
-	var ports struct{ Client, Peer int }
+	var ports etcdPorts
 	if b, err := os.ReadFile(filepath.Join(dir, "ports.json")); err == nil {
 		_ = json.Unmarshal(b, &ports) // a bad file just gets new ports
 	}
-	if ports.Client == 0 || !portFree(ports.Client) || !portFree(ports.Peer) {
-		var err error
-		if ports.Client, err = freePort(); err != nil {
+	fresh := ports.Client == 0 || !portFree(ports.Client) || !portFree(ports.Peer)
+	for attempt := 1; ; attempt++ {
+		if fresh {
+			if ports, err = newEtcdPorts(dir); err != nil {
+				return "", err
+			}
+		}
+		p, client, err := startEtcd(ctx, bins.Etcd, dir, ports)
+		// Something else took a port between picking and binding: the
+		// ports are etcd's own (clusters know only their API server), so
+		// take others.
+		if err != nil && attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+			fresh = true
+			continue
+		}
+		if err != nil {
 			return "", err
 		}
-		if ports.Peer, err = freePort(); err != nil {
-			return "", err
-		}
-		b, _ := json.Marshal(ports)
-		if err := os.WriteFile(filepath.Join(dir, "ports.json"), b, 0o644); err != nil {
-			return "", fmt.Errorf("sandbox: %w", err)
-		}
+		m.etcd, m.etcdURL = p, client
+		return client, nil
 	}
+}
+
+// etcdPorts are the shared etcd's client and peer ports (ports.json).
+type etcdPorts struct{ Client, Peer int }
+
+// newEtcdPorts picks etcd's ports and records them in dir/ports.json.
+func newEtcdPorts(dir string) (etcdPorts, error) {
+	var ports etcdPorts
+	var err error
+	if ports.Client, err = freePort(); err != nil {
+		return ports, err
+	}
+	if ports.Peer, err = freePort(); err != nil {
+		return ports, err
+	}
+	b, _ := json.Marshal(ports)
+	if err := os.WriteFile(filepath.Join(dir, "ports.json"), b, 0o644); err != nil {
+		return ports, fmt.Errorf("sandbox: %w", err)
+	}
+	return ports, nil
+}
+
+// startEtcd starts etcd on ports and waits until it is healthy.
+func startEtcd(ctx context.Context, etcd, dir string, ports etcdPorts) (*process, string, error) {
 	client := "http://127.0.0.1:" + strconv.Itoa(ports.Client)
 	peer := "http://127.0.0.1:" + strconv.Itoa(ports.Peer)
-	p, err := startProcess(bins.Etcd, []string{
+	p, err := startProcess(etcd, []string{
 		"--name=sandbox", "--data-dir=" + filepath.Join(dir, "data"),
 		"--listen-client-urls=" + client, "--advertise-client-urls=" + client,
 		"--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
@@ -674,7 +705,7 @@ func (m *Manager) ensureEtcd(ctx context.Context) (string, error) {
 		"--quota-backend-bytes=2147483648",
 	}, filepath.Join(dir, "etcd.log"))
 	if err != nil {
-		return "", fmt.Errorf("sandbox: start etcd: %w", err)
+		return nil, "", fmt.Errorf("sandbox: start etcd: %w", err)
 	}
 	hc := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.After(time.Minute)
@@ -691,17 +722,16 @@ func (m *Manager) ensureEtcd(ctx context.Context) (string, error) {
 		select {
 		case <-ctx.Done():
 			p.kill(syscall.SIGKILL, time.Second)
-			return "", ctx.Err()
+			return nil, "", ctx.Err()
 		case <-p.done:
-			return "", fmt.Errorf("sandbox: etcd exited (%v): %s", p.err, tail(filepath.Join(dir, "etcd.log")))
+			return nil, "", fmt.Errorf("sandbox: etcd exited (%v): %s", p.err, tail(filepath.Join(dir, "etcd.log")))
 		case <-deadline:
 			p.kill(syscall.SIGKILL, time.Second)
-			return "", fmt.Errorf("sandbox: etcd not healthy after a minute: %s", tail(filepath.Join(dir, "etcd.log")))
+			return nil, "", fmt.Errorf("sandbox: etcd not healthy after a minute: %s", tail(filepath.Join(dir, "etcd.log")))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	m.etcd, m.etcdURL = p, client
-	return client, nil
+	return p, client, nil
 }
 
 // deletePrefix deletes every key under prefix through etcd's JSON gateway.
@@ -762,51 +792,6 @@ func (m *Manager) KeysUnder(ctx context.Context, id string) (int, error) {
 	}
 	n, _ := strconv.Atoi(out.Count) // absent means 0
 	return n, nil
-}
-
-// freePort picks a port for a program to listen on later. The program binds
-// it some time after this returns, so the port must not be handed to
-// anyone meanwhile: it comes from below the kernel's ephemeral range
-// (ip_local_port_range), where the source ports of outgoing connections —
-// which a busy machine makes by the thousand — are never taken from. Only
-// when no such port is free does it fall back to one the kernel picks.
-func freePort() (int, error) {
-	low := ephemeralLow()
-	if low > minPickedPort {
-		for range 64 {
-			if p := minPickedPort + mathrand.IntN(low-minPickedPort); portFree(p) {
-				return p, nil
-			}
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("sandbox: find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// minPickedPort is the lowest port freePort picks: above the registered
-// ports of common servers.
-const minPickedPort = 20000
-
-// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
-// default when it cannot be read).
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 32768
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 32768
-	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil {
-		return 32768
-	}
-	return n
 }
 
 func portFree(p int) bool {

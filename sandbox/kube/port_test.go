@@ -22,3 +22,34 @@ func TestFreePortAvoidsTheEphemeralRange(t *testing.T) {
 		}
 	}
 }
+
+// TestPortsAreReserved: a port freePort handed out is never handed out
+// again by this process (etcd's client and peer ports were picked by two
+// calls before either was bound), and another process cannot reserve it.
+func TestPortsAreReserved(t *testing.T) {
+	seen := map[int]bool{}
+	for range 200 {
+		p, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[p] {
+			t.Fatalf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+	for p := range seen {
+		if reservePort(p) {
+			t.Fatalf("port %d reserved again", p)
+		}
+		if f, err := lockPortFile(p); err != errPortLocked {
+			if f != nil {
+				f.Close()
+			}
+			// flock locks are per open file: a second open in this process
+			// stands for another process.
+			t.Fatalf("the lock of port %d was taken again: %v", p, err)
+		}
+		break
+	}
+}
