@@ -8,7 +8,6 @@ import (
 
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/plan"
-	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/state"
 )
 
@@ -150,7 +149,6 @@ func exitCode(err error) int {
 	}
 	var te *plan.TargetError
 	var tr *targetRefusal
-	var dt *plan.DriverTargetError
 	var se *plan.StaleError
 	var le *state.LockError
 	var ste *plan.StateError
@@ -160,7 +158,7 @@ func exitCode(err error) int {
 	var re *plan.ResourceError
 	var ae *plan.AccountError
 	switch {
-	case errors.As(err, &te), errors.As(err, &tr), errors.As(err, &dt), errors.Is(err, providers.ErrWrongAccount):
+	case errors.As(err, &te), errors.As(err, &tr), plan.IsWrongTarget(err):
 		return ExitTarget
 	case errors.As(err, &se):
 		return ExitStale

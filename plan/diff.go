@@ -126,7 +126,7 @@ func (e *Engine) plan(ctx context.Context, inputs []regionInput, opts PlanOption
 		ent, err := drivers.get(ctx, in.provider)
 		if err != nil {
 			d := diag.Diagnostic{Severity: diag.Error, Source: diag.SourceCloud, Summary: fmt.Sprintf("region %s: %v", in.name, err), Path: "spec.provider"}
-			if dt := (*DriverTargetError)(nil); errors.As(err, &dt) {
+			if IsWrongTarget(err) {
 				d.Source = diag.SourceTarget
 			}
 			if in.spec != nil {
@@ -278,7 +278,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	target, err := e.regionTarget(ctx, ent.drv, in.name, identityResources(derefResources(desired), st))
 	if err != nil {
 		src := diag.SourceCloud
-		if errors.Is(err, providers.ErrWrongAccount) {
+		if IsWrongTarget(err) {
 			src = diag.SourceTarget
 		}
 		return rp, append(ds, sourced(src, regionDiag(in, "", "%v", err)))

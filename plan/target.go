@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/regionctl/regionctl/providers"
@@ -19,6 +20,16 @@ type DriverTargetError struct {
 }
 
 func (e *DriverTargetError) Error() string { return e.Reason }
+
+// IsWrongTarget reports whether err refuses the run's target rather than
+// failing in the cloud: a driver the target cannot have
+// (DriverTargetError) or credentials acting in another account than the
+// spec names (providers.ErrWrongAccount). Such errors are reported as
+// target problems (diag.SourceTarget, the CLI's exit code 9).
+func IsWrongTarget(err error) bool {
+	var dt *DriverTargetError
+	return errors.As(err, &dt) || errors.Is(err, providers.ErrWrongAccount)
+}
 
 // TargetError is returned when a plan or a region's state was made for
 // another target than the run's: the sandbox and a real cloud, two
