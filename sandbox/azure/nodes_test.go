@@ -110,7 +110,10 @@ func TestAgentPoolNodes(t *testing.T) {
 	t.Run("kubectl", func(t *testing.T) {
 		kubectl, err := exec.LookPath("kubectl")
 		if err != nil {
-			t.Skip("kubectl is not on PATH")
+			if testing.Short() {
+				t.Skip("-short: kubectl is not on PATH")
+			}
+			t.Fatalf("kubectl is needed on PATH (CI never skips this check): %v", err) // as e2e's requireKube
 		}
 		out, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "get", "nodes", "-l", "agentpool=spot", "-o", "json").Output()
 		if err != nil {
