@@ -31,6 +31,8 @@ func TestErrorRoundTrip(t *testing.T) {
 		{name: "create failed", err: errors.Join(providers.ErrThrottled, providers.ErrCreateFailed), want: providers.ErrCreateFailed},
 		{name: "canceled", err: fmt.Errorf("wait: %w", context.Canceled), want: context.Canceled},
 		{name: "deadline", err: fmt.Errorf("wait: %w", context.DeadlineExceeded), want: context.DeadlineExceeded},
+		{name: "wrong account", err: fmt.Errorf("region r must act in 1, not 2: %w", providers.ErrWrongAccount), want: providers.ErrWrongAccount},
+		{name: "wrong account, permanent", err: errors.Join(providers.ErrPermanent, providers.ErrWrongAccount), want: providers.ErrWrongAccount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +53,9 @@ func TestErrorRoundTrip(t *testing.T) {
 			}
 			if tt.want != nil && !errors.Is(got, tt.want) {
 				t.Errorf("%v does not wrap %v", got, tt.want)
+			}
+			if errors.Is(got, providers.ErrWrongAccount) != errors.Is(tt.err, providers.ErrWrongAccount) {
+				t.Errorf("%v: wraps ErrWrongAccount %v, want %v", got, errors.Is(got, providers.ErrWrongAccount), errors.Is(tt.err, providers.ErrWrongAccount))
 			}
 		})
 	}
