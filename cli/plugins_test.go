@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,14 @@ import (
 // name, over the env's cloud file.
 const pluginDriverName = "memp"
 
+// envPluginAccount gives the plugin's driver an Identity that refuses the
+// account its credentials act in (providers.ErrWrongAccount);
+// envPluginRetries a Create that reports a throttled attempt first.
+const (
+	envPluginAccount = "REGIONCTL_TEST_PLUGIN_WRONG_ACCOUNT"
+	envPluginRetries = "REGIONCTL_TEST_PLUGIN_RETRIES"
+)
+
 func servePluginDriver() {
 	plugin.Serve(plugin.Config{Name: pluginDriverName, Version: "0.4.0",
 		New: func(context.Context, providers.Options) (providers.Driver, error) {
@@ -26,8 +35,31 @@ func servePluginDriver() {
 			if err != nil {
 				return nil, err
 			}
-			return renamed{memcloud.NewDriver(cloud)}, nil
+			d := renamed{memcloud.NewDriver(cloud)}
+			switch {
+			case os.Getenv(envPluginAccount) == "1":
+				return wrongAccountDriver{d}, nil
+			case os.Getenv(envPluginRetries) == "1":
+				return retryingDriver{d}, nil
+			}
+			return d, nil
 		}})
+}
+
+// wrongAccountDriver's credentials act in another account than the spec
+// names.
+type wrongAccountDriver struct{ renamed }
+
+func (wrongAccountDriver) Identity(_ context.Context, req providers.IdentityRequest) (providers.IdentityResponse, error) {
+	return providers.IdentityResponse{}, fmt.Errorf("memp: region %s must act in memp account 111, but the credentials act in 222: refusing: %w", req.Region, providers.ErrWrongAccount)
+}
+
+// retryingDriver's creates are throttled once, and retried.
+type retryingDriver struct{ renamed }
+
+func (d retryingDriver) Create(ctx context.Context, req providers.CreateRequest) (providers.CreateResponse, error) {
+	providers.ReportRetry(ctx, providers.RetryReport{Err: fmt.Errorf("create %s: 429 slow down: %w", req.Address, providers.ErrThrottled)})
+	return d.renamed.Create(ctx, req)
 }
 
 // renamed is memcloud's driver called memp.
@@ -117,6 +149,54 @@ func TestPluginDriver(t *testing.T) {
 		t.Errorf("the refused sandbox run started the plugin's emulator in %s", pdir)
 	} else if _, err := os.Stat(pdir); !os.IsNotExist(err) {
 		t.Errorf("the refused sandbox run made %s (%v)", pdir, err)
+	}
+}
+
+// TestPluginWrongAccountExitsAsWrongTarget: a plugin's driver whose
+// credentials act in another account than the spec names stops plan and
+// apply as a built-in driver's does: the wrong target (exit 9), nothing
+// changed.
+func TestPluginWrongAccountExitsAsWrongTarget(t *testing.T) {
+	e := newEnv(t)
+	dir := e.pluginDir(pluginDriverName)
+	e.editSpec("provider: mem", "provider: "+pluginDriverName)
+	t.Setenv(envPluginAccount, "1")
+	for _, cmd := range []string{"plan", "apply"} {
+		args := []string{cmd, "-f", e.specPath(), "--plugin-dir", dir}
+		if cmd == "apply" {
+			args = append(args, "--auto-approve")
+		}
+		r := e.must(ExitTarget, args...)
+		if !strings.Contains(r.stderr, "must act in memp account 111, but the credentials act in 222") {
+			t.Errorf("%s: the plugin's refusal is not shown:\n%s", cmd, r.stderr)
+		}
+	}
+	if n := len(e.cloud.Objects()); n != 0 {
+		t.Errorf("a run refused for its account made %d objects", n)
+	}
+}
+
+// TestPluginRetriesAreReported: the attempts a plugin's driver retries
+// show in the event stream as a built-in driver's do.
+func TestPluginRetriesAreReported(t *testing.T) {
+	e := newEnv(t)
+	dir := e.pluginDir(pluginDriverName)
+	e.editSpec("provider: mem", "provider: "+pluginDriverName)
+	t.Setenv(envPluginRetries, "1")
+	r := e.must(0, "apply", "-f", e.specPath(), "--auto-approve", "--plugin-dir", dir, "--log-format", "json")
+	retried := map[string]bool{}
+	for _, line := range strings.Split(r.stderr, "\n") {
+		var ev struct{ Type, Address, Action, Error string }
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Type != "retry" {
+			continue
+		}
+		if ev.Action != "create" || !strings.Contains(ev.Error, "create "+ev.Address+": 429 slow down") {
+			t.Errorf("retry event: %+v", ev)
+		}
+		retried[ev.Address] = true
+	}
+	if created := len(e.cloud.Objects()); created == 0 || len(retried) != created {
+		t.Errorf("%d retried creates reported for %d objects created:\n%s", len(retried), created, r.stderr)
 	}
 }
 
