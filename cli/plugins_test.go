@@ -11,6 +11,7 @@ import (
 
 	"github.com/regionctl/regionctl/internal/memcloud"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/providers/plugin"
 	"github.com/regionctl/regionctl/sandbox"
 )
@@ -26,11 +27,14 @@ const pluginDriverName = "memp"
 const (
 	envPluginAccount = "REGIONCTL_TEST_PLUGIN_WRONG_ACCOUNT"
 	envPluginRetries = "REGIONCTL_TEST_PLUGIN_RETRIES"
+	// envPluginBudgets makes the plugin's driver declare the rate budget
+	// "api" and note in every plan the override it was given.
+	envPluginBudgets = "REGIONCTL_TEST_PLUGIN_BUDGETS"
 )
 
 func servePluginDriver() {
 	plugin.Serve(plugin.Config{Name: pluginDriverName, Version: "0.4.0",
-		New: func(context.Context, providers.Options) (providers.Driver, error) {
+		New: func(_ context.Context, opts providers.Options) (providers.Driver, error) {
 			cloud, err := memcloud.Open(os.Getenv(envCloudFile))
 			if err != nil {
 				return nil, err
@@ -41,6 +45,8 @@ func servePluginDriver() {
 				return wrongAccountDriver{d}, nil
 			case os.Getenv(envPluginRetries) == "1":
 				return retryingDriver{d}, nil
+			case os.Getenv(envPluginBudgets) == "1":
+				return budgetedDriver{d, opts.RateBudgets}, nil
 			}
 			return d, nil
 		}})
@@ -52,6 +58,27 @@ type wrongAccountDriver struct{ renamed }
 
 func (wrongAccountDriver) Identity(_ context.Context, req providers.IdentityRequest) (providers.IdentityResponse, error) {
 	return providers.IdentityResponse{}, fmt.Errorf("memp: region %s must act in memp account 111, but the credentials act in 222: refusing: %w", req.Region, providers.ErrWrongAccount)
+}
+
+// budgetedDriver declares the rate budget "api" and notes the overrides
+// it was given.
+type budgetedDriver struct {
+	renamed
+	overrides budget.Overrides
+}
+
+func (d budgetedDriver) Capabilities() providers.Capabilities {
+	c := d.renamed.Capabilities()
+	c.RateBudgeted, c.RateBudgets = true, budget.Table{"api": {Burst: 100, Rate: 5}}
+	return c
+}
+
+func (d budgetedDriver) Expand(ctx context.Context, req providers.ExpandRequest) (providers.ExpandResponse, error) {
+	resp, err := d.renamed.Expand(ctx, req)
+	if l, ok := d.overrides.Tables(map[string]budget.Table{pluginDriverName: d.Capabilities().RateBudgets})[pluginDriverName]["api"]; ok {
+		resp.Notes = append(resp.Notes, "memp paces its calls at "+l.String())
+	}
+	return resp, err
 }
 
 // retryingDriver's creates are throttled once, and retried.
@@ -197,6 +224,51 @@ func TestPluginRetriesAreReported(t *testing.T) {
 	}
 	if created := len(e.cloud.Objects()); created == 0 || len(retried) != created {
 		t.Errorf("%d retried creates reported for %d objects created:\n%s", len(retried), created, r.stderr)
+	}
+}
+
+// TestPluginRateBudgets: a rate budget of a driver plugin's cloud is
+// accepted when the plugin declares that bucket, and reaches it; one it
+// does not declare, or of a plugin that declares none, or of no known
+// cloud, is refused naming what there is.
+func TestPluginRateBudgets(t *testing.T) {
+	e := newEnv(t)
+	dir := e.pluginDir(pluginDriverName)
+	e.editSpec("provider: mem", "provider: "+pluginDriverName)
+	plan := func(want int, budgets ...string) result {
+		args := []string{"plan", "-f", e.specPath(), "--plugin-dir", dir}
+		for _, b := range budgets {
+			args = append(args, "--rate-budget", b)
+		}
+		return e.must(want, args...)
+	}
+	r := plan(ExitError, "memp:api=2/s,50")
+	if !strings.Contains(r.stderr, "driver memp declares no rate budgets") {
+		t.Errorf("a budget of a plugin that declares none:\n%s", r.stderr)
+	}
+
+	t.Setenv(envPluginBudgets, "1")
+	if r := plan(0); !strings.Contains(r.stdout, "memp paces its calls at 5/s,100") {
+		t.Errorf("the plugin's declared budget:\n%s", r.stdout)
+	}
+	if r := plan(0, "memp:api=2/s,50"); !strings.Contains(r.stdout, "memp paces its calls at 2/s,50") {
+		t.Errorf("the override does not reach the plugin:\n%s", r.stdout)
+	}
+	for budget, want := range map[string]string{
+		"memp:apii=2/s,50": `--rate-budget "memp:apii=2/s,50": memp has no budget "apii" (it has api)`,
+		"nope:api=2/s,50":  `--rate-budget "nope:api=2/s,50": no rate budgets for cloud "nope" (known: aws, azure, gcp, memp)`,
+		"aws:ec2=2/s,50":   `aws has no budget "ec2"`,
+	} {
+		if r := plan(ExitError, budget); !strings.Contains(r.stderr, want) {
+			t.Errorf("--rate-budget %s: want %q in\n%s", budget, want, r.stderr)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "regionctl.yaml"), []byte("rateBudgets:\n  memp:api: 3/s,60\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(e.dir)
+	if r := plan(0); !strings.Contains(r.stdout, "memp paces its calls at 3/s,60") {
+		t.Errorf("regionctl.yaml's budget does not reach the plugin:\n%s", r.stdout)
 	}
 }
 
