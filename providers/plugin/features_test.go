@@ -3,15 +3,20 @@ package plugin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/regionctl/regionctl/internal/memcloud"
 	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/drivertest"
+	"github.com/regionctl/regionctl/spec"
+	"github.com/regionctl/regionctl/state/statetest"
 )
 
 // TestWrongAccountCrossesTheBoundary: a plugin's driver that refuses the
@@ -164,5 +169,60 @@ func TestRetriesCrossTheBoundary(t *testing.T) {
 		if !errors.Is(err, providers.ErrThrottled) || !strings.Contains(err.Error(), "429 slow down") || !strings.Contains(err.Error(), []string{"attempt 1", "attempt 2"}[i]) {
 			t.Errorf("retry %d: %v, want the plugin's throttled attempt %d", i, err, i+1)
 		}
+	}
+}
+
+// TestRolloutGateAndUpdateCheckThroughPlugin: the engine's rollout gate
+// asks the plugin's driver for health, and stops the rollout at the canary
+// it reports unhealthy; a plan whose update the plugin's driver refuses
+// fails at the spec field its diagnostic names.
+func TestRolloutGateAndUpdateCheckThroughPlugin(t *testing.T) {
+	p, _, dir := memPlugin(t)
+	t.Setenv(envFeatures, "1")
+	t.Setenv(envDeleteLog, filepath.Join(dir, "deletes"))
+	d := launch(t, p, providers.Options{})
+	ctx := context.Background()
+	regions := func(max int, version string) []*spec.Region {
+		var out []*spec.Region
+		for i, name := range []string{"canary", "east"} {
+			r := drivertest.CloneRegion(memcloud.Conformance(nil, nil).Region)
+			r.Metadata.Name, r.Spec.Network.CIDR = name, fmt.Sprintf("10.%d.0.0/16", 30+i)
+			r.Spec.Cluster.NodePools[0].Max, r.Spec.Cluster.KubernetesVersion = max, version
+			out = append(out, r)
+		}
+		return out
+	}
+	eng := &plan.Engine{State: statetest.NewMemory(), GateInterval: time.Millisecond,
+		Drivers: func(context.Context, string) (providers.Driver, error) { return d, nil }}
+	pl, ds := eng.Plan(ctx, regions(6, "1.33"), plan.PlanOptions{})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	if _, err := eng.Apply(ctx, pl, plan.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	rollout := &plan.Rollout{Name: "fleet", GateTimeout: 50 * time.Millisecond,
+		Waves: []plan.Wave{{Name: "canary", Regions: []string{"canary"}}, {Name: "rest", Regions: []string{"east"}}}}
+	pl, ds = eng.Plan(ctx, regions(7, "1.33"), plan.PlanOptions{Rollout: rollout})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	res, err := eng.Apply(ctx, pl, plan.ApplyOptions{})
+	var ge *plan.GateError
+	if !errors.As(err, &ge) || ge.Wave != "canary" || !strings.Contains(err.Error(), "canary/mem_cluster.main") {
+		t.Fatalf("apply: %v; want the canary's gate to fail on the plugin's cluster check", err)
+	}
+	if res.Waves[0].Status != plan.WaveUnhealthy || res.Waves[1].Status != plan.WaveNotStarted {
+		t.Errorf("waves %+v: the rollout must stop at the unhealthy canary", res.Waves)
+	}
+
+	_, ds = eng.Plan(ctx, regions(7, "1.34"), plan.PlanOptions{})
+	refused := false
+	for _, dg := range ds {
+		refused = refused || dg.Path == "spec.cluster.kubernetesVersion" && strings.Contains(dg.Summary, "1.33 → 1.34 refused")
+	}
+	if !ds.HasErrors() || !refused {
+		t.Errorf("a plan the plugin's update check refuses: %v", ds)
 	}
 }
