@@ -262,7 +262,7 @@ func decodeDiagnostics(ms []*pb.Diagnostic, r *spec.Region) diag.Diagnostics {
 
 func encodeOptions(o providers.Options) *pb.Options {
 	return &pb.Options{Sandbox: o.Sandbox, SandboxEndpoints: o.SandboxEndpoints, SandboxDir: o.SandboxDir, ForceConflicts: o.ForceConflicts, Offline: o.Offline,
-		RateBudgets: encodeLimits(o.RateBudgets)}
+		RateBudgets: encodeLimits(o.RateBudgets), DrainTimeoutNanos: int64(o.DrainTimeout)}
 }
 
 // encodeLimits writes rate budgets as "RATE/s,BURST" by key; nil for none.
@@ -306,7 +306,7 @@ func decodeOptions(m *pb.Options) (providers.Options, error) {
 		return providers.Options{}, err
 	}
 	return providers.Options{Sandbox: m.Sandbox, SandboxEndpoints: maps.Clone(m.SandboxEndpoints), SandboxDir: m.SandboxDir, ForceConflicts: m.ForceConflicts, Offline: m.Offline,
-		RateBudgets: budgets}, nil
+		RateBudgets: budgets, DrainTimeout: time.Duration(m.DrainTimeoutNanos)}, nil
 }
 
 func encodeCapabilities(c providers.Capabilities) *pb.Capabilities {

@@ -19,7 +19,7 @@
 //
 //   1.0  everything up to ImportID and rate budgets in Options
 //   1.1  Error.wrong_account; CheckHealth and CheckUpdate (advertised in
-//        ConfigureResponse); DeleteRequest.reason;
+//        ConfigureResponse); DeleteRequest.reason; Options.drain_timeout_nanos;
 //        ClusterAccessResponse.workload_identity; Capabilities.rate_budgets;
 //        retry reports in the trailer (below)
 //
@@ -379,9 +379,13 @@ type Options struct {
 	Offline bool `protobuf:"varint,5,opt,name=offline,proto3" json:"offline,omitempty"`
 	// rate_budgets replace published rate budgets the driver paces its API
 	// calls by (providers.Options.RateBudgets): "cloud:bucket" → "RATE/s,BURST".
-	RateBudgets   map[string]string `protobuf:"bytes,6,rep,name=rate_budgets,json=rateBudgets,proto3" json:"rate_budgets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RateBudgets map[string]string `protobuf:"bytes,6,rep,name=rate_budgets,json=rateBudgets,proto3" json:"rate_budgets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// drain_timeout_nanos bounds how long draining a node pool before its
+	// delete waits for evictions (providers.Options.DrainTimeout); 0 for the
+	// driver's default. Since 1.1.
+	DrainTimeoutNanos int64 `protobuf:"varint,7,opt,name=drain_timeout_nanos,json=drainTimeoutNanos,proto3" json:"drain_timeout_nanos,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Options) Reset() {
@@ -454,6 +458,13 @@ func (x *Options) GetRateBudgets() map[string]string {
 		return x.RateBudgets
 	}
 	return nil
+}
+
+func (x *Options) GetDrainTimeoutNanos() int64 {
+	if x != nil {
+		return x.DrainTimeoutNanos
+	}
+	return 0
 }
 
 type ConfigureRequest struct {
@@ -3791,7 +3802,7 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
 	"\x0edriver_version\x18\x03 \x01(\tR\rdriverVersion\x12\x1a\n" +
 	"\bemulator\x18\x04 \x01(\bR\bemulator\x12%\n" +
-	"\x0eprotocol_minor\x18\x05 \x01(\x05R\rprotocolMinor\"\xbf\x03\n" +
+	"\x0eprotocol_minor\x18\x05 \x01(\x05R\rprotocolMinor\"\xef\x03\n" +
 	"\aOptions\x12\x18\n" +
 	"\asandbox\x18\x01 \x01(\bR\asandbox\x12_\n" +
 	"\x11sandbox_endpoints\x18\x02 \x03(\v22.regionctl.driver.v1.Options.SandboxEndpointsEntryR\x10sandboxEndpoints\x12\x1f\n" +
@@ -3799,7 +3810,8 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"sandboxDir\x12'\n" +
 	"\x0fforce_conflicts\x18\x04 \x01(\bR\x0eforceConflicts\x12\x18\n" +
 	"\aoffline\x18\x05 \x01(\bR\aoffline\x12P\n" +
-	"\frate_budgets\x18\x06 \x03(\v2-.regionctl.driver.v1.Options.RateBudgetsEntryR\vrateBudgets\x1aC\n" +
+	"\frate_budgets\x18\x06 \x03(\v2-.regionctl.driver.v1.Options.RateBudgetsEntryR\vrateBudgets\x12.\n" +
+	"\x13drain_timeout_nanos\x18\a \x01(\x03R\x11drainTimeoutNanos\x1aC\n" +
 	"\x15SandboxEndpointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +

@@ -19,7 +19,7 @@
 //
 //   1.0  everything up to ImportID and rate budgets in Options
 //   1.1  Error.wrong_account; CheckHealth and CheckUpdate (advertised in
-//        ConfigureResponse); DeleteRequest.reason;
+//        ConfigureResponse); DeleteRequest.reason; Options.drain_timeout_nanos;
 //        ClusterAccessResponse.workload_identity; Capabilities.rate_budgets;
 //        retry reports in the trailer (below)
 //
