@@ -67,6 +67,16 @@ func TestImportAdoptMove(t *testing.T) {
 			t.Errorf("regionctl %s: exit %d, error does not say %q:\n%s", strings.Join(tt.args, " "), r.code, tt.want, r.stderr)
 		}
 	}
+	// An ID or address the user typed is their input, not the spec's.
+	for _, args := range [][]string{
+		{"import", "-f", e.specPath(), "storageClasses.slow", "x"},
+		{"import", "-f", e.specPath(), "loadBalancers.api", "no-such-object"},
+	} {
+		r := e.run(args...)
+		if r.code != 3 || !strings.Contains(r.stderr, "in the command's arguments") || strings.Contains(r.stderr, "in the spec;") {
+			t.Errorf("regionctl %s: exit %d, want 3 naming the command's arguments:\n%s", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
 	if got := e.readState("test-east").Serial; got != serial {
 		t.Errorf("refused commands wrote state (serial %d → %d)", serial, got)
 	}
