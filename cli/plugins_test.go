@@ -30,6 +30,9 @@ const (
 	// envPluginBudgets makes the plugin's driver declare the rate budget
 	// "api" and note in every plan the override it was given.
 	envPluginBudgets = "REGIONCTL_TEST_PLUGIN_BUDGETS"
+	// envPluginWorkload gives the plugin's driver kinds and cluster access
+	// with workload identity.
+	envPluginWorkload = "REGIONCTL_TEST_PLUGIN_WORKLOAD"
 )
 
 func servePluginDriver() {
@@ -47,6 +50,8 @@ func servePluginDriver() {
 				return retryingDriver{d}, nil
 			case os.Getenv(envPluginBudgets) == "1":
 				return budgetedDriver{d, opts.RateBudgets}, nil
+			case os.Getenv(envPluginWorkload) == "1":
+				return workloadDriver{d}, nil
 			}
 			return d, nil
 		}})
@@ -79,6 +84,32 @@ func (d budgetedDriver) Expand(ctx context.Context, req providers.ExpandRequest)
 		resp.Notes = append(resp.Notes, "memp paces its calls at "+l.String())
 	}
 	return resp, err
+}
+
+// workloadDriver's cluster is reachable and has workload identity. A
+// plugin says which type is the cluster for the types of its schemas, so
+// it declares one for the cluster.
+type workloadDriver struct{ renamed }
+
+func (d workloadDriver) Capabilities() providers.Capabilities {
+	c := d.renamed.Capabilities()
+	c.Resources = []providers.ResourceSchema{{Type: memcloud.TypeCluster, Description: "the cluster"}}
+	return c
+}
+
+func (workloadDriver) Kind(typ string) providers.Kind {
+	return providers.Kinds{memcloud.TypeCluster: providers.KindCluster}[typ]
+}
+
+func (workloadDriver) ClusterAccess(_ context.Context, req providers.AccessRequest) (providers.AccessResponse, error) {
+	for _, r := range req.Resources {
+		if r.Type == memcloud.TypeCluster {
+			return providers.AccessResponse{ClusterID: r.ID, Endpoint: "https://" + r.ID + ".memp.test", CAPEM: []byte("ca"),
+				WorkloadIdentity: &providers.WorkloadIdentity{Issuer: "https://oidc.memp.test/" + r.ID, Provider: "memp-pool/" + r.ID,
+					ServiceAccountAnnotation: "memp.test/identity", TrustSubject: "system:serviceaccount:NAMESPACE:NAME"}}, nil
+		}
+	}
+	return providers.AccessResponse{}, fmt.Errorf("memp: no cluster: %w", providers.ErrNotFound)
 }
 
 // retryingDriver's creates are throttled once, and retried.
@@ -269,6 +300,25 @@ func TestPluginRateBudgets(t *testing.T) {
 	t.Chdir(e.dir)
 	if r := plan(0); !strings.Contains(r.stdout, "memp paces its calls at 3/s,60") {
 		t.Errorf("regionctl.yaml's budget does not reach the plugin:\n%s", r.stdout)
+	}
+}
+
+// TestPluginWorkloadIdentityOutput: regionctl output shows the workload
+// identity a plugin's driver reports for its cluster, as for a built-in
+// driver's.
+func TestPluginWorkloadIdentityOutput(t *testing.T) {
+	e := newEnv(t)
+	dir := e.pluginDir(pluginDriverName)
+	e.editSpec("provider: mem", "provider: "+pluginDriverName)
+	t.Setenv(envPluginWorkload, "1")
+	e.must(0, "apply", "-f", e.specPath(), "--auto-approve", "--plugin-dir", dir)
+	cluster, ok := e.readState("test-east").Find("test-east/mem_cluster.main")
+	if !ok {
+		t.Fatal("no cluster in state")
+	}
+	r := e.must(0, "output", "test-east", "--plugin-dir", dir)
+	if want := "workload id:     memp-pool/" + cluster.ID + " (annotate ServiceAccounts with memp.test/identity; trust system:serviceaccount:NAMESPACE:NAME)"; !strings.Contains(r.stdout, want) {
+		t.Errorf("output lacks %q:\n%s", want, r.stdout)
 	}
 }
 
