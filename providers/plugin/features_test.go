@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/internal/memcloud"
 	"github.com/regionctl/regionctl/plan"
 	"github.com/regionctl/regionctl/providers"
@@ -121,12 +122,14 @@ func TestPluginsWithoutUpgradeFeatures(t *testing.T) {
 			if err != nil || len(health.Checks) != 1 || !health.Healthy() || health.Checks[0].Detail != tt.wantDetail {
 				t.Errorf("health of a driver without a check: %+v, %v; want detail %q", health.Checks, err, tt.wantDetail)
 			}
-			if ds := d.(providers.UpdateChecker).CheckUpdate(ctx, req); len(ds) != 0 {
-				t.Errorf("update check of a driver without one: %+v", ds)
+			ds := d.(providers.UpdateChecker).CheckUpdate(ctx, req)
+			if old := tt.minor == "0"; old && (len(ds) != 1 || ds[0].Severity != diag.Warning || !strings.Contains(ds[0].Summary, "cannot carry update checks")) ||
+				!old && len(ds) != 0 {
+				t.Errorf("update check of a driver without one: %+v; want a warning only from a protocol 1.0 plugin", ds)
 			}
 			r := memcloud.Conformance(d, nil).Region
 			r.Spec.Cluster.WorkloadIdentity = true
-			ds := d.(providers.Validator).Validate(ctx, r)
+			ds = d.(providers.Validator).Validate(ctx, r)
 			refused := false
 			for _, dg := range ds {
 				refused = refused || dg.Path == "spec.cluster.workloadIdentity" && strings.Contains(dg.Summary, "cannot carry workload identity outputs")

@@ -472,7 +472,9 @@ func (h *Driver) CheckHealth(ctx context.Context, req providers.HealthRequest) (
 
 // CheckUpdate implements providers.UpdateChecker through the plugin when
 // its driver has one; without one there is nothing to check, as for a
-// built-in driver without one. The engine attaches the positions.
+// built-in driver without one. A plugin too old to carry update checks
+// gets a warning: its driver may have one the plan cannot ask. The engine
+// attaches the positions.
 func (h *Driver) CheckUpdate(ctx context.Context, req providers.CheckUpdateRequest) diag.Diagnostics {
 	fail := func(err error) diag.Diagnostics {
 		return diag.Diagnostics{{Severity: diag.Error, Path: "spec.provider", Summary: fmt.Sprintf("check the update of %s: %v", req.Address, err)}}
@@ -482,6 +484,10 @@ func (h *Driver) CheckUpdate(ctx context.Context, req providers.CheckUpdateReque
 		return fail(err)
 	}
 	if !h.has(func(f *pb.ConfigureResponse) bool { return f.UpdateChecker }) {
+		if p.info.ProtocolMinor < 1 {
+			return diag.Diagnostics{{Severity: diag.Warning, Path: "spec.provider", Summary: h.tooOld(p, "update checks") +
+				"; this plan cannot tell whether the cloud accepts the update of " + req.Address}}
+		}
 		return nil
 	}
 	m := &pb.CheckUpdateRequest{Address: req.Address, Type: req.Type}
