@@ -61,9 +61,10 @@ func New(_ context.Context, opts providers.Options) (providers.Driver, error) {
 			return nil, fmt.Errorf("acme: sandbox endpoint %q is not the emulator on 127.0.0.1: refusing", endpoint)
 		}
 	}
+	// Every request waits for a token of its budget (pacing.go).
 	paced := budget.New(opts.RateBudgets.Tables(map[string]budget.Table{Name: budgets}), budget.ClientMargin)
 	client := &api.Client{BaseURL: endpoint, HTTP: &http.Client{Timeout: time.Minute,
-		Transport: pacedTransport{budgets: paced, base: http.DefaultTransport}}}
+		Transport: budget.Transport{Budgets: paced, Key: bucketOf}}}
 	r, err := kit.New(kit.Options{Name: Name, Classify: classify}, types(client)...)
 	if err != nil {
 		return nil, err

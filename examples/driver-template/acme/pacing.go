@@ -2,8 +2,6 @@ package acme
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/regionctl/regionctl/providers/budget"
 )
@@ -17,26 +15,10 @@ var budgets = budget.Table{
 	"api/write": {Burst: 40, Rate: 5},
 }
 
-// pacedTransport takes a token from the request's budget before every
-// request — retries included, as they go through it too — and slows the
-// budget down when Acme answers 429.
-type pacedTransport struct {
-	budgets *budget.Budgets
-	base    http.RoundTripper
-}
-
-func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	key := budget.Key{Cloud: Name, Bucket: "api/write"}
+// bucketOf is the budget a request draws from: reads and writes apart.
+func bucketOf(req *http.Request) budget.Key {
 	if req.Method == http.MethodGet {
-		key.Bucket = "api/read"
+		return budget.Key{Cloud: Name, Bucket: "api/read"}
 	}
-	if err := t.budgets.Wait(req.Context(), key); err != nil {
-		return nil, err
-	}
-	resp, err := t.base.RoundTrip(req)
-	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		t.budgets.Throttled(key, time.Duration(secs)*time.Second)
-	}
-	return resp, err
+	return budget.Key{Cloud: Name, Bucket: "api/write"}
 }
