@@ -105,7 +105,12 @@ func TestSandboxE2E(t *testing.T) {
 	if !strings.Contains(out, "Resources: 7 added") {
 		t.Fatalf("apply:\n%s", out)
 	}
-	c.run(0, "plan", "--sandbox", "-f", "digitalocean.yaml", "--detailed-exitcode")
+	// The plugin declares DigitalOcean's rate budget, so a user may
+	// override it; a bucket it does not declare is refused, naming its own.
+	c.run(0, "plan", "--sandbox", "-f", "digitalocean.yaml", "--detailed-exitcode", "--rate-budget", "digitalocean:api=4/s,250")
+	if out := c.run(1, "plan", "--sandbox", "-f", "digitalocean.yaml", "--rate-budget", "digitalocean:droplets=1/s,10"); !strings.Contains(out, `digitalocean has no budget "droplets" (it has api)`) {
+		t.Errorf("a budget DigitalOcean does not declare:\n%s", out)
+	}
 
 	// After state rm of the VPC and a node pool that still exist, the plan
 	// adopts them by their ownership (the VPC's description, the pool's

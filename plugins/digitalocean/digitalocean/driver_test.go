@@ -9,12 +9,14 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/digitalocean/godo"
 
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/plugins/digitalocean/emulator"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -252,5 +254,35 @@ func TestErrorClasses(t *testing.T) {
 	_, _, err = d.api.VPCs.Get(ctx, "nope")
 	if c := classify(err); c != providers.ClassThrottled {
 		t.Errorf("429: class %v (%v)", c, err)
+	}
+}
+
+// TestRateBudget: the driver declares DigitalOcean's budget, paces every
+// request by it, and a user's override (--rate-budget digitalocean:api=...)
+// replaces it: with a budget of one request, a second request never
+// reaches the API.
+func TestRateBudget(t *testing.T) {
+	var served atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"account":{"uuid":"u-1","team":{"uuid":"t-1","name":"ops"}}}`))
+	}))
+	defer srv.Close()
+	d := newDriver(t, providers.Options{Sandbox: true, SandboxEndpoints: map[string]string{SandboxService: srv.URL},
+		RateBudgets: budget.Overrides{"digitalocean:api": {Burst: 2, Rate: 0.001}}}) // half the burst: one request
+	if c := d.Capabilities(); !c.RateBudgeted || c.RateBudgets["api"] != (budget.Limit{Burst: 150, Rate: 1.25}) {
+		t.Errorf("capabilities: RateBudgeted %v, RateBudgets %v; want DigitalOcean's api budget declared", c.RateBudgeted, c.RateBudgets)
+	}
+	if _, err := d.Identity(context.Background(), providers.IdentityRequest{Region: "west"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := d.Identity(ctx, providers.IdentityRequest{Region: "west"}); err == nil {
+		t.Error("a second request within a budget of one went through")
+	}
+	if n := served.Load(); n != 1 {
+		t.Errorf("the API served %d requests; the budget allows 1", n)
 	}
 }
