@@ -1,9 +1,10 @@
 // Package azure is regionctl's Azure driver: it expands a region into a
 // resource group, a virtual network with a node subnet, an AKS managed
 // cluster (whose first node pool is the required System pool), User agent
-// pools and static public IPs for external load balancers, and manages them
-// through the official Azure SDK for Go (azcore, azidentity,
-// armcontainerservice/v6, armnetwork/v9, armresources). See
+// pools, static public IPs for external load balancers and the role
+// assignments of spec.access, and manages them through the official Azure
+// SDK for Go (azcore, azidentity, armcontainerservice/v6, armnetwork/v9,
+// armresources, armauthorization/v2). See
 // docs/providers/azure.md for the mapping from spec to resources.
 //
 // One Driver serves every Azure region and subscription: clients are built
