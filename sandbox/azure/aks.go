@@ -372,6 +372,9 @@ func (e *Emulator) serveCluster(w http.ResponseWriter, r *http.Request, rt route
 		name := "clusterUser"
 		if rt.op == "managedClusters.listClusterAdminCredentials" {
 			name = "clusterAdmin"
+			if deref(cl.V.Properties.DisableLocalAccounts) {
+				return false, errf(http.StatusBadRequest, "BadRequest", "Getting static credential is not allowed because this cluster is set to disable local accounts.")
+			}
 		}
 		writeJSON(w, http.StatusOK, armcontainerservice.CredentialResults{Kubeconfigs: []*armcontainerservice.CredentialResult{
 			{Name: ptr(name), Value: kubeconfig(cl, rt.group, name)}}})
@@ -961,7 +964,8 @@ func (e *Emulator) upgradeProfile(c *clusterRec) armcontainerservice.ManagedClus
 // kubeconfig is the credential ListClusterUserCredentials (user
 // "clusterUser") or ListClusterAdminCredentials ("clusterAdmin") returns,
 // as AKS shapes it: the API server's URL and CA, and the cluster's static
-// token for that user. Without Kubernetes the server is the cluster's FQDN
+// token for that user — for the user of a cluster with Entra ID
+// integration, kubelogin instead. Without Kubernetes the server is the cluster's FQDN
 // (nothing answers there) and the CA a dummy.
 func kubeconfig(c *clusterRec, group, user string) []byte {
 	name := deref(c.V.Name)
@@ -973,9 +977,12 @@ func kubeconfig(c *clusterRec, group, user string) []byte {
 	if len(c.KubeCA) > 0 {
 		caPEM = c.KubeCA
 	}
-	token := c.UserToken
-	if user == "clusterAdmin" {
-		token = c.AdminToken
+	creds := "    token: " + c.UserToken + "\n"
+	switch {
+	case user == "clusterAdmin":
+		creds = "    token: " + c.AdminToken + "\n"
+	case entraManaged(c):
+		creds = kubeloginUser()
 	}
 	u := fmt.Sprintf("%s_%s_%s", user, group, name)
 	return []byte(fmt.Sprintf(`apiVersion: v1
@@ -995,8 +1002,7 @@ preferences: {}
 users:
 - name: %s
   user:
-    token: %s
-`, base64.StdEncoding.EncodeToString(caPEM), server, name, name, u, name, name, u, token))
+%s`, base64.StdEncoding.EncodeToString(caPEM), server, name, name, u, name, name, u, creds))
 }
 
 // oidcIssuer gives a cluster whose OIDC issuer is enabled its issuer URL
