@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 
@@ -164,6 +167,72 @@ func TestAzureAccess(t *testing.T) {
 	if a := mc.Properties.AADProfile; err != nil || a == nil || !*a.Managed || *a.EnableAzureRBAC {
 		t.Errorf("after removing access the aadProfile is %+v (%v), want managed Entra ID kept and Azure RBAC off", a, err)
 	}
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	e.destroyToEmpty(azRegion, false)
+}
+
+// entraToken is an Entra ID token of the sandbox's service principal for
+// the AKS server application (what kubelogin gets), and the principal's
+// object ID (its oid claim).
+func (e *env) entraToken() (token, objectID string) {
+	e.t.Helper()
+	cred, _, err := sbazure.ClientCredential(context.Background(), e.sb.Endpoints()["azure"])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{sbazure.AKSServerAppID + "/.default"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	parts := strings.Split(tok.Token, ".")
+	var claims struct{ OID string }
+	if len(parts) != 3 {
+		e.t.Fatalf("the Entra ID token is no JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(b, &claims) != nil || claims.OID == "" {
+		e.t.Fatalf("the Entra ID token's claims: %v", err)
+	}
+	return tok.Token, claims.OID
+}
+
+// TestAzureAccessInCluster: spec.access on AKS against the cluster's real
+// kube-apiserver. With access the cluster's user kubeconfig signs in with
+// Entra ID (kubelogin), as AKS's does; regionctl still applies the
+// StorageClasses and Services (through the cluster's local admin account:
+// the identity that runs apply administers the cluster). The sandbox's
+// service principal, signing in with an Entra ID token, reads but cannot
+// write as a viewer, writes as an admin, and once access is removed (Azure
+// RBAC off, Entra ID kept) is signed in with no rights.
+func TestAzureAccessInCluster(t *testing.T) {
+	requireKube(t)
+	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{}, true)
+	token, sp := e.entraToken()
+	e.editSpec("  storageClasses:", fmt.Sprintf("  access:\n    viewers: [\"servicePrincipal:%s\"]\n  storageClasses:", sp))
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.assertAzureMatchesState(azRegion)
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+
+	arm := e.azureARM()
+	creds, err := arm.clusters.ListClusterUserCredentials(context.Background(), "rg-"+azRegion, "aks-"+azRegion, nil)
+	if err != nil || len(creds.Kubeconfigs) != 1 || !strings.Contains(string(creds.Kubeconfigs[0].Value), "kubelogin") || strings.Contains(string(creds.Kubeconfigs[0].Value), "token:") {
+		t.Errorf("the user kubeconfig of a cluster with Entra ID does not run kubelogin (%v)", err)
+	}
+	check := func(who string, want access) {
+		t.Helper()
+		eventually(t, who, want, func(n int) access {
+			return probeAccess(t, e.clusterClient(azRegion, token), fmt.Sprintf("probe-%d", n))
+		})
+	}
+	check("viewer", access{true, true, false})
+
+	e.editSpec("    viewers: [", "    admins: [")
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	check("admin", access{true, true, true})
+
+	e.editSpec(fmt.Sprintf("  access:\n    admins: [\"servicePrincipal:%s\"]\n", sp), "")
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	check("without access", access{true, false, false})
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.destroyToEmpty(azRegion, false)
 }
