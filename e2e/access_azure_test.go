@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 
@@ -67,7 +69,8 @@ func ptrTo[T any](v T) *T { return &v }
 // TestAzureAccess: spec.access on AKS through the CLI. An admin group and
 // a viewer user get the AKS RBAC Cluster Admin or RBAC Reader role and the
 // Cluster User Role at the cluster's scope, and the cluster gets managed
-// Entra ID with Azure RBAC; a second plan is empty; an assignment deleted
+// Entra ID with Azure RBAC; a second plan is empty; Azure RBAC turned off
+// by hand is set again; an assignment deleted
 // out of band is planned back under the same name; one dropped from state
 // is adopted, not duplicated; promoting the viewer swaps one role; and
 // removing access removes exactly regionctl's assignments (one made by
@@ -114,6 +117,24 @@ func TestAzureAccess(t *testing.T) {
 	if got := slices.Sorted(maps.Keys(grants)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
 		t.Fatalf("role assignments at the cluster:\n%v\nwant\n%v", got, want)
 	}
+
+	// Azure RBAC turned off out of band is drift on the cluster, set again
+	// in place.
+	off := mc.ManagedCluster
+	off.Properties.AADProfile.EnableAzureRBAC = ptrTo(false)
+	poller, err := arm.clusters.BeginCreateOrUpdate(context.Background(), "rg-"+azRegion, "aks-"+azRegion, off, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := poller.PollUntilDone(context.Background(), &runtime.PollUntilDoneOptions{Frequency: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	p = e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+	if !strings.Contains(p.stdout, "0 to add, 1 to change, 0 to destroy") || !strings.Contains(p.stdout, "+ entra_rbac: true") {
+		t.Errorf("Azure RBAC turned off by hand: the plan does not set it again:\n%s", p.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 
 	// Deleted out of band: the plan puts it back, under the same name.
 	readerName := grants["User "+user+" "+azure.RoleAKSRBACReader]
