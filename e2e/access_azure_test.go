@@ -70,12 +70,12 @@ func ptrTo[T any](v T) *T { return &v }
 // a viewer user get the AKS RBAC Cluster Admin or RBAC Reader role and the
 // Cluster User Role at the cluster's scope, and the cluster gets managed
 // Entra ID with Azure RBAC; a second plan is empty; Azure RBAC turned off
-// by hand is set again; an assignment deleted
-// out of band is planned back under the same name; one dropped from state
-// is adopted, not duplicated; promoting the viewer swaps one role; and
+// by hand is set again; an assignment deleted out of band is planned back
+// under the same name; one dropped from state is adopted, not duplicated,
+// or imported by its name; promoting the viewer swaps one role; and
 // removing access removes exactly regionctl's assignments (one made by
-// hand stays) and turns Azure RBAC off while Entra ID stays, as AKS
-// cannot turn it off.
+// hand stays) and turns Azure RBAC off while Entra ID stays, as AKS cannot
+// turn it off.
 func TestAzureAccess(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{}, false)
@@ -159,6 +159,11 @@ func TestAzureAccess(t *testing.T) {
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	e.assertAzureMatchesState(azRegion)
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	// regionctl import takes it back by its name (a GUID) alone.
+	e.must(0, "state", "rm", readerAddr)
+	e.must(0, "import", "-f", e.spec, readerAddr, readerName)
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	e.assertAzureMatchesState(azRegion)
 
 	// The viewer becomes an admin: its reader role goes, the admin role
 	// comes, its Cluster User Role stays.
