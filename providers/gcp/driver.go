@@ -40,6 +40,7 @@ import (
 	"github.com/googleapis/gax-go/v2/apierror"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+	"google.golang.org/api/cloudresourcemanager/v3"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
@@ -137,6 +138,7 @@ type clients struct {
 	routers   *compute.RoutersClient
 	addresses *compute.AddressesClient
 	gke       *container.ClusterManagerClient
+	crm       *cloudresourcemanager.Service
 }
 
 // New is the registry factory. Outside the sandbox it looks up Application
@@ -235,6 +237,9 @@ func (d *Driver) clients(ctx context.Context) (*clients, error) {
 	if c.gke, err = container.NewClusterManagerClient(ctx, gopts...); err != nil {
 		return nil, fmt.Errorf("gcp: GKE client: %w", err)
 	}
+	if c.crm, err = d.newResourceManager(ctx); err != nil {
+		return nil, err
+	}
 	d.cl = &c
 	return d.cl, nil
 }
@@ -308,7 +313,8 @@ func (d *Driver) router() *kit.Router {
 		kit.Type[*env, addressIn, addressOut]{Name: TypeAddress, Description: "a regional static address for a load balancer", Handler: addressHandler{}, Connect: d.connect},
 		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "a regional VPC-native GKE cluster", Handler: clusterHandler{}, Connect: d.connect},
 		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "a GKE node pool with autoscaling", Handler: nodePoolHandler{}, Connect: d.connect},
-	}, d.kube.Types()...)...)
+		kit.Type[*env, iamMemberIn, iamMemberOut]{Name: TypeProjectIAMMember, Description: "one member of one role in a project's IAM policy", Handler: iamMemberHandler{}, Connect: d.connect},
+	}, append(d.kube.Types(), d.kube.AccessTypes()...)...)...)
 }
 
 // ---- labels, descriptions, request IDs ----

@@ -52,7 +52,9 @@ const (
 )
 
 // Handles reports whether typ is one of this package's resource types.
-func Handles(typ string) bool { return typ == TypeStorageClass || typ == TypeService }
+func Handles(typ string) bool {
+	return typ == TypeStorageClass || typ == TypeService || typ == TypeClusterRoleBinding
+}
 
 // Conn is how to reach one cluster's API server.
 type Conn struct {

@@ -1,0 +1,118 @@
+package gcp_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/regionctl/regionctl/providers"
+	gcpdriver "github.com/regionctl/regionctl/providers/gcp"
+	"github.com/regionctl/regionctl/providers/kubernetes"
+	"github.com/regionctl/regionctl/spec"
+)
+
+// loadYAML loads one region from text, so diagnostics carry file:line.
+func loadYAML(t *testing.T, text string) (*spec.Region, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "region.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, ds := spec.Load(context.Background(), []string{path}, spec.LoadOptions{})
+	if ds.HasErrors() || len(rs) != 1 {
+		t.Fatalf("load: %v", ds)
+	}
+	return rs[0], path
+}
+
+const accessRegion = `apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: eu1}
+spec:
+  provider: gcp
+  location: europe-west1
+  network: {cidr: 10.20.0.0/16}
+  cluster:
+    kubernetesVersion: "1.33"
+    nodePools:
+      - {name: system, machine: {cpu: 2, memoryGiB: 8}, min: 3, max: 6}
+  access:
+    admins: [user:alice@example.com]
+    viewers:
+      - alice.b@example.com
+      - group:ops@example.com
+      - arn:aws:iam::111122223333:role/platform
+`
+
+// TestExpandAccess: each principal is one project IAM member
+// (roles/container.clusterViewer) and one ClusterRoleBinding (cluster-admin
+// or view, User or Group); bad principals are refused at their own
+// file:line with a fix, and group: principals need the security group,
+// which is then the cluster's.
+func TestExpandAccess(t *testing.T) {
+	d := newOffline(t)
+	r, path := loadYAML(t, accessRegion)
+	resp, err := d.Expand(context.Background(), providers.ExpandRequest{Region: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, x := range resp.Diagnostics {
+		got[x.Path] = x.Pos.String() + " " + x.Summary + " / " + x.Fix
+	}
+	for p, want := range map[string]string{
+		"spec.access.viewers[0]": path + ":15:9 \"alice.b@example.com\" has no member kind / write \"user:alice.b@example.com\"",
+		"spec.access.viewers[1]": "spec.overrides.gcp.securityGroup: gke-security-groups@",
+		"spec.access.viewers[2]": "is an AWS principal",
+	} {
+		if !strings.Contains(got[p], want) {
+			t.Errorf("%s: %q, want it to hold %q", p, got[p], want)
+		}
+	}
+	if len(resp.Diagnostics) != 3 {
+		t.Errorf("diagnostics: %v", resp.Diagnostics)
+	}
+
+	// Fixed: the group needs the security group, which the cluster gets.
+	fixed := strings.NewReplacer("      - alice.b@example.com\n", "      - user:alice.b@example.com\n",
+		"      - arn:aws:iam::111122223333:role/platform\n", "",
+		"  access:\n", "  overrides: {gcp: {project: my-project, securityGroup: gke-security-groups@example.com}}\n  access:\n").Replace(accessRegion)
+	r, _ = loadYAML(t, fixed)
+	resp = expand(t, d, r)
+	if sg := byAddress(resp, gcpdriver.TypeCluster+".main").Inputs["security_group"]; sg != "gke-security-groups@example.com" {
+		t.Errorf("cluster security_group = %v", sg)
+	}
+	var members, bindings []string
+	for _, res := range resp.Resources {
+		switch res.Type {
+		case gcpdriver.TypeProjectIAMMember:
+			if res.Inputs["project"] != "my-project" || res.Inputs["role"] != gcpdriver.RoleClusterViewer {
+				t.Errorf("%s: %v", res.Address, res.Inputs)
+			}
+			members = append(members, res.Inputs["member"].(string))
+		case kubernetes.TypeClusterRoleBinding:
+			s := res.Inputs["subjects"].([]any)[0].(map[string]any)
+			bindings = append(bindings, res.Inputs["name"].(string)+" "+res.Inputs["role"].(string)+" "+s["kind"].(string)+" "+s["name"].(string))
+		}
+	}
+	if strings.Join(members, ",") != "user:alice@example.com,user:alice.b@example.com,group:ops@example.com" {
+		t.Errorf("IAM members: %v", members)
+	}
+	want := []string{
+		"regionctl-access:cluster-admin:user:alice@example.com cluster-admin User alice@example.com",
+		"regionctl-access:view:user:alice.b@example.com view User alice.b@example.com",
+		"regionctl-access:view:group:ops@example.com view Group ops@example.com",
+	}
+	if strings.Join(bindings, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bindings:\n%s\nwant:\n%s", strings.Join(bindings, "\n"), strings.Join(want, "\n"))
+	}
+
+	// A malformed security group is refused at its field.
+	r, _ = loadYAML(t, strings.Replace(fixed, "securityGroup: gke-security-groups@example.com", "securityGroup: ops@example.com", 1))
+	resp, _ = d.Expand(context.Background(), providers.ExpandRequest{Region: r})
+	if !resp.Diagnostics.HasErrors() || resp.Diagnostics[0].Path != "spec.overrides.gcp.securityGroup" {
+		t.Errorf("a wrong security group: %v", resp.Diagnostics)
+	}
+}
