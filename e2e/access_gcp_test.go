@@ -75,7 +75,7 @@ func canI(t *testing.T, kubeconfig, user string, groups []string, verb, resource
 	for _, g := range groups {
 		args = append(args, "--as-group", g)
 	}
-	out, _ := kubectl(t, kubeconfig, args...) // "no" exits 1
+	out, _ := kubectl(t, kubeconfig, args...)            // "no" exits 1
 	lines := strings.Split(strings.TrimSpace(out), "\n") // after kubectl's warnings
 	switch strings.TrimSpace(lines[len(lines)-1]) {
 	case "yes":
