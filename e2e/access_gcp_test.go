@@ -95,8 +95,9 @@ func canI(t *testing.T, kubeconfig, user string, groups []string, verb, resource
 // (kubectl auth can-i with impersonation): admins write, viewers read but
 // cannot write or read Secrets, others get nothing. A second plan is
 // empty; a member removed by hand shows as drift and comes back; moving a
-// viewer to the admins replaces only its binding; destroy removes exactly
-// regionctl's members and leaves one granted by hand.
+// viewer to the admins replaces only its binding; after `state rm` both
+// are adopted, and a member imports by Terraform's ID; destroy removes
+// exactly regionctl's members and leaves one granted by hand.
 func TestGCPAccess(t *testing.T) {
 	e := newGCPEnv(t, sandbox.Options{}, true)
 	const (
@@ -205,6 +206,31 @@ func TestGCPAccess(t *testing.T) {
 	if !canI(t, kc, "bob@example.com", nil, "create", "namespaces") {
 		t.Error("bob cannot write after he became an admin")
 	}
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+
+	// After `state rm`, bob's binding (by its managed-by label) and
+	// member (the grant is its identity) are adopted, not made twice; and
+	// alice's member is imported by Terraform's ID form.
+	addr := func(typ, who string) string {
+		for _, r := range e.state(gcpRegion).Resources {
+			if strings.HasPrefix(r.Address, gcpRegion+"/"+typ+"."+who+"-") {
+				return r.Address
+			}
+		}
+		t.Fatalf("no %s of %s in state", typ, who)
+		return ""
+	}
+	bobBinding, bobMember, aliceMember := addr(kubernetes.TypeClusterRoleBinding, "bob"), addr(gcp.TypeProjectIAMMember, "bob"), addr(gcp.TypeProjectIAMMember, "alice")
+	e.must(0, "state", "rm", bobBinding)
+	e.must(0, "state", "rm", bobMember)
+	p = e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+	if !strings.Contains(p.stdout, "<= "+bobBinding+" (adopting ") || !strings.Contains(p.stdout, "<= "+bobMember+" (adopting ") ||
+		!strings.Contains(p.stdout, "2 to import, 0 to add, 0 to change, 0 to destroy") {
+		t.Errorf("the plan after state rm does not adopt bob's binding and member:\n%s", p.stdout)
+	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "state", "rm", aliceMember)
+	e.must(0, "import", "-f", e.spec, aliceMember, gcp.SandboxProject+" "+gcp.RoleClusterViewer+" "+alice)
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 
 	// Destroy removes regionctl's members and keeps carol's.
