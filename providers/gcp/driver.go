@@ -4,10 +4,13 @@
 // cluster with Workload Identity and one node pool per spec pool, regional
 // static addresses for load balancers, and inside the cluster the spec's
 // StorageClasses (PD CSI driver) and LoadBalancer Services bound to those
-// addresses; it manages them through the official clients
+// addresses, and for spec.access a project IAM member
+// (roles/container.clusterViewer) and a ClusterRoleBinding per principal;
+// it manages them through the official clients
 // (cloud.google.com/go/compute/apiv1 over REST,
-// cloud.google.com/go/container/apiv1 over gRPC, client-go through
-// providers/kubernetes). See docs/providers/gcp.md and docs/mapping.md for
+// cloud.google.com/go/container/apiv1 over gRPC,
+// google.golang.org/api/cloudresourcemanager/v3 over REST, client-go
+// through providers/kubernetes). See docs/providers/gcp.md and docs/mapping.md for
 // the mapping from spec to resources.
 //
 // Credentials come from Application Default Credentials only — the GKE API
