@@ -1,11 +1,19 @@
 package gcp
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
 	crm "google.golang.org/api/cloudresourcemanager/v3"
+	"google.golang.org/api/option"
+
+	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/sandbox"
 )
 
 func TestCheckPrincipal(t *testing.T) {
@@ -117,5 +125,65 @@ func TestAccessNames(t *testing.T) {
 	}
 	if got := subject("serviceAccount:ci@p.iam.gserviceaccount.com"); got.Kind != "User" || got.Name != "ci@p.iam.gserviceaccount.com" {
 		t.Errorf("subject(serviceAccount) = %+v", got)
+	}
+}
+
+// TestEditPolicyRetriesAConcurrentChange: when someone else changes the
+// project's policy between the driver's read and its write, Google (the
+// sandbox) refuses the write with 409 ABORTED; the driver reads again and
+// writes once more, and both changes are in the policy.
+func TestEditPolicyRetriesAConcurrentChange(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: t.TempDir(), NoKubernetes: true, Latency: map[string]time.Duration{"*": 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	dr, err := New(ctx, providers.Options{Sandbox: true, SandboxEndpoints: sb.Endpoints()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dr.(*Driver)
+	defer d.Close()
+	someoneElse, err := d.newResourceManager(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The driver's client: its first setIamPolicy waits until someone else
+	// has granted carol the role.
+	raced := false
+	race := roundTripper(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, ":setIamPolicy") && !raced {
+			raced = true
+			e := &env{d: d, cl: &clients{crm: someoneElse}}
+			p, err := e.getPolicy(ctx, SandboxProject)
+			if err != nil {
+				return nil, err
+			}
+			addMember(p, RoleClusterViewer, "user:carol@example.com")
+			if _, err := someoneElse.Projects.SetIamPolicy("projects/"+SandboxProject, &crm.SetIamPolicyRequest{Policy: p}).Do(); err != nil {
+				return nil, err
+			}
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	svc, err := crm.NewService(ctx, option.WithEndpoint(sb.Endpoints()["gcp-compute"]+"/"),
+		option.WithHTTPClient(&http.Client{Transport: &oauth2.Transport{Source: adcTokens{d}, Base: race}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{d: d, cl: &clients{crm: svc}}
+	if err := e.editPolicy(ctx, SandboxProject, func(p *crm.Policy) bool { return addMember(p, RoleClusterViewer, "user:alice@example.com") }); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.getPolicy(ctx, SandboxProject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !raced || !hasMember(p, RoleClusterViewer, "user:alice@example.com") || !hasMember(p, RoleClusterViewer, "user:carol@example.com") {
+		t.Errorf("raced %v; policy bindings %+v, want alice's and carol's grants", raced, p.Bindings)
+	}
+	if n := sb.Requests()["cloudresourcemanager:projects.setIamPolicy"]; n != 3 {
+		t.Errorf("%d setIamPolicy calls, want 3 (someone else's, the refused one, the retry)", n)
 	}
 }
