@@ -10,6 +10,7 @@ import (
 	"github.com/regionctl/regionctl/providers"
 	gcpdriver "github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/providers/kubernetes"
+	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -114,5 +115,58 @@ func TestExpandAccess(t *testing.T) {
 	resp, _ = d.Expand(context.Background(), providers.ExpandRequest{Region: r})
 	if !resp.Diagnostics.HasErrors() || resp.Diagnostics[0].Path != "spec.overrides.gcp.securityGroup" {
 		t.Errorf("a wrong security group: %v", resp.Diagnostics)
+	}
+}
+
+// TestTwoRegionsShareAMember pins the documented semantics of one
+// principal listed by two regions in one project (Terraform's
+// google_project_iam_member): both resources own the one member; deleting
+// one region's removes it, the other's Read then reports it gone (the next
+// plan adds it back), and its Create adds it again without touching
+// anyone else's grant.
+func TestTwoRegionsShareAMember(t *testing.T) {
+	_, d := startSandbox(t, sandbox.Options{})
+	ctx := context.Background()
+	in := providers.Values{"project": gcpdriver.SandboxProject, "role": gcpdriver.RoleClusterViewer, "member": "user:alice@example.com"}
+	other := providers.Values{"project": gcpdriver.SandboxProject, "role": gcpdriver.RoleClusterViewer, "member": "user:bob@example.com"}
+	create := func(addr string, in providers.Values) providers.Instance {
+		t.Helper()
+		cr, err := d.Create(ctx, providers.CreateRequest{Address: addr, Type: gcpdriver.TypeProjectIAMMember, Inputs: in, IdempotencyKey: keyOf(addr)})
+		if err != nil {
+			t.Fatalf("Create %s: %v", addr, err)
+		}
+		return providers.Instance{Address: addr, Type: gcpdriver.TypeProjectIAMMember, ID: cr.ID, Inputs: in, Outputs: cr.Outputs}
+	}
+	exists := func(inst providers.Instance) bool {
+		t.Helper()
+		r, err := d.Read(ctx, providers.ReadRequest{Instance: inst})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Exists
+	}
+	eu := create("eu1/"+gcpdriver.TypeProjectIAMMember+".alice", in)
+	us := create("us1/"+gcpdriver.TypeProjectIAMMember+".alice", in)
+	bob := create("us1/"+gcpdriver.TypeProjectIAMMember+".bob", other)
+	if eu.ID != us.ID || eu.ID != gcpdriver.SandboxProject+" "+gcpdriver.RoleClusterViewer+" user:alice@example.com" {
+		t.Errorf("IDs %q and %q, want Terraform's import ID, the same for both", eu.ID, us.ID)
+	}
+	if _, err := d.Delete(ctx, providers.DeleteRequest{Instance: eu}); err != nil {
+		t.Fatal(err)
+	}
+	if exists(us) || !exists(bob) {
+		t.Errorf("after eu1's delete: us1's alice exists %v (want false: one shared member), bob exists %v (want true)", exists(us), exists(bob))
+	}
+	create("us1/"+gcpdriver.TypeProjectIAMMember+".alice", in)
+	if !exists(us) || !exists(bob) {
+		t.Error("us1's next apply did not give alice her member back, or lost bob's")
+	}
+	for _, inst := range []providers.Instance{us, bob} {
+		if _, err := d.Delete(ctx, providers.DeleteRequest{Instance: inst}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.Delete(ctx, providers.DeleteRequest{Instance: us}); err != nil {
+		t.Errorf("deleting a member that is gone: %v", err)
 	}
 }
