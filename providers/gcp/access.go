@@ -249,28 +249,31 @@ func isConcurrentChange(err error) bool { return httpCode(err) == http.StatusCon
 // it reads the policy, lets edit change it, and writes it back with the
 // etag it read, only the bindings (never the audit configuration). When
 // someone else changed the policy in between, Google refuses the write
-// (409 ABORTED) and the whole read-modify-write is done again.
+// (409 ABORTED) and the whole read-modify-write is done again. The
+// driver's own edits of one project wait for each other.
 func (e *env) editPolicy(ctx context.Context, project string, edit func(*crm.Policy) bool) error {
-	return e.d.retryIf(ctx, isConcurrentChange, func() error {
-		p, err := e.getPolicy(ctx, project)
-		if err != nil {
-			return err
-		}
-		if !edit(p) {
+	return e.d.policyEdits.Do(ctx, project, func() error {
+		return e.d.retryIf(ctx, isConcurrentChange, func() error {
+			p, err := e.getPolicy(ctx, project)
+			if err != nil {
+				return err
+			}
+			if !edit(p) {
+				return nil
+			}
+			if p.Version < policyVersion && slices.ContainsFunc(p.Bindings, func(b *crm.Binding) bool { return b.Condition != nil }) {
+				p.Version = policyVersion
+			}
+			err = e.d.retry(ctx, func() error {
+				_, err := e.cl.crm.Projects.SetIamPolicy("projects/"+project,
+					&crm.SetIamPolicyRequest{Policy: p, UpdateMask: "bindings,etag"}).Context(ctx).Do()
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("set the IAM policy of project %s: %w", project, err)
+			}
 			return nil
-		}
-		if p.Version < policyVersion && slices.ContainsFunc(p.Bindings, func(b *crm.Binding) bool { return b.Condition != nil }) {
-			p.Version = policyVersion
-		}
-		err = e.d.retry(ctx, func() error {
-			_, err := e.cl.crm.Projects.SetIamPolicy("projects/"+project,
-				&crm.SetIamPolicyRequest{Policy: p, UpdateMask: "bindings,etag"}).Context(ctx).Do()
-			return err
 		})
-		if err != nil {
-			return fmt.Errorf("set the IAM policy of project %s: %w", project, err)
-		}
-		return nil
 	})
 }
 

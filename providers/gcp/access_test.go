@@ -2,6 +2,7 @@ package gcp_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,5 +169,32 @@ func TestTwoRegionsShareAMember(t *testing.T) {
 	}
 	if _, err := d.Delete(ctx, providers.DeleteRequest{Instance: us}); err != nil {
 		t.Errorf("deleting a member that is gone: %v", err)
+	}
+}
+
+// TestConcurrentGrantsDoNotRace: the grants of one apply, created in
+// parallel as the engine does, edit the project's policy one after the
+// other: every member is granted, with one setIamPolicy each and no etag
+// conflict to retry.
+func TestConcurrentGrantsDoNotRace(t *testing.T) {
+	sb, d := startSandbox(t, sandbox.Options{})
+	ctx := context.Background()
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			addr := fmt.Sprintf("eu1/%s.u%d", gcpdriver.TypeProjectIAMMember, i)
+			_, err := d.Create(ctx, providers.CreateRequest{Address: addr, Type: gcpdriver.TypeProjectIAMMember, IdempotencyKey: keyOf(addr),
+				Inputs: providers.Values{"project": gcpdriver.SandboxProject, "role": gcpdriver.RoleClusterViewer, "member": fmt.Sprintf("user:u%d@example.com", i)}})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := sb.Requests()["cloudresourcemanager:projects.setIamPolicy"]; got != n {
+		t.Errorf("%d setIamPolicy calls for %d grants, want one each", got, n)
 	}
 }

@@ -117,6 +117,10 @@ type Driver struct {
 	// clusterOps runs the operations on one GKE cluster one at a time
 	// (GKE refuses a second while one runs).
 	clusterOps kit.Queues
+	// policyEdits runs the driver's read-modify-writes of one project's
+	// IAM policy one at a time, so grants of one apply do not race each
+	// other into Google's etag conflicts.
+	policyEdits kit.Queues
 
 	mu sync.Mutex
 	cl *clients
