@@ -198,3 +198,27 @@ func TestConcurrentGrantsDoNotRace(t *testing.T) {
 		t.Errorf("%d setIamPolicy calls for %d grants, want one each", got, n)
 	}
 }
+
+// TestIAMThrottlingIsRetried: Resource Manager's throttling (429) and
+// server errors (503), in Google's error body, are retried like any
+// Google API call's.
+func TestIAMThrottlingIsRetried(t *testing.T) {
+	sb, d := startSandbox(t, sandbox.Options{Faults: []sandbox.Fault{
+		{Op: "cloudresourcemanager:projects.getIamPolicy", Kind: sandbox.FaultServerError, Nth: 1, Count: 1},
+		{Op: "cloudresourcemanager:projects.setIamPolicy", Kind: sandbox.FaultThrottle, Nth: 1, Count: 2},
+	}})
+	ctx := context.Background()
+	addr := "eu1/" + gcpdriver.TypeProjectIAMMember + ".alice"
+	in := providers.Values{"project": gcpdriver.SandboxProject, "role": gcpdriver.RoleClusterViewer, "member": "user:alice@example.com"}
+	cr, err := d.Create(ctx, providers.CreateRequest{Address: addr, Type: gcpdriver.TypeProjectIAMMember, Inputs: in, IdempotencyKey: keyOf(addr)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Read(ctx, providers.ReadRequest{Instance: providers.Instance{Address: addr, Type: gcpdriver.TypeProjectIAMMember, ID: cr.ID, Inputs: in, Outputs: cr.Outputs}})
+	if err != nil || !r.Exists {
+		t.Fatalf("after the retried grant: exists %v, %v", r.Exists, err)
+	}
+	if got := sb.Requests()["cloudresourcemanager:projects.setIamPolicy"]; got != 3 {
+		t.Errorf("setIamPolicy was called %d times, want 3 (two throttled, retried)", got)
+	}
+}
