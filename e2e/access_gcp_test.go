@@ -94,7 +94,8 @@ func canI(t *testing.T, kubeconfig, user string, groups []string, verb, resource
 // ClusterRoleBinding each, which the real kube-apiserver enforces
 // (kubectl auth can-i with impersonation): admins write, viewers read but
 // cannot write or read Secrets, others get nothing. A second plan is
-// empty; a member removed by hand shows as drift and comes back; moving a
+// empty; a subject added to a binding by hand and a member removed by
+// hand show as drift and are undone; moving a
 // viewer to the admins replaces only its binding; after `state rm` both
 // are adopted, and a member imports by Terraform's ID; destroy removes
 // exactly regionctl's members and leaves one granted by hand.
@@ -166,6 +167,30 @@ func TestGCPAccess(t *testing.T) {
 		if got := canI(t, kc, pr.who, pr.groups, pr.verb, pr.res); got != pr.want {
 			t.Errorf("can %s (groups %v) %s %s: %v, want %v", pr.who, pr.groups, pr.verb, pr.res, got, pr.want)
 		}
+	}
+
+	// Drift in the cluster: a subject added to bob's binding by hand shows
+	// as an update, and the apply (taking the subjects over from kubectl's
+	// field manager) takes its access away again.
+	patch := `[{"op":"add","path":"/subjects/-","value":{"kind":"User","name":"mallory@example.com","apiGroup":"rbac.authorization.k8s.io"}}]`
+	if out, err := kubectl(t, kc, "patch", "clusterrolebinding", "regionctl-access:view:"+bob, "--type=json", "-p", patch); err != nil {
+		t.Fatalf("kubectl patch: %v\n%s", err, out)
+	}
+	if !canI(t, kc, "mallory@example.com", nil, "list", "pods") {
+		t.Fatal("the hand-added subject got no access: the probe proves nothing")
+	}
+	p = e.must(2, "plan", "-f", e.spec, "--detailed-exitcode")
+	// (the binding is listed twice: changed outside regionctl, and changed back)
+	if got := slices.Compact(changeLines(p.stdout, gcpRegion, "~")); len(got) != 1 || !strings.Contains(got[0], kubernetes.TypeClusterRoleBinding+".bob-") || !strings.Contains(p.stdout, "mallory@example.com") {
+		t.Errorf("after a hand-added subject: updates %v, want bob's binding naming mallory\n%s", got, p.stdout)
+	}
+	if r := e.run("apply", "-f", e.spec, "--auto-approve"); r.code != 0 && !strings.Contains(r.stdout+r.stderr, "--force-conflicts") {
+		t.Fatalf("apply over a hand edit: exit %d without naming --force-conflicts\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve", "--force-conflicts")
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	if canI(t, kc, "mallory@example.com", nil, "list", "pods") {
+		t.Error("the hand-added subject kept its access after the apply")
 	}
 
 	// Drift: bob's member removed by hand is added again.
