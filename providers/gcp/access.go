@@ -47,8 +47,13 @@ var memberEmail = regexp.MustCompile(`^(user|group|serviceAccount):([a-z0-9][a-z
 // securityGroupName is the only group name Google Groups for RBAC takes.
 var securityGroupName = regexp.MustCompile(`^gke-security-groups@[a-z0-9-]+(\.[a-z0-9-]+)+$`)
 
+// memberKinds are the IAM member kinds spec.access takes, by their
+// lowercase spelling.
+var memberKinds = map[string]string{"user": "user", "group": "group", "serviceaccount": "serviceAccount"}
+
 // checkPrincipal says what is wrong with p as a GKE principal, with a fix.
-// group: principals also need the cluster's security group (hasGroups).
+// group: principals also need the cluster's security group (securityGroup,
+// "" when the cluster has none).
 func checkPrincipal(p string, securityGroup string) (problem, fix string) {
 	if m := memberEmail.FindStringSubmatch(p); m != nil {
 		if m[1] == "group" && securityGroup == "" {
@@ -69,11 +74,11 @@ func checkPrincipal(p string, securityGroup string) (problem, fix string) {
 		return fmt.Sprintf("%q has no member kind", p), fix
 	case (kind == "user" || kind == "group" || kind == "serviceAccount") && memberEmail.MatchString(kind+":"+strings.ToLower(rest)):
 		return fmt.Sprintf("%q has capital letters: GKE names users by their email in lowercase", p), fmt.Sprintf("write %q", kind+":"+strings.ToLower(rest))
-	case strings.EqualFold(kind, "serviceaccount") || strings.EqualFold(kind, "user") || strings.EqualFold(kind, "group"):
+	case memberKinds[strings.ToLower(kind)] != "":
 		if !strings.Contains(rest, "@") {
 			return fmt.Sprintf("%q does not name an email", p), "on GCP, a principal is an email with its kind, e.g. group:ops@example.com (Entra object IDs are Azure's)"
 		}
-		return fmt.Sprintf("%q: the member kind is user, group or serviceAccount, spelt so", p), "e.g. serviceAccount:ci@my-project.iam.gserviceaccount.com"
+		return fmt.Sprintf("%q: the member kind is user, group or serviceAccount, spelt so", p), fmt.Sprintf("write %q", memberKinds[strings.ToLower(kind)]+":"+strings.ToLower(rest))
 	case kind == "domain" || p == "allUsers" || p == "allAuthenticatedUsers":
 		return fmt.Sprintf("%q grants a whole domain or everyone", p), "name users, groups or service accounts; RBAC cannot bind a domain"
 	case strings.HasPrefix(p, "principal://") || strings.HasPrefix(p, "principalSet://"):

@@ -30,7 +30,7 @@ func TestCheckPrincipal(t *testing.T) {
 		{"AWS ARN", "arn:aws:iam::111122223333:role/platform", "", "is an AWS principal", "user:alice@example.com"},
 		{"Azure object id", "group:00000000-0000-0000-0000-000000000000", "", "does not name an email", "group:ops@example.com"},
 		{"capitals", "user:Alice@Example.com", "", "capital letters", `write "user:alice@example.com"`},
-		{"kind misspelt", "serviceaccount:ci@p.iam.gserviceaccount.com", "", "spelt so", "serviceAccount:"},
+		{"kind misspelt", "serviceaccount:ci@p.iam.gserviceaccount.com", "", "spelt so", `write "serviceAccount:ci@p.iam.gserviceaccount.com"`},
 		{"domain", "domain:example.com", "", "whole domain", "RBAC cannot bind a domain"},
 		{"everyone", "allUsers", "", "whole domain or everyone", ""},
 		{"federation", "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/subject/s", "", "workload identity federation", ""},
