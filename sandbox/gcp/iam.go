@@ -156,8 +156,8 @@ func (e *Emulator) iamPolicy(project string) *iampb.Policy {
 
 func newEtag() []byte {
 	b := make([]byte, 8)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	b[0] = 'B'          // Google's etags start with "Bw" in base64
+	_, _ = rand.Read(b)     // crypto/rand.Read never fails
+	b[0], b[1] = 7, b[1]&15 // "Bw…" in base64, as Google's etags read
 	return b
 }
 
