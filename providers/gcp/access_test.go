@@ -3,8 +3,6 @@ package gcp_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,18 +13,15 @@ import (
 	"github.com/regionctl/regionctl/spec"
 )
 
-// loadYAML loads one region from text, so diagnostics carry file:line.
+// loadYAML loads one region from text as region.yaml, so diagnostics
+// carry file:line.
 func loadYAML(t *testing.T, text string) (*spec.Region, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "region.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rs, ds := spec.Load(context.Background(), []string{path}, spec.LoadOptions{})
+	rs, ds := spec.LoadBytes("region.yaml", []byte(text), spec.LoadOptions{})
 	if ds.HasErrors() || len(rs) != 1 {
 		t.Fatalf("load: %v", ds)
 	}
-	return rs[0], path
+	return rs[0], "region.yaml"
 }
 
 const accessRegion = `apiVersion: regionctl.dev/v1alpha1
