@@ -166,7 +166,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		}
 	}
 	// What this driver does not map yet is refused, not ignored.
-	resp.Diagnostics = append(resp.Diagnostics, providers.NotMapped{Driver: "gcp", Access: true, NodeOptions: true}.Check(r)...)
+	resp.Diagnostics = append(resp.Diagnostics, providers.NotMapped{Driver: "gcp", NodeOptions: true}.Check(r)...)
 	if resp.Diagnostics.HasErrors() {
 		return resp, nil
 	}
@@ -258,6 +258,9 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	if privateNodes {
 		clusterIn["master_ipv4_cidr_block"] = carve.Master
 	}
+	if ov.SecurityGroup != "" {
+		clusterIn["security_group"] = ov.SecurityGroup
+	}
 	add(providers.Resource{
 		Address: cluster, Type: TypeCluster, Element: spec.ElementCluster, Inputs: clusterIn,
 		// Private nodes reach the internet (images, GKE's own endpoints)
@@ -340,6 +343,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	for _, res := range expandInCluster(r, cluster, pools, lbAddresses) {
 		add(res)
 	}
+	resp.Diagnostics = expandAccess(r, project, ov.SecurityGroup, cluster, add, resp.Diagnostics)
 	// What forces a replacement comes from the resource types' schemas.
 	if err := d.Finish(resp.Resources); err != nil {
 		return providers.ExpandResponse{}, err
