@@ -117,15 +117,13 @@ func TestNodeOptionsGKECannotHave(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, x := range resp.Diagnostics {
-				if x.Path == tc.path {
-					if x.Pos.File != "regions/eu1.yaml" || x.Pos.Line != tc.line || !strings.Contains(x.Summary, tc.says) {
-						t.Errorf("diagnostic %s:%d %q; want regions/eu1.yaml:%d saying %q", x.Pos.File, x.Pos.Line, x.Summary, tc.line, tc.says)
-					}
-					return
-				}
+			x, ok := resp.Diagnostics.At(tc.path)
+			if !ok {
+				t.Fatalf("no diagnostic at %s: %v", tc.path, resp.Diagnostics)
 			}
-			t.Errorf("no diagnostic at %s: %v", tc.path, resp.Diagnostics)
+			if x.Pos.File != "regions/eu1.yaml" || x.Pos.Line != tc.line || !strings.Contains(x.Summary, tc.says) {
+				t.Errorf("diagnostic %s:%d %q; want regions/eu1.yaml:%d saying %q", x.Pos.File, x.Pos.Line, x.Summary, tc.line, tc.says)
+			}
 		})
 	}
 }
