@@ -2,9 +2,9 @@ package azure
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/regionctl/regionctl/diag"
+	"github.com/regionctl/regionctl/internal/azuresize"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -94,23 +94,6 @@ func (o poolOptions) forceNew() []string {
 	return out
 }
 
-// premiumStorage reports whether an Azure VM size takes Premium SSDs: an
-// "s" among the features after its vCPU count (Standard_D4s_v5,
-// Standard_NC4as_T4_v3), or an S-family (Standard_DS2_v2).
-func premiumStorage(size string) bool {
-	rest, ok := strings.CutPrefix(size, "Standard_")
-	if !ok {
-		return false
-	}
-	rest, _, _ = strings.Cut(rest, "_")
-	i := strings.IndexAny(rest, "0123456789")
-	if i < 0 {
-		return false
-	}
-	family, features := rest[:i], strings.TrimLeft(rest[i:], "0123456789")
-	return strings.HasSuffix(family, "S") || strings.Contains(features, "s")
-}
-
 // nodeOptions maps pool p's disk, maxPods and os onto AKS and refuses at
 // plan time what AKS would refuse; system is the first pool (AKS's System
 // pool).
@@ -127,7 +110,7 @@ func nodeOptions(r *spec.Region, path string, p spec.NodePool, mt providers.Mach
 	switch p.Disk.Tier {
 	case spec.TierSSD:
 		o.OSDiskType = to(osDiskManaged)
-		if !premiumStorage(mt.Name) {
+		if !azuresize.PremiumStorage(mt.Name) {
 			ds = ds.Errorf(r.Pos(path+".disk.tier"), path+".disk.tier",
 				"AKS backs a Managed OS disk with a Premium SSD only on VM sizes with premium storage; %s has none (pick a size with an s among its features, like Standard_D4s_v5, or leave tier out)", mt.Name)
 		}
