@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,6 +12,8 @@ import (
 
 	"github.com/regionctl/regionctl/cli"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/azure"
+	"github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/sandbox"
 )
 
@@ -68,4 +72,132 @@ spec:
 	e.editSpec(", maxPods: 30}", "}")
 	e.must(0, "destroy", "-f", e.spec, "--auto-approve")
 	e.assertEmpty()
+}
+
+// poolNodeWant is what the nodes of one spec pool show kubectl: their
+// kubernetes.io/os label, allocatable pods and nodeInfo.osImage. typ is the
+// resource type whose state names the cloud's pool, label the node label
+// holding that name.
+type poolNodeWant struct {
+	typ, pool, label, os, pods, image string
+}
+
+// nodeOptionsCase is one cloud's run of testNodePoolOptions.
+type nodeOptionsCase struct {
+	region, spec string
+	registry     providers.Registry
+	nodes        []poolNodeWant
+	// edit changes a pool's disk size; replaced is the resource it
+	// replaces.
+	edit     [2]string
+	replaced string
+}
+
+// testNodePoolOptions applies a region whose pools set disk, maxPods and
+// os through the CLI; then the next plan is empty (the cloud returns what
+// was set), each pool's nodes show kubectl its max pods and OS, and a new
+// disk size plans one create-before-destroy replacement.
+func testNodePoolOptions(t *testing.T, c nodeOptionsCase) {
+	e := newSpecEnv(t, "pools.yaml", c.spec, c.registry, sandbox.Options{}, true)
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(e.must(0, "kubeconfig", c.region).stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range c.nodes {
+		selector := w.label + "=" + e.poolName(c.region, w.typ, w.pool)
+		out, err := kubectl(t, kubeconfig, "get", "nodes", "-l", selector, "-o",
+			`jsonpath={range .items[*]}{.metadata.labels.kubernetes\.io/os}|{.status.allocatable.pods}|{.status.nodeInfo.osImage}{"\n"}{end}`)
+		if err != nil {
+			t.Fatalf("kubectl get nodes -l %s: %v\n%s", selector, err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if strings.TrimSpace(out) == "" {
+			t.Errorf("pool %s: no nodes with %s", w.pool, selector)
+		}
+		for _, l := range lines {
+			if want := w.os + "|" + w.pods + "|" + w.image; l != want {
+				t.Errorf("pool %s: a node shows os|pods|image %q; want %q", w.pool, l, want)
+			}
+		}
+	}
+	e.editSpec(c.edit[0], c.edit[1])
+	p := e.must(2, "plan", "-f", e.spec, "--detailed-exitcode").stdout
+	if lines := changeLines(p, c.region, "+/-"); len(lines) != 1 || !strings.Contains(lines[0], c.replaced) {
+		t.Errorf("a new disk size plans %v; want %s replaced create-before-destroy\n%s", lines, c.replaced, p)
+	}
+	e.must(0, "destroy", "-f", e.spec, "--auto-approve")
+	e.assertEmpty()
+}
+
+// poolName is the cloud's name of a spec pool, from state: a node pool's
+// name input, or (AKS's System pool) the cluster's system_pool name.
+func (e *env) poolName(region, typ, pool string) string {
+	e.t.Helper()
+	for _, r := range e.state(region).Resources {
+		if r.Type != typ {
+			continue
+		}
+		if sp, ok := r.Inputs["system_pool"].(map[string]any); ok {
+			n, _ := sp["name"].(string)
+			return n
+		}
+		if _, _, name, _ := providers.SplitAddress(r.Address); name == pool {
+			n, _ := r.Inputs["name"].(string)
+			return n
+		}
+	}
+	e.t.Fatalf("no %s %s in the state of %s", typ, pool, region)
+	return ""
+}
+
+// TestGKENodePoolOptions: disk, maxPods and os on GKE node pools (an
+// Ubuntu pool and a Windows Server one).
+func TestGKENodePoolOptions(t *testing.T) {
+	t.Parallel()
+	const pool = "cloud.google.com/gke-nodepool"
+	testNodePoolOptions(t, nodeOptionsCase{region: "opts-gke", registry: gcpRegistry, spec: `apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: opts-gke}
+spec:
+  provider: gcp
+  location: europe-west4
+  zones: 2
+  network: {cidr: 10.61.0.0/16}
+  cluster:
+    kubernetesVersion: "1.33"
+    nodePools:
+      - {name: system, machine: {cpu: 2, memoryGiB: 4}, min: 2, max: 4, disk: {sizeGiB: 50, tier: ssd}, maxPods: 64, os: {image: ubuntu}}
+      - {name: win, machine: {cpu: 4, memoryGiB: 16}, min: 2, max: 2, os: {family: windows}, maxPods: 32}
+`, nodes: []poolNodeWant{
+		{gcp.TypeNodePool, "system", pool, "linux", "64", "Ubuntu 22.04.5 LTS"},
+		{gcp.TypeNodePool, "win", pool, "windows", "32", "Windows Server 2022 Datacenter"},
+	}, edit: [2]string{"sizeGiB: 50", "sizeGiB: 60"}, replaced: "gcp_container_node_pool.system"})
+}
+
+// TestAKSNodePoolOptions: disk, maxPods and os on AKS agent pools: the
+// System pool (inline in the cluster), a Linux User pool and a Windows one.
+func TestAKSNodePoolOptions(t *testing.T) {
+	t.Parallel()
+	const pool = "kubernetes.azure.com/agentpool"
+	testNodePoolOptions(t, nodeOptionsCase{region: "opts-aks", registry: azRegistry, spec: `apiVersion: regionctl.dev/v1alpha1
+kind: Region
+metadata: {name: opts-aks}
+spec:
+  provider: azure
+  location: westeurope
+  zones: 2
+  network: {cidr: 10.62.0.0/16}
+  cluster:
+    kubernetesVersion: "1.33"
+    nodePools:
+      - {name: system, machine: {cpu: 2, memoryGiB: 8}, min: 1, max: 2, maxPods: 60, os: {image: ubuntu}}
+      - {name: apps, machine: {cpu: 4, memoryGiB: 16}, min: 1, max: 2, disk: {sizeGiB: 64, tier: ssd}, maxPods: 40}
+      - {name: win, machine: {cpu: 4, memoryGiB: 16}, min: 1, max: 1, os: {family: windows}, maxPods: 30}
+`, nodes: []poolNodeWant{
+		{azure.TypeCluster, "system", pool, "linux", "60", "Ubuntu 22.04.5 LTS"},
+		{azure.TypeNodePool, "apps", pool, "linux", "40", "Ubuntu 22.04.5 LTS"},
+		{azure.TypeNodePool, "win", pool, "windows", "30", "Windows Server 2022 Datacenter"},
+	}, edit: [2]string{"sizeGiB: 64", "sizeGiB: 80"}, replaced: "azure_kubernetes_node_pool.apps"})
 }

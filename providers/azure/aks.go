@@ -325,6 +325,7 @@ func managedCluster(c *clusterCall) aks.ManagedCluster {
 		OrchestratorVersion: props.OrchestratorVersion, OSType: props.OSType, Type: props.Type,
 		NodeLabels: props.NodeLabels, NodeTaints: props.NodeTaints, Tags: props.Tags,
 		UpgradeSettings: props.UpgradeSettings,
+		OSDiskSizeGB:    props.OSDiskSizeGB, OSDiskType: props.OSDiskType, MaxPods: props.MaxPods, OSSKU: props.OSSKU,
 	}
 	if in.SystemPool != nil {
 		profile.Name = to(in.SystemPool.Name)
