@@ -9,6 +9,7 @@ import (
 
 	"github.com/regionctl/regionctl/providers"
 	azdriver "github.com/regionctl/regionctl/providers/azure"
+	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -136,4 +137,67 @@ func TestNodeOptionsAKSCannotHave(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNodeOptionsReadBack: the options a pool was made with come back from
+// AKS (no drift), a value that differs from the recorded one shows as
+// drift, a pool without options reports none (AKS's defaults are no
+// drift), and a new System pool disk rotates the System pool.
+func TestNodeOptionsReadBack(t *testing.T) {
+	_, d := startSandbox(t, sandbox.Options{})
+	r := smallRegion()
+	r.Spec.Cluster.NodePools[0].MaxPods, r.Spec.Cluster.NodePools[0].OS.Image = 60, spec.ImageUbuntu
+	r.Spec.Cluster.NodePools[1].Disk, r.Spec.Cluster.NodePools[1].MaxPods = spec.Disk{SizeGiB: 64, Tier: spec.TierSSD}, 40
+	r.Spec.Cluster.NodePools = append(r.Spec.Cluster.NodePools,
+		spec.NodePool{Name: "win", Machine: spec.Machine{CPU: 4, MemoryGiB: 16}, Min: 1, Max: 1, OS: spec.OS{Family: spec.OSWindows, Image: spec.ImageDefault}},
+		spec.NodePool{Name: "plain", Machine: spec.Machine{CPU: 4, MemoryGiB: 16}, Min: 0, Max: 1})
+	a := applyAll(t, d, r)
+	ctx := context.Background()
+	read := func(addr string) providers.ReadResponse {
+		t.Helper()
+		live, err := d.Read(ctx, providers.ReadRequest{Instance: *a.inst[addr]})
+		if err != nil || !live.Exists {
+			t.Fatalf("Read %s: %v", addr, err)
+		}
+		return live
+	}
+	pool := func(name string) string { return providers.Address("weu1", azdriver.TypeNodePool, name) }
+	cluster := providers.Address("weu1", azdriver.TypeCluster, "main")
+	for _, addr := range []string{pool("apps"), pool("win"), pool("plain")} {
+		live := read(addr)
+		for _, k := range []string{"os_disk_size_gb", "os_disk_type", "max_pods", "os_type", "os_sku"} {
+			if show(live.Inputs[k]) != show(a.inst[addr].Inputs[k]) {
+				t.Errorf("%s: Read %s = %v; recorded %v", addr, k, live.Inputs[k], a.inst[addr].Inputs[k])
+			}
+		}
+	}
+	if sp := read(cluster).Inputs["system_pool"].(map[string]any); sp["max_pods"] != 60 || sp["os_sku"] != "Ubuntu" {
+		t.Errorf("system_pool read back %v; want max_pods 60, os_sku Ubuntu", sp)
+	}
+	// Recorded 50, live 40: the plan shows the difference.
+	apps := a.inst[pool("apps")]
+	stale := *apps
+	stale.Inputs = withRecorded(apps.Inputs, "max_pods", 50)
+	if live, err := d.Read(ctx, providers.ReadRequest{Instance: stale}); err != nil || live.Inputs["max_pods"] != 40 {
+		t.Errorf("Read with max_pods recorded 50: %v, %v; want the live 40", live.Inputs["max_pods"], err)
+	}
+
+	r.Spec.Cluster.NodePools[0].Disk.SizeGiB = 100
+	oldName := a.inst[cluster].Inputs["system_pool"].(map[string]any)["name"]
+	if err := a.updateTo(t, r, cluster); err != nil {
+		t.Fatalf("Update with a new System pool disk: %v", err)
+	}
+	if sp := read(cluster).Inputs["system_pool"].(map[string]any); sp["name"] == oldName || sp["os_disk_size_gb"] != 100 || sp["max_pods"] != 60 {
+		t.Errorf("after rotation system_pool %v; want a new pool (not %v) with a 100 GB disk and max_pods 60", sp, oldName)
+	}
+}
+
+// withRecorded is in with key set to v.
+func withRecorded(in providers.Values, key string, v any) providers.Values {
+	out := providers.Values{}
+	for k, x := range in {
+		out[k] = x
+	}
+	out[key] = v
+	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/regionctl/regionctl/providers"
 	gcpdriver "github.com/regionctl/regionctl/providers/gcp"
+	"github.com/regionctl/regionctl/sandbox"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -125,5 +126,36 @@ func TestNodeOptionsGKECannotHave(t *testing.T) {
 				t.Errorf("diagnostic %s:%d %q; want regions/eu1.yaml:%d saying %q", x.Pos.File, x.Pos.Line, x.Summary, tc.line, tc.says)
 			}
 		})
+	}
+}
+
+// TestNodeOptionsReadBack: the options a pool was made with come back from
+// GKE (no drift), a value that differs from the recorded one shows as
+// drift, and a pool without options reports none (GKE's defaults are no
+// drift).
+func TestNodeOptionsReadBack(t *testing.T) {
+	_, d := startSandbox(t, sandbox.Options{})
+	r := smallRegion()
+	r.Spec.Cluster.NodePools[0].Disk, r.Spec.Cluster.NodePools[0].MaxPods = spec.Disk{SizeGiB: 50, Tier: spec.TierSSD}, 64
+	r.Spec.Cluster.NodePools[0].OS.Image = spec.ImageUbuntu
+	r.Spec.Cluster.NodePools = append(r.Spec.Cluster.NodePools,
+		spec.NodePool{Name: "win", Machine: spec.Machine{CPU: 4, MemoryGiB: 16}, Min: 0, Max: 3, OS: spec.OS{Family: spec.OSWindows, Image: spec.ImageDefault}},
+		spec.NodePool{Name: "plain", Machine: spec.Machine{CPU: 4, MemoryGiB: 16}, Min: 0, Max: 3})
+	a := applyAll(t, d, r)
+	ctx := context.Background()
+	for _, name := range []string{"system", "win", "plain"} {
+		in := a.inst["eu1/"+gcpdriver.TypeNodePool+"."+name]
+		live := a.mustRead(t, in)
+		for _, k := range []string{"disk_size_gb", "disk_type", "max_pods", "image_type"} {
+			if fmt.Sprint(live.Inputs[k]) != fmt.Sprint(in.Inputs[k]) {
+				t.Errorf("%s: Read %s = %v; recorded %v", name, k, live.Inputs[k], in.Inputs[k])
+			}
+		}
+	}
+	sys := a.inst["eu1/"+gcpdriver.TypeNodePool+".system"]
+	stale := *sys
+	stale.Inputs = withInputs(sys, "disk_size_gb", 80)
+	if live, err := d.Read(ctx, providers.ReadRequest{Instance: stale}); err != nil || live.Inputs["disk_size_gb"] != 50 {
+		t.Errorf("Read with disk_size_gb recorded 80: %v, %v; want the live 50", live.Inputs["disk_size_gb"], err)
 	}
 }
