@@ -96,7 +96,7 @@ type nodeOptionsCase struct {
 // testNodePoolOptions applies a region whose pools set disk, maxPods and
 // os through the CLI; then the next plan is empty (the cloud returns what
 // was set), each pool's nodes show kubectl its max pods and OS, and a new
-// disk size plans one create-before-destroy replacement.
+// disk size plans one create-before-destroy replacement, which applies.
 func testNodePoolOptions(t *testing.T, c nodeOptionsCase) {
 	e := newSpecEnv(t, "pools.yaml", c.spec, c.registry, sandbox.Options{}, true)
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
@@ -127,6 +127,8 @@ func testNodePoolOptions(t *testing.T, c nodeOptionsCase) {
 	if lines := changeLines(p, c.region, "+/-"); len(lines) != 1 || !strings.Contains(lines[0], c.replaced) {
 		t.Errorf("a new disk size plans %v; want %s replaced create-before-destroy\n%s", lines, c.replaced, p)
 	}
+	e.must(0, "apply", "-f", e.spec, "--auto-approve")
+	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.must(0, "destroy", "-f", e.spec, "--auto-approve")
 	e.assertEmpty()
 }
