@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +19,7 @@ import (
 	"github.com/regionctl/regionctl/providers/azure"
 	"github.com/regionctl/regionctl/providers/gcp"
 	"github.com/regionctl/regionctl/sandbox"
+	sbgcp "github.com/regionctl/regionctl/sandbox/gcp"
 )
 
 // TestAWSNodePoolOptions: a pool's disk.sizeGiB reaches EKS as the node
@@ -91,6 +96,10 @@ type nodeOptionsCase struct {
 	// replaces.
 	edit     [2]string
 	replaced string
+	// outOfBand, when set, changes the region with the cloud's own tools
+	// after the first apply and returns the attribute line the next plan
+	// must show as changed outside regionctl ("" when the tool is missing).
+	outOfBand func(e *env) string
 }
 
 // testNodePoolOptions applies a region whose pools set disk, maxPods and
@@ -120,6 +129,21 @@ func testNodePoolOptions(t *testing.T, c nodeOptionsCase) {
 			if want := w.os + "|" + w.pods + "|" + w.image; l != want {
 				t.Errorf("pool %s: a node shows os|pods|image %q; want %q", w.pool, l, want)
 			}
+		}
+	}
+	want := ""
+	if c.outOfBand != nil {
+		want = c.outOfBand(e)
+	}
+	switch {
+	case c.outOfBand != nil && want == "":
+		t.Log("the out-of-band change was not made: its tool is not installed")
+	case want != "":
+		p := e.must(2, "plan", "-f", e.spec, "--detailed-exitcode", "--no-color").stdout
+		outside, _, _ := strings.Cut(p, "regionctl will make these changes")
+		if !strings.Contains(outside, "Objects changed outside regionctl") || !strings.Contains(outside, want) ||
+			len(changeLines(p, c.region, "+/-")) != 1 {
+			t.Errorf("after an out-of-band change the plan does not show %q outside regionctl and one replacement to undo it:\n%s", want, p)
 		}
 	}
 	e.editSpec(c.edit[0], c.edit[1])
@@ -175,7 +199,61 @@ spec:
 `, nodes: []poolNodeWant{
 		{gcp.TypeNodePool, "system", pool, "linux", "64", "Ubuntu 22.04.5 LTS"},
 		{gcp.TypeNodePool, "win", pool, "windows", "32", "Windows Server 2022 Datacenter"},
-	}, edit: [2]string{"sizeGiB: 50", "sizeGiB: 60"}, replaced: "gcp_container_node_pool.system"})
+	}, edit: [2]string{"sizeGiB: 50", "sizeGiB: 60"}, replaced: "gcp_container_node_pool.system",
+		outOfBand: func(e *env) string {
+			// Someone grows the boot disk with gcloud (UpdateNodePool over
+			// GKE's REST API).
+			if _, ok := e.gcloud("container", "node-pools", "update", e.poolName("opts-gke", gcp.TypeNodePool, "system"),
+				"--cluster", "opts-gke", "--region", "europe-west4", "--disk-size", "70"); !ok {
+				return ""
+			}
+			return "disk_size_gb: 50 → 70"
+		}})
+}
+
+// gcloud runs gcloud against the env's sandbox, signed in with the
+// sandbox's service account key, in the key's project, and returns its
+// output; ok is false when gcloud is not on PATH.
+func (e *env) gcloud(args ...string) (out string, ok bool) {
+	e.t.Helper()
+	bin, err := exec.LookPath("gcloud")
+	if err != nil {
+		return "", false
+	}
+	ep := e.sb.Endpoints()
+	resp, err := http.Get(ep[sbgcp.ComputeKey] + sbgcp.CredentialsPath)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	key, err := io.ReadAll(resp.Body)
+	var k struct {
+		ProjectID string `json:"project_id"`
+	}
+	if err != nil || json.Unmarshal(key, &k) != nil || k.ProjectID == "" {
+		e.t.Fatalf("the sandbox's key file: %v\n%s", err, key)
+	}
+	dir := e.t.TempDir()
+	keyPath := filepath.Join(dir, "key.json")
+	if err := os.WriteFile(keyPath, key, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	env := append(os.Environ(), "HOME="+dir, "CLOUDSDK_CONFIG="+filepath.Join(dir, "gcloud"),
+		"CLOUDSDK_CORE_DISABLE_PROMPTS=1", "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=1", "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=1",
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER="+ep[sbgcp.ContainerRESTKey]+"/",
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE="+ep[sbgcp.ComputeKey]+"/compute/v1/",
+		"CLOUDSDK_CORE_PROJECT="+k.ProjectID)
+	run := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			e.t.Fatalf("gcloud %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("auth", "activate-service-account", "--key-file", keyPath)
+	return run(args...), true
 }
 
 // TestAKSNodePoolOptions: disk, maxPods and os on AKS agent pools: the
