@@ -67,6 +67,16 @@ func TestImportAdoptMove(t *testing.T) {
 			t.Errorf("regionctl %s: exit %d, error does not say %q:\n%s", strings.Join(tt.args, " "), r.code, tt.want, r.stderr)
 		}
 	}
+	// An ID or address the user typed is their input, not the spec's.
+	for _, args := range [][]string{
+		{"import", "-f", e.specPath(), "storageClasses.slow", "x"},
+		{"import", "-f", e.specPath(), "loadBalancers.api", "no-such-object"},
+	} {
+		r := e.run(args...)
+		if r.code != 3 || !strings.Contains(r.stderr, "in the command's arguments") || strings.Contains(r.stderr, "in the spec;") {
+			t.Errorf("regionctl %s: exit %d, want 3 naming the command's arguments:\n%s", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
 	if got := e.readState("test-east").Serial; got != serial {
 		t.Errorf("refused commands wrote state (serial %d → %d)", serial, got)
 	}
@@ -89,6 +99,62 @@ func TestImportAdoptMove(t *testing.T) {
 	replaced := strings.Contains(r.stdout, "-/+ "+moved) || strings.Contains(r.stdout, "+/- "+moved)
 	if !replaced || strings.Contains(r.stdout, sc+"\n") || strings.Contains(r.stdout, sc+" ") || !strings.Contains(r.stdout, "1 to add, 0 to change, 1 to destroy") {
 		t.Errorf("the plan after state mv does not replace the moved object in place:\n%s", r.stdout)
+	}
+}
+
+// TestStateRmRemembersTheObject: an object whose tags do not name its
+// address — one regionctl did not make and then imported, or one moved
+// with state mv — is still adopted after state rm, by the ID state
+// remembered, instead of created a second time; a plan whose spec no
+// longer wants the address leaves it alone.
+func TestStateRmRemembersTheObject(t *testing.T) {
+	for _, tag := range []struct{ name, address string }{
+		{"imported, untagged", ""},
+		{"moved, tagged with the old address", "test-east/mem_storage_class.old"},
+	} {
+		t.Run(tag.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.must(0, "apply", "-f", e.specPath(), "--auto-approve")
+			const sc = "test-east/mem_storage_class.fast"
+			orig, _ := e.readState("test-east").Find(sc)
+			if err := e.cloud.SetAddressTag(orig.ID, tag.address); err != nil {
+				t.Fatal(err)
+			}
+			objects := len(e.cloud.Objects())
+
+			e.must(0, "state", "rm", sc)
+			if f, ok := e.readState("test-east").ForgottenAt(sc, orig.Type); !ok || f.ID != orig.ID {
+				t.Fatalf("state rm did not remember %s (%s): %+v", sc, orig.ID, e.readState("test-east").Forgotten)
+			}
+			r := e.must(2, "plan", "-f", e.specPath(), "--detailed-exitcode")
+			if !strings.Contains(r.stdout, "<= "+sc+" (adopting "+orig.ID+": `state rm` dropped it") || !strings.Contains(r.stdout, "1 to import, 0 to add") {
+				t.Fatalf("the plan after state rm does not adopt %s by its remembered ID:\n%s", sc, r.stdout)
+			}
+			r = e.must(2, "plan", "-f", e.specPath(), "--json", "--detailed-exitcode")
+			if !strings.Contains(r.stdout, `"source":"forgotten"`) && !strings.Contains(r.stdout, `"source": "forgotten"`) {
+				t.Errorf("plan --json does not name the adoption's source:\n%s", r.stdout)
+			}
+			e.must(0, "apply", "-f", e.specPath(), "--auto-approve")
+			st := e.readState("test-east")
+			if got, _ := st.Find(sc); got.ID != orig.ID || got.Status != state.StatusCreated {
+				t.Errorf("after the adoption state holds %s as %s %q; want created %q", sc, got.Status, got.ID, orig.ID)
+			}
+			if len(st.Forgotten) != 0 {
+				t.Errorf("state still remembers %+v after adopting it", st.Forgotten)
+			}
+			if n := len(e.cloud.Objects()); n != objects {
+				t.Errorf("the cloud holds %d objects after the adoption, %d before: a duplicate was made", n, objects)
+			}
+			e.must(0, "plan", "-f", e.specPath(), "--detailed-exitcode")
+
+			// Dropped from state and from the spec: nothing is adopted.
+			e.must(0, "state", "rm", sc)
+			e.editSpec("{name: fast, tier: ssd", "{name: faster, tier: ssd")
+			r = e.must(2, "plan", "-f", e.specPath(), "--detailed-exitcode")
+			if strings.Contains(r.stdout, orig.ID) || !strings.Contains(r.stdout, "Plan: 1 to add, 0 to change") {
+				t.Errorf("a plan for a spec without %s adopts its object:\n%s", sc, r.stdout)
+			}
+		})
 	}
 }
 

@@ -21,7 +21,8 @@ const (
 	ExitError = 1
 	// ExitChanges: plan --detailed-exitcode found changes to apply.
 	ExitChanges = 2
-	// ExitSpecInvalid: the spec has errors (validate, plan, apply -f).
+	// ExitSpecInvalid: the spec has errors (validate, plan, apply -f), or
+	// a command's arguments name what is not there (import).
 	ExitSpecInvalid = 3
 	// ExitStale: apply PLANFILE refused a plan because a resource it reads
 	// or changes moved on; plan again.
@@ -67,7 +68,7 @@ type diagError struct {
 
 // sourceOrder ranks diagnostic sources: the first present decides the exit
 // code.
-var sourceOrder = []diag.Source{diag.SourceTarget, diag.SourceLock, diag.SourceState, diag.SourceRefresh, diag.SourceCloud, diag.SourceSpec}
+var sourceOrder = []diag.Source{diag.SourceTarget, diag.SourceLock, diag.SourceState, diag.SourceRefresh, diag.SourceCloud, diag.SourceSpec, diag.SourceArgs}
 
 func (e *diagError) Error() string {
 	total := 0

@@ -161,7 +161,10 @@ func (a *app) stateRmCmd() *cobra.Command {
 		Use:   "rm ADDRESS...",
 		Short: "Forget resources without deleting them from the cloud",
 		Long: `state rm removes resources from state; the cloud objects are left alone and
-regionctl no longer manages them (the next plan would create new ones).`,
+regionctl no longer manages them. State remembers each object's ID: if the spec
+still wants a resource at that address, the next plan offers to adopt the
+object (shown as "<=", "1 to import") instead of creating a second one.
+Remove the element from the spec too to let the object go for good.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -190,7 +193,7 @@ regionctl no longer manages them (the next plan would create new ones).`,
 				}
 				next := st.Clone()
 				for _, addr := range byRegion[region] {
-					if !next.Remove(addr) {
+					if !next.Forget(addr) {
 						return fmt.Errorf("no resource %s in the state of region %s; nothing was removed", addr, region)
 					}
 				}

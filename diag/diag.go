@@ -71,6 +71,9 @@ const (
 	// SourceTarget: a plan or state made for another target (the sandbox,
 	// or another cloud account) than this run's.
 	SourceTarget Source = "target"
+	// SourceArgs: the command's own arguments (an address or cloud ID
+	// given to `regionctl import`), not the spec.
+	SourceArgs Source = "args"
 )
 
 // Describe names the source in a sentence: "in the spec", "while
@@ -89,6 +92,8 @@ func (s Source) Describe() string {
 		return "with a region lock"
 	case SourceTarget:
 		return "about the target (sandbox or cloud account)"
+	case SourceArgs:
+		return "in the command's arguments"
 	}
 	return "from " + string(s)
 }

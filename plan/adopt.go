@@ -23,7 +23,11 @@ import (
 //   - tagged: a desired resource missing from state whose object exists,
 //     carrying this region's ownership tags for its address (after `state
 //     rm`, or a state write that was lost), is found with Finder.Find
-//     without an idempotency key — the driver then matches the address.
+//     without an idempotency key — the driver then matches the address;
+//   - forgotten: failing that, the object `state rm` dropped at the
+//     address (state.Forgotten) is read by its recorded ID — an object
+//     whose tags name no address or another one (imported, or moved with
+//     `state mv`) is adopted too.
 //
 // Either becomes a refreshed object with adoptID set that the diff treats
 // like a found pending create: Update (or a replacement) with AdoptID, and
@@ -41,6 +45,8 @@ type regionObjects struct {
 	current map[string]*refreshed // state's objects, not deposed
 	adopted map[string]*refreshed
 	schemas map[string]providers.ResourceSchema
+	// forgotten is what `state rm` dropped from the region's state.
+	forgotten *state.State
 }
 
 func newRegionObjects(in regionInput, desired []*providers.Resource, refreshedList []*refreshed, schemas map[string]providers.ResourceSchema) *regionObjects {
@@ -332,8 +338,8 @@ func (e *Engine) planImports(ctx context.Context, ent driverEntry, lim *limiter,
 // only after its network. Found objects managed elsewhere in state are not
 // adopted (a warning says where they are).
 func (e *Engine) findUntracked(ctx context.Context, ent driverEntry, lim *limiter, o *regionObjects, target *state.Target, idx *stateIndex) (diag.Diagnostics, error) {
-	finder, ok := ent.drv.(providers.Finder)
-	if !ok {
+	finder, _ := ent.drv.(providers.Finder)
+	if finder == nil && (o.forgotten == nil || len(o.forgotten.Forgotten) == 0) {
 		return nil, nil
 	}
 	var ds diag.Diagnostics
@@ -385,19 +391,28 @@ func (e *Engine) findUntracked(ctx context.Context, ent driverEntry, lim *limite
 	}
 }
 
-// findOne looks for the untracked object of d by its tags.
+// findOne looks for the untracked object of d by its tags, then by the ID
+// `state rm` remembered at its address.
 func (e *Engine) findOne(ctx context.Context, drv providers.Driver, finder providers.Finder, lim *limiter, o *regionObjects, target *state.Target, idx *stateIndex, d *providers.Resource, in providers.Values) (*refreshed, *diag.Diagnostic, error) {
 	release, err := lim.acquire(ctx, o.in.provider)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer release()
-	f, err := finder.Find(ctx, providers.FindRequest{Address: d.Address, Type: d.Type, Inputs: in})
-	if err != nil {
-		return nil, nil, fmt.Errorf("look for %s by its tags (state does not know it): %w", d.Address, err)
+	var f providers.FindResponse
+	if finder != nil {
+		f, err = finder.Find(ctx, providers.FindRequest{Address: d.Address, Type: d.Type, Inputs: in})
+		if err != nil {
+			return nil, nil, fmt.Errorf("look for %s by its tags (state does not know it): %w", d.Address, err)
+		}
 	}
+	how := AdoptTagged
 	if !f.Found {
-		return nil, nil, nil
+		fg, ok := o.forgotten.ForgottenAt(d.Address, d.Type)
+		if !ok {
+			return nil, nil, nil
+		}
+		how, f = AdoptForgotten, providers.FindResponse{Found: true, ID: fg.ID}
 	}
 	owner, err := idx.owner(ctx, target, d.Type, f.ID, "")
 	if err != nil {
@@ -405,16 +420,22 @@ func (e *Engine) findOne(ctx context.Context, drv providers.Driver, finder provi
 	}
 	if owner != "" {
 		w := regionDiag(o.in, "", "%s %s carries the tags of %s, but state manages it as %s: not adopting it; the plan creates a new one", d.Type, f.ID, d.Address, owner)
+		if how == AdoptForgotten {
+			w = regionDiag(o.in, "", "%s %s, which `state rm` dropped from %s, is managed as %s now: not adopting it; the plan creates a new one", d.Type, f.ID, d.Address, owner)
+		}
 		w.Severity = diag.Warning
 		w.Fix = "if the object belongs at " + d.Address + ", run `regionctl state mv " + owner + " " + d.Address + "`"
 		return nil, &w, nil
 	}
 	rr, err := e.readAdopted(ctx, drv, o, d, in, f.ID)
 	if err != nil {
+		if how == AdoptForgotten {
+			return nil, nil, fmt.Errorf("read %s, which `state rm` dropped from %s: %w", f.ID, d.Address, err)
+		}
 		return nil, nil, fmt.Errorf("read %s, found by its tags: %w", f.ID, err)
 	}
 	if rr != nil {
-		rr.adoption = AdoptTagged
+		rr.adoption = how
 		if rr.outputs == nil {
 			rr.outputs, _ = normalizeValues(f.Outputs)
 		}

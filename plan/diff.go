@@ -314,6 +314,7 @@ func (e *Engine) planRegion(ctx context.Context, in regionInput, ent driverEntry
 	// found by their tags.
 	schemas := indexSchemas(ent.caps)
 	objs := newRegionObjects(in, desired, refreshedList, schemas)
+	objs.forgotten = st
 	if !opts.Destroy {
 		ds = append(ds, e.planImports(ctx, ent, lim, objs, rp.Target, sh.idx)...)
 		if ds.HasErrors() {
@@ -459,7 +460,9 @@ const (
 	reasonDeposed    = "deposed by a create-before-destroy replacement"
 	reasonNotInSpec  = "no longer in the spec"
 	// reasonTagged: %s is the object's ID.
-	reasonTagged       = "adopting %s: state does not know it, but it carries this region's tags for the address"
+	reasonTagged = "adopting %s: state does not know it, but it carries this region's tags for the address"
+	// reasonForgotten: %s is the object's ID.
+	reasonForgotten    = "adopting %s: `state rm` dropped it from this address and it still exists"
 	reasonReplaceAsked = "replacement requested with --replace"
 )
 
@@ -745,6 +748,8 @@ func adoptionReason(cur *refreshed) string {
 		return "importing " + cur.adoptID
 	case cur.adoption == AdoptTagged:
 		return fmt.Sprintf(reasonTagged, cur.adoptID)
+	case cur.adoption == AdoptForgotten:
+		return fmt.Sprintf(reasonForgotten, cur.adoptID)
 	}
 	return reasonAdopt
 }

@@ -87,11 +87,11 @@ func (e *Engine) Import(ctx context.Context, region *spec.Region, req ImportRequ
 	addrs, err := resolveTo(in.name, req.To, desired)
 	switch {
 	case err != nil:
-		return fail(diag.SourceSpec, "", "%v", err)
+		return fail(diag.SourceArgs, "", "%v", err)
 	case len(addrs) == 0:
-		return fail(diag.SourceSpec, "import into a region of this spec, or give its spec with -f", "%s is not an address of region %s", req.To, in.name)
+		return fail(diag.SourceArgs, "import into a region of this spec, or give its spec with -f", "%s is not an address of region %s", req.To, in.name)
 	case len(addrs) > 1:
-		return fail(diag.SourceSpec, "import to one of them by its address", "%s is realised by %d resources on driver %s: %v", req.To, len(addrs), in.provider, addrs)
+		return fail(diag.SourceArgs, "import to one of them by its address", "%s is realised by %d resources on driver %s: %v", req.To, len(addrs), in.provider, addrs)
 	}
 	addr := addrs[0]
 	d := objs.byAddr[addr]
@@ -100,10 +100,13 @@ func (e *Engine) Import(ctx context.Context, region *spec.Region, req ImportRequ
 		if sug, near := spec.DidYouMean(addr, addrsOf(desired)); near {
 			fix = fmt.Sprintf("did you mean %q?", sug)
 		}
-		return fail(diag.SourceSpec, fix, "region %s has no resource %s", in.name, addr)
+		return fail(diag.SourceArgs, fix, "region %s has no resource %s", in.name, addr)
 	}
 	rr, src, fix, err := e.readImport(ctx, ent, lim, objs, &target, &stateIndex{e: e}, d, req.ID)
 	if err != nil {
+		if src == diag.SourceSpec {
+			src = diag.SourceArgs // the ID and the address came from the command line
+		}
 		return fail(src, fix, "import %s: %v", addr, err)
 	}
 	res := &ImportResult{Region: in.name, Address: addr, Type: d.Type, Target: target}

@@ -215,12 +215,16 @@ const (
 	// state write that was lost) found carrying this region's ownership
 	// tags for the address: adopted instead of creating a second one.
 	AdoptTagged Adoption = "tagged"
+	// AdoptForgotten is the object `regionctl state rm` dropped from the
+	// address, read by the ID state remembered (state.Forgotten): adopted
+	// instead of creating a second one, whatever its tags say.
+	AdoptForgotten Adoption = "forgotten"
 )
 
 // Imports reports whether the change brings an object state does not know
 // under management (an import or a tagged adoption).
 func (c Change) Imports() bool {
-	return c.AdoptID != "" && (c.Adoption == AdoptImport || c.Adoption == AdoptTagged)
+	return c.AdoptID != "" && (c.Adoption == AdoptImport || c.Adoption == AdoptTagged || c.Adoption == AdoptForgotten)
 }
 
 // AdoptOnly reports whether the change only records an object it adopts:

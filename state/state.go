@@ -39,6 +39,20 @@ type State struct {
 	Target *Target `json:"target,omitempty"`
 	// Resources are sorted by address.
 	Resources []Resource `json:"resources"`
+	// Forgotten are the objects `regionctl state rm` dropped while they may
+	// still exist. The next plan that wants an object at such an address
+	// reads the recorded ID and offers to adopt the object instead of
+	// creating a second one, even when its ownership tags do not name the
+	// address (it was imported, or moved with `state mv`). An entry goes
+	// once state records something at its address again.
+	Forgotten []Forgotten `json:"forgotten,omitempty"`
+}
+
+// Forgotten is an object `state rm` dropped: where it was and its cloud ID.
+type Forgotten struct {
+	Address string `json:"address"`
+	Type    string `json:"type"`
+	ID      string `json:"id"`
 }
 
 // Status of a resource in state.
@@ -106,8 +120,13 @@ func (s *State) Find(addr string) (Resource, bool) {
 	return Resource{}, false
 }
 
-// Put inserts or replaces the resource with r's Key, keeping Resources sorted.
+// Put inserts or replaces the resource with r's Key, keeping Resources
+// sorted. A current object at an address ends what Forgotten remembered
+// there.
 func (s *State) Put(r Resource) {
+	if r.Status != StatusDeposed {
+		s.Forgotten = slices.DeleteFunc(s.Forgotten, func(f Forgotten) bool { return f.Address == r.Address })
+	}
 	key := r.Key()
 	for i := range s.Resources {
 		if s.Resources[i].Key() == key {
@@ -128,6 +147,38 @@ func (s *State) Remove(key string) bool {
 		}
 	}
 	return false
+}
+
+// Forget removes the resource with the given Key, as Remove does, and
+// remembers its object in Forgotten when it may still exist (it has an
+// ID and is not a deposed object awaiting deletion), so the next plan
+// adopts it rather than duplicating it.
+func (s *State) Forget(key string) bool {
+	for _, r := range s.Resources {
+		if r.Key() != key {
+			continue
+		}
+		if r.ID != "" && r.Status != StatusDeposed {
+			s.Forgotten = slices.DeleteFunc(s.Forgotten, func(f Forgotten) bool { return f.Address == r.Address })
+			s.Forgotten = append(s.Forgotten, Forgotten{Address: r.Address, Type: r.Type, ID: r.ID})
+		}
+		return s.Remove(key)
+	}
+	return false
+}
+
+// ForgottenAt returns what Forgotten remembers at addr for type typ; a nil
+// state remembers nothing.
+func (s *State) ForgottenAt(addr, typ string) (Forgotten, bool) {
+	if s == nil {
+		return Forgotten{}, false
+	}
+	for _, f := range s.Forgotten {
+		if f.Address == addr && f.Type == typ {
+			return f, true
+		}
+	}
+	return Forgotten{}, false
 }
 
 func (s *State) sort() {
@@ -166,6 +217,11 @@ func (s *State) Validate() error {
 		}
 		seen[r.Key()] = true
 	}
+	for _, f := range s.Forgotten {
+		if f.Address == "" || f.Type == "" || f.ID == "" {
+			return fmt.Errorf("state remembers a forgotten object without its address, type or id: %+v", f)
+		}
+	}
 	return nil
 }
 
@@ -183,6 +239,7 @@ func (s *State) Clone() *State {
 		r.Dependencies = slices.Clone(r.Dependencies)
 		c.Resources[i] = r
 	}
+	c.Forgotten = slices.Clone(s.Forgotten)
 	return &c
 }
 

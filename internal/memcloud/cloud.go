@@ -288,6 +288,19 @@ func (c *Cloud) Mutate(id string, fn func(inputs map[string]any)) error {
 	})
 }
 
+// SetAddressTag sets the address an object's ownership tag names, or
+// removes the tag when address is "": an object regionctl did not make
+// (then imported), or one whose address changed with `state mv`.
+func (c *Cloud) SetAddressTag(id, address string) error {
+	return c.edit("tag", id, func(o *Object) {
+		if address == "" {
+			delete(o.Tags, TagAddress)
+			return
+		}
+		o.Tags[TagAddress] = address
+	})
+}
+
 // edit changes a stored object behind regionctl's back.
 func (c *Cloud) edit(what, id string, fn func(o *Object)) error {
 	c.mu.Lock()

@@ -18,7 +18,7 @@ import (
 // added; the major when anything is removed, renamed or changes meaning.
 // A consumer should refuse a major it does not know and ignore fields it
 // does not know. See docs/json-output.md.
-const JSONFormatVersion = "1.2"
+const JSONFormatVersion = "1.3"
 
 // jsonPlan is the document JSON writes. Field order is the key order.
 type jsonPlan struct {
@@ -73,8 +73,9 @@ type jsonChange struct {
 // jsonImporting is the object a change imports.
 type jsonImporting struct {
 	ID string `json:"id"`
-	// Source is "import" (an import block or `regionctl import`) or
-	// "tagged" (found by the region's tags for the address).
+	// Source is "import" (an import block or `regionctl import`),
+	// "tagged" (found by the region's tags for the address) or
+	// "forgotten" (the object `state rm` dropped from the address).
 	Source string `json:"source"`
 	// Only is true when importing is all the change does.
 	Only bool `json:"only"`
