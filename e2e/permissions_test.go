@@ -171,11 +171,13 @@ func gcpPermission(op string) string {
 }
 
 // TestAzurePermissions: as TestAWSPermissions, for the Azure driver over a
-// lifecycle with an AKS cluster, agent pools and load balancers: create,
+// lifecycle with an AKS cluster, agent pools, load balancers and access
+// (role assignments at the cluster's scope): create,
 // refresh, an in-place update of a pool's size, destroy. Each ARM
 // operation maps onto the action Azure RBAC names for it.
 func TestAzurePermissions(t *testing.T) {
 	e := newEnv(t, "azure.yaml", azRegistry, sandbox.Options{}, false)
+	e.editSpec("          - workload=ingest:NoSchedule\n", "          - workload=ingest:NoSchedule\n  access:\n    admins: [\"group:5f3c2a1e-8d4b-4c6a-9e2f-1a2b3c4d5e6f\"]\n")
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.editSpec("        max: 10\n", "        max: 12\n")
@@ -193,6 +195,7 @@ var azureTypes = map[string]string{
 	"publicIPAddresses": "Microsoft.Network/publicIPAddresses",
 	"managedClusters":   "Microsoft.ContainerService/managedClusters",
 	"agentPools":        "Microsoft.ContainerService/managedClusters/agentPools",
+	"roleAssignments":   "Microsoft.Authorization/roleAssignments",
 }
 
 // azurePermission is the Azure RBAC action an ARM operation of the

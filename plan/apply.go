@@ -911,14 +911,16 @@ func (r *regionRun) update(ctx context.Context, n *node) error {
 		keys[k] = true
 	}
 	// A key differs when it differs from what state recorded or from what
-	// refresh saw live at plan time (drift to repair).
+	// refresh saw live at plan time (drift to repair) — a wanted key the
+	// cloud no longer reported included, as the plan counts it.
 	live, _ := normalizeValues(ch.Before)
 	for k := range live {
 		keys[k] = true
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		_, wasLive := live[k]
-		if !equalValues(inputs[k], cur.Inputs[k]) || (wasLive && !equalValues(inputs[k], live[k])) {
+		_, wanted := inputs[k]
+		if !equalValues(inputs[k], cur.Inputs[k]) || ((wasLive || wanted && ch.Before != nil) && !equalValues(inputs[k], live[k])) {
 			changed = append(changed, k)
 		}
 	}

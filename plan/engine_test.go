@@ -594,9 +594,16 @@ func TestDriftIsShown(t *testing.T) {
 		edit       func(f *fixture, id string)
 		wantAction Action
 		wantDelete bool
+		// wantMax is max after the edit, as drift shows it.
+		wantMax any
 	}{
 		{name: "edited in the console", edit: func(f *fixture, id string) {
 			_ = f.cloud.Mutate(id, func(in map[string]any) { in["max"] = 50 })
+		}, wantAction: Update, wantMax: float64(50)},
+		// A value the cloud no longer reports (an optional setting cleared)
+		// is drift that apply repairs, as the plan says.
+		{name: "cleared in the console", edit: func(f *fixture, id string) {
+			_ = f.cloud.Mutate(id, func(in map[string]any) { delete(in, "max") })
 		}, wantAction: Update},
 		{name: "deleted in the console", edit: func(f *fixture, id string) { _ = f.cloud.Remove(id) }, wantAction: Create, wantDelete: true},
 	}
@@ -611,7 +618,7 @@ func TestDriftIsShown(t *testing.T) {
 			if len(rp.Drift) != 1 || rp.Drift[0].Address != poolSys || rp.Drift[0].Deleted != tt.wantDelete {
 				t.Fatalf("drift = %+v", rp.Drift)
 			}
-			if !tt.wantDelete && rp.Drift[0].After["max"] != float64(50) {
+			if !tt.wantDelete && rp.Drift[0].After["max"] != tt.wantMax {
 				t.Errorf("drift after = %v", rp.Drift[0].After)
 			}
 			if c := changesByAddr(rp)[poolSys]; c.Action != tt.wantAction {

@@ -223,6 +223,11 @@ type clusterIn struct {
 	// (spec.cluster.workloadIdentity). Turning it off turns workload
 	// identity off; the issuer stays, as AKS cannot disable it.
 	WorkloadIdentity bool `kit:"workload_identity"`
+	// EntraRBAC is AKS-managed Microsoft Entra ID integration with Azure
+	// RBAC for Kubernetes authorization (spec.access). AKS cannot turn
+	// managed Entra integration off: turning this off turns Azure RBAC
+	// off and keeps Entra ID sign-in.
+	EntraRBAC bool `kit:"entra_rbac,omitempty"`
 }
 
 // networkProfile is the cluster's network setup (docs/providers/azure.md).
@@ -281,6 +286,9 @@ type clusterOut struct {
 	// OIDCIssuerURL is the cluster's service-account token issuer, when
 	// its OIDC issuer is on.
 	OIDCIssuerURL *string `kit:"oidc_issuer_url,omitempty"`
+	// EntraTenantID is the tenant whose identities sign in to the cluster,
+	// with Entra ID integration.
+	EntraTenantID *string `kit:"entra_tenant_id,omitempty"`
 }
 
 type clusterCall = call[clusterIn, clusterOut]
@@ -351,6 +359,7 @@ func managedCluster(c *clusterCall) aks.ManagedCluster {
 			},
 			OidcIssuerProfile: oidcProfile(in.WorkloadIdentity),
 			SecurityProfile:   securityProfile(in.WorkloadIdentity),
+			AADProfile:        aadProfile(nil, in.EntraRBAC),
 		},
 	}
 }
@@ -369,6 +378,34 @@ func securityProfile(on bool) *aks.ManagedClusterSecurityProfile {
 		return nil
 	}
 	return &aks.ManagedClusterSecurityProfile{WorkloadIdentity: &aks.ManagedClusterSecurityProfileWorkloadIdentity{Enabled: to(true)}}
+}
+
+// aadProfile is the cluster's Entra ID profile for spec.access, from the
+// live one (nil at create): on, AKS-managed Entra integration with Azure
+// RBAC for Kubernetes authorization, in the subscription's tenant unless
+// the cluster names another; off, Azure RBAC off and the managed
+// integration kept, as AKS cannot turn it off. nil when off and there is
+// none.
+func aadProfile(live *aks.ManagedClusterAADProfile, on bool) *aks.ManagedClusterAADProfile {
+	if !on && live == nil {
+		return nil
+	}
+	p := &aks.ManagedClusterAADProfile{}
+	if live != nil {
+		cp := *live
+		p = &cp
+	}
+	if on {
+		p.Managed = to(true)
+	}
+	p.EnableAzureRBAC = to(on)
+	return p
+}
+
+// entraRBACOn reports whether a live cluster has managed Entra ID
+// integration with Azure RBAC for Kubernetes authorization.
+func entraRBACOn(p *aks.ManagedClusterProperties) bool {
+	return p.AADProfile != nil && deref(p.AADProfile.Managed) && deref(p.AADProfile.EnableAzureRBAC)
 }
 
 // workloadIdentityOn reports whether a live cluster has workload identity.
@@ -512,6 +549,7 @@ func (clusterHandler) live(ctx context.Context, c *clusterCall, rid *arm.Resourc
 		KubernetesVersion:  minorString(deref(p.KubernetesVersion)),
 		AuthorizedIPRanges: []string{},
 		WorkloadIdentity:   workloadIdentityOn(p),
+		EntraRBAC:          entraRBACOn(p),
 	}
 	if mc.SKU != nil {
 		in.SKUTier = to(string(deref(mc.SKU.Tier)))
@@ -551,6 +589,9 @@ func (clusterHandler) live(ctx context.Context, c *clusterCall, rid *arm.Resourc
 	}
 	if o := p.OidcIssuerProfile; o != nil && deref(o.Enabled) && deref(o.IssuerURL) != "" {
 		out.OIDCIssuerURL = o.IssuerURL
+	}
+	if a := p.AADProfile; a != nil && deref(a.Managed) {
+		out.EntraTenantID = a.TenantID
 	}
 	// A cluster still being made or failed may not give its kubeconfig yet.
 	if !deleting(p.ProvisioningState) {
@@ -656,12 +697,16 @@ func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) 
 		}
 		put = true
 	}
+	if on := c.In.EntraRBAC; on != entraRBACOn(mc.Properties) {
+		mc.Properties.AADProfile = aadProfile(mc.Properties.AADProfile, on)
+		put = true
+	}
 	if put {
 		_, err := run(ctx, e.d, func(ctx context.Context) (*runtime.Poller[aks.ManagedClustersClientCreateOrUpdateResponse], error) {
 			return e.cl.clusters.BeginCreateOrUpdate(ctx, group, name, *mc, nil)
 		})
 		if err != nil {
-			return fmt.Errorf("update AKS cluster %s (version %s, tier, authorized IP ranges): %w", name, want, err)
+			return fmt.Errorf("update AKS cluster %s (version %s, tier, authorized IP ranges, workload identity, Entra ID): %w", name, want, err)
 		}
 	}
 	return h.updateSystemPool(ctx, c, group, name, live)

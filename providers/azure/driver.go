@@ -1,9 +1,10 @@
 // Package azure is regionctl's Azure driver: it expands a region into a
 // resource group, a virtual network with a node subnet, an AKS managed
 // cluster (whose first node pool is the required System pool), User agent
-// pools and static public IPs for external load balancers, and manages them
-// through the official Azure SDK for Go (azcore, azidentity,
-// armcontainerservice/v6, armnetwork/v9, armresources). See
+// pools, static public IPs for external load balancers and the role
+// assignments of spec.access, and manages them through the official Azure
+// SDK for Go (azcore, azidentity, armcontainerservice/v6, armnetwork/v9,
+// armresources, armauthorization/v2). See
 // docs/providers/azure.md for the mapping from spec to resources.
 //
 // One Driver serves every Azure region and subscription: clients are built
@@ -30,6 +31,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
@@ -115,6 +117,8 @@ type clients struct {
 	pips     *armnetwork.PublicIPAddressesClient
 	clusters *armcontainerservice.ManagedClustersClient
 	pools    *armcontainerservice.AgentPoolsClient
+	// assignments are the role assignments of spec.access (access.go).
+	assignments *armauthorization.RoleAssignmentsClient
 }
 
 // sandboxRetryCap bounds how long the sandbox makes a throttled call wait.
@@ -224,6 +228,8 @@ func (d *Driver) clientsFor(sub string) (*clients, error) {
 	build(e)
 	c.pools, e = armcontainerservice.NewAgentPoolsClient(sub, d.cred, o)
 	build(e)
+	c.assignments, e = armauthorization.NewRoleAssignmentsClient(sub, d.cred, o)
+	build(e)
 	if err != nil {
 		return nil, fmt.Errorf("build Azure clients for subscription %s: %w", sub, err)
 	}
@@ -315,6 +321,7 @@ func (d *Driver) router() *kit.Router {
 		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "an AKS managed cluster with its System pool", Handler: clusterHandler{}, Connect: d.connect},
 		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "an AKS User agent pool", Handler: poolHandler{}, Connect: d.connect},
 		kit.Type[*env, pipIn, pipOut]{Name: TypePublicIP, Description: "a static Standard public IP for a load balancer", Handler: pipHandler{}, Connect: d.connect},
+		kit.Type[*env, roleAssignmentIn, roleAssignmentOut]{Name: TypeRoleAssignment, Description: "an Azure role assignment at an AKS cluster's scope (spec.access)", Handler: roleAssignmentHandler{}, Connect: d.connect},
 	}, d.kube.Types()...)...)
 }
 

@@ -114,13 +114,16 @@ func TestConformance(t *testing.T) {
 }
 
 // TestConformanceWithLatency runs the suite with the emulator's
-// long-running operations taking time, so every poller really polls.
+// long-running operations taking time, so every poller really polls, on a
+// region with spec.access.
 func TestConformanceWithLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for emulated latency")
 	}
 	sb, d := startSandbox(t, sandbox.Options{Latency: map[string]time.Duration{"*": 100 * time.Millisecond}})
 	r := smallRegion()
+	// spec.access: Entra ID on the cluster, role assignments at its scope.
+	r.Spec.Access = spec.Access{Admins: []string{"group:5f3c2a1e-8d4b-4c6a-9e2f-1a2b3c4d5e6f"}, Viewers: []string{"servicePrincipal:0a1b2c3d-0000-4000-8000-00000000000a"}}
 	drivertest.Run(t, drivertest.Config{
 		Driver: d,
 		Region: r,

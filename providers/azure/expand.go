@@ -186,8 +186,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			resp.Diagnostics = append(resp.Diagnostics, x)
 		}
 	}
-	// What this driver does not map yet is refused, not ignored.
-	resp.Diagnostics = append(resp.Diagnostics, providers.NotMapped{Driver: "azure", Access: true}.Check(r)...)
 	name := r.Metadata.Name
 	loc := r.Spec.Location
 	addr := func(typ, n string) string { return providers.Address(name, typ, n) }
@@ -339,6 +337,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	if systemPool == nil { // the first pool's machine did not map
 		return resp, nil
 	}
+	clusterAt := len(resp.Resources)
 	add(providers.Resource{
 		Address: cluster, Type: TypeCluster, Element: spec.ElementCluster,
 		Inputs: providers.Values{
@@ -355,6 +354,12 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		},
 		Stateful: true,
 	})
+	entra, ds := expandAccess(r, cluster, add, nil)
+	resp.Diagnostics = append(resp.Diagnostics, ds...)
+	if entra {
+		resp.Resources[clusterAt].Inputs["entra_rbac"] = true
+		resp.Notes = append(resp.Notes, "access: AKS-managed Microsoft Entra ID integration with Azure RBAC for Kubernetes authorization; each principal gets role assignments at the cluster's scope (docs/providers/azure.md). AKS cannot turn Entra ID integration off again: removing access later turns Azure RBAC off and keeps Entra ID sign-in")
+	}
 	resp.Resources = append(resp.Resources, userPools...)
 	pools := []string{cluster} // the System pool is inline in the cluster
 	for _, p := range userPools {

@@ -22,6 +22,7 @@ var importKinds = map[string]struct{ armType, parentInput, path string }{
 	TypePublicIP:       {"Microsoft.Network/publicIPAddresses", "resource_group_id", "/providers/Microsoft.Network/publicIPAddresses/"},
 	TypeCluster:        {"Microsoft.ContainerService/managedClusters", "resource_group_id", "/providers/Microsoft.ContainerService/managedClusters/"},
 	TypeNodePool:       {"Microsoft.ContainerService/managedClusters/agentPools", "cluster_id", "/agentPools/"},
+	TypeRoleAssignment: {"Microsoft.Authorization/roleAssignments", "cluster_id", assignmentsPath},
 }
 
 // ImportID accepts, for `regionctl import` and import blocks, an object's
@@ -103,7 +104,7 @@ func importARMID(typ, id string, in providers.Values, subscription string) (stri
 // canonicalParent is the ID of the parent r lives in, its fixed segments
 // spelled as ARM returns them: the subscription of a resource group, the
 // resource group of a top-level resource, and the virtual network or
-// cluster of a subnet or agent pool.
+// cluster of a subnet, agent pool or role assignment.
 func canonicalParent(r *arm.ResourceID) string {
 	if r.ResourceGroupName == "" || strings.EqualFold(r.ResourceType.String(), importKinds[TypeResourceGroup].armType) {
 		return "/subscriptions/" + r.SubscriptionID
@@ -112,7 +113,8 @@ func canonicalParent(r *arm.ResourceID) string {
 	switch {
 	case strings.EqualFold(r.ResourceType.String(), importKinds[TypeSubnet].armType):
 		return group + importKinds[TypeVirtualNetwork].path + r.Parent.Name
-	case strings.EqualFold(r.ResourceType.String(), importKinds[TypeNodePool].armType):
+	case strings.EqualFold(r.ResourceType.String(), importKinds[TypeNodePool].armType),
+		strings.EqualFold(r.ResourceType.String(), importKinds[TypeRoleAssignment].armType): // an extension of its cluster
 		return group + importKinds[TypeCluster].path + r.Parent.Name
 	}
 	return group

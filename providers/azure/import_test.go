@@ -36,6 +36,9 @@ func TestImportARMID(t *testing.T) {
 		{"pool by name", TypeNodePool, "batch", providers.Values{"cluster_id": aks}, aks + "/agentPools/batch", ""},
 		{"pool of another cluster", TypeNodePool, group + "/providers/Microsoft.ContainerService/managedClusters/staging/agentPools/batch", providers.Values{"cluster_id": aks}, "", "but the region's AKS cluster is " + aks},
 		{"a path that is no ID", TypeCluster, "rg-prod/prod", inGroup, "", "neither a name nor an ARM ID"},
+		{"role assignment by name", TypeRoleAssignment, "0dc7454b-6e4d-53e0-af62-61b6834cab74", providers.Values{"cluster_id": aks}, aks + "/providers/Microsoft.Authorization/roleAssignments/0dc7454b-6e4d-53e0-af62-61b6834cab74", ""},
+		{"role assignment by ID", TypeRoleAssignment, strings.ToLower(aks) + "/providers/microsoft.authorization/roleassignments/0dc7454b-6e4d-53e0-af62-61b6834cab74", providers.Values{"cluster_id": aks}, aks + "/providers/Microsoft.Authorization/roleAssignments/0dc7454b-6e4d-53e0-af62-61b6834cab74", ""},
+		{"role assignment at another cluster", TypeRoleAssignment, group + "/providers/Microsoft.ContainerService/managedClusters/staging/providers/Microsoft.Authorization/roleAssignments/0dc7454b-6e4d-53e0-af62-61b6834cab74", providers.Values{"cluster_id": aks}, "", "but the region's AKS cluster is " + aks},
 	}
 	for _, tt := range tests {
 		got, err := importARMID(tt.typ, tt.id, tt.in, sub)

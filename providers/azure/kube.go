@@ -8,6 +8,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	aks "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -86,6 +87,13 @@ type kubeCreds struct {
 // userCredentials asks AKS for the cluster user's kubeconfig — what `az
 // aks get-credentials` does — and reads its server, CA and user.
 func (d *Driver) userCredentials(ctx context.Context, clusterID string) (kubeCreds, error) {
+	return d.credentials(ctx, clusterID, false)
+}
+
+// credentials asks AKS for the kubeconfig of the cluster user or, with
+// admin, of the cluster's local admin account (`az aks get-credentials
+// --admin`).
+func (d *Driver) credentials(ctx context.Context, clusterID string, admin bool) (kubeCreds, error) {
 	rid, err := arm.ParseResourceID(clusterID)
 	if err != nil {
 		return kubeCreds{}, fmt.Errorf("%q is not an AKS cluster ID: %w", clusterID, err)
@@ -94,11 +102,21 @@ func (d *Driver) userCredentials(ctx context.Context, clusterID string) (kubeCre
 	if err != nil {
 		return kubeCreds{}, err
 	}
-	res, err := cl.clusters.ListClusterUserCredentials(ctx, rid.ResourceGroupName, rid.Name, nil)
-	if err != nil {
-		return kubeCreds{}, fmt.Errorf("list the user credentials of AKS cluster %s: %w", rid.Name, err)
+	var kcs []*aks.CredentialResult
+	if admin {
+		res, err := cl.clusters.ListClusterAdminCredentials(ctx, rid.ResourceGroupName, rid.Name, nil)
+		if err != nil {
+			return kubeCreds{}, fmt.Errorf("list the admin credentials of AKS cluster %s: %w", rid.Name, err)
+		}
+		kcs = res.Kubeconfigs
+	} else {
+		res, err := cl.clusters.ListClusterUserCredentials(ctx, rid.ResourceGroupName, rid.Name, nil)
+		if err != nil {
+			return kubeCreds{}, fmt.Errorf("list the user credentials of AKS cluster %s: %w", rid.Name, err)
+		}
+		kcs = res.Kubeconfigs
 	}
-	for _, kc := range res.Kubeconfigs {
+	for _, kc := range kcs {
 		if kc == nil || len(kc.Value) == 0 {
 			continue
 		}
@@ -139,9 +157,13 @@ func parseKubeconfig(b []byte) (kubeCreds, error) {
 
 // clusterToken returns a bearer token for the AKS cluster: the cluster
 // user's token from ListClusterUserCredentials, fetched now and never
-// stored; for a cluster with Entra ID integration (the kubeconfig's user
-// runs kubelogin), an Entra ID token for the AKS server application from
-// the driver's own credential, as kubelogin gets one.
+// stored. For a cluster with Entra ID integration (the user kubeconfig
+// runs kubelogin) it is the token of the cluster's local admin account
+// (ListClusterAdminCredentials), so the identity that runs apply
+// administers the cluster whatever its Azure RBAC roles, as spec.access
+// promises; where local accounts are disabled (or the identity may not
+// list admin credentials), an Entra ID token for the AKS server
+// application from the driver's own credential, as kubelogin gets one.
 func (d *Driver) clusterToken(ctx context.Context, clusterID string) (string, time.Time, error) {
 	kc, err := d.userCredentials(ctx, clusterID)
 	if err != nil {
@@ -153,9 +175,16 @@ func (d *Driver) clusterToken(ctx context.Context, clusterID string) (string, ti
 	if !kc.entra {
 		return "", time.Time{}, errors.New("the cluster user's kubeconfig holds no token and no Entra ID login")
 	}
+	ac, adminErr := d.credentials(ctx, clusterID, true)
+	if adminErr == nil && ac.token != "" {
+		return ac.token, time.Now().Add(5 * time.Minute), nil
+	}
+	if ctx.Err() != nil {
+		return "", time.Time{}, ctx.Err()
+	}
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{aksServerAppID + "/.default"}})
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("get an Entra ID token for the AKS cluster: %w", err)
+		return "", time.Time{}, fmt.Errorf("get an Entra ID token for the AKS cluster (the admin credentials were not usable either: %v): %w", adminErr, err)
 	}
 	return tok.Token, tok.ExpiresOn.Add(-time.Minute), nil
 }

@@ -353,6 +353,9 @@ func (e *Emulator) serveCluster(w http.ResponseWriter, r *http.Request, rt route
 		name := "clusterUser"
 		if rt.op == "managedClusters.listClusterAdminCredentials" {
 			name = "clusterAdmin"
+			if deref(cl.V.Properties.DisableLocalAccounts) {
+				return false, errf(http.StatusBadRequest, "BadRequest", "Getting static credential is not allowed because this cluster is set to disable local accounts.")
+			}
 		}
 		writeJSON(w, http.StatusOK, armcontainerservice.CredentialResults{Kubeconfigs: []*armcontainerservice.CredentialResult{
 			{Name: ptr(name), Value: kubeconfig(cl, rt.group, name)}}})
@@ -543,6 +546,9 @@ func (e *Emulator) createCluster(w http.ResponseWriter, r *http.Request, rt rout
 	if aerr := oidcIssuer(props, nil, loc); aerr != nil {
 		return false, aerr
 	}
+	if aerr := aadProfile(props, nil); aerr != nil {
+		return false, aerr
+	}
 	props.MaxAgentPools = ptr[int32](100)
 	props.PowerState = &armcontainerservice.PowerState{Code: ptr(armcontainerservice.CodeRunning)}
 	props.ResourceUID = ptr(strings.ReplaceAll(uuid.NewString(), "-", "")[:24])
@@ -712,6 +718,12 @@ func (e *Emulator) updateCluster(w http.ResponseWriter, r *http.Request, rt rout
 		nv.SecurityProfile = props.SecurityProfile
 	}
 	if aerr := oidcIssuer(&nv, old, deref(cl.V.Location)); aerr != nil {
+		return false, aerr
+	}
+	if props.AADProfile != nil {
+		nv.AADProfile = props.AADProfile
+	}
+	if aerr := aadProfile(&nv, old); aerr != nil {
 		return false, aerr
 	}
 	if props.StorageProfile != nil {
@@ -934,7 +946,8 @@ func (e *Emulator) upgradeProfile(c *clusterRec) armcontainerservice.ManagedClus
 // kubeconfig is the credential ListClusterUserCredentials (user
 // "clusterUser") or ListClusterAdminCredentials ("clusterAdmin") returns,
 // as AKS shapes it: the API server's URL and CA, and the cluster's static
-// token for that user. Without Kubernetes the server is the cluster's FQDN
+// token for that user — for the user of a cluster with Entra ID
+// integration, kubelogin instead. Without Kubernetes the server is the cluster's FQDN
 // (nothing answers there) and the CA a dummy.
 func kubeconfig(c *clusterRec, group, user string) []byte {
 	name := deref(c.V.Name)
@@ -946,9 +959,12 @@ func kubeconfig(c *clusterRec, group, user string) []byte {
 	if len(c.KubeCA) > 0 {
 		caPEM = c.KubeCA
 	}
-	token := c.UserToken
-	if user == "clusterAdmin" {
-		token = c.AdminToken
+	creds := "    token: " + c.UserToken + "\n"
+	switch {
+	case user == "clusterAdmin":
+		creds = "    token: " + c.AdminToken + "\n"
+	case entraManaged(c):
+		creds = kubeloginUser()
 	}
 	u := fmt.Sprintf("%s_%s_%s", user, group, name)
 	return []byte(fmt.Sprintf(`apiVersion: v1
@@ -968,13 +984,42 @@ preferences: {}
 users:
 - name: %s
   user:
-    token: %s
-`, base64.StdEncoding.EncodeToString(caPEM), server, name, name, u, name, name, u, token))
+%s`, base64.StdEncoding.EncodeToString(caPEM), server, name, name, u, name, name, u, creds))
 }
 
 // oidcIssuer gives a cluster whose OIDC issuer is enabled its issuer URL
 // (kept across updates), and refuses what AKS refuses: disabling an
 // enabled issuer, and workload identity without the issuer.
+// aadProfile checks a cluster's Microsoft Entra ID profile as AKS does:
+// only AKS-managed integration (the legacy one, with server and client
+// applications, is retired), Azure RBAC for Kubernetes authorization only
+// with it, and managed integration never turned off once on (Azure RBAC
+// may be). The tenant defaults to the subscription's; the legacy server
+// secret is never echoed.
+func aadProfile(props, old *armcontainerservice.ManagedClusterProperties) *armErr {
+	a := props.AADProfile
+	if a == nil {
+		return nil
+	}
+	was := old != nil && old.AADProfile != nil && deref(old.AADProfile.Managed)
+	switch {
+	case was && !deref(a.Managed):
+		return errf(http.StatusBadRequest, "BadRequest", "properties.aadProfile.managed: managed Microsoft Entra ID integration cannot be disabled once it is enabled.")
+	case !deref(a.Managed) && (a.ServerAppID != nil || a.ClientAppID != nil || a.ServerAppSecret != nil):
+		return badParam("properties.aadProfile: the legacy Microsoft Entra ID integration (serverAppID, clientAppID) is retired; use managed integration (aadProfile.managed: true).")
+	case !deref(a.Managed) && deref(a.EnableAzureRBAC):
+		return badParam("properties.aadProfile.enableAzureRBAC: Azure RBAC for Kubernetes authorization requires managed Microsoft Entra ID integration (aadProfile.managed: true).")
+	}
+	if a.TenantID == nil && deref(a.Managed) {
+		a.TenantID = ptr(TenantID)
+		if was {
+			a.TenantID = old.AADProfile.TenantID
+		}
+	}
+	a.ServerAppSecret = nil
+	return nil
+}
+
 func oidcIssuer(props, old *armcontainerservice.ManagedClusterProperties, loc string) *armErr {
 	was := old != nil && old.OidcIssuerProfile != nil && deref(old.OidcIssuerProfile.Enabled)
 	on := props.OidcIssuerProfile != nil && deref(props.OidcIssuerProfile.Enabled)

@@ -205,6 +205,8 @@ func (e *Emulator) dispatch(w http.ResponseWriter, r *http.Request, rt route, c 
 		return false, e.serveSubscriptions(w, r, rt)
 	case "kubernetesVersions", "orchestrators":
 		return false, e.serveAKSVersions(w, rt)
+	case "roleAssignments", "roleDefinitions":
+		return e.serveAuthorization(w, r, rt, c)
 	}
 	if rt.all {
 		return false, e.serveListAll(w, r, rt)
@@ -280,6 +282,7 @@ func (e *Emulator) Objects() []emu.Object {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.settle()
+	e.pruneAssignments()
 	var out []emu.Object
 	add := func(typ string, id, name, loc, st *string) {
 		out = append(out, emu.Object{Cloud: "azure", Type: typ, ID: deref(id), Name: deref(name), Region: deref(loc), State: deref(st)})
@@ -306,6 +309,9 @@ func (e *Emulator) Objects() []emu.Object {
 	}
 	for _, n := range s.NATs {
 		add("natGateway", n.V.ID, n.V.Name, n.V.Location, (*string)(n.V.Properties.ProvisioningState))
+	}
+	for _, a := range s.Assignments {
+		add("roleAssignment", a.V.ID, a.V.Name, nil, nil)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Type+out[i].ID < out[j].Type+out[j].ID })
 	return out

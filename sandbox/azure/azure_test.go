@@ -2,9 +2,6 @@ package azure_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -17,10 +14,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
@@ -49,30 +44,10 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// tokenSource gets tokens as an Azure client does: azidentity's
-// ClientSecretCredential for the sandbox's service principal, from the
-// sandbox's token endpoint over https, trusting the sandbox's CA (both read
-// from azure.CredentialsPath).
+// tokenSource gets tokens as an Azure client does (azure.ClientCredential).
 func tokenSource(t testing.TB, url string) (azcore.TokenCredential, *http.Client) {
 	t.Helper()
-	resp, err := http.Get(url + azure.CredentialsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var p struct{ ClientID, ClientSecret, TenantID, ActiveDirectoryEndpointURL, CACertificate string }
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("credentials: %s %v", resp.Status, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(p.CACertificate)) {
-		t.Fatal("credentials without a CA")
-	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	cred, err := azidentity.NewClientSecretCredential(p.TenantID, p.ClientID, p.ClientSecret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: p.ActiveDirectoryEndpointURL}, Transport: client},
-		DisableInstanceDiscovery: true,
-	})
+	cred, client, err := azure.ClientCredential(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,16 +81,7 @@ type env struct {
 	polls int
 }
 
-func clientOptions(url string) *arm.ClientOptions {
-	return &arm.ClientOptions{
-		ClientOptions: policy.ClientOptions{
-			Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: url, Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-				cloud.ResourceManager: {Endpoint: url, Audience: "https://management.azure.com"}}},
-			InsecureAllowCredentialWithHTTP: true,
-		},
-		DisableRPRegistration: true,
-	}
-}
+func clientOptions(url string) *arm.ClientOptions { return azure.ClientOptions(url) }
 
 func start(t testing.TB, opts sandbox.Options) *env {
 	t.Helper()

@@ -368,8 +368,8 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request, ip identityPath
 			return
 		}
 	}
-	if !slices.Contains(armAudiences, aud) {
-		writeOAuthErr(w, http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. The sandbox's tenant issues tokens for Azure Resource Manager only (%s).", aud, TenantID, strings.Join(armAudiences, ", ")))
+	if !slices.Contains(armAudiences, aud) && aud != AKSServerAppID {
+		writeOAuthErr(w, http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. The sandbox's tenant issues tokens for Azure Resource Manager (%s) and the AKS server application (%s) only.", aud, TenantID, strings.Join(armAudiences, ", "), AKSServerAppID))
 		return
 	}
 	now := time.Now()
@@ -455,35 +455,9 @@ func (e *Emulator) verifyBearer(w http.ResponseWriter, authz string) *armErr {
 	if exp, ok := e.verified[tok]; ok && time.Now().Before(exp) {
 		return nil // checked before, as ARM caches validated tokens
 	}
-	bad := func() *armErr { return invalid("InvalidAuthenticationToken", "The access token is invalid.") }
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return bad()
-	}
-	var hdr struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-	}
-	var cl tokenClaims
-	if decodeSegment(parts[0], &hdr) != nil || decodeSegment(parts[1], &cl) != nil || hdr.Alg != "RS256" {
-		return bad()
-	}
-	id := e.st.Identity
-	key, err := e.signingKey()
-	if id == nil || err != nil || hdr.Kid != id.KeyID {
-		return invalid("InvalidAuthenticationToken", "The access token is invalid: its signing key '%s' is not one of the tenant's keys. Get a token from the sandbox's token endpoint.", hdr.Kid)
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if err != nil || rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], sig) != nil {
-		return invalid("InvalidAuthenticationToken", "The access token is invalid: its signature does not verify.")
-	}
-	now := time.Now()
-	if exp := time.Unix(cl.Exp, 0); !now.Before(exp) {
-		return invalid("ExpiredAuthenticationToken", "The access token expiry UTC time '%s' is earlier than current UTC time '%s'.", armTime(exp), armTime(now))
-	}
-	if time.Unix(cl.Nbf, 0).After(now.Add(5 * time.Minute)) {
-		return invalid("InvalidAuthenticationToken", "The access token is not yet valid: 'nbf' is '%s'.", armTime(time.Unix(cl.Nbf, 0)))
+	cl, code, msg := e.checkToken(tok)
+	if code != "" {
+		return invalid(code, "%s", msg)
 	}
 	if !slices.Contains(armAudiences, cl.Aud) {
 		return invalid("InvalidAuthenticationTokenAudience", "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.", cl.Aud, strings.Join(armAudiences, "','"))
@@ -499,6 +473,43 @@ func (e *Emulator) verifyBearer(w http.ResponseWriter, authz string) *armErr {
 	}
 	e.verified[tok] = time.Unix(cl.Exp, 0)
 	return nil
+}
+
+// checkToken verifies what every Entra ID access token of the tenant
+// must be: a JWT signed with the tenant's key, neither expired nor not
+// yet valid. Else it returns ARM's error code and message. Call it under
+// e.mu.
+func (e *Emulator) checkToken(tok string) (cl tokenClaims, code, msg string) {
+	bad := "The access token is invalid."
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return cl, "InvalidAuthenticationToken", bad
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	if decodeSegment(parts[0], &hdr) != nil || decodeSegment(parts[1], &cl) != nil || hdr.Alg != "RS256" {
+		return cl, "InvalidAuthenticationToken", bad
+	}
+	id := e.st.Identity
+	key, err := e.signingKey()
+	if id == nil || err != nil || hdr.Kid != id.KeyID {
+		return cl, "InvalidAuthenticationToken", fmt.Sprintf("The access token is invalid: its signing key '%s' is not one of the tenant's keys. Get a token from the sandbox's token endpoint.", hdr.Kid)
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if err != nil || rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], sig) != nil {
+		return cl, "InvalidAuthenticationToken", "The access token is invalid: its signature does not verify."
+	}
+	now := time.Now()
+	if exp := time.Unix(cl.Exp, 0); !now.Before(exp) {
+		return cl, "ExpiredAuthenticationToken", fmt.Sprintf("The access token expiry UTC time '%s' is earlier than current UTC time '%s'.", armTime(exp), armTime(now))
+	}
+	if time.Unix(cl.Nbf, 0).After(now.Add(5 * time.Minute)) {
+		return cl, "InvalidAuthenticationToken", fmt.Sprintf("The access token is not yet valid: 'nbf' is '%s'.", armTime(time.Unix(cl.Nbf, 0)))
+	}
+	return cl, "", ""
 }
 
 // maxVerified bounds the cache of verified tokens.

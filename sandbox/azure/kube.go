@@ -89,7 +89,7 @@ func (e *Emulator) startKube(c *clusterRec) {
 	}
 	np := c.V.Properties.NetworkProfile
 	info, err := e.env.Kube.Ensure(kubeID(c), emu.KubeSpec{
-		Auth: aksAuthenticator(c.UserToken, c.AdminToken), Bootstrap: aksBootstrap, Version: e.servedVersion(c),
+		Auth: e.aksAuthenticator(key(deref(c.V.ID)), c.UserToken, c.AdminToken), Bootstrap: aksBootstrap, Version: e.servedVersion(c),
 		ServiceCIDR: deref(np.ServiceCidr), PodCIDR: deref(np.PodCidr),
 	})
 	if err != nil {
@@ -414,14 +414,17 @@ func (e *Emulator) kubeGate(o *opRec) (wait bool, msg string) {
 // aksAuthenticator accepts the cluster's own static credentials, the ones
 // ListClusterUserCredentials and ListClusterAdminCredentials return, as
 // an AKS cluster with local accounts does; both are cluster admins
-// (system:masters).
-func aksAuthenticator(userToken, adminToken string) emu.KubeAuthenticator {
+// (system:masters). With Entra ID integration it also accepts the
+// tenant's tokens for the AKS server application (entra.go).
+func (e *Emulator) aksAuthenticator(ck, userToken, adminToken string) emu.KubeAuthenticator {
 	return func(token string) (emu.KubeUser, error) {
 		switch {
 		case userToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(userToken)) == 1:
 			return emu.KubeUser{Name: "clusterUser", UID: "clusterUser", Groups: []string{"system:masters"}}, nil
 		case adminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(adminToken)) == 1:
 			return emu.KubeUser{Name: "clusterAdmin", UID: "clusterAdmin", Groups: []string{"system:masters"}}, nil
+		case strings.Count(token, ".") == 2:
+			return e.entraKubeUser(ck, token)
 		}
 		return emu.KubeUser{}, errors.New("not a credential of this AKS cluster")
 	}
@@ -448,6 +451,9 @@ func aksBootstrap(ctx context.Context, cs kubernetes.Interface) error {
 			Provisioner: "file.csi.azure.com", Parameters: map[string]string{"skuName": "Standard_LRS"}, VolumeBindingMode: &immediate},
 		{ObjectMeta: metav1.ObjectMeta{Name: "azurefile-csi-premium", Labels: labels},
 			Provisioner: "file.csi.azure.com", Parameters: map[string]string{"skuName": "Premium_LRS"}, VolumeBindingMode: &immediate},
+	}
+	if err := bindReaderGroup(ctx, cs); err != nil {
+		return err
 	}
 	for i := range classes {
 		sc := &classes[i]

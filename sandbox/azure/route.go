@@ -18,6 +18,9 @@ type route struct {
 	opID   string // asynchronous operation id
 	loc    string // location of an operation URL
 	action string // "upgradeProfile", "listClusterUserCredential", …
+	// scope is the scope of a Microsoft.Authorization path (the ARM ID
+	// the role assignment or definition extends).
+	scope string
 	// all is set on a subscription-wide list
 	// (/subscriptions/S/providers/NS/TYPE).
 	all bool
@@ -68,6 +71,9 @@ func parseRoute(method, path string) route {
 		if s == "" {
 			return route{}
 		}
+	}
+	if rt, ok := parseAuthorization(method, segs); ok {
+		return rt
 	}
 	is := func(i int, lit string) bool { return i < len(segs) && strings.EqualFold(segs[i], lit) }
 	var rt route

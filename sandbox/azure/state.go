@@ -22,7 +22,9 @@ type state struct {
 	Subnets  map[string]*subnetRec  `json:"subnets"`
 	PIPs     map[string]*pipRec     `json:"publicIPAddresses"`
 	NATs     map[string]*natRec     `json:"natGateways"`
-	Ops      map[string]*opRec      `json:"operations"`
+	// Assignments are the role assignments (authorization.go).
+	Assignments map[string]*assignmentRec `json:"roleAssignments"`
+	Ops         map[string]*opRec         `json:"operations"`
 	// Identity is the sandbox tenant's service principal and token key;
 	// CA signs the https endpoint's certificate. Both are made on first
 	// use and kept, so credentials and trust survive a restart.
@@ -135,6 +137,9 @@ func (s *state) fill() {
 	}
 	if s.NATs == nil {
 		s.NATs = map[string]*natRec{}
+	}
+	if s.Assignments == nil {
+		s.Assignments = map[string]*assignmentRec{}
 	}
 	if s.Ops == nil {
 		s.Ops = map[string]*opRec{}

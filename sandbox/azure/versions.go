@@ -38,6 +38,11 @@ var apiVersions = map[string][]string{
 	// kubernetesVersions is newer than 2022-11-01 (its spec has no such
 	// operation): ARM refuses that version for it.
 	nsKubernetesVersions: {"2025-02-01"},
+	// armauthorization/v2 v2.2.0 sends 2022-04-01; az 2.45's profile
+	// 2020-04-01-preview for role assignments and 2018-01-01-preview for
+	// role definitions.
+	nsAuthorization:   {"2022-04-01", "2020-04-01-preview"},
+	nsRoleDefinitions: {"2022-04-01", "2018-01-01-preview"},
 }
 
 // nsKubernetesVersions is the version family of the kubernetesVersions
@@ -62,6 +67,8 @@ func versionFamily(rt route) string {
 		return nsOrchestrators
 	case "kubernetesVersions":
 		return nsKubernetesVersions
+	case "roleDefinitions":
+		return nsRoleDefinitions
 	}
 	return rt.ns
 }
