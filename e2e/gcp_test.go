@@ -73,7 +73,9 @@ func (e *env) assertGCPMatchesState() {
 	var addrs []string
 	for _, r := range st.Resources {
 		addrs = append(addrs, r.Address)
-		if r.Status == state.StatusCreated && !kubernetes.Handles(r.Type) { // in-cluster objects are no cloud objects
+		// In-cluster objects are no cloud objects, nor are IAM grants
+		// (members of a project's policy).
+		if r.Status == state.StatusCreated && !kubernetes.Handles(r.Type) && r.Type != gcp.TypeProjectIAMMember {
 			known[gcpObjectID(r)] = r.Address
 		}
 	}

@@ -112,12 +112,13 @@ func (e *env) checkPermissions(doc string, permission func(op string) string) {
 }
 
 // TestGCPPermissions: as TestAWSPermissions, for the GCP driver over a
-// lifecycle with a GKE cluster, node pools, StorageClasses and load
-// balancers: create, refresh, in-place updates (a pool's size, a minor
-// upgrade), destroy. Each operation maps onto the IAM permission Google
-// documents for it.
+// lifecycle with a GKE cluster, node pools, StorageClasses, load
+// balancers and spec.access (the project's IAM policy): create, refresh,
+// in-place updates (a pool's size, a minor upgrade), destroy. Each
+// operation maps onto the IAM permission Google documents for it.
 func TestGCPPermissions(t *testing.T) {
 	e := newGCPEnv(t, sandbox.Options{}, true)
+	e.editSpec("  storageClasses:", "  access:\n    admins: [\"user:alice@example.com\"]\n  storageClasses:")
 	e.must(0, "apply", "-f", e.spec, "--auto-approve")
 	e.must(0, "plan", "-f", e.spec, "--detailed-exitcode")
 	e.editSpec("        max: 30", "        max: 33")
@@ -151,6 +152,8 @@ func gcpPermission(op string) string {
 			verb = "list"
 		}
 		return "compute." + res + "." + verb
+	case "cloudresourcemanager": // projects.getIamPolicy
+		return "resourcemanager." + method
 	case "container":
 		switch {
 		case strings.HasSuffix(method, "Operation"), strings.HasSuffix(method, "Operations"):

@@ -64,23 +64,7 @@ func checkPrincipal(p string) (problem, fix string) {
 // not depend on the role, so moving a principal between admins and
 // viewers changes its policy in place.
 func accessEntryName(principal string) string {
-	last := principal[strings.LastIndexAny(principal, "/:")+1:]
-	var b strings.Builder
-	for _, c := range strings.ToLower(last) {
-		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
-			b.WriteRune(c)
-		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
-			b.WriteByte('-')
-		}
-	}
-	n := strings.Trim(b.String(), "-")
-	if len(n) > 40 {
-		n = strings.TrimRight(n[:40], "-")
-	}
-	if n == "" {
-		return shortHash(principal)
-	}
-	return n + "-" + shortHash(principal)
+	return providers.PrincipalName(principal[strings.LastIndexAny(principal, "/:")+1:], principal)
 }
 
 // expandAccess adds an access entry per spec.access principal.

@@ -176,6 +176,8 @@ func CloneRegion(r *spec.Region) *spec.Region {
 	}
 	c.Spec.StorageClasses = slices.Clone(r.Spec.StorageClasses)
 	c.Spec.LoadBalancers = slices.Clone(r.Spec.LoadBalancers)
+	c.Spec.Access.Admins = slices.Clone(r.Spec.Access.Admins)
+	c.Spec.Access.Viewers = slices.Clone(r.Spec.Access.Viewers)
 	for i, lb := range c.Spec.LoadBalancers {
 		c.Spec.LoadBalancers[i].Ports = slices.Clone(lb.Ports)
 		c.Spec.LoadBalancers[i].Selector = maps.Clone(lb.Selector)

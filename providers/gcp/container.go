@@ -218,6 +218,9 @@ type clusterIn struct {
 	// MasterIPv4CIDRBlock is the private control plane's range (private
 	// nodes only).
 	MasterIPv4CIDRBlock *string `kit:"master_ipv4_cidr_block,omitempty,replace" why:"GKE cannot move a private control plane to another range"`
+	// SecurityGroup is the group of Google Groups for RBAC
+	// (gke-security-groups@DOMAIN), nil when it is off.
+	SecurityGroup *string `kit:"security_group,omitempty"`
 }
 
 type clusterOut struct {
@@ -273,6 +276,14 @@ func (h clusterHandler) Find(ctx context.Context, c *clusterCall) (string, error
 
 func releaseChannel(name string) *containerpb.ReleaseChannel {
 	return &containerpb.ReleaseChannel{Channel: containerpb.ReleaseChannel_Channel(containerpb.ReleaseChannel_Channel_value[name])}
+}
+
+// groupsConfig turns Google Groups for RBAC on with group, or off (nil).
+func groupsConfig(group *string) *containerpb.AuthenticatorGroupsConfig {
+	if deref(group) == "" {
+		return &containerpb.AuthenticatorGroupsConfig{}
+	}
+	return &containerpb.AuthenticatorGroupsConfig{Enabled: true, SecurityGroup: *group}
 }
 
 func authorizedNetworks(cidrs []string) *containerpb.MasterAuthorizedNetworksConfig {
@@ -333,6 +344,9 @@ func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, err
 					WorkloadMetadataConfig: &containerpb.WorkloadMetadataConfig{Mode: containerpb.WorkloadMetadataConfig_GKE_METADATA},
 				},
 			}},
+		}
+		if in.SecurityGroup != nil {
+			spec.AuthenticatorGroupsConfig = groupsConfig(in.SecurityGroup)
 		}
 		if in.PrivateNodes {
 			spec.PrivateClusterConfig = &containerpb.PrivateClusterConfig{
@@ -450,6 +464,9 @@ func (clusterHandler) live(c *clusterCall, cl *containerpb.Cluster) *kit.Live[cl
 			in.MasterAuthorizedNetworks = append(in.MasterAuthorizedNetworks, b.GetCidrBlock())
 		}
 	}
+	if g := cl.GetAuthenticatorGroupsConfig(); g.GetEnabled() {
+		in.SecurityGroup = proto.String(g.GetSecurityGroup())
+	}
 	if pcc.GetEnablePrivateNodes() && pcc.GetMasterIpv4CidrBlock() != "" {
 		in.MasterIPv4CIDRBlock = proto.String(pcc.GetMasterIpv4CidrBlock())
 	}
@@ -540,6 +557,11 @@ func (h clusterHandler) Update(ctx context.Context, c *clusterCall, _ []string) 
 	}
 	if want := in.MasterAuthorizedNetworks; !kit.SameSet(want, have) {
 		if err := updateWith("master authorized networks", &containerpb.ClusterUpdate{DesiredMasterAuthorizedNetworksConfig: authorizedNetworks(want)}); err != nil {
+			return err
+		}
+	}
+	if want, have := deref(in.SecurityGroup), cl.GetAuthenticatorGroupsConfig(); want != have.GetSecurityGroup() || (want != "") != have.GetEnabled() {
+		if err := updateWith("security group "+want, &containerpb.ClusterUpdate{DesiredAuthenticatorGroupsConfig: groupsConfig(in.SecurityGroup)}); err != nil {
 			return err
 		}
 	}

@@ -4,10 +4,13 @@
 // cluster with Workload Identity and one node pool per spec pool, regional
 // static addresses for load balancers, and inside the cluster the spec's
 // StorageClasses (PD CSI driver) and LoadBalancer Services bound to those
-// addresses; it manages them through the official clients
+// addresses, and for spec.access a project IAM member
+// (roles/container.clusterViewer) and a ClusterRoleBinding per principal;
+// it manages them through the official clients
 // (cloud.google.com/go/compute/apiv1 over REST,
-// cloud.google.com/go/container/apiv1 over gRPC, client-go through
-// providers/kubernetes). See docs/providers/gcp.md and docs/mapping.md for
+// cloud.google.com/go/container/apiv1 over gRPC,
+// google.golang.org/api/cloudresourcemanager/v3 over REST, client-go
+// through providers/kubernetes). See docs/providers/gcp.md and docs/mapping.md for
 // the mapping from spec to resources.
 //
 // Credentials come from Application Default Credentials only — the GKE API
@@ -40,6 +43,7 @@ import (
 	"github.com/googleapis/gax-go/v2/apierror"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+	"google.golang.org/api/cloudresourcemanager/v3"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
@@ -113,6 +117,10 @@ type Driver struct {
 	// clusterOps runs the operations on one GKE cluster one at a time
 	// (GKE refuses a second while one runs).
 	clusterOps kit.Queues
+	// policyEdits runs the driver's read-modify-writes of one project's
+	// IAM policy one at a time, so grants of one apply do not race each
+	// other into Google's etag conflicts.
+	policyEdits kit.Queues
 
 	mu sync.Mutex
 	cl *clients
@@ -137,6 +145,7 @@ type clients struct {
 	routers   *compute.RoutersClient
 	addresses *compute.AddressesClient
 	gke       *container.ClusterManagerClient
+	crm       *cloudresourcemanager.Service
 }
 
 // New is the registry factory. Outside the sandbox it looks up Application
@@ -235,6 +244,9 @@ func (d *Driver) clients(ctx context.Context) (*clients, error) {
 	if c.gke, err = container.NewClusterManagerClient(ctx, gopts...); err != nil {
 		return nil, fmt.Errorf("gcp: GKE client: %w", err)
 	}
+	if c.crm, err = d.newResourceManager(ctx); err != nil {
+		return nil, err
+	}
 	d.cl = &c
 	return d.cl, nil
 }
@@ -308,7 +320,8 @@ func (d *Driver) router() *kit.Router {
 		kit.Type[*env, addressIn, addressOut]{Name: TypeAddress, Description: "a regional static address for a load balancer", Handler: addressHandler{}, Connect: d.connect},
 		kit.Type[*env, clusterIn, clusterOut]{Name: TypeCluster, Description: "a regional VPC-native GKE cluster", Handler: clusterHandler{}, Connect: d.connect},
 		kit.Type[*env, nodePoolIn, nodePoolOut]{Name: TypeNodePool, Description: "a GKE node pool with autoscaling", Handler: nodePoolHandler{}, Connect: d.connect},
-	}, d.kube.Types()...)...)
+		kit.Type[*env, iamMemberIn, iamMemberOut]{Name: TypeProjectIAMMember, Description: "one member of one role in a project's IAM policy", Handler: iamMemberHandler{}, Connect: d.connect},
+	}, append(d.kube.Types(), d.kube.AccessTypes()...)...)...)
 }
 
 // ---- labels, descriptions, request IDs ----

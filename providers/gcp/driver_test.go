@@ -96,20 +96,28 @@ func loadExample(t *testing.T) *spec.Region {
 // server behind the GKE cluster, so its StorageClasses and Service are
 // applied, read, updated and deleted through client-go with an access
 // token from the sandbox's ADC.
+//
+// spec.access is on too: an admin and a viewer (project IAM members and
+// ClusterRoleBindings on the real API server); the in-place update turns
+// on Google Groups for RBAC and adds a group, and the replacement moves
+// the viewer to the admins (a new binding).
 func TestConformance(t *testing.T) {
 	sb, d := startSandboxKube(t, sandbox.Options{})
+	r := loadExample(t)
+	r.Spec.Access = spec.Access{Admins: []string{"user:alice@example.com"}, Viewers: []string{"serviceAccount:ci@sandbox-project.iam.gserviceaccount.com"}}
 	drivertest.Run(t, drivertest.Config{
 		Driver: d,
-		Region: loadExample(t),
+		Region: r,
 		UpdateInPlace: func(r *spec.Region) *spec.Region {
 			c := drivertest.CloneRegion(r)
+			c.Spec.Access.Viewers = append(c.Spec.Access.Viewers, "group:ops@example.com")
 			c.Spec.Cluster.NodePools[0].Max += 3
 			c.Spec.Cluster.NodePools[0].Labels = map[string]string{"node-role": "system", "tier": "critical"}
 			c.Spec.Cluster.NodePools[1].Taints = nil
 			// 1.34 is offered in the rapid channel only: the channel moves
 			// first, then the version.
 			c.Spec.Cluster.KubernetesVersion = "1.34"
-			c.Spec.Overrides = map[string]json.RawMessage{"gcp": json.RawMessage(`{"releaseChannel":"rapid","masterAuthorizedNetworks":["203.0.113.0/24"]}`)}
+			c.Spec.Overrides = map[string]json.RawMessage{"gcp": json.RawMessage(`{"releaseChannel":"rapid","masterAuthorizedNetworks":["203.0.113.0/24"],"securityGroup":"gke-security-groups@example.com"}`)}
 			c.Spec.StorageClasses[1].Expandable = true // allowVolumeExpansion is mutable
 			c.Spec.LoadBalancers[0].Ports[0].TargetPort = 9443
 			return c
@@ -117,6 +125,8 @@ func TestConformance(t *testing.T) {
 		Replace: func(r *spec.Region) *spec.Region {
 			c := drivertest.CloneRegion(r)
 			c.Spec.Cluster.NodePools[1].Machine = spec.Machine{CPU: 16, MemoryGiB: 64, Arch: spec.ArchARM64}
+			c.Spec.Access.Admins = append(c.Spec.Access.Admins, c.Spec.Access.Viewers[0])
+			c.Spec.Access.Viewers = c.Spec.Access.Viewers[1:]
 			return c
 		},
 		Timeout:    time.Minute,

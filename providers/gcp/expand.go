@@ -164,8 +164,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			resp.Diagnostics = append(resp.Diagnostics, x)
 		}
 	}
-	// What this driver does not map yet is refused, not ignored.
-	resp.Diagnostics = append(resp.Diagnostics, providers.NotMapped{Driver: "gcp", Access: true}.Check(r)...)
 	if resp.Diagnostics.HasErrors() {
 		return resp, nil
 	}
@@ -256,6 +254,9 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	}
 	if privateNodes {
 		clusterIn["master_ipv4_cidr_block"] = carve.Master
+	}
+	if ov.SecurityGroup != "" {
+		clusterIn["security_group"] = ov.SecurityGroup
 	}
 	add(providers.Resource{
 		Address: cluster, Type: TypeCluster, Element: spec.ElementCluster, Inputs: clusterIn,
@@ -349,6 +350,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 	for _, res := range expandInCluster(r, cluster, pools, lbAddresses) {
 		add(res)
 	}
+	resp.Diagnostics = expandAccess(r, project, ov.SecurityGroup, cluster, add, resp.Diagnostics)
 	// What forces a replacement comes from the resource types' schemas.
 	if err := d.Finish(resp.Resources); err != nil {
 		return providers.ExpandResponse{}, err

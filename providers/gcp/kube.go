@@ -46,9 +46,7 @@ const sandboxCredentialsPath = "/_sandbox/gcp/credentials.json"
 // to the address of its reserved gcp_compute_address.
 func expandInCluster(r *spec.Region, cluster string, pools []string, lbAddresses map[string]string) []providers.Resource {
 	name := r.Metadata.Name
-	// The cluster's self link names project, location and cluster, which
-	// ClusterGone needs; the token needs none of them.
-	refs := kubernetes.ClusterRefs{Address: cluster, Endpoint: "server", CA: "ca_certificate", ID: "self_link", Location: r.Spec.Location}
+	refs := clusterRefs(r, cluster)
 	var out []providers.Resource
 	for _, sc := range r.Spec.StorageClasses {
 		out = append(out, kubernetes.StorageClassResource(name, refs, kubernetes.StorageClassFor(sc, pdProvisioner, map[string]string{"type": pdType[sc.Tier]})))
@@ -62,6 +60,13 @@ func expandInCluster(r *spec.Region, cluster string, pools []string, lbAddresses
 		out = append(out, kubernetes.ServiceResource(name, refs, svc, pools...)) // targets are nodes
 	}
 	return out
+}
+
+// clusterRefs are how in-cluster resources name the GKE cluster. Its self
+// link names project, location and cluster, which ClusterGone needs; the
+// token needs none of them.
+func clusterRefs(r *spec.Region, cluster string) kubernetes.ClusterRefs {
+	return kubernetes.ClusterRefs{Address: cluster, Endpoint: "server", CA: "ca_certificate", ID: "self_link", Location: r.Spec.Location}
 }
 
 // kubeHandler is the in-cluster handler of this driver: OAuth2 access

@@ -22,6 +22,7 @@ import (
 //	    releaseChannel: stable           # rapid, regular (default), stable, extended
 //	    masterAuthorizedNetworks:        # who may reach the API server
 //	      - 203.0.113.0/24
+//	    securityGroup: gke-security-groups@example.com  # Google Groups for RBAC
 //	    nodePools:
 //	      <pool>:
 //	        machineType: n2-standard-8
@@ -29,7 +30,10 @@ type overrides struct {
 	Project                  string
 	ReleaseChannel           string
 	MasterAuthorizedNetworks []string
-	NodePools                map[string]poolOverride
+	// SecurityGroup turns on Google Groups for RBAC (spec.access group:
+	// principals need it).
+	SecurityGroup string
+	NodePools     map[string]poolOverride
 }
 
 type poolOverride struct {
@@ -37,7 +41,7 @@ type poolOverride struct {
 }
 
 var (
-	overrideKeys     = []string{"masterAuthorizedNetworks", "nodePools", "project", "releaseChannel"}
+	overrideKeys     = []string{"masterAuthorizedNetworks", "nodePools", "project", "releaseChannel", "securityGroup"}
 	poolOverrideKeys = []string{"machineType"}
 	// projectID is a GCP project ID: 6 to 30 lowercase letters, digits and
 	// hyphens, starting with a letter, not ending with a hyphen.
@@ -105,6 +109,15 @@ func parseOverrides(r *spec.Region) (overrides, diag.Diagnostics) {
 			if len(cidrs) > 50 {
 				d.Errorf(path, "list at most 50 ranges (GKE's limit with a public endpoint)", "%d authorized networks", len(cidrs))
 			}
+		}
+	}
+	if v, ok := top["securityGroup"]; ok {
+		path := base + ".securityGroup"
+		if err := json.Unmarshal(v, &ov.SecurityGroup); err != nil {
+			d.Errorf(path, "write the group's email, e.g. gke-security-groups@example.com", "securityGroup must be a string")
+		} else if problem, fix := checkSecurityGroup(ov.SecurityGroup); problem != "" {
+			d.Errorf(path, fix, "%s", problem)
+			ov.SecurityGroup = ""
 		}
 	}
 	if raw, ok := top["nodePools"]; ok {

@@ -64,9 +64,10 @@ func (h *Handler) Types() []kit.Declaration {
 	}
 }
 
-// routed returns a router of the two types alone, for the methods below.
+// routed returns a router of this package's types alone (Types and
+// AccessTypes), for the methods below.
 func (h *Handler) routed() *kit.Router {
-	h.once.Do(func() { h.router = kit.MustNew(kit.Options{}, h.Types()...) })
+	h.once.Do(func() { h.router = kit.MustNew(kit.Options{}, append(h.Types(), h.AccessTypes()...)...) })
 	return h.router
 }
 

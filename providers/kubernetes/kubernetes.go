@@ -1,6 +1,7 @@
 // Package kubernetes applies a region's in-cluster objects — StorageClasses
-// and Services of type LoadBalancer — into the managed cluster a driver
-// built, with client-go server-side apply (field manager "regionctl"). It is
+// and Services of type LoadBalancer, and for drivers that map spec.access
+// onto RBAC ClusterRoleBindings (Handler.AccessTypes) — into the managed
+// cluster a driver built, with client-go server-side apply (field manager "regionctl"). It is
 // shared by every driver: a driver builds the resources with
 // StorageClassResource and ServiceResource in Expand (their inputs reference
 // the cluster's endpoint and CA outputs), and declares the two types with
@@ -52,7 +53,9 @@ const (
 )
 
 // Handles reports whether typ is one of this package's resource types.
-func Handles(typ string) bool { return typ == TypeStorageClass || typ == TypeService }
+func Handles(typ string) bool {
+	return typ == TypeStorageClass || typ == TypeService || typ == TypeClusterRoleBinding
+}
 
 // Conn is how to reach one cluster's API server.
 type Conn struct {

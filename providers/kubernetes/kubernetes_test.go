@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -375,6 +376,45 @@ func TestInCluster(t *testing.T) {
 		}
 		if resp.Healthy() || len(resp.Failing()) != 4 {
 			t.Errorf("Healthy() = %v with %d failing checks, want false with 4", resp.Healthy(), len(resp.Failing()))
+		}
+	})
+
+	t.Run("ClusterRoleBinding", func(t *testing.T) {
+		res := kubernetes.ClusterRoleBindingResource("r", "alice", refs, "regionctl-access:view:user:alice@example.com", kubernetes.RoleView,
+			kubernetes.Subject{Kind: kubernetes.SubjectUser, Name: "alice@example.com"})
+		in := resolve(res, conn)
+		created, err := h.Create(ctx, providers.CreateRequest{Address: res.Address, Type: res.Type, Inputs: in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		crb, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, created.ID, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if crb.RoleRef.Name != "view" || len(crb.Subjects) != 1 || crb.Subjects[0].Kind != "User" || crb.Subjects[0].Name != "alice@example.com" ||
+			crb.Labels[kubernetes.ManagedByLabel] != "regionctl" {
+			t.Errorf("binding = %+v", crb)
+		}
+		inst := providers.Instance{Address: res.Address, Type: res.Type, ID: created.ID, Inputs: in, Outputs: created.Outputs}
+		// A subject added by hand is drift.
+		crb.Subjects = append(crb.Subjects, rbacv1.Subject{Kind: "Group", Name: "intruders", APIGroup: rbacv1.GroupName})
+		if _, err := cs.RbacV1().ClusterRoleBindings().Update(ctx, crb, metav1.UpdateOptions{FieldManager: "hand"}); err != nil {
+			t.Fatal(err)
+		}
+		read, err := h.Read(ctx, providers.ReadRequest{Instance: inst})
+		if err != nil || !read.Exists || len(read.Inputs["subjects"].([]any)) != 2 {
+			t.Fatalf("Read after a hand-added subject: %v %+v", err, read.Inputs)
+		}
+		// Find adopts it by name and label (after a crash or state rm).
+		found, err := h.Find(ctx, providers.FindRequest{Address: res.Address, Type: res.Type, Inputs: in})
+		if err != nil || found.ID != created.ID {
+			t.Errorf("Find = %q, %v; want %q", found.ID, err, created.ID)
+		}
+		if _, err := h.Delete(ctx, providers.DeleteRequest{Instance: inst}); err != nil {
+			t.Fatal(err)
+		}
+		if read, err := h.Read(ctx, providers.ReadRequest{Instance: inst}); err != nil || read.Exists {
+			t.Errorf("Read after Delete: exists %v, %v", read.Exists, err)
 		}
 	})
 

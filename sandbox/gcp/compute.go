@@ -75,7 +75,7 @@ func writeGErr(w http.ResponseWriter, g *gerr, st string) {
 // WriteFault writes Compute's rate-limit reply (429 rateLimitExceeded,
 // RESOURCE_EXHAUSTED) or a backend error (503 backendError).
 func (e *Emulator) WriteFault(w http.ResponseWriter, r *http.Request, op string, kind emu.FaultKind) {
-	if isContainerREST(r) {
+	if isContainerREST(r) || isResourceManager(r) {
 		writeStatusJSON(w, status.Convert(e.GRPCFault(op, kind)))
 		return
 	}
@@ -213,6 +213,9 @@ func (e *Emulator) Operation(r *http.Request, body []byte) string {
 	if isBatch(r) {
 		return "compute:batch"
 	}
+	if isResourceManager(r) {
+		return resourceManagerOperation(r)
+	}
 	if isServiceUsage(r) {
 		return "serviceusage:services.get"
 	}
@@ -276,6 +279,9 @@ func (e *Emulator) Serve(w http.ResponseWriter, r *http.Request, c emu.Call) boo
 	}
 	if isBatch(r) {
 		return e.serveBatch(w, r, c)
+	}
+	if isResourceManager(r) {
+		return e.serveResourceManager(w, r, c)
 	}
 	if isServiceUsage(r) {
 		e.serveServiceUsage(w, r)

@@ -505,6 +505,9 @@ func (e *Emulator) newCluster(r clusterRef, c *containerpb.Cluster, now time.Tim
 	if c.GetAutopilot().GetEnabled() {
 		return nil, inv("The sandbox does not emulate Autopilot clusters.")
 	}
+	if err := checkSecurityGroup(c.GetAuthenticatorGroupsConfig()); err != nil {
+		return nil, err
+	}
 	region := regionOf(r.location)
 	zonal := region != r.location
 	if zonal && !validZone(r.location) {
@@ -758,6 +761,7 @@ var clusterUpdateFields = map[protoreflect.Name]bool{
 	"desired_monitoring_service": true, "desired_enable_private_endpoint": true,
 	"desired_logging_config": true, "desired_monitoring_config": true,
 	"desired_vertical_pod_autoscaling": true, "desired_addons_config": true,
+	"desired_authenticator_groups_config": true,
 }
 
 func (s *clusterServer) UpdateCluster(ctx context.Context, req *containerpb.UpdateClusterRequest) (*containerpb.Operation, error) {
@@ -905,6 +909,11 @@ func (e *Emulator) updateCluster(ctx context.Context, r clusterRef, c *clusterRe
 			t.PrivateClusterConfig = &containerpb.PrivateClusterConfig{}
 		}
 		t.PrivateClusterConfig.EnablePrivateEndpoint = u.GetDesiredEnablePrivateEndpoint()
+	case u.GetDesiredAuthenticatorGroupsConfig() != nil:
+		if err := checkSecurityGroup(u.GetDesiredAuthenticatorGroupsConfig()); err != nil {
+			return nil, err
+		}
+		t.AuthenticatorGroupsConfig = clone(u.GetDesiredAuthenticatorGroupsConfig())
 	case u.GetDesiredMasterAuthorizedNetworksConfig() != nil:
 		t.MasterAuthorizedNetworksConfig = clone(u.GetDesiredMasterAuthorizedNetworksConfig())
 	case u.GetDesiredLoggingService() != "":
@@ -1523,4 +1532,17 @@ func (s *clusterServer) GetServerConfig(ctx context.Context, req *containerpb.Ge
 // CancelOperation is not emulated: GKE operations run to completion here.
 func (s *clusterServer) CancelOperation(ctx context.Context, req *containerpb.CancelOperationRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "The sandbox does not emulate CancelOperation.")
+}
+
+// checkSecurityGroup refuses Google Groups for RBAC without its group, or
+// with a group not named gke-security-groups@DOMAIN, as GKE does.
+func checkSecurityGroup(g *containerpb.AuthenticatorGroupsConfig) error {
+	if !g.GetEnabled() {
+		return nil
+	}
+	name, domain, ok := strings.Cut(g.GetSecurityGroup(), "@")
+	if !ok || name != "gke-security-groups" || !strings.Contains(domain, ".") || strings.Contains(domain, "@") {
+		return status.Errorf(codes.InvalidArgument, "Invalid value for authenticator_groups_config.security_group %q: Google Groups for RBAC needs a group named gke-security-groups@YOUR-DOMAIN.", g.GetSecurityGroup())
+	}
+	return nil
 }

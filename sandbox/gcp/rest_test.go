@@ -15,6 +15,7 @@ import (
 	containerrest "google.golang.org/api/container/v1"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -269,4 +270,52 @@ func restDoAuth(t *testing.T, e *env, method, path, body, authz string) restRepl
 		}
 	}
 	return out
+}
+
+// TestGKESecurityGroup: Google Groups for RBAC
+// (authenticatorGroupsConfig) is kept as created over gRPC, reads the same
+// over REST, changes in place with UpdateCluster over REST, and a group
+// not named gke-security-groups@DOMAIN is refused, as GKE refuses it.
+func TestGKESecurityGroup(t *testing.T) {
+	e := gkeEnv(t, t.TempDir())
+	network(t, e)
+	ctx := context.Background()
+	svc := restGKE(t, e)
+
+	bad := demoCluster()
+	bad.AuthenticatorGroupsConfig = &containerpb.AuthenticatorGroupsConfig{Enabled: true, SecurityGroup: "ops@example.com"}
+	_, err := e.gke.CreateCluster(ctx, &containerpb.CreateClusterRequest{Parent: loc, Cluster: bad})
+	grpcCode(t, err, codes.InvalidArgument)
+
+	c := demoCluster()
+	c.AuthenticatorGroupsConfig = &containerpb.AuthenticatorGroupsConfig{Enabled: true, SecurityGroup: "gke-security-groups@example.com"}
+	op, err := e.gke.CreateCluster(ctx, &containerpb.CreateClusterRequest{Parent: loc, Cluster: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOp(t, e, op)
+	rc, err := svc.Projects.Locations.Clusters.Get(clusterKey).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := rc.AuthenticatorGroupsConfig; g == nil || !g.Enabled || g.SecurityGroup != "gke-security-groups@example.com" {
+		t.Fatalf("REST authenticatorGroupsConfig = %+v", g)
+	}
+	if _, err := svc.Projects.Locations.Clusters.Update(clusterKey, &containerrest.UpdateClusterRequest{Update: &containerrest.ClusterUpdate{
+		DesiredAuthenticatorGroupsConfig: &containerrest.AuthenticatorGroupsConfig{Enabled: true, SecurityGroup: "gke-security-groups"}}}).Do(); err == nil {
+		t.Error("a security group without a domain was accepted")
+	}
+	uop, err := svc.Projects.Locations.Clusters.Update(clusterKey, &containerrest.UpdateClusterRequest{Update: &containerrest.ClusterUpdate{
+		DesiredAuthenticatorGroupsConfig: &containerrest.AuthenticatorGroupsConfig{Enabled: true, SecurityGroup: "gke-security-groups@corp.example"}}}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRESTOp(t, svc, e, uop)
+	gc, err := e.gke.GetCluster(ctx, &containerpb.GetClusterRequest{Name: clusterKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gc.GetAuthenticatorGroupsConfig().GetSecurityGroup(); got != "gke-security-groups@corp.example" {
+		t.Errorf("after the update over REST, gRPC reads security group %q", got)
+	}
 }

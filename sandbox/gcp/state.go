@@ -7,6 +7,7 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"cloud.google.com/go/container/apiv1/containerpb"
+	"cloud.google.com/go/iam/apiv1/iampb"
 )
 
 // state is everything the emulator holds; it is persisted as JSON with the
@@ -26,6 +27,9 @@ type state struct {
 	// use), which the published key file holds and the token endpoint
 	// verifies JWT assertions against.
 	ServiceAccount *serviceAccount `json:"serviceAccount,omitempty"`
+	// Policies are the projects' IAM policies (Resource Manager), by
+	// project ID, made on first use.
+	Policies map[string]msg[*iampb.Policy] `json:"iamPolicies,omitempty"`
 }
 
 func newState() *state {
@@ -56,6 +60,9 @@ func (s *state) fill() {
 	}
 	if s.GKEOps == nil {
 		s.GKEOps = map[string]*gkeOpRec{}
+	}
+	if s.Policies == nil {
+		s.Policies = map[string]msg[*iampb.Policy]{}
 	}
 }
 

@@ -119,6 +119,7 @@ func TestGcloud(t *testing.T) {
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER="+ep[gcp.ContainerRESTKey]+"/",
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE="+ep[gcp.ComputeKey]+"/compute/v1/",
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE="+ep[gcp.ComputeKey]+"/",
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER="+ep[gcp.ComputeKey]+"/",
 		"CLOUDSDK_CORE_PROJECT="+project)
 	run := func(wantOK bool, args ...string) string {
 		t.Helper()
@@ -159,6 +160,16 @@ func TestGcloud(t *testing.T) {
 	}
 	if out := run(false, "container", "clusters", "list", "--project", "no-such-project"); !strings.Contains(out, "code=403") || !strings.Contains(out, "Permission denied on resource project no-such-project.") {
 		t.Errorf("clusters list in a missing project: %s", out)
+	}
+	// The project's IAM policy, as gcloud edits it (Resource Manager v1,
+	// read-modify-write with the etag).
+	run(true, "projects", "add-iam-policy-binding", project, "--member=user:bob@example.com", "--role=roles/container.clusterViewer", "--condition=None")
+	if out := run(true, "projects", "get-iam-policy", project, "--format=json(bindings)"); !strings.Contains(out, `"user:bob@example.com"`) || !strings.Contains(out, `"roles/container.clusterViewer"`) || !strings.Contains(out, gcp.ServiceAccountEmail) {
+		t.Errorf("get-iam-policy after add-iam-policy-binding: %s", out)
+	}
+	run(true, "projects", "remove-iam-policy-binding", project, "--member=user:bob@example.com", "--role=roles/container.clusterViewer", "--condition=None")
+	if out := run(true, "projects", "get-iam-policy", project, "--format=json(bindings)"); strings.Contains(out, "clusterViewer") {
+		t.Errorf("get-iam-policy after remove-iam-policy-binding kept the emptied binding: %s", out)
 	}
 	if !full {
 		t.Logf("the short list of commands; %s=full runs them all (make test-gcloud)", gcloudFullEnv)
