@@ -165,6 +165,16 @@ func (ds Diagnostics) HasErrors() bool {
 	return false
 }
 
+// At returns the first diagnostic at field path, and whether there is one.
+func (ds Diagnostics) At(path string) (Diagnostic, bool) {
+	for _, d := range ds {
+		if d.Path == path {
+			return d, true
+		}
+	}
+	return Diagnostic{}, false
+}
+
 // Sort orders diagnostics by file, line, column, then path, so output is stable.
 func (ds Diagnostics) Sort() {
 	sort.SliceStable(ds, func(i, j int) bool {

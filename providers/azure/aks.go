@@ -74,6 +74,8 @@ type poolSpec struct {
 	SpotMaxPrice   float64
 	// MaxSurge is upgradeSettings.maxSurge (nodes); nil leaves AKS's.
 	MaxSurge *int
+	// Options are the disk, maxPods and os (nodeoptions.go).
+	Options poolOptions
 }
 
 // upgradeSettings are the pool's upgrade settings, nil when the spec sets
@@ -98,6 +100,22 @@ func poolProps(pool poolSpec, mode aks.AgentPoolMode, subnet, version string, ta
 	}
 	if p.NodeTaints == nil {
 		p.NodeTaints = []*string{}
+	}
+	o := pool.Options
+	if o.OSDiskSizeGB != nil {
+		p.OSDiskSizeGB = to(int32(*o.OSDiskSizeGB))
+	}
+	if o.OSDiskType != nil {
+		p.OSDiskType = to(aks.OSDiskType(*o.OSDiskType))
+	}
+	if o.MaxPods != nil {
+		p.MaxPods = to(int32(*o.MaxPods))
+	}
+	if o.OSType != nil {
+		p.OSType = to(aks.OSType(*o.OSType))
+	}
+	if o.OSSKU != nil {
+		p.OSSKU = to(aks.OSSKU(*o.OSSKU))
 	}
 	setScaling(p, minN, maxN)
 	switch pool.Priority {
@@ -150,13 +168,36 @@ func poolValues(p *aks.ManagedClusterAgentPoolProfileProperties, want poolSpec) 
 		}
 		taints = append(taints, t)
 	}
-	out := poolSpec{VMSize: deref(p.VMSize), Zones: fromPtrList(p.AvailabilityZones), Min: minN, Max: maxN, Labels: labels, Taints: taints}
+	out := poolSpec{VMSize: deref(p.VMSize), Zones: fromPtrList(p.AvailabilityZones), Min: minN, Max: maxN, Labels: labels, Taints: taints,
+		Options: optionValues(p, want.Options)}
 	if u := p.UpgradeSettings; want.MaxSurge != nil && u != nil {
 		if n, err := strconv.Atoi(deref(u.MaxSurge)); err == nil {
 			out.MaxSurge = &n
 		}
 	}
 	return out
+}
+
+// optionValues reports a pool's node options; AKS's defaults are no drift,
+// so an option is reported only when want (the recorded settings) has it.
+func optionValues(p *aks.ManagedClusterAgentPoolProfileProperties, want poolOptions) poolOptions {
+	var o poolOptions
+	if want.OSDiskSizeGB != nil {
+		o.OSDiskSizeGB = to(int(deref(p.OSDiskSizeGB)))
+	}
+	if want.OSDiskType != nil {
+		o.OSDiskType = to(string(deref(p.OSDiskType)))
+	}
+	if want.MaxPods != nil {
+		o.MaxPods = to(int(deref(p.MaxPods)))
+	}
+	if want.OSType != nil || deref(p.OSType) == aks.OSTypeWindows {
+		o.OSType = to(string(deref(p.OSType)))
+	}
+	if want.OSSKU != nil {
+		o.OSSKU = to(string(deref(p.OSSKU)))
+	}
+	return o
 }
 
 // ---- azure_kubernetes_cluster ----
@@ -212,13 +253,20 @@ type systemPool struct {
 	Taints []string          `kit:"taints,set"`
 	// MaxSurge is upgradeSettings.maxSurge; nil leaves AKS's.
 	MaxSurge *int `kit:"max_surge,omitempty"`
+	// The node options; nil leaves AKS's default. A change of any but
+	// OSSKU comes with a new name, and so rotates the pool.
+	OSDiskSizeGB *int    `kit:"os_disk_size_gb,omitempty"`
+	OSDiskType   *string `kit:"os_disk_type,omitempty"`
+	MaxPods      *int    `kit:"max_pods,omitempty"`
+	OSSKU        *string `kit:"os_sku,omitempty"`
 }
 
 func (p *systemPool) spec() poolSpec {
 	if p == nil {
 		return poolSpec{}
 	}
-	return poolSpec{VMSize: p.VMSize, Zones: p.Zones, Min: p.Min, Max: p.Max, Labels: p.Labels, Taints: p.Taints, MaxSurge: p.MaxSurge}
+	return poolSpec{VMSize: p.VMSize, Zones: p.Zones, Min: p.Min, Max: p.Max, Labels: p.Labels, Taints: p.Taints, MaxSurge: p.MaxSurge,
+		Options: poolOptions{OSDiskSizeGB: p.OSDiskSizeGB, OSDiskType: p.OSDiskType, MaxPods: p.MaxPods, OSSKU: p.OSSKU}}
 }
 
 type clusterOut struct {
@@ -285,6 +333,7 @@ func managedCluster(c *clusterCall) aks.ManagedCluster {
 		OrchestratorVersion: props.OrchestratorVersion, OSType: props.OSType, Type: props.Type,
 		NodeLabels: props.NodeLabels, NodeTaints: props.NodeTaints, Tags: props.Tags,
 		UpgradeSettings: props.UpgradeSettings,
+		OSDiskSizeGB:    props.OSDiskSizeGB, OSDiskType: props.OSDiskType, MaxPods: props.MaxPods, OSSKU: props.OSSKU,
 	}
 	if in.SystemPool != nil {
 		profile.Name = to(in.SystemPool.Name)
@@ -468,6 +517,7 @@ func profileProps(p *aks.ManagedClusterAgentPoolProfile) *aks.ManagedClusterAgen
 		NodeLabels: p.NodeLabels, NodeTaints: p.NodeTaints, ScaleSetPriority: p.ScaleSetPriority,
 		ScaleSetEvictionPolicy: p.ScaleSetEvictionPolicy, SpotMaxPrice: p.SpotMaxPrice, Tags: p.Tags,
 		ProvisioningState: p.ProvisioningState, UpgradeSettings: p.UpgradeSettings,
+		OSDiskSizeGB: p.OSDiskSizeGB, OSDiskType: p.OSDiskType, MaxPods: p.MaxPods, OSSKU: p.OSSKU,
 	}
 }
 
@@ -521,7 +571,8 @@ func (clusterHandler) live(ctx context.Context, c *clusterCall, rid *arm.Resourc
 	}
 	if sp := systemProfile(mc, prevName); sp != nil {
 		pv := poolValues(profileProps(sp), c.Prev.SystemPool.spec())
-		in.SystemPool = &systemPool{Name: deref(sp.Name), VMSize: pv.VMSize, Zones: pv.Zones, Min: pv.Min, Max: pv.Max, Labels: pv.Labels, Taints: pv.Taints, MaxSurge: pv.MaxSurge}
+		in.SystemPool = &systemPool{Name: deref(sp.Name), VMSize: pv.VMSize, Zones: pv.Zones, Min: pv.Min, Max: pv.Max, Labels: pv.Labels, Taints: pv.Taints, MaxSurge: pv.MaxSurge,
+			OSDiskSizeGB: pv.Options.OSDiskSizeGB, OSDiskType: pv.Options.OSDiskType, MaxPods: pv.Options.MaxPods, OSSKU: pv.Options.OSSKU}
 		in.SubnetID = to(sameID(deref(sp.VnetSubnetID), deref(c.Prev.SubnetID)))
 	}
 	out := clusterOut{
@@ -760,8 +811,13 @@ func applyPoolChanges(props *aks.ManagedClusterAgentPoolProfileProperties, pool 
 		}
 		props.UpgradeSettings.MaxSurge, surgeChanged = u.MaxSurge, true
 	}
+	skuChanged := false
+	if want := pool.Options.OSSKU; want != nil && string(deref(props.OSSKU)) != *want {
+		// AKS migrates a Linux pool's OS SKU in place, node by node.
+		props.OSSKU, skuChanged = to(aks.OSSKU(*want)), true
+	}
 	after := poolValues(props, pool)
-	return surgeChanged || beforeVersion != minorString(version) && version != "" ||
+	return surgeChanged || skuChanged || beforeVersion != minorString(version) && version != "" ||
 		before.Min != after.Min || before.Max != after.Max ||
 		!maps.Equal(before.Labels, after.Labels) || !kit.SameSet(before.Taints, after.Taints)
 }
@@ -818,11 +874,22 @@ type nodePoolIn struct {
 	KubernetesVersion string            `kit:"kubernetes_version"`
 	// MaxSurge is upgradeSettings.maxSurge; nil leaves AKS's.
 	MaxSurge *int `kit:"max_surge,omitempty"`
+	// The node options (nodeoptions.go); nil leaves AKS's default, which
+	// Read then does not report either.
+	OSDiskSizeGB *int    `kit:"os_disk_size_gb,omitempty,replace" why:"AKS cannot resize a pool's OS disk"`
+	OSDiskType   *string `kit:"os_disk_type,omitempty,replace" why:"AKS cannot change a pool's OS disk type"`
+	MaxPods      *int    `kit:"max_pods,omitempty,replace" why:"AKS cannot change a pool's max pods"`
+	OSType       *string `kit:"os_type,omitempty,replace" why:"AKS cannot change a pool's OS type"`
+	OSSKU        *string `kit:"os_sku,omitempty"`
+}
+
+func (p nodePoolIn) options() poolOptions {
+	return poolOptions{OSDiskSizeGB: p.OSDiskSizeGB, OSDiskType: p.OSDiskType, MaxPods: p.MaxPods, OSType: p.OSType, OSSKU: p.OSSKU}
 }
 
 func (p nodePoolIn) spec() poolSpec {
 	s := poolSpec{VMSize: p.VMSize, Zones: p.Zones, Min: p.Min, Max: p.Max, Labels: p.Labels, Taints: p.Taints, Priority: p.Priority,
-		EvictionPolicy: deref(p.EvictionPolicy), MaxSurge: p.MaxSurge}
+		EvictionPolicy: deref(p.EvictionPolicy), MaxSurge: p.MaxSurge, Options: p.options()}
 	if p.SpotMaxPrice != nil {
 		s.SpotMaxPrice = *p.SpotMaxPrice
 	}
@@ -975,6 +1042,8 @@ func (poolHandler) live(c *nodePoolCall, rid *arm.ResourceID, ap *aks.AgentPool)
 	in := nodePoolIn{
 		ClusterID: sameID(rid.Parent.String(), c.Prev.ClusterID), Name: deref(ap.Name),
 		VMSize: pv.VMSize, Zones: pv.Zones, Min: pv.Min, Max: pv.Max, Labels: pv.Labels, Taints: pv.Taints, MaxSurge: pv.MaxSurge,
+		OSDiskSizeGB: pv.Options.OSDiskSizeGB, OSDiskType: pv.Options.OSDiskType, MaxPods: pv.Options.MaxPods,
+		OSType: pv.Options.OSType, OSSKU: pv.Options.OSSKU,
 		SubnetID:          sameID(deref(p.VnetSubnetID), c.Prev.SubnetID),
 		KubernetesVersion: minorString(deref(p.OrchestratorVersion)),
 		Priority:          priorityRegular,

@@ -69,6 +69,18 @@ func shortHash(parts ...string) string {
 // forces a replacement, so a create-before-destroy replacement gets a new
 // name and lives beside the pool it replaces.
 func poolName(pool string, forceNew ...string) string {
+	return fitPoolName(pool, maxPoolNameLen, 6, forceNew)
+}
+
+// windowsPoolName is poolName for a Windows pool, whose name AKS limits to
+// 6 characters: up to 2 of the spec pool's name and 4 hex digits.
+func windowsPoolName(pool string, forceNew ...string) string {
+	return fitPoolName(pool, maxWinPoolName, 4, forceNew)
+}
+
+// fitPoolName keeps up to limit-hexDigits characters of pool's name and
+// appends hexDigits of the hash.
+func fitPoolName(pool string, limit, hexDigits int, forceNew []string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(pool) {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' && b.Len() > 0 {
@@ -79,10 +91,10 @@ func poolName(pool string, forceNew ...string) string {
 	if p == "" {
 		p = "pool"
 	}
-	if len(p) > maxPoolNameLen-6 {
-		p = p[:maxPoolNameLen-6]
+	if len(p) > limit-hexDigits {
+		p = p[:limit-hexDigits]
 	}
-	return p + shortHash(append([]string{pool}, forceNew...)...)[:6]
+	return p + shortHash(append([]string{pool}, forceNew...)...)[:hexDigits]
 }
 
 // shorten keeps s when it fits in n characters, else cuts it and appends a
@@ -174,8 +186,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			resp.Diagnostics = append(resp.Diagnostics, x)
 		}
 	}
-	// What this driver does not map yet is refused, not ignored.
-	resp.Diagnostics = append(resp.Diagnostics, providers.NotMapped{Driver: "azure", NodeOptions: true}.Check(r)...)
 	name := r.Metadata.Name
 	loc := r.Spec.Location
 	addr := func(typ, n string) string { return providers.Address(name, typ, n) }
@@ -267,6 +277,8 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			labels[k] = v
 		}
 		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, upgradeRules)...)
+		opts, ods := nodeOptions(r, path, p, mt, i == 0)
+		resp.Diagnostics = append(resp.Diagnostics, ods...)
 		if i == 0 {
 			if p.Spot {
 				resp.Diagnostics = append(resp.Diagnostics, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos(path + ".spot"), Path: path + ".spot",
@@ -282,11 +294,12 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 				resp.Diagnostics = resp.Diagnostics.Errorf(r.Pos(path+".machine"), path+".machine",
 					"AKS System pools need at least %d vCPU and %d GiB; %s has %d and %g", systemPoolMinCPU, systemPoolMinGiB, mt.Name, mt.CPU, mt.MemoryGiB)
 			}
-			pn := poolName(p.Name, append([]string{mt.Name, net.nodes}, zones...)...)
+			pn := poolName(p.Name, append(append([]string{mt.Name, net.nodes}, zones...), opts.forceNew()...)...)
 			systemPool = map[string]any{
 				"name": pn, "vm_size": mt.Name, "zones": kit.List(zones),
 				"min": p.Min, "max": p.Max, "labels": labels, "taints": taints,
 			}
+			opts.inputs(systemPool)
 			maps.Copy(systemPool, providers.UpgradeInputs(p, upgradeRules))
 			resp.Notes = append(resp.Notes, fmt.Sprintf("node pool %s: %s → %s (%d vCPU, %g GiB%s); AKS requires a System pool, so this first pool is defined inline in %s (system_pool, AKS pool %s)",
 				p.Name, how, mt.Name, mt.CPU, mt.MemoryGiB, gpuNote(mt), cluster, pn))
@@ -296,7 +309,11 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		if p.Spot {
 			priority = prioritySpot
 		}
-		pn := poolName(p.Name, append([]string{mt.Name, priority, net.nodes}, zones...)...)
+		forceNew := append(append([]string{mt.Name, priority, net.nodes}, zones...), opts.forceNew()...)
+		pn := poolName(p.Name, forceNew...)
+		if opts.windows() {
+			pn = windowsPoolName(p.Name, forceNew...)
+		}
 		in := providers.Values{
 			"cluster_id": providers.Ref(cluster, "id"), "name": pn, "vm_size": mt.Name, "zones": kit.List(zones),
 			"subnet_id": subnetID, "priority": priority,
@@ -304,6 +321,7 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			"kubernetes_version": r.Spec.Cluster.KubernetesVersion,
 		}
 		maps.Copy(in, providers.UpgradeInputs(p, upgradeRules))
+		opts.inputs(in)
 		spot := ""
 		if p.Spot {
 			in["eviction_policy"], in["spot_max_price"] = evictionDelete, spotMaxPrice

@@ -340,7 +340,7 @@ func (h clusterHandler) Create(ctx context.Context, c *clusterCall) (string, err
 			NodePools: []*containerpb.NodePool{{
 				Name: bootstrapPool, InitialNodeCount: 1, Version: version,
 				Config: &containerpb.NodeConfig{
-					MachineType: bootstrapMachine, ImageType: imageType, ResourceLabels: labels(c.Meta),
+					MachineType: bootstrapMachine, ImageType: imageCOS, ResourceLabels: labels(c.Meta),
 					WorkloadMetadataConfig: &containerpb.WorkloadMetadataConfig{Mode: containerpb.WorkloadMetadataConfig_GKE_METADATA},
 				},
 			}},
@@ -606,14 +606,19 @@ func (e *env) deleteCluster(ctx context.Context, name string) error {
 // (gone with it) from a same-named pool of the new one.
 
 type nodePoolIn struct {
-	Project       string            `kit:"project,replace" why:"a node pool lives in one project"`
-	Location      string            `kit:"location,replace" why:"a node pool lives in its cluster's location"`
-	Cluster       string            `kit:"cluster,replace" why:"a node pool belongs to one cluster"`
-	Name          string            `kit:"name,replace" why:"GKE cannot rename a node pool"`
-	MachineType   string            `kit:"machine_type,replace" why:"GKE cannot change a node pool's machine type in place"`
-	Spot          bool              `kit:"spot,replace" why:"GKE cannot switch a node pool to or from Spot VMs"`
-	Accelerators  []accelerator     `kit:"accelerators,replace" why:"GKE cannot change a node pool's GPUs in place"`
-	ImageType     string            `kit:"image_type,replace" why:"regionctl sets the node image only when it creates the pool"`
+	Project      string        `kit:"project,replace" why:"a node pool lives in one project"`
+	Location     string        `kit:"location,replace" why:"a node pool lives in its cluster's location"`
+	Cluster      string        `kit:"cluster,replace" why:"a node pool belongs to one cluster"`
+	Name         string        `kit:"name,replace" why:"GKE cannot rename a node pool"`
+	MachineType  string        `kit:"machine_type,replace" why:"GKE cannot change a node pool's machine type in place"`
+	Spot         bool          `kit:"spot,replace" why:"GKE cannot switch a node pool to or from Spot VMs"`
+	Accelerators []accelerator `kit:"accelerators,replace" why:"GKE cannot change a node pool's GPUs in place"`
+	ImageType    string        `kit:"image_type,replace" why:"regionctl replaces a pool for a new node image, create-before-destroy"`
+	// DiskSizeGB, DiskType and MaxPods are nil for GKE's defaults (100 GB,
+	// pd-balanced, 110), which Read then does not report either.
+	DiskSizeGB    *int              `kit:"disk_size_gb,omitempty,replace" why:"regionctl replaces a pool for a new boot disk, create-before-destroy"`
+	DiskType      *string           `kit:"disk_type,omitempty,replace" why:"regionctl replaces a pool for a new boot disk, create-before-destroy"`
+	MaxPods       *int              `kit:"max_pods,omitempty,replace" why:"GKE cannot change a node pool's max pods per node"`
 	Version       string            `kit:"version"`
 	NodeLocations []string          `kit:"node_locations,set"`
 	MinNodeCount  int               `kit:"min_node_count"`
@@ -808,10 +813,17 @@ func (h nodePoolHandler) Create(ctx context.Context, c *nodePoolCall) (string, e
 			Management:       &containerpb.NodeManagement{AutoRepair: true, AutoUpgrade: true},
 			Config: &containerpb.NodeConfig{
 				MachineType: in.MachineType, Spot: in.Spot, ImageType: in.ImageType,
-				Labels: in.Labels, Taints: sdkTaints(in.Taints), ResourceLabels: labels(c.Meta),
+				DiskType: deref(in.DiskType),
+				Labels:   in.Labels, Taints: sdkTaints(in.Taints), ResourceLabels: labels(c.Meta),
 				Accelerators:           sdkAccelerators(in.Accelerators),
 				WorkloadMetadataConfig: &containerpb.WorkloadMetadataConfig{Mode: containerpb.WorkloadMetadataConfig_GKE_METADATA},
 			},
+		}
+		if in.DiskSizeGB != nil {
+			pool.Config.DiskSizeGb = int32(*in.DiskSizeGB)
+		}
+		if in.MaxPods != nil {
+			pool.MaxPodsConstraint = &containerpb.MaxPodsConstraint{MaxPodsPerNode: int64(*in.MaxPods)}
 		}
 		if as.MinNodeCount == 0 {
 			// Start empty when the pool may scale to zero; GKE needs ≥ 1
@@ -901,6 +913,19 @@ func (nodePoolHandler) live(c *nodePoolCall, cl *containerpb.Cluster, np *contai
 		Version: MinorOf(np.GetVersion()), NodeLocations: np.GetLocations(),
 		MinNodeCount: int(np.GetAutoscaling().GetMinNodeCount()), MaxNodeCount: int(np.GetAutoscaling().GetMaxNodeCount()),
 		Labels: cfg.GetLabels(),
+	}
+	// A default is no drift: reported only when asked for or recorded.
+	if c.In.DiskSizeGB != nil || c.Prev.DiskSizeGB != nil {
+		size := int(cfg.GetDiskSizeGb())
+		in.DiskSizeGB = &size
+	}
+	if c.In.DiskType != nil || c.Prev.DiskType != nil {
+		typ := cfg.GetDiskType()
+		in.DiskType = &typ
+	}
+	if c.In.MaxPods != nil || c.Prev.MaxPods != nil {
+		pods := int(np.GetMaxPodsConstraint().GetMaxPodsPerNode())
+		in.MaxPods = &pods
 	}
 	for _, a := range cfg.GetAccelerators() {
 		in.Accelerators = append(in.Accelerators, accelerator{Type: a.GetAcceleratorType(), Count: int(a.GetAcceleratorCount())})

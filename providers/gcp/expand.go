@@ -30,7 +30,6 @@ const (
 const (
 	podsRange     = "pods"
 	servicesRange = "services"
-	imageType     = "COS_CONTAINERD"
 	routingMode   = "REGIONAL"
 	natIPOption   = "AUTO_ONLY"
 	natRanges     = "ALL_SUBNETWORKS_ALL_IP_RANGES"
@@ -165,8 +164,6 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 			resp.Diagnostics = append(resp.Diagnostics, x)
 		}
 	}
-	// What this driver does not map yet is refused, not ignored.
-	resp.Diagnostics = append(resp.Diagnostics, providers.NotMapped{Driver: "gcp", NodeOptions: true}.Check(r)...)
 	if resp.Diagnostics.HasErrors() {
 		return resp, nil
 	}
@@ -305,19 +302,29 @@ func (d *Driver) Expand(ctx context.Context, req providers.ExpandRequest) (provi
 		if mt.GPU > 0 {
 			accelKey = fmt.Sprintf("%s×%d", mt.Accelerator, mt.GPU)
 		}
+		opts, ods := nodeOptions(r, path, p, mt, carve.Pods)
+		resp.Diagnostics = append(resp.Diagnostics, ods...)
+		var dependsOn []string
+		if p.OS.Family == spec.OSWindows && len(pools) > 0 {
+			// GKE's system pods run on Linux nodes: the first pool (Linux,
+			// as the spec checks) is there before a Windows pool.
+			dependsOn = []string{pools[0]}
+		}
 		pools = append(pools, addr(TypeNodePool, p.Name))
 		resp.Diagnostics = append(resp.Diagnostics, providers.CheckPoolUpgrade(r, i, upgradeRules)...)
 		inputs := providers.Values{
 			"project": project, "location": loc, "cluster": providers.Ref(cluster, "id"),
-			"name":         PoolName(p.Name, mt.Name, fmt.Sprint(p.Spot), accelKey, imageType),
-			"machine_type": mt.Name, "spot": p.Spot, "accelerators": accels, "image_type": imageType,
+			"name":         PoolName(p.Name, append([]string{mt.Name, fmt.Sprint(p.Spot), accelKey, opts.ImageType}, opts.forceNew()...)...),
+			"machine_type": mt.Name, "spot": p.Spot, "accelerators": accels,
 			"version": r.Spec.Cluster.KubernetesVersion, "node_locations": zoneList,
 			"min_node_count": perMin, "max_node_count": perMax, "labels": labels, "taints": taints,
 		}
+		opts.inputs(inputs)
 		maps.Copy(inputs, providers.UpgradeInputs(p, upgradeRules))
 		add(providers.Resource{
 			Address: addr(TypeNodePool, p.Name), Type: TypeNodePool, Element: spec.NodePoolElement(p.Name),
 			Inputs:              inputs,
+			DependsOn:           dependsOn,
 			CreateBeforeDestroy: true,
 		})
 	}

@@ -267,27 +267,8 @@ func (e *Emulator) checkPool(name string, in, old *armcontainerservice.ManagedCl
 	} else {
 		in.CurrentOrchestratorVersion = ptr(pv)
 	}
-	maxPods := int32(110)
-	if np := cl.V.Properties.NetworkProfile; np != nil && deref(np.NetworkPlugin) == armcontainerservice.NetworkPluginAzure {
-		maxPods = 30
-		if deref(np.NetworkPluginMode) == armcontainerservice.NetworkPluginModeOverlay {
-			maxPods = 250
-		}
-	}
-	if in.MaxPods == nil {
-		in.MaxPods = ptr(maxPods)
-	}
-	if in.OSType == nil {
-		in.OSType = ptr(armcontainerservice.OSTypeLinux)
-	}
-	if in.OSSKU == nil {
-		in.OSSKU = ptr(armcontainerservice.OSSKUUbuntu)
-	}
-	if deref(in.OSDiskSizeGB) == 0 { // az sends 0 for "the default"
-		in.OSDiskSizeGB = ptr[int32](128)
-	}
-	if in.OSDiskType == nil {
-		in.OSDiskType = ptr(armcontainerservice.OSDiskTypeManaged)
+	if aerr := checkNodeOptions(name, in, old, cl); aerr != nil {
+		return aerr
 	}
 	if in.Type == nil {
 		in.Type = ptr(armcontainerservice.AgentPoolTypeVirtualMachineScaleSets)
@@ -476,6 +457,7 @@ func (e *Emulator) createCluster(w http.ResponseWriter, r *http.Request, rt rout
 	if dns, err := netip.ParseAddr(deref(np.DNSServiceIP)); err != nil || !svc.Contains(dns) {
 		return false, badParam("networkProfile.dnsServiceIP '%s' must be an address within serviceCidr %s.", deref(np.DNSServiceIP), svc)
 	}
+	windowsProfileFor(props)
 	cl := &clusterRec{Group: gk, V: armcontainerservice.ManagedCluster{
 		ID: ptr(id), Name: ptr(rt.name), Type: ptr("Microsoft.ContainerService/ManagedClusters"), Location: ptr(loc), Tags: in.Tags,
 		Identity: in.Identity, SKU: in.SKU, Properties: props, ETag: ptr(uuid.NewString()),

@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/regionctl/regionctl/internal/azuresize"
 	"github.com/regionctl/regionctl/sandbox/internal/emu"
 )
 
@@ -217,8 +218,8 @@ func (e *Emulator) poolNodes(c *clusterRec, p *poolRec, version string, gen int)
 		"kubernetes.azure.com/os-sku":             string(deref(pp.OSSKU)),
 		"kubernetes.azure.com/node-image-version": deref(pp.NodeImageVersion),
 		"kubernetes.azure.com/nodepool-type":      string(deref(pp.Type)),
-		"kubernetes.azure.com/storageprofile":     "managed",
-		"kubernetes.azure.com/storagetier":        "Premium_LRS",
+		"kubernetes.azure.com/storageprofile":     strings.ToLower(string(deref(pp.OSDiskType))),
+		"kubernetes.azure.com/storagetier":        storageTier(deref(pp.VMSize)),
 		"kubernetes.io/role":                      "agent",
 		"node-role.kubernetes.io/agent":           "",
 	}
@@ -246,6 +247,10 @@ func (e *Emulator) poolNodes(c *clusterRec, p *poolRec, version string, gen int)
 		base = netip.MustParseAddr("10.224.0.0") // the VNet AKS makes when none is given
 	}
 	zones := derefAll(pp.AvailabilityZones)
+	osName, osImage := osOf(pp)
+	if osName == "windows" {
+		labels["node.kubernetes.io/windows-build"] = windowsBuild[deref(pp.OSSKU)]
+	}
 	var out []emu.KubeNode
 	for n := range int(deref(pp.Count)) {
 		i := n + gen*100
@@ -259,16 +264,50 @@ func (e *Emulator) poolNodes(c *clusterRec, p *poolRec, version string, gen int)
 		host := 4 + 64*int(fnvNum(name)%32) + 32*(gen%2) + n
 		a[2] += byte(host >> 8)
 		a[3] += byte(host)
+		nodeName := fmt.Sprintf("%s%06s", vmss, strconv.FormatInt(int64(i), 36))
+		if osName == "windows" { // Windows computer names: "aks", the pool's name, the instance
+			nodeName = fmt.Sprintf("aks%s%06s", name, strconv.FormatInt(int64(i), 36))
+		}
 		out = append(out, emu.KubeNode{
-			Name:       fmt.Sprintf("%s%06s", vmss, strconv.FormatInt(int64(i), 36)),
+			Name: nodeName, OS: osName,
 			ProviderID: fmt.Sprintf("azure:///subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s/virtualMachines/%d", subscriptionOf(deref(c.V.ID)), strings.ToLower(nodeRG), vmss, i),
 			InternalIP: netip.AddrFrom4(a).String(), InstanceType: size, Region: loc, Zone: zone, Arch: arch,
 			Labels: labels, Taints: taints, KubeletVersion: "v" + version,
-			OSImage: "Ubuntu 22.04.5 LTS", ContainerRuntime: "containerd://1.7.28-1",
+			OSImage: osImage, ContainerRuntime: "containerd://1.7.28-1",
 			CPU: cpu, Memory: mem, Pods: strconv.Itoa(int(deref(pp.MaxPods))),
 		})
 	}
 	return out
+}
+
+// osOf is the kubernetes.io/os of a pool's nodes and the OS image they
+// report in status.nodeInfo.
+func osOf(pp *armcontainerservice.ManagedClusterAgentPoolProfileProperties) (os, image string) {
+	switch deref(pp.OSSKU) {
+	case armcontainerservice.OSSKUWindows2022:
+		return "windows", "Windows Server 2022 Datacenter"
+	case armcontainerservice.OSSKUWindows2019:
+		return "windows", "Windows Server 2019 Datacenter"
+	case armcontainerservice.OSSKUAzureLinux, armcontainerservice.OSSKUCBLMariner:
+		return "linux", "Microsoft Azure Linux 3.0"
+	}
+	return "linux", "Ubuntu 22.04.5 LTS"
+}
+
+// windowsBuild is the node.kubernetes.io/windows-build label of a Windows
+// OS SKU's nodes.
+var windowsBuild = map[armcontainerservice.OSSKU]string{
+	armcontainerservice.OSSKUWindows2022: "10.0.20348",
+	armcontainerservice.OSSKUWindows2019: "10.0.17763",
+}
+
+// storageTier is the SKU of a Managed OS disk on a VM size: Premium SSD
+// where the size takes it.
+func storageTier(size string) string {
+	if azuresize.PremiumStorage(size) {
+		return "Premium_LRS"
+	}
+	return "StandardSSD_LRS"
 }
 
 // vmCapacity is the capacity and architecture of an Azure VM size from its

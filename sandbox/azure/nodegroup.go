@@ -216,16 +216,27 @@ func (e *Emulator) scaleSet(c *clusterRec, p *poolRec, sub, group string, withLB
 			UpgradePolicy:                          &armcompute.UpgradePolicy{Mode: ptr(armcompute.UpgradeModeManual)},
 			VirtualMachineProfile: &armcompute.VirtualMachineScaleSetVMProfile{
 				Priority: prio, EvictionPolicy: evict, BillingProfile: billing,
-				OSProfile: &armcompute.VirtualMachineScaleSetOSProfile{ComputerNamePrefix: ptr(name), AdminUsername: ptr("azureuser"),
-					LinuxConfiguration: &armcompute.LinuxConfiguration{DisablePasswordAuthentication: ptr(true), ProvisionVMAgent: ptr(true)}},
+				OSProfile: vmssOSProfile(name, deref(p.V.Name), pp),
 				StorageProfile: &armcompute.VirtualMachineScaleSetStorageProfile{OSDisk: &armcompute.VirtualMachineScaleSetOSDisk{
 					CreateOption: ptr(armcompute.DiskCreateOptionTypesFromImage), Caching: ptr(armcompute.CachingTypesReadOnly),
-					OSType: ptr(armcompute.OperatingSystemTypesLinux), DiskSizeGB: pp.OSDiskSizeGB,
-					ManagedDisk: &armcompute.VirtualMachineScaleSetManagedDiskParameters{StorageAccountType: ptr(armcompute.StorageAccountTypesPremiumLRS)}}},
+					OSType: ptr(armcompute.OperatingSystemTypes(deref(pp.OSType))), DiskSizeGB: pp.OSDiskSizeGB,
+					ManagedDisk: &armcompute.VirtualMachineScaleSetManagedDiskParameters{StorageAccountType: ptr(armcompute.StorageAccountTypes(storageTier(deref(pp.VMSize))))}}},
 				NetworkProfile: &armcompute.VirtualMachineScaleSetNetworkProfile{NetworkInterfaceConfigurations: []*armcompute.VirtualMachineScaleSetNetworkConfiguration{{
 					Name: ptr(name), Properties: &armcompute.VirtualMachineScaleSetNetworkConfigurationProperties{Primary: ptr(true), EnableIPForwarding: ptr(true),
 						IPConfigurations: []*armcompute.VirtualMachineScaleSetIPConfiguration{{Name: ptr("ipconfig1"), Properties: ipc}}}}}},
 			}}}
+}
+
+// vmssOSProfile is the OS profile of scale set vmss of agent pool pool:
+// Linux with SSH keys only, or Windows with AKS's computer names ("aks" and
+// the pool's name: Windows allows 15 characters).
+func vmssOSProfile(vmss, pool string, pp *armcontainerservice.ManagedClusterAgentPoolProfileProperties) *armcompute.VirtualMachineScaleSetOSProfile {
+	if deref(pp.OSType) == armcontainerservice.OSTypeWindows {
+		return &armcompute.VirtualMachineScaleSetOSProfile{ComputerNamePrefix: ptr("aks" + pool), AdminUsername: ptr(defaultAdminUser),
+			WindowsConfiguration: &armcompute.WindowsConfiguration{ProvisionVMAgent: ptr(true), EnableAutomaticUpdates: ptr(false)}}
+	}
+	return &armcompute.VirtualMachineScaleSetOSProfile{ComputerNamePrefix: ptr(vmss), AdminUsername: ptr(defaultAdminUser),
+		LinuxConfiguration: &armcompute.LinuxConfiguration{DisablePasswordAuthentication: ptr(true), ProvisionVMAgent: ptr(true)}}
 }
 
 // defaultSecurityRules are the six rules every network security group has.

@@ -634,6 +634,11 @@ func (e *Emulator) newCluster(r clusterRef, c *containerpb.Cluster, now time.Tim
 		}
 		rec.Pools = append(rec.Pools, pr)
 	}
+	for _, p := range rec.Pools {
+		if err := checkLinuxPool(p.P.V, c.GetNodePools()); err != nil {
+			return nil, err
+		}
+	}
 	c.NodePools, c.InitialNodeCount, c.NodeConfig = nil, 0, nil //nolint:staticcheck // pools carry them
 	c.SelfLink = containerBase + "projects/" + r.project + "/locations/" + r.location + "/clusters/" + c.GetName()
 	c.Zone, c.Location = r.location, r.location //nolint:staticcheck
@@ -1118,20 +1123,14 @@ func (e *Emulator) newPool(r clusterRef, c *containerpb.Cluster, p *containerpb.
 	if cfg.MachineType == "" {
 		cfg.MachineType = "e2-medium"
 	}
-	if cfg.DiskSizeGb == 0 {
-		cfg.DiskSizeGb = 100
-	}
-	if cfg.DiskSizeGb < 10 {
-		return nil, inv("Node pool %s: disk_size_gb %d is below the 10 GB minimum.", p.GetName(), cfg.DiskSizeGb)
-	}
-	if cfg.DiskType == "" {
-		cfg.DiskType = "pd-balanced"
-	}
 	if cfg.ImageType == "" {
 		cfg.ImageType = "COS_CONTAINERD"
 	}
 	if !contains(serverConfig().GetValidImageTypes(), cfg.ImageType) {
 		return nil, inv("Node pool %s: image type %q is not valid: %s.", p.GetName(), cfg.ImageType, strings.Join(serverConfig().GetValidImageTypes(), ", "))
+	}
+	if err := checkNodeOptions(p); err != nil {
+		return nil, err
 	}
 	if cfg.ServiceAccount == "" {
 		cfg.ServiceAccount = "default"
@@ -1179,10 +1178,6 @@ func (e *Emulator) newPool(r clusterRef, c *containerpb.Cluster, p *containerpb.
 	if p.Autoscaling != nil && p.Autoscaling.GetEnabled() && p.Autoscaling.LocationPolicy == containerpb.NodePoolAutoscaling_LOCATION_POLICY_UNSPECIFIED {
 		p.Autoscaling.LocationPolicy = containerpb.NodePoolAutoscaling_BALANCED
 	}
-	if p.MaxPodsConstraint == nil {
-		p.MaxPodsConstraint = &containerpb.MaxPodsConstraint{MaxPodsPerNode: 110}
-	}
-	p.PodIpv4CidrSize = 24
 	p.SelfLink = containerBase + "projects/" + r.project + "/locations/" + r.location + "/clusters/" + c.GetName() + "/nodePools/" + p.GetName()
 	p.Status = containerpb.NodePool_PROVISIONING
 	p.Etag = randHex(8)
@@ -1219,6 +1214,13 @@ func (s *clusterServer) CreateNodePool(ctx context.Context, req *containerpb.Cre
 		}
 		p, err := s.e.newPool(r, c.C.V, req.GetNodePool(), now)
 		if err != nil {
+			return err
+		}
+		var others []*containerpb.NodePool
+		for _, o := range c.Pools {
+			others = append(others, o.P.V)
+		}
+		if err := checkLinuxPool(p.P.V, others); err != nil {
 			return err
 		}
 		c.Pools = append(c.Pools, p)
@@ -1409,6 +1411,9 @@ func (s *clusterServer) UpdateNodePool(ctx context.Context, req *containerpb.Upd
 			if !contains(serverConfig().GetValidImageTypes(), it) {
 				return nil, status.Errorf(codes.InvalidArgument, "Image type %q is not valid: %s.", it, strings.Join(serverConfig().GetValidImageTypes(), ", "))
 			}
+			if windowsImage(it) != windowsImage(t.Config.GetImageType()) {
+				return nil, status.Errorf(codes.InvalidArgument, "Node pool %s: image type cannot change between Linux and Windows Server (%s to %s); create a new node pool.", r.pool, t.Config.GetImageType(), it)
+			}
 			t.Config.ImageType = it
 		}
 		if req.Labels != nil {
@@ -1444,10 +1449,10 @@ func (s *clusterServer) UpdateNodePool(ctx context.Context, req *containerpb.Upd
 			t.Config.DiskType = req.GetDiskType()
 		}
 		if req.GetDiskSizeGb() != 0 {
-			if req.GetDiskSizeGb() < 10 {
-				return nil, status.Errorf(codes.InvalidArgument, "disk_size_gb %d is below the 10 GB minimum.", req.GetDiskSizeGb())
-			}
 			t.Config.DiskSizeGb = int32(req.GetDiskSizeGb())
+		}
+		if err := checkNodeOptions(t); err != nil {
+			return nil, err
 		}
 		var sizes map[string]int32
 		if len(req.GetLocations()) > 0 {

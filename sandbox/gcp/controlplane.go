@@ -192,13 +192,18 @@ func (e *Emulator) poolNodes(c *clusterRec, pv *containerpb.NodePool, sizes map[
 		arch = "arm64"
 	}
 	provisioning := "standard"
+	img := nodeImages[cfg.GetImageType()]
+	if img.os == "" {
+		img = nodeImages["COS_CONTAINERD"]
+	}
+	pods := strconv.FormatInt(cmp.Or(pv.GetMaxPodsConstraint().GetMaxPodsPerNode(), defaultPods), 10)
 	labels := map[string]string{
 		"cloud.google.com/gke-nodepool":          pv.GetName(),
 		"cloud.google.com/machine-family":        family,
-		"cloud.google.com/gke-os-distribution":   "cos",
+		"cloud.google.com/gke-os-distribution":   img.distribution,
 		"cloud.google.com/gke-container-runtime": "containerd",
 		"cloud.google.com/gke-boot-disk":         cmp.Or(cfg.GetDiskType(), "pd-balanced"),
-		"cloud.google.com/gke-max-pods-per-node": "110",
+		"cloud.google.com/gke-max-pods-per-node": pods,
 		"cloud.google.com/gke-stack-type":        "IPV4",
 		"cloud.google.com/gke-logging-variant":   "DEFAULT",
 		"cloud.google.com/private-node":          strconv.FormatBool(c.C.V.GetPrivateClusterConfig().GetEnablePrivateNodes()),
@@ -227,6 +232,10 @@ func (e *Emulator) poolNodes(c *clusterRec, pv *containerpb.NodePool, sizes map[
 	}
 	if len(cfg.GetAccelerators()) > 0 {
 		taints = append(taints, emu.KubeTaint{Key: "nvidia.com/gpu", Value: "present", Effect: "NoSchedule"})
+	}
+	if img.os == "windows" { // GKE taints Windows nodes so only Windows workloads land there
+		labels["node.kubernetes.io/windows-build"] = img.windowsBuild
+		taints = append(taints, emu.KubeTaint{Key: "node.kubernetes.io/os", Value: "windows", Effect: "NoSchedule"})
 	}
 	cpu, mem := machineCapacity(machine)
 	region := regionOf(c.Location)
@@ -257,12 +266,23 @@ func (e *Emulator) poolNodes(c *clusterRec, pv *containerpb.NodePool, sizes map[
 				Name: name, ProviderID: "gce://" + c.Project + "/" + z + "/" + name, InternalIP: ip,
 				InstanceType: machine, Region: region, Zone: z, Arch: arch,
 				Labels: labels, Taints: taints, KubeletVersion: "v" + pv.GetVersion(),
-				OSImage: "Container-Optimized OS from Google", ContainerRuntime: "containerd://2.0.6",
-				CPU: cpu, Memory: mem, Pods: "110",
+				OS: img.os, OSImage: img.image, ContainerRuntime: "containerd://2.0.6",
+				CPU: cpu, Memory: mem, Pods: pods,
 			})
 		}
 	}
 	return out
+}
+
+// nodeImage is what a node of an image type shows: its kubernetes.io/os,
+// status.nodeInfo.osImage, cloud.google.com/gke-os-distribution and, on
+// Windows, node.kubernetes.io/windows-build.
+type nodeImage struct{ os, image, distribution, windowsBuild string }
+
+var nodeImages = map[string]nodeImage{
+	"COS_CONTAINERD":    {os: "linux", image: "Container-Optimized OS from Google", distribution: "cos"},
+	"UBUNTU_CONTAINERD": {os: "linux", image: "Ubuntu 22.04.5 LTS", distribution: "ubuntu"},
+	imageWindows:        {os: "windows", image: "Windows Server 2022 Datacenter", distribution: "windows_ltsc", windowsBuild: "10.0.20348"},
 }
 
 // gkeTaintEffect maps GKE's taint effects to Kubernetes'.

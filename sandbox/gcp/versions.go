@@ -120,7 +120,7 @@ func serverConfig() *containerpb.ServerConfig {
 		ValidMasterVersions:   append([]string(nil), gkeVersions...),
 		ValidNodeVersions:     append([]string(nil), gkeVersions...),
 		DefaultImageType:      "COS_CONTAINERD",
-		ValidImageTypes:       []string{"COS_CONTAINERD", "UBUNTU_CONTAINERD"},
+		ValidImageTypes:       []string{"COS_CONTAINERD", "UBUNTU_CONTAINERD", imageWindows},
 	}
 	for _, ch := range []containerpb.ReleaseChannel_Channel{containerpb.ReleaseChannel_RAPID, containerpb.ReleaseChannel_REGULAR, containerpb.ReleaseChannel_STABLE, containerpb.ReleaseChannel_EXTENDED} {
 		cfg.Channels = append(cfg.Channels, &containerpb.ServerConfig_ReleaseChannelConfig{

@@ -326,11 +326,15 @@ func nodeObject(pool string, n emu.KubeNode) *corev1.Node {
 	if arch == "" {
 		arch = "amd64"
 	}
+	os := n.OS
+	if os == "" {
+		os = "linux"
+	}
 	labels := map[string]string{
 		"kubernetes.io/hostname":  n.Name,
-		"kubernetes.io/os":        "linux",
+		"kubernetes.io/os":        os,
 		"kubernetes.io/arch":      arch,
-		"beta.kubernetes.io/os":   "linux",
+		"beta.kubernetes.io/os":   os,
 		"beta.kubernetes.io/arch": arch,
 	}
 	for k, v := range map[string]string{
@@ -384,7 +388,7 @@ func nodeObject(pool string, n emu.KubeNode) *corev1.Node {
 		Status: corev1.NodeStatus{
 			Addresses: addrs,
 			NodeInfo: corev1.NodeSystemInfo{
-				Architecture: arch, OperatingSystem: "linux", OSImage: n.OSImage,
+				Architecture: arch, OperatingSystem: os, OSImage: n.OSImage,
 				KubeletVersion: n.KubeletVersion, ContainerRuntimeVersion: n.ContainerRuntime,
 			},
 		},

@@ -250,8 +250,11 @@ type KubeNode struct {
 	// kubelet and the cloud controller set (node.kubernetes.io/instance-type,
 	// topology.kubernetes.io/region|zone, kubernetes.io/arch, with their
 	// beta.kubernetes.io/* and failure-domain.beta.kubernetes.io/* twins);
-	// Arch defaults to amd64, the OS is linux.
+	// Arch defaults to amd64.
 	InstanceType, Region, Zone, Arch string
+	// OS is linux (when empty) or windows: the kubernetes.io/os label and
+	// status.nodeInfo.operatingSystem.
+	OS string
 	// Labels are the cloud's own labels and the user's pool labels.
 	Labels map[string]string
 	// Taints are the pool's taints.
