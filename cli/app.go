@@ -195,6 +195,11 @@ func (a *app) driver(ctx context.Context, name string) (providers.Driver, error)
 func (a *app) offlineDriver(ctx context.Context, name string) (providers.Driver, error) {
 	a.driversMu.Lock()
 	defer a.driversMu.Unlock()
+	return a.offlineDriverLocked(ctx, name)
+}
+
+// offlineDriverLocked is offlineDriver with driversMu held.
+func (a *app) offlineDriverLocked(ctx context.Context, name string) (providers.Driver, error) {
 	if d, ok := a.offline[name]; ok {
 		return d, nil
 	}

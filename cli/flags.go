@@ -12,6 +12,15 @@ import (
 // usage error from a failed run.
 var ErrBadFlag = errors.New("invalid flag value")
 
+// checkPublishedBudget refuses a bucket a built-in cloud does not publish;
+// another cloud's are checked when its driver is built.
+func checkPublishedBudget(cloud, bucket string) error {
+	if budget.Published[cloud] == nil {
+		return nil
+	}
+	return budget.Check(cloud, bucket)
+}
+
 // validate refuses global flag values that parse but make no sense, before
 // any command runs; they used to be accepted and quietly replaced.
 func (g *globals) validate() error {
@@ -19,7 +28,9 @@ func (g *globals) validate() error {
 		return fmt.Errorf("%w: --parallelism %d: give how many cloud operations may run at once, at least 1 (default: as many as each cloud's rate budgets allow)", ErrBadFlag, g.parallelism)
 	}
 	for _, f := range g.rateBudgets {
-		if _, _, err := budget.ParseOverride(f); err != nil {
+		// A built-in cloud's buckets are known now; a driver's own (a
+		// plugin's) once the run builds it (app.rateBudgets).
+		if _, _, err := parseOverride(f, checkPublishedBudget); err != nil {
 			return fmt.Errorf("%w: --rate-budget %v", ErrBadFlag, err)
 		}
 	}

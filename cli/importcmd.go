@@ -46,7 +46,7 @@ the spec instead (see docs/spec.md) and let plan show them.`,
 				return err
 			}
 			be := a.backend()
-			eng, err := a.engine(be)
+			eng, err := a.engine(ctx, be)
 			if err != nil {
 				return err
 			}

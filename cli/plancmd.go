@@ -58,7 +58,7 @@ func (a *app) planCmd() *cobra.Command {
 				return err
 			}
 			be := a.backend()
-			eng, err := a.engine(be)
+			eng, err := a.engine(ctx, be)
 			if err != nil {
 				return err
 			}
@@ -228,7 +228,7 @@ func (a *app) planAndApply(ctx context.Context, pf *planFlags, autoApprove, dest
 		operation = "destroy"
 	}
 	be := a.backend()
-	eng, err := a.engine(be)
+	eng, err := a.engine(ctx, be)
 	if err != nil {
 		return err
 	}
@@ -293,7 +293,7 @@ func (a *app) applyPlanFile(ctx context.Context, path string) error {
 		}
 	}
 	be := a.backend()
-	eng, err := a.engine(be)
+	eng, err := a.engine(ctx, be)
 	if err != nil {
 		return err
 	}
@@ -329,7 +329,7 @@ protect: true refuse to lose stateful resources unless --allow-destroy.`,
 				return fmt.Errorf("destroy needs -f PATH, or --region NAME for regions whose spec is gone")
 			}
 			be := a.backend()
-			eng, err := a.engine(be)
+			eng, err := a.engine(ctx, be)
 			if err != nil {
 				return err
 			}

@@ -63,7 +63,7 @@ func (a *app) registry() *drivers {
 // --sandbox a built-in driver points at the sandbox's emulators; a plugin
 // at its own emulator, started by a daemon of its own.
 func (a *app) driverOptions(ctx context.Context, name string) (providers.Options, error) {
-	budgets, err := a.rateBudgets()
+	budgets, err := a.rateBudgets(ctx)
 	if err != nil {
 		return providers.Options{}, err
 	}

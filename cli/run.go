@@ -32,8 +32,13 @@ func (e *backendError) Error() string { return e.err.Error() }
 func (e *backendError) Unwrap() error { return e.err }
 
 // engine returns a plan engine wired to the drivers, the backend, the run's
-// target and the progress printers.
-func (a *app) engine(be state.Backend) (*plan.Engine, error) {
+// target and the progress printers. Rate budgets that name a bucket no
+// driver has are refused first, as a bad flag (or file) rather than as
+// each driver fails to build.
+func (a *app) engine(ctx context.Context, be state.Backend) (*plan.Engine, error) {
+	if err := a.checkRateBudgets(ctx); err != nil {
+		return nil, err
+	}
 	eng := &plan.Engine{
 		Drivers:     a.driver,
 		State:       be,

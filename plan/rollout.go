@@ -316,8 +316,7 @@ func (e *Engine) checkRegion(ctx context.Context, rp *RegionPlan, before *state.
 	}
 	hc, ok := ent.drv.(providers.HealthChecker)
 	if !ok {
-		return providers.HealthResponse{Checks: []providers.HealthCheck{{Name: "health check", OK: true,
-			Detail: fmt.Sprintf("driver %s has no health check; the wave passes on its apply alone", rp.Provider)}}}, nil
+		return providers.NoHealthCheck(fmt.Sprintf("driver %s has no health check", rp.Provider)), nil
 	}
 	st, err := e.State.Read(ctx, rp.Region)
 	if err != nil {

@@ -1,5 +1,7 @@
 package providers
 
+import "github.com/regionctl/regionctl/providers/budget"
+
 // Capabilities is what a driver's cloud can do, declared as plain data so a
 // spec can be checked before any API call (see CheckRegion) and listed by
 // `regionctl drivers`.
@@ -34,6 +36,13 @@ type Capabilities struct {
 	// puts no concurrency cap of its own on the driver's operations (only
 	// the user's --parallelism, when given).
 	RateBudgeted bool `json:"rateBudgeted,omitempty"`
+	// RateBudgets are the budgets a RateBudgeted driver paces its calls
+	// by, by bucket ("api/write"), as its cloud publishes them. The CLI
+	// accepts a user's override (--rate-budget NAME:bucket=RATE/s,BURST,
+	// regionctl.yaml's rateBudgets) for a driver outside budget.Published
+	// only for a bucket declared here; the driver gets it in
+	// Options.RateBudgets. Built-in drivers' are budget.Published.
+	RateBudgets budget.Table `json:"rateBudgets,omitempty"`
 	// Resources are the schemas of the driver's resource types (see
 	// ResourceSchema). A driver without them still works: the engine then
 	// relies on each Resource's ForceNew alone.

@@ -62,6 +62,14 @@ type HealthChecker interface {
 	CheckHealth(ctx context.Context, req HealthRequest) (HealthResponse, error)
 }
 
+// NoHealthCheck is the outcome the health gate records for a driver that
+// cannot check health: one passing check whose detail says why (why
+// names the driver and what it lacks), so the rollout shows that the
+// wave passed on its apply alone rather than on a check.
+func NoHealthCheck(why string) HealthResponse {
+	return HealthResponse{Checks: []HealthCheck{{Name: "health check", OK: true, Detail: why + "; the wave passes on its apply alone"}}}
+}
+
 // HealthRequest names the region to check, as state records it.
 type HealthRequest struct {
 	Region string

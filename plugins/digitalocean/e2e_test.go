@@ -105,7 +105,29 @@ func TestSandboxE2E(t *testing.T) {
 	if !strings.Contains(out, "Resources: 7 added") {
 		t.Fatalf("apply:\n%s", out)
 	}
+	// The plugin declares DigitalOcean's rate budget, so a user may
+	// override it; a bucket it does not declare is refused, naming its own.
+	c.run(0, "plan", "--sandbox", "-f", "digitalocean.yaml", "--detailed-exitcode", "--rate-budget", "digitalocean:api=4/s,250")
+	if out := c.run(1, "plan", "--sandbox", "-f", "digitalocean.yaml", "--rate-budget", "digitalocean:droplets=1/s,10"); !strings.Contains(out, `digitalocean has no budget "droplets" (it has api)`) {
+		t.Errorf("a budget DigitalOcean does not declare:\n%s", out)
+	}
+
+	// After state rm of the VPC and a node pool that still exist, the plan
+	// adopts them by their ownership (the VPC's description, the pool's
+	// tags) instead of making them twice, as the built-in drivers do.
+	objects := c.run(0, "sandbox", "ls")
+	vpc, pool := "prod-fra1/do_vpc.main", "prod-fra1/do_kubernetes_node_pool.apps"
+	c.run(0, "state", "rm", "--sandbox", vpc, pool)
+	out = c.run(2, "plan", "--sandbox", "-f", "digitalocean.yaml", "--detailed-exitcode")
+	if !strings.Contains(out, "<= "+vpc+" (adopting") || !strings.Contains(out, "<= "+pool+" (adopting") ||
+		!strings.Contains(out, "2 to import, 0 to add, 0 to change, 0 to destroy") {
+		t.Fatalf("the plan after state rm does not adopt the VPC and the pool:\n%s", out)
+	}
+	c.run(0, "apply", "--sandbox", "-f", "digitalocean.yaml", "--auto-approve")
 	c.run(0, "plan", "--sandbox", "-f", "digitalocean.yaml", "--detailed-exitcode")
+	if ls := c.run(0, "sandbox", "ls"); ls != objects {
+		t.Errorf("adopting changed the emulated cloud:\n%s\nwas:\n%s", ls, objects)
+	}
 
 	kc := filepath.Join(c.dir, "kubeconfig")
 	if err := os.WriteFile(kc, []byte(c.run(0, "kubeconfig", "--sandbox", "prod-fra1")), 0o600); err != nil {

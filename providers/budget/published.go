@@ -84,8 +84,31 @@ func Scaled(tables map[string]Table, f float64) map[string]Table {
 }
 
 // ParseOverride parses "cloud:bucket=RATE/s,BURST" ("aws:ec2/write=5/s,200",
-// "azure:arm/read=25/s,250"), checking the bucket is one the cloud has.
+// "azure:arm/read=25/s,250"), checking the bucket is one the cloud has in
+// Published.
 func ParseOverride(s string) (key string, l Limit, err error) {
+	return ParseOverrideIn(s, Published)
+}
+
+// ParseOverrideIn is ParseOverride for the clouds of tables, such as
+// Published with a driver plugin's declared budgets
+// (providers.Capabilities.RateBudgets) added.
+func ParseOverrideIn(s string, tables map[string]Table) (key string, l Limit, err error) {
+	key, l, err = SplitOverride(s)
+	if err != nil {
+		return "", Limit{}, err
+	}
+	cloud, bucket, _ := strings.Cut(key, ":")
+	if err := CheckIn(tables, cloud, bucket); err != nil {
+		return "", Limit{}, fmt.Errorf("%q: %w", s, err)
+	}
+	return key, l, nil
+}
+
+// SplitOverride parses "cloud:bucket=RATE/s,BURST" without checking that
+// the cloud has the bucket: for a caller that learns the clouds' tables
+// later (from the drivers a run builds).
+func SplitOverride(s string) (key string, l Limit, err error) {
 	key, val, ok := strings.Cut(s, "=")
 	cloud, bucket, ok2 := strings.Cut(key, ":")
 	if !ok || !ok2 || cloud == "" || bucket == "" {
@@ -93,9 +116,6 @@ func ParseOverride(s string) (key string, l Limit, err error) {
 	}
 	l, err = ParseLimit(val)
 	if err != nil {
-		return "", Limit{}, fmt.Errorf("%q: %w", s, err)
-	}
-	if err := Check(cloud, bucket); err != nil {
 		return "", Limit{}, fmt.Errorf("%q: %w", s, err)
 	}
 	return key, l, nil
@@ -121,18 +141,17 @@ func ParseLimit(s string) (Limit, error) {
 
 // Check reports an error unless bucket is one of cloud's published
 // buckets, naming the ones it has.
-func Check(cloud, bucket string) error {
-	t, ok := Published[cloud]
+func Check(cloud, bucket string) error { return CheckIn(Published, cloud, bucket) }
+
+// CheckIn reports an error unless bucket is one of cloud's buckets in
+// tables, naming the clouds (or the cloud's buckets) there are.
+func CheckIn(tables map[string]Table, cloud, bucket string) error {
+	t, ok := tables[cloud]
 	if !ok {
-		return fmt.Errorf("no rate budgets for cloud %q (known: aws, azure, gcp)", cloud)
+		return fmt.Errorf("no rate budgets for cloud %q (known: %s)", cloud, strings.Join(slices.Sorted(maps.Keys(tables)), ", "))
 	}
 	if _, ok := t[bucket]; !ok {
-		names := make([]string, 0, len(t))
-		for k := range t {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		return fmt.Errorf("%s has no budget %q (it has %s)", cloud, bucket, strings.Join(names, ", "))
+		return fmt.Errorf("%s has no budget %q (it has %s)", cloud, bucket, strings.Join(slices.Sorted(maps.Keys(t)), ", "))
 	}
 	return nil
 }

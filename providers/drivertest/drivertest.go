@@ -48,6 +48,11 @@ type Config struct {
 	// left nothing invisible behind. When nil, those checks rely on Read and
 	// Find alone and say so in the log.
 	Inventory func(ctx context.Context) ([]string, error)
+	// Healthy says the cloud (emulator) runs what the driver's health
+	// checks (providers.HealthChecker) look at, such as a cluster's API
+	// server and nodes: the suite then requires the region it created to
+	// be reported healthy. Without it, the health check is not called.
+	Healthy bool
 }
 
 // CallCounter is optionally implemented by a driver that counts the cloud
@@ -103,9 +108,10 @@ func wrap[S T[S]](t S) *st {
 //	              references and dependencies that resolve, acyclic,
 //	              ForceNew keys that exist, JSON-compatible inputs
 //	Lifecycle     create in dependency order → read matches desired →
-//	              batched read (Lister) → read of a nonsense ID →
-//	              in-place update → replacement → delete → read and delete
-//	              of deleted objects
+//	              health check (HealthChecker, with Config.Healthy) →
+//	              batched read (Lister) → read of a nonsense ID → update
+//	              check (UpdateChecker) → in-place update → replacement →
+//	              delete → read and delete of deleted objects
 //	Idempotency   the same IdempotencyKey never makes a second object; Find
 //	              of an unknown key finds nothing
 //	Cancellation  a create with a cancelled context fails and leaves nothing

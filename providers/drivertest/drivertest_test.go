@@ -40,6 +40,9 @@ const (
 	bugIdentityChanges
 	bugImportRewritesIDs
 	bugElementUnknown
+	bugUpdateCheckRefuses
+	bugUpdateCheckCallsCloud
+	bugUnhealthy
 )
 
 // toyCloud is an in-memory cloud: objects by ID.
@@ -77,6 +80,36 @@ var _ providers.Lister = (*toyDriver)(nil)
 var _ providers.Validator = (*toyDriver)(nil)
 var _ providers.Identifier = (*toyDriver)(nil)
 var _ providers.Importer = (*toyDriver)(nil)
+var _ providers.UpdateChecker = (*toyDriver)(nil)
+var _ providers.HealthChecker = (*toyDriver)(nil)
+
+// CheckUpdate refuses nothing the toy updates in place; with
+// bugUpdateCheckRefuses every update, with bugUpdateCheckCallsCloud it
+// asks the cloud.
+func (d *toyDriver) CheckUpdate(_ context.Context, req providers.CheckUpdateRequest) diag.Diagnostics {
+	switch d.bug {
+	case bugUpdateCheckRefuses:
+		return diag.Diagnostics{{Severity: diag.Error, Path: "spec.cluster", Summary: "the toy refuses " + req.Address}}
+	case bugUpdateCheckCallsCloud:
+		d.cloud.mu.Lock()
+		d.cloud.calls++
+		d.cloud.mu.Unlock()
+	}
+	return nil
+}
+
+// CheckHealth finds every resource of the region in the cloud; with
+// bugUnhealthy the first is reported down.
+func (d *toyDriver) CheckHealth(_ context.Context, req providers.HealthRequest) (providers.HealthResponse, error) {
+	d.cloud.mu.Lock()
+	defer d.cloud.mu.Unlock()
+	var resp providers.HealthResponse
+	for i, r := range req.Resources {
+		_, ok := d.cloud.objects[r.ID]
+		resp.Checks = append(resp.Checks, providers.HealthCheck{Name: r.Address, OK: ok && !(d.bug == bugUnhealthy && i == 0), Detail: r.ID})
+	}
+	return resp, nil
+}
 
 // ImportID accepts the toy console's form "toy://ID" as well as the ID;
 // with bugImportRewritesIDs it turns every ID into another one.
@@ -489,6 +522,7 @@ func toyConfig(d providers.Driver, cloud *toyCloud) drivertest.Config {
 			return c
 		},
 		Inventory: cloud.ids,
+		Healthy:   true,
 	}
 }
 
@@ -607,7 +641,7 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		{
 			name: "correct toy without optional interfaces", bug: noBug, minimal: true,
 			cfg:         func(c *drivertest.Config) { c.Inventory = nil },
-			wantSkipped: []string{"Expand/NoCloudCalls", "Idempotency/FindUnknownKey", "Identity", "Lifecycle/ImportID", "Lifecycle/ReadMany", "Validate"},
+			wantSkipped: []string{"Expand/NoCloudCalls", "Idempotency/FindUnknownKey", "Identity", "Lifecycle/CheckUpdate", "Lifecycle/Health", "Lifecycle/ImportID", "Lifecycle/ReadMany", "Validate"},
 		},
 		{name: "Read drifts an input", bug: bugReadDrift, wantFailed: []string{"Lifecycle/ReadMatchesDesired"}},
 		{name: "Read leaves out an input", bug: bugReadOmitsInput, wantFailed: []string{"Lifecycle/ReadMatchesDesired"}},
@@ -632,6 +666,9 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		{name: "Identity names another account each time", bug: bugIdentityChanges, wantFailed: []string{"Identity"}},
 		{name: "ImportID rewrites recorded IDs", bug: bugImportRewritesIDs, wantFailed: []string{"Lifecycle/ImportID"}},
 		{name: "Element names no part of the region", bug: bugElementUnknown, wantFailed: []string{"Expand/Elements"}},
+		{name: "CheckUpdate refuses the suite's update", bug: bugUpdateCheckRefuses, wantFailed: []string{"Lifecycle/CheckUpdate"}},
+		{name: "CheckUpdate calls the cloud", bug: bugUpdateCheckCallsCloud, wantFailed: []string{"Lifecycle/CheckUpdate"}},
+		{name: "CheckHealth reports the created region down", bug: bugUnhealthy, wantFailed: []string{"Lifecycle/Health"}},
 		{
 			name: "Replace forces nothing", bug: noBug,
 			cfg: func(c *drivertest.Config) {

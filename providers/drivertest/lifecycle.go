@@ -479,6 +479,9 @@ func (s *suite) testLifecycle(t *st) {
 	step("ReadMatchesDesired", func(t *st) {
 		w.verify(t, first)
 	})
+	step("Health", func(t *st) {
+		s.testHealth(t, w, cases[0].region.Metadata.Name)
+	})
 	step("ReadMany", func(t *st) {
 		l, ok := s.d.(providers.Lister)
 		if !ok {
@@ -533,6 +536,9 @@ func (s *suite) testLifecycle(t *st) {
 	})
 	step("ImportID", func(t *st) {
 		s.testImportID(t, w)
+	})
+	step("CheckUpdate", func(t *st) {
+		s.testCheckUpdate(t, w, s.sortedGraph(t, cases[1].name, cases[1].region))
 	})
 	var updated []providers.Resource
 	step("UpdateInPlace", func(t *st) {

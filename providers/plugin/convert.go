@@ -182,6 +182,30 @@ func decodeInstance(m *pb.Instance) (providers.Instance, error) {
 	return providers.Instance{Address: m.Address, Type: m.Type, ID: m.Id, Inputs: in, Outputs: out, SchemaVersion: int(m.SchemaVersion)}, nil
 }
 
+func encodeInstances(is []providers.Instance) ([]*pb.Instance, error) {
+	var out []*pb.Instance
+	for _, i := range is {
+		m, err := encodeInstance(i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func decodeInstances(ms []*pb.Instance) ([]providers.Instance, error) {
+	var out []providers.Instance
+	for _, m := range ms {
+		i, err := decodeInstance(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
 func encodeResource(r providers.Resource) (*pb.Resource, error) {
 	in, err := encodeValues(r.Inputs)
 	if err != nil {
@@ -216,7 +240,8 @@ func encodeDiagnostics(ds diag.Diagnostics) []*pb.Diagnostic {
 
 // decodeDiagnostics attaches each diagnostic's source position from the
 // region's source map, by its field path (the region itself when it has
-// none), as the driver would have in process.
+// none), as the driver would have in process. Without a region (nil) they
+// have no position: the caller attaches it.
 func decodeDiagnostics(ms []*pb.Diagnostic, r *spec.Region) diag.Diagnostics {
 	if len(ms) == 0 {
 		return nil
@@ -227,20 +252,46 @@ func decodeDiagnostics(ms []*pb.Diagnostic, r *spec.Region) diag.Diagnostics {
 		if m.Severity == pb.Diagnostic_WARNING {
 			sev = diag.Warning
 		}
-		out[i] = diag.Diagnostic{Severity: sev, Summary: m.Summary, Detail: m.Detail, Path: m.Path, Fix: m.Fix, Pos: r.Pos(m.Path)}
+		out[i] = diag.Diagnostic{Severity: sev, Summary: m.Summary, Detail: m.Detail, Path: m.Path, Fix: m.Fix}
+		if r != nil {
+			out[i].Pos = r.Pos(m.Path)
+		}
 	}
 	return out
 }
 
 func encodeOptions(o providers.Options) *pb.Options {
-	m := &pb.Options{Sandbox: o.Sandbox, SandboxEndpoints: o.SandboxEndpoints, SandboxDir: o.SandboxDir, ForceConflicts: o.ForceConflicts, Offline: o.Offline}
-	if len(o.RateBudgets) > 0 {
-		m.RateBudgets = make(map[string]string, len(o.RateBudgets))
-		for k, l := range o.RateBudgets {
-			m.RateBudgets[k] = l.String()
-		}
+	return &pb.Options{Sandbox: o.Sandbox, SandboxEndpoints: o.SandboxEndpoints, SandboxDir: o.SandboxDir, ForceConflicts: o.ForceConflicts, Offline: o.Offline,
+		RateBudgets: encodeLimits(o.RateBudgets), DrainTimeoutNanos: int64(o.DrainTimeout)}
+}
+
+// encodeLimits writes rate budgets as "RATE/s,BURST" by key; nil for none.
+func encodeLimits[M ~map[string]budget.Limit](ls M) map[string]string {
+	if len(ls) == 0 {
+		return nil
 	}
-	return m
+	out := make(map[string]string, len(ls))
+	for k, l := range ls {
+		out[k] = l.String()
+	}
+	return out
+}
+
+// decodeLimits parses what encodeLimits wrote; nil for none, and an error
+// naming the budget that does not parse.
+func decodeLimits[M ~map[string]budget.Limit](m map[string]string) (M, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(M, len(m))
+	for k, v := range m {
+		l, err := budget.ParseLimit(v)
+		if err != nil {
+			return nil, fmt.Errorf("rate budget %s: %w", k, err)
+		}
+		out[k] = l
+	}
+	return out, nil
 }
 
 // decodeOptions is the plugin's side of the options; a rate budget that
@@ -250,23 +301,18 @@ func decodeOptions(m *pb.Options) (providers.Options, error) {
 	if m == nil {
 		return providers.Options{}, nil
 	}
-	o := providers.Options{Sandbox: m.Sandbox, SandboxEndpoints: maps.Clone(m.SandboxEndpoints), SandboxDir: m.SandboxDir, ForceConflicts: m.ForceConflicts, Offline: m.Offline}
-	for k, v := range m.RateBudgets {
-		l, err := budget.ParseLimit(v)
-		if err != nil {
-			return providers.Options{}, fmt.Errorf("rate budget %s: %w", k, err)
-		}
-		if o.RateBudgets == nil {
-			o.RateBudgets = budget.Overrides{}
-		}
-		o.RateBudgets[k] = l
+	budgets, err := decodeLimits[budget.Overrides](m.RateBudgets)
+	if err != nil {
+		return providers.Options{}, err
 	}
-	return o, nil
+	return providers.Options{Sandbox: m.Sandbox, SandboxEndpoints: maps.Clone(m.SandboxEndpoints), SandboxDir: m.SandboxDir, ForceConflicts: m.ForceConflicts, Offline: m.Offline,
+		RateBudgets: budgets, DrainTimeout: time.Duration(m.DrainTimeoutNanos)}, nil
 }
 
 func encodeCapabilities(c providers.Capabilities) *pb.Capabilities {
 	m := &pb.Capabilities{Name: c.Name, Description: c.Description, KubernetesVersions: c.KubernetesVersions,
-		StorageTiers: c.StorageTiers, LoadBalancerSchemes: c.LoadBalancerSchemes, MaxParallel: int32(c.MaxParallel), RateBudgeted: c.RateBudgeted}
+		StorageTiers: c.StorageTiers, LoadBalancerSchemes: c.LoadBalancerSchemes, MaxParallel: int32(c.MaxParallel), RateBudgeted: c.RateBudgeted,
+		RateBudgets: encodeLimits(c.RateBudgets)}
 	for _, mt := range c.Machines {
 		m.Machines = append(m.Machines, &pb.MachineType{Name: mt.Name, Cpu: int32(mt.CPU), MemoryGib: mt.MemoryGiB, Arch: mt.Arch, Gpu: int32(mt.GPU), Family: mt.Family})
 	}
@@ -283,9 +329,11 @@ func encodeCapabilities(c providers.Capabilities) *pb.Capabilities {
 	return m
 }
 
-func decodeCapabilities(m *pb.Capabilities) providers.Capabilities {
+// decodeCapabilities is the host's side; a rate budget that does not
+// parse is an error naming it.
+func decodeCapabilities(m *pb.Capabilities) (providers.Capabilities, error) {
 	if m == nil {
-		return providers.Capabilities{}
+		return providers.Capabilities{}, nil
 	}
 	c := providers.Capabilities{Name: m.Name, Description: m.Description, KubernetesVersions: m.KubernetesVersions,
 		StorageTiers: m.StorageTiers, LoadBalancerSchemes: m.LoadBalancerSchemes, MaxParallel: int(m.MaxParallel), RateBudgeted: m.RateBudgeted}
@@ -302,7 +350,9 @@ func decodeCapabilities(m *pb.Capabilities) providers.Capabilities {
 		c.Resources = append(c.Resources, providers.ResourceSchema{Type: s.Type, Version: int(s.Version), Description: s.Description,
 			Inputs: decodeAttributes(s.Inputs), Outputs: decodeAttributes(s.Outputs)})
 	}
-	return c
+	var err error
+	c.RateBudgets, err = decodeLimits[budget.Table](m.RateBudgets)
+	return c, err
 }
 
 func encodeAttributes(as []providers.Attribute) []*pb.Attribute {
@@ -334,6 +384,10 @@ func encodeAccess(r providers.AccessResponse) *pb.ClusterAccessResponse {
 	if !r.Expiry.IsZero() {
 		m.ExpiryUnixNano = r.Expiry.UnixNano()
 	}
+	if wi := r.WorkloadIdentity; wi != nil {
+		m.WorkloadIdentity = &pb.WorkloadIdentity{Issuer: wi.Issuer, Provider: wi.Provider, Audience: wi.Audience,
+			ServiceAccountAnnotation: wi.ServiceAccountAnnotation, TrustSubject: wi.TrustSubject}
+	}
 	return m
 }
 
@@ -341,6 +395,10 @@ func decodeAccess(m *pb.ClusterAccessResponse) providers.AccessResponse {
 	r := providers.AccessResponse{ClusterID: m.ClusterId, Endpoint: m.Endpoint, CAPEM: m.CaPem, Token: m.Token}
 	if m.ExpiryUnixNano != 0 {
 		r.Expiry = time.Unix(0, m.ExpiryUnixNano)
+	}
+	if wi := m.WorkloadIdentity; wi != nil {
+		r.WorkloadIdentity = &providers.WorkloadIdentity{Issuer: wi.Issuer, Provider: wi.Provider, Audience: wi.Audience,
+			ServiceAccountAnnotation: wi.ServiceAccountAnnotation, TrustSubject: wi.TrustSubject}
 	}
 	return r
 }

@@ -20,12 +20,17 @@
 // (driver.proto): Handshake (the plugin's name, version and whether it has
 // an emulator), Configure (providers.Options), GetCapabilities (with the
 // resource schemas), Validate, Expand, Read, ReadMany, Create, Update,
-// Delete, Find, ClusterAccess, UpgradeState and Stop, plus the Emulator
-// service (Start, List, Stop). Resource values and the region travel as
-// JSON; a driver's errors travel with their class (providers.Classify), so
-// the engine's rules for throttling, busy resources and failed creates work
+// Delete, Find, ClusterAccess, UpgradeState, Identity, ImportID,
+// CheckHealth, CheckUpdate and Stop, plus the Emulator service (Start,
+// List, Stop). Resource values and the region travel as JSON; a driver's
+// errors travel with their class (providers.Classify) and whether they
+// refuse the account (providers.ErrWrongAccount), so the engine's rules
+// for throttling, busy resources, failed creates and wrong targets work
 // across the boundary; diagnostics travel with their field paths and the
-// host attaches the source positions.
+// host attaches the source positions; the retries a driver reports
+// (providers.ReportRetry) come back with each call's answer. Both sides
+// send the protocol's minor version (ProtocolMinor) in the handshake, so
+// the host can tell a plugin too old for a feature from one without it.
 //
 // A plugin that dies in the middle of an operation costs that operation
 // only: the call fails as a lost reply does (a create stays pending in

@@ -31,6 +31,7 @@ func encodeError(err error) *pb.Error {
 	default:
 		m.Class = classes[providers.Classify(err)]
 	}
+	m.WrongAccount = errors.Is(err, providers.ErrWrongAccount)
 	return m
 }
 
@@ -54,22 +55,30 @@ var sentinels = map[pb.Error_Class]error{
 }
 
 // decodeError rebuilds a driver's error on the host: the plugin's message,
-// wrapping the sentinel of its class (none for an unknown class).
+// wrapping the sentinel of its class (none for an unknown class) and
+// providers.ErrWrongAccount when the plugin's error wrapped it.
 func decodeError(m *pb.Error) error {
 	if m == nil {
 		return nil
 	}
-	return &remoteError{msg: m.Message, class: sentinels[m.Class]}
+	e := &remoteError{msg: m.Message}
+	if c := sentinels[m.Class]; c != nil {
+		e.wraps = append(e.wraps, c)
+	}
+	if m.WrongAccount {
+		e.wraps = append(e.wraps, providers.ErrWrongAccount)
+	}
+	return e
 }
 
 // remoteError is an error a plugin's driver returned.
 type remoteError struct {
 	msg   string
-	class error // nil for the unknown class
+	wraps []error // the sentinels it stands for; none for the unknown class
 }
 
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.class }
+func (e *remoteError) Error() string   { return e.msg }
+func (e *remoteError) Unwrap() []error { return e.wraps }
 
 // callError turns the failure of an RPC itself (not a driver error) into
 // the error a driver call returns: the caller's own cancellation as

@@ -8,11 +8,13 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/regionctl/regionctl/proto/regionctl/driver/v1"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 )
 
 // TestErrorRoundTrip: every error class survives the trip through the wire
@@ -31,6 +33,8 @@ func TestErrorRoundTrip(t *testing.T) {
 		{name: "create failed", err: errors.Join(providers.ErrThrottled, providers.ErrCreateFailed), want: providers.ErrCreateFailed},
 		{name: "canceled", err: fmt.Errorf("wait: %w", context.Canceled), want: context.Canceled},
 		{name: "deadline", err: fmt.Errorf("wait: %w", context.DeadlineExceeded), want: context.DeadlineExceeded},
+		{name: "wrong account", err: fmt.Errorf("region r must act in 1, not 2: %w", providers.ErrWrongAccount), want: providers.ErrWrongAccount},
+		{name: "wrong account, permanent", err: errors.Join(providers.ErrPermanent, providers.ErrWrongAccount), want: providers.ErrWrongAccount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +55,9 @@ func TestErrorRoundTrip(t *testing.T) {
 			}
 			if tt.want != nil && !errors.Is(got, tt.want) {
 				t.Errorf("%v does not wrap %v", got, tt.want)
+			}
+			if errors.Is(got, providers.ErrWrongAccount) != errors.Is(tt.err, providers.ErrWrongAccount) {
+				t.Errorf("%v: wraps ErrWrongAccount %v, want %v", got, errors.Is(got, providers.ErrWrongAccount), errors.Is(tt.err, providers.ErrWrongAccount))
 			}
 		})
 	}
@@ -117,5 +124,56 @@ func TestValuesRoundTrip(t *testing.T) {
 	}
 	if v, err := decodeValues([]byte("[1]")); err == nil {
 		t.Errorf("a list decoded as values: %v", v)
+	}
+}
+
+// TestOptionsRoundTrip: every field of providers.Options reaches the
+// plugin's factory as the host gave it.
+func TestOptionsRoundTrip(t *testing.T) {
+	want := providers.Options{Sandbox: true, SandboxEndpoints: map[string]string{"acme": "http://127.0.0.1:1"}, SandboxDir: "/sb",
+		ForceConflicts: true, Offline: true, RateBudgets: budget.Overrides{"acme:api": {Burst: 5, Rate: 2.5}}, DrainTimeout: 7 * time.Minute}
+	wire, err := proto.Marshal(encodeOptions(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m pb.Options
+	if err := proto.Unmarshal(wire, &m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeOptions(&m)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("options after the trip: %+v, %v; want %+v", got, err, want)
+	}
+	// A field added to Options and not to the protocol fails here.
+	if n := reflect.TypeOf(want).NumField(); n != 7 {
+		t.Errorf("providers.Options has %d fields; this test and encodeOptions know 7: carry the new one across the boundary", n)
+	}
+}
+
+// TestCapabilitiesRoundTrip: every field of providers.Capabilities but
+// Version (which the handshake carries) reaches the host as the plugin's
+// driver declared it.
+func TestCapabilitiesRoundTrip(t *testing.T) {
+	want := providers.Capabilities{Name: "acme", Description: "d", KubernetesVersions: []string{"1.33"},
+		Machines:     []providers.MachineType{{Name: "m", CPU: 2, MemoryGiB: 4, Arch: "amd64", GPU: 1, Family: "gpu"}},
+		StorageTiers: []string{"ssd"}, LoadBalancerSchemes: []string{"external"}, Locations: map[string]int{"east": 3},
+		MaxParallel: 4, RateBudgeted: true, RateBudgets: budget.Table{"api/read": {Burst: 100, Rate: 20}},
+		Resources: []providers.ResourceSchema{{Type: "acme_disk", Version: 2, Description: "a disk",
+			Inputs:  []providers.Attribute{{Name: "zone", Type: "string", RequiresReplace: true, ReplaceReason: "r", Description: "z"}},
+			Outputs: []providers.Attribute{{Name: "tags", Type: "map", Optional: true, Sensitive: true, Attributes: []providers.Attribute{{Name: "k", Type: "string"}}}}}}}
+	wire, err := proto.Marshal(encodeCapabilities(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m pb.Capabilities
+	if err := proto.Unmarshal(wire, &m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeCapabilities(&m)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("capabilities after the trip:\n%+v, %v\nwant\n%+v", got, err, want)
+	}
+	if n := reflect.TypeOf(want).NumField(); n != 12 {
+		t.Errorf("providers.Capabilities has %d fields; this test and encodeCapabilities know 12: carry the new one across the boundary", n)
 	}
 }

@@ -14,3 +14,12 @@ func ServeAtProtocol(cfg Config, v int) {
 		GRPCServer:       goplugin.DefaultGRPCServer,
 	})
 }
+
+// ServeAtMinor serves cfg saying protocol 1.minor in its handshake, as a
+// plugin built before that minor's additions would.
+func ServeAtMinor(cfg Config, minor int) {
+	watchLifeline()
+	srv := newServer(cfg)
+	srv.minor = minor
+	serve(cfg, srv)
+}

@@ -15,6 +15,12 @@ import (
 // at start, with a message naming both.
 const ProtocolVersion = 1
 
+// ProtocolMinor is the minor version of protocol 1 this package speaks:
+// what it added to v1 (driver.proto lists each minor's additions). Both
+// sides send it in the handshake, so a host can tell a plugin built
+// before an addition from one whose driver lacks the feature.
+const ProtocolMinor = 1
+
 // ExecutablePrefix starts the name of every driver plugin executable:
 // regionctl-driver-NAME serves the driver NAME.
 const ExecutablePrefix = "regionctl-driver-"

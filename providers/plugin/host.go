@@ -45,7 +45,10 @@ type Info struct {
 	Version  string `json:"version"`
 	Path     string `json:"path"`
 	Protocol int    `json:"protocol"`
-	Emulator bool   `json:"emulator"`
+	// ProtocolMinor is the minor version of Protocol the plugin speaks (0
+	// for a plugin built before minors were sent).
+	ProtocolMinor int  `json:"protocolMinor"`
+	Emulator      bool `json:"emulator"`
 }
 
 // process is one running plugin executable.
@@ -132,7 +135,7 @@ func (p Plugin) start(ctx context.Context) (*process, error) {
 		Logger:           hclog.New(&hclog.LoggerOptions{Name: "regionctl", Level: level, Output: stderr}),
 		GRPCDialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
-			grpc.WithUnaryInterceptor(calls.interceptor),
+			grpc.WithChainUnaryInterceptor(calls.interceptor, reportRetries),
 		},
 		StartTimeout: time.Minute,
 	})
@@ -160,7 +163,7 @@ func (p Plugin) start(ctx context.Context) (*process, error) {
 			*d = raw.(pb.EmulatorClient)
 		}
 	}
-	hs, err := proc.driver.Handshake(ctx, &pb.HandshakeRequest{ProtocolVersion: ProtocolVersion, HostVersion: p.HostVersion})
+	hs, err := proc.driver.Handshake(ctx, &pb.HandshakeRequest{ProtocolVersion: ProtocolVersion, ProtocolMinor: ProtocolMinor, HostVersion: p.HostVersion})
 	if err != nil {
 		proc.kill()
 		return nil, fmt.Errorf("driver plugin %s: handshake: %w", p.Path, err)
@@ -169,7 +172,7 @@ func (p Plugin) start(ctx context.Context) (*process, error) {
 		proc.kill()
 		return nil, fmt.Errorf("driver plugin %s says it is driver %q: rename it %s%s, or fix its plugin.Config.Name", p.Path, hs.Name, ExecutablePrefix, hs.Name)
 	}
-	proc.info = Info{Name: hs.Name, Version: hs.DriverVersion, Path: p.Path, Protocol: client.NegotiatedVersion(), Emulator: hs.Emulator}
+	proc.info = Info{Name: hs.Name, Version: hs.DriverVersion, Path: p.Path, Protocol: client.NegotiatedVersion(), ProtocolMinor: int(hs.ProtocolMinor), Emulator: hs.Emulator}
 	return proc, nil
 }
 
@@ -205,6 +208,10 @@ func (p Plugin) Factory() providers.Factory {
 // driver lacks them, the way the engine would do without them), Kinder
 // (from the kinds the plugin declares), Importer (the user's ID as given
 // when the plugin's driver has none, as the engine does without one),
+// UpdateChecker (no diagnostics without one), HealthChecker (without one,
+// a passing check saying the plugin's driver has none, or that the plugin
+// is too old to carry it, as the engine records for a built-in driver
+// without one),
 // Finder and Identifier when the plugin's driver has them, and io.Closer:
 // Close stops the plugin.
 //
@@ -222,7 +229,10 @@ func (p Plugin) Launch(ctx context.Context, opts providers.Options) (providers.D
 		h.Close()
 		return nil, h.callError(ctx, proc, "capabilities", err)
 	}
-	h.caps = decodeCapabilities(caps.Capabilities)
+	if h.caps, err = decodeCapabilities(caps.Capabilities); err != nil {
+		h.Close()
+		return nil, fmt.Errorf("driver plugin %s: capabilities: %w", p.Path, err)
+	}
 	if h.caps.Name != p.Name {
 		h.Close()
 		return nil, fmt.Errorf("driver plugin %s: its capabilities name driver %q, not %q", p.Path, h.caps.Name, p.Name)
@@ -285,6 +295,8 @@ var (
 	_ providers.ClusterAccessor = (*Driver)(nil)
 	_ providers.Kinder          = (*Driver)(nil)
 	_ providers.Importer        = (*Driver)(nil)
+	_ providers.HealthChecker   = (*Driver)(nil)
+	_ providers.UpdateChecker   = (*Driver)(nil)
 	_ providers.Finder          = (*finderDriver)(nil)
 	_ providers.Identifier      = (*identifierDriver)(nil)
 	_ providers.Finder          = (*finderIdentifierDriver)(nil)
@@ -384,6 +396,9 @@ func (h *Driver) Close() error {
 func (h *Driver) Capabilities() providers.Capabilities { return h.caps }
 
 // Validate implements providers.Validator; positions come from the region.
+// A plugin built before workload identity outputs crossed the boundary
+// (protocol 1.0) cannot serve a region that asks for them: it is refused
+// here, rather than applied and then silent in `regionctl output`.
 func (h *Driver) Validate(ctx context.Context, r *spec.Region) diag.Diagnostics {
 	fail := func(err error) diag.Diagnostics {
 		return diag.Diagnostics{{Severity: diag.Error, Pos: r.Pos("spec.provider"), Path: "spec.provider", Summary: err.Error()}}
@@ -400,7 +415,96 @@ func (h *Driver) Validate(ctx context.Context, r *spec.Region) diag.Diagnostics 
 	if err != nil {
 		return fail(h.callError(ctx, p, "validate", err))
 	}
-	return decodeDiagnostics(resp.Diagnostics, r)
+	ds := decodeDiagnostics(resp.Diagnostics, r)
+	if r.Spec.Cluster.WorkloadIdentity && p.info.ProtocolMinor < 1 {
+		const path = "spec.cluster.workloadIdentity"
+		ds = append(ds, diag.Diagnostic{Severity: diag.Error, Pos: r.Pos(path), Path: path,
+			Summary: h.tooOld(p, "workload identity outputs"), Fix: "rebuild the plugin against a newer regionctl, or remove workloadIdentity"})
+	}
+	return ds
+}
+
+// tooOld says that the plugin speaks a protocol older than what needs it.
+func (h *Driver) tooOld(p *process, what string) string {
+	return fmt.Sprintf("driver %s (plugin %s) speaks driver protocol %d.%d, which cannot carry %s: rebuild it against a newer regionctl (protocol %d.%d)",
+		h.name, h.path, p.info.Protocol, p.info.ProtocolMinor, what, ProtocolVersion, ProtocolMinor)
+}
+
+// has reports whether the plugin's driver said it has a feature.
+func (h *Driver) has(feature func(*pb.ConfigureResponse) bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.features != nil && feature(h.features)
+}
+
+// CheckHealth implements providers.HealthChecker through the plugin when
+// its driver has a health check. Without one, the gate passes the wave on
+// its apply alone, as for a built-in driver without one, and says why:
+// the driver has none, or the plugin is too old to carry it.
+func (h *Driver) CheckHealth(ctx context.Context, req providers.HealthRequest) (providers.HealthResponse, error) {
+	p, err := h.connect(ctx)
+	if err != nil {
+		return providers.HealthResponse{}, err
+	}
+	if !h.has(func(f *pb.ConfigureResponse) bool { return f.HealthChecker }) {
+		if p.info.ProtocolMinor < 1 {
+			return providers.NoHealthCheck(h.tooOld(p, "health checks")), nil
+		}
+		return providers.NoHealthCheck(fmt.Sprintf("driver %s (plugin %s) has no health check", h.name, h.path)), nil
+	}
+	m := &pb.CheckHealthRequest{Region: req.Region}
+	if m.Resources, err = encodeInstances(req.Resources); err == nil {
+		m.Before, err = encodeInstances(req.Before)
+	}
+	if err != nil {
+		return providers.HealthResponse{}, err
+	}
+	resp, err := p.driver.CheckHealth(ctx, m)
+	if err != nil {
+		return providers.HealthResponse{}, h.callError(ctx, p, "health check of region "+req.Region, err)
+	}
+	var out providers.HealthResponse
+	for _, c := range resp.Checks {
+		out.Checks = append(out.Checks, providers.HealthCheck{Name: c.Name, OK: c.Ok, Detail: c.Detail})
+	}
+	return out, decodeError(resp.Error)
+}
+
+// CheckUpdate implements providers.UpdateChecker through the plugin when
+// its driver has one; without one there is nothing to check, as for a
+// built-in driver without one. A plugin too old to carry update checks
+// gets a warning: its driver may have one the plan cannot ask. The engine
+// attaches the positions.
+func (h *Driver) CheckUpdate(ctx context.Context, req providers.CheckUpdateRequest) diag.Diagnostics {
+	fail := func(err error) diag.Diagnostics {
+		return diag.Diagnostics{{Severity: diag.Error, Path: "spec.provider", Summary: fmt.Sprintf("check the update of %s: %v", req.Address, err)}}
+	}
+	p, err := h.connect(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if !h.has(func(f *pb.ConfigureResponse) bool { return f.UpdateChecker }) {
+		if p.info.ProtocolMinor < 1 {
+			return diag.Diagnostics{{Severity: diag.Warning, Path: "spec.provider", Summary: h.tooOld(p, "update checks") +
+				"; this plan cannot tell whether the cloud accepts the update of " + req.Address}}
+		}
+		return nil
+	}
+	m := &pb.CheckUpdateRequest{Address: req.Address, Type: req.Type}
+	if m.Before, err = encodeValues(req.Before); err == nil {
+		m.After, err = encodeValues(req.After)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	resp, err := p.driver.CheckUpdate(ctx, m)
+	if err == nil {
+		err = decodeError(resp.Error)
+	}
+	if err != nil {
+		return fail(h.callError(ctx, p, "check update of "+req.Address, err))
+	}
+	return decodeDiagnostics(resp.Diagnostics, nil)
 }
 
 // Expand implements providers.Driver.
@@ -557,7 +661,7 @@ func (h *Driver) Delete(ctx context.Context, req providers.DeleteRequest) (provi
 	if err != nil {
 		return providers.DeleteResponse{}, err
 	}
-	resp, err := p.driver.Delete(ctx, &pb.DeleteRequest{Instance: inst})
+	resp, err := p.driver.Delete(ctx, &pb.DeleteRequest{Instance: inst, Reason: pb.DeleteReason(req.Reason)})
 	if err != nil {
 		return providers.DeleteResponse{}, h.callError(ctx, p, "delete "+req.Instance.Address, err)
 	}
@@ -592,12 +696,8 @@ func (h *Driver) ClusterAccess(ctx context.Context, req providers.AccessRequest)
 		return providers.AccessResponse{}, err
 	}
 	m := &pb.ClusterAccessRequest{Token: req.Token}
-	for _, inst := range req.Resources {
-		e, err := encodeInstance(inst)
-		if err != nil {
-			return providers.AccessResponse{}, err
-		}
-		m.Resources = append(m.Resources, e)
+	if m.Resources, err = encodeInstances(req.Resources); err != nil {
+		return providers.AccessResponse{}, err
 	}
 	resp, err := p.driver.ClusterAccess(ctx, m)
 	if err != nil {

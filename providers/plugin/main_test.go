@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/internal/memcloud"
 	"github.com/regionctl/regionctl/providers"
 	"github.com/regionctl/regionctl/providers/plugin"
@@ -57,6 +58,13 @@ const (
 	envProtocol = "REGIONCTL_TEST_PLUGIN_PROTOCOL"
 	// envPIDFile is where the plugin writes its pid when it starts.
 	envPIDFile = "REGIONCTL_TEST_PLUGIN_PIDFILE"
+	// envFeatures serves memcloud's driver with what upgrades and rollouts
+	// use (see featuresDriver); envDeleteLog names the file its Delete
+	// writes each reason to.
+	envFeatures  = "REGIONCTL_TEST_PLUGIN_FEATURES"
+	envDeleteLog = "REGIONCTL_TEST_PLUGIN_DELETE_LOG"
+	// envMinor makes the plugin say that protocol minor in its handshake.
+	envMinor = "REGIONCTL_TEST_PLUGIN_MINOR"
 	// envHost makes the test binary a host: it launches the plugin at the
 	// path envHost names, prints hostReady, and waits to be killed.
 	envHost = "REGIONCTL_TEST_PLUGIN_HOST"
@@ -101,6 +109,10 @@ func servePlugin() {
 	}
 	if os.Getenv(envEmulator) == "1" {
 		cfg.Emulator = startNoEmulator
+	}
+	if v, err := strconv.Atoi(os.Getenv(envMinor)); err == nil {
+		plugin.ServeAtMinor(cfg, v)
+		return
 	}
 	plugin.Serve(cfg)
 }
@@ -147,6 +159,9 @@ func newMemDriver(_ context.Context, opts providers.Options) (providers.Driver, 
 	// crossed the boundary.
 	if b, ok := opts.RateBudgets["mem:api"]; ok {
 		d.RateBudgeted, d.MaxParallel = true, b.Burst
+	}
+	if os.Getenv(envFeatures) == "1" {
+		return featuresDriver{d}, nil
 	}
 	if os.Getenv(envAccess) == "1" {
 		return accessDriver{d}, nil
@@ -213,6 +228,75 @@ func (d accessDriver) ClusterAccess(_ context.Context, req providers.AccessReque
 		return resp, nil
 	}
 	return providers.AccessResponse{}, fmt.Errorf("mem: no cluster in state: %w", providers.ErrNotFound)
+}
+
+// featuresDriver is memcloud's driver with what upgrades and rollouts use,
+// each answer made from its request so a test sees what crossed: an
+// Identity that refuses the account (providers.ErrWrongAccount) when the
+// region's network is named "elsewhere"; a health check per resource; an
+// update check that refuses every change of "version"; a Delete that
+// records its reason in the file envDeleteLog names; a Create that
+// reports two throttled attempts before it succeeds; and cluster access
+// with workload identity.
+type featuresDriver struct{ *memcloud.Driver }
+
+var (
+	_ providers.Identifier    = featuresDriver{}
+	_ providers.HealthChecker = featuresDriver{}
+	_ providers.UpdateChecker = featuresDriver{}
+)
+
+func (d featuresDriver) Identity(_ context.Context, req providers.IdentityRequest) (providers.IdentityResponse, error) {
+	if providers.FirstInput(req.Resources, "name") == "elsewhere" {
+		return providers.IdentityResponse{}, fmt.Errorf("mem: region %s must act in mem account 1, but the credentials act in 2: refusing: %w", req.Region, providers.ErrWrongAccount)
+	}
+	return providers.IdentityResponse{Identity: providers.Identity{Kind: "mem account", ID: "1"}}, nil
+}
+
+func (d featuresDriver) CheckHealth(_ context.Context, req providers.HealthRequest) (providers.HealthResponse, error) {
+	var resp providers.HealthResponse
+	for _, r := range req.Resources {
+		resp.Checks = append(resp.Checks, providers.HealthCheck{Name: r.Address, OK: r.Type != memcloud.TypeCluster,
+			Detail: fmt.Sprintf("%s, %d before", r.ID, len(req.Before))})
+	}
+	return resp, nil
+}
+
+func (d featuresDriver) CheckUpdate(_ context.Context, req providers.CheckUpdateRequest) diag.Diagnostics {
+	if req.Before["version"] == req.After["version"] {
+		return nil
+	}
+	return diag.Diagnostics{{Severity: diag.Error, Path: "spec.cluster.kubernetesVersion",
+		Summary: fmt.Sprintf("%s: %v → %v refused", req.Address, req.Before["version"], req.After["version"]), Fix: "one minor at a time"}}
+}
+
+func (d featuresDriver) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResponse, error) {
+	f, err := os.OpenFile(os.Getenv(envDeleteLog), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return providers.DeleteResponse{}, err
+	}
+	_, err = fmt.Fprintf(f, "%s %d\n", req.Instance.Address, req.Reason)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return providers.DeleteResponse{}, err
+	}
+	return d.Driver.Delete(ctx, req)
+}
+
+func (d featuresDriver) Create(ctx context.Context, req providers.CreateRequest) (providers.CreateResponse, error) {
+	for i := range 2 {
+		providers.ReportRetry(ctx, providers.RetryReport{Err: fmt.Errorf("create %s, attempt %d: 429 slow down: %w", req.Address, i+1, providers.ErrThrottled)})
+	}
+	return d.Driver.Create(ctx, req)
+}
+
+func (d featuresDriver) ClusterAccess(_ context.Context, req providers.AccessRequest) (providers.AccessResponse, error) {
+	resp, err := accessDriver{d.Driver}.ClusterAccess(context.Background(), req)
+	resp.WorkloadIdentity = &providers.WorkloadIdentity{Issuer: "https://oidc.mem.test/" + resp.ClusterID, Provider: "mem-pool/" + resp.ClusterID,
+		Audience: "mem.test", ServiceAccountAnnotation: "mem.test/identity", TrustSubject: "system:serviceaccount:NAMESPACE:NAME"}
+	return resp, err
 }
 
 // crashingDriver dies right after the cloud created an object of type typ.

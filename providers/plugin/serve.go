@@ -91,12 +91,17 @@ func Serve(cfg Config) {
 		os.Exit(1)
 	}
 	watchLifeline()
-	srv, emu := newServer(cfg), &emulatorServer{cfg: cfg}
+	serve(cfg, newServer(cfg))
+}
+
+// serve serves srv and cfg's emulator until the host is done.
+func serve(cfg Config, srv *server) {
+	emu := &emulatorServer{cfg: cfg}
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig:  handshake,
 		VersionedPlugins: pluginSets(srv, emu),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage))...)
+			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage), grpc.ChainUnaryInterceptor(collectRetries))...)
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Name: cfg.Name, Level: hclog.Warn, Output: os.Stderr, JSONFormat: true}),
 	})
@@ -134,6 +139,9 @@ func watchLifeline() {
 type server struct {
 	pb.UnimplementedDriverServer
 	cfg Config
+	// minor is the protocol minor the handshake says (ProtocolMinor; a
+	// test poses as an older plugin).
+	minor int
 
 	mu  sync.RWMutex
 	drv providers.Driver
@@ -147,7 +155,7 @@ type server struct {
 
 func newServer(cfg Config) *server {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &server{cfg: cfg, stopped: ctx, stop: cancel}
+	return &server{cfg: cfg, minor: ProtocolMinor, stopped: ctx, stop: cancel}
 }
 
 // call returns the configured driver and a context that Stop cancels too.
@@ -174,7 +182,7 @@ func (s *server) badRequest(err error) *pb.Error {
 }
 
 func (s *server) Handshake(context.Context, *pb.HandshakeRequest) (*pb.HandshakeResponse, error) {
-	return &pb.HandshakeResponse{ProtocolVersion: ProtocolVersion, Name: s.cfg.Name, DriverVersion: s.cfg.Version, Emulator: s.cfg.Emulator != nil}, nil
+	return &pb.HandshakeResponse{ProtocolVersion: ProtocolVersion, ProtocolMinor: int32(s.minor), Name: s.cfg.Name, DriverVersion: s.cfg.Version, Emulator: s.cfg.Emulator != nil}, nil
 }
 
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
@@ -202,8 +210,10 @@ func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.C
 	_, access := drv.(providers.ClusterAccessor)
 	_, identifier := drv.(providers.Identifier)
 	_, importer := drv.(providers.Importer)
+	_, health := drv.(providers.HealthChecker)
+	_, update := drv.(providers.UpdateChecker)
 	return &pb.ConfigureResponse{Finder: finder, Lister: lister, Validator: validator, StateUpgrader: upgrader, ClusterAccess: access,
-		Identifier: identifier, Importer: importer, Kinds: kindsOf(drv)}, nil
+		Identifier: identifier, Importer: importer, HealthChecker: health, UpdateChecker: update, Kinds: kindsOf(drv)}, nil
 }
 
 // kindsOf is what a driver's providers.Kinder says of the resource types
@@ -397,7 +407,7 @@ func (s *server) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.DeleteR
 	if err != nil {
 		return &pb.DeleteResponse{Error: s.badRequest(err)}, nil
 	}
-	_, err = drv.Delete(ctx, providers.DeleteRequest{Instance: inst})
+	_, err = drv.Delete(ctx, providers.DeleteRequest{Instance: inst, Reason: providers.DeleteReason(req.Reason)})
 	return &pb.DeleteResponse{Error: encodeError(err)}, nil
 }
 
@@ -435,12 +445,8 @@ func (s *server) ClusterAccess(ctx context.Context, req *pb.ClusterAccessRequest
 			s.cfg.Name, providers.ErrPermanent))}, nil
 	}
 	r := providers.AccessRequest{Token: req.Token}
-	for _, m := range req.Resources {
-		inst, err := decodeInstance(m)
-		if err != nil {
-			return &pb.ClusterAccessResponse{Error: s.badRequest(err)}, nil
-		}
-		r.Resources = append(r.Resources, inst)
+	if r.Resources, err = decodeInstances(req.Resources); err != nil {
+		return &pb.ClusterAccessResponse{Error: s.badRequest(err)}, nil
 	}
 	resp, err := acc.ClusterAccess(ctx, r)
 	if err != nil {
@@ -495,6 +501,52 @@ func (s *server) ImportID(ctx context.Context, req *pb.ImportIDRequest) (*pb.Imp
 		return &pb.ImportIDResponse{Error: encodeError(err)}, nil
 	}
 	return &pb.ImportIDResponse{Id: resp.ID}, nil
+}
+
+func (s *server) CheckHealth(ctx context.Context, req *pb.CheckHealthRequest) (*pb.CheckHealthResponse, error) {
+	drv, ctx, done, err := s.call(ctx)
+	if err != nil {
+		return &pb.CheckHealthResponse{Error: encodeError(err)}, nil
+	}
+	defer done()
+	hc, ok := drv.(providers.HealthChecker)
+	if !ok {
+		return &pb.CheckHealthResponse{Error: encodeError(fmt.Errorf("driver %s has no health check (it does not implement providers.HealthChecker): %w",
+			s.cfg.Name, providers.ErrPermanent))}, nil
+	}
+	r := providers.HealthRequest{Region: req.Region}
+	if r.Resources, err = decodeInstances(req.Resources); err == nil {
+		r.Before, err = decodeInstances(req.Before)
+	}
+	if err != nil {
+		return &pb.CheckHealthResponse{Error: s.badRequest(err)}, nil
+	}
+	resp, err := hc.CheckHealth(ctx, r)
+	out := &pb.CheckHealthResponse{Error: encodeError(err)}
+	for _, c := range resp.Checks {
+		out.Checks = append(out.Checks, &pb.HealthCheck{Name: c.Name, Ok: c.OK, Detail: c.Detail})
+	}
+	return out, nil
+}
+
+func (s *server) CheckUpdate(ctx context.Context, req *pb.CheckUpdateRequest) (*pb.CheckUpdateResponse, error) {
+	drv, ctx, done, err := s.call(ctx)
+	if err != nil {
+		return &pb.CheckUpdateResponse{Error: encodeError(err)}, nil
+	}
+	defer done()
+	uc, ok := drv.(providers.UpdateChecker)
+	if !ok {
+		return &pb.CheckUpdateResponse{}, nil // as the engine does without an UpdateChecker
+	}
+	r := providers.CheckUpdateRequest{Address: req.Address, Type: req.Type}
+	if r.Before, err = decodeValues(req.Before); err == nil {
+		r.After, err = decodeValues(req.After)
+	}
+	if err != nil {
+		return &pb.CheckUpdateResponse{Error: s.badRequest(err)}, nil
+	}
+	return &pb.CheckUpdateResponse{Diagnostics: encodeDiagnostics(uc.CheckUpdate(ctx, r))}, nil
 }
 
 func (s *server) UpgradeState(ctx context.Context, req *pb.UpgradeStateRequest) (*pb.UpgradeStateResponse, error) {

@@ -15,6 +15,7 @@ import (
 	"example.com/regionctl-driver-acme/acme/api"
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/spec"
 )
@@ -26,13 +27,16 @@ const Name = "acme"
 // Update, Delete, Find and UpgradeState for the declared types.
 type Driver struct {
 	*kit.Router
+	api *api.Client
 }
 
 var (
-	_ providers.Driver    = (*Driver)(nil)
-	_ providers.Finder    = (*Driver)(nil)
-	_ providers.Validator = (*Driver)(nil)
-	_ providers.Kinder    = (*Driver)(nil)
+	_ providers.Driver        = (*Driver)(nil)
+	_ providers.Finder        = (*Driver)(nil)
+	_ providers.Validator     = (*Driver)(nil)
+	_ providers.Kinder        = (*Driver)(nil)
+	_ providers.UpdateChecker = (*Driver)(nil)
+	_ providers.HealthChecker = (*Driver)(nil)
 )
 
 // kinds says which types are the region's cluster and node pools, so
@@ -57,12 +61,15 @@ func New(_ context.Context, opts providers.Options) (providers.Driver, error) {
 			return nil, fmt.Errorf("acme: sandbox endpoint %q is not the emulator on 127.0.0.1: refusing", endpoint)
 		}
 	}
-	client := &api.Client{BaseURL: endpoint, HTTP: &http.Client{Timeout: time.Minute}}
+	// Every request waits for a token of its budget (pacing.go).
+	paced := budget.New(opts.RateBudgets.Tables(map[string]budget.Table{Name: budgets}), budget.ClientMargin)
+	client := &api.Client{BaseURL: endpoint, HTTP: &http.Client{Timeout: time.Minute,
+		Transport: budget.Transport{Budgets: paced, Key: bucketOf}}}
 	r, err := kit.New(kit.Options{Name: Name, Classify: classify}, types(client)...)
 	if err != nil {
 		return nil, err
 	}
-	return &Driver{Router: r}, nil
+	return &Driver{Router: r, api: client}, nil
 }
 
 // Capabilities is what Acme offers; regionctl checks a spec against it
@@ -79,7 +86,11 @@ func (d *Driver) Capabilities() providers.Capabilities {
 			{Name: "acme.xlarge", CPU: 8, MemoryGiB: 32, Arch: "amd64", Family: "general"},
 		},
 		Locations: map[string]int{"acme-east": 3, "acme-west": 3},
-		Resources: d.Schemas(),
+		// The driver paces its calls itself (pacing.go): regionctl puts no
+		// cap of its own on it, and accepts overrides of these budgets.
+		RateBudgeted: true,
+		RateBudgets:  budgets,
+		Resources:    d.Schemas(),
 	}
 }
 

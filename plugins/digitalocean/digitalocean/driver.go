@@ -22,6 +22,7 @@ import (
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/plugins/digitalocean/catalog"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
 	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/providers/kubernetes"
 	"github.com/regionctl/regionctl/spec"
@@ -111,7 +112,8 @@ func New(_ context.Context, opts providers.Options) (providers.Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := godo.New(&http.Client{Transport: rt, Timeout: time.Minute},
+	paced := budget.New(opts.RateBudgets.Tables(map[string]budget.Table{Name: budgets}), budget.ClientMargin)
+	client, err := godo.New(&http.Client{Transport: budget.Transport{Budgets: paced, Key: bucketOf, Base: rt}, Timeout: time.Minute},
 		godo.SetBaseURL(base), godo.SetUserAgent("regionctl-driver-digitalocean"))
 	if err != nil {
 		return nil, fmt.Errorf("digitalocean: %w", err)
@@ -124,6 +126,15 @@ func New(_ context.Context, opts providers.Options) (providers.Driver, error) {
 	}
 	return d, nil
 }
+
+// budgets is the API's rate limit, one budget per token: 5,000 requests an
+// hour and 250 a minute, as one token bucket that keeps to both — refilled
+// at 1.25/s (4,500 an hour) with a burst of 150 (at most 150 + 75 = 225 in
+// any minute). Override it with --rate-budget digitalocean:api=RATE/s,BURST.
+var budgets = budget.Table{"api": {Burst: 150, Rate: 1.25}}
+
+// bucketOf is the budget every request draws from: the token's.
+func bucketOf(*http.Request) budget.Key { return budget.Key{Cloud: Name, Bucket: "api"} }
 
 // transport adds the bearer token and, in sandbox mode, refuses any host
 // but the emulator's.
@@ -167,9 +178,11 @@ func (d *Driver) Capabilities() providers.Capabilities {
 		StorageTiers:        []string{spec.TierStandard, spec.TierSSD},
 		LoadBalancerSchemes: []string{spec.SchemeExternal, spec.SchemeInternal},
 		Locations:           map[string]int{},
-		// DigitalOcean allows 250 requests a minute per token.
-		MaxParallel: 8,
-		Resources:   d.Schemas(),
+		// Every request is paced by the token's budget (budgets): no cap
+		// of the engine's own is needed, and users may override it.
+		RateBudgeted: true,
+		RateBudgets:  budgets,
+		Resources:    d.Schemas(),
 	}
 	for _, v := range catalog.Versions {
 		c.KubernetesVersions = append(c.KubernetesVersions, catalog.Minor(v.Kubernetes))

@@ -2,18 +2,22 @@ package digitalocean
 
 import (
 	"context"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/digitalocean/godo"
 
 	"github.com/regionctl/regionctl/diag"
 	"github.com/regionctl/regionctl/plugins/digitalocean/emulator"
 	"github.com/regionctl/regionctl/providers"
+	"github.com/regionctl/regionctl/providers/budget"
+	"github.com/regionctl/regionctl/providers/kit"
 	"github.com/regionctl/regionctl/spec"
 )
 
@@ -169,8 +173,41 @@ func TestTags(t *testing.T) {
 	if got := keyTag("a/b c"); got != "regionctl-key:x612f622063" {
 		t.Errorf("unsafe key: %s", got)
 	}
-	if tags := ownerTags("west/do_vpc.main", "k"); !slices.Equal(tags, []string{"regionctl", "regionctl-key:k", "regionctl-region:west"}) {
+	if tags := ownerTags("west/do_vpc.main", "k"); !slices.Equal(tags, []string{"regionctl", "regionctl-key:k", "regionctl-address:west:do_vpc:main", "regionctl-region:west"}) {
 		t.Errorf("owner tags: %v", tags)
+	}
+	if got := addressTag("west/do_kubernetes_node_pool.a.b"); got != "regionctl-address:x"+hex.EncodeToString([]byte("west/do_kubernetes_node_pool.a.b")) {
+		t.Errorf("an address with a dot in its name: %s", got)
+	}
+}
+
+// TestOwned: Find with a key finds what that create made; without one
+// (after state rm) what regionctl made for the address, and never an
+// object without regionctl's tags, or one made for another address.
+func TestOwned(t *testing.T) {
+	pool := "west/do_kubernetes_node_pool.apps"
+	mine := ownerTags(pool, "k1")
+	for _, tt := range []struct {
+		name string
+		tags []string
+		meta kit.Meta
+		want bool
+	}{
+		{"its key", mine, kit.Meta{Address: pool, Key: "k1"}, true},
+		{"another key", mine, kit.Meta{Address: pool, Key: "k2"}, false},
+		{"no key, its address", mine, kit.Meta{Address: pool}, true},
+		{"no key, another address", mine, kit.Meta{Address: "west/do_kubernetes_node_pool.web"}, false},
+		{"no key, another region", mine, kit.Meta{Address: "east/do_kubernetes_node_pool.apps"}, false},
+		{"no key, the address tag without regionctl's", []string{addressTag(pool), "k8s"}, kit.Meta{Address: pool}, false},
+	} {
+		if got := owned(tt.tags, tt.meta); got != tt.want {
+			t.Errorf("%s: owned = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	desc := vpcDescription("west/do_vpc.main", "k1")
+	if !ownedVPC(desc, kit.Meta{Address: "west/do_vpc.main"}) || ownedVPC(desc, kit.Meta{Address: "west/do_vpc.main2"}) ||
+		!ownedVPC(desc, kit.Meta{Address: "west/do_vpc.main", Key: "k1"}) || ownedVPC("my own VPC", kit.Meta{Address: "west/do_vpc.main"}) {
+		t.Errorf("VPC ownership by description %q", desc)
 	}
 }
 
@@ -217,5 +254,35 @@ func TestErrorClasses(t *testing.T) {
 	_, _, err = d.api.VPCs.Get(ctx, "nope")
 	if c := classify(err); c != providers.ClassThrottled {
 		t.Errorf("429: class %v (%v)", c, err)
+	}
+}
+
+// TestRateBudget: the driver declares DigitalOcean's budget, paces every
+// request by it, and a user's override (--rate-budget digitalocean:api=...)
+// replaces it: with a budget of one request, a second request never
+// reaches the API.
+func TestRateBudget(t *testing.T) {
+	var served atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"account":{"uuid":"u-1","team":{"uuid":"t-1","name":"ops"}}}`))
+	}))
+	defer srv.Close()
+	d := newDriver(t, providers.Options{Sandbox: true, SandboxEndpoints: map[string]string{SandboxService: srv.URL},
+		RateBudgets: budget.Overrides{"digitalocean:api": {Burst: 2, Rate: 0.001}}}) // half the burst: one request
+	if c := d.Capabilities(); !c.RateBudgeted || c.RateBudgets["api"] != (budget.Limit{Burst: 150, Rate: 1.25}) {
+		t.Errorf("capabilities: RateBudgeted %v, RateBudgets %v; want DigitalOcean's api budget declared", c.RateBudgeted, c.RateBudgets)
+	}
+	if _, err := d.Identity(context.Background(), providers.IdentityRequest{Region: "west"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := d.Identity(ctx, providers.IdentityRequest{Region: "west"}); err == nil {
+		t.Error("a second request within a budget of one went through")
+	}
+	if n := served.Load(); n != 1 {
+		t.Errorf("the API served %d requests; the budget allows 1", n)
 	}
 }

@@ -92,12 +92,14 @@ func (d *Driver) types() []kit.Declaration {
 }
 
 // Ownership tags. DigitalOcean tags allow letters, digits, ':', '-' and
-// '_', so the idempotency key is written as it is when it fits and in hex
-// otherwise. VPCs take no tags: their description carries the key.
+// '_', so the idempotency key and the address are written as they are
+// when they fit and in hex otherwise. VPCs take no tags: their description
+// carries the address and the key.
 const (
-	tagOwner     = "regionctl"
-	tagKeyPrefix = "regionctl-key:"
-	tagRegion    = "regionctl-region:"
+	tagOwner         = "regionctl"
+	tagKeyPrefix     = "regionctl-key:"
+	tagRegion        = "regionctl-region:"
+	tagAddressPrefix = "regionctl-address:"
 )
 
 var tagSafe = regexp.MustCompile(`^[A-Za-z0-9:_-]{1,200}$`)
@@ -109,18 +111,47 @@ func keyTag(key string) string {
 	return tagKeyPrefix + "x" + hex.EncodeToString([]byte(key))
 }
 
+// addressTag names the resource at address: REGION:TYPE:NAME, or the
+// address in hex when a part holds other characters (hex has no ':').
+func addressTag(address string) string {
+	region, typ, name, err := providers.SplitAddress(address)
+	if s := region + ":" + typ + ":" + name; err == nil && tagSafe.MatchString(s) && strings.Count(s, ":") == 2 {
+		return tagAddressPrefix + s
+	}
+	return tagAddressPrefix + "x" + hex.EncodeToString([]byte(address))
+}
+
 // ownerTags are the tags of everything the driver creates for address
 // under key.
 func ownerTags(address, key string) []string {
-	tags := []string{tagOwner, keyTag(key)}
+	tags := []string{tagOwner, keyTag(key), addressTag(address)}
 	if region, _, _, err := providers.SplitAddress(address); err == nil && tagSafe.MatchString(region) {
 		tags = append(tags, tagRegion+region)
 	}
 	return tags
 }
 
+// owned reports whether an object with tags is what Find looks for: the
+// object an earlier create with the call's key made or, without a key
+// (after `state rm`), the object regionctl made for the call's address —
+// never one without regionctl's ownership tags.
+func owned(tags []string, m kit.Meta) bool {
+	if m.Key != "" {
+		return hasTag(tags, keyTag(m.Key))
+	}
+	return hasTag(tags, tagOwner) && hasTag(tags, addressTag(m.Address))
+}
+
 func vpcDescription(address, key string) string {
 	return "regionctl " + address + " " + keyTag(key)
+}
+
+// ownedVPC is owned for a VPC, by its description.
+func ownedVPC(description string, m kit.Meta) bool {
+	if m.Key != "" {
+		return strings.HasSuffix(description, " "+keyTag(m.Key))
+	}
+	return strings.HasPrefix(description, "regionctl "+m.Address+" ")
 }
 
 type call[In, Out any] = kit.Call[kit.None, In, Out]
@@ -187,15 +218,15 @@ func (h vpcs) Delete(ctx context.Context, c *call[vpcIn, vpcOut]) error {
 	return err
 }
 
-// Find looks the key up in the VPCs' descriptions.
+// Find looks the key (or, without one, the address) up in the VPCs'
+// descriptions.
 func (h vpcs) Find(ctx context.Context, c *call[vpcIn, vpcOut]) (string, error) {
 	list, err := all(ctx, func(o *godo.ListOptions) ([]*godo.VPC, *godo.Response, error) { return h.d.api.VPCs.List(ctx, o) })
 	if err != nil {
 		return "", err
 	}
-	tag := keyTag(c.Key)
 	for _, v := range list {
-		if strings.HasSuffix(v.Description, " "+tag) {
+		if ownedVPC(v.Description, c.Meta) {
 			return v.ID, nil
 		}
 	}
@@ -422,7 +453,8 @@ func (h clusters) Delete(ctx context.Context, c *call[clusterIn, clusterOut]) er
 	})
 }
 
-// Find looks the key tag up among the account's clusters.
+// Find looks the key tag (or, without a key, the address tag) up among
+// the account's clusters.
 func (h clusters) Find(ctx context.Context, c *call[clusterIn, clusterOut]) (string, error) {
 	list, err := all(ctx, func(o *godo.ListOptions) ([]*godo.KubernetesCluster, *godo.Response, error) {
 		return h.d.api.Kubernetes.List(ctx, o)
@@ -431,7 +463,7 @@ func (h clusters) Find(ctx context.Context, c *call[clusterIn, clusterOut]) (str
 		return "", err
 	}
 	for _, cl := range list {
-		if hasTag(cl.Tags, keyTag(c.Key)) {
+		if owned(cl.Tags, c.Meta) {
 			return cl.ID, nil
 		}
 	}
@@ -500,7 +532,7 @@ func (h nodePools) Find(ctx context.Context, c *call[nodePoolIn, idOut]) (string
 		return "", err
 	}
 	for _, p := range list {
-		if hasTag(p.Tags, keyTag(c.Key)) {
+		if owned(p.Tags, c.Meta) {
 			return p.ID, nil
 		}
 	}

@@ -12,7 +12,21 @@
 // fields it does not know; a plugin answers an RPC it does not know with
 // gRPC status UNIMPLEMENTED, which the host reports naming the plugin. A
 // change that is not compatible becomes v2 (a new package and a new
-// go-plugin protocol version, negotiated at start).
+// go-plugin protocol version, negotiated at start). Each release that adds
+// to v1 raises the minor version both sides send in the handshake
+// (protocol_minor), so a host can tell a plugin built before an addition
+// ("rebuild it") from one whose driver lacks the feature:
+//
+//   1.0  everything up to ImportID and rate budgets in Options
+//   1.1  Error.wrong_account; CheckHealth and CheckUpdate (advertised in
+//        ConfigureResponse); DeleteRequest.reason; Options.drain_timeout_nanos;
+//        ClusterAccessResponse.workload_identity; Capabilities.rate_budgets;
+//        retry reports in the trailer (below)
+//
+// Retries: a plugin reports each failed attempt its driver retries
+// (providers.ReportRetry) in the trailing metadata of the call's answer,
+// under the key "regionctl-retries-bin": one serialized RetryReports
+// message. The host reports them as the driver's own retries.
 //
 // Values (a resource's inputs and outputs) and the region spec travel as
 // JSON: they are JSON documents in regionctl already (state, plan files),
@@ -40,6 +54,60 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// DeleteReason is providers.DeleteReason: why the engine deletes an object.
+type DeleteReason int32
+
+const (
+	// The object is no longer desired; what it depends on stays (a node
+	// pool is drained first). Also what a 1.0 host sends.
+	DeleteReason_DELETE_REMOVED DeleteReason = 0
+	// The old half of a replacement.
+	DeleteReason_DELETE_REPLACED DeleteReason = 1
+	// What it depends on goes in the same run: nothing needs to make way.
+	DeleteReason_DELETE_DESTROYED DeleteReason = 2
+)
+
+// Enum value maps for DeleteReason.
+var (
+	DeleteReason_name = map[int32]string{
+		0: "DELETE_REMOVED",
+		1: "DELETE_REPLACED",
+		2: "DELETE_DESTROYED",
+	}
+	DeleteReason_value = map[string]int32{
+		"DELETE_REMOVED":   0,
+		"DELETE_REPLACED":  1,
+		"DELETE_DESTROYED": 2,
+	}
+)
+
+func (x DeleteReason) Enum() *DeleteReason {
+	p := new(DeleteReason)
+	*p = x
+	return p
+}
+
+func (x DeleteReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeleteReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_regionctl_driver_v1_driver_proto_enumTypes[0].Descriptor()
+}
+
+func (DeleteReason) Type() protoreflect.EnumType {
+	return &file_regionctl_driver_v1_driver_proto_enumTypes[0]
+}
+
+func (x DeleteReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeleteReason.Descriptor instead.
+func (DeleteReason) EnumDescriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{0}
+}
 
 type Diagnostic_Severity int32
 
@@ -71,11 +139,11 @@ func (x Diagnostic_Severity) String() string {
 }
 
 func (Diagnostic_Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_regionctl_driver_v1_driver_proto_enumTypes[0].Descriptor()
+	return file_regionctl_driver_v1_driver_proto_enumTypes[1].Descriptor()
 }
 
 func (Diagnostic_Severity) Type() protoreflect.EnumType {
-	return &file_regionctl_driver_v1_driver_proto_enumTypes[0]
+	return &file_regionctl_driver_v1_driver_proto_enumTypes[1]
 }
 
 func (x Diagnostic_Severity) Number() protoreflect.EnumNumber {
@@ -136,11 +204,11 @@ func (x Error_Class) String() string {
 }
 
 func (Error_Class) Descriptor() protoreflect.EnumDescriptor {
-	return file_regionctl_driver_v1_driver_proto_enumTypes[1].Descriptor()
+	return file_regionctl_driver_v1_driver_proto_enumTypes[2].Descriptor()
 }
 
 func (Error_Class) Type() protoreflect.EnumType {
-	return &file_regionctl_driver_v1_driver_proto_enumTypes[1]
+	return &file_regionctl_driver_v1_driver_proto_enumTypes[2]
 }
 
 func (x Error_Class) Number() protoreflect.EnumNumber {
@@ -157,7 +225,10 @@ type HandshakeRequest struct {
 	// protocol_version is the host's protocol version (1).
 	ProtocolVersion int32 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	// host_version is regionctl's version, for the plugin's logs.
-	HostVersion   string `protobuf:"bytes,2,opt,name=host_version,json=hostVersion,proto3" json:"host_version,omitempty"`
+	HostVersion string `protobuf:"bytes,2,opt,name=host_version,json=hostVersion,proto3" json:"host_version,omitempty"`
+	// protocol_minor is the host's minor version of v1 (see the table at the
+	// top). Since 1.1; 0 from an older host.
+	ProtocolMinor int32 `protobuf:"varint,3,opt,name=protocol_minor,json=protocolMinor,proto3" json:"protocol_minor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -206,6 +277,13 @@ func (x *HandshakeRequest) GetHostVersion() string {
 	return ""
 }
 
+func (x *HandshakeRequest) GetProtocolMinor() int32 {
+	if x != nil {
+		return x.ProtocolMinor
+	}
+	return 0
+}
+
 type HandshakeResponse struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	ProtocolVersion int32                  `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
@@ -216,7 +294,10 @@ type HandshakeResponse struct {
 	// it in plans and state.
 	DriverVersion string `protobuf:"bytes,3,opt,name=driver_version,json=driverVersion,proto3" json:"driver_version,omitempty"`
 	// emulator is true when the plugin serves the Emulator service.
-	Emulator      bool `protobuf:"varint,4,opt,name=emulator,proto3" json:"emulator,omitempty"`
+	Emulator bool `protobuf:"varint,4,opt,name=emulator,proto3" json:"emulator,omitempty"`
+	// protocol_minor is the plugin's minor version of v1 (see the table at
+	// the top). Since 1.1; 0 from an older plugin.
+	ProtocolMinor int32 `protobuf:"varint,5,opt,name=protocol_minor,json=protocolMinor,proto3" json:"protocol_minor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -279,6 +360,13 @@ func (x *HandshakeResponse) GetEmulator() bool {
 	return false
 }
 
+func (x *HandshakeResponse) GetProtocolMinor() int32 {
+	if x != nil {
+		return x.ProtocolMinor
+	}
+	return 0
+}
+
 // Options are providers.Options.
 type Options struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -291,9 +379,13 @@ type Options struct {
 	Offline bool `protobuf:"varint,5,opt,name=offline,proto3" json:"offline,omitempty"`
 	// rate_budgets replace published rate budgets the driver paces its API
 	// calls by (providers.Options.RateBudgets): "cloud:bucket" → "RATE/s,BURST".
-	RateBudgets   map[string]string `protobuf:"bytes,6,rep,name=rate_budgets,json=rateBudgets,proto3" json:"rate_budgets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RateBudgets map[string]string `protobuf:"bytes,6,rep,name=rate_budgets,json=rateBudgets,proto3" json:"rate_budgets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// drain_timeout_nanos bounds how long draining a node pool before its
+	// delete waits for evictions (providers.Options.DrainTimeout); 0 for the
+	// driver's default. Since 1.1.
+	DrainTimeoutNanos int64 `protobuf:"varint,7,opt,name=drain_timeout_nanos,json=drainTimeoutNanos,proto3" json:"drain_timeout_nanos,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Options) Reset() {
@@ -368,6 +460,13 @@ func (x *Options) GetRateBudgets() map[string]string {
 	return nil
 }
 
+func (x *Options) GetDrainTimeoutNanos() int64 {
+	if x != nil {
+		return x.DrainTimeoutNanos
+	}
+	return 0
+}
+
 type ConfigureRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Options       *Options               `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"`
@@ -430,7 +529,13 @@ type ConfigureResponse struct {
 	// kinds says which resource types (of Capabilities.resources) are the
 	// region's cluster and node pools (providers.Kinder): type → "cluster" or
 	// "node-pool".
-	Kinds         map[string]string `protobuf:"bytes,8,rep,name=kinds,proto3" json:"kinds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Kinds map[string]string `protobuf:"bytes,8,rep,name=kinds,proto3" json:"kinds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// health_checker: the driver implements providers.HealthChecker
+	// (CheckHealth). Since 1.1.
+	HealthChecker bool `protobuf:"varint,10,opt,name=health_checker,json=healthChecker,proto3" json:"health_checker,omitempty"`
+	// update_checker: the driver implements providers.UpdateChecker
+	// (CheckUpdate). Since 1.1.
+	UpdateChecker bool `protobuf:"varint,11,opt,name=update_checker,json=updateChecker,proto3" json:"update_checker,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -528,6 +633,20 @@ func (x *ConfigureResponse) GetKinds() map[string]string {
 	return nil
 }
 
+func (x *ConfigureResponse) GetHealthChecker() bool {
+	if x != nil {
+		return x.HealthChecker
+	}
+	return false
+}
+
+func (x *ConfigureResponse) GetUpdateChecker() bool {
+	if x != nil {
+		return x.UpdateChecker
+	}
+	return false
+}
+
 type GetCapabilitiesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -623,7 +742,12 @@ type Capabilities struct {
 	// rate_budgeted: the driver paces every API call itself
 	// (providers.Capabilities.RateBudgeted); the host then puts no cap of
 	// its own on its operations.
-	RateBudgeted  bool `protobuf:"varint,10,opt,name=rate_budgeted,json=rateBudgeted,proto3" json:"rate_budgeted,omitempty"`
+	RateBudgeted bool `protobuf:"varint,10,opt,name=rate_budgeted,json=rateBudgeted,proto3" json:"rate_budgeted,omitempty"`
+	// rate_budgets are the budgets the driver paces its calls by, as its
+	// cloud publishes them (providers.Capabilities.RateBudgets): bucket →
+	// "RATE/s,BURST". regionctl accepts a user's override
+	// ("NAME:bucket=RATE/s,BURST") only for a bucket declared here. Since 1.1.
+	RateBudgets   map[string]string `protobuf:"bytes,11,rep,name=rate_budgets,json=rateBudgets,proto3" json:"rate_budgets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -726,6 +850,13 @@ func (x *Capabilities) GetRateBudgeted() bool {
 		return x.RateBudgeted
 	}
 	return false
+}
+
+func (x *Capabilities) GetRateBudgets() map[string]string {
+	if x != nil {
+		return x.RateBudgets
+	}
+	return nil
 }
 
 type MachineType struct {
@@ -1119,9 +1250,14 @@ func (x *Diagnostic) GetFix() string {
 // providers.Classify), so the engine's retry and taint rules work across the
 // boundary.
 type Error struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
-	Class         Error_Class            `protobuf:"varint,2,opt,name=class,proto3,enum=regionctl.driver.v1.Error_Class" json:"class,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Message string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	Class   Error_Class            `protobuf:"varint,2,opt,name=class,proto3,enum=regionctl.driver.v1.Error_Class" json:"class,omitempty"`
+	// wrong_account: the error refuses the account the credentials act in
+	// because the spec names another (providers.ErrWrongAccount); the host's
+	// error wraps it too, and the run stops as aimed at the wrong target.
+	// Since 1.1.
+	WrongAccount  bool `protobuf:"varint,3,opt,name=wrong_account,json=wrongAccount,proto3" json:"wrong_account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1170,6 +1306,59 @@ func (x *Error) GetClass() Error_Class {
 	return Error_UNKNOWN
 }
 
+func (x *Error) GetWrongAccount() bool {
+	if x != nil {
+		return x.WrongAccount
+	}
+	return false
+}
+
+// RetryReports are the failed attempts a driver retried during one call,
+// in order (providers.RetryReport), sent in the call's trailer (see the top).
+type RetryReports struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Retries       []*Error               `protobuf:"bytes,1,rep,name=retries,proto3" json:"retries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryReports) Reset() {
+	*x = RetryReports{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryReports) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryReports) ProtoMessage() {}
+
+func (x *RetryReports) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryReports.ProtoReflect.Descriptor instead.
+func (*RetryReports) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RetryReports) GetRetries() []*Error {
+	if x != nil {
+		return x.Retries
+	}
+	return nil
+}
+
 // Resource is providers.Resource.
 type Resource struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -1190,7 +1379,7 @@ type Resource struct {
 
 func (x *Resource) Reset() {
 	*x = Resource{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[14]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1202,7 +1391,7 @@ func (x *Resource) String() string {
 func (*Resource) ProtoMessage() {}
 
 func (x *Resource) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[14]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1215,7 +1404,7 @@ func (x *Resource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource.ProtoReflect.Descriptor instead.
 func (*Resource) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{14}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Resource) GetAddress() string {
@@ -1289,7 +1478,7 @@ type Instance struct {
 
 func (x *Instance) Reset() {
 	*x = Instance{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[15]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1490,7 @@ func (x *Instance) String() string {
 func (*Instance) ProtoMessage() {}
 
 func (x *Instance) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[15]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1503,7 @@ func (x *Instance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Instance.ProtoReflect.Descriptor instead.
 func (*Instance) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{15}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Instance) GetAddress() string {
@@ -1368,7 +1557,7 @@ type ValidateRequest struct {
 
 func (x *ValidateRequest) Reset() {
 	*x = ValidateRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[16]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1569,7 @@ func (x *ValidateRequest) String() string {
 func (*ValidateRequest) ProtoMessage() {}
 
 func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[16]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1582,7 @@ func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateRequest.ProtoReflect.Descriptor instead.
 func (*ValidateRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{16}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ValidateRequest) GetRegion() *Region {
@@ -1412,7 +1601,7 @@ type ValidateResponse struct {
 
 func (x *ValidateResponse) Reset() {
 	*x = ValidateResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[17]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1613,7 @@ func (x *ValidateResponse) String() string {
 func (*ValidateResponse) ProtoMessage() {}
 
 func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[17]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1626,7 @@ func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
 func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{17}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ValidateResponse) GetDiagnostics() []*Diagnostic {
@@ -1456,7 +1645,7 @@ type ExpandRequest struct {
 
 func (x *ExpandRequest) Reset() {
 	*x = ExpandRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[18]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1657,7 @@ func (x *ExpandRequest) String() string {
 func (*ExpandRequest) ProtoMessage() {}
 
 func (x *ExpandRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[18]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1670,7 @@ func (x *ExpandRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpandRequest.ProtoReflect.Descriptor instead.
 func (*ExpandRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{18}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ExpandRequest) GetRegion() *Region {
@@ -1503,7 +1692,7 @@ type ExpandResponse struct {
 
 func (x *ExpandResponse) Reset() {
 	*x = ExpandResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[19]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1515,7 +1704,7 @@ func (x *ExpandResponse) String() string {
 func (*ExpandResponse) ProtoMessage() {}
 
 func (x *ExpandResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[19]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1528,7 +1717,7 @@ func (x *ExpandResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpandResponse.ProtoReflect.Descriptor instead.
 func (*ExpandResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{19}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ExpandResponse) GetError() *Error {
@@ -1571,7 +1760,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[20]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1772,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[20]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1785,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{20}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReadRequest) GetInstance() *Instance {
@@ -1626,7 +1815,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[21]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1638,7 +1827,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[21]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1651,7 +1840,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{21}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReadResponse) GetError() *Error {
@@ -1698,7 +1887,7 @@ type ReadManyRequest struct {
 
 func (x *ReadManyRequest) Reset() {
 	*x = ReadManyRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[22]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1710,7 +1899,7 @@ func (x *ReadManyRequest) String() string {
 func (*ReadManyRequest) ProtoMessage() {}
 
 func (x *ReadManyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[22]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1723,7 +1912,7 @@ func (x *ReadManyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadManyRequest.ProtoReflect.Descriptor instead.
 func (*ReadManyRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{22}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReadManyRequest) GetRequests() []*ReadRequest {
@@ -1745,7 +1934,7 @@ type ReadManyResponse struct {
 
 func (x *ReadManyResponse) Reset() {
 	*x = ReadManyResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[23]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1757,7 +1946,7 @@ func (x *ReadManyResponse) String() string {
 func (*ReadManyResponse) ProtoMessage() {}
 
 func (x *ReadManyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[23]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1770,7 +1959,7 @@ func (x *ReadManyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadManyResponse.ProtoReflect.Descriptor instead.
 func (*ReadManyResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{23}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReadManyResponse) GetError() *Error {
@@ -1801,7 +1990,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[24]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +2002,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[24]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1826,7 +2015,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{24}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateRequest) GetAddress() string {
@@ -1878,7 +2067,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[25]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2079,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[25]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2092,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{25}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateResponse) GetError() *Error {
@@ -1938,7 +2127,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[26]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1950,7 +2139,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[26]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1963,7 +2152,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{26}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateRequest) GetInstance() *Instance {
@@ -1997,7 +2186,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[27]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2009,7 +2198,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[27]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2022,7 +2211,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{27}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateResponse) GetError() *Error {
@@ -2040,15 +2229,17 @@ func (x *UpdateResponse) GetOutputs() []byte {
 }
 
 type DeleteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Instance      *Instance              `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Instance *Instance              `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	// reason: since 1.1.
+	Reason        DeleteReason `protobuf:"varint,2,opt,name=reason,proto3,enum=regionctl.driver.v1.DeleteReason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[28]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2060,7 +2251,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[28]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2073,7 +2264,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{28}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteRequest) GetInstance() *Instance {
@@ -2081,6 +2272,13 @@ func (x *DeleteRequest) GetInstance() *Instance {
 		return x.Instance
 	}
 	return nil
+}
+
+func (x *DeleteRequest) GetReason() DeleteReason {
+	if x != nil {
+		return x.Reason
+	}
+	return DeleteReason_DELETE_REMOVED
 }
 
 type DeleteResponse struct {
@@ -2092,7 +2290,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[29]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2104,7 +2302,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[29]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2117,7 +2315,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{29}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteResponse) GetError() *Error {
@@ -2141,7 +2339,7 @@ type FindRequest struct {
 
 func (x *FindRequest) Reset() {
 	*x = FindRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[30]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2351,7 @@ func (x *FindRequest) String() string {
 func (*FindRequest) ProtoMessage() {}
 
 func (x *FindRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[30]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2364,7 @@ func (x *FindRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindRequest.ProtoReflect.Descriptor instead.
 func (*FindRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{30}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FindRequest) GetAddress() string {
@@ -2216,7 +2414,7 @@ type FindResponse struct {
 
 func (x *FindResponse) Reset() {
 	*x = FindResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[31]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2426,7 @@ func (x *FindResponse) String() string {
 func (*FindResponse) ProtoMessage() {}
 
 func (x *FindResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[31]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2439,7 @@ func (x *FindResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindResponse.ProtoReflect.Descriptor instead.
 func (*FindResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{31}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FindResponse) GetError() *Error {
@@ -2283,7 +2481,7 @@ type ClusterAccessRequest struct {
 
 func (x *ClusterAccessRequest) Reset() {
 	*x = ClusterAccessRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[32]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2493,7 @@ func (x *ClusterAccessRequest) String() string {
 func (*ClusterAccessRequest) ProtoMessage() {}
 
 func (x *ClusterAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[32]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2506,7 @@ func (x *ClusterAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterAccessRequest.ProtoReflect.Descriptor instead.
 func (*ClusterAccessRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{32}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ClusterAccessRequest) GetResources() []*Instance {
@@ -2336,13 +2534,16 @@ type ClusterAccessResponse struct {
 	Token     string                 `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
 	// expiry_unix_nano is when to ask for a new token; 0 for unknown.
 	ExpiryUnixNano int64 `protobuf:"varint,6,opt,name=expiry_unix_nano,json=expiryUnixNano,proto3" json:"expiry_unix_nano,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// workload_identity is how pods act as cloud identities, when the
+	// cluster has it; absent otherwise. Since 1.1.
+	WorkloadIdentity *WorkloadIdentity `protobuf:"bytes,7,opt,name=workload_identity,json=workloadIdentity,proto3" json:"workload_identity,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ClusterAccessResponse) Reset() {
 	*x = ClusterAccessResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[33]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2354,7 +2555,7 @@ func (x *ClusterAccessResponse) String() string {
 func (*ClusterAccessResponse) ProtoMessage() {}
 
 func (x *ClusterAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[33]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2367,7 +2568,7 @@ func (x *ClusterAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterAccessResponse.ProtoReflect.Descriptor instead.
 func (*ClusterAccessResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{33}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ClusterAccessResponse) GetError() *Error {
@@ -2412,6 +2613,395 @@ func (x *ClusterAccessResponse) GetExpiryUnixNano() int64 {
 	return 0
 }
 
+func (x *ClusterAccessResponse) GetWorkloadIdentity() *WorkloadIdentity {
+	if x != nil {
+		return x.WorkloadIdentity
+	}
+	return nil
+}
+
+// WorkloadIdentity is providers.WorkloadIdentity. Nothing in it is secret.
+type WorkloadIdentity struct {
+	state                    protoimpl.MessageState `protogen:"open.v1"`
+	Issuer                   string                 `protobuf:"bytes,1,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	Provider                 string                 `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Audience                 string                 `protobuf:"bytes,3,opt,name=audience,proto3" json:"audience,omitempty"`
+	ServiceAccountAnnotation string                 `protobuf:"bytes,4,opt,name=service_account_annotation,json=serviceAccountAnnotation,proto3" json:"service_account_annotation,omitempty"`
+	TrustSubject             string                 `protobuf:"bytes,5,opt,name=trust_subject,json=trustSubject,proto3" json:"trust_subject,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *WorkloadIdentity) Reset() {
+	*x = WorkloadIdentity{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkloadIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkloadIdentity) ProtoMessage() {}
+
+func (x *WorkloadIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkloadIdentity.ProtoReflect.Descriptor instead.
+func (*WorkloadIdentity) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *WorkloadIdentity) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *WorkloadIdentity) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *WorkloadIdentity) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
+}
+
+func (x *WorkloadIdentity) GetServiceAccountAnnotation() string {
+	if x != nil {
+		return x.ServiceAccountAnnotation
+	}
+	return ""
+}
+
+func (x *WorkloadIdentity) GetTrustSubject() string {
+	if x != nil {
+		return x.TrustSubject
+	}
+	return ""
+}
+
+// CheckHealthRequest is providers.HealthRequest.
+type CheckHealthRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Region string                 `protobuf:"bytes,1,opt,name=region,proto3" json:"region,omitempty"`
+	// resources are the region's resources after the apply, as state records
+	// them.
+	Resources []*Instance `protobuf:"bytes,2,rep,name=resources,proto3" json:"resources,omitempty"`
+	// before are the region's resources before the apply; empty for a new
+	// region.
+	Before        []*Instance `protobuf:"bytes,3,rep,name=before,proto3" json:"before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckHealthRequest) Reset() {
+	*x = CheckHealthRequest{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckHealthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckHealthRequest) ProtoMessage() {}
+
+func (x *CheckHealthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckHealthRequest.ProtoReflect.Descriptor instead.
+func (*CheckHealthRequest) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CheckHealthRequest) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *CheckHealthRequest) GetResources() []*Instance {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *CheckHealthRequest) GetBefore() []*Instance {
+	if x != nil {
+		return x.Before
+	}
+	return nil
+}
+
+// CheckHealthResponse is providers.HealthResponse; error means the checks
+// could not be made (the gate asks again).
+type CheckHealthResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Checks        []*HealthCheck         `protobuf:"bytes,2,rep,name=checks,proto3" json:"checks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckHealthResponse) Reset() {
+	*x = CheckHealthResponse{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckHealthResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckHealthResponse) ProtoMessage() {}
+
+func (x *CheckHealthResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckHealthResponse.ProtoReflect.Descriptor instead.
+func (*CheckHealthResponse) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CheckHealthResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *CheckHealthResponse) GetChecks() []*HealthCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+// HealthCheck is providers.HealthCheck.
+type HealthCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Ok            bool                   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	Detail        string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HealthCheck) Reset() {
+	*x = HealthCheck{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealthCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealthCheck) ProtoMessage() {}
+
+func (x *HealthCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
+func (*HealthCheck) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *HealthCheck) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HealthCheck) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *HealthCheck) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// CheckUpdateRequest is providers.CheckUpdateRequest.
+type CheckUpdateRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Address string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Type    string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// before and after are JSON objects: the refreshed and the desired
+	// inputs (a value not known before apply is a reference).
+	Before        []byte `protobuf:"bytes,3,opt,name=before,proto3" json:"before,omitempty"`
+	After         []byte `protobuf:"bytes,4,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckUpdateRequest) Reset() {
+	*x = CheckUpdateRequest{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckUpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckUpdateRequest) ProtoMessage() {}
+
+func (x *CheckUpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckUpdateRequest.ProtoReflect.Descriptor instead.
+func (*CheckUpdateRequest) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *CheckUpdateRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *CheckUpdateRequest) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *CheckUpdateRequest) GetBefore() []byte {
+	if x != nil {
+		return x.Before
+	}
+	return nil
+}
+
+func (x *CheckUpdateRequest) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+// CheckUpdateResponse carries the diagnostics that refuse the update; the
+// host attaches positions by their paths.
+type CheckUpdateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Diagnostics   []*Diagnostic          `protobuf:"bytes,2,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckUpdateResponse) Reset() {
+	*x = CheckUpdateResponse{}
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckUpdateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckUpdateResponse) ProtoMessage() {}
+
+func (x *CheckUpdateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckUpdateResponse.ProtoReflect.Descriptor instead.
+func (*CheckUpdateResponse) Descriptor() ([]byte, []int) {
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *CheckUpdateResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *CheckUpdateResponse) GetDiagnostics() []*Diagnostic {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
+}
+
 // IdentityRequest is providers.IdentityRequest.
 type IdentityRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2423,7 +3013,7 @@ type IdentityRequest struct {
 
 func (x *IdentityRequest) Reset() {
 	*x = IdentityRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[34]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2435,7 +3025,7 @@ func (x *IdentityRequest) String() string {
 func (*IdentityRequest) ProtoMessage() {}
 
 func (x *IdentityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[34]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2448,7 +3038,7 @@ func (x *IdentityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdentityRequest.ProtoReflect.Descriptor instead.
 func (*IdentityRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{34}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *IdentityRequest) GetRegion() string {
@@ -2478,7 +3068,7 @@ type IdentityResponse struct {
 
 func (x *IdentityResponse) Reset() {
 	*x = IdentityResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[35]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2490,7 +3080,7 @@ func (x *IdentityResponse) String() string {
 func (*IdentityResponse) ProtoMessage() {}
 
 func (x *IdentityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[35]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2503,7 +3093,7 @@ func (x *IdentityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdentityResponse.ProtoReflect.Descriptor instead.
 func (*IdentityResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{35}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *IdentityResponse) GetError() *Error {
@@ -2550,7 +3140,7 @@ type ImportIDRequest struct {
 
 func (x *ImportIDRequest) Reset() {
 	*x = ImportIDRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2562,7 +3152,7 @@ func (x *ImportIDRequest) String() string {
 func (*ImportIDRequest) ProtoMessage() {}
 
 func (x *ImportIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[36]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2575,7 +3165,7 @@ func (x *ImportIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportIDRequest.ProtoReflect.Descriptor instead.
 func (*ImportIDRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{36}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ImportIDRequest) GetAddress() string {
@@ -2617,7 +3207,7 @@ type ImportIDResponse struct {
 
 func (x *ImportIDResponse) Reset() {
 	*x = ImportIDResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +3219,7 @@ func (x *ImportIDResponse) String() string {
 func (*ImportIDResponse) ProtoMessage() {}
 
 func (x *ImportIDResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[37]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +3232,7 @@ func (x *ImportIDResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportIDResponse.ProtoReflect.Descriptor instead.
 func (*ImportIDResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{37}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ImportIDResponse) GetError() *Error {
@@ -2668,7 +3258,7 @@ type UpgradeStateRequest struct {
 
 func (x *UpgradeStateRequest) Reset() {
 	*x = UpgradeStateRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2680,7 +3270,7 @@ func (x *UpgradeStateRequest) String() string {
 func (*UpgradeStateRequest) ProtoMessage() {}
 
 func (x *UpgradeStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[38]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2693,7 +3283,7 @@ func (x *UpgradeStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeStateRequest.ProtoReflect.Descriptor instead.
 func (*UpgradeStateRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{38}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *UpgradeStateRequest) GetInstance() *Instance {
@@ -2715,7 +3305,7 @@ type UpgradeStateResponse struct {
 
 func (x *UpgradeStateResponse) Reset() {
 	*x = UpgradeStateResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2727,7 +3317,7 @@ func (x *UpgradeStateResponse) String() string {
 func (*UpgradeStateResponse) ProtoMessage() {}
 
 func (x *UpgradeStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[39]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2740,7 +3330,7 @@ func (x *UpgradeStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeStateResponse.ProtoReflect.Descriptor instead.
 func (*UpgradeStateResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{39}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *UpgradeStateResponse) GetError() *Error {
@@ -2779,7 +3369,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2791,7 +3381,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[40]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2804,7 +3394,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{40}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{47}
 }
 
 type StopResponse struct {
@@ -2816,7 +3406,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +3418,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[41]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +3431,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{41}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *StopResponse) GetError() *Error {
@@ -2863,7 +3453,7 @@ type StartEmulatorRequest struct {
 
 func (x *StartEmulatorRequest) Reset() {
 	*x = StartEmulatorRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2875,7 +3465,7 @@ func (x *StartEmulatorRequest) String() string {
 func (*StartEmulatorRequest) ProtoMessage() {}
 
 func (x *StartEmulatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[42]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2888,7 +3478,7 @@ func (x *StartEmulatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartEmulatorRequest.ProtoReflect.Descriptor instead.
 func (*StartEmulatorRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{42}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *StartEmulatorRequest) GetDir() string {
@@ -2910,7 +3500,7 @@ type StartEmulatorResponse struct {
 
 func (x *StartEmulatorResponse) Reset() {
 	*x = StartEmulatorResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2922,7 +3512,7 @@ func (x *StartEmulatorResponse) String() string {
 func (*StartEmulatorResponse) ProtoMessage() {}
 
 func (x *StartEmulatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[43]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2935,7 +3525,7 @@ func (x *StartEmulatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartEmulatorResponse.ProtoReflect.Descriptor instead.
 func (*StartEmulatorResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{43}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *StartEmulatorResponse) GetError() *Error {
@@ -2960,7 +3550,7 @@ type ListEmulatorRequest struct {
 
 func (x *ListEmulatorRequest) Reset() {
 	*x = ListEmulatorRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2972,7 +3562,7 @@ func (x *ListEmulatorRequest) String() string {
 func (*ListEmulatorRequest) ProtoMessage() {}
 
 func (x *ListEmulatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[44]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2985,7 +3575,7 @@ func (x *ListEmulatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmulatorRequest.ProtoReflect.Descriptor instead.
 func (*ListEmulatorRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{44}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{51}
 }
 
 type ListEmulatorResponse struct {
@@ -2998,7 +3588,7 @@ type ListEmulatorResponse struct {
 
 func (x *ListEmulatorResponse) Reset() {
 	*x = ListEmulatorResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3010,7 +3600,7 @@ func (x *ListEmulatorResponse) String() string {
 func (*ListEmulatorResponse) ProtoMessage() {}
 
 func (x *ListEmulatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[45]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3023,7 +3613,7 @@ func (x *ListEmulatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmulatorResponse.ProtoReflect.Descriptor instead.
 func (*ListEmulatorResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{45}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListEmulatorResponse) GetError() *Error {
@@ -3055,7 +3645,7 @@ type EmulatedObject struct {
 
 func (x *EmulatedObject) Reset() {
 	*x = EmulatedObject{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3067,7 +3657,7 @@ func (x *EmulatedObject) String() string {
 func (*EmulatedObject) ProtoMessage() {}
 
 func (x *EmulatedObject) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[46]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3080,7 +3670,7 @@ func (x *EmulatedObject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmulatedObject.ProtoReflect.Descriptor instead.
 func (*EmulatedObject) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{46}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *EmulatedObject) GetType() string {
@@ -3126,7 +3716,7 @@ type StopEmulatorRequest struct {
 
 func (x *StopEmulatorRequest) Reset() {
 	*x = StopEmulatorRequest{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[47]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3138,7 +3728,7 @@ func (x *StopEmulatorRequest) String() string {
 func (*StopEmulatorRequest) ProtoMessage() {}
 
 func (x *StopEmulatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[47]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3151,7 +3741,7 @@ func (x *StopEmulatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopEmulatorRequest.ProtoReflect.Descriptor instead.
 func (*StopEmulatorRequest) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{47}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{54}
 }
 
 type StopEmulatorResponse struct {
@@ -3163,7 +3753,7 @@ type StopEmulatorResponse struct {
 
 func (x *StopEmulatorResponse) Reset() {
 	*x = StopEmulatorResponse{}
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[48]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3175,7 +3765,7 @@ func (x *StopEmulatorResponse) String() string {
 func (*StopEmulatorResponse) ProtoMessage() {}
 
 func (x *StopEmulatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[48]
+	mi := &file_regionctl_driver_v1_driver_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3188,7 +3778,7 @@ func (x *StopEmulatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopEmulatorResponse.ProtoReflect.Descriptor instead.
 func (*StopEmulatorResponse) Descriptor() ([]byte, []int) {
-	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{48}
+	return file_regionctl_driver_v1_driver_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *StopEmulatorResponse) GetError() *Error {
@@ -3202,15 +3792,17 @@ var File_regionctl_driver_v1_driver_proto protoreflect.FileDescriptor
 
 const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\n" +
-	" regionctl/driver/v1/driver.proto\x12\x13regionctl.driver.v1\"`\n" +
+	" regionctl/driver/v1/driver.proto\x12\x13regionctl.driver.v1\"\x87\x01\n" +
 	"\x10HandshakeRequest\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\x05R\x0fprotocolVersion\x12!\n" +
-	"\fhost_version\x18\x02 \x01(\tR\vhostVersion\"\x95\x01\n" +
+	"\fhost_version\x18\x02 \x01(\tR\vhostVersion\x12%\n" +
+	"\x0eprotocol_minor\x18\x03 \x01(\x05R\rprotocolMinor\"\xbc\x01\n" +
 	"\x11HandshakeResponse\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\x05R\x0fprotocolVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
 	"\x0edriver_version\x18\x03 \x01(\tR\rdriverVersion\x12\x1a\n" +
-	"\bemulator\x18\x04 \x01(\bR\bemulator\"\xbf\x03\n" +
+	"\bemulator\x18\x04 \x01(\bR\bemulator\x12%\n" +
+	"\x0eprotocol_minor\x18\x05 \x01(\x05R\rprotocolMinor\"\xef\x03\n" +
 	"\aOptions\x12\x18\n" +
 	"\asandbox\x18\x01 \x01(\bR\asandbox\x12_\n" +
 	"\x11sandbox_endpoints\x18\x02 \x03(\v22.regionctl.driver.v1.Options.SandboxEndpointsEntryR\x10sandboxEndpoints\x12\x1f\n" +
@@ -3218,7 +3810,8 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"sandboxDir\x12'\n" +
 	"\x0fforce_conflicts\x18\x04 \x01(\bR\x0eforceConflicts\x12\x18\n" +
 	"\aoffline\x18\x05 \x01(\bR\aoffline\x12P\n" +
-	"\frate_budgets\x18\x06 \x03(\v2-.regionctl.driver.v1.Options.RateBudgetsEntryR\vrateBudgets\x1aC\n" +
+	"\frate_budgets\x18\x06 \x03(\v2-.regionctl.driver.v1.Options.RateBudgetsEntryR\vrateBudgets\x12.\n" +
+	"\x13drain_timeout_nanos\x18\a \x01(\x03R\x11drainTimeoutNanos\x1aC\n" +
 	"\x15SandboxEndpointsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
@@ -3226,7 +3819,7 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"J\n" +
 	"\x10ConfigureRequest\x126\n" +
-	"\aoptions\x18\x01 \x01(\v2\x1c.regionctl.driver.v1.OptionsR\aoptions\"\xa0\x03\n" +
+	"\aoptions\x18\x01 \x01(\v2\x1c.regionctl.driver.v1.OptionsR\aoptions\"\xee\x03\n" +
 	"\x11ConfigureResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x16\n" +
 	"\x06finder\x18\x02 \x01(\bR\x06finder\x12\x16\n" +
@@ -3238,14 +3831,17 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"identifier\x18\a \x01(\bR\n" +
 	"identifier\x12\x1a\n" +
 	"\bimporter\x18\t \x01(\bR\bimporter\x12G\n" +
-	"\x05kinds\x18\b \x03(\v21.regionctl.driver.v1.ConfigureResponse.KindsEntryR\x05kinds\x1a8\n" +
+	"\x05kinds\x18\b \x03(\v21.regionctl.driver.v1.ConfigureResponse.KindsEntryR\x05kinds\x12%\n" +
+	"\x0ehealth_checker\x18\n" +
+	" \x01(\bR\rhealthChecker\x12%\n" +
+	"\x0eupdate_checker\x18\v \x01(\bR\rupdateChecker\x1a8\n" +
 	"\n" +
 	"KindsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x18\n" +
 	"\x16GetCapabilitiesRequest\"`\n" +
 	"\x17GetCapabilitiesResponse\x12E\n" +
-	"\fcapabilities\x18\x01 \x01(\v2!.regionctl.driver.v1.CapabilitiesR\fcapabilities\"\xa5\x04\n" +
+	"\fcapabilities\x18\x01 \x01(\v2!.regionctl.driver.v1.CapabilitiesR\fcapabilities\"\xbc\x05\n" +
 	"\fCapabilities\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12/\n" +
@@ -3257,10 +3853,14 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\fmax_parallel\x18\b \x01(\x05R\vmaxParallel\x12A\n" +
 	"\tresources\x18\t \x03(\v2#.regionctl.driver.v1.ResourceSchemaR\tresources\x12#\n" +
 	"\rrate_budgeted\x18\n" +
-	" \x01(\bR\frateBudgeted\x1a<\n" +
+	" \x01(\bR\frateBudgeted\x12U\n" +
+	"\frate_budgets\x18\v \x03(\v22.regionctl.driver.v1.Capabilities.RateBudgetsEntryR\vrateBudgets\x1a<\n" +
 	"\x0eLocationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\x90\x01\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a>\n" +
+	"\x10RateBudgetsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x01\n" +
 	"\vMachineType\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03cpu\x18\x02 \x01(\x05R\x03cpu\x12\x1d\n" +
@@ -3297,10 +3897,11 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x03fix\x18\x05 \x01(\tR\x03fix\"\"\n" +
 	"\bSeverity\x12\t\n" +
 	"\x05ERROR\x10\x00\x12\v\n" +
-	"\aWARNING\x10\x01\"\xdf\x01\n" +
+	"\aWARNING\x10\x01\"\x84\x02\n" +
 	"\x05Error\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x126\n" +
-	"\x05class\x18\x02 \x01(\x0e2 .regionctl.driver.v1.Error.ClassR\x05class\"\x83\x01\n" +
+	"\x05class\x18\x02 \x01(\x0e2 .regionctl.driver.v1.Error.ClassR\x05class\x12#\n" +
+	"\rwrong_account\x18\x03 \x01(\bR\fwrongAccount\"\x83\x01\n" +
 	"\x05Class\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\r\n" +
 	"\tNOT_FOUND\x10\x01\x12\r\n" +
@@ -3309,7 +3910,9 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\tPERMANENT\x10\x04\x12\x11\n" +
 	"\rCREATE_FAILED\x10\x05\x12\f\n" +
 	"\bCANCELED\x10\x06\x12\x15\n" +
-	"\x11DEADLINE_EXCEEDED\x10\a\"\xf6\x01\n" +
+	"\x11DEADLINE_EXCEEDED\x10\a\"D\n" +
+	"\fRetryReports\x124\n" +
+	"\aretries\x18\x01 \x03(\v2\x1a.regionctl.driver.v1.ErrorR\aretries\"\xf6\x01\n" +
 	"\bResource\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -3368,9 +3971,10 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\achanged\x18\x03 \x03(\tR\achanged\"\\\n" +
 	"\x0eUpdateResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x18\n" +
-	"\aoutputs\x18\x02 \x01(\fR\aoutputs\"J\n" +
+	"\aoutputs\x18\x02 \x01(\fR\aoutputs\"\x85\x01\n" +
 	"\rDeleteRequest\x129\n" +
-	"\binstance\x18\x01 \x01(\v2\x1d.regionctl.driver.v1.InstanceR\binstance\"B\n" +
+	"\binstance\x18\x01 \x01(\v2\x1d.regionctl.driver.v1.InstanceR\binstance\x129\n" +
+	"\x06reason\x18\x02 \x01(\x0e2!.regionctl.driver.v1.DeleteReasonR\x06reason\"B\n" +
 	"\x0eDeleteResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\"\x94\x01\n" +
 	"\vFindRequest\x12\x18\n" +
@@ -3386,7 +3990,7 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\aoutputs\x18\x04 \x01(\fR\aoutputs\"i\n" +
 	"\x14ClusterAccessRequest\x12;\n" +
 	"\tresources\x18\x01 \x03(\v2\x1d.regionctl.driver.v1.InstanceR\tresources\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\bR\x05token\"\xdb\x01\n" +
+	"\x05token\x18\x02 \x01(\bR\x05token\"\xaf\x02\n" +
 	"\x15ClusterAccessResponse\x120\n" +
 	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12\x1d\n" +
 	"\n" +
@@ -3394,7 +3998,33 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\bendpoint\x18\x03 \x01(\tR\bendpoint\x12\x15\n" +
 	"\x06ca_pem\x18\x04 \x01(\fR\x05caPem\x12\x14\n" +
 	"\x05token\x18\x05 \x01(\tR\x05token\x12(\n" +
-	"\x10expiry_unix_nano\x18\x06 \x01(\x03R\x0eexpiryUnixNano\"f\n" +
+	"\x10expiry_unix_nano\x18\x06 \x01(\x03R\x0eexpiryUnixNano\x12R\n" +
+	"\x11workload_identity\x18\a \x01(\v2%.regionctl.driver.v1.WorkloadIdentityR\x10workloadIdentity\"\xc5\x01\n" +
+	"\x10WorkloadIdentity\x12\x16\n" +
+	"\x06issuer\x18\x01 \x01(\tR\x06issuer\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\x12\x1a\n" +
+	"\baudience\x18\x03 \x01(\tR\baudience\x12<\n" +
+	"\x1aservice_account_annotation\x18\x04 \x01(\tR\x18serviceAccountAnnotation\x12#\n" +
+	"\rtrust_subject\x18\x05 \x01(\tR\ftrustSubject\"\xa0\x01\n" +
+	"\x12CheckHealthRequest\x12\x16\n" +
+	"\x06region\x18\x01 \x01(\tR\x06region\x12;\n" +
+	"\tresources\x18\x02 \x03(\v2\x1d.regionctl.driver.v1.InstanceR\tresources\x125\n" +
+	"\x06before\x18\x03 \x03(\v2\x1d.regionctl.driver.v1.InstanceR\x06before\"\x81\x01\n" +
+	"\x13CheckHealthResponse\x120\n" +
+	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x128\n" +
+	"\x06checks\x18\x02 \x03(\v2 .regionctl.driver.v1.HealthCheckR\x06checks\"I\n" +
+	"\vHealthCheck\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"p\n" +
+	"\x12CheckUpdateRequest\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
+	"\x06before\x18\x03 \x01(\fR\x06before\x12\x14\n" +
+	"\x05after\x18\x04 \x01(\fR\x05after\"\x8a\x01\n" +
+	"\x13CheckUpdateResponse\x120\n" +
+	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error\x12A\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1f.regionctl.driver.v1.DiagnosticR\vdiagnostics\"f\n" +
 	"\x0fIdentityRequest\x12\x16\n" +
 	"\x06region\x18\x01 \x01(\tR\x06region\x12;\n" +
 	"\tresources\x18\x02 \x03(\v2\x1d.regionctl.driver.v1.ResourceR\tresources\"\x86\x01\n" +
@@ -3441,7 +4071,11 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\x05state\x18\x05 \x01(\tR\x05state\"\x15\n" +
 	"\x13StopEmulatorRequest\"H\n" +
 	"\x14StopEmulatorResponse\x120\n" +
-	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error2\x92\v\n" +
+	"\x05error\x18\x01 \x01(\v2\x1a.regionctl.driver.v1.ErrorR\x05error*M\n" +
+	"\fDeleteReason\x12\x12\n" +
+	"\x0eDELETE_REMOVED\x10\x00\x12\x13\n" +
+	"\x0fDELETE_REPLACED\x10\x01\x12\x14\n" +
+	"\x10DELETE_DESTROYED\x10\x022\xd6\f\n" +
 	"\x06Driver\x12Z\n" +
 	"\tHandshake\x12%.regionctl.driver.v1.HandshakeRequest\x1a&.regionctl.driver.v1.HandshakeResponse\x12Z\n" +
 	"\tConfigure\x12%.regionctl.driver.v1.ConfigureRequest\x1a&.regionctl.driver.v1.ConfigureResponse\x12l\n" +
@@ -3457,7 +4091,9 @@ const file_regionctl_driver_v1_driver_proto_rawDesc = "" +
 	"\rClusterAccess\x12).regionctl.driver.v1.ClusterAccessRequest\x1a*.regionctl.driver.v1.ClusterAccessResponse\x12c\n" +
 	"\fUpgradeState\x12(.regionctl.driver.v1.UpgradeStateRequest\x1a).regionctl.driver.v1.UpgradeStateResponse\x12W\n" +
 	"\bIdentity\x12$.regionctl.driver.v1.IdentityRequest\x1a%.regionctl.driver.v1.IdentityResponse\x12W\n" +
-	"\bImportID\x12$.regionctl.driver.v1.ImportIDRequest\x1a%.regionctl.driver.v1.ImportIDResponse\x12K\n" +
+	"\bImportID\x12$.regionctl.driver.v1.ImportIDRequest\x1a%.regionctl.driver.v1.ImportIDResponse\x12`\n" +
+	"\vCheckHealth\x12'.regionctl.driver.v1.CheckHealthRequest\x1a(.regionctl.driver.v1.CheckHealthResponse\x12`\n" +
+	"\vCheckUpdate\x12'.regionctl.driver.v1.CheckUpdateRequest\x1a(.regionctl.driver.v1.CheckUpdateResponse\x12K\n" +
 	"\x04Stop\x12 .regionctl.driver.v1.StopRequest\x1a!.regionctl.driver.v1.StopResponse2\xa4\x02\n" +
 	"\bEmulator\x12^\n" +
 	"\x05Start\x12).regionctl.driver.v1.StartEmulatorRequest\x1a*.regionctl.driver.v1.StartEmulatorResponse\x12[\n" +
@@ -3476,154 +4112,177 @@ func file_regionctl_driver_v1_driver_proto_rawDescGZIP() []byte {
 	return file_regionctl_driver_v1_driver_proto_rawDescData
 }
 
-var file_regionctl_driver_v1_driver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_regionctl_driver_v1_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_regionctl_driver_v1_driver_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_regionctl_driver_v1_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_regionctl_driver_v1_driver_proto_goTypes = []any{
-	(Diagnostic_Severity)(0),        // 0: regionctl.driver.v1.Diagnostic.Severity
-	(Error_Class)(0),                // 1: regionctl.driver.v1.Error.Class
-	(*HandshakeRequest)(nil),        // 2: regionctl.driver.v1.HandshakeRequest
-	(*HandshakeResponse)(nil),       // 3: regionctl.driver.v1.HandshakeResponse
-	(*Options)(nil),                 // 4: regionctl.driver.v1.Options
-	(*ConfigureRequest)(nil),        // 5: regionctl.driver.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),       // 6: regionctl.driver.v1.ConfigureResponse
-	(*GetCapabilitiesRequest)(nil),  // 7: regionctl.driver.v1.GetCapabilitiesRequest
-	(*GetCapabilitiesResponse)(nil), // 8: regionctl.driver.v1.GetCapabilitiesResponse
-	(*Capabilities)(nil),            // 9: regionctl.driver.v1.Capabilities
-	(*MachineType)(nil),             // 10: regionctl.driver.v1.MachineType
-	(*ResourceSchema)(nil),          // 11: regionctl.driver.v1.ResourceSchema
-	(*Attribute)(nil),               // 12: regionctl.driver.v1.Attribute
-	(*Region)(nil),                  // 13: regionctl.driver.v1.Region
-	(*Diagnostic)(nil),              // 14: regionctl.driver.v1.Diagnostic
-	(*Error)(nil),                   // 15: regionctl.driver.v1.Error
-	(*Resource)(nil),                // 16: regionctl.driver.v1.Resource
-	(*Instance)(nil),                // 17: regionctl.driver.v1.Instance
-	(*ValidateRequest)(nil),         // 18: regionctl.driver.v1.ValidateRequest
-	(*ValidateResponse)(nil),        // 19: regionctl.driver.v1.ValidateResponse
-	(*ExpandRequest)(nil),           // 20: regionctl.driver.v1.ExpandRequest
-	(*ExpandResponse)(nil),          // 21: regionctl.driver.v1.ExpandResponse
-	(*ReadRequest)(nil),             // 22: regionctl.driver.v1.ReadRequest
-	(*ReadResponse)(nil),            // 23: regionctl.driver.v1.ReadResponse
-	(*ReadManyRequest)(nil),         // 24: regionctl.driver.v1.ReadManyRequest
-	(*ReadManyResponse)(nil),        // 25: regionctl.driver.v1.ReadManyResponse
-	(*CreateRequest)(nil),           // 26: regionctl.driver.v1.CreateRequest
-	(*CreateResponse)(nil),          // 27: regionctl.driver.v1.CreateResponse
-	(*UpdateRequest)(nil),           // 28: regionctl.driver.v1.UpdateRequest
-	(*UpdateResponse)(nil),          // 29: regionctl.driver.v1.UpdateResponse
-	(*DeleteRequest)(nil),           // 30: regionctl.driver.v1.DeleteRequest
-	(*DeleteResponse)(nil),          // 31: regionctl.driver.v1.DeleteResponse
-	(*FindRequest)(nil),             // 32: regionctl.driver.v1.FindRequest
-	(*FindResponse)(nil),            // 33: regionctl.driver.v1.FindResponse
-	(*ClusterAccessRequest)(nil),    // 34: regionctl.driver.v1.ClusterAccessRequest
-	(*ClusterAccessResponse)(nil),   // 35: regionctl.driver.v1.ClusterAccessResponse
-	(*IdentityRequest)(nil),         // 36: regionctl.driver.v1.IdentityRequest
-	(*IdentityResponse)(nil),        // 37: regionctl.driver.v1.IdentityResponse
-	(*ImportIDRequest)(nil),         // 38: regionctl.driver.v1.ImportIDRequest
-	(*ImportIDResponse)(nil),        // 39: regionctl.driver.v1.ImportIDResponse
-	(*UpgradeStateRequest)(nil),     // 40: regionctl.driver.v1.UpgradeStateRequest
-	(*UpgradeStateResponse)(nil),    // 41: regionctl.driver.v1.UpgradeStateResponse
-	(*StopRequest)(nil),             // 42: regionctl.driver.v1.StopRequest
-	(*StopResponse)(nil),            // 43: regionctl.driver.v1.StopResponse
-	(*StartEmulatorRequest)(nil),    // 44: regionctl.driver.v1.StartEmulatorRequest
-	(*StartEmulatorResponse)(nil),   // 45: regionctl.driver.v1.StartEmulatorResponse
-	(*ListEmulatorRequest)(nil),     // 46: regionctl.driver.v1.ListEmulatorRequest
-	(*ListEmulatorResponse)(nil),    // 47: regionctl.driver.v1.ListEmulatorResponse
-	(*EmulatedObject)(nil),          // 48: regionctl.driver.v1.EmulatedObject
-	(*StopEmulatorRequest)(nil),     // 49: regionctl.driver.v1.StopEmulatorRequest
-	(*StopEmulatorResponse)(nil),    // 50: regionctl.driver.v1.StopEmulatorResponse
-	nil,                             // 51: regionctl.driver.v1.Options.SandboxEndpointsEntry
-	nil,                             // 52: regionctl.driver.v1.Options.RateBudgetsEntry
-	nil,                             // 53: regionctl.driver.v1.ConfigureResponse.KindsEntry
-	nil,                             // 54: regionctl.driver.v1.Capabilities.LocationsEntry
-	nil,                             // 55: regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
+	(DeleteReason)(0),               // 0: regionctl.driver.v1.DeleteReason
+	(Diagnostic_Severity)(0),        // 1: regionctl.driver.v1.Diagnostic.Severity
+	(Error_Class)(0),                // 2: regionctl.driver.v1.Error.Class
+	(*HandshakeRequest)(nil),        // 3: regionctl.driver.v1.HandshakeRequest
+	(*HandshakeResponse)(nil),       // 4: regionctl.driver.v1.HandshakeResponse
+	(*Options)(nil),                 // 5: regionctl.driver.v1.Options
+	(*ConfigureRequest)(nil),        // 6: regionctl.driver.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),       // 7: regionctl.driver.v1.ConfigureResponse
+	(*GetCapabilitiesRequest)(nil),  // 8: regionctl.driver.v1.GetCapabilitiesRequest
+	(*GetCapabilitiesResponse)(nil), // 9: regionctl.driver.v1.GetCapabilitiesResponse
+	(*Capabilities)(nil),            // 10: regionctl.driver.v1.Capabilities
+	(*MachineType)(nil),             // 11: regionctl.driver.v1.MachineType
+	(*ResourceSchema)(nil),          // 12: regionctl.driver.v1.ResourceSchema
+	(*Attribute)(nil),               // 13: regionctl.driver.v1.Attribute
+	(*Region)(nil),                  // 14: regionctl.driver.v1.Region
+	(*Diagnostic)(nil),              // 15: regionctl.driver.v1.Diagnostic
+	(*Error)(nil),                   // 16: regionctl.driver.v1.Error
+	(*RetryReports)(nil),            // 17: regionctl.driver.v1.RetryReports
+	(*Resource)(nil),                // 18: regionctl.driver.v1.Resource
+	(*Instance)(nil),                // 19: regionctl.driver.v1.Instance
+	(*ValidateRequest)(nil),         // 20: regionctl.driver.v1.ValidateRequest
+	(*ValidateResponse)(nil),        // 21: regionctl.driver.v1.ValidateResponse
+	(*ExpandRequest)(nil),           // 22: regionctl.driver.v1.ExpandRequest
+	(*ExpandResponse)(nil),          // 23: regionctl.driver.v1.ExpandResponse
+	(*ReadRequest)(nil),             // 24: regionctl.driver.v1.ReadRequest
+	(*ReadResponse)(nil),            // 25: regionctl.driver.v1.ReadResponse
+	(*ReadManyRequest)(nil),         // 26: regionctl.driver.v1.ReadManyRequest
+	(*ReadManyResponse)(nil),        // 27: regionctl.driver.v1.ReadManyResponse
+	(*CreateRequest)(nil),           // 28: regionctl.driver.v1.CreateRequest
+	(*CreateResponse)(nil),          // 29: regionctl.driver.v1.CreateResponse
+	(*UpdateRequest)(nil),           // 30: regionctl.driver.v1.UpdateRequest
+	(*UpdateResponse)(nil),          // 31: regionctl.driver.v1.UpdateResponse
+	(*DeleteRequest)(nil),           // 32: regionctl.driver.v1.DeleteRequest
+	(*DeleteResponse)(nil),          // 33: regionctl.driver.v1.DeleteResponse
+	(*FindRequest)(nil),             // 34: regionctl.driver.v1.FindRequest
+	(*FindResponse)(nil),            // 35: regionctl.driver.v1.FindResponse
+	(*ClusterAccessRequest)(nil),    // 36: regionctl.driver.v1.ClusterAccessRequest
+	(*ClusterAccessResponse)(nil),   // 37: regionctl.driver.v1.ClusterAccessResponse
+	(*WorkloadIdentity)(nil),        // 38: regionctl.driver.v1.WorkloadIdentity
+	(*CheckHealthRequest)(nil),      // 39: regionctl.driver.v1.CheckHealthRequest
+	(*CheckHealthResponse)(nil),     // 40: regionctl.driver.v1.CheckHealthResponse
+	(*HealthCheck)(nil),             // 41: regionctl.driver.v1.HealthCheck
+	(*CheckUpdateRequest)(nil),      // 42: regionctl.driver.v1.CheckUpdateRequest
+	(*CheckUpdateResponse)(nil),     // 43: regionctl.driver.v1.CheckUpdateResponse
+	(*IdentityRequest)(nil),         // 44: regionctl.driver.v1.IdentityRequest
+	(*IdentityResponse)(nil),        // 45: regionctl.driver.v1.IdentityResponse
+	(*ImportIDRequest)(nil),         // 46: regionctl.driver.v1.ImportIDRequest
+	(*ImportIDResponse)(nil),        // 47: regionctl.driver.v1.ImportIDResponse
+	(*UpgradeStateRequest)(nil),     // 48: regionctl.driver.v1.UpgradeStateRequest
+	(*UpgradeStateResponse)(nil),    // 49: regionctl.driver.v1.UpgradeStateResponse
+	(*StopRequest)(nil),             // 50: regionctl.driver.v1.StopRequest
+	(*StopResponse)(nil),            // 51: regionctl.driver.v1.StopResponse
+	(*StartEmulatorRequest)(nil),    // 52: regionctl.driver.v1.StartEmulatorRequest
+	(*StartEmulatorResponse)(nil),   // 53: regionctl.driver.v1.StartEmulatorResponse
+	(*ListEmulatorRequest)(nil),     // 54: regionctl.driver.v1.ListEmulatorRequest
+	(*ListEmulatorResponse)(nil),    // 55: regionctl.driver.v1.ListEmulatorResponse
+	(*EmulatedObject)(nil),          // 56: regionctl.driver.v1.EmulatedObject
+	(*StopEmulatorRequest)(nil),     // 57: regionctl.driver.v1.StopEmulatorRequest
+	(*StopEmulatorResponse)(nil),    // 58: regionctl.driver.v1.StopEmulatorResponse
+	nil,                             // 59: regionctl.driver.v1.Options.SandboxEndpointsEntry
+	nil,                             // 60: regionctl.driver.v1.Options.RateBudgetsEntry
+	nil,                             // 61: regionctl.driver.v1.ConfigureResponse.KindsEntry
+	nil,                             // 62: regionctl.driver.v1.Capabilities.LocationsEntry
+	nil,                             // 63: regionctl.driver.v1.Capabilities.RateBudgetsEntry
+	nil,                             // 64: regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
 }
 var file_regionctl_driver_v1_driver_proto_depIdxs = []int32{
-	51, // 0: regionctl.driver.v1.Options.sandbox_endpoints:type_name -> regionctl.driver.v1.Options.SandboxEndpointsEntry
-	52, // 1: regionctl.driver.v1.Options.rate_budgets:type_name -> regionctl.driver.v1.Options.RateBudgetsEntry
-	4,  // 2: regionctl.driver.v1.ConfigureRequest.options:type_name -> regionctl.driver.v1.Options
-	15, // 3: regionctl.driver.v1.ConfigureResponse.error:type_name -> regionctl.driver.v1.Error
-	53, // 4: regionctl.driver.v1.ConfigureResponse.kinds:type_name -> regionctl.driver.v1.ConfigureResponse.KindsEntry
-	9,  // 5: regionctl.driver.v1.GetCapabilitiesResponse.capabilities:type_name -> regionctl.driver.v1.Capabilities
-	10, // 6: regionctl.driver.v1.Capabilities.machines:type_name -> regionctl.driver.v1.MachineType
-	54, // 7: regionctl.driver.v1.Capabilities.locations:type_name -> regionctl.driver.v1.Capabilities.LocationsEntry
-	11, // 8: regionctl.driver.v1.Capabilities.resources:type_name -> regionctl.driver.v1.ResourceSchema
-	12, // 9: regionctl.driver.v1.ResourceSchema.inputs:type_name -> regionctl.driver.v1.Attribute
-	12, // 10: regionctl.driver.v1.ResourceSchema.outputs:type_name -> regionctl.driver.v1.Attribute
-	12, // 11: regionctl.driver.v1.Attribute.attributes:type_name -> regionctl.driver.v1.Attribute
-	0,  // 12: regionctl.driver.v1.Diagnostic.severity:type_name -> regionctl.driver.v1.Diagnostic.Severity
-	1,  // 13: regionctl.driver.v1.Error.class:type_name -> regionctl.driver.v1.Error.Class
-	13, // 14: regionctl.driver.v1.ValidateRequest.region:type_name -> regionctl.driver.v1.Region
-	14, // 15: regionctl.driver.v1.ValidateResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
-	13, // 16: regionctl.driver.v1.ExpandRequest.region:type_name -> regionctl.driver.v1.Region
-	15, // 17: regionctl.driver.v1.ExpandResponse.error:type_name -> regionctl.driver.v1.Error
-	16, // 18: regionctl.driver.v1.ExpandResponse.resources:type_name -> regionctl.driver.v1.Resource
-	14, // 19: regionctl.driver.v1.ExpandResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
-	17, // 20: regionctl.driver.v1.ReadRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 21: regionctl.driver.v1.ReadResponse.error:type_name -> regionctl.driver.v1.Error
-	22, // 22: regionctl.driver.v1.ReadManyRequest.requests:type_name -> regionctl.driver.v1.ReadRequest
-	15, // 23: regionctl.driver.v1.ReadManyResponse.error:type_name -> regionctl.driver.v1.Error
-	23, // 24: regionctl.driver.v1.ReadManyResponse.responses:type_name -> regionctl.driver.v1.ReadResponse
-	15, // 25: regionctl.driver.v1.CreateResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 26: regionctl.driver.v1.UpdateRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 27: regionctl.driver.v1.UpdateResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 28: regionctl.driver.v1.DeleteRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 29: regionctl.driver.v1.DeleteResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 30: regionctl.driver.v1.FindResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 31: regionctl.driver.v1.ClusterAccessRequest.resources:type_name -> regionctl.driver.v1.Instance
-	15, // 32: regionctl.driver.v1.ClusterAccessResponse.error:type_name -> regionctl.driver.v1.Error
-	16, // 33: regionctl.driver.v1.IdentityRequest.resources:type_name -> regionctl.driver.v1.Resource
-	15, // 34: regionctl.driver.v1.IdentityResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 35: regionctl.driver.v1.ImportIDResponse.error:type_name -> regionctl.driver.v1.Error
-	17, // 36: regionctl.driver.v1.UpgradeStateRequest.instance:type_name -> regionctl.driver.v1.Instance
-	15, // 37: regionctl.driver.v1.UpgradeStateResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 38: regionctl.driver.v1.StopResponse.error:type_name -> regionctl.driver.v1.Error
-	15, // 39: regionctl.driver.v1.StartEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	55, // 40: regionctl.driver.v1.StartEmulatorResponse.endpoints:type_name -> regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
-	15, // 41: regionctl.driver.v1.ListEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	48, // 42: regionctl.driver.v1.ListEmulatorResponse.objects:type_name -> regionctl.driver.v1.EmulatedObject
-	15, // 43: regionctl.driver.v1.StopEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
-	2,  // 44: regionctl.driver.v1.Driver.Handshake:input_type -> regionctl.driver.v1.HandshakeRequest
-	5,  // 45: regionctl.driver.v1.Driver.Configure:input_type -> regionctl.driver.v1.ConfigureRequest
-	7,  // 46: regionctl.driver.v1.Driver.GetCapabilities:input_type -> regionctl.driver.v1.GetCapabilitiesRequest
-	18, // 47: regionctl.driver.v1.Driver.Validate:input_type -> regionctl.driver.v1.ValidateRequest
-	20, // 48: regionctl.driver.v1.Driver.Expand:input_type -> regionctl.driver.v1.ExpandRequest
-	22, // 49: regionctl.driver.v1.Driver.Read:input_type -> regionctl.driver.v1.ReadRequest
-	24, // 50: regionctl.driver.v1.Driver.ReadMany:input_type -> regionctl.driver.v1.ReadManyRequest
-	26, // 51: regionctl.driver.v1.Driver.Create:input_type -> regionctl.driver.v1.CreateRequest
-	28, // 52: regionctl.driver.v1.Driver.Update:input_type -> regionctl.driver.v1.UpdateRequest
-	30, // 53: regionctl.driver.v1.Driver.Delete:input_type -> regionctl.driver.v1.DeleteRequest
-	32, // 54: regionctl.driver.v1.Driver.Find:input_type -> regionctl.driver.v1.FindRequest
-	34, // 55: regionctl.driver.v1.Driver.ClusterAccess:input_type -> regionctl.driver.v1.ClusterAccessRequest
-	40, // 56: regionctl.driver.v1.Driver.UpgradeState:input_type -> regionctl.driver.v1.UpgradeStateRequest
-	36, // 57: regionctl.driver.v1.Driver.Identity:input_type -> regionctl.driver.v1.IdentityRequest
-	38, // 58: regionctl.driver.v1.Driver.ImportID:input_type -> regionctl.driver.v1.ImportIDRequest
-	42, // 59: regionctl.driver.v1.Driver.Stop:input_type -> regionctl.driver.v1.StopRequest
-	44, // 60: regionctl.driver.v1.Emulator.Start:input_type -> regionctl.driver.v1.StartEmulatorRequest
-	46, // 61: regionctl.driver.v1.Emulator.List:input_type -> regionctl.driver.v1.ListEmulatorRequest
-	49, // 62: regionctl.driver.v1.Emulator.Stop:input_type -> regionctl.driver.v1.StopEmulatorRequest
-	3,  // 63: regionctl.driver.v1.Driver.Handshake:output_type -> regionctl.driver.v1.HandshakeResponse
-	6,  // 64: regionctl.driver.v1.Driver.Configure:output_type -> regionctl.driver.v1.ConfigureResponse
-	8,  // 65: regionctl.driver.v1.Driver.GetCapabilities:output_type -> regionctl.driver.v1.GetCapabilitiesResponse
-	19, // 66: regionctl.driver.v1.Driver.Validate:output_type -> regionctl.driver.v1.ValidateResponse
-	21, // 67: regionctl.driver.v1.Driver.Expand:output_type -> regionctl.driver.v1.ExpandResponse
-	23, // 68: regionctl.driver.v1.Driver.Read:output_type -> regionctl.driver.v1.ReadResponse
-	25, // 69: regionctl.driver.v1.Driver.ReadMany:output_type -> regionctl.driver.v1.ReadManyResponse
-	27, // 70: regionctl.driver.v1.Driver.Create:output_type -> regionctl.driver.v1.CreateResponse
-	29, // 71: regionctl.driver.v1.Driver.Update:output_type -> regionctl.driver.v1.UpdateResponse
-	31, // 72: regionctl.driver.v1.Driver.Delete:output_type -> regionctl.driver.v1.DeleteResponse
-	33, // 73: regionctl.driver.v1.Driver.Find:output_type -> regionctl.driver.v1.FindResponse
-	35, // 74: regionctl.driver.v1.Driver.ClusterAccess:output_type -> regionctl.driver.v1.ClusterAccessResponse
-	41, // 75: regionctl.driver.v1.Driver.UpgradeState:output_type -> regionctl.driver.v1.UpgradeStateResponse
-	37, // 76: regionctl.driver.v1.Driver.Identity:output_type -> regionctl.driver.v1.IdentityResponse
-	39, // 77: regionctl.driver.v1.Driver.ImportID:output_type -> regionctl.driver.v1.ImportIDResponse
-	43, // 78: regionctl.driver.v1.Driver.Stop:output_type -> regionctl.driver.v1.StopResponse
-	45, // 79: regionctl.driver.v1.Emulator.Start:output_type -> regionctl.driver.v1.StartEmulatorResponse
-	47, // 80: regionctl.driver.v1.Emulator.List:output_type -> regionctl.driver.v1.ListEmulatorResponse
-	50, // 81: regionctl.driver.v1.Emulator.Stop:output_type -> regionctl.driver.v1.StopEmulatorResponse
-	63, // [63:82] is the sub-list for method output_type
-	44, // [44:63] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	59, // 0: regionctl.driver.v1.Options.sandbox_endpoints:type_name -> regionctl.driver.v1.Options.SandboxEndpointsEntry
+	60, // 1: regionctl.driver.v1.Options.rate_budgets:type_name -> regionctl.driver.v1.Options.RateBudgetsEntry
+	5,  // 2: regionctl.driver.v1.ConfigureRequest.options:type_name -> regionctl.driver.v1.Options
+	16, // 3: regionctl.driver.v1.ConfigureResponse.error:type_name -> regionctl.driver.v1.Error
+	61, // 4: regionctl.driver.v1.ConfigureResponse.kinds:type_name -> regionctl.driver.v1.ConfigureResponse.KindsEntry
+	10, // 5: regionctl.driver.v1.GetCapabilitiesResponse.capabilities:type_name -> regionctl.driver.v1.Capabilities
+	11, // 6: regionctl.driver.v1.Capabilities.machines:type_name -> regionctl.driver.v1.MachineType
+	62, // 7: regionctl.driver.v1.Capabilities.locations:type_name -> regionctl.driver.v1.Capabilities.LocationsEntry
+	12, // 8: regionctl.driver.v1.Capabilities.resources:type_name -> regionctl.driver.v1.ResourceSchema
+	63, // 9: regionctl.driver.v1.Capabilities.rate_budgets:type_name -> regionctl.driver.v1.Capabilities.RateBudgetsEntry
+	13, // 10: regionctl.driver.v1.ResourceSchema.inputs:type_name -> regionctl.driver.v1.Attribute
+	13, // 11: regionctl.driver.v1.ResourceSchema.outputs:type_name -> regionctl.driver.v1.Attribute
+	13, // 12: regionctl.driver.v1.Attribute.attributes:type_name -> regionctl.driver.v1.Attribute
+	1,  // 13: regionctl.driver.v1.Diagnostic.severity:type_name -> regionctl.driver.v1.Diagnostic.Severity
+	2,  // 14: regionctl.driver.v1.Error.class:type_name -> regionctl.driver.v1.Error.Class
+	16, // 15: regionctl.driver.v1.RetryReports.retries:type_name -> regionctl.driver.v1.Error
+	14, // 16: regionctl.driver.v1.ValidateRequest.region:type_name -> regionctl.driver.v1.Region
+	15, // 17: regionctl.driver.v1.ValidateResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
+	14, // 18: regionctl.driver.v1.ExpandRequest.region:type_name -> regionctl.driver.v1.Region
+	16, // 19: regionctl.driver.v1.ExpandResponse.error:type_name -> regionctl.driver.v1.Error
+	18, // 20: regionctl.driver.v1.ExpandResponse.resources:type_name -> regionctl.driver.v1.Resource
+	15, // 21: regionctl.driver.v1.ExpandResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
+	19, // 22: regionctl.driver.v1.ReadRequest.instance:type_name -> regionctl.driver.v1.Instance
+	16, // 23: regionctl.driver.v1.ReadResponse.error:type_name -> regionctl.driver.v1.Error
+	24, // 24: regionctl.driver.v1.ReadManyRequest.requests:type_name -> regionctl.driver.v1.ReadRequest
+	16, // 25: regionctl.driver.v1.ReadManyResponse.error:type_name -> regionctl.driver.v1.Error
+	25, // 26: regionctl.driver.v1.ReadManyResponse.responses:type_name -> regionctl.driver.v1.ReadResponse
+	16, // 27: regionctl.driver.v1.CreateResponse.error:type_name -> regionctl.driver.v1.Error
+	19, // 28: regionctl.driver.v1.UpdateRequest.instance:type_name -> regionctl.driver.v1.Instance
+	16, // 29: regionctl.driver.v1.UpdateResponse.error:type_name -> regionctl.driver.v1.Error
+	19, // 30: regionctl.driver.v1.DeleteRequest.instance:type_name -> regionctl.driver.v1.Instance
+	0,  // 31: regionctl.driver.v1.DeleteRequest.reason:type_name -> regionctl.driver.v1.DeleteReason
+	16, // 32: regionctl.driver.v1.DeleteResponse.error:type_name -> regionctl.driver.v1.Error
+	16, // 33: regionctl.driver.v1.FindResponse.error:type_name -> regionctl.driver.v1.Error
+	19, // 34: regionctl.driver.v1.ClusterAccessRequest.resources:type_name -> regionctl.driver.v1.Instance
+	16, // 35: regionctl.driver.v1.ClusterAccessResponse.error:type_name -> regionctl.driver.v1.Error
+	38, // 36: regionctl.driver.v1.ClusterAccessResponse.workload_identity:type_name -> regionctl.driver.v1.WorkloadIdentity
+	19, // 37: regionctl.driver.v1.CheckHealthRequest.resources:type_name -> regionctl.driver.v1.Instance
+	19, // 38: regionctl.driver.v1.CheckHealthRequest.before:type_name -> regionctl.driver.v1.Instance
+	16, // 39: regionctl.driver.v1.CheckHealthResponse.error:type_name -> regionctl.driver.v1.Error
+	41, // 40: regionctl.driver.v1.CheckHealthResponse.checks:type_name -> regionctl.driver.v1.HealthCheck
+	16, // 41: regionctl.driver.v1.CheckUpdateResponse.error:type_name -> regionctl.driver.v1.Error
+	15, // 42: regionctl.driver.v1.CheckUpdateResponse.diagnostics:type_name -> regionctl.driver.v1.Diagnostic
+	18, // 43: regionctl.driver.v1.IdentityRequest.resources:type_name -> regionctl.driver.v1.Resource
+	16, // 44: regionctl.driver.v1.IdentityResponse.error:type_name -> regionctl.driver.v1.Error
+	16, // 45: regionctl.driver.v1.ImportIDResponse.error:type_name -> regionctl.driver.v1.Error
+	19, // 46: regionctl.driver.v1.UpgradeStateRequest.instance:type_name -> regionctl.driver.v1.Instance
+	16, // 47: regionctl.driver.v1.UpgradeStateResponse.error:type_name -> regionctl.driver.v1.Error
+	16, // 48: regionctl.driver.v1.StopResponse.error:type_name -> regionctl.driver.v1.Error
+	16, // 49: regionctl.driver.v1.StartEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	64, // 50: regionctl.driver.v1.StartEmulatorResponse.endpoints:type_name -> regionctl.driver.v1.StartEmulatorResponse.EndpointsEntry
+	16, // 51: regionctl.driver.v1.ListEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	56, // 52: regionctl.driver.v1.ListEmulatorResponse.objects:type_name -> regionctl.driver.v1.EmulatedObject
+	16, // 53: regionctl.driver.v1.StopEmulatorResponse.error:type_name -> regionctl.driver.v1.Error
+	3,  // 54: regionctl.driver.v1.Driver.Handshake:input_type -> regionctl.driver.v1.HandshakeRequest
+	6,  // 55: regionctl.driver.v1.Driver.Configure:input_type -> regionctl.driver.v1.ConfigureRequest
+	8,  // 56: regionctl.driver.v1.Driver.GetCapabilities:input_type -> regionctl.driver.v1.GetCapabilitiesRequest
+	20, // 57: regionctl.driver.v1.Driver.Validate:input_type -> regionctl.driver.v1.ValidateRequest
+	22, // 58: regionctl.driver.v1.Driver.Expand:input_type -> regionctl.driver.v1.ExpandRequest
+	24, // 59: regionctl.driver.v1.Driver.Read:input_type -> regionctl.driver.v1.ReadRequest
+	26, // 60: regionctl.driver.v1.Driver.ReadMany:input_type -> regionctl.driver.v1.ReadManyRequest
+	28, // 61: regionctl.driver.v1.Driver.Create:input_type -> regionctl.driver.v1.CreateRequest
+	30, // 62: regionctl.driver.v1.Driver.Update:input_type -> regionctl.driver.v1.UpdateRequest
+	32, // 63: regionctl.driver.v1.Driver.Delete:input_type -> regionctl.driver.v1.DeleteRequest
+	34, // 64: regionctl.driver.v1.Driver.Find:input_type -> regionctl.driver.v1.FindRequest
+	36, // 65: regionctl.driver.v1.Driver.ClusterAccess:input_type -> regionctl.driver.v1.ClusterAccessRequest
+	48, // 66: regionctl.driver.v1.Driver.UpgradeState:input_type -> regionctl.driver.v1.UpgradeStateRequest
+	44, // 67: regionctl.driver.v1.Driver.Identity:input_type -> regionctl.driver.v1.IdentityRequest
+	46, // 68: regionctl.driver.v1.Driver.ImportID:input_type -> regionctl.driver.v1.ImportIDRequest
+	39, // 69: regionctl.driver.v1.Driver.CheckHealth:input_type -> regionctl.driver.v1.CheckHealthRequest
+	42, // 70: regionctl.driver.v1.Driver.CheckUpdate:input_type -> regionctl.driver.v1.CheckUpdateRequest
+	50, // 71: regionctl.driver.v1.Driver.Stop:input_type -> regionctl.driver.v1.StopRequest
+	52, // 72: regionctl.driver.v1.Emulator.Start:input_type -> regionctl.driver.v1.StartEmulatorRequest
+	54, // 73: regionctl.driver.v1.Emulator.List:input_type -> regionctl.driver.v1.ListEmulatorRequest
+	57, // 74: regionctl.driver.v1.Emulator.Stop:input_type -> regionctl.driver.v1.StopEmulatorRequest
+	4,  // 75: regionctl.driver.v1.Driver.Handshake:output_type -> regionctl.driver.v1.HandshakeResponse
+	7,  // 76: regionctl.driver.v1.Driver.Configure:output_type -> regionctl.driver.v1.ConfigureResponse
+	9,  // 77: regionctl.driver.v1.Driver.GetCapabilities:output_type -> regionctl.driver.v1.GetCapabilitiesResponse
+	21, // 78: regionctl.driver.v1.Driver.Validate:output_type -> regionctl.driver.v1.ValidateResponse
+	23, // 79: regionctl.driver.v1.Driver.Expand:output_type -> regionctl.driver.v1.ExpandResponse
+	25, // 80: regionctl.driver.v1.Driver.Read:output_type -> regionctl.driver.v1.ReadResponse
+	27, // 81: regionctl.driver.v1.Driver.ReadMany:output_type -> regionctl.driver.v1.ReadManyResponse
+	29, // 82: regionctl.driver.v1.Driver.Create:output_type -> regionctl.driver.v1.CreateResponse
+	31, // 83: regionctl.driver.v1.Driver.Update:output_type -> regionctl.driver.v1.UpdateResponse
+	33, // 84: regionctl.driver.v1.Driver.Delete:output_type -> regionctl.driver.v1.DeleteResponse
+	35, // 85: regionctl.driver.v1.Driver.Find:output_type -> regionctl.driver.v1.FindResponse
+	37, // 86: regionctl.driver.v1.Driver.ClusterAccess:output_type -> regionctl.driver.v1.ClusterAccessResponse
+	49, // 87: regionctl.driver.v1.Driver.UpgradeState:output_type -> regionctl.driver.v1.UpgradeStateResponse
+	45, // 88: regionctl.driver.v1.Driver.Identity:output_type -> regionctl.driver.v1.IdentityResponse
+	47, // 89: regionctl.driver.v1.Driver.ImportID:output_type -> regionctl.driver.v1.ImportIDResponse
+	40, // 90: regionctl.driver.v1.Driver.CheckHealth:output_type -> regionctl.driver.v1.CheckHealthResponse
+	43, // 91: regionctl.driver.v1.Driver.CheckUpdate:output_type -> regionctl.driver.v1.CheckUpdateResponse
+	51, // 92: regionctl.driver.v1.Driver.Stop:output_type -> regionctl.driver.v1.StopResponse
+	53, // 93: regionctl.driver.v1.Emulator.Start:output_type -> regionctl.driver.v1.StartEmulatorResponse
+	55, // 94: regionctl.driver.v1.Emulator.List:output_type -> regionctl.driver.v1.ListEmulatorResponse
+	58, // 95: regionctl.driver.v1.Emulator.Stop:output_type -> regionctl.driver.v1.StopEmulatorResponse
+	75, // [75:96] is the sub-list for method output_type
+	54, // [54:75] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_regionctl_driver_v1_driver_proto_init() }
@@ -3636,8 +4295,8 @@ func file_regionctl_driver_v1_driver_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_regionctl_driver_v1_driver_proto_rawDesc), len(file_regionctl_driver_v1_driver_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   54,
+			NumEnums:      3,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

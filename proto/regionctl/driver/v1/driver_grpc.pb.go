@@ -12,7 +12,21 @@
 // fields it does not know; a plugin answers an RPC it does not know with
 // gRPC status UNIMPLEMENTED, which the host reports naming the plugin. A
 // change that is not compatible becomes v2 (a new package and a new
-// go-plugin protocol version, negotiated at start).
+// go-plugin protocol version, negotiated at start). Each release that adds
+// to v1 raises the minor version both sides send in the handshake
+// (protocol_minor), so a host can tell a plugin built before an addition
+// ("rebuild it") from one whose driver lacks the feature:
+//
+//   1.0  everything up to ImportID and rate budgets in Options
+//   1.1  Error.wrong_account; CheckHealth and CheckUpdate (advertised in
+//        ConfigureResponse); DeleteRequest.reason; Options.drain_timeout_nanos;
+//        ClusterAccessResponse.workload_identity; Capabilities.rate_budgets;
+//        retry reports in the trailer (below)
+//
+// Retries: a plugin reports each failed attempt its driver retries
+// (providers.ReportRetry) in the trailing metadata of the call's answer,
+// under the key "regionctl-retries-bin": one serialized RetryReports
+// message. The host reports them as the driver's own retries.
 //
 // Values (a resource's inputs and outputs) and the region spec travel as
 // JSON: they are JSON documents in regionctl already (state, plan files),
@@ -54,6 +68,8 @@ const (
 	Driver_UpgradeState_FullMethodName    = "/regionctl.driver.v1.Driver/UpgradeState"
 	Driver_Identity_FullMethodName        = "/regionctl.driver.v1.Driver/Identity"
 	Driver_ImportID_FullMethodName        = "/regionctl.driver.v1.Driver/ImportID"
+	Driver_CheckHealth_FullMethodName     = "/regionctl.driver.v1.Driver/CheckHealth"
+	Driver_CheckUpdate_FullMethodName     = "/regionctl.driver.v1.Driver/CheckUpdate"
 	Driver_Stop_FullMethodName            = "/regionctl.driver.v1.Driver/Stop"
 )
 
@@ -92,6 +108,14 @@ type DriverClient interface {
 	// driver records (providers.Importer). Only called when
 	// ConfigureResponse.importer is true.
 	ImportID(ctx context.Context, in *ImportIDRequest, opts ...grpc.CallOption) (*ImportIDResponse, error)
+	// CheckHealth is the health gate between the waves of a rollout
+	// (providers.HealthChecker). Only called when
+	// ConfigureResponse.health_checker is true. Since 1.1.
+	CheckHealth(ctx context.Context, in *CheckHealthRequest, opts ...grpc.CallOption) (*CheckHealthResponse, error)
+	// CheckUpdate says at plan time whether an in-place update can be made
+	// (providers.UpdateChecker). Only called when
+	// ConfigureResponse.update_checker is true. Since 1.1.
+	CheckUpdate(ctx context.Context, in *CheckUpdateRequest, opts ...grpc.CallOption) (*CheckUpdateResponse, error)
 	// Stop cancels every call in flight and releases the driver; the host
 	// then ends the process.
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
@@ -255,6 +279,26 @@ func (c *driverClient) ImportID(ctx context.Context, in *ImportIDRequest, opts .
 	return out, nil
 }
 
+func (c *driverClient) CheckHealth(ctx context.Context, in *CheckHealthRequest, opts ...grpc.CallOption) (*CheckHealthResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckHealthResponse)
+	err := c.cc.Invoke(ctx, Driver_CheckHealth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) CheckUpdate(ctx context.Context, in *CheckUpdateRequest, opts ...grpc.CallOption) (*CheckUpdateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckUpdateResponse)
+	err := c.cc.Invoke(ctx, Driver_CheckUpdate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *driverClient) Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StopResponse)
@@ -300,6 +344,14 @@ type DriverServer interface {
 	// driver records (providers.Importer). Only called when
 	// ConfigureResponse.importer is true.
 	ImportID(context.Context, *ImportIDRequest) (*ImportIDResponse, error)
+	// CheckHealth is the health gate between the waves of a rollout
+	// (providers.HealthChecker). Only called when
+	// ConfigureResponse.health_checker is true. Since 1.1.
+	CheckHealth(context.Context, *CheckHealthRequest) (*CheckHealthResponse, error)
+	// CheckUpdate says at plan time whether an in-place update can be made
+	// (providers.UpdateChecker). Only called when
+	// ConfigureResponse.update_checker is true. Since 1.1.
+	CheckUpdate(context.Context, *CheckUpdateRequest) (*CheckUpdateResponse, error)
 	// Stop cancels every call in flight and releases the driver; the host
 	// then ends the process.
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
@@ -357,6 +409,12 @@ func (UnimplementedDriverServer) Identity(context.Context, *IdentityRequest) (*I
 }
 func (UnimplementedDriverServer) ImportID(context.Context, *ImportIDRequest) (*ImportIDResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ImportID not implemented")
+}
+func (UnimplementedDriverServer) CheckHealth(context.Context, *CheckHealthRequest) (*CheckHealthResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckHealth not implemented")
+}
+func (UnimplementedDriverServer) CheckUpdate(context.Context, *CheckUpdateRequest) (*CheckUpdateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckUpdate not implemented")
 }
 func (UnimplementedDriverServer) Stop(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
@@ -652,6 +710,42 @@ func _Driver_ImportID_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Driver_CheckHealth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckHealthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).CheckHealth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_CheckHealth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).CheckHealth(ctx, req.(*CheckHealthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_CheckUpdate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckUpdateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).CheckUpdate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_CheckUpdate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).CheckUpdate(ctx, req.(*CheckUpdateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Driver_Stop_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(StopRequest)
 	if err := dec(in); err != nil {
@@ -736,6 +830,14 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ImportID",
 			Handler:    _Driver_ImportID_Handler,
+		},
+		{
+			MethodName: "CheckHealth",
+			Handler:    _Driver_CheckHealth_Handler,
+		},
+		{
+			MethodName: "CheckUpdate",
+			Handler:    _Driver_CheckUpdate_Handler,
 		},
 		{
 			MethodName: "Stop",
