@@ -84,7 +84,7 @@ started to ask for its capabilities.`,
 			for _, d := range all {
 				source := "built in"
 				if d.Plugin != nil {
-					source = fmt.Sprintf("%s (protocol %d)", d.Plugin.Path, d.Plugin.Protocol)
+					source = fmt.Sprintf("%s (protocol %d.%d)", d.Plugin.Path, d.Plugin.Protocol, d.Plugin.ProtocolMinor)
 				}
 				locs := make([]string, 0, len(d.Locations))
 				for l := range d.Locations {

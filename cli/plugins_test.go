@@ -162,7 +162,7 @@ func TestPluginDriver(t *testing.T) {
 
 	r := e.must(0, "drivers", "--plugin-dir", dir)
 	exe := filepath.Join(dir, plugin.ExecutablePrefix+pluginDriverName)
-	if !strings.Contains(r.stdout, exe+" (protocol 1)") || !strings.Contains(r.stdout, "memp  0.4.0") {
+	if !strings.Contains(r.stdout, exe+" (protocol 1.1)") || !strings.Contains(r.stdout, "memp  0.4.0") {
 		t.Errorf("drivers does not show the plugin's version, path and protocol:\n%s", r.stdout)
 	}
 	var listed struct {

@@ -205,7 +205,7 @@ func TestFollowDriversGuide(t *testing.T) {
 	plugin := filepath.Join(home, ".regionctl", "plugins", "regionctl-driver-acme")
 	for _, want := range []string{
 		"ok  \texample.com/regionctl-driver-acme", // the conformance suite through the plugin
-		plugin + " (protocol 1)",                  // regionctl drivers
+		plugin + " (protocol 1.1)",                // regionctl drivers
 		"Apply complete! Resources: 4 added, 0 changed, 0 destroyed.",
 		"No changes. Your regions match the spec.",
 		"acme   clusters", // sandbox ls
