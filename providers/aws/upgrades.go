@@ -37,21 +37,15 @@ func (d *Driver) CheckHealth(ctx context.Context, req providers.HealthRequest) (
 	return d.kube.CheckRegion(ctx, req, kubernetes.RegionHealth{
 		ClusterType: TypeEKSCluster,
 		Refs:        kubernetes.ClusterRefs{Endpoint: "endpoint", CA: "certificate_authority_data", ID: "id"},
-		Pools: func(rs []providers.Instance) []kubernetes.PoolHealth {
-			var out []kubernetes.PoolHealth
-			for _, r := range rs {
-				if r.Type != TypeEKSNodeGroup {
-					continue
-				}
-				want := kubernetes.IntOf(r.Outputs["desired_size"])
-				if want == 0 {
-					want = kubernetes.IntOf(r.Inputs["min_size"])
-				}
-				name, _ := r.Inputs["name"].(string)
-				version, _ := r.Inputs["version"].(string)
-				out = append(out, kubernetes.PoolHealth{Name: name, Label: nodegroupLabel, Value: name, Version: version, MinNodes: want})
+		PoolLabel:   nodegroupLabel,
+		Pool: func(r providers.Instance) (kubernetes.PoolHealth, bool) {
+			want := kubernetes.IntOf(r.Outputs["desired_size"])
+			if want == 0 {
+				want = kubernetes.IntOf(r.Inputs["min_size"])
 			}
-			return out
+			name, _ := r.Inputs["name"].(string)
+			version, _ := r.Inputs["version"].(string)
+			return kubernetes.PoolHealth{Name: name, Version: version, MinNodes: want}, r.Type == TypeEKSNodeGroup
 		},
 	})
 }

@@ -43,23 +43,20 @@ func (d *Driver) CheckHealth(ctx context.Context, req providers.HealthRequest) (
 	return d.kube.CheckRegion(ctx, req, kubernetes.RegionHealth{
 		ClusterType: TypeCluster,
 		Refs:        kubernetes.ClusterRefs{Endpoint: "endpoint", CA: "ca_certificate", ID: "id"},
-		Pools: func(rs []providers.Instance) []kubernetes.PoolHealth {
-			var out []kubernetes.PoolHealth
-			for _, r := range rs {
-				version, _ := r.Inputs["kubernetes_version"].(string)
-				switch r.Type {
-				case TypeCluster:
-					if sp, ok := r.Inputs["system_pool"].(map[string]any); ok {
-						name, _ := sp["name"].(string)
-						out = append(out, kubernetes.PoolHealth{Name: name, Label: agentPoolLabel, Value: name, Version: version, MinNodes: kubernetes.IntOf(sp["min"])})
-					}
-				case TypeNodePool:
-					name, _ := r.Inputs["name"].(string)
-					want := max(kubernetes.IntOf(r.Outputs["node_count"]), kubernetes.IntOf(r.Inputs["min"]))
-					out = append(out, kubernetes.PoolHealth{Name: name, Label: agentPoolLabel, Value: name, Version: version, MinNodes: want})
-				}
+		PoolLabel:   agentPoolLabel,
+		Pool: func(r providers.Instance) (kubernetes.PoolHealth, bool) {
+			version, _ := r.Inputs["kubernetes_version"].(string)
+			switch r.Type {
+			case TypeCluster: // the System pool is part of the cluster
+				sp, ok := r.Inputs["system_pool"].(map[string]any)
+				name, _ := sp["name"].(string)
+				return kubernetes.PoolHealth{Name: name, Version: version, MinNodes: kubernetes.IntOf(sp["min"])}, ok
+			case TypeNodePool:
+				name, _ := r.Inputs["name"].(string)
+				want := max(kubernetes.IntOf(r.Outputs["node_count"]), kubernetes.IntOf(r.Inputs["min"]))
+				return kubernetes.PoolHealth{Name: name, Version: version, MinNodes: want}, true
 			}
-			return out
+			return kubernetes.PoolHealth{}, false
 		},
 	})
 }

@@ -39,19 +39,12 @@ func (d *Driver) CheckHealth(ctx context.Context, req providers.HealthRequest) (
 	return d.kube.CheckRegion(ctx, req, kubernetes.RegionHealth{
 		ClusterType: TypeCluster,
 		Refs:        kubernetes.ClusterRefs{Endpoint: "server", CA: "ca_certificate", ID: "self_link"},
-		Pools: func(rs []providers.Instance) []kubernetes.PoolHealth {
-			var out []kubernetes.PoolHealth
-			for _, r := range rs {
-				if r.Type != TypeNodePool {
-					continue
-				}
-				zones, _ := r.Inputs["node_locations"].([]any)
-				name, _ := r.Inputs["name"].(string)
-				version, _ := r.Inputs["version"].(string)
-				out = append(out, kubernetes.PoolHealth{Name: name, Label: poolLabel, Value: name, Version: version,
-					MinNodes: kubernetes.IntOf(r.Inputs["min_node_count"]) * len(zones)})
-			}
-			return out
+		PoolLabel:   poolLabel,
+		Pool: func(r providers.Instance) (kubernetes.PoolHealth, bool) {
+			zones, _ := r.Inputs["node_locations"].([]any)
+			name, _ := r.Inputs["name"].(string)
+			version, _ := r.Inputs["version"].(string)
+			return kubernetes.PoolHealth{Name: name, Version: version, MinNodes: kubernetes.IntOf(r.Inputs["min_node_count"]) * len(zones)}, r.Type == TypeNodePool
 		},
 	})
 }

@@ -331,8 +331,30 @@ type RegionHealth struct {
 	// cluster's "location" input).
 	ClusterType string
 	Refs        ClusterRefs
-	// Pools lists the node pools to check among the region's resources.
-	Pools func(resources []providers.Instance) []PoolHealth
+	// PoolLabel is the label the cloud puts on a node pool's nodes
+	// (eks.amazonaws.com/nodegroup, cloud.google.com/gke-nodepool,
+	// kubernetes.azure.com/agentpool); a PoolHealth without Label selects
+	// its nodes by PoolLabel = its Name.
+	PoolLabel string
+	// Pool says which node pool, if any, one of the region's resources is
+	// and what the gate needs of it.
+	Pool func(r providers.Instance) (PoolHealth, bool)
+}
+
+// pools lists the node pools to check among the region's resources.
+func (rh RegionHealth) pools(resources []providers.Instance) []PoolHealth {
+	var out []PoolHealth
+	for _, r := range resources {
+		p, ok := rh.Pool(r)
+		if !ok {
+			continue
+		}
+		if p.Label == "" {
+			p.Label, p.Value = rh.PoolLabel, p.Name
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // CheckRegion is a driver's providers.HealthChecker over this handler:
@@ -357,7 +379,7 @@ func (h *Handler) CheckRegion(ctx context.Context, req providers.HealthRequest, 
 	if err != nil {
 		return providers.HealthResponse{}, err
 	}
-	spec := HealthSpec{Pools: rh.Pools(req.Resources)}
+	spec := HealthSpec{Pools: rh.pools(req.Resources)}
 	if h.ServiceAddresses != nil {
 		spec.Addresses = func(ctx context.Context, svc *corev1.Service) ([]string, error) {
 			return h.ServiceAddresses(ctx, in, svc)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -342,12 +343,13 @@ func TestInCluster(t *testing.T) {
 			"endpoint": conn[kubernetes.InEndpoint], "ca": conn[kubernetes.InCA], "id": "k8s-test"}}
 		was := []providers.Instance{cluster, before("kept", "203.0.113.10"), before("moved", "203.0.113.10"),
 			before("internal", "10.0.0.1"), before("gone", "203.0.113.11"), before("removed", "203.0.113.12")}
-		now := was[:len(was)-1] // the apply removed "removed": it need keep nothing
-		rh := kubernetes.RegionHealth{ClusterType: "x_cluster", Refs: refs, Pools: func([]providers.Instance) []kubernetes.PoolHealth {
-			return []kubernetes.PoolHealth{
-				{Name: "good", Label: "pool", Value: "good", Version: "1.33", MinNodes: 2},
-				{Name: "bad", Label: "pool", Value: "bad", Version: "1.33", MinNodes: 2},
-			}
+		now := slices.Clone(was[:len(was)-1]) // the apply removed "removed": it need keep nothing
+		for _, name := range []string{"good", "bad"} {
+			now = append(now, providers.Instance{Address: "r/x_pool." + name, Type: "x_pool", Inputs: providers.Values{"name": name}})
+		}
+		rh := kubernetes.RegionHealth{ClusterType: "x_cluster", Refs: refs, PoolLabel: "pool", Pool: func(r providers.Instance) (kubernetes.PoolHealth, bool) {
+			name, _ := r.Inputs["name"].(string)
+			return kubernetes.PoolHealth{Name: name, Version: "1.33", MinNodes: 2}, r.Type == "x_pool"
 		}}
 		resp, err := h.CheckRegion(ctx, providers.HealthRequest{Region: "r", Resources: now, Before: was}, rh)
 		if err != nil {
